@@ -1,0 +1,18 @@
+"""One clock abstraction: services ask it for the time so tests can drive it."""
+from datetime import datetime, timedelta, timezone
+
+
+class Clock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class FakeClock(Clock):
+    def __init__(self, start: datetime | None = None):
+        self._now = start or datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta

@@ -1,0 +1,125 @@
+"""The consumer loop: fetch, decode, hand each event to a handler, commit, then acknowledge.
+
+A handler is ``async def handle(conn, event) -> None`` and runs inside the transaction
+that also records the event as processed, so an event's effect is committed exactly
+once however often JetStream delivers it. On the incident stream, one aggregate's events
+are applied in ``sequence`` order: a duplicate (``<= last``) is acknowledged and skipped,
+a gap (``> last + 1``) is nak'ed with a short delay so the missing event arrives first.
+A message that fails ``max_deliver`` times is parked in ``parked_events`` and acknowledged.
+"""
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.errors import FetchTimeoutError
+from prometheus_client import Counter
+from pydantic import ValidationError
+
+from shared import logs, natsio
+from shared.contract import Consumer, Envelope
+
+log = logs.get(__name__)
+
+Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
+
+APPLIED = Counter("warroom_events_applied_total", "Events applied by a consumer", ["consumer"])
+DUPLICATES = Counter("warroom_events_duplicate_total", "Deliveries skipped as already applied", ["consumer"])
+FAILURES = Counter("warroom_events_failed_total", "Handler failures (nak'ed for redelivery)", ["consumer"])
+PARKED = Counter("warroom_events_parked_total", "Poison messages parked after max_deliver", ["consumer"])
+
+GAP_DELAY = 0.2
+
+
+def backoff(attempt: int) -> float:
+    return min(0.25 * 2 ** (attempt - 1), 10.0)
+
+
+class Outcome:
+    APPLIED, DUPLICATE, GAP = "applied", "duplicate", "gap"
+
+
+async def apply(conn: asyncpg.Connection, consumer: Consumer, event: Envelope, handle: Handler) -> str:
+    """Apply one event in its own transaction; returns what happened."""
+    async with conn.transaction():
+        first = await conn.fetchval(
+            "INSERT INTO processed_events (event_id, type) VALUES ($1, $2) "
+            "ON CONFLICT DO NOTHING RETURNING true", event.id, event.type)
+        if not first:
+            return Outcome.DUPLICATE
+        if consumer.ordered:
+            last = await conn.fetchval(
+                "SELECT last_sequence FROM applied_sequences WHERE stream = $1 AND subject = $2 FOR UPDATE",
+                consumer.stream.name, event.subject) or 0
+            if event.sequence <= last:
+                return Outcome.DUPLICATE
+            if event.sequence > last + 1:
+                raise _Gap()
+            await conn.execute(
+                "INSERT INTO applied_sequences (stream, subject, last_sequence) VALUES ($1, $2, $3) "
+                "ON CONFLICT (stream, subject) DO UPDATE SET last_sequence = EXCLUDED.last_sequence",
+                consumer.stream.name, event.subject, event.sequence)
+        await handle(conn, event)
+    return Outcome.APPLIED
+
+
+class _Gap(Exception):
+    """Rolls the transaction back (the event was not applied) and asks for redelivery."""
+
+
+async def park(pool: asyncpg.Pool, consumer: Consumer, raw: bytes, error: str) -> None:
+    event_id = event_type = None
+    try:
+        decoded = Envelope.from_bytes(raw)
+        event_id, event_type = decoded.id, decoded.type
+    except (ValidationError, ValueError):
+        pass
+    await pool.execute(
+        "INSERT INTO parked_events (consumer, event_id, type, body, error) VALUES ($1, $2, $3, $4, $5)",
+        consumer.durable, event_id, event_type, raw.decode(errors="replace"), error)
+    PARKED.labels(consumer.durable).inc()
+
+
+async def handle_message(pool: asyncpg.Pool, consumer: Consumer, msg, handle: Handler, max_deliver: int) -> str:
+    attempt = msg.metadata.num_delivered
+    try:
+        event = Envelope.from_bytes(msg.data)
+        async with pool.acquire() as conn:
+            outcome = await apply(conn, consumer, event, handle)
+    except _Gap:
+        await msg.nak(delay=GAP_DELAY)
+        return Outcome.GAP
+    except Exception as exc:  # any handler failure: retry, then park
+        FAILURES.labels(consumer.durable).inc()
+        if attempt >= max_deliver:
+            log.error("event_parked", consumer=consumer.durable, attempt=attempt, error=repr(exc))
+            await park(pool, consumer, msg.data, repr(exc))
+            await msg.ack()
+            return "parked"
+        log.warning("event_failed", consumer=consumer.durable, attempt=attempt, error=repr(exc))
+        await msg.nak(delay=backoff(attempt))
+        return "failed"
+    await msg.ack()
+    (APPLIED if outcome == Outcome.APPLIED else DUPLICATES).labels(consumer.durable).inc()
+    return outcome
+
+
+async def run(js, pool: asyncpg.Pool, consumer: Consumer, handle: Handler, *,
+              max_deliver: int, batch: int = 100, idle_wait: float = 1.0) -> None:
+    """Consume until cancelled. The consumer must have been declared (natsio.ensure_consumer)."""
+    sub = None
+    while True:
+        try:
+            if sub is None:
+                sub = await natsio.bind(js, consumer)
+            msgs = await sub.fetch(batch, timeout=idle_wait)
+        except (FetchTimeoutError, NatsTimeout, asyncio.TimeoutError):
+            continue
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # NATS away: keep trying until it returns
+            log.warning("fetch_failed", consumer=consumer.durable, error=repr(exc))
+            await asyncio.sleep(1.0)
+            continue
+        for msg in msgs:
+            await handle_message(pool, consumer, msg, handle, max_deliver)

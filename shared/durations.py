@@ -1,0 +1,18 @@
+"""ISO 8601 durations, as every body of the API spells them ("PT7H", "PT30S")."""
+from datetime import timedelta
+
+import isodate
+
+
+def parse(text: str) -> timedelta:
+    value = isodate.parse_duration(text)
+    if not isinstance(value, timedelta):
+        # Years and months have no fixed length: a deadline needs one.
+        raise ValueError(f"{text!r}: use days, hours, minutes or seconds, not years or months")
+    if value <= timedelta(0):
+        raise ValueError(f"{text!r}: a duration must be positive")
+    return value
+
+
+def format(value: timedelta) -> str:
+    return isodate.duration_isoformat(value)

@@ -1,0 +1,75 @@
+"""NATS JetStream plumbing: connect, declare streams and consumers explicitly, publish."""
+import nats
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from shared import logs
+from shared.contract import STREAMS, Consumer, Envelope, stream_of
+
+log = logs.get(__name__)
+
+# JetStream remembers message ids this long: a re-published event inside the window is dropped.
+DUPLICATE_WINDOW = 24 * 3600.0
+
+
+async def connect(url: str, name: str) -> nats.NATS:
+    async def on_error(exc: Exception) -> None:
+        log.warning("nats_error", error=str(exc))
+
+    return await nats.connect(
+        url,
+        name=name,
+        allow_reconnect=True,
+        max_reconnect_attempts=-1,  # keep trying for as long as the service runs
+        reconnect_time_wait=0.5,
+        connect_timeout=2,
+        error_cb=on_error,
+    )
+
+
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
+    """Create every stream of the contract, or bring its subjects up to date."""
+    for stream in STREAMS:
+        config = StreamConfig(
+            name=stream.name,
+            subjects=list(stream.subjects),
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW,
+            num_replicas=replicas,
+        )
+        try:
+            await js.stream_info(stream.name)
+        except NotFoundError:
+            await js.add_stream(config)
+        else:
+            await js.update_stream(config)
+
+
+async def ensure_consumer(js: JetStreamContext, consumer: Consumer, *, max_deliver: int,
+                          ack_wait: float) -> None:
+    config = ConsumerConfig(
+        durable_name=consumer.durable,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=ack_wait,
+        max_deliver=max_deliver,
+        max_ack_pending=1000,
+    )
+    await js.add_consumer(consumer.stream.name, config)
+
+
+async def bind(js: JetStreamContext, consumer: Consumer) -> JetStreamContext.PullSubscription:
+    return await js.pull_subscribe_bind(durable=consumer.durable, stream=consumer.stream.name)
+
+
+async def publish(js: JetStreamContext, envelope: Envelope, timeout: float = 5.0):
+    """Publish and wait for the stream's acknowledgement (deduplicated by event id)."""
+    return await js.publish(
+        envelope.type,
+        envelope.to_bytes(),
+        timeout=timeout,
+        stream=stream_of(envelope.type).name,
+        headers={"Nats-Msg-Id": envelope.id},
+    )

@@ -1,0 +1,67 @@
+"""The transactional outbox of a consuming service's own events (timers fired, deliveries, …).
+
+A service writes the event into ``outbox`` in the transaction that changes its state, and
+this publisher sends unpublished rows to JetStream in position order, marking each only
+after JetStream acknowledged it: nothing committed is lost, a crash re-sends (deduplicated
+by event id). Only one replica publishes at a time (advisory lock per schema).
+"""
+import asyncio
+from datetime import datetime, timezone
+
+import asyncpg
+
+from shared import logs, natsio
+from shared.contract import Envelope, event_id
+
+log = logs.get(__name__)
+
+
+async def add(conn: asyncpg.Connection, *, source: str, event_type: str, subject: str,
+              data: dict, key: str, time: datetime | None = None) -> Envelope:
+    """Queue one event. ``key`` names the fact uniquely (e.g. the timer id), so its id is stable."""
+    position = await conn.fetchval("SELECT nextval(pg_get_serial_sequence('outbox', 'position'))")
+    envelope = Envelope(
+        id=event_id(key, 1), source=source, type=event_type, subject=subject,
+        time=time or datetime.now(timezone.utc), data=data, sequence=1, position=position)
+    await conn.execute("INSERT INTO outbox (position, event) VALUES ($1, $2)",
+                       position, envelope.model_dump(mode="json"))
+    return envelope
+
+
+class Publisher:
+    def __init__(self, pool: asyncpg.Pool, js, lock_key: int, poll_interval: float = 0.5):
+        self.pool, self.js, self.lock_key, self.poll_interval = pool, js, lock_key, poll_interval
+        self.wake = asyncio.Event()
+
+    async def publish_pending(self, conn: asyncpg.Connection, limit: int = 500) -> int:
+        rows = await conn.fetch(
+            "SELECT position, event FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT $1", limit)
+        for row in rows:
+            await natsio.publish(self.js, Envelope.model_validate(row["event"]))
+            await conn.execute("UPDATE outbox SET published_at = now() WHERE position = $1", row["position"])
+        return len(rows)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                async with self.pool.acquire() as conn:
+                    if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_key):
+                        try:
+                            while True:
+                                while await self.publish_pending(conn):
+                                    pass
+                                await self._wait()
+                        finally:
+                            await conn.execute("SELECT pg_advisory_unlock($1)", self.lock_key)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS or PostgreSQL away: retry until they return
+                log.warning("outbox_publish_failed", error=repr(exc))
+            await asyncio.sleep(self.poll_interval)
+
+    async def _wait(self) -> None:
+        try:
+            await asyncio.wait_for(self.wake.wait(), self.poll_interval)
+        except asyncio.TimeoutError:
+            pass
+        self.wake.clear()

@@ -1,0 +1,75 @@
+"""Start-up and shut-down shared by the services: pool, migrations, NATS, streams, consumer tasks."""
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import asyncpg
+import nats
+import uvicorn
+
+from shared import consumer, db, logs, natsio
+from shared.contract import CONSUMERS
+from shared.settings import Settings
+
+log = logs.get(__name__)
+
+
+@dataclass
+class Infrastructure:
+    settings: Settings
+    pool: asyncpg.Pool
+    nc: nats.NATS
+    js: object
+    tasks: list[asyncio.Task] = field(default_factory=list)
+
+    async def ready(self) -> bool:
+        if not self.nc.is_connected:
+            return False
+        try:
+            await self.pool.fetchval("SELECT 1")
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return False
+        return True
+
+    def spawn(self, coro, name: str) -> asyncio.Task:
+        task = asyncio.create_task(coro, name=name)
+        task.add_done_callback(_report_crash)
+        self.tasks.append(task)
+        return task
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.nc.drain() if self.nc.is_connected else await self.nc.close()
+        await self.pool.close()
+
+
+def _report_crash(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background_task_crashed", task=task.get_name(), error=repr(task.exception()))
+
+
+async def open_infrastructure(settings: Settings, service: str, package: str, *,
+                              pool_size: int = 10) -> Infrastructure:
+    """Connect, migrate the service's schema and declare every stream and this service's consumers."""
+    pool = await db.create_pool(settings.database_url, service, max_size=pool_size)
+    await db.migrate(pool, service, db.service_migrations(package))
+    nc = await natsio.connect(settings.nats_url, f"warroom-{service}")
+    js = nc.jetstream()
+    await natsio.ensure_streams(js)
+    for declared in CONSUMERS.get(service, ()):
+        await natsio.ensure_consumer(js, declared, max_deliver=settings.max_deliver, ack_wait=settings.ack_wait)
+    return Infrastructure(settings, pool, nc, js)
+
+
+def start_consumers(infra: Infrastructure, service: str, handlers: Mapping[str, consumer.Handler]) -> None:
+    """Run a consumer loop for each of the service's durable consumers, with its handler."""
+    for declared in CONSUMERS.get(service, ()):
+        infra.spawn(consumer.run(infra.js, infra.pool, declared, handlers[declared.durable],
+                                 max_deliver=infra.settings.max_deliver), f"consume-{declared.durable}")
+
+
+def serve(app_factory: str, port: int, settings: Settings) -> None:
+    uvicorn.run(app_factory, factory=True, host=settings.host, port=port,
+                log_level=settings.log_level, access_log=False)

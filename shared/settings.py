@@ -1,0 +1,28 @@
+"""Settings shared by every service, read from the environment (prefix WARROOM_)."""
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WARROOM_", extra="ignore")
+
+    database_url: str = "postgresql://postgres@127.0.0.1:15432/warroom"
+    nats_url: str = "nats://127.0.0.1:14222"
+    admin_token: str | None = None
+    webhook_allowlist: str = ""
+    host: str = "127.0.0.1"
+    incident_port: int = 8080
+    notifier_port: int = 8081
+    timers_port: int = 8082
+    postmortem_port: int = 8083
+    # Where people can read things (links in notifications); defaults to the local ports.
+    public_postmortem_url: str = ""
+    log_level: str = "info"
+    # How often background loops look for work they were not woken for (seconds).
+    poll_interval: float = Field(default=0.5, gt=0)
+    # Consumers: deliveries before a message is parked as poison.
+    max_deliver: int = Field(default=8, ge=2)
+    ack_wait: float = Field(default=30.0, gt=0)
+
+    def allowlist(self) -> list[str]:
+        return [item.strip() for item in self.webhook_allowlist.split(",") if item.strip()]
