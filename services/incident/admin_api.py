@@ -1,0 +1,103 @@
+"""HTTP for the organisation: people, tokens, the process and the SME directory."""
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, ConfigDict
+
+from services.incident.deps import App, Caller, translated
+from services.incident.process import ProcessDocument
+from services.incident.schemas import AspectIn, AspectOut, PersonIn, PersonOut, TokenIn, TokenOut
+from shared.problems import Problem
+
+router = APIRouter(prefix="/v1")
+
+
+def _person_out(person) -> PersonOut:
+    return PersonOut(id=str(person.id), name=person.name, email=person.email, timezone=person.timezone,
+                     phone=person.phone, groups=person.groups, working_hours=person.working_hours,
+                     waking_hours=person.waking_hours, webhook_url=person.webhook_url, admin=person.admin)
+
+
+@router.post("/people", status_code=status.HTTP_201_CREATED, response_model=PersonOut, tags=["people"])
+def register_person(body: PersonIn, app: App, actor: Caller, response: Response):
+    with translated():
+        person = app.register_person(body.model_dump(mode="json"), actor)
+    response.headers["Location"] = f"/v1/people/{person.id}"
+    return _person_out(person)
+
+
+@router.get("/people/{person_id}", response_model=PersonOut, tags=["people"])
+def get_person(person_id: str, app: App, actor: Caller):
+    with translated():
+        return _person_out(app.person(person_id))
+
+
+@router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenOut, tags=["tokens"])
+def issue_token(body: TokenIn, app: App, actor: Caller):
+    with translated():
+        token_id, secret = app.issue_token(body.person_id, actor)
+    return TokenOut(id=token_id, token=secret)
+
+
+@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["tokens"])
+def revoke_token(token_id: str, app: App, actor: Caller):
+    with translated():
+        app.revoke_token(token_id, actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+class ProcessOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    version: int
+
+
+class ProcessIn(ProcessDocument):
+    warnings: list[str] | None = None  # read-only: what a previous PUT answered, ignored
+
+
+class PublishedProcess(ProcessOut):
+    warnings: list[str]
+
+
+@router.get("/process", response_model=ProcessOut, tags=["process"])
+def get_process(app: App, actor: Caller, version: Annotated[int | None, Query(ge=1)] = None):
+    with translated():
+        number, document = app.process(version)
+    return {"version": number, **document}
+
+
+@router.put("/process", response_model=PublishedProcess, tags=["process"])
+def put_process(body: ProcessIn, app: App, actor: Caller):
+    with translated():
+        number, document = app.put_process(body, actor)
+    return {"version": number, **document, "warnings": body.warnings_found()}
+
+
+@router.get("/directory/aspects", tags=["directory"])
+def list_aspects(app: App, actor: Caller) -> dict[str, list[AspectOut]]:
+    with translated():
+        aspects = app.directory()
+    return {"aspects": [AspectOut(aspect=name, smes=smes) for name, smes in sorted(aspects.items())]}
+
+
+@router.get("/directory/aspects/{aspect}", response_model=AspectOut, tags=["directory"])
+def get_aspect(aspect: str, app: App, actor: Caller):
+    with translated():
+        aspects = app.directory()
+    if aspect not in aspects:
+        raise Problem(404, f"no aspect {aspect!r} in the directory", rule="R10")
+    return AspectOut(aspect=aspect, smes=aspects[aspect])
+
+
+@router.put("/directory/aspects/{aspect}", response_model=AspectOut, tags=["directory"])
+def set_aspect(aspect: str, body: AspectIn, app: App, actor: Caller):
+    with translated():
+        smes = app.set_aspect(aspect, body.smes, actor)
+    return AspectOut(aspect=aspect, smes=smes)
+
+
+@router.get("/directory/coverage", tags=["directory"])
+def coverage(app: App, actor: Caller) -> dict[str, list[str]]:
+    with translated():
+        aspects = app.directory()
+    return {"uncovered": sorted(name for name, smes in aspects.items() if not smes)}

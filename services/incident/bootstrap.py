@@ -1,0 +1,84 @@
+"""Wires the incident service: event store, relay, HTTP. FastAPI's lifespan calls it."""
+import asyncio
+from contextlib import asynccontextmanager
+from urllib.parse import unquote, urlsplit
+
+from fastapi import FastAPI
+
+from services.incident import admin_api, api
+from services.incident.application import IncidentApplication
+from services.incident.relay import Relay
+from shared import db, logs, natsio
+from shared.clock import Clock
+from shared.runtime import Infrastructure
+from shared.settings import Settings
+from shared import web
+
+SCHEMA = "incident"
+log = logs.get(__name__)
+
+
+def event_store_env(database_url: str, schema: str = SCHEMA) -> dict[str, str]:
+    """eventsourcing's persistence settings from a PostgreSQL URL."""
+    url = urlsplit(database_url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+        "POSTGRES_HOST": url.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": unquote(url.username or "postgres"),
+        # The library insists on a password even where the server trusts local connections.
+        "POSTGRES_PASSWORD": unquote(url.password or "unused"),
+        "POSTGRES_SCHEMA": schema,
+        "POSTGRES_CONNECT_TIMEOUT": "3",
+        "POSTGRES_POOL_SIZE": "8",
+        "POSTGRES_MAX_OVERFLOW": "8",
+        "POSTGRES_POOL_TIMEOUT": "5",
+        "POSTGRES_LOCK_TIMEOUT": "5",
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
+        "POSTGRES_PRE_PING": "y",
+        "CREATE_TABLE": "y",
+    }
+
+
+async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, IncidentApplication]:
+    pool = await db.create_pool(settings.database_url, SCHEMA)
+    await db.migrate(pool, SCHEMA, db.migration_files("services.incident"))
+    application = await asyncio.to_thread(IncidentApplication, event_store_env(settings.database_url), clock)
+    if settings.admin_token:
+        await asyncio.to_thread(application.ensure_admin, settings.admin_token)
+    else:
+        log.warning("no_admin_token", detail="WARROOM_ADMIN_TOKEN is unset: nobody can configure Warroom")
+    nc = await natsio.connect(settings.nats_url, "warroom-incident")
+    js = nc.jetstream()
+    await natsio.ensure_streams(js)
+    infra = Infrastructure(settings, pool, nc, js)
+    relay = Relay(application, js, pool, settings.poll_interval)
+    application.on_saved = relay.notify
+    infra.spawn(relay.run(), "relay")
+    return infra, application
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+    logs.configure("incident", settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        infra, application = await start(settings, clock or Clock())
+        app.state.infra, app.state.pool, app.state.application = infra, infra.pool, application
+        try:
+            yield
+        finally:
+            await infra.close()
+            await asyncio.to_thread(application.close)
+
+    app = FastAPI(title="Warroom incident service", version="1", lifespan=lifespan)
+
+    async def ready(request) -> bool:
+        return await request.app.state.infra.ready()
+
+    web.attach(app, ready)
+    app.include_router(admin_api.router)
+    app.include_router(api.router)
+    return app

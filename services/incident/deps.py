@@ -1,0 +1,60 @@
+"""FastAPI dependencies of the incident service: the application, the caller, refusals as problems."""
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials
+from eventsourcing.persistence import InterfaceError, OperationalError
+
+from services.incident.application import IncidentApplication
+from services.incident.errors import Refused
+from services.incident.policy import Actor
+from shared.problems import Problem
+from shared.web import bearer, unauthorized
+
+
+def application(request: Request) -> IncidentApplication:
+    return request.app.state.application
+
+
+App = Annotated[IncidentApplication, Depends(application)]
+
+
+def caller(app: App, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
+    if credentials is None:
+        raise unauthorized()
+    with translated():
+        actor = app.authenticate(credentials.credentials)
+    if actor is None:
+        raise unauthorized("unknown or revoked token")
+    return actor
+
+
+Caller = Annotated[Actor, Depends(caller)]
+
+
+def expected_version(if_match: Annotated[str | None, Header(max_length=40)] = None) -> int | None:
+    """An optional ``If-Match: "N"`` (the incident's ETag): the command applies only at version N."""
+    if if_match is None:
+        return None
+    try:
+        return int(if_match.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise Problem(422, "If-Match must be an incident ETag such as \"7\"") from None
+
+
+IfMatch = Annotated[int | None, Depends(expected_version)]
+
+
+class translated:
+    """Turns domain refusals and an unreachable database into problem responses."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if isinstance(exc, Refused):
+            raise Problem(exc.status, exc.detail, rule=exc.rule, errors=exc.errors) from exc
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            raise Problem(503, "the event store is unavailable; nothing was changed, retry shortly",
+                          headers={"Retry-After": "1"}) from exc
+        return False

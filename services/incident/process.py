@@ -1,0 +1,146 @@
+"""The process document: its shape, its validation, and the default process of the spec (§2)."""
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared import durations
+
+Duration = str
+
+
+def _duration(value: str | None) -> str | None:
+    if value is not None:
+        durations.parse(value)
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ObserverPolicy(Strict):
+    group: str | None = Field(default=None, max_length=100)
+    person: str | None = Field(default=None, max_length=64)
+    channel: Literal["webhook", "email", "phone", "sms"] = "webhook"
+    immediacy: Literal["any_hour", "waking_hours", "next_business_day"] = "any_hour"
+
+    @model_validator(mode="after")
+    def _one_target(self):
+        if (self.group is None) == (self.person is None):
+            raise ValueError("an observer entry names exactly one of group or person")
+        return self
+
+
+class ChecklistStep(Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    title: str = Field(min_length=1, max_length=280)
+    due_within: Duration | None = None
+
+    _check = field_validator("due_within")(_duration)
+
+
+class Level(Strict):
+    level: int = Field(ge=1)
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(min_length=1, max_length=280)
+    immediacy: Literal["any_hour", "waking_hours", "next_business_day"]
+    communications: str = Field(max_length=1000)
+    observers: list[ObserverPolicy] = []
+    checklist: list[ChecklistStep] = []
+    status_update_every: Duration
+    public_update_every: Duration | None = None
+    requires_pr_manager: bool = False
+    acknowledge_within: Duration
+
+    _check = field_validator("status_update_every", "public_update_every", "acknowledge_within")(_duration)
+
+    @model_validator(mode="after")
+    def _unique_steps(self):
+        ids = [step.id for step in self.checklist]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"level {self.level}: checklist step ids must be unique")
+        return self
+
+
+class ProcessDocument(Strict):
+    version: int | None = None  # read-only: accepted back from GET and ignored
+    levels: list[Level] = Field(min_length=1)
+    manager_shift_limit: Duration = "PT8H"
+    handover_warning_after: Duration = "PT7H"
+    manager_min_break: Duration = "PT1H"
+    worker_fresh_for: Duration = "PT12H"
+    catch_all_sme: str | None = None
+    issue_tracker_webhook: str | None = Field(default=None, max_length=2000)
+
+    _check = field_validator("manager_shift_limit", "handover_warning_after", "manager_min_break",
+                             "worker_fresh_for")(_duration)
+
+    @model_validator(mode="after")
+    def _coherent(self):
+        numbers = [level.level for level in self.levels]
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise ValueError("levels must be numbered 1, 2, 3, … in order (level 1 is the most severe)")
+        if durations.parse(self.handover_warning_after) >= durations.parse(self.manager_shift_limit):
+            raise ValueError("handover_warning_after must come before manager_shift_limit")
+        return self
+
+    def document(self) -> dict:
+        # Only the document's own fields: subclasses may accept read-only extras from GET.
+        return self.model_dump(mode="json", include=set(ProcessDocument.model_fields) - {"version"})
+
+    def warnings_found(self) -> list[str]:
+        found = []
+        if len(self.levels) > 5:
+            found.append(f"{len(self.levels)} levels: it is unlikely you need more than five (R09)")
+        if not self.catch_all_sme:
+            found.append("catch_all_sme is empty: declaring for an aspect without SMEs will be refused (R10)")
+        return found
+
+
+def _level(n, name, description, immediacy, communications, observer_immediacy, status, public, pr, ack, steps):
+    return {"level": n, "name": name, "description": description, "immediacy": immediacy,
+            "communications": communications,
+            "observers": [{"group": "executives", "channel": "webhook" if n < 3 else "email",
+                           "immediacy": observer_immediacy}],
+            "checklist": [{"id": sid, "title": title, "due_within": due} for sid, title, due in steps],
+            "status_update_every": status, "public_update_every": public, "requires_pr_manager": pr,
+            "acknowledge_within": ack}
+
+
+_LEVEL1_STEPS = [
+    ("pick-worker", "Pick and contact a worker, with the SME's help", "PT15M"),
+    ("announce", "Announce in the incident chat room with a link to this level's document", "PT10M"),
+    ("conference-call", "Start the conference call and post its number", "PT15M"),
+    ("contact-observers", "Contact the observers", "PT15M"),
+    ("pr-manager", "Contact or delegate to the PR manager", "PT30M"),
+    ("ticket", "File a ticket and link it", "PT30M"),
+    ("ask-worker", "Ask the worker whether help is needed", "PT1H"),
+    ("test-plan", "Start a test plan", "PT1H"),
+    ("verify-staging", "Verify the fix in staging", None),
+    ("deploy", "Deploy the fix", None),
+    ("verify-production", "Verify the fix in production", None),
+    ("update-observers", "Update the observers and confirm they are satisfied", None),
+    ("declare-over", "Declare the incident over", None),
+    ("release-workers", "Release the workers", None),
+    ("start-postmortem", "Start the post-mortem", None),
+]
+
+
+def default_process() -> dict:
+    """Three levels restating the original process's examples (spec §2), in our own words."""
+    return ProcessDocument.model_validate({
+        "levels": [
+            _level(1, "Critical", "Worst case: several customer sites down, a top customer down, "
+                   "or customers actively harmed.", "any_hour",
+                   "Incident chat room, conference call and IM; the manager's direct phone.",
+                   "any_hour", "PT1H", "PT1H", True, "PT5M", _LEVEL1_STEPS),
+            _level(2, "Serious", "Important parts unusable; harm or losses are coming, but there is no "
+                   "need to wake people. Escalate to level 1 if not fixed quickly.", "waking_hours",
+                   "Chat room and IM; the manager's phone.", "waking_hours", "PT2H", "PT2H", True, "PT15M",
+                   [(s, t, d) for s, t, d in _LEVEL1_STEPS if s != "conference-call"]),
+            _level(3, "Significant", "A significant problem for customers; nobody is harmed right now.",
+                   "next_business_day", "Chat room if useful; IM; the manager's phone.",
+                   "next_business_day", "PT4H", None, False, "PT24H",
+                   [(s, t, None) for s, t, _ in _LEVEL1_STEPS if s not in ("conference-call", "pr-manager")]),
+        ],
+    }).document()

@@ -1,0 +1,102 @@
+"""The relay: every stored event, in store order, to JetStream; checkpoint only after the ack.
+
+Woken at once by the application after each save (and by polling, for saves made by other
+replicas). Only one relay is active at a time across replicas (a PostgreSQL advisory lock).
+With NATS away, commands are still stored; the relay retries and catches up when NATS returns.
+A crash between publish and checkpoint re-publishes with the same event ids, which
+JetStream and the consumers drop as duplicates. Notification ids may have gaps (rolled-back
+inserts); the store's table lock makes ids commit in order, so none is skipped.
+"""
+import asyncio
+from uuid import UUID
+
+import asyncpg
+from eventsourcing.persistence import Notification, StoredEvent
+from prometheus_client import Gauge
+
+from services.incident import translate
+from shared import logs, natsio
+from shared.contract import Envelope
+
+log = logs.get(__name__)
+
+RELAY_LOCK = 7_431_100
+BATCH = 500
+POSITION = Gauge("warroom_relay_position", "Last notification id published and checkpointed")
+
+
+def history(app, incident_id: str, after: int, limit: int) -> list[Envelope]:
+    """An incident's published events after sequence ``after`` (for GET …/events)."""
+    table = f"{app.recorder.datastore.schema}.{app.recorder.events_table_name}"
+    with app.recorder.datastore.transaction(commit=False) as curs:
+        curs.execute(
+            f"SELECT notification_id, originator_id, originator_version, topic, state FROM {table} "
+            "WHERE originator_id = %s AND originator_version > %s ORDER BY originator_version LIMIT %s",
+            (UUID(incident_id), after, limit))
+        rows = curs.fetchall()
+    envelopes = []
+    for row in rows:
+        stored = StoredEvent(originator_id=row["originator_id"], originator_version=row["originator_version"],
+                             topic=row["topic"], state=bytes(row["state"]))
+        envelope = translate.to_envelope(app.mapper.to_domain_event(stored), row["notification_id"])
+        if envelope is not None:
+            envelopes.append(envelope)
+    return envelopes
+
+
+def envelopes(app, notifications: list[Notification]) -> list[Envelope]:
+    out = []
+    for notification in notifications:
+        envelope = translate.to_envelope(app.mapper.to_domain_event(notification), notification.id)
+        if envelope is not None:
+            out.append(envelope)
+    return out
+
+
+class Relay:
+    def __init__(self, app, js, pool: asyncpg.Pool, poll_interval: float = 0.5):
+        self.app, self.js, self.pool, self.poll_interval = app, js, pool, poll_interval
+        self.wake = asyncio.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def notify(self) -> None:
+        """Thread-safe: called by the application after a save, from the request's worker thread."""
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.wake.set)
+
+    async def run(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        while True:
+            try:
+                async with self.pool.acquire() as conn:
+                    if await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK):
+                        try:
+                            await self._relay(conn)
+                        finally:
+                            await conn.execute("SELECT pg_advisory_unlock($1)", RELAY_LOCK)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS or PostgreSQL away: keep trying until they return
+                log.warning("relay_failed", error=repr(exc))
+            await self._idle()
+
+    async def _relay(self, conn: asyncpg.Connection) -> None:
+        position = await conn.fetchval("SELECT position FROM relay_checkpoint WHERE id = 1")
+        while True:
+            notifications = await asyncio.to_thread(
+                self.app.recorder.select_notifications, start=position + 1, limit=BATCH)
+            if not notifications:
+                await self._idle()
+                continue
+            for envelope in envelopes(self.app, notifications):
+                await natsio.publish(self.js, envelope)
+            position = notifications[-1].id
+            await conn.execute("UPDATE relay_checkpoint SET position = $1 WHERE id = 1", position)
+            POSITION.set(position)
+
+    async def _idle(self) -> None:
+        try:
+            await asyncio.wait_for(self.wake.wait(), self.poll_interval)
+        except asyncio.TimeoutError:
+            pass
+        self.wake.clear()

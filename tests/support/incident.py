@@ -1,0 +1,59 @@
+"""Helpers to run the incident service in-process against the test's PostgreSQL and NATS."""
+import asyncio
+import time
+from contextlib import asynccontextmanager
+
+import httpx
+
+from shared.settings import Settings
+
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+
+PERSON = {"name": "Ada", "email": "ada@example.com", "timezone": "Europe/London",
+          "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]}}
+
+
+def settings(database_url: str, nats_url: str, **overrides) -> Settings:
+    return Settings(database_url=database_url, nats_url=nats_url, admin_token=ADMIN_TOKEN,
+                    poll_interval=0.2, webhook_allowlist="127.0.0.0/8", **overrides)
+
+
+@asynccontextmanager
+async def incident_service(database_url: str, nats_url: str, **overrides):
+    from services.incident.bootstrap import create_app
+
+    app = create_app(settings(database_url, nats_url, **overrides))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://incident") as client:
+            client.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+            yield client, app
+
+
+async def register(client: httpx.AsyncClient, name: str, **fields) -> tuple[str, str]:
+    """Register a person and issue them a token: (person id, token)."""
+    body = {**PERSON, "name": name, "email": f"{name.lower()}@example.com", **fields}
+    response = await client.post("/v1/people", json=body)
+    assert response.status_code == 201, response.text
+    person = response.json()["id"]
+    response = await client.post("/v1/tokens", json={"person_id": person})
+    assert response.status_code == 201, response.text
+    return person, response.json()["token"]
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def eventually(check, timeout: float = 10.0, interval: float = 0.05):
+    """Poll ``check`` (sync or async) until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
