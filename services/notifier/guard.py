@@ -1,0 +1,90 @@
+"""The SSRF guard (S4): webhooks reach public addresses only, unless the allow-list says otherwise.
+
+A person's webhook URL is data anyone with admin rights typed in; without this guard the
+notifier would POST to the cloud metadata service or an internal admin port on request.
+The guard resolves the host itself and the caller connects to the address it approved, so a
+DNS answer that changes between the check and the connection (rebinding) cannot slip past.
+"""
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass
+
+import httpx
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class Refused(Exception):
+    """The target may not be reached; the message says why."""
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    hosts: frozenset[str]
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+    @classmethod
+    def parse(cls, items: list[str]) -> "Allowlist":
+        hosts, networks = set(), []
+        for item in items:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                hosts.add(item.lower().rstrip("."))
+        return cls(frozenset(hosts), tuple(networks))
+
+    def allows(self, host: str, address: Address) -> bool:
+        return host in self.hosts or any(address in network for network in self.networks)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked webhook: the URL to request (host replaced by the approved address) and how."""
+    url: httpx.URL
+    headers: dict[str, str]
+    extensions: dict[str, str]
+
+
+def forbidden(address: Address) -> bool:
+    # Anything not globally routable: private, loopback, link-local, shared (CGNAT), reserved…
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return not address.is_global or address.is_multicast
+
+
+async def resolve(url: str, allowlist: Allowlist) -> Target:
+    """Check ``url`` and pin it to an approved address; raises Refused, or OSError when DNS fails."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise Refused(f"not a valid URL: {exc}") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise Refused(f"{url!r}: only http and https URLs with a host can receive webhooks")
+    host = parsed.host.lower().rstrip(".")
+    addresses = await _addresses(host, parsed.port or (443 if parsed.scheme == "https" else 80))
+    # One bad address refuses the host: which address a connection would use is not ours to pick.
+    for address in addresses:
+        if forbidden(address) and not allowlist.allows(host, address):
+            raise Refused(f"{host} resolves to {address}, a private, loopback or link-local address "
+                          f"that is not allow-listed (WARROOM_WEBHOOK_ALLOWLIST)")
+    pinned = parsed.copy_with(host=str(addresses[0]))
+    # Host and TLS server name stay the URL's own, so virtual hosts and certificates still work.
+    extensions = {"sni_hostname": parsed.host} if parsed.scheme == "https" else {}
+    return Target(pinned, {"host": parsed.netloc.decode("ascii")}, extensions)
+
+
+async def _addresses(host: str, port: int) -> list[Address]:
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    found: list[Address] = []
+    for *_, sockaddr in infos:
+        address = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])  # drop an IPv6 zone id
+        if address not in found:
+            found.append(address)
+    if not found:
+        raise OSError(f"{host} has no address")
+    return found

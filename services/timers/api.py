@@ -1,0 +1,37 @@
+"""HTTP: the timers of an incident, for tools and people watching its deadlines."""
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from shared.contract.events import TimerKind
+from shared.web import Caller
+from services.timers import readmodel
+
+router = APIRouter(prefix="/v1")
+
+
+class TimerOut(BaseModel):
+    id: str
+    kind: TimerKind
+    incident_id: str
+    person: str | None
+    due_at: datetime
+    state: Literal["pending", "fired", "cancelled"]
+    fired_at: datetime | None
+
+
+class TimerList(BaseModel):
+    timers: list[TimerOut]
+
+
+@router.get("/timers", response_model=TimerList, summary="An incident's timers, by due time")
+async def list_timers(request: Request, caller: Caller,
+                      incident_id: Annotated[str, Query(min_length=1, max_length=200)]) -> TimerList:
+    async with request.app.state.pool.acquire() as conn:
+        rows = await readmodel.timers_of(conn, incident_id)
+    return TimerList(timers=[
+        TimerOut(id=str(row["id"]), kind=row["kind"], incident_id=row["incident_id"], person=row["person"],
+                 due_at=row["due_at"], state=row["state"], fired_at=row["fired_at"])
+        for row in rows])

@@ -1,0 +1,48 @@
+"""Wires the timers service: projection consumer, scheduler, outbox publisher, HTTP."""
+import functools
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+
+from shared import logs, outbox, runtime, web
+from shared.clock import Clock
+from shared.contract.streams import INCIDENT
+from shared.settings import Settings
+from services.timers import api, handlers
+from services.timers.scheduler import CONSUMER, Scheduler, consumer_caught_up
+
+SERVICE = "timers"
+# Advisory lock held by the one replica that publishes this schema's outbox.
+OUTBOX_LOCK = 7_431_082
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+    clock = clock or Clock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        logs.configure(SERVICE, settings.log_level)
+        infra = await runtime.open_infrastructure(settings, SERVICE, "services.timers")
+        app.state.infra, app.state.pool = infra, infra.pool
+        publisher = outbox.Publisher(infra.pool, infra.js, OUTBOX_LOCK, settings.poll_interval)
+        scheduler = Scheduler(
+            infra.pool, clock, poll_interval=settings.poll_interval, on_fired=publisher.wake.set,
+            caught_up=functools.partial(consumer_caught_up, infra.js, INCIDENT.name, CONSUMER))
+        runtime.start_consumers(infra, SERVICE, {CONSUMER: functools.partial(handlers.handle, clock=clock)})
+        infra.spawn(scheduler.run(), "timers-scheduler")
+        infra.spawn(publisher.run(), "timers-outbox")
+        try:
+            yield
+        finally:
+            await infra.close()
+
+    app = FastAPI(title="Warroom timers", version="1", lifespan=lifespan)
+    app.include_router(api.router)
+    web.attach(app, _ready)
+    return app
+
+
+async def _ready(request: Request) -> bool:
+    infra = getattr(request.app.state, "infra", None)
+    return infra is not None and await infra.ready()

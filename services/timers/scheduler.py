@@ -1,0 +1,114 @@
+"""Firing timers: exactly once, never early, and never ahead of what the service has read.
+
+Exactly once: due rows are locked ``FOR UPDATE SKIP LOCKED`` and marked fired in the
+transaction that queues their event in the outbox, so replicas split the work and a
+crash before commit leaves the timer pending (it fires after restart, late but once).
+Never early: a timer fires only when ``clock.now()`` has reached its ``due_at``.
+Never ahead: while the incident stream has unapplied events, only timers due before the
+latest applied event may fire — a rebuild replaying old events must not fire a timer that
+a later event (a handover, a resolution) cancelled.
+"""
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+
+import asyncpg
+
+from shared import logs, outbox
+from shared.clock import Clock
+from shared.contract import timer_type, validate
+from services.timers import readmodel
+
+log = logs.get(__name__)
+
+SOURCE = "warroom/timers"
+CONSUMER = "timers-incident"
+_BEGINNING = datetime.min.replace(tzinfo=timezone.utc)
+
+
+async def fire_due(conn: asyncpg.Connection, *, until: datetime, fired_at: datetime, limit: int = 500,
+                   incident_id: str | None = None) -> int:
+    """In the caller's transaction: fire pending timers due by ``until``; returns how many."""
+    rows = await readmodel.lock_due(conn, until, limit, incident_id)
+    if not rows:
+        return 0
+    await readmodel.mark_fired(conn, [row["id"] for row in rows], fired_at)
+    for row in rows:
+        event_type = timer_type(row["kind"])
+        data = validate(event_type, {
+            "timer_id": str(row["id"]), "kind": row["kind"], "incident_id": row["incident_id"],
+            "person": row["person"], "due_at": row["due_at"], "fired_at": fired_at, "detail": row["detail"]})
+        # Keyed by the timer id: however often this timer is re-derived, its event keeps one id.
+        await outbox.add(conn, source=SOURCE, event_type=event_type, subject=row["incident_id"],
+                         data=data, key=str(row["id"]), time=fired_at)
+    return len(rows)
+
+
+class Scheduler:
+    def __init__(self, pool: asyncpg.Pool, clock: Clock, *, caught_up: Callable[[], Awaitable[bool]],
+                 on_fired: Callable[[], None] = lambda: None, poll_interval: float = 0.5, batch: int = 500):
+        self.pool, self.clock, self.caught_up, self.on_fired = pool, clock, caught_up, on_fired
+        self.poll_interval, self.batch = poll_interval, batch
+        self.wake = asyncio.Event()
+
+    async def tick(self) -> float:
+        """Fire every timer that may fire now; returns the seconds until the next look."""
+        now = self.clock.now()
+        async with self.pool.acquire() as conn:
+            horizon = await self._horizon(conn, now)
+            while True:
+                async with conn.transaction():
+                    fired = await fire_due(conn, until=horizon, fired_at=now, limit=self.batch)
+                if fired:
+                    self.on_fired()
+                if fired < self.batch:
+                    break
+            earliest = await readmodel.next_due(conn)
+        if earliest is None or earliest <= now:  # nothing pending, or held back until the stream is read
+            return self.poll_interval
+        return min(self.poll_interval, (earliest - now).total_seconds())
+
+    async def _horizon(self, conn: asyncpg.Connection, now: datetime) -> datetime:
+        """The latest due time that may fire now."""
+        earliest = await readmodel.next_due(conn)
+        if earliest is None or earliest > now or await self.caught_up():
+            return now
+        applied = await readmodel.applied_until(conn, CONSUMER)
+        return _BEGINNING if applied is None else min(now, applied)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                # A dedicated connection hears new timers commit (any replica's) and wakes the loop.
+                async with self.pool.acquire() as listener:
+                    await listener.add_listener(readmodel.SCHEDULED_CHANNEL, self._on_scheduled)
+                    try:
+                        while True:
+                            await self._sleep(await self.tick())
+                    finally:
+                        await listener.remove_listener(readmodel.SCHEDULED_CHANNEL, self._on_scheduled)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # PostgreSQL away: keep trying until it returns
+                log.warning("timers_tick_failed", error=repr(exc))
+                await asyncio.sleep(self.poll_interval)
+
+    def _on_scheduled(self, *_notification) -> None:
+        self.wake.set()
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self.wake.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+        self.wake.clear()
+
+
+async def consumer_caught_up(js, stream: str, durable: str) -> bool:
+    """Whether the durable consumer has applied every message of its stream; False when unsure."""
+    try:
+        info = await js.consumer_info(stream, durable, timeout=2.0)
+    except Exception as exc:  # NATS away: fall back to the applied-until mark
+        log.warning("consumer_info_failed", consumer=durable, error=repr(exc))
+        return False
+    return info.num_pending == 0 and info.num_ack_pending == 0
