@@ -1,0 +1,82 @@
+"""The shared consumer loop on real NATS and PostgreSQL: once in effect, in order, poison parked."""
+import asyncio
+from datetime import datetime, timezone
+
+import nats
+import pytest
+
+from shared import consumer, db, natsio
+from shared.contract import Consumer, Envelope, event_id
+from shared.contract.streams import INCIDENT as INCIDENT_STREAM
+from tests.support.incident import eventually
+
+SCHEMA = "probe"
+TABLE = ("900_probe.sql", "CREATE TABLE applied (subject text, sequence int, event_id text);")
+
+
+def _event(subject: str, sequence: int, kind: str = "warroom.incident.worker_added.v1") -> Envelope:
+    return Envelope(id=event_id(subject, sequence), source="test", type=kind, subject=subject,
+                    time=datetime.now(timezone.utc), data={"person": "p", "by": "m"}, sequence=sequence,
+                    position=sequence)
+
+
+async def _record(conn, event):
+    if event.data.get("person") == "poison":
+        raise ValueError("this event cannot be applied")
+    await conn.execute("INSERT INTO applied VALUES ($1, $2, $3)", event.subject, event.sequence, event.id)
+
+
+@pytest.fixture
+async def harness(database_url, nats_url):
+    pool = await db.create_pool(database_url, SCHEMA)
+    await db.migrate(pool, SCHEMA, db.migration_files("shared") + [TABLE])
+    nc = await natsio.connect(nats_url, "probe")
+    js = nc.jetstream()
+    await natsio.ensure_streams(js)
+    probe = Consumer(INCIDENT_STREAM, "probe", ordered=True)
+    await natsio.ensure_consumer(js, probe, max_deliver=3, ack_wait=5)
+    task = asyncio.create_task(consumer.run(js, pool, probe, _record, max_deliver=3, idle_wait=0.2))
+    yield pool, js
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await nc.close()
+    await pool.close()
+
+
+async def _publish_raw(js, envelope: Envelope, msg_id: str):
+    """Publish bypassing JetStream's de-duplication, as a redelivery or a replayed stream would."""
+    await js.publish(envelope.type, envelope.to_bytes(), headers={"Nats-Msg-Id": msg_id})
+
+
+async def test_f4_a_redelivered_event_is_applied_once(harness):
+    pool, js = harness
+    event = _event("inc-1", 1)
+    for attempt in range(3):
+        await _publish_raw(js, event, f"copy-{attempt}")
+    await _publish_raw(js, _event("inc-1", 2), "second")
+    rows = await eventually(lambda: _rows(pool, 2))
+    assert [r["sequence"] for r in rows] == [1, 2]
+
+
+async def test_f5_one_aggregates_events_apply_in_sequence_order(harness):
+    pool, js = harness
+    for sequence in (3, 1, 2):
+        await _publish_raw(js, _event("inc-2", sequence), f"inc-2-{sequence}")
+    rows = await eventually(lambda: _rows(pool, 3), timeout=15)
+    assert [r["sequence"] for r in rows] == [1, 2, 3]
+
+
+async def test_a_poison_message_is_parked_after_max_deliver_and_the_rest_flows(harness):
+    pool, js = harness
+    poison = _event("inc-3", 1).model_copy(update={"data": {"person": "poison", "by": "m"}})
+    await _publish_raw(js, poison, "poison")
+    await _publish_raw(js, _event("inc-4", 1), "healthy")
+    await eventually(lambda: _rows(pool, 1), timeout=15)
+    parked = await eventually(lambda: pool.fetch("SELECT * FROM parked_events"), timeout=20)
+    assert parked[0]["event_id"] == poison.id and "cannot be applied" in parked[0]["error"]
+    assert await pool.fetchval("SELECT count(*) FROM applied WHERE subject = 'inc-3'") == 0
+
+
+async def _rows(pool, count):
+    rows = await pool.fetch("SELECT * FROM applied ORDER BY subject, sequence")
+    return rows if len(rows) >= count else None
