@@ -5,7 +5,9 @@ that also records the event as processed, so an event's effect is committed exac
 once however often JetStream delivers it. On the incident stream, one aggregate's events
 are applied in ``sequence`` order: a duplicate (``<= last``) is acknowledged and skipped,
 a gap (``> last + 1``) is nak'ed with a short delay so the missing event arrives first.
-A message that fails ``max_deliver`` times is parked in ``parked_events`` and acknowledged.
+A message whose handler fails ``max_deliver`` times is parked in ``parked_events`` and
+acknowledged (on an ordered stream its aggregate then moves past it). An unreachable
+database is not the event's fault: such failures are retried for as long as it takes.
 """
 import asyncio
 from collections.abc import Awaitable, Callable
@@ -29,6 +31,10 @@ FAILURES = Counter("warroom_events_failed_total", "Handler failures (nak'ed for 
 PARKED = Counter("warroom_events_parked_total", "Poison messages parked after max_deliver", ["consumer"])
 
 GAP_DELAY = 0.2
+
+# Failures of the infrastructure, not of the event: never a reason to park it.
+UNAVAILABLE = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+               asyncpg.CannotConnectNowError, asyncpg.exceptions.ConnectionDoesNotExistError)
 
 
 def backoff(attempt: int) -> float:
@@ -68,15 +74,21 @@ class _Gap(Exception):
 
 
 async def park(pool: asyncpg.Pool, consumer: Consumer, raw: bytes, error: str) -> None:
-    event_id = event_type = None
     try:
         decoded = Envelope.from_bytes(raw)
-        event_id, event_type = decoded.id, decoded.type
     except (ValidationError, ValueError):
-        pass
-    await pool.execute(
-        "INSERT INTO parked_events (consumer, event_id, type, body, error) VALUES ($1, $2, $3, $4, $5)",
-        consumer.durable, event_id, event_type, raw.decode(errors="replace"), error)
+        decoded = None
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO parked_events (consumer, event_id, type, body, error) VALUES ($1, $2, $3, $4, $5)",
+            consumer.durable, decoded and decoded.id, decoded and decoded.type, raw.decode(errors="replace"), error)
+        if consumer.ordered and decoded is not None:
+            # Move the aggregate past the poison event, or its later events would wait forever.
+            await conn.execute(
+                "INSERT INTO applied_sequences (stream, subject, last_sequence) VALUES ($1, $2, $3) "
+                "ON CONFLICT (stream, subject) DO UPDATE SET last_sequence = "
+                "GREATEST(applied_sequences.last_sequence, EXCLUDED.last_sequence)",
+                consumer.stream.name, decoded.subject, decoded.sequence)
     PARKED.labels(consumer.durable).inc()
 
 
@@ -89,11 +101,19 @@ async def handle_message(pool: asyncpg.Pool, consumer: Consumer, msg, handle: Ha
     except _Gap:
         await msg.nak(delay=GAP_DELAY)
         return Outcome.GAP
-    except Exception as exc:  # any handler failure: retry, then park
+    except UNAVAILABLE as exc:
+        log.warning("event_deferred", consumer=consumer.durable, attempt=attempt, error=repr(exc))
+        await msg.nak(delay=backoff(min(attempt, 6)))
+        return "deferred"
+    except Exception as exc:  # the handler failed on this event: retry, then park
         FAILURES.labels(consumer.durable).inc()
         if attempt >= max_deliver:
             log.error("event_parked", consumer=consumer.durable, attempt=attempt, error=repr(exc))
-            await park(pool, consumer, msg.data, repr(exc))
+            try:
+                await park(pool, consumer, msg.data, repr(exc))
+            except UNAVAILABLE:
+                await msg.nak(delay=backoff(attempt))
+                return "deferred"
             await msg.ack()
             return "parked"
         log.warning("event_failed", consumer=consumer.durable, attempt=attempt, error=repr(exc))

@@ -47,14 +47,15 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
             await js.update_stream(config)
 
 
-async def ensure_consumer(js: JetStreamContext, consumer: Consumer, *, max_deliver: int,
-                          ack_wait: float) -> None:
+async def ensure_consumer(js: JetStreamContext, consumer: Consumer, *, ack_wait: float) -> None:
+    # JetStream never gives up on a message (max_deliver -1): if it did, an event waiting behind
+    # a gap, or one whose parking failed, would vanish silently. shared.consumer parks poison itself.
     config = ConsumerConfig(
         durable_name=consumer.durable,
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.EXPLICIT,
         ack_wait=ack_wait,
-        max_deliver=max_deliver,
+        max_deliver=-1,
         max_ack_pending=1000,
     )
     await js.add_consumer(consumer.stream.name, config)

@@ -59,7 +59,7 @@ async def open_infrastructure(settings: Settings, service: str, package: str, *,
     js = nc.jetstream()
     await natsio.ensure_streams(js)
     for declared in CONSUMERS.get(service, ()):
-        await natsio.ensure_consumer(js, declared, max_deliver=settings.max_deliver, ack_wait=settings.ack_wait)
+        await natsio.ensure_consumer(js, declared, ack_wait=settings.ack_wait)
     return Infrastructure(settings, pool, nc, js)
 
 

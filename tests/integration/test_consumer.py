@@ -34,7 +34,7 @@ async def harness(database_url, nats_url):
     js = nc.jetstream()
     await natsio.ensure_streams(js)
     probe = Consumer(INCIDENT_STREAM, "probe", ordered=True)
-    await natsio.ensure_consumer(js, probe, max_deliver=3, ack_wait=5)
+    await natsio.ensure_consumer(js, probe, ack_wait=5)
     task = asyncio.create_task(consumer.run(js, pool, probe, _record, max_deliver=3, idle_wait=0.2))
     yield pool, js
     task.cancel()
@@ -75,6 +75,24 @@ async def test_a_poison_message_is_parked_after_max_deliver_and_the_rest_flows(h
     parked = await eventually(lambda: pool.fetch("SELECT * FROM parked_events"), timeout=20)
     assert parked[0]["event_id"] == poison.id and "cannot be applied" in parked[0]["error"]
     assert await pool.fetchval("SELECT count(*) FROM applied WHERE subject = 'inc-3'") == 0
+
+
+async def test_an_event_waiting_behind_a_gap_is_never_dropped(harness):
+    pool, js = harness
+    await _publish_raw(js, _event("inc-5", 2), "inc-5-2")
+    await asyncio.sleep(2.5)  # far longer than max_deliver gap naks: the waiting event must survive them
+    await _publish_raw(js, _event("inc-5", 1), "inc-5-1")
+    rows = await eventually(lambda: _rows(pool, 2), timeout=15)
+    assert [r["sequence"] for r in rows] == [1, 2]
+
+
+async def test_after_a_poison_event_is_parked_its_aggregates_later_events_still_apply(harness):
+    pool, js = harness
+    poison = _event("inc-6", 1).model_copy(update={"data": {"person": "poison", "by": "m"}})
+    await _publish_raw(js, poison, "inc-6-1")
+    await _publish_raw(js, _event("inc-6", 2), "inc-6-2")
+    rows = await eventually(lambda: _rows(pool, 1), timeout=20)
+    assert [(r["subject"], r["sequence"]) for r in rows] == [("inc-6", 2)]
 
 
 async def _rows(pool, count):
