@@ -74,13 +74,13 @@ def _facts(draft: dict[str, Any], timeline: list[dict], people: list[dict]) -> d
     def holding(role: str) -> list[dict[str, Any]]:
         return [{"person": p["person"], "name": p["name"]} for p in people if role in p["roles"]]
 
-    pr_managers = holding("pr_manager")
+    declarers, pr_managers = holding("declarer"), holding("pr_manager")
     return {
         "problem": {key: draft[key] for key in (
             "title", "description", "aspect", "declared_at", "declared_by", "resolved_at",
             "initial_severity", "severity", "process_version", "coverage_gap")},
         "participants": {
-            "declarer": holding("declarer")[0] if holding("declarer") else None,
+            "declarer": declarers[0] if declarers else None,
             "managers": [{"person": p["person"], "name": p["name"], "tenures": p["tenures"]}
                          for p in people if p["tenures"]],
             "smes": holding("sme"), "workers": holding("worker"), "observers": holding("observer"),
