@@ -4,9 +4,8 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI, Request
 
-from services.notifier import api, guard
+from services.notifier import api, guard, handlers
 from services.notifier.delivery import DeliveryWorker
-from services.notifier.handlers import handlers
 from shared import logs, outbox, runtime, web
 from shared.clock import Clock
 from shared.settings import Settings
@@ -34,7 +33,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                                 database_url=settings.database_url, poll_interval=settings.poll_interval,
                                 on_delivered=publisher.wake.set)
         app.state.infra, app.state.pool = infra, infra.pool
-        runtime.start_consumers(infra, "notifier", handlers(clock))
+        runtime.start_consumers(infra, "notifier", handlers.by_durable(clock))
         infra.spawn(worker.listen(), "delivery-listener")
         infra.spawn(worker.run(), "delivery-worker")
         infra.spawn(publisher.run(), "outbox-publisher")

@@ -54,15 +54,14 @@ def delivery_id(event_id: str, recipient: str, channel: str) -> str:
 
 def notices(event_type: str, data: dict[str, Any], incident: Incident | None) -> list[Notice]:
     """Who this event concerns (flows 1, 3 and 4); other events tell nobody yet."""
-    match event_type:
-        case "warroom.incident.declared.v1":
-            return [Notice(data["paged"], "paged")]
-        case "warroom.incident.handover_offered.v1":
-            return [Notice(data["to"], "handover_offered")]
-        case "warroom.timer.handover_warning.v1" if incident is not None:
-            return [Notice(incident.manager, "handover_due")]
-        case "warroom.timer.shift_limit.v1" if incident is not None:
-            return [Notice(incident.manager, "shift_limit")]
+    if event_type == DECLARED:
+        return [Notice(data["paged"], "paged")]
+    if event_type == HANDOVER_OFFERED:
+        return [Notice(data["to"], "handover_offered")]
+    if event_type == HANDOVER_WARNING and incident is not None:
+        return [Notice(incident.manager, "handover_due")]
+    if event_type == SHIFT_LIMIT and incident is not None:
+        return [Notice(incident.manager, "shift_limit")]
     return []
 
 

@@ -89,7 +89,7 @@ async def _names(conn: asyncpg.Connection, *people: str | None) -> dict[str, str
     return names
 
 
-def handlers(clock: Clock) -> dict[str, Handler]:
+def by_durable(clock: Clock) -> dict[str, Handler]:
     """The handler of each durable consumer declared for the notifier."""
     return {
         "notifier-incident": partial(handle_incident, clock=clock),
