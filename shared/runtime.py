@@ -41,7 +41,7 @@ class Infrastructure:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        await self.nc.drain() if self.nc.is_connected else await self.nc.close()
+        await self.nc.close()  # loops are cancelled first, so nothing is in flight to drain
         await self.pool.close()
 
 
