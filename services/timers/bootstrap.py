@@ -12,8 +12,9 @@ from services.timers import api, handlers
 from services.timers.scheduler import CONSUMER, Scheduler, consumer_caught_up
 
 SERVICE = "timers"
-# Advisory lock held by the one replica that publishes this schema's outbox.
-OUTBOX_LOCK = 7_431_082
+# Advisory lock held by the one replica that publishes this schema's outbox. Advisory locks
+# are database-wide, so each service's key differs (incident relay 100, notifier 102).
+OUTBOX_LOCK = 7_431_101
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:

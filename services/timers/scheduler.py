@@ -5,12 +5,14 @@ transaction that queues their event in the outbox, so replicas split the work an
 crash before commit leaves the timer pending (it fires after restart, late but once).
 Never early: a timer fires only when ``clock.now()`` has reached its ``due_at``.
 Never ahead: while the incident stream has unapplied events, only timers due before the
-latest applied event may fire — a rebuild replaying old events must not fire a timer that
-a later event (a handover, a resolution) cancelled.
+latest applied event's time may fire (the stream is in time order: the incident service
+stamps events as it stores them) — a rebuild replaying old events must not fire a timer
+that a later event (a handover, a resolution) cancelled. Its other half is in the handler:
+applying an event first fires the incident's timers due before it, as live processing did.
 """
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import datetime
 
 import asyncpg
 
@@ -23,7 +25,6 @@ log = logs.get(__name__)
 
 SOURCE = "warroom/timers"
 CONSUMER = "timers-incident"
-_BEGINNING = datetime.min.replace(tzinfo=timezone.utc)
 
 
 async def fire_due(conn: asyncpg.Connection, *, until: datetime, fired_at: datetime, limit: int = 500,
@@ -55,26 +56,29 @@ class Scheduler:
         """Fire every timer that may fire now; returns the seconds until the next look."""
         now = self.clock.now()
         async with self.pool.acquire() as conn:
-            horizon = await self._horizon(conn, now)
-            while True:
-                async with conn.transaction():
-                    fired = await fire_due(conn, until=horizon, fired_at=now, limit=self.batch)
-                if fired:
-                    self.on_fired()
-                if fired < self.batch:
-                    break
             earliest = await readmodel.next_due(conn)
+            # Decide how far to fire only when something is due: a timer inserted after this
+            # look is left for the next tick, so no stale decision ever applies to it.
+            horizon = None if earliest is None or earliest > now else await self._horizon(conn, now)
+            if horizon is not None:
+                while True:
+                    async with conn.transaction():
+                        fired = await fire_due(conn, until=horizon, fired_at=now, limit=self.batch)
+                    if fired:
+                        self.on_fired()
+                    if fired < self.batch:
+                        break
+                earliest = await readmodel.next_due(conn)
         if earliest is None or earliest <= now:  # nothing pending, or held back until the stream is read
             return self.poll_interval
         return min(self.poll_interval, (earliest - now).total_seconds())
 
-    async def _horizon(self, conn: asyncpg.Connection, now: datetime) -> datetime:
-        """The latest due time that may fire now."""
-        earliest = await readmodel.next_due(conn)
-        if earliest is None or earliest > now or await self.caught_up():
+    async def _horizon(self, conn: asyncpg.Connection, now: datetime) -> datetime | None:
+        """The latest due time that may fire now (None: none yet)."""
+        if await self.caught_up():
             return now
         applied = await readmodel.applied_until(conn, CONSUMER)
-        return _BEGINNING if applied is None else min(now, applied)
+        return None if applied is None else min(now, applied)
 
     async def run(self) -> None:
         while True:

@@ -1,0 +1,185 @@
+"""The scheduler on real PostgreSQL, with a clock the test drives: never early, exactly once, never ahead."""
+import asyncio
+import inspect
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+
+from services.timers import handlers
+from services.timers.scheduler import Scheduler
+from shared import db
+from shared.clock import Clock, FakeClock
+from shared.contract import Envelope, event_id, validate
+
+LIMITS = {"handover_warning_after": "PT2S", "manager_shift_limit": "PT4S"}
+
+
+@asynccontextmanager
+async def timers_pool(database_url: str):
+    pool = await db.create_pool(database_url, "timers")
+    try:
+        await db.migrate(pool, "timers", db.service_migrations("services.timers"))
+        yield pool
+    finally:
+        await pool.close()
+
+
+def envelope(event_type: str, subject: str, sequence: int, data: dict, time: datetime) -> Envelope:
+    return Envelope(id=event_id(subject, sequence), source="warroom/incident", type=event_type, subject=subject,
+                    time=time, data=validate(event_type, data), sequence=sequence, position=0)
+
+
+async def apply(pool, clock: Clock, event: Envelope) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await handlers.handle(conn, event, clock=clock)
+
+
+async def publish_process(pool, clock: Clock, time: datetime) -> None:
+    await apply(pool, clock, envelope("warroom.process.published.v1", "process", 1,
+                                      {"version": 1, "document": LIMITS, "by": "admin"}, time))
+
+
+async def declare(pool, clock: Clock, incident: str, time: datetime) -> None:
+    await apply(pool, clock, envelope("warroom.incident.declared.v1", incident, 1, {
+        "title": "Checkout down", "description": "500s", "aspect": "billing", "severity": 1, "manager": "alice",
+        "smes": ["alice"], "declared_by": "bob", "process_version": 1, "paged": "alice"}, time))
+
+
+async def resolve(pool, clock: Clock, incident: str, time: datetime) -> None:
+    await apply(pool, clock, envelope("warroom.incident.resolved.v1", incident, 2, {
+        "resolution": "rolled back", "test_plan": "smoke test", "by": "alice"}, time))
+
+
+async def always() -> bool:
+    return True
+
+
+async def never() -> bool:
+    return False
+
+
+async def states(pool) -> dict[str, str]:
+    return {row["kind"]: row["state"] for row in await pool.fetch("SELECT kind, state FROM timers")}
+
+
+async def fired_events(pool) -> list[dict]:
+    return [row["event"] for row in await pool.fetch("SELECT event FROM outbox ORDER BY position")]
+
+
+async def test_r05_a_timer_never_fires_before_its_due_time_and_fires_once_when_reached(database_url):
+    clock = FakeClock()
+    start = clock.now()
+    async with timers_pool(database_url) as pool:
+        await publish_process(pool, clock, start)
+        await declare(pool, clock, "inc-1", start)
+        scheduler = Scheduler(pool, clock, caught_up=always)
+
+        clock.advance(timedelta(seconds=2) - timedelta(microseconds=1))
+        await scheduler.tick()
+        early = await fired_events(pool)
+        clock.advance(timedelta(microseconds=1))
+        await scheduler.tick()
+        await scheduler.tick()
+        fired = await fired_events(pool)
+        after = await states(pool)
+
+    assert early == []
+    [warning] = fired
+    assert warning["type"] == "warroom.timer.handover_warning.v1" and warning["subject"] == "inc-1"
+    due = datetime.fromisoformat(warning["data"]["due_at"])
+    assert due == datetime.fromisoformat(warning["data"]["fired_at"]) == start + timedelta(seconds=2)
+    assert after == {"handover_warning": "fired", "shift_limit": "pending"}
+
+
+async def test_the_scheduler_sleeps_until_the_earliest_due_time_capped_by_the_poll_interval(database_url):
+    clock = FakeClock()
+    async with timers_pool(database_url) as pool:
+        await publish_process(pool, clock, clock.now())
+        await declare(pool, clock, "inc-1", clock.now())
+        patient = Scheduler(pool, clock, caught_up=always, poll_interval=60)
+        eager = Scheduler(pool, clock, caught_up=always, poll_interval=0.5)
+
+        assert await patient.tick() == 2.0
+        assert await eager.tick() == 0.5
+        clock.advance(timedelta(seconds=3))
+        assert await patient.tick() == 1.0  # the warning fired; the shift limit is next
+
+
+async def test_f7_two_schedulers_fire_each_timer_exactly_once(database_url):
+    clock = FakeClock()
+    async with timers_pool(database_url) as pool, timers_pool(database_url) as other_pool:
+        await publish_process(pool, clock, clock.now())
+        for n in range(40):
+            await declare(pool, clock, f"inc-{n}", clock.now())
+        clock.advance(timedelta(seconds=5))
+        replicas = [Scheduler(p, clock, caught_up=always, batch=7) for p in (pool, other_pool)]
+
+        await asyncio.gather(*(replica.tick() for replica in replicas))
+        events = await fired_events(pool)
+        unfired = await pool.fetchval("SELECT count(*) FROM timers WHERE state <> 'fired'")
+
+    assert len(events) == 80
+    assert len({event["id"] for event in events}) == len({event["data"]["timer_id"] for event in events}) == 80
+    assert unfired == 0
+
+
+async def test_f6_while_the_stream_is_read_a_timer_waits_for_the_events_from_before_its_due_time(database_url):
+    clock = FakeClock()
+    start = clock.now()
+    async with timers_pool(database_url) as pool:
+        await publish_process(pool, clock, start - timedelta(seconds=1))
+        await declare(pool, clock, "inc-1", start)
+        clock.advance(timedelta(seconds=10))  # a replay: both timers are long overdue
+        scheduler = Scheduler(pool, clock, caught_up=never)
+
+        await scheduler.tick()
+        held_back = await states(pool)
+        # The resolution came after the warning fell due and before the shift limit did.
+        await resolve(pool, clock, "inc-1", start + timedelta(seconds=3))
+        await scheduler.tick()
+        replayed = await states(pool)
+        events = await fired_events(pool)
+
+    assert held_back == {"handover_warning": "pending", "shift_limit": "pending"}
+    assert replayed == {"handover_warning": "fired", "shift_limit": "cancelled"}
+    assert [event["type"] for event in events] == ["warroom.timer.handover_warning.v1"]
+
+
+async def _value(result):
+    return await result if inspect.isawaitable(result) else result
+
+
+class CountingScheduler(Scheduler):
+    ticks = 0
+
+    async def tick(self) -> float:
+        delay = await super().tick()
+        self.ticks += 1
+        return delay
+
+
+async def eventually(condition, timeout: float = 5.0) -> None:
+    """Poll ``condition`` (plain or async) until it holds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await _value(condition()):
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_newly_scheduled_timer_wakes_the_sleeping_scheduler(database_url):
+    clock = Clock()
+    async with timers_pool(database_url) as pool:
+        await publish_process(pool, clock, clock.now() - timedelta(seconds=3))
+        # Without a wake-up this scheduler would look again only after a minute.
+        scheduler = CountingScheduler(pool, clock, caught_up=always, poll_interval=60)
+        task = asyncio.create_task(scheduler.run())
+        try:
+            await eventually(lambda: scheduler.ticks >= 1)  # asleep on an empty table
+            declared_at = clock.now() - timedelta(seconds=1.7)  # the warning falls due 0.3 s from now
+            await declare(pool, clock, "inc-1", declared_at)
+            await eventually(lambda: fired_events(pool))
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        [warning] = await fired_events(pool)
+
+    assert datetime.fromisoformat(warning["data"]["fired_at"]) >= declared_at + timedelta(seconds=2)
