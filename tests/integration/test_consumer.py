@@ -2,7 +2,6 @@
 import asyncio
 from datetime import datetime, timezone
 
-import nats
 import pytest
 
 from shared import consumer, db, natsio
