@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from shared.contract.events import TimerKind
+from shared.contract.downstream import TimerKind
 from shared.web import Caller
 from services.timers import readmodel
 

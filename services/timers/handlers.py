@@ -4,7 +4,7 @@ import asyncpg
 from shared import durations, organisation
 from shared.clock import Clock
 from shared.contract import Envelope
-from shared.contract.events import IncidentDeclared, ManagerChanged
+from shared.contract.incident import IncidentDeclared, ManagerChanged
 from services.timers import domain, readmodel
 from services.timers.scheduler import CONSUMER, fire_due
 

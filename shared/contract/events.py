@@ -1,194 +1,54 @@
-"""The published event contract: one data model per versioned event type.
+"""The published event contract: every versioned event type and its data model.
 
 These types are what other services and other systems see. A changed meaning is a new
 version (``.v2``) beside the old one, never an edit; `schemas.py` writes a JSON Schema
 per type into ``shared/contract/schemas/`` and a test fails when they drift apart.
 """
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from shared.contract import downstream as down
+from shared.contract import incident as inc
+from shared.contract import organisation as org
+from shared.contract.base import Data
 
-PersonId = str
+TIMER_KINDS: tuple[str, ...] = down.TimerKind.__args__
 
-
-class Data(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-# --- organisation: people, tokens, directory, process (subject = the aggregate's id) ---
-
-class WorkingHours(Data):
-    start: str
-    end: str
-    days: list[int]
-
-
-class WakingHours(Data):
-    start: str
-    end: str
-
-
-class PersonRegistered(Data):
-    id: PersonId
-    name: str
-    email: str
-    timezone: str
-    phone: str | None = None
-    groups: list[str] = []
-    working_hours: WorkingHours
-    waking_hours: WakingHours | None = None
-    webhook_url: str | None = None
-    admin: bool = False
-
-
-class TokenIssued(Data):
-    """A token's SHA-256 hash (never the token): every service authenticates from these."""
-    id: str
-    person_id: PersonId
-    token_hash: str
-
-
-class TokenRevoked(Data):
-    id: str
-
-
-class AspectSmesSet(Data):
-    aspect: str
-    smes: list[PersonId]
-    by: PersonId
-
-
-class ProcessPublished(Data):
-    version: int
-    document: dict[str, Any]
-    by: PersonId
-    # The post-mortem whose refinement produced this version (R17), if any.
-    cites_postmortem: str | None = None
-
-
-class MinorReportFiled(Data):
-    id: str
-    title: str
-    description: str
-    aspect: str
-    by: PersonId
-
-
-# --- incidents (subject = incident id, sequence = incident version) ---
-
-class IncidentDeclared(Data):
-    title: str
-    description: str
-    aspect: str
-    severity: int
-    manager: PersonId
-    smes: list[PersonId]
-    declared_by: PersonId
-    process_version: int
-    # Who was paged: the first SME, the named manager, or the catch-all (R02, R10).
-    paged: PersonId
-    coverage_gap: bool = False
-
-
-class WorkerAdded(Data):
-    person: PersonId
-    by: PersonId
-
-
-class WorkerRemoved(Data):
-    person: PersonId
-    by: PersonId
-
-
-class HandoverOffered(Data):
-    to: PersonId
-    briefing: str
-    by: PersonId
-
-
-class HandoverDeclined(Data):
-    to: PersonId
-    by: PersonId
-
-
-class ManagerChanged(Data):
-    previous: PersonId
-    manager: PersonId
-    how: Literal["accepted", "forced", "escalated"]
-    reason: str = ""
-    by: PersonId
-    # R03: the new manager stops being a worker in the same event.
-    removed_from_workers: bool = False
-
-
-class SeverityChanged(Data):
-    previous: int
-    severity: int
-    reason: str
-    by: PersonId
-
-
-class IncidentResolved(Data):
-    resolution: str
-    test_plan: str
-    by: PersonId
-
-
-# --- timers (subject = incident id) ---
-
-TimerKind = Literal["ack_due", "handover_warning", "shift_limit", "status_update_due",
-                    "public_update_due", "checklist_step_due", "worker_fresh"]
-
-
-class TimerFired(Data):
-    timer_id: str
-    kind: TimerKind
-    incident_id: str
-    person: PersonId | None = None
-    due_at: datetime
-    fired_at: datetime
-    # Kind-specific detail, e.g. the checklist step id.
-    detail: dict[str, Any] = {}
-
-
-# --- notifier (subject = incident id, or the report id) ---
-
-class NotificationDelivered(Data):
-    delivery_id: str
-    incident_id: str | None = None
-    recipient: PersonId | None = None
-    channel: Literal["webhook", "email", "subscription", "issue_tracker"]
-    reason: str
-    event_id: str
-
-
-# --- post-mortem (subject = incident id) ---
-
-class PostmortemPublished(Data):
-    incident_id: str
-    by: PersonId
-
-
-# type -> data model. Timer kinds share one shape, each its own type.
 EVENT_TYPES: dict[str, type[Data]] = {
-    "warroom.person.registered.v1": PersonRegistered,
-    "warroom.token.issued.v1": TokenIssued,
-    "warroom.token.revoked.v1": TokenRevoked,
-    "warroom.directory.aspect_set.v1": AspectSmesSet,
-    "warroom.process.published.v1": ProcessPublished,
-    "warroom.report.filed.v1": MinorReportFiled,
-    "warroom.incident.declared.v1": IncidentDeclared,
-    "warroom.incident.worker_added.v1": WorkerAdded,
-    "warroom.incident.worker_removed.v1": WorkerRemoved,
-    "warroom.incident.handover_offered.v1": HandoverOffered,
-    "warroom.incident.handover_declined.v1": HandoverDeclined,
-    "warroom.incident.manager_changed.v1": ManagerChanged,
-    "warroom.incident.severity_changed.v1": SeverityChanged,
-    "warroom.incident.resolved.v1": IncidentResolved,
-    **{f"warroom.timer.{kind}.v1": TimerFired for kind in TimerKind.__args__},
-    "warroom.notification.delivered.v1": NotificationDelivered,
-    "warroom.postmortem.published.v1": PostmortemPublished,
+    "warroom.person.registered.v1": org.PersonRegistered,
+    "warroom.token.issued.v1": org.TokenIssued,
+    "warroom.token.revoked.v1": org.TokenRevoked,
+    "warroom.directory.aspect_set.v1": org.AspectSmesSet,
+    "warroom.process.published.v1": org.ProcessPublished,
+    "warroom.report.filed.v1": org.MinorReportFiled,
+    "warroom.incident.declared.v1": inc.IncidentDeclared,
+    "warroom.incident.acknowledged.v1": inc.PageAcknowledged,
+    "warroom.incident.page_unanswered.v1": inc.PageUnanswered,
+    "warroom.incident.worker_added.v1": inc.WorkerAdded,
+    "warroom.incident.worker_removed.v1": inc.RoleChanged,
+    "warroom.incident.sme_added.v1": inc.RoleChanged,
+    "warroom.incident.sme_removed.v1": inc.RoleChanged,
+    "warroom.incident.observer_added.v1": inc.RoleChanged,
+    "warroom.incident.observer_removed.v1": inc.RoleChanged,
+    "warroom.incident.pr_manager_assigned.v1": inc.PrManagerAssigned,
+    "warroom.incident.handover_offered.v1": inc.HandoverOffered,
+    "warroom.incident.handover_declined.v1": inc.HandoverDeclined,
+    "warroom.incident.manager_changed.v1": inc.ManagerChanged,
+    "warroom.incident.shift_limit_breached.v1": inc.ShiftLimitBreached,
+    "warroom.incident.severity_input_given.v1": inc.SeverityInputGiven,
+    "warroom.incident.severity_changed.v1": inc.SeverityChanged,
+    "warroom.incident.status_requested.v1": inc.StatusRequested,
+    "warroom.incident.status_updated.v1": inc.StatusUpdated,
+    "warroom.incident.observers_briefed.v1": inc.ObserversBriefed,
+    "warroom.incident.public_update_posted.v1": inc.PublicUpdatePosted,
+    "warroom.incident.affected_info_requested.v1": inc.AffectedInfoRequested,
+    "warroom.incident.affected_info_reported.v1": inc.AffectedInfoReported,
+    "warroom.incident.checklist_step_completed.v1": inc.ChecklistStepCompleted,
+    "warroom.incident.resolved.v1": inc.IncidentResolved,
+    "warroom.incident.reopened.v1": inc.IncidentReopened,
+    "warroom.incident.closed.v1": inc.IncidentClosed,
+    **{f"warroom.timer.{kind}.v1": down.TimerFired for kind in TIMER_KINDS},
+    "warroom.notification.delivered.v1": down.NotificationDelivered,
+    "warroom.postmortem.published.v1": down.PostmortemPublished,
 }
 
 
