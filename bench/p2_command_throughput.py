@@ -1,0 +1,179 @@
+"""P2 — sustained mixed commands over HTTP on 100 open incidents, and the relay's lag behind them.
+
+The incident service alone (one worker) over PostgreSQL and NATS. Each client connection
+drives its own incidents, so commands never conflict: severity changes by the manager
+(always to another level), adding and removing a worker, handover offers. Every 2xx answer
+names the incident's new version; the relay publishes that version as the event's
+``sequence``, so a plain NATS subscription can time each command's event against its answer.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import nats
+
+from bench.admin import Admin, bearer
+from bench.cpu import CpuMeter
+from bench.loadclient import Connection
+from bench.measure import ms, percentile
+from bench.stack import Servers
+
+INCIDENTS = 100
+CLIENTS = 32
+WARM_UP = 2.0
+SECONDS = 15.0
+DRAIN = 10.0  # at most this long for the relay to publish the last commands' events
+MIX = ("severity", "worker", "severity", "handover", "severity", "worker")
+LEVELS = (1, 2, 3)
+
+
+@dataclass
+class People:
+    worker: str
+    offeree: str
+
+
+@dataclass
+class Tally:
+    since: float = 0.0  # only what completes after the warm-up counts
+    ok: int = 0
+    failed: Counter = field(default_factory=Counter)
+    answered: dict[tuple[str, int], float] = field(default_factory=dict)  # (incident, version) → answer time
+
+    def record(self, at: float, status: int | str, incident: dict | None = None) -> None:
+        if at < self.since:
+            return
+        if incident is None:
+            self.failed[status] += 1
+        else:
+            self.ok += 1
+            self.answered[(incident["id"], incident["version"])] = at
+
+
+class RelayWatch:
+    """When each incident event (subject, sequence) reached a core NATS subscriber."""
+
+    def __init__(self):
+        self.received: dict[tuple[str, int], float] = {}
+        self.nc = None
+
+    async def start(self, nats_url: str) -> None:
+        self.nc = await nats.connect(nats_url)
+        await self.nc.subscribe("warroom.incident.>", cb=self._on_message, pending_msgs_limit=1_000_000)
+        await self.nc.flush()
+
+    async def _on_message(self, msg) -> None:
+        at = time.monotonic()
+        event = json.loads(msg.data)
+        self.received.setdefault((event["subject"], event["sequence"]), at)
+
+    async def close(self) -> None:
+        if self.nc is not None:
+            await self.nc.close()
+
+
+def command(kind: str, incident: dict, people: People) -> tuple[str, str, dict | None]:
+    """The next command of ``kind`` for this incident, chosen from its state so that it changes it."""
+    path = f"/v1/incidents/{incident['id']}"
+    if kind == "severity":
+        level = LEVELS[(LEVELS.index(incident["severity"]) + 1) % len(LEVELS)]
+        return "POST", f"{path}/severity", {"level": level, "reason": f"bench: now level {level}"}
+    if kind == "worker":
+        if people.worker in incident["workers"]:
+            return "DELETE", f"{path}/workers/{people.worker}", None
+        return "POST", f"{path}/workers", {"person": people.worker}
+    return "POST", f"{path}/handover", {"to": people.offeree, "briefing": "bench: state of play, next steps"}
+
+
+async def drive(url: str, token: str, incidents: list[dict], people: People, until: float, tally: Tally) -> None:
+    """One keep-alive connection taking its incidents in turn until ``until``."""
+    http = Connection(url, bearer(token))
+    try:
+        step = 0
+        while time.monotonic() < until:
+            slot = step % len(incidents)
+            kind = MIX[(step // len(incidents)) % len(MIX)]
+            step += 1
+            try:
+                response = await http.request(*command(kind, incidents[slot], people))
+                at = time.monotonic()
+                if response.ok:
+                    incidents[slot] = response.json()
+                    tally.record(at, response.status, incidents[slot])
+                    continue
+                tally.record(at, response.status)
+                # Resynchronise with the incident as it really is, so the next command is a change.
+                current = await http.request("GET", f"/v1/incidents/{incidents[slot]['id']}")
+                if current.ok:
+                    incidents[slot] = current.json()
+            except (OSError, asyncio.IncompleteReadError) as exc:  # TimeoutError is an OSError
+                tally.record(time.monotonic(), type(exc).__name__)
+                await http.close()
+    finally:
+        await http.close()
+
+
+async def organise(url: str) -> tuple[list[str], People, list[dict]]:
+    """Manager tokens (one per client: any per-token rate limit stays out of the way), people, incidents."""
+    admin = Admin(url)
+    try:
+        manager = await admin.register("Manager")
+        people = People(worker=await admin.register("Worker"), offeree=await admin.register("Offeree"))
+        await admin.set_aspect("servers", [manager])  # the first SME manages every incident declared (R02)
+        tokens = [await admin.token(manager) for _ in range(CLIENTS)]
+        incidents = [await admin.declare(f"bench incident {n}", "servers") for n in range(INCIDENTS)]
+    finally:
+        await admin.close()
+    return tokens, people, incidents
+
+
+async def run(servers: Servers, baseline: float) -> None:
+    async with servers.system("incident") as services:
+        incident = services["incident"]
+        tokens, people, incidents = await organise(incident.url)
+        watch = RelayWatch()
+        await watch.start(servers.nats_url)
+        try:
+            tally = Tally()
+            meter = CpuMeter({"incident": incident.pid, "postgres": servers.pg_pid, "nats": servers.nats_pid,
+                              "bench": os.getpid()})
+            started = time.monotonic()
+            tally.since = started + WARM_UP
+            until = tally.since + SECONDS
+            mine = [incidents[n::CLIENTS] for n in range(CLIENTS)]
+            meter_task = asyncio.create_task(_measure_after(meter, WARM_UP))
+            await asyncio.gather(*(drive(incident.url, tokens[n], mine[n], people, until, tally)
+                                   for n in range(CLIENTS)))
+            elapsed = time.monotonic() - tally.since
+            await meter_task
+            meter.stop()
+            await _drain(watch, tally)
+        finally:
+            await watch.close()
+
+    lags = [max(0.0, watch.received[key] - at) for key, at in tally.answered.items() if key in watch.received]
+    unrelayed = len(tally.answered) - len(lags)
+    rate = tally.ok / elapsed
+    errors = sum(tally.failed.values())
+    lag = f"relay lag p50 {ms(percentile(lags, 50))} ms p99 {ms(percentile(lags, 99))} ms" if lags else "relay lag n/a"
+    line = f"P2 commands: {rate:.0f}/s (ratio to asyncpg INSERT: {rate / baseline:.2f}) · {lag} · errors {errors}"
+    print(line + (f" · unrelayed {unrelayed}" if unrelayed else ""), flush=True)
+    if errors:
+        print("P2 errors by status: " + ", ".join(f"{k}×{v}" for k, v in tally.failed.most_common()), flush=True)
+    print(f"P2 CPU during the load, % of one core: {meter.line()}", flush=True)
+
+
+async def _measure_after(meter: CpuMeter, delay: float) -> None:
+    await asyncio.sleep(delay)
+    meter.start()
+
+
+async def _drain(watch: RelayWatch, tally: Tally) -> None:
+    deadline = time.monotonic() + DRAIN
+    while time.monotonic() < deadline and not all(key in watch.received for key in tally.answered):
+        await asyncio.sleep(0.05)
