@@ -6,7 +6,16 @@ from pydantic import BaseModel, ConfigDict
 
 from services.incident.deps import App, Caller, translated
 from services.incident.process import ProcessDocument
-from services.incident.schemas import AspectIn, AspectOut, PersonIn, PersonOut, TokenIn, TokenOut
+from services.incident.schemas import (
+    AspectIn,
+    AspectOut,
+    PersonIn,
+    PersonOut,
+    RefinementIn,
+    ReportIn,
+    TokenIn,
+    TokenOut,
+)
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1")
@@ -101,3 +110,20 @@ def coverage(app: App, actor: Caller) -> dict[str, list[str]]:
     with translated():
         aspects = app.directory()
     return {"uncovered": sorted(name for name, smes in aspects.items() if not smes)}
+
+
+@router.post("/reports", status_code=status.HTTP_202_ACCEPTED, tags=["reports"])
+def file_minor_report(body: ReportIn, app: App, actor: Caller) -> dict[str, str]:
+    """R12: too small for the incident process — recorded, published, forwarded to the issue tracker."""
+    with translated():
+        report = app.file_report(body.title, body.description, body.aspect, actor)
+    return {"id": str(report.id)}
+
+
+@router.post("/process/refinements", response_model=PublishedProcess, tags=["process"])
+def apply_refinement(body: RefinementIn, app: App, actor: Caller):
+    """R17: a post-mortem's process refinement, applied at once as a new process version citing it."""
+    with translated():
+        number, document = app.apply_refinement(body.postmortem, body.change, actor)
+    warnings = ProcessDocument.model_validate(document).warnings_found()
+    return {"version": number, **document, "warnings": warnings, "cites_postmortem": body.postmortem}

@@ -1,196 +1,88 @@
-"""The incident service's use cases: one method per command or query, on the event store.
+"""The incident service's use cases on the event store: incidents (organisation.py has the rest).
 
 Synchronous (the eventsourcing library is): the API calls these from FastAPI's threadpool.
 """
-import secrets
 from collections.abc import Callable
 from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
+from pydantic import ValidationError
 
-from services.incident import domain
-from services.incident.domain import Directory, Incident, Person, Process, Token
+from services.incident import duties, tenure
+from services.incident.domain import Context, Incident
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
+from services.incident.organisation_app import OrganisationApplication
 from services.incident.policy import Actor
-from services.incident.process import ProcessDocument, default_process
-from shared.clock import Clock
-from shared.organisation import token_hash
+from services.incident.process import ProcessDocument, merge_patch
+from shared.durations import parse
+
+# A command that lost a race only on a person's tenure or load (another incident's change) is retried.
+RETRIES = 3
 
 
-class IncidentApplication(Application):
+class Stale(Conflict):
+    """If-Match named another version (412)."""
+    status = 412
+
+
+class IncidentApplication(OrganisationApplication):
     name = "incident"
     snapshotting_intervals = {Incident: 100}
-    env = {"AGGREGATE_CACHE_MAXSIZE": "5000", "COMPRESSOR_TOPIC": ""}
 
-    def __init__(self, env=None, clock: Clock | None = None):
-        super().__init__(env)
-        self.clock = clock or Clock()
-        # Called after every successful save, so the relay publishes at once instead of polling.
-        self.on_saved: Callable[[], None] = lambda: None
+    # --- reading ---
 
-    # --- plumbing ---
+    def incident(self, incident_id: str, as_of: datetime | None = None) -> Incident:
+        if as_of is None:
+            return self._get(Incident, incident_id, "incident")
+        current = self._get(Incident, incident_id, "incident")
+        version = self._version_at(current, as_of)
+        if version is None:
+            raise NotFound(f"incident {incident_id} did not exist at {as_of.isoformat()}")
+        return self._get(Incident, incident_id, "incident", version=version)
 
-    def _save(self, *aggregates) -> None:
+    def _version_at(self, incident: Incident, as_of: datetime) -> int | None:
+        """The last version stored at or before ``as_of``: a binary search, one event read per step."""
+        low, high, found = 1, incident.version, None
+        while low <= high:
+            middle = (low + high) // 2
+            stored = self.recorder.select_events(incident.id, gt=middle - 1, lte=middle, limit=1)
+            if self.mapper.to_domain_event(stored[0]).timestamp <= as_of:
+                found, low = middle, middle + 1
+            else:
+                high = middle - 1
+        return found
+
+    def process_of(self, incident: Incident) -> dict:
+        return self.process(incident.process_version)[1]
+
+    def representation(self, incident: Incident) -> dict:
+        """The incident as the API shows it, with what is due next for its manager (R20)."""
+        document = self.process_of(incident)
+        manager_tenure = self._maybe(tenure.tenure_id(incident.manager))
+        started = manager_tenure.started_at if manager_tenure and manager_tenure.managing else None
+        limit = parse(document["worker_fresh_for"])
+        now = self.clock.now()
+        tired = [w for w in incident.workers
+                 if (load := self._maybe(tenure.load_id(w))) is not None and load.worked(now) > limit]
+        return {"due": duties.due_next(incident, document, started, tired)}
+
+    def _maybe(self, aggregate_id: UUID):
         try:
-            self.save(*aggregates)
-        except IntegrityError as exc:
-            raise Conflict("another command changed this first; read it again and retry") from exc
-        self.on_saved()
-
-    def _get(self, cls, aggregate_id, what: str, version: int | None = None):
-        try:
-            aggregate = self.repository.get(UUID(str(aggregate_id)), version=version)
-        except (AggregateNotFoundError, ValueError):
-            raise NotFound(f"no such {what}: {aggregate_id}") from None
-        if not isinstance(aggregate, cls):
-            raise NotFound(f"no such {what}: {aggregate_id}")
-        return aggregate
-
-    def _exists(self, aggregate_id) -> bool:
-        try:
-            self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return False
-        return True
-
-    def person(self, person_id: str) -> Person:
-        return self._get(Person, person_id, "person")
-
-    def require_people(self, field: str, *people: str) -> None:
-        for person in people:
-            try:
-                self.person(person)
-            except NotFound:
-                raise Invalid(f"{field}: no registered person {person}",
-                              errors=[{"field": field, "message": f"unknown person {person}"}]) from None
-
-    @staticmethod
-    def _require_admin(actor: Actor) -> None:
-        if not actor.admin:
-            raise Forbidden("only an admin may configure the process, directory, people and tokens",
-                            rule="permissions: configure process, directory, people, tokens")
-
-    # --- the built-in admin and first start ---
-
-    def ensure_admin(self, admin_token: str) -> None:
-        """Register the built-in admin, make ``admin_token`` its token (rotating the old one), seed the process."""
-        if not self._exists(domain.ADMIN_ID):
-            self._save(Person(id=domain.ADMIN_ID, name="Admin", email="admin@warroom.invalid", timezone="UTC",
-                              phone=None, groups=[], working_hours={"start": "00:00", "end": "24:00",
-                                                                     "days": [1, 2, 3, 4, 5, 6, 7]},
-                              waking_hours=None, webhook_url=None, admin=True))
-        digest = token_hash(admin_token)
-        token_id = domain.token_id_for(digest)
-        changed = []
-        try:
-            token = self.repository.get(token_id)
-            if token.revoked:
-                token.reinstate()
-                changed.append(token)
-        except AggregateNotFoundError:
-            changed.append(Token(id=token_id, person_id=str(domain.ADMIN_ID), token_hash=digest))
-        try:
-            credential = self.repository.get(domain.ADMIN_CREDENTIAL_ID)
-            if credential.token_id != str(token_id):
-                old = self.repository.get(UUID(credential.token_id))
-                old.revoke()
-                credential.rotate(token_id=str(token_id))
-                changed += [old, credential]
-        except AggregateNotFoundError:
-            changed.append(domain.AdminCredential(id=domain.ADMIN_CREDENTIAL_ID, token_id=str(token_id)))
-        if changed:
-            self._save(*changed)
-        if not self._exists(domain.PROCESS_ID):
-            self._save(Process(id=domain.PROCESS_ID, version=1, document=default_process(),
-                               by=str(domain.ADMIN_ID), cites_postmortem=None))
-
-    # --- people and tokens ---
-
-    def authenticate(self, token: str) -> Actor | None:
-        try:
-            found = self.repository.get(domain.token_id_for(token_hash(token)))
-            if found.revoked:
-                return None
-            person = self.repository.get(UUID(found.person_id))
+            return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
-        return Actor(person_id=str(person.id), admin=person.admin)
 
-    def register_person(self, fields: dict, actor: Actor) -> Person:
-        self._require_admin(actor)
-        person = Person(id=uuid4(), **fields)
-        self._save(person)
-        return person
-
-    def issue_token(self, person_id: str, actor: Actor) -> tuple[str, str]:
-        self._require_admin(actor)
-        self.require_people("person_id", person_id)
-        secret = secrets.token_urlsafe(32)
-        digest = token_hash(secret)
-        token = Token(id=domain.token_id_for(digest), person_id=person_id, token_hash=digest)
-        self._save(token)
-        return str(token.id), secret
-
-    def revoke_token(self, token_id: str, actor: Actor) -> None:
-        self._require_admin(actor)
-        token = self._get(Token, token_id, "token")
-        if token.person_id == str(domain.ADMIN_ID):
-            raise Conflict("the built-in admin's token is WARROOM_ADMIN_TOKEN: change the setting to rotate it")
-        if not token.revoked:
-            token.revoke()
-            self._save(token)
-
-    # --- the process (R09, R11) ---
-
-    def process(self, version: int | None = None) -> tuple[int, dict]:
-        process = self._get(Process, domain.PROCESS_ID, "process")
-        number = version or process.current_version
-        if not 1 <= number <= process.current_version:
-            raise NotFound(f"no process version {number}")
-        return number, process.versions[number - 1]
-
-    def put_process(self, document: ProcessDocument, actor: Actor) -> tuple[int, dict]:
-        self._require_admin(actor)
-        if document.catch_all_sme:
-            self.require_people("catch_all_sme", document.catch_all_sme)
-        process = self._get(Process, domain.PROCESS_ID, "process")
-        if document.document() != process.current:
-            process.publish(document.document(), by=actor.person_id)
-            self._save(process)
-        return process.current_version, process.current
-
-    # --- the SME directory (R10) ---
-
-    def directory(self) -> dict[str, list[str]]:
-        try:
-            return dict(self.repository.get(domain.DIRECTORY_ID).aspects)
-        except AggregateNotFoundError:
-            return {}
-
-    def set_aspect(self, aspect: str, smes: list[str], actor: Actor) -> list[str]:
-        self._require_admin(actor)
-        if len(set(smes)) != len(smes):
-            raise Invalid("an SME is listed twice", errors=[{"field": "smes", "message": "duplicates"}])
-        self.require_people("smes", *smes)
-        try:
-            directory = self.repository.get(domain.DIRECTORY_ID)
-            directory.set_aspect(aspect=aspect, smes=smes, by=actor.person_id)
-        except AggregateNotFoundError:
-            directory = Directory(id=domain.DIRECTORY_ID, aspect=aspect, smes=smes, by=actor.person_id)
-        self._save(directory)
-        return smes
-
-    # --- incidents ---
+    # --- declaring ---
 
     def declare(self, title: str, description: str, aspect: str, severity: int, manager: str | None,
                 actor: Actor) -> Incident:
         version, document = self.process()
-        levels = {level["level"] for level in document["levels"]}
+        levels = sorted(level["level"] for level in document["levels"])
         if severity not in levels:
             raise Invalid(f"severity {severity} is not a level of the process", rule="R09",
-                          errors=[{"field": "severity", "message": f"one of {sorted(levels)}"}])
+                          errors=[{"field": "severity", "message": f"one of {levels}"}])
         smes = self.directory().get(aspect, [])
         coverage_gap = not smes
         if coverage_gap:
@@ -201,51 +93,140 @@ class IncidentApplication(Application):
         if manager is not None:
             self.require_people("manager", manager)
         paged = manager or smes[0]
-        incident = Incident(title=title, description=description, aspect=aspect, severity=severity,
-                            manager=paged, smes=smes, declared_by=actor.person_id, process_version=version,
-                            paged=paged, coverage_gap=coverage_gap, at=self.clock.now())
-        self._save(incident)
-        return incident
+        for _ in range(RETRIES):
+            now = self.clock.now()
+            incident = Incident(title=title, description=description, aspect=aspect, severity=severity,
+                                manager=paged, smes=smes, declared_by=actor.person_id, process_version=version,
+                                paged=paged, coverage_gap=coverage_gap, at=now)
+            try:
+                self._save(incident, *self._track_time(None, incident, document, now))
+                return incident
+            except IntegrityError:
+                continue
+        raise Conflict("the manager's record changed concurrently; retry")
 
-    def incident(self, incident_id: str, as_of: datetime | None = None) -> Incident:
-        if as_of is None:
-            return self._get(Incident, incident_id, "incident")
-        version = self._version_at(incident_id, as_of)
-        if version is None:
-            raise NotFound(f"incident {incident_id} did not exist at {as_of.isoformat()}")
-        return self._get(Incident, incident_id, "incident", version=version)
+    # --- commands on an incident ---
 
-    def _version_at(self, incident_id: str, as_of: datetime) -> int | None:
-        version = None
-        for stored in self.events.get(UUID(incident_id)) if self._is_uuid(incident_id) else ():
-            if stored.timestamp > as_of:
-                break
-            version = stored.originator_version
-        return version
+    def command(self, incident_id: str, expected_version: int | None, actor: Actor,
+                change: Callable[[Incident, Context], object]) -> Incident:
+        """Load, check, apply one change, save with the people's time records; If-Match mismatch is 412."""
+        for _ in range(RETRIES):
+            incident = self._get(Incident, incident_id, "incident")
+            if expected_version is not None and incident.version != expected_version:
+                raise Stale(f"the incident is at version {incident.version}, not {expected_version}")
+            if incident.status == "closed":
+                raise Conflict("the incident is closed: its post-mortem was published", rule="R15")
+            document, loaded_version = self.process_of(incident), incident.version
+            ctx = Context(actor=actor, at=self.clock.now(), process=document,
+                          manager_over_limit=self._over_shift_limit(incident.manager, document))
+            before = _activity(incident)
+            change(incident, ctx)
+            try:
+                self._save(incident, *self._track_time(before, incident, document, ctx.at))
+                return incident
+            except IntegrityError:
+                if self._stored_version(incident.id) != loaded_version:
+                    raise Conflict("another command changed this incident first; read it again and retry")
+        raise Conflict("the people's records changed concurrently; retry")
 
-    @staticmethod
-    def _is_uuid(value: str) -> bool:
+    def _stored_version(self, incident_id: UUID) -> int:
+        return self.recorder.select_events(incident_id, desc=True, limit=1)[0].originator_version
+
+    def _over_shift_limit(self, manager: str, document: dict) -> bool:
+        record = self._maybe(tenure.tenure_id(manager))
+        return record is not None and record.elapsed(self.clock.now()) >= parse(document["manager_shift_limit"])
+
+    def worker_freshness(self, person: str, incident: Incident) -> tuple[int, bool]:
+        """R19: seconds on incidents in the last 24 hours, and whether that is within worker_fresh_for."""
+        load = self._maybe(tenure.load_id(person))
+        seconds = int(load.worked(self.clock.now()).total_seconds()) if load else 0
+        return seconds, seconds <= parse(self.process_of(incident)["worker_fresh_for"]).total_seconds()
+
+    def _track_time(self, before: tuple | None, incident: Incident, document: dict, at: datetime) -> list:
+        """Start and end managers' tenure (R05) and workers' load (R19) as this change moved them."""
+        old_manager, old_workers = before or (None, set())
+        new_manager, new_workers = _activity(incident)
+        incident_id = str(incident.id)
+        changed = []
+        if old_manager != new_manager:
+            if old_manager:
+                changed.append(self._tenure(old_manager, lambda t: t.end(incident=incident_id, at=at)))
+            if new_manager:
+                rest = parse(document["manager_min_break"]).total_seconds()
+                changed.append(self._tenure(new_manager, lambda t: t.start(incident=incident_id, at=at,
+                                                                           min_break_seconds=rest)))
+        for person in old_workers - new_workers:
+            changed.append(self._load(person, lambda w: w.end(incident=incident_id, at=at)))
+        for person in new_workers - old_workers:
+            changed.append(self._load(person, lambda w: w.start(incident=incident_id, at=at)))
+        return changed
+
+    def _tenure(self, person: str, change):
+        record = self._maybe(tenure.tenure_id(person)) or tenure.ManagerTenure(id=tenure.tenure_id(person),
+                                                                              person=person)
+        change(record)
+        return record
+
+    def _load(self, person: str, change):
+        record = self._maybe(tenure.load_id(person)) or tenure.WorkerLoad(id=tenure.load_id(person), person=person)
+        change(record)
+        return record
+
+    # --- process refinements from a post-mortem (R17) ---
+
+    def apply_refinement(self, postmortem: str, change: dict, actor: Actor) -> tuple[int, dict]:
+        """Publish a new process version at once, citing the post-mortem (its incident's id)."""
+        incident = self._get(Incident, postmortem, "post-mortem")
+        if not actor.admin and actor.person_id not in incident.managers:
+            raise Forbidden("only the cited incident's managers (past ones too) and admins apply its refinements",
+                            rule="R17")
+        _, current = self.process()
         try:
-            UUID(value)
-        except ValueError:
+            document = ProcessDocument.model_validate(merge_patch(current, change))
+        except ValidationError as exc:
+            errors = [{"field": ".".join(str(p) for p in e["loc"]) or "change", "message": e["msg"]}
+                      for e in exc.errors()]
+            raise Invalid("the change no longer fits the current process; nothing was changed", rule="R17",
+                          errors=errors) from None
+        if document.document() == current:
+            raise Conflict("the change is already part of the current process", rule="R17")
+        return self.put_process(document, actor, cites_postmortem=postmortem, authorized=True)
+
+    # --- consequences of other services' events ---
+
+    def escalate(self, incident_id: str, person: str, timer_id: str) -> bool:
+        """The ack_due timer fired (R11): page the next SME, then the catch-all, then tell observers."""
+        return self._system_command(incident_id, lambda i, ctx: i.escalate(timer_id, person, ctx))
+
+    def record_shift_breach(self, incident_id: str, manager: str, timer_id: str) -> bool:
+        """The shift_limit timer fired (R05): record the breach if the manager's own tenure says so."""
+        def change(incident, ctx):
+            record = self._maybe(tenure.tenure_id(manager))
+            if record is None or not ctx.manager_over_limit or incident.manager != manager:
+                return False
+            return incident.record_shift_breach(manager, record.started_at, ctx.process["manager_shift_limit"],
+                                                timer_id)
+        return self._system_command(incident_id, change)
+
+    def close_incident(self, incident_id: str, by: str) -> bool:
+        """The post-mortem was published (R16)."""
+        return self._system_command(incident_id, lambda i, ctx: i.close(by, ctx.at))
+
+    def _system_command(self, incident_id: str, change) -> bool:
+        """A consequence decided here of another service's event; False when it no longer applies."""
+        try:
+            incident = self._get(Incident, incident_id, "incident")
+        except NotFound:
             return False
-        return True
-
-    def command(self, incident_id: str, expected_version: int | None,
-                change: Callable[[Incident], None]) -> Incident:
-        """Load, apply one change (which checks the rules), save; If-Match mismatch is 412."""
-        incident = self._get(Incident, incident_id, "incident")
-        if expected_version is not None and incident.version != expected_version:
-            raise Stale(f"the incident is at version {incident.version}, not {expected_version}")
-        change(incident)
-        self._save(incident)
-        return incident
-
-    def levels_of(self, incident: Incident) -> set[int]:
-        _, document = self.process(incident.process_version)
-        return {level["level"] for level in document["levels"]}
+        if incident.status == "closed":
+            return False
+        applied = []
+        self.command(incident_id, None, Actor("warroom"), lambda i, ctx: applied.append(change(i, ctx)))
+        return bool(applied and applied[0])
 
 
-class Stale(Conflict):
-    """If-Match named another version (412)."""
-    status = 412
+def _activity(incident: Incident) -> tuple[str | None, set[str]]:
+    """Who is managing and who is working on the incident right now (nobody once it is resolved)."""
+    if incident.status != "open":
+        return None, set()
+    return incident.manager, set(incident.workers)

@@ -5,14 +5,14 @@ from urllib.parse import unquote, urlsplit
 
 from fastapi import FastAPI
 
-from services.incident import admin_api, api
+from services.incident import admin_api, api, commands_api, consumers, idempotency, ratelimit
 from services.incident.application import IncidentApplication
 from services.incident.relay import Relay
-from shared import db, logs, natsio
+from shared import db, logs, natsio, web
 from shared.clock import Clock
-from shared.runtime import Infrastructure
+from shared.contract import CONSUMERS
+from shared.runtime import Infrastructure, start_consumers
 from shared.settings import Settings
-from shared import web
 
 SCHEMA = "incident"
 log = logs.get(__name__)
@@ -43,7 +43,9 @@ def event_store_env(database_url: str, schema: str = SCHEMA) -> dict[str, str]:
 
 async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, IncidentApplication]:
     pool = await db.create_pool(settings.database_url, SCHEMA)
-    await db.migrate(pool, SCHEMA, db.migration_files("services.incident"))
+    # The consuming tables (processed events, ordering, parking) and the service's own.
+    consuming = [m for m in db.migration_files("shared") if "consuming" in m[0]]
+    await db.migrate(pool, SCHEMA, consuming + db.migration_files("services.incident"))
     application = await asyncio.to_thread(IncidentApplication, event_store_env(settings.database_url), clock)
     if settings.admin_token:
         await asyncio.to_thread(application.ensure_admin, settings.admin_token)
@@ -52,10 +54,14 @@ async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, Incid
     nc = await natsio.connect(settings.nats_url, "warroom-incident")
     js = nc.jetstream()
     await natsio.ensure_streams(js)
+    for declared in CONSUMERS[SCHEMA]:
+        await natsio.ensure_consumer(js, declared, ack_wait=settings.ack_wait)
     infra = Infrastructure(settings, pool, nc, js)
     relay = Relay(application, js, pool, settings.poll_interval)
     application.on_saved = relay.notify
     infra.spawn(relay.run(), "relay")
+    infra.spawn(idempotency.expire_keys(pool), "idempotency-expiry")
+    start_consumers(infra, SCHEMA, consumers.handlers(application))
     return infra, application
 
 
@@ -79,6 +85,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return await request.app.state.infra.ready()
 
     web.attach(app, ready)
+    limits = ratelimit.RateLimitSettings.of(settings)
+    app.add_middleware(idempotency.IdempotencyMiddleware)
+    # Added last, so outermost: a throttled request never reaches the idempotency table.
+    app.add_middleware(ratelimit.RateLimitMiddleware, per_second=limits.rate_limit_per_second,
+                       burst=limits.rate_limit_burst)
     app.include_router(admin_api.router)
     app.include_router(api.router)
+    app.include_router(commands_api.router)
     return app

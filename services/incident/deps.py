@@ -1,9 +1,9 @@
 """FastAPI dependencies of the incident service: the application, the caller, refusals as problems."""
 from typing import Annotated
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials
-from eventsourcing.persistence import InterfaceError, OperationalError
 
 from services.incident.application import IncidentApplication
 from services.incident.errors import Refused

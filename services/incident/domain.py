@@ -1,102 +1,35 @@
-"""The incident service's aggregates and the rules they enforce (no I/O here).
+"""The incident aggregate and the rules it enforces (no I/O here).
 
-Stored events keep this module's path as their topic (``services.incident.domain:…``):
-moving or renaming these classes needs the old topics registered (see tests).
-Public command methods check the rules and then trigger a private ``@event`` method,
-whose body only records the change, so replaying history never re-checks rules.
+Stored events carry this module's path in their topic (``services.incident.domain:Incident.…``).
+Public command methods check the rules, then trigger a private ``@event`` method whose body
+only records the change, so replaying the history never re-checks a rule.
 """
+from dataclasses import dataclass
 from datetime import datetime
-from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from services.incident import policy
-from services.incident.errors import Conflict, Forbidden, Invalid
+from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
 from services.incident.policy import Actor
 
-PROCESS_ID = uuid5(NAMESPACE_URL, "warroom:process")
-DIRECTORY_ID = uuid5(NAMESPACE_URL, "warroom:directory")
-ADMIN_ID = uuid5(NAMESPACE_URL, "warroom:admin")
-ADMIN_CREDENTIAL_ID = uuid5(NAMESPACE_URL, "warroom:admin-credential")
+STATUS_PARTS = ("learned", "tried", "outcome", "working_on", "remaining")
 
 
-def token_id_for(token_hash: str) -> UUID:
-    """A token is found by its hash alone, so its id is derived from it."""
-    return uuid5(NAMESPACE_URL, f"warroom:token:{token_hash}")
+@dataclass(frozen=True)
+class Context:
+    """What a command needs besides its own input: who asks, when, and the facts rules depend on."""
+    actor: Actor
+    at: datetime
+    process: dict  # the process document the incident was declared under
+    manager_over_limit: bool = False  # R05: the manager's continuous tenure passed the shift limit
+
+    def level(self, number: int) -> dict:
+        return next(level for level in self.process["levels"] if level["level"] == number)
 
 
-class Person(Aggregate):
-    @event("Registered")
-    def __init__(self, id: UUID, name: str, email: str, timezone: str, phone: str | None, groups: list[str],
-                 working_hours: dict, waking_hours: dict | None, webhook_url: str | None, admin: bool):
-        self.name, self.email, self.timezone, self.phone = name, email, timezone, phone
-        self.groups, self.working_hours, self.waking_hours = groups, working_hours, waking_hours
-        self.webhook_url, self.admin = webhook_url, admin
-
-
-class Token(Aggregate):
-    @event("Issued")
-    def __init__(self, id: UUID, person_id: str, token_hash: str):
-        self.person_id, self.token_hash, self.revoked = person_id, token_hash, False
-
-    @event("Revoked")
-    def revoke(self) -> None:
-        self.revoked = True
-
-    def reinstate(self) -> None:
-        self._reinstated(person_id=self.person_id, token_hash=self.token_hash)
-
-    @event("Reinstated")
-    def _reinstated(self, person_id: str, token_hash: str) -> None:
-        self.revoked = False
-
-
-class AdminCredential(Aggregate):
-    """Which token is the built-in admin's (WARROOM_ADMIN_TOKEN), so rotating it revokes the old one."""
-
-    @event("Set")
-    def __init__(self, id: UUID, token_id: str):
-        self.token_id = token_id
-
-    @event("Rotated")
-    def rotate(self, token_id: str) -> None:
-        self.token_id = token_id
-
-
-class Process(Aggregate):
-    """Every version of the process document; incidents pin the version they were declared under."""
-
-    @event("Established")
-    def __init__(self, id: UUID, version: int, document: dict, by: str, cites_postmortem: str | None):
-        self.versions: list[dict] = [document]
-
-    @event("VersionPublished")
-    def _published(self, version: int, document: dict, by: str, cites_postmortem: str | None) -> None:
-        self.versions.append(document)
-
-    @property
-    def current_version(self) -> int:
-        return len(self.versions)
-
-    @property
-    def current(self) -> dict:
-        return self.versions[-1]
-
-    def publish(self, document: dict, by: str, cites_postmortem: str | None = None) -> None:
-        self._published(version=self.current_version + 1, document=document, by=by,
-                        cites_postmortem=cites_postmortem)
-
-
-class Directory(Aggregate):
-    """The SME directory: per aspect of the company, the SMEs in the order they are paged (R10)."""
-
-    @event("Opened")
-    def __init__(self, id: UUID, aspect: str, smes: list[str], by: str):
-        self.aspects: dict[str, list[str]] = {aspect: smes}
-
-    @event("AspectSet")
-    def set_aspect(self, aspect: str, smes: list[str], by: str) -> None:
-        self.aspects[aspect] = smes
+def _blank(field: str) -> dict:
+    return {"field": field, "message": "must not be blank"}
 
 
 class Incident(Aggregate):
@@ -111,143 +44,384 @@ class Incident(Aggregate):
         self.pr_manager: str | None = None
         self.handover_offer: dict | None = None
         self.declared_at, self.resolved_at, self.closed_at = at, None, None
+        self.level_since = at
+        self.acknowledged, self.pages, self.paged_at = False, [paged], at
+        self.managers = [manager]  # everyone who ever managed it, in order
+        self.handled_timers: set[str] = set()
+        self.breaches: list[dict] = []
+        self.severity_inputs: list[dict] = []
+        self.checklist_done: dict[str, dict] = {}
+        self.last_status_at, self.last_public_update_at = at, at
+        self.status_updates = 0
         self.resolution: dict | None = None
 
-    # --- who is who ---
+    # --- who is who, and who may ---
 
     def roles_of(self, person: str) -> set[str]:
-        roles = set()
-        if person == self.manager:
-            roles.add("manager")
-        if person in self.workers:
-            roles.add("worker")
-        if person in self.smes:
-            roles.add("sme")
-        if person in self.observers:
-            roles.add("observer")
-        if person == self.pr_manager:
-            roles.add("pr_manager")
-        return roles
+        held = {"manager": person == self.manager, "worker": person in self.workers, "sme": person in self.smes,
+                "observer": person in self.observers, "pr_manager": person == self.pr_manager}
+        return {role for role, holds in held.items() if holds}
 
-    def _authorize(self, action: str, actor: Actor) -> None:
-        if not policy.allowed(action, actor, self):
+    def _authorize(self, action: str, ctx: Context) -> None:
+        roles = policy.roles_of(ctx.actor, self) & policy.PERMISSIONS[action]
+        if not roles:
             raise Forbidden(f"{action.replace('_', ' ')} is not permitted to this caller on this incident",
                             rule=policy.rule_for(action))
+        if roles == {"manager"} and ctx.manager_over_limit and action != "offer_handover":
+            raise Conflict("the manager has reached the shift limit: only offering the handover remains",
+                           rule="R05")
 
     def _require_open(self) -> None:
-        if self.status == "closed":
-            raise Conflict("the incident is closed", rule="R15")
         if self.status != "open":
             raise Conflict(f"the incident is {self.status}", rule="R15")
 
-    # --- workers (R03) ---
-
-    def add_worker(self, person: str, actor: Actor) -> None:
+    def _command(self, action: str, ctx: Context) -> None:
         self._require_open()
-        self._authorize("manage_roles", actor)
+        self._authorize(action, ctx)
+
+    # --- acknowledgement and escalation (R02, R11) ---
+
+    def acknowledge(self, ctx: Context) -> None:
+        self._require_open()
+        if ctx.actor.person_id != self.paged:
+            raise Forbidden("only the paged person acknowledges their page", rule="R11")
+        if self.acknowledged:
+            raise Conflict("the page was already acknowledged", rule="R11")
+        self._acknowledged(person=ctx.actor.person_id)
+
+    @event("Acknowledged")
+    def _acknowledged(self, person: str) -> None:
+        self.acknowledged = True
+
+    def next_to_page(self, catch_all: str | None) -> tuple[str | None, bool]:
+        """Who an unanswered page escalates to: the next SME not yet paged, then the catch-all."""
+        for sme in self.smes:
+            if sme not in self.pages:
+                return sme, False
+        if catch_all and catch_all not in self.pages:
+            return catch_all, True
+        return None, False
+
+    def escalate(self, timer_id: str, person: str, ctx: Context) -> bool:
+        """The ack_due timer fired for ``person``; returns False when it no longer applies."""
+        if self.status != "open" or self.acknowledged or person != self.paged or timer_id in self.handled_timers:
+            return False
+        nxt, to_catch_all = self.next_to_page(ctx.process.get("catch_all_sme"))
+        if nxt is None:
+            self._page_unanswered(paged=self.paged, timer_id=timer_id)
+        else:
+            self._manager_changed(previous=self.manager, manager=nxt, how="escalated", by="warroom",
+                                  reason=f"{person} did not acknowledge the page", timer_id=timer_id,
+                                  removed_from_workers=nxt in self.workers, to_catch_all=to_catch_all, at=ctx.at)
+        return True
+
+    @event("PageUnanswered")
+    def _page_unanswered(self, paged: str, timer_id: str) -> None:
+        self.handled_timers.add(timer_id)
+
+    # --- roles (R01, R03, R07, R08) ---
+
+    def add_worker(self, person: str, worked_seconds: int, fresh: bool, ctx: Context) -> None:
+        self._command("manage_roles", ctx)
         if person == self.manager:
             raise Conflict("the manager never works on the problem: hand the role over first", rule="R03")
         if person == self.pr_manager:
             raise Conflict("the PR manager cannot be a worker", rule="R08")
         if person in self.workers:
-            raise Conflict("already a worker of this incident", rule="R03")
-        self._worker_added(person=person, by=actor.person_id)
+            raise Conflict("already a worker of this incident", rule="R01")
+        self._worker_added(person=person, by=ctx.actor.person_id, worked_seconds_last_24h=worked_seconds,
+                           fresh=fresh)
 
     @event("WorkerAdded")
-    def _worker_added(self, person: str, by: str) -> None:
+    def _worker_added(self, person: str, by: str, worked_seconds_last_24h: int, fresh: bool) -> None:
         self.workers.append(person)
 
-    def remove_worker(self, person: str, actor: Actor) -> None:
-        self._require_open()
-        self._authorize("manage_roles", actor)
+    def remove_worker(self, person: str, ctx: Context) -> None:
+        self._command("manage_roles", ctx)
         if person not in self.workers:
-            raise Conflict("not a worker of this incident", rule="R03")
-        self._worker_removed(person=person, by=actor.person_id)
+            raise NotFound("not a worker of this incident", rule="R01")
+        self._worker_removed(person=person, by=ctx.actor.person_id)
 
     @event("WorkerRemoved")
     def _worker_removed(self, person: str, by: str) -> None:
         self.workers.remove(person)
 
+    def add_member(self, role: str, person: str, ctx: Context) -> None:
+        """Add an SME or an observer."""
+        self._command("manage_roles", ctx)
+        members = self.smes if role == "sme" else self.observers
+        if person in members:
+            raise Conflict(f"already an {role} of this incident", rule="R01")
+        (self._sme_added if role == "sme" else self._observer_added)(person=person, by=ctx.actor.person_id)
+
+    def remove_member(self, role: str, person: str, ctx: Context) -> None:
+        self._command("manage_roles", ctx)
+        members = self.smes if role == "sme" else self.observers
+        if person not in members:
+            raise NotFound(f"not an {role} of this incident", rule="R01")
+        if role == "sme" and members == [person]:
+            raise Conflict("an incident keeps at least one SME", rule="R01")
+        (self._sme_removed if role == "sme" else self._observer_removed)(person=person, by=ctx.actor.person_id)
+
+    @event("SmeAdded")
+    def _sme_added(self, person: str, by: str) -> None:
+        self.smes.append(person)
+
+    @event("SmeRemoved")
+    def _sme_removed(self, person: str, by: str) -> None:
+        self.smes.remove(person)
+
+    @event("ObserverAdded")
+    def _observer_added(self, person: str, by: str) -> None:
+        self.observers.append(person)
+
+    @event("ObserverRemoved")
+    def _observer_removed(self, person: str, by: str) -> None:
+        self.observers.remove(person)
+
+    def assign_pr_manager(self, person: str, ctx: Context) -> None:
+        self._command("manage_roles", ctx)
+        if person == self.manager or person in self.workers:
+            raise Conflict("the PR manager must be neither the manager nor a worker", rule="R08")
+        if person == self.pr_manager:
+            raise Conflict("already the PR manager of this incident", rule="R08")
+        self._pr_manager_assigned(person=person, previous=self.pr_manager, by=ctx.actor.person_id)
+
+    @event("PrManagerAssigned")
+    def _pr_manager_assigned(self, person: str, previous: str | None, by: str) -> None:
+        self.pr_manager = person
+
     # --- handover (R04) ---
 
-    def offer_handover(self, to: str, briefing: str, actor: Actor) -> None:
-        self._require_open()
-        self._authorize("offer_handover", actor)
+    def offer_handover(self, to: str, briefing: str, ctx: Context) -> None:
+        self._command("offer_handover", ctx)
         if to == self.manager:
             raise Conflict("the offeree already manages this incident", rule="R04")
         if to == self.pr_manager:
             raise Conflict("the PR manager cannot become manager", rule="R08")
         if not briefing.strip():
-            raise Invalid("a handover needs a briefing", rule="R04",
-                          errors=[{"field": "briefing", "message": "must not be blank"}])
-        self._handover_offered(to=to, briefing=briefing, by=actor.person_id)
+            raise Invalid("a handover needs a briefing", rule="R04", errors=[_blank("briefing")])
+        self._handover_offered(to=to, briefing=briefing, by=ctx.actor.person_id)
 
     @event("HandoverOffered")
     def _handover_offered(self, to: str, briefing: str, by: str) -> None:
         self.handover_offer = {"to": to, "briefing": briefing, "by": by}
 
-    def _pending_offer_to(self, actor: Actor) -> dict:
+    def _pending_offer_to(self, ctx: Context) -> dict:
         self._require_open()
         if self.handover_offer is None:
             raise Conflict("no handover is on offer", rule="R04")
-        if self.handover_offer["to"] != actor.person_id:
+        if self.handover_offer["to"] != ctx.actor.person_id:
             raise Forbidden("only the offeree may answer a handover offer", rule="R04")
         return self.handover_offer
 
-    def accept_handover(self, actor: Actor, at: datetime) -> None:
-        self._pending_offer_to(actor)
-        self._manager_changed(previous=self.manager, manager=actor.person_id, how="accepted", reason="",
-                              by=actor.person_id, removed_from_workers=actor.person_id in self.workers, at=at)
+    def accept_handover(self, ctx: Context) -> None:
+        self._pending_offer_to(ctx)
+        me = ctx.actor.person_id
+        self._manager_changed(previous=self.manager, manager=me, how="accepted", reason="", by=me, timer_id=None,
+                              removed_from_workers=me in self.workers, to_catch_all=False, at=ctx.at)
 
-    def decline_handover(self, actor: Actor) -> None:
-        offer = self._pending_offer_to(actor)
-        self._handover_declined(to=offer["to"], by=actor.person_id)
+    def decline_handover(self, ctx: Context) -> None:
+        offer = self._pending_offer_to(ctx)
+        self._handover_declined(to=offer["to"], by=ctx.actor.person_id)
 
     @event("HandoverDeclined")
     def _handover_declined(self, to: str, by: str) -> None:
         self.handover_offer = None
 
+    def force_handover(self, to: str, reason: str, ctx: Context) -> None:
+        self._command("force_handover", ctx)
+        if to == self.manager:
+            raise Conflict("that person already manages this incident", rule="R04")
+        if to == self.pr_manager:
+            raise Conflict("the PR manager cannot become manager", rule="R08")
+        if not reason.strip():
+            raise Invalid("a forced handover records its reason", rule="R04", errors=[_blank("reason")])
+        self._manager_changed(previous=self.manager, manager=to, how="forced", reason=reason,
+                              by=ctx.actor.person_id, timer_id=None, removed_from_workers=to in self.workers,
+                              to_catch_all=False, at=ctx.at)
+
     @event("ManagerChanged")
-    def _manager_changed(self, previous: str, manager: str, how: str, reason: str, by: str,
-                         removed_from_workers: bool, at: datetime) -> None:
+    def _manager_changed(self, previous: str, manager: str, how: str, reason: str, by: str, timer_id: str | None,
+                         removed_from_workers: bool, to_catch_all: bool, at: datetime) -> None:
         self.manager = manager
         if removed_from_workers:  # R03, in the same event
             self.workers.remove(manager)
+        if manager not in self.managers:
+            self.managers.append(manager)
         self.handover_offer = None
+        if how == "escalated":  # the new manager is paged and must acknowledge in turn
+            self.paged, self.acknowledged, self.paged_at = manager, False, at
+            self.pages.append(manager)
+            self.handled_timers.add(timer_id)
+
+    def record_shift_breach(self, manager: str, tenure_started_at: datetime, limit: str, timer_id: str) -> bool:
+        if self.status != "open" or manager != self.manager or timer_id in self.handled_timers:
+            return False
+        self._shift_limit_breached(manager=manager, tenure_started_at=tenure_started_at.isoformat(), limit=limit,
+                                   timer_id=timer_id)
+        return True
+
+    @event("ShiftLimitBreached")
+    def _shift_limit_breached(self, manager: str, tenure_started_at: str, limit: str, timer_id: str) -> None:
+        self.breaches.append({"manager": manager, "tenure_started_at": tenure_started_at})
+        self.handled_timers.add(timer_id)
 
     # --- severity (R13) ---
 
-    def change_severity(self, level: int, reason: str, levels: set[int], actor: Actor) -> None:
-        self._require_open()
-        self._authorize("change_severity", actor)
-        if level not in levels:
-            raise Invalid(f"level {level} is not a level of this incident's process", rule="R09",
-                          errors=[{"field": "level", "message": f"one of {sorted(levels)}"}])
+    def give_severity_input(self, level: int, comment: str, ctx: Context) -> None:
+        self._command("give_severity_input", ctx)
+        self._check_level(level, ctx)
+        self._severity_input_given(level=level, comment=comment, by=ctx.actor.person_id)
+
+    @event("SeverityInputGiven")
+    def _severity_input_given(self, level: int, comment: str, by: str) -> None:
+        self.severity_inputs.append({"sequence": self.version + 1, "level": level, "comment": comment, "by": by})
+
+    def change_severity(self, level: int, reason: str, considered_input: list[int], ctx: Context) -> None:
+        self._command("change_severity", ctx)
+        self._check_level(level, ctx)
         if not reason.strip():
-            raise Invalid("a severity change needs a reason", rule="R13",
-                          errors=[{"field": "reason", "message": "must not be blank"}])
+            raise Invalid("a severity change needs a reason", rule="R13", errors=[_blank("reason")])
         if level == self.severity:
             raise Conflict(f"the incident is already at level {level}", rule="R13")
-        self._severity_changed(previous=self.severity, severity=level, reason=reason, by=actor.person_id)
+        known = {given["sequence"] for given in self.severity_inputs}
+        if unknown := sorted(set(considered_input) - known):
+            raise Invalid(f"no severity input at sequence {unknown}", rule="R13",
+                          errors=[{"field": "considered_input", "message": f"unknown: {unknown}"}])
+        self._severity_changed(previous=self.severity, severity=level, reason=reason, by=ctx.actor.person_id,
+                               considered_input=sorted(set(considered_input)), at=ctx.at)
+
+    @staticmethod
+    def _check_level(level: int, ctx: Context) -> None:
+        levels = sorted(lv["level"] for lv in ctx.process["levels"])
+        if level not in levels:
+            raise Invalid(f"level {level} is not a level of this incident's process", rule="R09",
+                          errors=[{"field": "level", "message": f"one of {levels}"}])
 
     @event("SeverityChanged")
-    def _severity_changed(self, previous: int, severity: int, reason: str, by: str) -> None:
-        self.severity = severity
+    def _severity_changed(self, previous: int, severity: int, reason: str, by: str, considered_input: list[int],
+                          at: datetime) -> None:
+        self.severity, self.level_since = severity, at
 
-    # --- lifecycle (R15) ---
+    # --- status, briefings, public updates, affected users (R06, R07, R08) ---
 
-    def resolve(self, resolution: str, test_plan: str, actor: Actor, at: datetime) -> None:
-        self._require_open()
-        self._authorize("resolve", actor)
-        missing = [name for name, value in (("resolution", resolution), ("test_plan", test_plan))
-                   if not value.strip()]
-        if missing:
+    def request_status(self, ctx: Context) -> None:
+        self._command("request_status", ctx)
+        if not self.workers:
+            raise Conflict("there are no workers to report status", rule="R06")
+        self._status_requested(by=ctx.actor.person_id, workers=list(self.workers), at=ctx.at)
+
+    @event("StatusRequested")
+    def _status_requested(self, by: str, workers: list[str], at: datetime) -> None:
+        self.last_status_at = at
+
+    def post_status_update(self, parts: dict[str, str | None], ctx: Context) -> None:
+        self._command("post_status_update", ctx)
+        gaps = [part for part in STATUS_PARTS if not (parts.get(part) or "").strip()]
+        if gaps:
+            raise Invalid(f"a status update needs all five parts; missing or blank: {', '.join(gaps)}",
+                          rule="R06", errors=[{"field": part, "message": "missing or blank"} for part in gaps])
+        self._status_updated(worker=ctx.actor.person_id, **{part: parts[part] for part in STATUS_PARTS}, at=ctx.at)
+
+    @event("StatusUpdated")
+    def _status_updated(self, worker: str, learned: str, tried: str, outcome: str, working_on: str, remaining: str,
+                        at: datetime) -> None:
+        self.status_updates += 1
+        self.last_status_at = at
+
+    def brief_observers(self, summary: str, ctx: Context) -> None:
+        self._command("brief_observers", ctx)
+        self._require_text("summary", summary, "R07")
+        self._observers_briefed(summary=summary, by=ctx.actor.person_id)
+
+    @event("ObserversBriefed")
+    def _observers_briefed(self, summary: str, by: str) -> None:
+        pass
+
+    def post_public_update(self, message: str, ctx: Context) -> None:
+        self._command("post_public_update", ctx)
+        self._require_text("message", message, "R08")
+        self._public_update_posted(message=message, by=ctx.actor.person_id, at=ctx.at)
+
+    @event("PublicUpdatePosted")
+    def _public_update_posted(self, message: str, by: str, at: datetime) -> None:
+        self.last_public_update_at = at
+
+    def request_affected_info(self, question: str, ctx: Context) -> None:
+        self._command("request_affected_info", ctx)
+        if self.pr_manager is None:
+            raise Conflict("there is no PR manager to gather information from affected users", rule="R08")
+        self._require_text("question", question, "R08")
+        self._affected_info_requested(question=question, by=ctx.actor.person_id)
+
+    @event("AffectedInfoRequested")
+    def _affected_info_requested(self, question: str, by: str) -> None:
+        pass
+
+    def report_affected_info(self, findings: str, ctx: Context) -> None:
+        self._command("report_affected_info", ctx)
+        self._require_text("findings", findings, "R08")
+        self._affected_info_reported(findings=findings, by=ctx.actor.person_id)
+
+    @event("AffectedInfoReported")
+    def _affected_info_reported(self, findings: str, by: str) -> None:
+        pass
+
+    @staticmethod
+    def _require_text(field: str, value: str, rule: str) -> None:
+        if not value.strip():
+            raise Invalid(f"{field} must not be blank", rule=rule, errors=[_blank(field)])
+
+    # --- the checklist (R14) ---
+
+    def complete_step(self, step: str, ctx: Context) -> None:
+        self._command("complete_checklist_step", ctx)
+        steps = {s["id"] for s in ctx.level(self.severity)["checklist"]}
+        if step not in steps:
+            raise NotFound(f"level {self.severity} has no checklist step {step!r}", rule="R14")
+        if step in self.checklist_done:
+            raise Conflict(f"step {step!r} was already done", rule="R14")
+        self._step_completed(step=step, level=self.severity, by=ctx.actor.person_id, at=ctx.at)
+
+    @event("ChecklistStepCompleted")
+    def _step_completed(self, step: str, level: int, by: str, at: datetime) -> None:
+        self.checklist_done[step] = {"level": level, "by": by, "at": at}
+
+    # --- lifecycle (R15, R16) ---
+
+    def resolve(self, resolution: str, test_plan: str, ctx: Context) -> None:
+        self._command("resolve", ctx)
+        gaps = [name for name, value in (("resolution", resolution), ("test_plan", test_plan)) if not value.strip()]
+        if gaps:
             raise Invalid("resolving needs a resolution and the test plan that verified the fix", rule="R15",
-                          errors=[{"field": name, "message": "must not be blank"} for name in missing])
-        self._resolved(resolution=resolution, test_plan=test_plan, by=actor.person_id, at=at)
+                          errors=[_blank(name) for name in gaps])
+        self._resolved(resolution=resolution, test_plan=test_plan, by=ctx.actor.person_id, at=ctx.at)
 
     @event("Resolved")
     def _resolved(self, resolution: str, test_plan: str, by: str, at: datetime) -> None:
         self.status, self.resolved_at = "resolved", at
         self.resolution = {"resolution": resolution, "test_plan": test_plan}
         self.handover_offer = None
+
+    def reopen(self, reason: str, ctx: Context) -> None:
+        if self.status != "resolved":
+            raise Conflict(f"only a resolved incident can be reopened; this one is {self.status}", rule="R15")
+        self._authorize("reopen", ctx)
+        self._require_text("reason", reason, "R15")
+        self._reopened(reason=reason, by=ctx.actor.person_id, at=ctx.at)
+
+    @event("Reopened")
+    def _reopened(self, reason: str, by: str, at: datetime) -> None:
+        self.status, self.resolved_at, self.resolution = "open", None, None
+
+    def close(self, by: str, at: datetime) -> bool:
+        """The post-mortem was published (R16); False when already closed."""
+        if self.status == "closed":
+            return False
+        self._closed(by=by, at=at)
+        return True
+
+    @event("Closed")
+    def _closed(self, by: str, at: datetime) -> None:
+        self.status, self.closed_at, self.handover_offer = "closed", at, None

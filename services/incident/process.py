@@ -97,6 +97,19 @@ class ProcessDocument(Strict):
         return found
 
 
+def merge_patch(target, patch):
+    """RFC 7386 JSON merge patch: objects merge key by key, null deletes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
 def _level(n, name, description, immediacy, communications, observer_immediacy, status, public, pr, ack, steps):
     return {"level": n, "name": name, "description": description, "immediacy": immediacy,
             "communications": communications,

@@ -80,25 +80,95 @@ class PersonRefIn(Strict):
     person: PersonRef
 
 
+Message = Annotated[str, Field(max_length=10_000)]
+
+
 class HandoverIn(Strict):
     to: PersonRef
-    briefing: Annotated[str, Field(min_length=1, max_length=2000)]
+    briefing: Annotated[str, Field(max_length=2000)]
+
+
+class ForceHandoverIn(Strict):
+    to: PersonRef
+    reason: Annotated[str, Field(max_length=2000)]
+
+
+class SeverityInputIn(Strict):
+    level: Annotated[int, Field(ge=1, le=100)]
+    comment: Annotated[str, Field(max_length=2000)] = ""
 
 
 class SeverityIn(Strict):
     level: Annotated[int, Field(ge=1, le=100)]
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    reason: Annotated[str, Field(max_length=2000)]
+    considered_input: list[Annotated[int, Field(ge=1)]] = Field(default=[], max_length=100)
+
+
+class EmptyIn(Strict):
+    pass
+
+
+class StatusUpdateIn(Strict):
+    """All five parts are required (R06); they are optional here so one 422 can name every gap."""
+    learned: Message | None = None
+    tried: Message | None = None
+    outcome: Message | None = None
+    working_on: Message | None = None
+    remaining: Message | None = None
+
+
+class BriefingIn(Strict):
+    summary: Message
+
+
+class PublicUpdateIn(Strict):
+    message: Message
+
+
+class QuestionIn(Strict):
+    question: Message
+
+
+class FindingsIn(Strict):
+    findings: Message
 
 
 class ResolveIn(Strict):
-    resolution: Annotated[str, Field(max_length=10_000)]
-    test_plan: Annotated[str, Field(max_length=10_000)]
+    resolution: Message
+    test_plan: Message
+
+
+class ReopenIn(Strict):
+    reason: Message
+
+
+class ReportIn(Strict):
+    title: Text
+    description: LongText = ""
+    aspect: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class RefinementIn(Strict):
+    postmortem: Annotated[str, Field(min_length=1, max_length=64, description="the post-mortem's incident id")]
+    change: dict = Field(description="a JSON merge patch (RFC 7386) on the process document")
 
 
 class HandoverOffer(BaseModel):
     to: str
     briefing: str
     by: str
+
+
+class Due(BaseModel):
+    """R20: what is due next for the manager."""
+    checklist: list[dict]
+    next_status_update_at: datetime | None
+    next_public_update_at: datetime | None
+    pr_manager_needed: bool
+    acknowledgement_due_at: datetime | None
+    handover_warning_at: datetime | None
+    shift_limit_at: datetime | None
+    tired_workers: list[str]
 
 
 class IncidentOut(BaseModel):
@@ -121,6 +191,27 @@ class IncidentOut(BaseModel):
     closed_at: datetime | None
     coverage_gap: bool
     paged: str
+    acknowledged: bool
+    managers: list[str]
+    severity_inputs: list[dict]
+    checklist_done: dict[str, dict]
+    resolution: dict | None
+    due: Due | None = None
+
+
+class IncidentSummary(BaseModel):
+    id: str
+    title: str
+    aspect: str
+    status: str
+    severity: int
+    manager: str
+    declared_at: datetime
+
+
+class IncidentList(BaseModel):
+    incidents: list[IncidentSummary]
+    next: str | None
 
 
 class EventsPage(BaseModel):
@@ -128,12 +219,11 @@ class EventsPage(BaseModel):
     next: int | None
 
 
-def incident_out(incident) -> IncidentOut:
-    return IncidentOut(
-        id=str(incident.id), title=incident.title, description=incident.description, aspect=incident.aspect,
-        status=incident.status, severity=incident.severity, manager=incident.manager,
-        workers=list(incident.workers), smes=list(incident.smes), observers=list(incident.observers),
-        pr_manager=incident.pr_manager, handover_offer=incident.handover_offer, version=incident.version,
-        process_version=incident.process_version, declared_at=incident.declared_at,
-        resolved_at=incident.resolved_at, closed_at=incident.closed_at, coverage_gap=incident.coverage_gap,
-        paged=incident.paged)
+def incident_out(incident, extra: dict | None = None) -> IncidentOut:
+    fields = ("title", "description", "aspect", "status", "severity", "manager", "pr_manager", "handover_offer",
+              "version", "process_version", "declared_at", "resolved_at", "closed_at", "coverage_gap", "paged",
+              "acknowledged", "resolution")
+    lists = ("workers", "smes", "observers", "managers", "severity_inputs")
+    return IncidentOut(id=str(incident.id), **{f: getattr(incident, f) for f in fields},
+                       **{f: list(getattr(incident, f)) for f in lists},
+                       checklist_done=dict(incident.checklist_done), **(extra or {}))

@@ -4,38 +4,53 @@ Stored events may evolve (upcasting); the published types are versioned and froz
 """
 from uuid import UUID
 
-from services.incident import domain
+from services.incident import organisation as org
+from services.incident import tenure
+from services.incident.domain import Incident
 from shared.contract import Envelope, event_id, validate
 
 SOURCE = "warroom/incident"
 _ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+# Kept in the store for the service's own rules, not part of the published facts
+# (the envelope's `time` says when; which timer caused a change is the service's bookkeeping).
+_PRIVATE_FIELDS = {"at", "timer_id"}
 
-# stored event class -> (published type, fields of the stored event left out of the published data)
+_INCIDENT = {
+    "Declared": "declared", "Acknowledged": "acknowledged", "WorkerAdded": "worker_added",
+    "WorkerRemoved": "worker_removed", "SmeAdded": "sme_added", "SmeRemoved": "sme_removed",
+    "ObserverAdded": "observer_added", "ObserverRemoved": "observer_removed",
+    "PrManagerAssigned": "pr_manager_assigned", "HandoverOffered": "handover_offered",
+    "HandoverDeclined": "handover_declined", "ManagerChanged": "manager_changed",
+    "ShiftLimitBreached": "shift_limit_breached", "SeverityInputGiven": "severity_input_given",
+    "SeverityChanged": "severity_changed", "StatusRequested": "status_requested", "StatusUpdated": "status_updated",
+    "ObserversBriefed": "observers_briefed", "PublicUpdatePosted": "public_update_posted",
+    "AffectedInfoRequested": "affected_info_requested", "AffectedInfoReported": "affected_info_reported",
+    "ChecklistStepCompleted": "checklist_step_completed", "Resolved": "resolved", "Reopened": "reopened",
+    "Closed": "closed",
+}
+
+# stored event class -> (published type, stored fields left out of the published data)
 TYPES: dict[type, tuple[str, set[str]]] = {
-    domain.Person.Registered: ("warroom.person.registered.v1", set()),
-    domain.Token.Issued: ("warroom.token.issued.v1", set()),
-    domain.Token.Reinstated: ("warroom.token.issued.v1", set()),
-    domain.Token.Revoked: ("warroom.token.revoked.v1", set()),
-    domain.Process.Established: ("warroom.process.published.v1", set()),
-    domain.Process.VersionPublished: ("warroom.process.published.v1", set()),
-    domain.Directory.Opened: ("warroom.directory.aspect_set.v1", set()),
-    domain.Directory.AspectSet: ("warroom.directory.aspect_set.v1", set()),
-    domain.Incident.Declared: ("warroom.incident.declared.v1", {"at"}),
-    domain.Incident.WorkerAdded: ("warroom.incident.worker_added.v1", set()),
-    domain.Incident.WorkerRemoved: ("warroom.incident.worker_removed.v1", set()),
-    domain.Incident.HandoverOffered: ("warroom.incident.handover_offered.v1", set()),
-    domain.Incident.HandoverDeclined: ("warroom.incident.handover_declined.v1", set()),
-    domain.Incident.ManagerChanged: ("warroom.incident.manager_changed.v1", {"at"}),
-    domain.Incident.SeverityChanged: ("warroom.incident.severity_changed.v1", set()),
-    domain.Incident.Resolved: ("warroom.incident.resolved.v1", {"at"}),
+    org.Person.Registered: ("warroom.person.registered.v1", set()),
+    org.Token.Issued: ("warroom.token.issued.v1", set()),
+    org.Token.Reinstated: ("warroom.token.issued.v1", set()),
+    org.Token.Revoked: ("warroom.token.revoked.v1", set()),
+    org.Process.Established: ("warroom.process.published.v1", set()),
+    org.Process.VersionPublished: ("warroom.process.published.v1", set()),
+    org.Directory.Opened: ("warroom.directory.aspect_set.v1", set()),
+    org.Directory.AspectSet: ("warroom.directory.aspect_set.v1", set()),
+    org.MinorReport.Filed: ("warroom.report.filed.v1", set()),
+    Incident.PageUnanswered: ("warroom.incident.page_unanswered.v1", set()),
+    **{getattr(Incident, stored): (f"warroom.incident.{published}.v1", _PRIVATE_FIELDS)
+       for stored, published in _INCIDENT.items()},
 }
 
 # Aggregates kept private to the incident service (never published).
-PRIVATE = (domain.AdminCredential.Event,)
+PRIVATE = (org.AdminCredential.Event, tenure.ManagerTenure.Event, tenure.WorkerLoad.Event)
 
 # Published data that names the aggregate itself.
 _ID_FIELD = {"warroom.person.registered.v1": "id", "warroom.token.issued.v1": "id",
-             "warroom.token.revoked.v1": "id"}
+             "warroom.token.revoked.v1": "id", "warroom.report.filed.v1": "id"}
 
 
 def _plain(value):

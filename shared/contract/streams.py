@@ -36,6 +36,8 @@ class Consumer:
 
 # Which service reads which stream, under which durable name.
 CONSUMERS = {
+    "incident": (Consumer(TIMERS, "incident-timers", False), Consumer(POSTMORTEM, "incident-postmortem", False),
+                 Consumer(INCIDENT, "incident-list", True)),
     "notifier": (Consumer(INCIDENT, "notifier-incident", True), Consumer(TIMERS, "notifier-timers", False),
                  Consumer(POSTMORTEM, "notifier-postmortem", False)),
     "timers": (Consumer(INCIDENT, "timers-incident", True),),

@@ -1,4 +1,6 @@
-"""The incident service's rules, in memory (no PostgreSQL, no HTTP)."""
+"""The incident service's rules, in memory (no PostgreSQL, no HTTP), time driven by a fake clock."""
+from datetime import timedelta
+
 import pytest
 
 from services.incident.application import IncidentApplication
@@ -11,123 +13,279 @@ ADMIN_TOKEN = "unit-admin-token"
 HOURS = {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]}
 
 
+class World:
+    def __init__(self):
+        self.clock = FakeClock()
+        self.app = IncidentApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=self.clock)
+        self.app.ensure_admin(ADMIN_TOKEN)
+        self.admin = self.app.authenticate(ADMIN_TOKEN)
+        self.people = {}
+        for name in ("sam", "tess", "wes", "pat", "olga", "prue"):
+            person = self.app.register_person({"name": name, "email": f"{name}@example.com", "timezone": "UTC",
+                                               "phone": None, "groups": [], "working_hours": HOURS,
+                                               "waking_hours": None, "webhook_url": None, "admin": False},
+                                              self.admin)
+            self.people[name] = Actor(str(person.id))
+        self.app.set_aspect("servers", [self.id("sam"), self.id("tess")], self.admin)
+
+    def id(self, name: str) -> str:
+        return self.people[name].person_id
+
+    def declare(self, by: str = "pat", **overrides):
+        fields = {"title": "Site down", "description": "", "aspect": "servers", "severity": 1, "manager": None}
+        return self.app.declare(**{**fields, **overrides}, actor=self.people[by])
+
+    def do(self, incident, who: str, change):
+        actor = self.admin if who == "admin" else self.people[who]
+        return self.app.command(str(incident.id), None, actor, change)
+
+    def process(self, **changes):
+        _, document = self.app.process()
+        self.app.put_process(ProcessDocument.model_validate({**document, **changes}), self.admin)
+
+
 @pytest.fixture
 def world():
-    app = IncidentApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=FakeClock())
-    app.ensure_admin(ADMIN_TOKEN)
-    admin = app.authenticate(ADMIN_TOKEN)
-    people = {}
-    for name in ("sam", "tess", "wes", "pat"):
-        person = app.register_person({"name": name, "email": f"{name}@example.com", "timezone": "UTC",
-                                      "phone": None, "groups": [], "working_hours": HOURS, "waking_hours": None,
-                                      "webhook_url": None, "admin": False}, admin)
-        people[name] = Actor(str(person.id))
-    app.set_aspect("servers", [people["sam"].person_id, people["tess"].person_id], admin)
-    return app, admin, people
+    return World()
 
 
-def _declare(app, actor, **overrides):
-    fields = {"title": "Site down", "description": "", "aspect": "servers", "severity": 1, "manager": None}
-    return app.declare(**{**fields, **overrides}, actor=actor)
+def test_r01_roles_are_per_incident_and_any_person_can_hold_any(world):
+    first, second = world.declare(), world.declare(by="sam")
+    world.do(first, "sam", lambda i, ctx: i.add_worker(world.id("pat"), 0, True, ctx))
+    world.do(second, "sam", lambda i, ctx: i.add_member("observer", world.id("pat"), ctx))
+    assert world.app.incident(str(first.id)).roles_of(world.id("pat")) == {"worker"}
+    assert world.app.incident(str(second.id)).roles_of(world.id("pat")) == {"observer"}
 
 
 def test_r02_anyone_may_declare_and_the_first_sme_manages(world):
-    app, _, people = world
-    incident = _declare(app, people["pat"])
-    assert incident.manager == people["sam"].person_id
-    assert incident.smes == [people["sam"].person_id, people["tess"].person_id]
-    assert incident.declared_by == people["pat"].person_id and incident.process_version == 1
+    incident = world.declare()
+    assert incident.manager == incident.paged == world.id("sam")
+    assert incident.smes == [world.id("sam"), world.id("tess")] and incident.process_version == 1
 
 
 def test_r02_a_named_manager_is_paged_instead(world):
-    app, _, people = world
-    incident = _declare(app, people["pat"], manager=people["wes"].person_id)
-    assert incident.manager == incident.paged == people["wes"].person_id
+    incident = world.declare(manager=world.id("wes"))
+    assert incident.manager == incident.paged == world.id("wes")
+
+
+def test_r03_the_manager_is_never_a_worker_and_taking_over_stops_working(world):
+    incident = world.declare()
+    with pytest.raises(Conflict) as refused:
+        world.do(incident, "sam", lambda i, ctx: i.add_worker(world.id("sam"), 0, True, ctx))
+    assert refused.value.rule == "R03"
+    world.do(incident, "sam", lambda i, ctx: i.add_worker(world.id("wes"), 0, True, ctx))
+    world.do(incident, "sam", lambda i, ctx: i.offer_handover(world.id("wes"), "over to you", ctx))
+    incident = world.do(incident, "wes", lambda i, ctx: i.accept_handover(ctx))
+    assert incident.manager == world.id("wes") and incident.workers == []
+
+
+def test_r04_the_manager_stays_in_charge_until_the_offer_is_accepted(world):
+    incident = world.declare()
+    with pytest.raises(Forbidden):
+        world.do(incident, "wes", lambda i, ctx: i.offer_handover(world.id("wes"), "x", ctx))
+    world.do(incident, "sam", lambda i, ctx: i.offer_handover(world.id("wes"), "briefing", ctx))
+    incident = world.do(incident, "sam", lambda i, ctx: i.offer_handover(world.id("tess"), "rather you", ctx))
+    assert incident.manager == world.id("sam") and incident.handover_offer["to"] == world.id("tess")
+    with pytest.raises(Forbidden):
+        world.do(incident, "wes", lambda i, ctx: i.accept_handover(ctx))
+    incident = world.do(incident, "tess", lambda i, ctx: i.decline_handover(ctx))
+    assert incident.manager == world.id("sam") and incident.handover_offer is None
+
+
+def test_r04_only_an_admin_forces_a_handover_and_the_reason_is_kept(world):
+    incident = world.declare()
+    with pytest.raises(Forbidden):
+        world.do(incident, "sam", lambda i, ctx: i.force_handover(world.id("wes"), "unreachable", ctx))
+    incident = world.do(incident, "admin", lambda i, ctx: i.force_handover(world.id("wes"), "unreachable", ctx))
+    assert incident.manager == world.id("wes") and incident.managers == [world.id("sam"), world.id("wes")]
+
+
+def test_r05_past_the_shift_limit_only_the_handover_offer_remains(world):
+    incident = world.declare()
+    world.clock.advance(timedelta(hours=8, minutes=1))
+    with pytest.raises(Conflict) as refused:
+        world.do(incident, "sam", lambda i, ctx: i.change_severity(2, "better", [], ctx))
+    assert refused.value.rule == "R05"
+    world.do(incident, "sam", lambda i, ctx: i.offer_handover(world.id("tess"), "I'm done", ctx))
+    world.do(incident, "admin", lambda i, ctx: i.add_worker(world.id("wes"), 0, True, ctx))  # admins still act
+
+
+def test_r05_tenure_runs_across_incidents_and_resets_only_after_a_break(world):
+    first = world.declare()
+    world.clock.advance(timedelta(hours=5))
+    world.do(first, "sam", lambda i, ctx: i.resolve("fixed", "tests", ctx))
+    world.clock.advance(timedelta(minutes=30))  # shorter than manager_min_break: still the same shift
+    second = world.declare()
+    world.clock.advance(timedelta(hours=3))
+    with pytest.raises(Conflict):
+        world.do(second, "sam", lambda i, ctx: i.change_severity(2, "x", [], ctx))
+    world.do(second, "admin", lambda i, ctx: i.force_handover(world.id("tess"), "tired", ctx))
+    world.clock.advance(timedelta(hours=1))  # a real break
+    third = world.declare()
+    world.do(third, "sam", lambda i, ctx: i.change_severity(2, "x", [], ctx))
+
+
+def test_r06_a_status_update_names_every_missing_or_blank_part_at_once(world):
+    incident = world.declare()
+    world.do(incident, "sam", lambda i, ctx: i.add_worker(world.id("wes"), 0, True, ctx))
+    with pytest.raises(Invalid) as refused:
+        world.do(incident, "wes", lambda i, ctx: i.post_status_update({"learned": "db", "tried": " "}, ctx))
+    assert refused.value.rule == "R06"
+    assert [e["field"] for e in refused.value.errors] == ["tried", "outcome", "working_on", "remaining"]
+    parts = dict(learned="a", tried="b", outcome="c", working_on="d", remaining="e")
+    with pytest.raises(Forbidden):
+        world.do(incident, "tess", lambda i, ctx: i.post_status_update(parts, ctx))
+    assert world.do(incident, "wes", lambda i, ctx: i.post_status_update(parts, ctx)).status_updates == 1
+
+
+def test_r07_observers_give_severity_input_but_change_nothing_else(world):
+    incident = world.declare()
+    world.do(incident, "sam", lambda i, ctx: i.add_member("observer", world.id("olga"), ctx))
+    incident = world.do(incident, "olga", lambda i, ctx: i.give_severity_input(2, "customers calm", ctx))
+    assert incident.severity_inputs[0]["level"] == 2
+    with pytest.raises(Forbidden):
+        world.do(incident, "olga", lambda i, ctx: i.change_severity(2, "x", [], ctx))
+    with pytest.raises(Forbidden):
+        world.do(incident, "olga", lambda i, ctx: i.add_worker(world.id("wes"), 0, True, ctx))
+
+
+def test_r08_the_pr_manager_is_neither_manager_nor_worker_and_posts_public_updates(world):
+    incident = world.declare()
+    with pytest.raises(Conflict) as refused:
+        world.do(incident, "sam", lambda i, ctx: i.assign_pr_manager(world.id("sam"), ctx))
+    assert refused.value.rule == "R08"
+    world.do(incident, "sam", lambda i, ctx: i.assign_pr_manager(world.id("prue"), ctx))
+    with pytest.raises(Conflict):
+        world.do(incident, "sam", lambda i, ctx: i.offer_handover(world.id("prue"), "x", ctx))
+    with pytest.raises(Conflict):
+        world.do(incident, "sam", lambda i, ctx: i.add_worker(world.id("prue"), 0, True, ctx))
+    with pytest.raises(Forbidden):
+        world.do(incident, "prue", lambda i, ctx: i.change_severity(2, "x", [], ctx))
+    world.do(incident, "prue", lambda i, ctx: i.post_public_update("We are on it", ctx))
+    world.do(incident, "sam", lambda i, ctx: i.request_affected_info("Which region?", ctx))
+    world.do(incident, "prue", lambda i, ctx: i.report_affected_info("EU only", ctx))
 
 
 def test_r10_an_uncovered_aspect_pages_the_catch_all_and_flags_a_gap(world):
-    app, admin, people = world
     with pytest.raises(Conflict) as refused:
-        _declare(app, people["pat"], aspect="office network")
+        world.declare(aspect="office network")
     assert refused.value.rule == "R10"
-    _, document = app.process()
-    app.put_process(ProcessDocument.model_validate({**document, "catch_all_sme": people["tess"].person_id}), admin)
-    incident = _declare(app, people["pat"], aspect="office network")
-    assert incident.coverage_gap and incident.manager == people["tess"].person_id
+    world.process(catch_all_sme=world.id("tess"))
+    incident = world.declare(aspect="office network")
+    assert incident.coverage_gap and incident.manager == world.id("tess")
 
 
-def test_r03_the_manager_is_never_a_worker(world):
-    app, _, people = world
-    incident = _declare(app, people["pat"])
-    sam = people["sam"]
-    with pytest.raises(Conflict) as refused:
-        incident.add_worker(sam.person_id, sam)
-    assert refused.value.rule == "R03"
-    incident.add_worker(people["wes"].person_id, sam)
-    incident.offer_handover(people["wes"].person_id, "over to you", sam)
-    incident.accept_handover(people["wes"], app.clock.now())
-    assert incident.manager == people["wes"].person_id and incident.workers == []
+def test_r11_an_unanswered_page_escalates_to_the_next_sme_then_the_catch_all_then_observers(world):
+    world.process(catch_all_sme=world.id("olga"))
+    incident = world.declare()
+    assert world.app.escalate(str(incident.id), world.id("sam"), "t1")
+    assert not world.app.escalate(str(incident.id), world.id("sam"), "t1")  # the same timer twice
+    incident = world.app.incident(str(incident.id))
+    assert incident.manager == incident.paged == world.id("tess")
+    world.app.escalate(str(incident.id), world.id("tess"), "t2")
+    assert world.app.incident(str(incident.id)).manager == world.id("olga")
+    world.app.escalate(str(incident.id), world.id("olga"), "t3")
+    incident = world.app.incident(str(incident.id))
+    assert incident.manager == world.id("olga") and "t3" in incident.handled_timers
 
 
-def test_r04_until_the_offer_is_accepted_the_current_manager_stays_in_charge(world):
-    app, _, people = world
-    incident = _declare(app, people["pat"])
-    sam, wes, tess = people["sam"], people["wes"], people["tess"]
+def test_r11_an_acknowledged_page_does_not_escalate(world):
+    incident = world.declare()
     with pytest.raises(Forbidden):
-        incident.offer_handover(wes.person_id, "x", wes)
-    incident.offer_handover(wes.person_id, "briefing", sam)
-    assert incident.manager == sam.person_id
-    incident.offer_handover(tess.person_id, "on second thoughts", sam)  # a new offer replaces the pending one
-    with pytest.raises(Forbidden):
-        incident.accept_handover(wes, app.clock.now())
-    incident.decline_handover(tess)
-    assert incident.manager == sam.person_id and incident.handover_offer is None
+        world.do(incident, "tess", lambda i, ctx: i.acknowledge(ctx))
+    world.do(incident, "sam", lambda i, ctx: i.acknowledge(ctx))
+    assert not world.app.escalate(str(incident.id), world.id("sam"), "t1")
 
 
-def test_r13_severity_changes_by_the_manager_only_with_a_reason(world):
-    app, _, people = world
-    incident = _declare(app, people["pat"])
+def test_r13_severity_changes_by_the_manager_only_with_a_reason_citing_input(world):
+    incident = world.declare()
     with pytest.raises(Forbidden) as refused:
-        incident.change_severity(2, "better", {1, 2, 3}, people["tess"])
+        world.do(incident, "tess", lambda i, ctx: i.change_severity(2, "better", [], ctx))
     assert refused.value.rule == "R13"
+    incident = world.do(incident, "tess", lambda i, ctx: i.give_severity_input(2, "workaround holds", ctx))
+    cited = incident.severity_inputs[0]["sequence"]
     with pytest.raises(Invalid):
-        incident.change_severity(2, "  ", {1, 2, 3}, people["sam"])
-    incident.change_severity(2, "workaround deployed", {1, 2, 3}, people["sam"])
+        world.do(incident, "sam", lambda i, ctx: i.change_severity(2, "  ", [cited], ctx))
+    with pytest.raises(Invalid):
+        world.do(incident, "sam", lambda i, ctx: i.change_severity(2, "x", [99], ctx))
+    incident = world.do(incident, "sam", lambda i, ctx: i.change_severity(2, "workaround deployed", [cited], ctx))
     assert incident.severity == 2
 
 
-def test_r15_resolving_needs_both_parts_and_ends_commands(world):
-    app, _, people = world
-    incident = _declare(app, people["pat"])
-    sam = people["sam"]
-    with pytest.raises(Invalid) as refused:
-        incident.resolve("", "", sam, app.clock.now())
-    assert [e["field"] for e in refused.value.errors] == ["resolution", "test_plan"]
-    incident.resolve("rolled back", "smoke tests", sam, app.clock.now())
-    assert incident.status == "resolved" and incident.resolved_at == app.clock.now()
+def test_r14_checklist_steps_of_the_current_level_are_done_once_by_the_manager(world):
+    incident = world.declare()
+    with pytest.raises(Forbidden):
+        world.do(incident, "tess", lambda i, ctx: i.complete_step("announce", ctx))
+    incident = world.do(incident, "sam", lambda i, ctx: i.complete_step("announce", ctx))
+    assert incident.checklist_done["announce"]["level"] == 1
     with pytest.raises(Conflict):
-        incident.add_worker(people["wes"].person_id, sam)
+        world.do(incident, "sam", lambda i, ctx: i.complete_step("announce", ctx))
+
+
+def test_r15_resolve_needs_both_parts_reopen_is_possible_and_closing_ends_all_commands(world):
+    incident = world.declare()
+    with pytest.raises(Invalid) as refused:
+        world.do(incident, "sam", lambda i, ctx: i.resolve("", "", ctx))
+    assert [e["field"] for e in refused.value.errors] == ["resolution", "test_plan"]
+    incident = world.do(incident, "sam", lambda i, ctx: i.resolve("rolled back", "smoke tests", ctx))
+    assert incident.status == "resolved" and incident.resolved_at == world.clock.now()
+    incident = world.do(incident, "sam", lambda i, ctx: i.reopen("it came back", ctx))
+    assert incident.status == "open"
+    world.do(incident, "sam", lambda i, ctx: i.resolve("really fixed", "soak test", ctx))
+    assert world.app.close_incident(str(incident.id), world.id("sam"))
+    with pytest.raises(Conflict):
+        world.do(incident, "sam", lambda i, ctx: i.reopen("again", ctx))
+
+
+def test_r17_a_refinement_from_the_post_mortem_publishes_a_new_version_at_once(world):
+    incident = world.declare()
+    with pytest.raises(Forbidden) as refused:
+        world.app.apply_refinement(str(incident.id), {"worker_fresh_for": "PT10H"}, world.people["wes"])
+    assert refused.value.rule == "R17"
+    version, document = world.app.apply_refinement(str(incident.id), {"worker_fresh_for": "PT10H"},
+                                                   world.people["sam"])
+    assert version == 2 and document["worker_fresh_for"] == "PT10H"
+    assert world.app.incident(str(incident.id)).process_version == 1  # incidents keep their version
+    with pytest.raises(Invalid):
+        world.app.apply_refinement(str(incident.id), {"levels": []}, world.people["sam"])
 
 
 def test_r18_any_past_state_is_reconstructed_from_the_history(world):
-    app, _, people = world
-    incident = _declare(app, people["pat"])
-    incident.change_severity(3, "partial fix", {1, 2, 3}, people["sam"])
-    app.save(incident)
-    first = app.repository.get(incident.id, version=1)
-    assert first.severity == 1 and app.incident(str(incident.id)).severity == 3
+    incident = world.declare()
+    world.do(incident, "sam", lambda i, ctx: i.change_severity(3, "partial fix", [], ctx))
+    assert world.app.repository.get(incident.id, version=1).severity == 1
+    assert world.app.incident(str(incident.id)).severity == 3
+
+
+def test_r19_a_worker_on_incidents_too_long_in_the_last_day_is_flagged(world):
+    first = world.declare()
+    world.do(first, "sam", lambda i, ctx: i.add_worker(world.id("wes"), 0, True, ctx))
+    world.clock.advance(timedelta(hours=13))
+    second = world.declare(by="tess")
+    worked, fresh = world.app.worker_freshness(world.id("wes"), second)
+    assert worked == 13 * 3600 and not fresh
+    representation = world.app.representation(world.app.incident(str(first.id)))
+    assert representation["due"]["tired_workers"] == [world.id("wes")]
+
+
+def test_r20_the_manager_sees_what_is_due_next(world):
+    incident = world.declare()
+    due = world.app.representation(incident)["due"]
+    assert due["checklist"][0]["step"] == "pick-worker"
+    assert due["shift_limit_at"] == incident.declared_at + timedelta(hours=8)
+    assert due["handover_warning_at"] == incident.declared_at + timedelta(hours=7)
+    assert due["acknowledgement_due_at"] == incident.declared_at + timedelta(minutes=5)
+    assert due["pr_manager_needed"] is True
 
 
 def test_s1_a_revoked_token_no_longer_authenticates(world):
-    app, admin, people = world
-    token_id, secret = app.issue_token(people["wes"].person_id, admin)
-    assert app.authenticate(secret) == people["wes"]
-    app.revoke_token(token_id, admin)
-    assert app.authenticate(secret) is None
+    token_id, secret = world.app.issue_token(world.id("wes"), world.admin)
+    assert world.app.authenticate(secret) == world.people["wes"]
+    world.app.revoke_token(token_id, world.admin)
+    assert world.app.authenticate(secret) is None
 
 
 def test_the_admin_token_rotates_when_the_setting_changes(world):
-    app, _, _ = world
-    app.ensure_admin("a-new-admin-token")
-    assert app.authenticate("a-new-admin-token").admin
-    assert app.authenticate(ADMIN_TOKEN) is None
+    world.app.ensure_admin("a-new-admin-token")
+    assert world.app.authenticate("a-new-admin-token").admin
+    assert world.app.authenticate(ADMIN_TOKEN) is None

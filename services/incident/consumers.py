@@ -1,0 +1,27 @@
+"""What the incident service consumes: timers that have consequences on incidents, published
+post-mortems (R16), and its own stream for the incident list.
+
+The consequences are decided here and recorded as incident events, so an incident's
+history stays complete in one place (flows.md). They are idempotent on the incident itself
+(each timer is handled once, closing twice changes nothing), because the event store and the
+consumer's processed-events record are two different transactions.
+"""
+import asyncio
+
+from services.incident import readmodel
+from shared.contract import Envelope
+
+
+def handlers(app) -> dict:
+    async def on_timer(conn, event: Envelope) -> None:
+        data = event.data
+        if event.type == "warroom.timer.ack_due.v1":
+            await asyncio.to_thread(app.escalate, data["incident_id"], data["person"], data["timer_id"])
+        elif event.type == "warroom.timer.shift_limit.v1":
+            await asyncio.to_thread(app.record_shift_breach, data["incident_id"], data["person"], data["timer_id"])
+
+    async def on_postmortem(conn, event: Envelope) -> None:
+        if event.type == "warroom.postmortem.published.v1":
+            await asyncio.to_thread(app.close_incident, event.data["incident_id"], event.data["by"])
+
+    return {"incident-timers": on_timer, "incident-postmortem": on_postmortem, "incident-list": readmodel.apply}

@@ -1,0 +1,232 @@
+"""Optional ``Idempotency-Key`` on every POST (F10): a retry gets the first response, not a second effect.
+
+The first request with a key inserts the key's row and keeps that insert uncommitted while the
+command runs. PostgreSQL makes a retry with the same key wait on that row: it then finds the
+committed response and replays it, or, when the first attempt failed (5xx, an exception) and
+rolled back, takes the key and runs itself. So concurrent retries need no polling, and a replica
+that dies mid-request releases its keys with its connection. Keys are scoped to the caller (a hash
+of the bearer token) and kept for 24 hours.
+
+The cost is one pooled connection per keyed request in flight; requests without a key pay nothing.
+"""
+import asyncio
+import hashlib
+
+import asyncpg
+from fastapi.responses import JSONResponse
+
+from shared import logs, problems
+
+log = logs.get(__name__)
+
+KEY_HEADER = b"idempotency-key"
+MAX_KEY_LENGTH = 255
+# What a retry must see again besides the status and body; others (date, length) are regenerated.
+KEPT_HEADERS = (b"content-type", b"etag", b"location")
+KEPT_FOR = "24 hours"
+# A retry waits this long for the first attempt to finish, then answers 409 (try again later).
+WAIT_FOR_FIRST = "30s"
+
+# asyncpg's ways of saying "PostgreSQL is not there right now" (refused, dropped, shutting down).
+UNAVAILABLE = (OSError, asyncio.TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+               asyncpg.OperatorInterventionError)
+
+CLAIM = f"""
+INSERT INTO idempotency_keys (caller, key, fingerprint, expires_at)
+VALUES ($1, $2, $3, now() + interval '{KEPT_FOR}')
+ON CONFLICT (caller, key) DO UPDATE
+    SET fingerprint = excluded.fingerprint, expires_at = excluded.expires_at,
+        status = NULL, headers = NULL, body = NULL
+    WHERE idempotency_keys.expires_at <= now()
+RETURNING true
+"""
+RECORDED = "SELECT fingerprint, status, headers, body FROM idempotency_keys WHERE caller = $1 AND key = $2"
+RECORD = "UPDATE idempotency_keys SET status = $3, headers = $4, body = $5 WHERE caller = $1 AND key = $2"
+
+
+def caller_of(scope) -> bytes | None:
+    """sha256 of the request's bearer token; None without one (such requests are answered 401 anyway)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.partition(b" ")
+            token = token.strip()
+            return hashlib.sha256(token).digest() if scheme.lower() == b"bearer" and token else None
+    return None
+
+
+def unavailable(scope) -> JSONResponse:
+    return problems.response(503, "the database is unavailable; nothing was changed, retry shortly",
+                             headers={"Retry-After": "1"}, instance=scope["path"])
+
+
+def _header(scope, wanted: bytes) -> bytes | None:
+    return next((value for name, value in scope["headers"] if name == wanted), None)
+
+
+def _fingerprint(scope, body: bytes) -> bytes:
+    digest = hashlib.sha256()
+    for part in (scope["method"].encode(), scope["path"].encode(), scope["query_string"], body):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.digest()
+
+
+async def _read_body(receive) -> bytes | None:
+    """The whole request body; None when the client went away before sending it."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive):
+    """The request's receive channel again, its body already read by us."""
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+class _Captured:
+    """The app's response, held back until it is recorded."""
+
+    def __init__(self):
+        self.status, self.headers, self.chunks, self.complete = 0, [], [], False
+
+    async def send(self, message) -> None:
+        if message["type"] == "http.response.start":
+            self.status, self.headers = message["status"], list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            self.chunks.append(message.get("body", b""))
+            self.complete = not message.get("more_body", False)
+
+    @property
+    def recordable(self) -> bool:
+        # 401 says nothing about the key's owner; 5xx and unfinished responses leave the key retryable.
+        return self.complete and self.status < 500 and self.status != 401
+
+    def kept_headers(self) -> list[list[str]]:
+        return [[name.decode("latin-1"), value.decode("latin-1")]
+                for name, value in self.headers if name.lower() in KEPT_HEADERS]
+
+    async def forward(self, send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": b"".join(self.chunks)})
+
+
+async def _replay(send, status: int, headers: list[list[str]], body: bytes) -> None:
+    raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    raw += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class IdempotencyMiddleware:
+    """Pure ASGI middleware; the key table lives in the service's schema (``app.state.pool``)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        key, caller = _header(scope, KEY_HEADER), caller_of(scope)
+        if key is None or caller is None:
+            return await self.app(scope, receive, send)
+        key = key.decode("latin-1").strip()
+        if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+            refusal = problems.response(
+                422, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters",
+                errors=[{"field": "Idempotency-Key", "message": "malformed"}], instance=scope["path"])
+            return await refusal(scope, receive, send)
+        body = await _read_body(receive)
+        if body is None:
+            return
+        pool: asyncpg.Pool = scope["app"].state.pool
+        try:
+            conn = await pool.acquire(timeout=5)
+        except UNAVAILABLE:
+            return await unavailable(scope)(scope, receive, send)
+        try:
+            await self._keyed(conn, scope, _replaying(body, receive), send, caller, key, _fingerprint(scope, body))
+        finally:
+            await pool.release(conn)
+
+    async def _keyed(self, conn, scope, receive, send, caller: bytes, key: str, fingerprint: bytes) -> None:
+        transaction = conn.transaction()
+        try:
+            await transaction.start()
+            await conn.execute(f"SET LOCAL lock_timeout = '{WAIT_FOR_FIRST}'")
+            claimed = await conn.fetchval(CLAIM, caller, key, fingerprint)
+            recorded = None if claimed else await conn.fetchrow(RECORDED, caller, key)
+        except asyncpg.LockNotAvailableError:
+            await _rollback(transaction)
+            busy = problems.response(409, f"a request with Idempotency-Key {key!r} is still in progress; "
+                                          "retry it later", headers={"Retry-After": "1"}, instance=scope["path"])
+            return await busy(scope, receive, send)
+        except UNAVAILABLE:
+            await _rollback(transaction)
+            return await unavailable(scope)(scope, receive, send)
+        if not claimed:
+            await _rollback(transaction)
+            return await self._answer_retry(scope, receive, send, key, fingerprint, recorded)
+        captured = _Captured()
+        try:
+            await self.app(scope, receive, captured.send)
+        except BaseException:
+            await _rollback(transaction)
+            raise
+        if captured.recordable:
+            await self._record(conn, transaction, caller, key, captured)
+        else:
+            await _rollback(transaction)
+        await captured.forward(send)
+
+    @staticmethod
+    async def _answer_retry(scope, receive, send, key: str, fingerprint: bytes, recorded) -> None:
+        if recorded["fingerprint"] != fingerprint:
+            refusal = problems.response(
+                422, f"Idempotency-Key {key!r} was already used for another request (method, path or body "
+                     "differ); use a new key for a new request",
+                errors=[{"field": "Idempotency-Key", "message": "reused for another request"}],
+                instance=scope["path"])
+            return await refusal(scope, receive, send)
+        await _replay(send, recorded["status"], recorded["headers"], recorded["body"])
+
+    @staticmethod
+    async def _record(conn, transaction, caller: bytes, key: str, captured: _Captured) -> None:
+        try:
+            await conn.execute(RECORD, caller, key, captured.status, captured.kept_headers(),
+                               b"".join(captured.chunks))
+            await transaction.commit()
+        except UNAVAILABLE as exc:
+            # The command took effect: answer it, though a retry of this key will run it again.
+            log.warning("idempotency_record_failed", error=repr(exc))
+            await _rollback(transaction)
+
+
+async def _rollback(transaction) -> None:
+    try:
+        await transaction.rollback()
+    except UNAVAILABLE:
+        pass  # a dropped connection has rolled back already
+
+
+async def expire_keys(pool: asyncpg.Pool, every: float = 3600.0) -> None:
+    """Delete keys past their 24 hours (a lapsed key already counts as new; this only bounds the table)."""
+    while True:
+        try:
+            await pool.execute("DELETE FROM idempotency_keys WHERE expires_at <= now()")
+        except UNAVAILABLE as exc:
+            log.warning("idempotency_expiry_failed", error=repr(exc))
+        await asyncio.sleep(every)

@@ -1,0 +1,15 @@
+-- F10: the first response to each (caller, Idempotency-Key), replayed to retries for 24 hours.
+-- The first request inserts its row without a response and keeps the insert uncommitted while
+-- the command runs, so a concurrent retry waits on the row; the row is committed only with the
+-- response filled in (status, headers and body are NULL only inside that transaction).
+CREATE TABLE idempotency_keys (
+    caller      bytea       NOT NULL,  -- sha256 of the bearer token: keys are scoped per caller
+    key         text        NOT NULL,
+    fingerprint bytea       NOT NULL,  -- sha256 of method, path, query and body: another request → 422
+    status      smallint,
+    headers     jsonb,                 -- [[name, value], …] of the headers a retry must see again
+    body        bytea,
+    expires_at  timestamptz NOT NULL,
+    PRIMARY KEY (caller, key)
+);
+CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);

@@ -1,0 +1,189 @@
+"""Use cases for the organisation — people, tokens, the process, the SME directory, minor reports —
+and the plumbing every use case shares (saving, loading, refusing)."""
+import secrets
+from collections.abc import Callable
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from services.incident import organisation as org
+from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
+from services.incident.policy import Actor
+from services.incident.process import ProcessDocument, default_process
+from shared.clock import Clock
+from shared.organisation import token_hash
+
+
+class OrganisationApplication(Application):
+    env = {"AGGREGATE_CACHE_MAXSIZE": "5000"}
+
+    def __init__(self, env=None, clock: Clock | None = None):
+        super().__init__(env)
+        self.clock = clock or Clock()
+        # Called after every successful save, so the relay publishes at once instead of polling.
+        self.on_saved: Callable[[], None] = lambda: None
+
+    # --- plumbing ---
+
+    def _save(self, *aggregates) -> None:
+        self.save(*aggregates)  # IntegrityError (a concurrent write) is the caller's to handle
+        self.on_saved()
+
+    def _save_or_conflict(self, *aggregates) -> None:
+        try:
+            self._save(*aggregates)
+        except IntegrityError as exc:
+            raise Conflict("another command changed this first; read it again and retry") from exc
+
+    def _get(self, cls, aggregate_id, what: str, version: int | None = None):
+        try:
+            aggregate = self.repository.get(UUID(str(aggregate_id)), version=version)
+        except (AggregateNotFoundError, ValueError):
+            raise NotFound(f"no such {what}: {aggregate_id}") from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"no such {what}: {aggregate_id}")
+        return aggregate
+
+    def _exists(self, aggregate_id) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    def person(self, person_id: str) -> org.Person:
+        return self._get(org.Person, person_id, "person")
+
+    def require_people(self, field: str, *people: str) -> None:
+        for person in people:
+            try:
+                self.person(person)
+            except NotFound:
+                raise Invalid(f"{field}: no registered person {person}",
+                              errors=[{"field": field, "message": f"unknown person {person}"}]) from None
+
+    @staticmethod
+    def _require_admin(actor: Actor) -> None:
+        if not actor.admin:
+            raise Forbidden("only an admin may configure the process, directory, people and tokens",
+                            rule="permissions: configure process, directory, people, tokens")
+
+    # --- the built-in admin and first start ---
+
+    def ensure_admin(self, admin_token: str) -> None:
+        """Register the built-in admin, make ``admin_token`` its token (rotating the old one), seed the process."""
+        if not self._exists(org.ADMIN_ID):
+            self._save(org.Person(id=org.ADMIN_ID, name="Admin", email="admin@warroom.invalid", timezone="UTC",
+                                  phone=None, groups=[], working_hours={"start": "00:00", "end": "24:00",
+                                                                       "days": [1, 2, 3, 4, 5, 6, 7]},
+                                  waking_hours=None, webhook_url=None, admin=True))
+        digest = token_hash(admin_token)
+        token_id = org.token_id_for(digest)
+        changed = []
+        try:
+            token = self.repository.get(token_id)
+            if token.revoked:
+                token.reinstate()
+                changed.append(token)
+        except AggregateNotFoundError:
+            changed.append(org.Token(id=token_id, person_id=str(org.ADMIN_ID), token_hash=digest))
+        try:
+            credential = self.repository.get(org.ADMIN_CREDENTIAL_ID)
+            if credential.token_id != str(token_id):
+                old = self.repository.get(UUID(credential.token_id))
+                old.revoke()
+                credential.rotate(token_id=str(token_id))
+                changed += [old, credential]
+        except AggregateNotFoundError:
+            changed.append(org.AdminCredential(id=org.ADMIN_CREDENTIAL_ID, token_id=str(token_id)))
+        if changed:
+            self._save(*changed)
+        if not self._exists(org.PROCESS_ID):
+            self._save(org.Process(id=org.PROCESS_ID, version=1, document=default_process(),
+                                   by=str(org.ADMIN_ID), cites_postmortem=None))
+
+    # --- people and tokens ---
+
+    def authenticate(self, token: str) -> Actor | None:
+        try:
+            found = self.repository.get(org.token_id_for(token_hash(token)))
+            if found.revoked:
+                return None
+            person = self.repository.get(UUID(found.person_id))
+        except AggregateNotFoundError:
+            return None
+        return Actor(person_id=str(person.id), admin=person.admin)
+
+    def register_person(self, fields: dict, actor: Actor) -> org.Person:
+        self._require_admin(actor)
+        person = org.Person(id=uuid4(), **fields)
+        self._save(person)
+        return person
+
+    def issue_token(self, person_id: str, actor: Actor) -> tuple[str, str]:
+        self._require_admin(actor)
+        self.require_people("person_id", person_id)
+        secret = secrets.token_urlsafe(32)
+        digest = token_hash(secret)
+        token = org.Token(id=org.token_id_for(digest), person_id=person_id, token_hash=digest)
+        self._save(token)
+        return str(token.id), secret
+
+    def revoke_token(self, token_id: str, actor: Actor) -> None:
+        self._require_admin(actor)
+        token = self._get(org.Token, token_id, "token")
+        if token.person_id == str(org.ADMIN_ID):
+            raise Conflict("the built-in admin's token is WARROOM_ADMIN_TOKEN: change the setting to rotate it")
+        if not token.revoked:
+            token.revoke()
+            self._save_or_conflict(token)
+
+    # --- the process (R09, R11, R17) ---
+
+    def process(self, version: int | None = None) -> tuple[int, dict]:
+        process = self._get(org.Process, org.PROCESS_ID, "process")
+        number = version or process.current_version
+        if not 1 <= number <= process.current_version:
+            raise NotFound(f"no process version {number}")
+        return number, process.versions[number - 1]
+
+    def put_process(self, document: ProcessDocument, actor: Actor, cites_postmortem: str | None = None,
+                    authorized: bool = False) -> tuple[int, dict]:
+        if not authorized:
+            self._require_admin(actor)
+        if document.catch_all_sme:
+            self.require_people("catch_all_sme", document.catch_all_sme)
+        process = self._get(org.Process, org.PROCESS_ID, "process")
+        if document.document() != process.current:
+            process.publish(document.document(), by=actor.person_id, cites_postmortem=cites_postmortem)
+            self._save_or_conflict(process)
+        return process.current_version, process.current
+
+    # --- the SME directory (R10) ---
+
+    def directory(self) -> dict[str, list[str]]:
+        try:
+            return dict(self.repository.get(org.DIRECTORY_ID).aspects)
+        except AggregateNotFoundError:
+            return {}
+
+    def set_aspect(self, aspect: str, smes: list[str], actor: Actor) -> list[str]:
+        self._require_admin(actor)
+        if len(set(smes)) != len(smes):
+            raise Invalid("an SME is listed twice", errors=[{"field": "smes", "message": "duplicates"}])
+        self.require_people("smes", *smes)
+        try:
+            directory = self.repository.get(org.DIRECTORY_ID)
+            directory.set_aspect(aspect=aspect, smes=smes, by=actor.person_id)
+        except AggregateNotFoundError:
+            directory = org.Directory(id=org.DIRECTORY_ID, aspect=aspect, smes=smes, by=actor.person_id)
+        self._save_or_conflict(directory)
+        return smes
+
+    # --- minor reports (R12) ---
+
+    def file_report(self, title: str, description: str, aspect: str, actor: Actor) -> org.MinorReport:
+        report = org.MinorReport(title=title, description=description, aspect=aspect, by=actor.person_id)
+        self._save(report)
+        return report

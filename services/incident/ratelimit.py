@@ -1,0 +1,65 @@
+"""Rate limit per token (S7): a token bucket in PostgreSQL, so every replica draws from the same one.
+
+Each request with a bearer token costs one statement: refill the caller's bucket for the time
+since its last request, take a token if there is one, and say whether there was. Requests without
+a token are not limited here (they are answered 401); health, metrics and the schema never are.
+"""
+import math
+
+import asyncpg
+from pydantic import Field
+
+from services.incident.idempotency import UNAVAILABLE, caller_of, unavailable
+from shared import problems
+from shared.settings import Settings
+
+EXEMPT = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
+
+# The row lock of the upsert serialises a caller's concurrent requests; the bucket starts full.
+TAKE = """
+INSERT INTO rate_limits AS bucket (caller, tokens, refilled_at, allowed)
+VALUES ($1, $3 - 1, now(), true)
+ON CONFLICT (caller) DO UPDATE
+SET (tokens, allowed, refilled_at) = (
+    SELECT CASE WHEN level >= 1 THEN level - 1 ELSE level END, level >= 1, now()
+    FROM (SELECT least($3, bucket.tokens
+                           + $2 * extract(epoch FROM now() - bucket.refilled_at)::float8) AS level) AS refill)
+RETURNING allowed, tokens
+"""
+
+
+class RateLimitSettings(Settings):
+    """``WARROOM_RATE_LIMIT_PER_SECOND`` (sustained) and ``WARROOM_RATE_LIMIT_BURST`` (bucket size)."""
+
+    rate_limit_per_second: float = Field(default=50.0, gt=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
+
+    @classmethod
+    def of(cls, settings: Settings) -> "RateLimitSettings":
+        """The given settings if they carry limits (tests pass them so), else the environment's."""
+        return settings if isinstance(settings, cls) else cls()
+
+
+class RateLimitMiddleware:
+    """Pure ASGI middleware; answers 429 problem+json with ``Retry-After`` in whole seconds."""
+
+    def __init__(self, app, per_second: float, burst: int):
+        self.app, self.per_second, self.burst = app, float(per_second), float(burst)
+
+    async def __call__(self, scope, receive, send) -> None:
+        caller = caller_of(scope) if scope["type"] == "http" and scope["path"] not in EXEMPT else None
+        if caller is None:
+            return await self.app(scope, receive, send)
+        pool: asyncpg.Pool = scope["app"].state.pool
+        try:
+            async with pool.acquire(timeout=5) as conn:
+                allowed, tokens = await conn.fetchrow(TAKE, caller, self.per_second, self.burst, timeout=5)
+        except UNAVAILABLE:
+            return await unavailable(scope)(scope, receive, send)
+        if allowed:
+            return await self.app(scope, receive, send)
+        wait = max(1, math.ceil((1 - tokens) / self.per_second))
+        refusal = problems.response(
+            429, f"rate limit: {self.per_second:g} requests per second (bursts of {self.burst:g}) per token; "
+                 f"retry in {wait} s", headers={"Retry-After": str(wait)}, instance=scope["path"])
+        await refusal(scope, receive, send)
