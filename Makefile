@@ -1,0 +1,44 @@
+# Warroom developer entry points. Everything runs from the project's own .venv.
+PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || echo python3)
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYTEST := $(VPY) -m pytest -q
+
+.PHONY: venv run test test-unit test-integration test-e2e bench schemas clean
+
+venv: $(STAMP)
+
+# Re-installs when the lock or the project metadata change.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -r requirements.lock
+	$(VPY) -m pip install --no-deps -e .
+	touch $@
+
+run: venv
+	$(VPY) -m tools.run
+
+# Slow variants (marker "slow") are left out; PYTEST_ARGS="-m slow" runs them.
+test: venv
+	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
+
+test-unit: venv
+	$(PYTEST) tests/unit $(PYTEST_ARGS)
+
+test-integration: venv
+	$(PYTEST) tests/integration $(PYTEST_ARGS)
+
+test-e2e: venv
+	$(PYTEST) tests/e2e $(PYTEST_ARGS)
+
+bench: venv
+	$(VPY) -m bench
+
+schemas: venv
+	$(VPY) -m shared.contract.schemas --write
+
+# Stops servers a killed `make run` may have left, then removes their data.
+clean:
+	if [ -x $(VPY) ] && [ -d var ]; then $(VPY) -m tools.localstack down --dir var; fi
+	rm -rf var
