@@ -3,7 +3,7 @@
 Synchronous (the eventsourcing library is): the API calls these from FastAPI's threadpool.
 """
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -139,8 +139,8 @@ class IncidentApplication(OrganisationApplication):
     def worker_freshness(self, person: str, incident: Incident) -> tuple[int, bool]:
         """R19: seconds on incidents in the last 24 hours, and whether that is within worker_fresh_for."""
         load = self._maybe(tenure.load_id(person))
-        seconds = int(load.worked(self.clock.now()).total_seconds()) if load else 0
-        return seconds, seconds <= parse(self.process_of(incident)["worker_fresh_for"]).total_seconds()
+        worked = load.worked(self.clock.now()) if load else timedelta(0)
+        return int(worked.total_seconds()), worked <= parse(self.process_of(incident)["worker_fresh_for"])
 
     def _track_time(self, before: tuple | None, incident: Incident, document: dict, at: datetime) -> list:
         """Start and end managers' tenure (R05) and workers' load (R19) as this change moved them."""

@@ -76,8 +76,9 @@ class Incident(Aggregate):
             raise Conflict(f"the incident is {self.status}", rule="R15")
 
     def _command(self, action: str, ctx: Context) -> None:
-        self._require_open()
+        # The role first: a caller without it learns nothing about the incident's state (403 before 409).
         self._authorize(action, ctx)
+        self._require_open()
 
     # --- acknowledgement and escalation (R02, R11) ---
 
