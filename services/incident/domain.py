@@ -133,7 +133,20 @@ class Incident(Aggregate):
         self._worker_added(person=person, by=ctx.actor.person_id, worked_seconds_last_24h=worked_seconds,
                            fresh=fresh)
 
-    @event("WorkerAdded")
+    class WorkerAdded(Aggregate.Event):
+        """Version 2 added R19's freshness; version 1 events read as a fresh worker with no time counted."""
+        person: str
+        by: str
+        worked_seconds_last_24h: int
+        fresh: bool
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state.setdefault("worked_seconds_last_24h", 0)
+            state.setdefault("fresh", True)
+
+    @event(WorkerAdded)
     def _worker_added(self, person: str, by: str, worked_seconds_last_24h: int, fresh: bool) -> None:
         self.workers.append(person)
 

@@ -1,54 +1,277 @@
-"""The timers' pure rules: which timers a manager change plans and cancels, and what resolving cancels."""
-from datetime import datetime, timedelta, timezone
+"""The timers' pure rules, driven by a fake clock: which timers each fact plans and which it cancels."""
+from datetime import timedelta
 
 from services.timers import domain
+from services.timers.domain import Stretch
+from shared.clock import FakeClock
 
-AT = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
-LIMITS = domain.TenureLimits(handover_warning_after=timedelta(hours=7), manager_shift_limit=timedelta(hours=8))
+H, M = timedelta(hours=1), timedelta(minutes=1)
+LEVEL_1 = domain.Level(1, acknowledge_within=5 * M, status_update_every=H, public_update_every=H,
+                       checklist=(domain.Step("announce", 15 * M), domain.Step("call", 30 * M)))
+LEVEL_3 = domain.Level(3, acknowledge_within=24 * H, status_update_every=4 * H, public_update_every=None,
+                       checklist=(domain.Step("ticket", 2 * H),))
+RULES = domain.Rules({1: LEVEL_1, 3: LEVEL_3}, handover_warning_after=7 * H, manager_shift_limit=8 * H,
+                     manager_min_break=H, worker_fresh_for=12 * H)
 
 
 def by_kind(plan: domain.Plan) -> dict[str, domain.Timer]:
     return {timer.kind: timer for timer in plan.schedule}
 
 
-def test_r05_declaration_plans_the_managers_handover_warning_and_shift_limit():
-    plan = domain.plan_manager_change(domain.ManagerChange("ev-1", "inc-1", AT, "alice"), LIMITS)
+class Person:
+    """One person's stretches on incidents, kept with a fake clock as a test tells the story."""
 
-    timers = by_kind(plan)
-    assert set(timers) == {"handover_warning", "shift_limit"}
-    assert timers["handover_warning"].due_at == AT + timedelta(hours=7)
-    assert timers["shift_limit"].due_at == AT + timedelta(hours=8)
-    assert {t.person for t in plan.schedule} == {"alice"}
-    assert {t.incident_id for t in plan.schedule} == {"inc-1"}
-    assert plan.cancel == ()
+    def __init__(self, clock: FakeClock):
+        self.clock, self.stretches, self.open = clock, [], {}
 
+    def start(self, incident: str) -> None:
+        self.open[incident] = self.clock.now()
 
-def test_r05_a_new_manager_ends_the_previous_managers_tenure_timers_and_starts_their_own():
-    later = AT + timedelta(hours=3)
-    plan = domain.plan_manager_change(domain.ManagerChange("ev-5", "inc-1", later, "bob", previous="alice"), LIMITS)
+    def stop(self, incident: str) -> None:
+        self.stretches.append(Stretch(self.open.pop(incident), self.clock.now()))
 
-    assert plan.cancel == (domain.Cancel("inc-1", kinds=frozenset({"handover_warning", "shift_limit"}),
-                                         person="alice"),)
-    timers = by_kind(plan)
-    assert timers["handover_warning"].due_at == later + timedelta(hours=7)
-    assert timers["shift_limit"].due_at == later + timedelta(hours=8)
-    assert {t.person for t in plan.schedule} == {"bob"}
+    def all(self) -> list[Stretch]:
+        return self.stretches + [Stretch(start) for start in self.open.values()]
+
+    def tenure(self, incident: str) -> dict[str, domain.Timer]:
+        return by_kind(domain.plan_tenure(incident, "alice", self.open[incident], self.all(), RULES))
 
 
-def test_f4_the_same_event_always_plans_the_same_timer_ids():
-    change = domain.ManagerChange("ev-1", "inc-1", AT, "alice")
+# --- R05: tenure across incidents ---
 
-    first, again = domain.plan_manager_change(change, LIMITS), domain.plan_manager_change(change, LIMITS)
+def test_r05_a_new_manager_gets_a_handover_warning_and_a_shift_limit_counted_from_taking_over():
+    clock = FakeClock()
+    alice = Person(clock)
+    alice.start("inc-1")
+
+    timers = alice.tenure("inc-1")
+
+    assert timers["handover_warning"].due_at == clock.now() + 7 * H
+    assert timers["shift_limit"].due_at == clock.now() + 8 * H
+    assert {(t.person, t.incident_id) for t in timers.values()} == {("alice", "inc-1")}
+    assert timers["shift_limit"].detail == {"tenure_started_at": clock.now().isoformat()}
+
+
+def test_r05_managing_two_incidents_back_to_back_keeps_one_tenure():
+    clock = FakeClock()
+    began = clock.now()
+    alice = Person(clock)
+    alice.start("inc-1")
+    clock.advance(3 * H)
+    alice.start("inc-2")  # overlapping
+    clock.advance(H)
+    alice.stop("inc-1")
+
+    timers = alice.tenure("inc-2")
+
+    assert timers["handover_warning"].due_at == began + 7 * H
+    assert timers["shift_limit"].due_at == began + 8 * H
+
+
+def test_r05_taking_a_role_back_within_the_minimum_break_continues_the_old_tenure():
+    clock = FakeClock()
+    began = clock.now()
+    alice = Person(clock)
+    alice.start("inc-1")
+    clock.advance(2 * H)
+    alice.stop("inc-1")
+    clock.advance(59 * M)  # one minute short of the break
+    alice.start("inc-2")
+
+    assert alice.tenure("inc-2")["shift_limit"].due_at == began + 8 * H
+
+
+def test_r05_a_break_of_the_minimum_length_starts_a_new_tenure():
+    clock = FakeClock()
+    alice = Person(clock)
+    alice.start("inc-1")
+    clock.advance(2 * H)
+    alice.stop("inc-1")
+    clock.advance(H)
+    alice.start("inc-2")
+
+    assert alice.tenure("inc-2")["shift_limit"].due_at == clock.now() + 8 * H
+
+
+def test_r05_an_incident_taken_on_late_in_a_tenure_is_warned_at_once_never_before_it_was_taken_on():
+    clock = FakeClock()
+    began = clock.now()
+    alice = Person(clock)
+    alice.start("inc-1")
+    clock.advance(7 * H + 30 * M)
+    alice.start("inc-2")
+
+    timers = alice.tenure("inc-2")
+
+    assert timers["handover_warning"].due_at == clock.now()
+    assert timers["shift_limit"].due_at == began + 8 * H
+
+
+def test_r05_tenure_ends_when_the_person_manages_nothing_and_their_timers_are_cancelled():
+    plan = domain.plan_tenure("inc-1", "alice", None, (), RULES)
+
+    assert plan.schedule == ()
+    assert plan.cancel == (domain.Cancel("inc-1", kinds=domain.TENURE_KINDS, person="alice"),)
+
+
+def test_r05_replanning_an_unchanged_tenure_keeps_its_timers():
+    clock = FakeClock()
+    alice = Person(clock)
+    alice.start("inc-1")
+
+    first = domain.plan_tenure("inc-1", "alice", alice.open["inc-1"], alice.all(), RULES)
+    clock.advance(H)
+    again = domain.plan_tenure("inc-1", "alice", alice.open["inc-1"], alice.all(), RULES)
+
+    assert [t.id for t in first.schedule] == [t.id for t in again.schedule]
+    assert again.cancel[0].keep == frozenset(t.id for t in first.schedule)
+
+
+# --- R11: acknowledgement ---
+
+def test_r11_a_page_must_be_acknowledged_within_the_levels_acknowledge_within():
+    clock = FakeClock()
+
+    plan = domain.plan_page("ev-1", "inc-1", "sam", clock.now(), LEVEL_1)
+
+    [timer] = plan.schedule
+    assert (timer.kind, timer.person, timer.due_at) == ("ack_due", "sam", clock.now() + 5 * M)
+    assert plan.cancel == (domain.Cancel("inc-1", kinds=frozenset({"ack_due"})),)  # an escalation replaces the page
+
+
+def test_r11_the_acknowledgement_cancels_the_pending_page():
+    assert domain.plan_page_ended("inc-1") == domain.Plan((domain.Cancel("inc-1", kinds=frozenset({"ack_due"})),))
+
+
+# --- R06: status and public updates ---
+
+def test_r06_a_workers_update_is_due_every_status_update_every_from_their_last_one():
+    clock = FakeClock()
+    since = clock.now()
+    clock.advance(10 * M)
+
+    [timer] = domain.plan_status_update("ev-7", "inc-1", "wes", since, LEVEL_1, clock.now()).schedule
+
+    assert (timer.kind, timer.person, timer.due_at, timer.every) == ("status_update_due", "wes", since + H, H)
+    following = timer.following()
+    assert (following.due_at, following.kind, following.person) == (since + 2 * H, "status_update_due", "wes")
+    assert following.id != timer.id and following.id == timer.following().id
+
+
+def test_r06_a_public_update_is_due_only_where_the_level_has_that_cadence():
+    clock = FakeClock()
+
+    [public] = domain.plan_public_update("ev-1", "inc-1", clock.now(), LEVEL_1, clock.now()).schedule
+    none = domain.plan_public_update("ev-1", "inc-1", clock.now(), LEVEL_3, clock.now())
+
+    assert (public.kind, public.person, public.due_at) == ("public_update_due", None, clock.now() + H)
+    assert none.schedule == () and none.cancel == (domain.Cancel("inc-1", kinds=frozenset({"public_update_due"})),)
+
+
+def test_r13_a_faster_cadence_after_a_level_change_applies_from_the_change_never_retroactively():
+    clock = FakeClock()
+    since = clock.now()
+    clock.advance(2 * H)  # under level 3 (every 4 h) the update is not due yet; under level 1 it is overdue
+
+    [timer] = domain.plan_status_update("ev-9", "inc-1", "wes", since, LEVEL_1, clock.now()).schedule
+
+    assert timer.due_at == clock.now()
+
+
+# --- R14: checklist ---
+
+def test_r14_each_step_with_a_deadline_is_due_that_long_after_the_level_began_unless_done_at_that_level():
+    clock = FakeClock()
+
+    plan = domain.plan_checklist("ev-1", "inc-1", LEVEL_1, clock.now(), done={"call"})
+
+    [step] = plan.schedule
+    assert (step.kind, step.due_at, step.detail) == ("checklist_step_due", clock.now() + 15 * M,
+                                                     {"step": "announce", "level": 1})
+    assert plan.cancel == (domain.Cancel("inc-1", kinds=frozenset({"checklist_step_due"})),)
+
+
+def test_r14_completing_a_step_cancels_that_steps_deadline_only():
+    assert domain.plan_step_done("inc-1", "announce").cancel == (
+        domain.Cancel("inc-1", kinds=frozenset({"checklist_step_due"}), step="announce"),)
+
+
+# --- R19: worker freshness ---
+
+def test_r19_a_fresh_worker_is_tired_after_worker_fresh_for_of_continuous_work():
+    clock = FakeClock()
+
+    assert domain.tired_at([], clock.now(), 12 * H) == clock.now() + 12 * H
+
+
+def test_r19_earlier_work_within_the_last_24_hours_counts_across_incidents():
+    clock = FakeClock()
+    start = clock.now()
+    earlier = [Stretch(start, start + 5 * H)]  # on another incident
+    clock.advance(10 * H)
+
+    due = domain.tired_at(earlier, clock.now(), 12 * H)
+
+    assert due == clock.now() + 7 * H
+    assert domain.worked([*earlier, Stretch(clock.now())], due) == 12 * H
+
+
+def test_r19_work_older_than_24_hours_drops_out_as_the_window_slides():
+    clock = FakeClock()
+    start = clock.now()
+    earlier = [Stretch(start, start + 10 * H)]
+    clock.advance(28 * H)
+    # 6 h of the old stretch still count; they slide out over the next 6 h as fast as new work adds up.
+
+    due = domain.tired_at(earlier, clock.now(), 12 * H)
+
+    assert due == clock.now() + 12 * H
+    assert domain.worked([*earlier, Stretch(clock.now())], clock.now() + 3 * H) == 6 * H
+
+
+def test_r19_work_still_in_the_window_shortens_the_time_to_tiredness():
+    clock = FakeClock()
+    start = clock.now()
+    earlier = [Stretch(start, start + 10 * H)]
+    clock.advance(22 * H)  # all 10 h still count, and keep counting for the next 2 h
+
+    assert domain.tired_at(earlier, clock.now(), 12 * H) == clock.now() + 2 * H
+
+
+def test_r19_someone_already_tired_when_added_is_warned_at_once():
+    clock = FakeClock()
+    start = clock.now()
+    clock.advance(13 * H)
+
+    due = domain.tired_at([Stretch(start, clock.now())], clock.now(), 12 * H)
+
+    assert due == clock.now()
+
+
+def test_r19_overlapping_incidents_count_once_and_stopping_work_cancels_the_warning():
+    clock = FakeClock()
+    start = clock.now()
+    working = [Stretch(start), Stretch(start + H)]  # two incidents at once
+
+    [timer] = domain.plan_freshness("inc-2", "wes", start + H, working, RULES).schedule
+    stopped = domain.plan_freshness("inc-2", "wes", None, working, RULES)
+
+    assert (timer.kind, timer.person, timer.due_at) == ("worker_fresh", "wes", start + 12 * H)
+    assert stopped.schedule == ()
+    assert stopped.cancel == (domain.Cancel("inc-2", kinds=frozenset({"worker_fresh"}), person="wes"),)
+
+
+# --- ids and the lifecycle ---
+
+def test_f4_the_same_cause_always_plans_the_same_timer_ids_and_different_causes_different_ones():
+    clock = FakeClock()
+    first = domain.plan_checklist("ev-1", "inc-1", LEVEL_1, clock.now(), done=())
+    again = domain.plan_checklist("ev-1", "inc-1", LEVEL_1, clock.now(), done=())
+    other = domain.plan_checklist("ev-2", "inc-1", LEVEL_1, clock.now(), done=())
 
     assert [t.id for t in first.schedule] == [t.id for t in again.schedule]
     assert len({t.id for t in first.schedule}) == 2
-
-
-def test_timers_of_different_events_have_different_ids():
-    one = domain.plan_manager_change(domain.ManagerChange("ev-1", "inc-1", AT, "alice"), LIMITS)
-    other = domain.plan_manager_change(domain.ManagerChange("ev-2", "inc-1", AT, "alice"), LIMITS)
-
-    assert not {t.id for t in one.schedule} & {t.id for t in other.schedule}
+    assert not {t.id for t in first.schedule} & {t.id for t in other.schedule}
 
 
 def test_r15_resolving_cancels_every_pending_timer_of_the_incident_whoever_it_is_for():
@@ -56,3 +279,10 @@ def test_r15_resolving_cancels_every_pending_timer_of_the_incident_whoever_it_is
 
     assert plan.schedule == ()
     assert plan.cancel == (domain.Cancel("inc-1", kinds=None, person=None),)
+
+
+def test_an_unknown_level_sets_no_deadlines():
+    level = RULES.level(9)
+
+    assert domain.plan_page("ev-1", "inc-1", "sam", FakeClock().now(), level).schedule == ()
+    assert domain.plan_checklist("ev-1", "inc-1", level, FakeClock().now(), done=()).schedule == ()

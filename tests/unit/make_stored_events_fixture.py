@@ -1,0 +1,76 @@
+"""Writes tests/unit/fixtures/stored_events.json: every kind of stored event, as the store keeps it.
+
+Run once when a stored event class is added (never to "fix" a failing load test: stored events
+are forever; a changed class needs an upcaster or a registered old topic instead).
+
+    .venv/bin/python -m tests.unit.make_stored_events_fixture
+"""
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from tests.unit.test_incident_domain import ADMIN_TOKEN, World
+
+FIXTURE = Path(__file__).parent / "fixtures" / "stored_events.json"
+
+
+def scenario() -> World:
+    world = World()
+    world.process(catch_all_sme=world.id("olga"))
+    incident = world.declare()
+    steps = [
+        ("sam", lambda i, ctx: i.acknowledge(ctx)),
+        ("sam", lambda i, ctx: i.add_worker(world.id("wes"), 0, True, ctx)),
+        ("sam", lambda i, ctx: i.add_member("sme", world.id("pat"), ctx)),
+        ("sam", lambda i, ctx: i.add_member("observer", world.id("olga"), ctx)),
+        ("sam", lambda i, ctx: i.assign_pr_manager(world.id("prue"), ctx)),
+        ("olga", lambda i, ctx: i.give_severity_input(2, "calmer", ctx)),
+        ("sam", lambda i, ctx: i.change_severity(2, "workaround", [7], ctx)),
+        ("sam", lambda i, ctx: i.request_status(ctx)),
+        ("wes", lambda i, ctx: i.post_status_update(dict(learned="a", tried="b", outcome="c", working_on="d",
+                                                         remaining="e"), ctx)),
+        ("sam", lambda i, ctx: i.brief_observers("on it", ctx)),
+        ("prue", lambda i, ctx: i.post_public_update("on it", ctx)),
+        ("sam", lambda i, ctx: i.request_affected_info("where?", ctx)),
+        ("prue", lambda i, ctx: i.report_affected_info("EU", ctx)),
+        ("sam", lambda i, ctx: i.complete_step("announce", ctx)),
+        ("sam", lambda i, ctx: i.offer_handover(world.id("tess"), "yours", ctx)),
+        ("tess", lambda i, ctx: i.decline_handover(ctx)),
+        ("sam", lambda i, ctx: i.remove_member("observer", world.id("olga"), ctx)),
+        ("sam", lambda i, ctx: i.remove_member("sme", world.id("pat"), ctx)),
+        ("sam", lambda i, ctx: i.remove_worker(world.id("wes"), ctx)),
+        ("admin", lambda i, ctx: i.force_handover(world.id("tess"), "unreachable", ctx)),
+        ("tess", lambda i, ctx: i.resolve("fixed", "tests", ctx)),
+        ("tess", lambda i, ctx: i.reopen("back", ctx)),
+    ]
+    for who, change in steps:
+        world.do(incident, who, change)
+    other = world.declare()
+    world.app.escalate(str(other.id), world.id("sam"), "t1")
+    world.app.escalate(str(other.id), world.id("tess"), "t2")
+    world.app.escalate(str(other.id), world.id("olga"), "t3")
+    world.clock.advance(timedelta(hours=9))
+    world.app.record_shift_breach(str(other.id), world.id("olga"), "t4")
+    world.app.close_incident(str(incident.id), world.id("tess"))
+    token_id, _ = world.app.issue_token(world.id("wes"), world.admin)
+    world.app.revoke_token(token_id, world.admin)
+    world.app.ensure_admin("rotated-admin-token")
+    world.app.ensure_admin(ADMIN_TOKEN)  # rotating back reinstates the first token
+    world.app.set_aspect("web", [], world.admin)
+    world.app.file_report("typo", "", "web", world.people["pat"])
+    return world
+
+
+def main() -> None:
+    world = scenario()
+    seen, out = set(), []
+    for n in world.app.recorder.select_notifications(start=1, limit=10_000):
+        if n.topic not in seen:
+            seen.add(n.topic)
+            out.append({"originator_id": str(n.originator_id), "originator_version": n.originator_version,
+                        "topic": n.topic, "state": n.state.decode()})
+    FIXTURE.write_text(json.dumps(out, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
