@@ -118,12 +118,16 @@ async def drive(url: str, token: str, incidents: list[dict], people: People, unt
         await http.close()
 
 
-async def organise(url: str) -> tuple[list[str], People, list[dict]]:
-    """Manager tokens (one per client: any per-token rate limit stays out of the way), people, incidents."""
+async def organise(url: str) -> tuple[list[str], list[People], list[dict]]:
+    """Manager tokens (one per client: any per-token rate limit stays out of the way), people, incidents.
+
+    Each client has its own worker and offeree: one person is not added to 32 incidents at the
+    same instant, and their time on incidents (R19) is one record per person."""
     admin = Admin(url)
     try:
         manager = await admin.register("Manager")
-        people = People(worker=await admin.register("Worker"), offeree=await admin.register("Offeree"))
+        people = [People(worker=await admin.register(f"Worker{n}"), offeree=await admin.register(f"Offeree{n}"))
+                  for n in range(CLIENTS)]
         await admin.set_aspect("servers", [manager])  # the first SME manages every incident declared (R02)
         tokens = [await admin.token(manager) for _ in range(CLIENTS)]
         incidents = [await admin.declare(f"bench incident {n}", "servers") for n in range(INCIDENTS)]
@@ -147,7 +151,7 @@ async def run(servers: Servers, baseline: float) -> None:
             until = tally.since + SECONDS
             mine = [incidents[n::CLIENTS] for n in range(CLIENTS)]
             meter_task = asyncio.create_task(_measure_after(meter, WARM_UP))
-            await asyncio.gather(*(drive(incident.url, tokens[n], mine[n], people, until, tally)
+            await asyncio.gather(*(drive(incident.url, tokens[n], mine[n], people[n], until, tally)
                                    for n in range(CLIENTS)))
             elapsed = time.monotonic() - tally.since
             await meter_task

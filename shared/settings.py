@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     poll_interval: float = Field(default=0.5, gt=0)
     # Consumers: deliveries before a message is parked as poison.
     max_deliver: int = Field(default=8, ge=2)
+    # Threads running synchronous request handlers (the incident service's event store calls).
+    command_threads: int = Field(default=8, ge=1, le=64)
     ack_wait: float = Field(default=30.0, gt=0)
 
     def allowlist(self) -> list[str]:

@@ -19,7 +19,7 @@ from services.incident.process import ProcessDocument, merge_patch
 from shared.durations import parse
 
 # A command that lost a race only on a person's tenure or load (another incident's change) is retried.
-RETRIES = 3
+RETRIES = 5
 
 
 class Stale(Conflict):
@@ -57,16 +57,12 @@ class IncidentApplication(OrganisationApplication):
     def process_of(self, incident: Incident) -> dict:
         return self.process(incident.process_version)[1]
 
-    def representation(self, incident: Incident) -> dict:
+    def representation(self, incident: Incident, manager_tenure: tenure.ManagerTenure | None = None) -> dict:
         """The incident as the API shows it, with what is due next for its manager (R20)."""
-        document = self.process_of(incident)
-        manager_tenure = self._maybe(tenure.tenure_id(incident.manager))
+        if manager_tenure is None or manager_tenure.person != incident.manager:
+            manager_tenure = self._maybe(tenure.tenure_id(incident.manager))
         started = manager_tenure.started_at if manager_tenure and manager_tenure.managing else None
-        limit = parse(document["worker_fresh_for"])
-        now = self.clock.now()
-        tired = [w for w in incident.workers
-                 if (load := self._maybe(tenure.load_id(w))) is not None and load.worked(now) > limit]
-        return {"due": duties.due_next(incident, document, started, tired)}
+        return {"due": duties.due_next(incident, self.process_of(incident), started)}
 
     def _maybe(self, aggregate_id: UUID):
         try:
@@ -110,6 +106,11 @@ class IncidentApplication(OrganisationApplication):
     def command(self, incident_id: str, expected_version: int | None, actor: Actor,
                 change: Callable[[Incident, Context], object]) -> Incident:
         """Load, check, apply one change, save with the people's time records; If-Match mismatch is 412."""
+        return self.command_with_tenure(incident_id, expected_version, actor, change)[0]
+
+    def command_with_tenure(self, incident_id: str, expected_version: int | None, actor: Actor,
+                            change: Callable[[Incident, Context], object]) -> tuple[Incident, object]:
+        """``command``, also answering the manager's tenure record as saved, to show what is due (R20)."""
         for _ in range(RETRIES):
             incident = self._get(Incident, incident_id, "incident")
             if expected_version is not None and incident.version != expected_version:
@@ -117,13 +118,18 @@ class IncidentApplication(OrganisationApplication):
             if incident.status == "closed":
                 raise Conflict("the incident is closed: its post-mortem was published", rule="R15")
             document, loaded_version = self.process_of(incident), incident.version
-            ctx = Context(actor=actor, at=self.clock.now(), process=document,
-                          manager_over_limit=self._over_shift_limit(incident.manager, document))
+            manager_tenure, now = self._maybe(tenure.tenure_id(incident.manager)), self.clock.now()
+            limit = parse(document["manager_shift_limit"])
+            ctx = Context(actor=actor, at=now, process=document,
+                          manager_over_limit=manager_tenure is not None and manager_tenure.elapsed(now) >= limit)
             before = _activity(incident)
             change(incident, ctx)
+            records = self._track_time(before, incident, document, ctx.at)
             try:
-                self._save(incident, *self._track_time(before, incident, document, ctx.at))
-                return incident
+                self._save(incident, *records)
+                saved = [r for r in records if getattr(r, "person", None) == incident.manager
+                         and isinstance(r, tenure.ManagerTenure)]
+                return incident, saved[0] if saved else manager_tenure
             except IntegrityError:
                 if self._stored_version(incident.id) != loaded_version:
                     raise Conflict("another command changed this incident first; read it again and retry")
@@ -131,10 +137,6 @@ class IncidentApplication(OrganisationApplication):
 
     def _stored_version(self, incident_id: UUID) -> int:
         return self.recorder.select_events(incident_id, desc=True, limit=1)[0].originator_version
-
-    def _over_shift_limit(self, manager: str, document: dict) -> bool:
-        record = self._maybe(tenure.tenure_id(manager))
-        return record is not None and record.elapsed(self.clock.now()) >= parse(document["manager_shift_limit"])
 
     def worker_freshness(self, person: str, incident: Incident) -> tuple[int, bool]:
         """R19: seconds on incidents in the last 24 hours, and whether that is within worker_fresh_for."""

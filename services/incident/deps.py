@@ -12,7 +12,7 @@ from shared.problems import Problem
 from shared.web import bearer, unauthorized
 
 
-def application(request: Request) -> IncidentApplication:
+async def application(request: Request) -> IncidentApplication:
     return request.app.state.application
 
 
@@ -32,7 +32,7 @@ def caller(app: App, credentials: Annotated[HTTPAuthorizationCredentials | None,
 Caller = Annotated[Actor, Depends(caller)]
 
 
-def expected_version(if_match: Annotated[str | None, Header(max_length=40)] = None) -> int | None:
+async def expected_version(if_match: Annotated[str | None, Header(max_length=40)] = None) -> int | None:
     """An optional ``If-Match: "N"`` (the incident's ETag): the command applies only at version N."""
     if if_match is None:
         return None

@@ -41,6 +41,7 @@ class Incident(Aggregate):
         self.manager, self.smes, self.declared_by = manager, list(smes), declared_by
         self.process_version, self.paged, self.coverage_gap = process_version, paged, coverage_gap
         self.status, self.workers, self.observers = "open", [], []
+        self.tired_workers: list[str] = []  # R19: added although already long on incidents
         self.pr_manager: str | None = None
         self.handover_offer: dict | None = None
         self.declared_at, self.resolved_at, self.closed_at = at, None, None
@@ -149,6 +150,8 @@ class Incident(Aggregate):
     @event(WorkerAdded)
     def _worker_added(self, person: str, by: str, worked_seconds_last_24h: int, fresh: bool) -> None:
         self.workers.append(person)
+        if not fresh:
+            self.tired_workers.append(person)
 
     def remove_worker(self, person: str, ctx: Context) -> None:
         self._command("manage_roles", ctx)
@@ -159,6 +162,8 @@ class Incident(Aggregate):
     @event("WorkerRemoved")
     def _worker_removed(self, person: str, by: str) -> None:
         self.workers.remove(person)
+        if person in self.tired_workers:
+            self.tired_workers.remove(person)
 
     def add_member(self, role: str, person: str, ctx: Context) -> None:
         """Add an SME or an observer."""
@@ -261,6 +266,8 @@ class Incident(Aggregate):
         self.manager = manager
         if removed_from_workers:  # R03, in the same event
             self.workers.remove(manager)
+            if manager in self.tired_workers:
+                self.tired_workers.remove(manager)
         if manager not in self.managers:
             self.managers.append(manager)
         self.handover_offer = None

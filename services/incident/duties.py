@@ -8,7 +8,7 @@ def _at(start: datetime, every: str | None) -> datetime | None:
     return None if every is None else start + parse(every)
 
 
-def due_next(incident, process: dict, tenure_started_at: datetime | None, tired_workers: list[str]) -> dict:
+def due_next(incident, process: dict, tenure_started_at: datetime | None) -> dict:
     level = next(lv for lv in process["levels"] if lv["level"] == incident.severity)
     pending = []
     for step in level["checklist"]:
@@ -33,6 +33,6 @@ def due_next(incident, process: dict, tenure_started_at: datetime | None, tired_
         else _at(incident.paged_at, level["acknowledge_within"]),
         "handover_warning_at": handover_warning,
         "shift_limit_at": shift_limit,
-        "tired_workers": tired_workers if open_ else [],
+        "tired_workers": list(incident.tired_workers) if open_ else [],
     }
 

@@ -1,6 +1,7 @@
 """Use cases for the organisation — people, tokens, the process, the SME directory, minor reports —
 and the plumbing every use case shares (saving, loading, refusing)."""
 import secrets
+import time
 from collections.abc import Callable
 from uuid import UUID, uuid4
 
@@ -14,6 +15,8 @@ from services.incident.process import ProcessDocument, default_process
 from shared.clock import Clock
 from shared.organisation import token_hash
 
+AUTH_CACHE_SECONDS = 2.0
+
 
 class OrganisationApplication(Application):
     env = {"AGGREGATE_CACHE_MAXSIZE": "5000"}
@@ -23,6 +26,10 @@ class OrganisationApplication(Application):
         self.clock = clock or Clock()
         # Called after every successful save, so the relay publishes at once instead of polling.
         self.on_saved: Callable[[], None] = lambda: None
+        self._versions: dict[int, dict] = {}
+        # token hash -> (actor, valid until): spares two reads per request. Another replica's
+        # revocation takes effect here within AUTH_CACHE_SECONDS; this replica's at once.
+        self._actors: dict[str, tuple[Actor, float]] = {}
 
     # --- plumbing ---
 
@@ -93,6 +100,7 @@ class OrganisationApplication(Application):
             if credential.token_id != str(token_id):
                 old = self.repository.get(UUID(credential.token_id))
                 old.revoke()
+                self._actors.pop(old.token_hash, None)
                 credential.rotate(token_id=str(token_id))
                 changed += [old, credential]
         except AggregateNotFoundError:
@@ -106,14 +114,20 @@ class OrganisationApplication(Application):
     # --- people and tokens ---
 
     def authenticate(self, token: str) -> Actor | None:
+        digest = token_hash(token)
+        cached = self._actors.get(digest)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
         try:
-            found = self.repository.get(org.token_id_for(token_hash(token)))
+            found = self.repository.get(org.token_id_for(digest))
             if found.revoked:
                 return None
             person = self.repository.get(UUID(found.person_id))
         except AggregateNotFoundError:
             return None
-        return Actor(person_id=str(person.id), admin=person.admin)
+        actor = Actor(person_id=str(person.id), admin=person.admin)
+        self._actors[digest] = (actor, time.monotonic() + AUTH_CACHE_SECONDS)
+        return actor
 
     def register_person(self, fields: dict, actor: Actor) -> org.Person:
         self._require_admin(actor)
@@ -138,14 +152,18 @@ class OrganisationApplication(Application):
         if not token.revoked:
             token.revoke()
             self._save_or_conflict(token)
+        self._actors.pop(token.token_hash, None)
 
     # --- the process (R09, R11, R17) ---
 
     def process(self, version: int | None = None) -> tuple[int, dict]:
+        if version in self._versions:  # published versions never change
+            return version, self._versions[version]
         process = self._get(org.Process, org.PROCESS_ID, "process")
         number = version or process.current_version
         if not 1 <= number <= process.current_version:
             raise NotFound(f"no process version {number}")
+        self._versions[number] = process.versions[number - 1]
         return number, process.versions[number - 1]
 
     def put_process(self, document: ProcessDocument, actor: Actor, cites_postmortem: str | None = None,

@@ -4,14 +4,17 @@ Each request with a bearer token costs one statement: refill the caller's bucket
 since its last request, take a token if there is one, and say whether there was. Requests without
 a token are not limited here (they are answered 401); health, metrics and the schema never are.
 """
+import asyncio
 import math
 
 import asyncpg
 from pydantic import Field
 
 from services.incident.idempotency import UNAVAILABLE, caller_of, unavailable
-from shared import problems
+from shared import logs, problems
 from shared.settings import Settings
+
+log = logs.get(__name__)
 
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
 
@@ -63,3 +66,16 @@ class RateLimitMiddleware:
             429, f"rate limit: {self.per_second:g} requests per second (bursts of {self.burst:g}) per token; "
                  f"retry in {wait} s", headers={"Retry-After": str(wait)}, instance=scope["path"])
         await refusal(scope, receive, send)
+
+
+async def forget_full_buckets(pool: asyncpg.Pool, limits: RateLimitSettings, every: float = 600.0) -> None:
+    """Delete buckets that have refilled completely: no row means a full bucket, so nothing changes,
+    but the table stays bounded (made-up tokens get a row each, as they are limited before authentication)."""
+    full_after = limits.rate_limit_burst / limits.rate_limit_per_second
+    while True:
+        try:
+            await pool.execute("DELETE FROM rate_limits WHERE refilled_at < now() - make_interval(secs => $1)",
+                               full_after)
+        except UNAVAILABLE as exc:
+            log.warning("rate_limit_cleanup_failed", error=repr(exc))
+        await asyncio.sleep(every)

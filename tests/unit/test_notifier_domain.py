@@ -1,82 +1,97 @@
-"""The notifier's decisions: who is told, in which words, and the retry schedule."""
-from datetime import timedelta
+"""The notifier's pure rules: retries and Retry-After (F8), stable ids (F4), subscriptions' patterns,
+and Standard Webhooks signatures checked by the reference library (S5)."""
+import json
+from datetime import datetime, timedelta, timezone
 
-from services.notifier import domain
-from services.notifier.domain import Incident, Notice
+import pytest
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
-INCIDENT = Incident("inc-1", "Checkout down", 1, 1, "alice", "open")
-LEVEL = {"level": 1, "name": "Critical", "communications": "incident chat room + conference call",
-         "acknowledge_within": "PT5M"}
-PROCESS = {"levels": [LEVEL], "manager_shift_limit": "PT8H", "handover_warning_after": "PT7H"}
+from services.notifier import domain, signing
 
-
-def test_r02_declaration_pages_the_paged_person():
-    data = {"paged": "alice", "manager": "alice", "smes": ["alice", "bob"], "aspect": "payments"}
-    assert domain.notices(domain.DECLARED, data, INCIDENT) == [Notice("alice", "paged")]
-
-
-def test_r04_handover_offer_tells_the_offeree():
-    data = {"to": "carol", "by": "alice", "briefing": "failover running"}
-    assert domain.notices(domain.HANDOVER_OFFERED, data, INCIDENT) == [Notice("carol", "handover_offered")]
-
-
-def test_r05_shift_timers_tell_the_incidents_current_manager_not_the_timers_person():
-    data = {"incident_id": "inc-1", "person": "someone-else"}
-    assert domain.notices(domain.HANDOVER_WARNING, data, INCIDENT) == [Notice("alice", "handover_due")]
-    assert domain.notices(domain.SHIFT_LIMIT, data, INCIDENT) == [Notice("alice", "shift_limit")]
-
-
-def test_other_events_tell_nobody_yet():
-    assert domain.notices("warroom.incident.worker_added.v1", {"person": "x", "by": "y"}, INCIDENT) == []
-    assert domain.notices("warroom.timer.ack_due.v1", {}, INCIDENT) == []
-
-
-def test_r11_page_names_title_level_why_and_the_levels_communications():
-    data = {"paged": "alice", "smes": ["alice"], "aspect": "payments"}
-    text = domain.message("paged", INCIDENT, LEVEL, PROCESS, data, {})
-    assert text.startswith('Incident "Checkout down" (level 1, Critical) was declared')
-    assert 'first subject-matter expert for "payments"' in text
-    assert "Acknowledge within 5 minutes." in text
-    assert text.endswith("Communications: incident chat room + conference call.")
-
-
-def test_r10_page_of_the_catch_all_says_the_aspect_has_no_sme():
-    data = {"paged": "cat", "smes": [], "aspect": "office", "coverage_gap": True}
-    assert 'catch-all subject-matter expert, because aspect "office" has no SME' in domain.message(
-        "paged", INCIDENT, LEVEL, PROCESS, data, {})
-
-
-def test_r02_named_manager_is_told_the_declaration_named_them():
-    data = {"paged": "dave", "smes": ["alice"], "aspect": "payments"}
-    assert "the declaration names you as its manager" in domain.message(
-        "paged", INCIDENT, LEVEL, PROCESS, data, {})
-
-
-def test_r04_handover_offer_quotes_the_offerer_and_the_briefing():
-    data = {"to": "carol", "by": "alice", "briefing": "failover running"}
-    text = domain.message("handover_offered", INCIDENT, LEVEL, PROCESS, data, {"alice": "Alice"})
-    assert text.startswith('Alice offers you the manager role of incident "Checkout down"')
-    assert 'Briefing: "failover running".' in text
-
-
-def test_r05_shift_messages_spell_out_the_process_limits():
-    due = domain.message("handover_due", INCIDENT, LEVEL, PROCESS, {}, {})
-    assert "for 7 hours" in due and "shift limit of 8 hours" in due
-    assert "manager shift limit of 8 hours" in domain.message("shift_limit", INCIDENT, LEVEL, PROCESS, {}, {})
-
-
-def test_unknown_level_still_reads_as_a_sentence():
-    text = domain.message("paged", INCIDENT, {}, None, {"paged": "alice", "smes": ["alice"], "aspect": "a"}, {})
-    assert "(level 1)" in text and "Communications" not in text
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+OLD = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
 
 
 def test_f8_retries_back_off_exponentially_up_to_an_hour_then_give_up():
-    delays = [domain.retry_delay(n) for n in range(1, domain.MAX_ATTEMPTS + 1)]
-    assert delays[:3] == [timedelta(seconds=5), timedelta(seconds=10), timedelta(seconds=20)]
-    assert max(d for d in delays if d) == timedelta(hours=1)
-    assert delays[-1] is None
+    middle = [domain.retry_delay(n, 0.5) for n in range(1, domain.MAX_ATTEMPTS + 1)]
+    assert middle[:3] == [timedelta(seconds=5), timedelta(seconds=10), timedelta(seconds=20)]
+    assert max(d for d in middle if d) == timedelta(hours=1)
+    assert middle[-1] is None
+
+
+@pytest.mark.parametrize("attempt", [1, 4, 11])
+def test_f8_jitter_spreads_a_retry_over_a_quarter_either_side(attempt):
+    base = domain.retry_delay(attempt, 0.5)
+    assert domain.retry_delay(attempt, 0.0) == base * 0.75
+    assert base * 0.75 <= domain.retry_delay(attempt, 0.999) < base * 1.25
+
+
+def test_f8_retry_after_reads_seconds_and_http_dates_within_bounds():
+    assert domain.retry_after("120", NOW) == timedelta(seconds=120)
+    assert domain.retry_after("Mon, 02 Mar 2026 12:00:30 GMT", NOW) == timedelta(seconds=30)
+    assert domain.retry_after("0", NOW) == timedelta(seconds=1)  # never a tight loop
+    assert domain.retry_after("99999999", NOW) == domain.LONGEST_RETRY_AFTER
+    assert domain.retry_after(None, NOW) is None and domain.retry_after("soon", NOW) is None
 
 
 def test_f4_a_delivery_id_is_stable_per_event_recipient_and_channel():
     assert domain.delivery_id("e1", "alice", "webhook") == domain.delivery_id("e1", "alice", "webhook")
-    assert domain.delivery_id("e1", "alice", "webhook") != domain.delivery_id("e1", "bob", "webhook")
+    assert len({domain.delivery_id("e1", "alice", "webhook"), domain.delivery_id("e1", "bob", "webhook"),
+                domain.delivery_id("e1", "alice", "email"), domain.delivery_id("e2", "alice", "webhook")}) == 4
+
+
+def test_f8_a_410_disables_a_subscription_or_a_url_but_never_an_email_address():
+    assert domain.endpoint("subscription", "s1", "http://x") == "subscription:s1"
+    assert domain.endpoint("webhook", "alice", "http://x/a") == "http://x/a"
+    assert domain.endpoint("email", "alice", "alice@example.com") is None
+
+
+@pytest.mark.parametrize("patterns, event_type, expected", [
+    (["warroom.incident.*"], "warroom.incident.declared.v1", True),
+    (["warroom.incident.*"], "warroom.timer.ack_due.v1", False),
+    (["warroom.incident.declared.v1"], "warroom.incident.declared.v1", True),
+    (["warroom.incident.declared.v1"], "warroom.incident.declared.v2", False),
+    (["warroom.timer.*", "warroom.postmortem.*"], "warroom.postmortem.published.v1", True),
+    (["*"], "warroom.person.registered.v1", True),
+])
+def test_subscription_patterns_match_whole_types_with_star_as_any_run(patterns, event_type, expected):
+    assert domain.matches(patterns, event_type) is expected
+
+
+def test_s5_a_signed_webhook_verifies_with_the_standard_webhooks_library():
+    body = json.dumps({"incident_id": "inc-1", "reason": "paged"}).encode()
+    headers = signing.headers([SECRET], "msg_1", datetime.now(timezone.utc), body)
+    assert Webhook(SECRET).verify(body, headers) == {"incident_id": "inc-1", "reason": "paged"}
+    with pytest.raises(WebhookVerificationError):
+        Webhook(OLD).verify(body, headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(SECRET).verify(body.replace(b"paged", b"other"), headers)
+
+
+def test_s5_during_a_rotation_both_secrets_sign_so_either_verifies():
+    body = b'{"x": 1}'
+    headers = signing.headers([SECRET, OLD], "msg_2", datetime.now(timezone.utc), body)
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    assert Webhook(SECRET).verify(body, headers) == Webhook(OLD).verify(body, headers) == {"x": 1}
+
+
+def test_s5_an_old_timestamp_fails_verification_so_replays_are_refused():
+    body = b"{}"
+    headers = signing.headers([SECRET], "msg_3", datetime.now(timezone.utc) - timedelta(hours=1), body)
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        Webhook(SECRET).verify(body, headers)
+
+
+@pytest.mark.parametrize("secret", ["", "whsec_", "whsec_short", "not base64 at all!!!!!!!!!!!!!!!!!!!",
+                                    "whsec_" + "A" * 120])
+def test_s5_only_standard_webhooks_secrets_are_accepted(secret):
+    with pytest.raises(ValueError):
+        signing.decode(secret)
+
+
+def test_s5_a_generated_secret_is_a_standard_webhooks_secret():
+    secret = signing.generate()
+    assert secret.startswith("whsec_") and len(signing.decode(secret)) == 32
+    Webhook(secret)  # the reference library takes it too

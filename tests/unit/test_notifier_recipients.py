@@ -1,0 +1,226 @@
+"""Who is told what (R02, R04, R05, R07, R08, R11, R13, R16, R19) and what each message says."""
+from dataclasses import replace
+
+import pytest
+
+from services.notifier import messages, projection
+from services.notifier.projection import Incident
+from services.notifier.recipients import Notice, notices
+
+INCIDENT = Incident("inc-1", "Checkout down", "payments", 1, 1, "alice", smes=("alice", "sam"),
+                    workers=("wes",), observers=("olga",), pr_manager="pam",
+                    participants=("alice", "sam", "wes", "pam"))
+EXECUTIVES = {"group": "executives", "channel": "email", "immediacy": "waking_hours"}
+LEVEL = {"level": 1, "name": "Critical", "description": "worst case", "immediacy": "any_hour",
+         "communications": "incident chat room + conference call", "acknowledge_within": "PT5M",
+         "observers": [EXECUTIVES, {"person": "cfo", "channel": "sms", "immediacy": "any_hour"}],
+         "checklist": [{"id": "announce", "title": "Announce in the chat room", "due_within": "PT10M"}],
+         "status_update_every": "PT1H", "public_update_every": "PT30M", "requires_pr_manager": True}
+PROCESS = {"levels": [LEVEL], "manager_shift_limit": "PT8H", "handover_warning_after": "PT7H",
+           "worker_fresh_for": "PT12H"}
+OBSERVERS = [Notice("observer", "observer", group="executives", channel="email", immediacy="waking_hours"),
+             Notice("observer", "observer", person="cfo", channel=None, immediacy="any_hour"),
+             Notice("observer", "observer", person="olga")]
+
+
+def incident_event(name: str) -> str:
+    return f"warroom.incident.{name}.v1"
+
+
+def who(found: list[Notice]) -> list[tuple[str | None, str]]:
+    return [(n.person or n.group, n.reason) for n in found]
+
+
+def test_r02_declaration_pages_the_paged_person_first_then_r07_the_levels_observers():
+    data = {"paged": "alice", "manager": "alice", "smes": ["alice", "sam"], "aspect": "payments"}
+    found = notices(incident_event("declared"), data, INCIDENT, LEVEL)
+    assert found[0] == Notice("paged", "manager", person="alice")
+    assert found[1:] == OBSERVERS
+
+
+def test_r11_an_escalation_pages_the_new_manager_who_must_acknowledge():
+    data = {"previous": "alice", "manager": "sam", "how": "escalated", "by": "system"}
+    assert notices(incident_event("manager_changed"), data, INCIDENT, LEVEL) == [
+        Notice("escalated", "manager", person="sam")]
+
+
+def test_r04_a_forced_handover_tells_the_new_manager_an_accepted_one_nobody():
+    forced = {"previous": "alice", "manager": "bob", "how": "forced", "reason": "unreachable", "by": "admin"}
+    assert who(notices(incident_event("manager_changed"), forced, INCIDENT, LEVEL)) == [("bob", "handover_forced")]
+    accepted = {**forced, "how": "accepted"}
+    assert notices(incident_event("manager_changed"), accepted, INCIDENT, LEVEL) == []
+
+
+def test_r11_an_unanswered_page_tells_the_observers():
+    found = notices(incident_event("page_unanswered"), {"paged": "cat", "timer_id": "t"}, INCIDENT, LEVEL)
+    assert {n.reason for n in found} == {"page_unanswered"} and [n.role for n in found] == ["observer"] * 3
+
+
+def test_r04_a_handover_offer_tells_the_offeree_and_a_decline_tells_the_manager():
+    offer = {"to": "bob", "briefing": "failover running", "by": "alice"}
+    assert who(notices(incident_event("handover_offered"), offer, INCIDENT, LEVEL)) == [("bob", "handover_offered")]
+    assert who(notices(incident_event("handover_declined"), {"to": "bob", "by": "bob"}, INCIDENT, LEVEL)) == [
+        ("alice", "handover_declined")]
+
+
+def test_r05_the_handover_warning_tells_the_current_manager_and_the_incidents_smes():
+    data = {"incident_id": "inc-1", "person": "someone-else"}
+    found = notices("warroom.timer.handover_warning.v1", data, replace(INCIDENT, manager="bob"), LEVEL)
+    assert [(n.person, n.reason, n.role) for n in found] == [
+        ("bob", "handover_due", "manager"), ("alice", "handover_due", "sme"), ("sam", "handover_due", "sme")]
+
+
+def test_r05_a_shift_limit_breach_is_escalated_to_manager_smes_and_observers():
+    data = {"manager": "alice", "tenure_started_at": "2026-03-02T00:00:00Z", "limit": "PT8H"}
+    found = notices(incident_event("shift_limit_breached"), data, INCIDENT, LEVEL)
+    assert who(found)[:3] == [("alice", "shift_limit"), ("alice", "shift_limit_breached"),
+                              ("sam", "shift_limit_breached")]
+    assert {n.role for n in found[3:]} == {"observer"} and len(found[3:]) == 3
+    # The timer alone tells nobody: the incident service decides the breach, and we tell that.
+    assert notices("warroom.timer.shift_limit.v1", {"incident_id": "inc-1"}, INCIDENT, LEVEL) == []
+
+
+def test_r13_a_severity_change_informs_the_new_levels_observers_and_the_pr_manager():
+    data = {"previous": 2, "severity": 1, "reason": "worse", "by": "alice"}
+    found = notices(incident_event("severity_changed"), data, INCIDENT, LEVEL)
+    assert [n.person or n.group for n in found] == ["executives", "cfo", "olga", "pam"]
+    assert {n.reason for n in found} == {"severity_changed"} and found[-1].role == "pr_manager"
+
+
+def test_r07_observer_briefings_reach_the_observers():
+    found = notices(incident_event("observers_briefed"), {"summary": "fixed", "by": "alice"}, INCIDENT, LEVEL)
+    assert [n.person or n.group for n in found] == ["executives", "cfo", "olga"]
+
+
+def test_r06_a_status_request_tells_exactly_the_workers_asked():
+    found = notices(incident_event("status_requested"), {"by": "alice", "workers": ["wes", "wil"]}, INCIDENT, LEVEL)
+    assert who(found) == [("wes", "status_requested"), ("wil", "status_requested")]
+
+
+@pytest.mark.parametrize("kind, reasons", [
+    ("status_update_due", [("alice", "status_update_due")]),
+    ("checklist_step_due", [("alice", "checklist_step_due")]),
+    ("public_update_due", [("alice", "public_update_due"), ("pam", "public_update_due")]),
+    ("worker_fresh", [("alice", "worker_not_fresh")]),
+    ("ack_due", []),
+])
+def test_r14_overdue_cadences_steps_and_r19_freshness_tell_the_manager(kind, reasons):
+    assert who(notices(f"warroom.timer.{kind}.v1", {"incident_id": "inc-1"}, INCIDENT, LEVEL)) == reasons
+
+
+def test_r14_timers_of_a_resolved_incident_remind_nobody():
+    resolved = replace(INCIDENT, status="resolved")
+    assert notices("warroom.timer.status_update_due.v1", {"incident_id": "inc-1"}, resolved, LEVEL) == []
+
+
+def test_r19_adding_a_worker_who_is_not_fresh_tells_the_manager():
+    data = {"person": "wil", "by": "alice", "worked_seconds_last_24h": 50000, "fresh": False}
+    assert who(notices(incident_event("worker_added"), data, INCIDENT, LEVEL)) == [
+        ("wil", "worker_added"), ("alice", "worker_not_fresh")]
+    assert who(notices(incident_event("worker_added"), {**data, "fresh": True}, INCIDENT, LEVEL)) == [
+        ("wil", "worker_added")]
+
+
+def test_r08_the_pr_manager_is_told_when_assigned_and_when_affected_info_is_asked():
+    assert who(notices(incident_event("pr_manager_assigned"), {"person": "pam", "by": "alice"}, INCIDENT, LEVEL)) \
+        == [("pam", "pr_manager_assigned")]
+    assert who(notices(incident_event("affected_info_requested"), {"question": "who?", "by": "alice"},
+                       INCIDENT, LEVEL)) == [("pam", "affected_info_requested")]
+
+
+def test_r16_a_published_postmortem_reaches_participants_and_observers_in_working_hours():
+    found = notices("warroom.postmortem.published.v1", {"incident_id": "inc-1", "by": "alice"}, INCIDENT, LEVEL)
+    assert [n.person or n.group for n in found] == ["alice", "sam", "wes", "pam", "executives", "cfo", "olga"]
+    assert {n.immediacy for n in found} == {"next_business_day"}
+
+
+def test_events_that_concern_nobody_tell_nobody():
+    assert notices(incident_event("status_updated"), {}, INCIDENT, LEVEL) == []
+    assert notices(incident_event("acknowledged"), {"person": "alice"}, INCIDENT, LEVEL) == []
+
+
+# --- the projection ---
+
+def test_the_projection_follows_roles_and_remembers_every_participant():
+    data = {"title": "T", "description": "", "aspect": "a", "severity": 2, "manager": "alice",
+            "smes": ["alice", "sam"], "declared_by": "x", "process_version": 3, "paged": "alice"}
+    steps = [("declared", data), ("worker_added", {"person": "bob", "by": "alice"}),
+             ("manager_changed", {"previous": "alice", "manager": "bob", "how": "accepted", "by": "bob",
+                                  "removed_from_workers": True}),
+             ("observer_added", {"person": "olga", "by": "bob"}), ("sme_removed", {"person": "sam", "by": "bob"}),
+             ("pr_manager_assigned", {"person": "pam", "by": "bob"}),
+             ("severity_changed", {"previous": 2, "severity": 1, "reason": "r", "by": "bob"}),
+             ("resolved", {"resolution": "r", "test_plan": "t", "by": "bob"})]
+    incident = None
+    for name, event in steps:
+        incident = projection.apply(incident, incident_event(name), event, "inc-9")
+    assert incident == Incident("inc-9", "T", "a", 1, 3, "bob", "resolved", smes=("alice",), workers=(),
+                                observers=("olga",), pr_manager="pam", participants=("alice", "sam", "bob", "pam"))
+    assert projection.apply(None, incident_event("worker_added"), {"person": "x", "by": "y"}, "nope") is None
+
+
+# --- the words ---
+
+def compose(reason: str, role: str, data: dict, incident: Incident = INCIDENT, link=None, **notice) -> messages.Message:
+    ctx = messages.Context(LEVEL, PROCESS, {"alice": "Alice", "bob": "Bob", "wil": "Wil"}, link)
+    return messages.compose(Notice(reason, role, **notice), incident, data, ctx)
+
+
+def test_r11_every_message_states_incident_level_why_what_is_asked_and_the_communications():
+    message = compose("paged", "manager", {"paged": "alice", "smes": ["alice"], "aspect": "payments"},
+                      replace(INCIDENT, pr_manager=None))
+    assert message.what == 'Incident "Checkout down" (level 1, Critical) was declared for "payments".'
+    assert message.why == 'You are paged as the first subject-matter expert for "payments" (R02).'
+    assert message.ask.startswith("Acknowledge within 5 minutes")
+    assert "This level needs a PR manager" in message.ask
+    assert message.text.endswith("Communications: incident chat room + conference call.")
+
+
+def test_r10_the_catch_all_is_told_the_aspect_has_no_sme():
+    message = compose("paged", "manager", {"paged": "cat", "smes": [], "aspect": "office", "coverage_gap": True})
+    assert 'catch-all subject-matter expert, because aspect "office" has no SME' in message.why
+
+
+def test_r02_a_named_manager_is_told_the_declaration_named_them():
+    assert "the declaration names you" in compose("paged", "manager", {"paged": "dave", "smes": ["alice"],
+                                                                         "aspect": "payments"}).why
+
+
+def test_r07_a_group_observer_is_told_why_and_that_nothing_but_readiness_is_asked():
+    message = compose("observer", "observer", {}, group="executives")
+    assert 'as a member of "executives"' in message.why and "worst case" in message.what
+    assert "Be ready to answer customers" in message.ask
+
+
+def test_r05_shift_messages_spell_out_the_process_limits_to_manager_and_smes():
+    manager = compose("handover_due", "manager", {})
+    assert manager.what.startswith("You have managed") and "for 7 hours" in manager.what
+    assert "shift limit of 8 hours" in manager.ask
+    assert compose("handover_due", "sme", {}).what.startswith("Alice has managed")
+    assert "manager shift limit of 8 hours" in compose("shift_limit", "manager", {}).what
+
+
+def test_r14_a_due_checklist_step_is_named_by_its_title():
+    message = compose("checklist_step_due", "manager", {"detail": {"step": "announce"}})
+    assert '"Announce in the chat room"' in message.what
+
+
+def test_r19_the_manager_is_told_whom_to_relieve():
+    message = compose("worker_not_fresh", "manager", {"person": "wil", "fresh": False})
+    assert "Wil has been on incidents longer than 12 hours" in message.what and "Relieve Wil" in message.ask
+
+
+def test_r08_the_pr_manager_learns_the_public_cadence():
+    assert "every 30 minutes" in compose("pr_manager_assigned", "pr_manager", {"person": "pam", "by": "alice"}).ask
+
+
+def test_r16_the_postmortem_message_links_the_report():
+    link = "http://127.0.0.1:8083/v1/postmortems/inc-1/report.html"
+    assert link in compose("postmortem_published", "participant", {}, link=link).text
+
+
+def test_an_unknown_level_still_reads_as_a_sentence():
+    ctx = messages.Context({}, {}, {})
+    text = messages.compose(Notice("paged", "manager"), INCIDENT,
+                            {"paged": "alice", "smes": ["alice"], "aspect": "a"}, ctx).text
+    assert "(level 1)" in text and "Communications" not in text
