@@ -264,7 +264,7 @@ def test_r19_a_worker_on_incidents_too_long_in_the_last_day_is_flagged(world):
     second = world.declare(by="tess")
     worked, fresh = world.app.worker_freshness(world.id("wes"), second)
     assert worked == 13 * 3600 and not fresh
-    second = world.do(second, "sam", lambda i, ctx: i.add_worker(world.id("wes"), worked, fresh, ctx))
+    second = world.do(second, "admin", lambda i, ctx: i.add_worker(world.id("wes"), worked, fresh, ctx))
     assert world.app.representation(second)["due"]["tired_workers"] == [world.id("wes")]
 
 
