@@ -9,10 +9,10 @@ import traceback
 
 import uvloop
 
-from bench import baseline, p1_page_latency, p2_command_throughput
+from bench import baseline, p1_page_latency, p2_command_throughput, p4_as_of
 from bench.stack import Servers
 
-BENCHMARKS = {"p1": p1_page_latency.run, "p2": p2_command_throughput.run}
+BENCHMARKS = {"p1": p1_page_latency.run, "p2": p2_command_throughput.run, "p4": p4_as_of.run}
 
 
 async def main(names: list[str], servers: Servers) -> int:

@@ -48,7 +48,7 @@ class Incident(Aggregate):
         self.level_since = at
         self.acknowledged, self.pages, self.paged_at = False, [paged], at
         self.managers = [manager]  # everyone who ever managed it, in order
-        self.handled_timers: set[str] = set()
+        self.handled_timers: list[str] = []  # a list: snapshots serialise the state as JSON
         self.breaches: list[dict] = []
         self.severity_inputs: list[dict] = []
         self.checklist_done: dict[str, dict] = {}
@@ -119,7 +119,7 @@ class Incident(Aggregate):
 
     @event("PageUnanswered")
     def _page_unanswered(self, paged: str, timer_id: str) -> None:
-        self.handled_timers.add(timer_id)
+        self.handled_timers.append(timer_id)
 
     # --- roles (R01, R03, R07, R08) ---
 
@@ -274,7 +274,7 @@ class Incident(Aggregate):
         if how == "escalated":  # the new manager is paged and must acknowledge in turn
             self.paged, self.acknowledged, self.paged_at = manager, False, at
             self.pages.append(manager)
-            self.handled_timers.add(timer_id)
+            self.handled_timers.append(timer_id)
 
     def record_shift_breach(self, manager: str, tenure_started_at: datetime, limit: str, timer_id: str) -> bool:
         if self.status != "open" or manager != self.manager or timer_id in self.handled_timers:
@@ -286,7 +286,7 @@ class Incident(Aggregate):
     @event("ShiftLimitBreached")
     def _shift_limit_breached(self, manager: str, tenure_started_at: str, limit: str, timer_id: str) -> None:
         self.breaches.append({"manager": manager, "tenure_started_at": tenure_started_at})
-        self.handled_timers.add(timer_id)
+        self.handled_timers.append(timer_id)
 
     # --- severity (R13) ---
 

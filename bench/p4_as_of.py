@@ -1,0 +1,80 @@
+"""P4 — an incident's state as of a past moment, when the incident has 10,000 events.
+
+The history is written straight into the event store by the incident application in-process
+(10,000 HTTP commands would only measure P2 again), then the running service answers
+``GET /v1/incidents/{id}?as_of=…`` for a moment in the middle of that history, and the
+current state for comparison. Goal: ≤ 50 ms.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timezone
+
+from bench.admin import Admin, bearer
+from bench.loadclient import Connection
+from bench.measure import ms, percentile
+from bench.stack import ADMIN_TOKEN, Servers
+
+EVENTS = 10_000
+BATCH = 100  # events per save, like commands arriving one after another between snapshots
+SAMPLES = 50
+
+
+def write_history(database_url: str, incident_id: str) -> datetime:
+    """Append severity changes until the incident has EVENTS events; returns a moment halfway through."""
+    from services.incident.application import IncidentApplication
+    from services.incident.bootstrap import event_store_env
+    from services.incident.domain import Context
+    from services.incident.policy import Actor
+
+    app = IncidentApplication(event_store_env(database_url))
+    try:
+        incident = app.incident(incident_id)
+        ctx = Context(actor=Actor(incident.manager), at=datetime.now(timezone.utc), process=app.process_of(incident))
+        middle = None
+        while incident.version < EVENTS:
+            for _ in range(min(BATCH, EVENTS - incident.version)):
+                incident.change_severity(2 if incident.severity == 1 else 1, "bench", [], ctx)
+            app.save(incident)
+            if middle is None and incident.version >= EVENTS // 2:
+                middle = datetime.now(timezone.utc)
+        return middle
+    finally:
+        app.close()
+
+
+async def _time(http: Connection, path: str) -> list[float]:
+    samples = []
+    for _ in range(SAMPLES):
+        started = time.perf_counter()
+        response = await http.request("GET", path)
+        samples.append(time.perf_counter() - started)
+        if response.status != 200:
+            raise RuntimeError(f"GET {path}: {response.status} {response.body[:300]!r}")
+    return samples
+
+
+async def run(servers: Servers, baseline: float) -> None:
+    async with servers.system("incident") as services:
+        incident_service = services["incident"]
+        admin = Admin(incident_service.url)
+        try:
+            manager = await admin.register("Manager")
+            await admin.set_aspect("servers", [manager])
+            incident = await admin.declare("P4 incident", "servers")
+        finally:
+            await admin.close()
+        database_url = incident_service.env["WARROOM_DATABASE_URL"]
+        middle = await asyncio.to_thread(write_history, database_url, incident["id"])
+        http = Connection(incident_service.url, bearer(ADMIN_TOKEN))
+        try:
+            path = f"/v1/incidents/{incident['id']}"
+            past = await _time(http, f"{path}?as_of={middle.isoformat().replace('+00:00', 'Z')}")
+            now = await _time(http, path)
+        finally:
+            await http.close()
+    insert = 1 / baseline
+    print(f"P4 as_of in a {EVENTS}-event history: p50 {ms(percentile(past, 50))} ms "
+          f"p99 {ms(percentile(past, 99))} ms (goal ≤ 50 ms) · current state p50 {ms(percentile(now, 50))} ms · "
+          f"ratio p50 to one asyncpg INSERT: {percentile(past, 50) / insert:.1f}", flush=True)
