@@ -18,7 +18,7 @@ from nats.js.errors import FetchTimeoutError
 from prometheus_client import Counter
 from pydantic import ValidationError
 
-from shared import logs, natsio
+from shared import db, logs, natsio
 from shared.contract import Consumer, Envelope
 
 log = logs.get(__name__)
@@ -33,8 +33,7 @@ PARKED = Counter("warroom_events_parked_total", "Poison messages parked after ma
 GAP_DELAY = 0.2
 
 # Failures of the infrastructure, not of the event: never a reason to park it.
-UNAVAILABLE = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-               asyncpg.CannotConnectNowError, asyncpg.exceptions.ConnectionDoesNotExistError)
+UNAVAILABLE = db.UNAVAILABLE
 
 
 def backoff(attempt: int) -> float:

@@ -1,10 +1,16 @@
 """PostgreSQL plumbing: an asyncpg pool per service schema and ordered SQL migrations."""
+import asyncio
 import json
 from importlib import resources
 
 import asyncpg
 
 MIGRATIONS_LOCK = 7_431_001  # advisory lock: replicas starting together migrate one at a time
+
+# asyncpg's "PostgreSQL is not there right now": refused, dropped, shutting down (57P0x), and a pooled
+# connection caught between the server's "terminating" notice and the socket closing.
+UNAVAILABLE = (OSError, asyncio.TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+               asyncpg.OperatorInterventionError, asyncpg.InternalClientError)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

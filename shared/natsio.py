@@ -1,7 +1,14 @@
 """NATS JetStream plumbing: connect, declare streams and consumers explicitly, publish."""
 import nats
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
 from nats.js.errors import NotFoundError
 
 from shared import logs
@@ -63,6 +70,12 @@ async def ensure_consumer(js: JetStreamContext, consumer: Consumer, *, ack_wait:
 
 async def bind(js: JetStreamContext, consumer: Consumer) -> JetStreamContext.PullSubscription:
     return await js.pull_subscribe_bind(durable=consumer.durable, stream=consumer.stream.name)
+
+
+async def publish_async(js: JetStreamContext, envelope: Envelope):
+    """Send without waiting: returns the future of the stream's acknowledgement (deduplicated by event id)."""
+    return await js.publish_async(envelope.type, envelope.to_bytes(), stream=stream_of(envelope.type).name,
+                                  headers={"Nats-Msg-Id": envelope.id})
 
 
 async def publish(js: JetStreamContext, envelope: Envelope, timeout: float = 5.0):

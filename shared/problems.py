@@ -4,7 +4,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.db import UNAVAILABLE
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -12,6 +15,22 @@ TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not f
           405: "Method not allowed", 409: "Conflict", 412: "Precondition failed",
           415: "Unsupported media type", 422: "Unprocessable content", 429: "Too many requests",
           503: "Service unavailable"}
+
+
+# Every operation may answer these, always as a problem body (documented so clients and fuzzers know).
+DOCUMENTED = (401, 403, 404, 409, 412, 422, 429, 503)
+
+
+class ProblemDetails(BaseModel):
+    """An RFC 9457 problem; ``rule`` names the rule of the process that refused the request."""
+    model_config = ConfigDict(extra="allow")
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    rule: str | None = None
+    errors: list[dict[str, Any]] | None = None
 
 
 class Problem(Exception):
@@ -42,7 +61,39 @@ def _location(loc) -> str:
     return ".".join(str(part) for part in loc if part != "body") or "body"
 
 
+def _document(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas["ProblemDetails"] = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+        content = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status in DOCUMENTED:
+                    responses[str(status)] = {"description": TITLES[status], "content": content}
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
+
+
 def install(app: FastAPI) -> None:
+    _document(app)
+
+    async def _unavailable(request: Request, exc: Exception):
+        return response(503, "the database is unavailable; nothing was changed, retry shortly",
+                        headers={"Retry-After": "1"}, instance=request.url.path)
+
+    for kind in UNAVAILABLE:
+        app.add_exception_handler(kind, _unavailable)
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
         return response(exc.status, exc.detail, rule=exc.rule, errors=exc.errors, headers=exc.headers,

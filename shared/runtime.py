@@ -38,11 +38,19 @@ class Infrastructure:
         return task
 
     async def close(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await stop_tasks(self.tasks)
         await self.nc.close()  # loops are cancelled first, so nothing is in flight to drain
         await self.pool.close()
+
+
+async def stop_tasks(tasks: list[asyncio.Task]) -> None:
+    """Cancel until done, not just once: on 3.11 asyncio.wait_for (inside nats-py's fetch, for one)
+    can swallow a cancellation that coincides with its awaitable completing, and the loop carries on."""
+    while pending := [task for task in tasks if not task.done()]:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.5)
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _report_crash(task: asyncio.Task) -> None:

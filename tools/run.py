@@ -177,6 +177,8 @@ def run(stack: contextlib.ExitStack) -> int:
         if port_in_use(ports[name]):
             say(f"port {ports[name]} for {name} is already in use (set {port_var} to use another)")
             return 1
+    if "incident" in ports:  # the post-mortem forwards refinements to the incident service (R17)
+        env.setdefault("WARROOM_INCIDENT_URL", f"http://127.0.0.1:{ports['incident']}")
 
     pg = nats = None
     if not env.get("WARROOM_DATABASE_URL"):

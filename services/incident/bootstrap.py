@@ -41,7 +41,6 @@ def event_store_env(database_url: str, schema: str = SCHEMA) -> dict[str, str]:
         "POSTGRES_CONNECT_TIMEOUT": "3",
         "POSTGRES_POOL_SIZE": "8",
         "POSTGRES_MAX_OVERFLOW": "8",
-        "POSTGRES_POOL_TIMEOUT": "5",
         "POSTGRES_LOCK_TIMEOUT": "5",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
         # No pre-ping: it costs a round trip per checkout (a quarter of a command here); the library
@@ -52,7 +51,8 @@ def event_store_env(database_url: str, schema: str = SCHEMA) -> dict[str, str]:
 
 
 async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, IncidentApplication]:
-    pool = await db.create_pool(settings.database_url, SCHEMA)
+    # Each POST with an Idempotency-Key holds a connection while its command runs, as does a retry waiting on it.
+    pool = await db.create_pool(settings.database_url, SCHEMA, max_size=20)
     # The consuming tables (processed events, ordering, parking) and the service's own.
     consuming = [m for m in db.migration_files("shared") if "consuming" in m[0]]
     await db.migrate(pool, SCHEMA, consuming + db.migration_files("services.incident"))

@@ -15,7 +15,7 @@ import hashlib
 import asyncpg
 from fastapi.responses import JSONResponse
 
-from shared import logs, problems
+from shared import db, logs, problems
 
 log = logs.get(__name__)
 
@@ -27,9 +27,7 @@ KEPT_FOR = "24 hours"
 # A retry waits this long for the first attempt to finish, then answers 409 (try again later).
 WAIT_FOR_FIRST = "30s"
 
-# asyncpg's ways of saying "PostgreSQL is not there right now" (refused, dropped, shutting down).
-UNAVAILABLE = (OSError, asyncio.TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
-               asyncpg.OperatorInterventionError)
+UNAVAILABLE = db.UNAVAILABLE
 
 CLAIM = f"""
 INSERT INTO idempotency_keys (caller, key, fingerprint, expires_at)
@@ -52,6 +50,15 @@ def caller_of(scope) -> bytes | None:
             token = token.strip()
             return hashlib.sha256(token).digest() if scheme.lower() == b"bearer" and token else None
     return None
+
+
+async def release(pool: asyncpg.Pool, conn) -> None:
+    """Give the connection back; one broken by an outage fails its reset, and the pool has then
+    closed it already (asyncpg raises that to the releaser, who has nothing left to do)."""
+    try:
+        await pool.release(conn)
+    except UNAVAILABLE as exc:
+        log.info("connection_dropped_on_release", error=repr(exc))
 
 
 def unavailable(scope) -> JSONResponse:
@@ -160,7 +167,7 @@ class IdempotencyMiddleware:
         try:
             await self._keyed(conn, scope, _replaying(body, receive), send, caller, key, _fingerprint(scope, body))
         finally:
-            await pool.release(conn)
+            await release(pool, conn)
 
     async def _keyed(self, conn, scope, receive, send, caller: bytes, key: str, fingerprint: bytes) -> None:
         transaction = conn.transaction()

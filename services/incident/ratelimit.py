@@ -10,7 +10,7 @@ import math
 import asyncpg
 from pydantic import Field
 
-from services.incident.idempotency import UNAVAILABLE, caller_of, unavailable
+from services.incident.idempotency import UNAVAILABLE, caller_of, release, unavailable
 from shared import logs, problems
 from shared.settings import Settings
 
@@ -18,15 +18,16 @@ log = logs.get(__name__)
 
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
 
-# The row lock of the upsert serialises a caller's concurrent requests; the bucket starts full.
+# The upsert's row lock serialises a caller's concurrent requests, and the clock is read once that
+# lock is held, so each request refills from where the previous one left. A new bucket starts full.
 TAKE = """
 INSERT INTO rate_limits AS bucket (caller, tokens, refilled_at, allowed)
-VALUES ($1, $3 - 1, now(), true)
+VALUES ($1, $3 - 1, clock_timestamp(), true)
 ON CONFLICT (caller) DO UPDATE
 SET (tokens, allowed, refilled_at) = (
-    SELECT CASE WHEN level >= 1 THEN level - 1 ELSE level END, level >= 1, now()
-    FROM (SELECT least($3, bucket.tokens
-                           + $2 * extract(epoch FROM now() - bucket.refilled_at)::float8) AS level) AS refill)
+    SELECT CASE WHEN level >= 1 THEN level - 1 ELSE level END, level >= 1, at
+    FROM (SELECT least($3, bucket.tokens + $2 * extract(epoch FROM at - bucket.refilled_at)::float8) AS level, at
+          FROM clock_timestamp() AS at) AS refill)
 RETURNING allowed, tokens
 """
 
@@ -55,8 +56,11 @@ class RateLimitMiddleware:
             return await self.app(scope, receive, send)
         pool: asyncpg.Pool = scope["app"].state.pool
         try:
-            async with pool.acquire(timeout=5) as conn:
+            conn = await pool.acquire(timeout=5)
+            try:
                 allowed, tokens = await conn.fetchrow(TAKE, caller, self.per_second, self.burst, timeout=5)
+            finally:
+                await release(pool, conn)
         except UNAVAILABLE:
             return await unavailable(scope)(scope, receive, send)
         if allowed:

@@ -58,6 +58,7 @@ class Relay:
         self.app, self.js, self.pool, self.poll_interval = app, js, pool, poll_interval
         self.wake = asyncio.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.failures = 0
 
     def notify(self) -> None:
         """Thread-safe: called by the application after a save, from the request's worker thread."""
@@ -76,8 +77,12 @@ class Relay:
                             await conn.execute("SELECT pg_advisory_unlock($1)", RELAY_LOCK)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # NATS or PostgreSQL away: keep trying until they return
-                log.warning("relay_failed", error=repr(exc))
+            except Exception as exc:  # NATS or PostgreSQL away: keep trying, ever more patiently, until they return
+                self.failures += 1
+                if self.failures == 1 or self.failures % 20 == 0:
+                    log.warning("relay_failed", error=repr(exc), failures=self.failures)
+                await asyncio.sleep(min(0.1 * self.failures, 2.0))
+                continue
             await self._idle()
 
     async def _relay(self, conn: asyncpg.Connection) -> None:
@@ -93,10 +98,12 @@ class Relay:
             position = notifications[-1].id
             await conn.execute("UPDATE relay_checkpoint SET position = $1 WHERE id = 1", position)
             POSITION.set(position)
+            self.failures = 0
 
     async def _idle(self) -> None:
-        try:
-            await asyncio.wait_for(self.wake.wait(), self.poll_interval)
-        except asyncio.TimeoutError:
+        try:  # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            async with asyncio.timeout(self.poll_interval):
+                await self.wake.wait()
+        except TimeoutError:
             pass
         self.wake.clear()

@@ -1,7 +1,7 @@
 """python -m services.notifier: serve the notifier on WARROOM_NOTIFIER_PORT (8081)."""
+from services.notifier.settings import NotifierSettings
 from shared.runtime import serve
-from shared.settings import Settings
 
 if __name__ == "__main__":
-    settings = Settings()
+    settings = NotifierSettings()
     serve("services.notifier.bootstrap:create_app", settings.notifier_port, settings)

@@ -1,15 +1,23 @@
-"""The notifier's HTTP resources: who was told what, and how each attempt went."""
+"""The notifier's deliveries: who was told what, how each attempt went, and sending one again."""
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from services.notifier import readmodel
-from shared.problems import Problem
+from services.notifier import deliveries, domain, idempotency
+from shared.problems import MEDIA_TYPE, Problem
 from shared.web import Caller
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
+
+# Identifiers and filters are printable text: PostgreSQL refuses NUL in text, others have no use.
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+DeliveryId = Annotated[str, Path(max_length=64, pattern=PRINTABLE)]
+PROBLEMS = {status: {"content": {MEDIA_TYPE: {}}, "description": text} for status, text in (
+    (401, "No, unknown or revoked token"), (403, "Not an admin"), (404, "Not found"),
+    (409, "Not possible in its current state"), (422, "Malformed request"))}
 
 
 class Attempt(BaseModel):
@@ -20,18 +28,20 @@ class Attempt(BaseModel):
 
 
 class Delivery(BaseModel):
-    id: str
+    id: str  # also the webhook-id every attempt carries
     event_id: str
     event_type: str
     incident_id: str | None
-    recipient: str
-    channel: str
+    recipient: str  # a person id; a subscription id; "issue_tracker"
+    channel: Literal["webhook", "email", "subscription", "issue_tracker"]
     reason: str
-    state: str
+    state: Literal["pending", "delivered", "failed", "skipped", "refused", "disabled"]
     attempts: int
     last_error: str | None
     created_at: datetime
     delivered_at: datetime | None
+    # Deferred to the recipient's waking or working hours (R11 immediacy) until then.
+    not_before: datetime | None
     next_attempt_at: datetime | None
     history: list[Attempt]
 
@@ -41,25 +51,74 @@ class DeliveryPage(BaseModel):
     next: str | None
 
 
-@router.get("/deliveries", response_model=DeliveryPage)
+def require_admin(caller: dict, what: str) -> None:
+    if not caller.get("admin"):
+        raise Problem(403, f"only an admin may {what}", rule="permissions: configure process, directory, "
+                      "people, tokens")
+
+
+@router.get("/deliveries", response_model=DeliveryPage, responses=PROBLEMS)
 async def list_deliveries(request: Request, caller: Caller,
-                          incident_id: Annotated[str | None, Query(max_length=200)] = None,
-                          person: Annotated[str | None, Query(max_length=200)] = None,
-                          cursor: Annotated[str | None, Query(max_length=18)] = None,
+                          incident_id: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
+                          person: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
+                          cursor: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]+$")] = None,
                           limit: Annotated[int, Query(ge=1, le=500)] = 100) -> DeliveryPage:
-    """Deliveries newest first, each with its attempts (newest first); filter by incident or recipient."""
-    before = _position(cursor)
+    """Deliveries newest first, each with every attempt (newest first); filter by incident or recipient."""
     async with request.app.state.pool.acquire() as conn:
-        rows = await readmodel.deliveries(conn, incident_id=incident_id, person=person, before=before,
-                                          limit=limit + 1)
+        rows = await deliveries.listing(conn, incident_id=incident_id, person=person,
+                                        before=int(cursor) if cursor else None, limit=limit + 1)
     page = rows[:limit]
     return DeliveryPage(deliveries=[Delivery.model_validate(dict(row)) for row in page],
                         next=str(page[-1]["position"]) if len(rows) > limit else None)
 
 
-def _position(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    if not (cursor.isascii() and cursor.isdigit()):
-        raise Problem(422, "invalid request: cursor", errors=[{"field": "cursor", "message": "not a cursor"}])
-    return int(cursor)
+@router.get("/deliveries/{delivery_id}", response_model=Delivery, responses=PROBLEMS)
+async def get_delivery(request: Request, caller: Caller, delivery_id: DeliveryId) -> Delivery:
+    async with request.app.state.pool.acquire() as conn:
+        return await _one(conn, delivery_id)
+
+
+@router.post("/deliveries/{delivery_id}/redeliver", response_model=Delivery, responses=PROBLEMS)
+async def redeliver(request: Request, caller: Caller, delivery_id: DeliveryId,
+                    key: idempotency.Key = None) -> JSONResponse:
+    """Admin: send it again now, under the same webhook-id; a disabled endpoint is enabled again (F8)."""
+    require_admin(caller, "redeliver")
+
+    async def act(conn):
+        row = await deliveries.lock(conn, delivery_id)
+        if row is None:
+            raise Problem(404, f"no delivery {delivery_id!r}")
+        if row["state"] == "pending":
+            raise Problem(409, "the delivery is pending already: it is sent when due")
+        if row["target"] is None:
+            raise Problem(409, f"the delivery has nowhere to go: {row['state']} ({row['channel']})")
+        await deliveries.enable_endpoint(conn, domain.endpoint(row["channel"], row["recipient"], row["target"]))
+        await deliveries.redeliver(conn, delivery_id, request.app.state.clock.now())
+        return 200, (await _one(conn, delivery_id)).model_dump(mode="json")
+
+    status, body = await idempotency.once(request.app.state.pool, caller["id"], key,
+                                          {"redeliver": delivery_id}, act)
+    request.app.state.wake_worker()
+    return JSONResponse(body, status_code=status)
+
+
+async def _one(conn, delivery_id: str) -> Delivery:
+    rows = await deliveries.listing(conn, incident_id=None, person=None, delivery_id=delivery_id)
+    if not rows:
+        raise Problem(404, f"no delivery {delivery_id!r}")
+    return Delivery.model_validate(dict(rows[0]))
+
+
+class SigningSecrets(BaseModel):
+    source: Literal["settings", "generated"]
+    # Only a generated secret is shown; configured ones are the operator's to know.
+    secrets: list[str]
+
+
+@router.get("/signing-secrets", response_model=SigningSecrets, responses=PROBLEMS, tags=["signing"])
+async def signing_secrets(request: Request, caller: Caller) -> SigningSecrets:
+    """Admin: the Standard Webhooks secret(s) people's webhooks and the issue tracker are signed with (S5)."""
+    require_admin(caller, "read the signing secrets")
+    generated = request.app.state.secrets_generated
+    return SigningSecrets(source="generated" if generated else "settings",
+                          secrets=request.app.state.signing_keys if generated else [])

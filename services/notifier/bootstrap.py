@@ -1,39 +1,49 @@
 """Wires the notifier: consumers queue deliveries, the worker sends them, the outbox announces them."""
 from contextlib import asynccontextmanager
 
+import asyncpg
 import httpx
 from fastapi import FastAPI, Request
 
-from services.notifier import api, guard, handlers
-from services.notifier.delivery import DeliveryWorker
+from services.notifier import api, guard, handlers, readmodel, signing, subscriptions
+from services.notifier.channels import Mailer, Webhooks
+from services.notifier.settings import NotifierSettings, notifier_settings
+from services.notifier.worker import DeliveryWorker
 from shared import logs, outbox, runtime, web
 from shared.clock import Clock
 from shared.settings import Settings
 
 # Advisory lock key of the notifier's outbox publisher: one replica publishes at a time.
 OUTBOX_LOCK = 7_431_102
-# A webhook that has not answered by then is retried later rather than holding a worker slot.
-WEBHOOK_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    settings = settings or Settings()
+    settings = notifier_settings(settings)
     clock = clock or Clock()
     logs.configure("notifier", settings.log_level)
+    allowlist = guard.Allowlist.parse(settings.allowlist())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         # Consumers, publisher, worker slots, API: more than the default pool of 10.
-        infra = await runtime.open_infrastructure(settings, "notifier", "services.notifier", pool_size=16)
+        infra = await runtime.open_infrastructure(settings, "notifier", "services.notifier",
+                                                  pool_size=12 + settings.notifier_concurrency)
+        keys, generated = await _signing_keys(infra.pool, settings)
         # No proxies from the environment (they would bypass the SSRF guard's pinned address),
         # and no redirects (a public URL could otherwise bounce the POST to a private one).
-        client = httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT, follow_redirects=False, trust_env=False)
+        client = httpx.AsyncClient(timeout=httpx.Timeout(settings.notifier_delivery_timeout),
+                                   follow_redirects=False, trust_env=False)
         publisher = outbox.Publisher(infra.pool, infra.js, OUTBOX_LOCK, settings.poll_interval)
-        worker = DeliveryWorker(infra.pool, client, clock, guard.Allowlist.parse(settings.allowlist()),
-                                database_url=settings.database_url, poll_interval=settings.poll_interval,
+        worker = DeliveryWorker(infra.pool, Webhooks(client, allowlist, settings.notifier_delivery_timeout),
+                                _mailer(settings), clock, signing_keys=keys, database_url=settings.database_url,
+                                poll_interval=settings.poll_interval, concurrency=settings.notifier_concurrency,
                                 on_delivered=publisher.wake.set)
         app.state.infra, app.state.pool = infra, infra.pool
-        runtime.start_consumers(infra, "notifier", handlers.by_durable(clock))
+        app.state.signing_keys, app.state.secrets_generated = keys, generated
+        app.state.wake_worker = worker.wake.set
+        options = handlers.Options(clock, email=bool(settings.smtp_host),
+                                   postmortem_url=settings.postmortem_base_url())
+        runtime.start_consumers(infra, "notifier", handlers.by_durable(options))
         infra.spawn(worker.listen(), "delivery-listener")
         infra.spawn(worker.run(), "delivery-worker")
         infra.spawn(publisher.run(), "outbox-publisher")
@@ -43,10 +53,35 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await infra.close()
             await client.aclose()
 
-    app = FastAPI(title="Warroom notifier", version="1", lifespan=lifespan)
+    app = FastAPI(title="Warroom notifier", version="1", lifespan=lifespan,
+                  description="Tells the right people at the right hour through webhooks, email and "
+                              "subscriptions; every delivery and attempt is on record.")
+    app.state.clock, app.state.allowlist = clock, allowlist
     app.include_router(api.router)
+    app.include_router(subscriptions.router)
     web.attach(app, _ready)
     return app
+
+
+async def _signing_keys(pool: asyncpg.Pool, settings: NotifierSettings) -> tuple[list[str], bool]:
+    """The configured secrets (checked now, not at the first webhook), or the one generated and kept."""
+    if configured := settings.signing_secrets():
+        for secret in configured:
+            try:
+                signing.decode(secret)
+            except ValueError as exc:
+                raise ValueError(f"WARROOM_NOTIFIER_SIGNING_SECRETS: {exc}") from None
+        return configured, False
+    async with pool.acquire() as conn:
+        return [await readmodel.generated_secret(conn, signing.generate())], True
+
+
+def _mailer(settings: NotifierSettings) -> Mailer | None:
+    if not settings.smtp_host:
+        return None
+    return Mailer(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from,
+                  username=settings.smtp_username, password=settings.smtp_password,
+                  starttls=settings.smtp_starttls, timeout=settings.notifier_delivery_timeout)
 
 
 async def _ready(request: Request) -> bool:

@@ -3,96 +3,190 @@
 Nothing is sent here: a handler runs inside the consumer's transaction, so it only queues
 deliveries (one per event, recipient and channel) that the delivery worker sends after commit.
 """
+from dataclasses import dataclass
 from functools import partial
 
 import asyncpg
+from prometheus_client import Counter
 
-from services.notifier import domain, readmodel
-from services.notifier.domain import Incident, Notice
+from services.notifier import (
+    deliveries,
+    domain,
+    messages,
+    projection,
+    readmodel,
+    recipients,
+)
+from services.notifier.projection import Incident
+from services.notifier.recipients import Notice
 from shared import organisation
 from shared.clock import Clock
 from shared.consumer import Handler
 from shared.contract import Envelope
+
+QUEUED = Counter("warroom_notifier_deliveries_queued_total", "Deliveries queued, by channel and whether deferred "
+                 "to the recipient's hours", ["channel", "deferred"])
+
+
+# The fields of event data that name a person, whom a message may mention by name.
+_PERSON_FIELDS = ("by", "to", "manager", "previous", "person", "paged", "worker")
 
 
 class IncidentNotYetKnown(Exception):
     """An event about an incident not projected here yet: the consumer naks it and retries later."""
 
 
-async def handle_incident(conn: asyncpg.Connection, event: Envelope, *, clock: Clock) -> None:
+@dataclass(frozen=True)
+class Options:
+    clock: Clock
+    # An SMTP server is configured, so people are emailed as well.
+    email: bool = False
+    # Where people read post-mortems (…/v1/postmortems/{id}/report.html).
+    postmortem_url: str = "http://127.0.0.1:8083"
+
+
+async def handle_incident(conn: asyncpg.Connection, event: Envelope, *, options: Options) -> None:
+    await subscribers(conn, event, options)
     if await organisation.apply(conn, event):
         return
-    if not event.type.startswith("warroom.incident."):
-        return  # minor reports reach the issue tracker in a later slice
-    data = event.data
-    match event.type:
-        case domain.DECLARED:
-            await readmodel.add_incident(conn, event.subject, data)
-        case domain.MANAGER_CHANGED:
-            await readmodel.set_manager(conn, event.subject, data["manager"])
-        case domain.SEVERITY_CHANGED:
-            await readmodel.set_severity(conn, event.subject, data["severity"])
-        case domain.RESOLVED:
-            await readmodel.set_status(conn, event.subject, "resolved")
-    incident = await readmodel.incident(conn, event.subject)
+    if event.type == recipients.REPORT_FILED:
+        await forward_report(conn, event, options)
+        return
+    if not event.type.startswith(recipients.INCIDENT):
+        return
+    before = await readmodel.incident(conn, event.subject)
+    incident = projection.apply(before, event.type, event.data, event.subject)
     if incident is None:
         # One incident's events apply in sequence order, so this means a stream without its
         # declaration: retrying and then parking the event makes that visible.
         raise IncidentNotYetKnown(event.subject)
-    for notice in domain.notices(event.type, data, incident):
-        await queue_notice(conn, event, incident, notice, clock)
+    if incident != before:
+        await readmodel.save(conn, incident)
+    await tell(conn, event, incident, options)
 
 
-async def handle_timer(conn: asyncpg.Connection, event: Envelope, *, clock: Clock) -> None:
-    if event.type not in (domain.HANDOVER_WARNING, domain.SHIFT_LIMIT):
-        return  # the other kinds are told about in a later slice
-    incident = await readmodel.incident(conn, event.data["incident_id"])
+async def handle_timer(conn: asyncpg.Connection, event: Envelope, *, options: Options) -> None:
+    await _about_incident(conn, event, event.data["incident_id"], options)
+
+
+async def handle_postmortem(conn: asyncpg.Connection, event: Envelope, *, options: Options) -> None:
+    incident_id = event.data["incident_id"]
+    link = f"{options.postmortem_url}/v1/postmortems/{incident_id}/report.html"
+    await _about_incident(conn, event, incident_id, options, link=link)
+
+
+async def _about_incident(conn: asyncpg.Connection, event: Envelope, incident_id: str, options: Options,
+                          link: str | None = None) -> None:
+    incident = await readmodel.incident(conn, incident_id)
     if incident is None:
-        # The timers stream can overtake the incident stream: wait for the declaration.
-        raise IncidentNotYetKnown(event.data["incident_id"])
-    for notice in domain.notices(event.type, event.data, incident):
-        await queue_notice(conn, event, incident, notice, clock)
+        # The timers and post-mortem streams can overtake the incident stream: wait for the declaration.
+        raise IncidentNotYetKnown(incident_id)
+    await subscribers(conn, event, options)
+    await tell(conn, event, incident, options, link=link)
 
 
-async def handle_postmortem(conn: asyncpg.Connection, event: Envelope) -> None:
-    """Publication notices come in a later slice; the durable is declared, so it is consumed."""
+async def tell(conn: asyncpg.Connection, event: Envelope, incident: Incident, options: Options,
+               link: str | None = None) -> None:
+    """Queue a delivery per person and channel this event concerns under the incident's current level."""
+    process = await organisation.process(conn, incident.process_version) or {}
+    level = messages.level_of(process, incident.severity)
+    notices = recipients.notices(event.type, event.data, incident, level)
+    if not notices:
+        return
+    audience = await _audience(conn, notices)
+    referenced = [incident.manager, *(event.data[f] for f in _PERSON_FIELDS if isinstance(event.data.get(f), str))]
+    names = {pid: person["name"] for pid, person in (await readmodel.people(conn, referenced)).items()}
+    ctx = messages.Context(level, process, names, link)
+    now = options.clock.now()
+    for person_id, person, notice in audience:
+        message = messages.compose(notice, incident, event.data, ctx)
+        payload = {"incident_id": incident.id, "event_type": event.type, "recipient": person_id,
+                   "reason": notice.reason, "message": message.text, "event": event.model_dump(mode="json"),
+                   "title": incident.title, "severity": incident.severity, "level_name": level.get("name"),
+                   "role": notice.role, "what": message.what, "why": message.why, "ask": message.ask,
+                   "communications": message.communications, "link": link}
+        not_before = domain.deliver_at(person, notice.immediacy or level.get("immediacy"), now) if person else now
+        for channel, target, error in _channels(person_id, person, notice, options):
+            queued = await deliveries.queue(
+                conn, id=domain.delivery_id(event.id, person_id, channel), event_id=event.id,
+                event_type=event.type, incident_id=incident.id, recipient=person_id, channel=channel,
+                reason=notice.reason, target=target, payload=payload, state="skipped" if error else "pending",
+                last_error=error, now=now, not_before=not_before if not_before > now else None)
+            if queued and not error:
+                QUEUED.labels(channel, str(not_before > now).lower()).inc()
 
 
-async def queue_notice(conn: asyncpg.Connection, event: Envelope, incident: Incident, notice: Notice,
-                       clock: Clock) -> None:
-    person = await organisation.person(conn, notice.recipient)
-    process = await organisation.process(conn, incident.process_version)
-    level = domain.level_of(process, incident.severity)
-    names = await _names(conn, event.data.get("by"))
-    text = domain.message(notice.reason, incident, level, process, event.data, names)
-    payload = {"incident_id": incident.id, "event_type": event.type, "recipient": notice.recipient,
-               "reason": notice.reason, "message": text, "title": incident.title,
-               "severity": incident.severity, "event": event.model_dump(mode="json")}
-    target = (person or {}).get("webhook_url")
+async def _audience(conn: asyncpg.Connection, notices: list[Notice]) -> list[tuple[str, dict | None, Notice]]:
+    """(person id, person, notice) with groups expanded; a person reached twice hears the first notice."""
+    people = await readmodel.people(conn, [n.person for n in notices if n.person])
+    audience: dict[str, tuple[str, dict | None, Notice]] = {}
+    for notice in notices:
+        members = await readmodel.group_members(conn, notice.group) if notice.group else \
+            [people.get(notice.person) or {"id": notice.person, "unknown": True}]
+        for member in members:
+            known = None if member.get("unknown") else member
+            audience.setdefault(member["id"], (member["id"], known, notice))
+    return list(audience.values())
+
+
+def _channels(person_id: str, person: dict | None, notice: Notice, options: Options):
+    """(channel, target, why it is skipped or None) for each way this notice reaches this person."""
     if person is None:
-        state, error = "skipped", f"{notice.recipient} is not a registered person"
-    elif not target:
-        state, error = "skipped", f"{notice.recipient} has no webhook_url"
-    else:
-        state, error = "pending", None
-    await readmodel.queue(
-        conn, id=domain.delivery_id(event.id, notice.recipient, domain.WEBHOOK), event_id=event.id,
-        event_type=event.type, incident_id=incident.id, recipient=notice.recipient, channel=domain.WEBHOOK,
-        reason=notice.reason, target=target, payload=payload, state=state, last_error=error, now=clock.now())
+        return [(domain.WEBHOOK, None, f"{person_id} is not a registered person")]
+    wanted = [notice.channel] if notice.channel else [domain.WEBHOOK, domain.EMAIL]
+    out = []
+    for channel in wanted:
+        if channel == domain.WEBHOOK and person.get("webhook_url"):
+            out.append((channel, person["webhook_url"], None))
+        elif channel == domain.EMAIL and options.email:
+            out.append((channel, person["email"], None))
+    if out:
+        return out
+    missing = {domain.WEBHOOK: f"{person_id} has no webhook_url",
+               domain.EMAIL: "no SMTP server is configured (WARROOM_SMTP_HOST)"}
+    return [(wanted[0], None, " and ".join(missing[c] for c in wanted))]
 
 
-async def _names(conn: asyncpg.Connection, *people: str | None) -> dict[str, str]:
-    names = {}
-    for person_id in filter(None, people):
-        if person := await organisation.person(conn, person_id):
-            names[person_id] = person["name"]
-    return names
+async def forward_report(conn: asyncpg.Connection, event: Envelope, options: Options) -> None:
+    """R12: a minor report goes to the current process's issue tracker, when it has one."""
+    url = ((await organisation.process(conn)) or {}).get("issue_tracker_webhook")
+    if not url:
+        return
+    data = event.data
+    payload = {"report_id": data["id"], "title": data["title"], "description": data["description"],
+               "aspect": data["aspect"], "filed_by": data["by"], "event_type": event.type,
+               "reason": "minor_report", "event": event.model_dump(mode="json"),
+               "message": f'Minor report "{data["title"]}" on "{data["aspect"]}" (R12): {data["description"]}'}
+    await deliveries.queue(
+        conn, id=domain.delivery_id(event.id, domain.ISSUE_TRACKER, domain.ISSUE_TRACKER), event_id=event.id,
+        event_type=event.type, incident_id=None, recipient=domain.ISSUE_TRACKER, channel=domain.ISSUE_TRACKER,
+        reason="minor_report", target=url, payload=payload, state="pending", last_error=None,
+        now=options.clock.now())
+    QUEUED.labels(domain.ISSUE_TRACKER, "false").inc()
 
 
-def by_durable(clock: Clock) -> dict[str, Handler]:
+async def subscribers(conn: asyncpg.Connection, event: Envelope, options: Options) -> None:
+    """Every subscription whose patterns take this type gets the CloudEvent, in order per subject (F5)."""
+    incident_id = event.subject if event.type.startswith(("warroom.incident.", "warroom.timer.",
+                                                          "warroom.postmortem.")) else None
+    for subscription in await readmodel.active_subscriptions(conn):
+        if not domain.matches(subscription["event_types"], event.type):
+            continue
+        await deliveries.queue(
+            conn, id=domain.delivery_id(event.id, subscription["id"], domain.SUBSCRIPTION), event_id=event.id,
+            event_type=event.type, incident_id=incident_id, recipient=subscription["id"],
+            channel=domain.SUBSCRIPTION, reason="subscribed", target=subscription["url"],
+            payload=event.model_dump(mode="json"), state="pending", last_error=None, now=options.clock.now(),
+            order_key=f"{subscription['id']}:{event.subject}")
+        QUEUED.labels(domain.SUBSCRIPTION, "false").inc()
+
+
+def by_durable(options: Options | Clock) -> dict[str, Handler]:
     """The handler of each durable consumer declared for the notifier."""
+    if isinstance(options, Clock):
+        options = Options(options)
     return {
-        "notifier-incident": partial(handle_incident, clock=clock),
-        "notifier-timers": partial(handle_timer, clock=clock),
-        "notifier-postmortem": handle_postmortem,
+        "notifier-incident": partial(handle_incident, options=options),
+        "notifier-timers": partial(handle_timer, options=options),
+        "notifier-postmortem": partial(handle_postmortem, options=options),
     }

@@ -1,113 +1,116 @@
-"""The notifier's SQL: the incidents it names in messages, the deliveries and their attempts."""
+"""The notifier's read model: the incidents it names, the people it reaches, its subscriptions."""
+from dataclasses import astuple, fields
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
-from services.notifier.domain import Incident
+from services.notifier.projection import Incident
 
-# NOTIFY is delivered on commit only, so a listener woken by it always finds the new rows.
-QUEUED_CHANNEL = "warroom_notifier_queued"
+COLUMNS = tuple(f.name for f in fields(Incident))
+_ARRAYS = {"smes", "workers", "observers", "participants"}
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM incidents"
+_UPSERT = (f"INSERT INTO incidents ({', '.join(COLUMNS)}) "
+           f"VALUES ({', '.join(f'${n}' for n in range(1, len(COLUMNS) + 1))}) "
+           f"ON CONFLICT (id) DO UPDATE SET "
+           + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id"))
+
+# The projection's tables, emptied by a rebuild before it replays the stream.
+PROJECTION = ("incidents", "people", "tokens", "process_versions", "aspects")
 
 
 # --- incidents ---
 
-async def add_incident(conn: asyncpg.Connection, incident_id: str, data: dict[str, Any]) -> None:
-    await conn.execute(
-        "INSERT INTO incidents (id, title, severity, process_version, manager, status) "
-        "VALUES ($1, $2, $3, $4, $5, 'open') ON CONFLICT (id) DO NOTHING",
-        incident_id, data["title"], data["severity"], data["process_version"], data["manager"])
+def _incident(row: asyncpg.Record) -> Incident:
+    return Incident(**{c: tuple(row[c]) if c in _ARRAYS else row[c] for c in COLUMNS})
+
+
+def _row(incident: Incident) -> tuple:
+    return tuple(list(v) if isinstance(v, tuple) else v for v in astuple(incident))
 
 
 async def incident(conn: asyncpg.Connection, incident_id: str) -> Incident | None:
-    row = await conn.fetchrow(
-        "SELECT id, title, severity, process_version, manager, status FROM incidents WHERE id = $1",
-        incident_id)
-    return None if row is None else Incident(**row)
+    row = await conn.fetchrow(f"{_SELECT} WHERE id = $1", incident_id)
+    return None if row is None else _incident(row)
 
 
-async def set_manager(conn: asyncpg.Connection, incident_id: str, manager: str) -> None:
-    await conn.execute("UPDATE incidents SET manager = $2 WHERE id = $1", incident_id, manager)
+async def incidents(conn: asyncpg.Connection, ids: list[str]) -> dict[str, Incident]:
+    return {row["id"]: _incident(row) for row in await conn.fetch(f"{_SELECT} WHERE id = ANY($1)", ids)}
 
 
-async def set_severity(conn: asyncpg.Connection, incident_id: str, severity: int) -> None:
-    await conn.execute("UPDATE incidents SET severity = $2 WHERE id = $1", incident_id, severity)
+async def save(conn: asyncpg.Connection, incident: Incident) -> None:
+    await conn.execute(_UPSERT, *_row(incident))
 
 
-async def set_status(conn: asyncpg.Connection, incident_id: str, status: str) -> None:
-    await conn.execute("UPDATE incidents SET status = $2 WHERE id = $1", incident_id, status)
+async def save_many(conn: asyncpg.Connection, changed: list[Incident]) -> None:
+    await conn.executemany(_UPSERT, [_row(incident) for incident in changed])
 
 
-# --- deliveries: queued by the consumers ---
-
-async def queue(conn: asyncpg.Connection, *, id: str, event_id: str, event_type: str,
-                incident_id: str | None, recipient: str, channel: str, reason: str, target: str | None,
-                payload: dict, state: str, last_error: str | None, now: datetime) -> bool:
-    """Queue one delivery unless this (event, recipient, channel) already has one; True if queued."""
-    queued = await conn.fetchval(
-        "INSERT INTO deliveries (id, event_id, event_type, incident_id, recipient, channel, reason, "
-        "target, payload, state, last_error, created_at, next_attempt_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-        "        CASE WHEN $10 = 'pending' THEN $12::timestamptz END) "
-        "ON CONFLICT DO NOTHING RETURNING true",
-        id, event_id, event_type, incident_id, recipient, channel, reason, target, payload, state,
-        last_error, now)
-    if queued and state == "pending":
-        await conn.execute("SELECT pg_notify($1, '')", QUEUED_CHANNEL)
-    return bool(queued)
+async def clear_projection(conn: asyncpg.Connection) -> None:
+    await conn.execute(f"TRUNCATE {', '.join(PROJECTION)}")
 
 
-# --- deliveries: sent by the worker ---
+# --- people ---
 
-async def claim_due(conn: asyncpg.Connection, now: datetime) -> asyncpg.Record | None:
-    """Lock the next due delivery for this transaction; other replicas skip it (never send it too)."""
+async def people(conn: asyncpg.Connection, ids: list[str]) -> dict[str, dict]:
+    rows = await conn.fetch("SELECT id, data FROM people WHERE id = ANY($1)", ids)
+    return {row["id"]: row["data"] for row in rows}
+
+
+async def group_members(conn: asyncpg.Connection, group: str) -> list[dict]:
+    """Every person whose ``groups`` contains ``group``, in a stable order."""
+    rows = await conn.fetch("SELECT data FROM people WHERE data->'groups' ? $1 ORDER BY id", group)
+    return [row["data"] for row in rows]
+
+
+# --- subscriptions ---
+
+_SUBSCRIPTION = ("SELECT s.id, s.url, s.event_types, s.created_at, d.disabled_at "
+                 "FROM subscriptions s LEFT JOIN disabled_endpoints d ON d.endpoint = 'subscription:' || s.id")
+
+
+async def add_subscription(conn: asyncpg.Connection, *, id: str, url: str, event_types: list[str],
+                           secret: str, by: str, at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO subscriptions (id, url, event_types, secrets, created_by, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6)", id, url, event_types, [secret], by, at)
+
+
+async def subscriptions(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(f"{_SUBSCRIPTION} ORDER BY s.created_at, s.id")
+
+
+async def subscription(conn: asyncpg.Connection, subscription_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"{_SUBSCRIPTION} WHERE s.id = $1", subscription_id)
+
+
+async def active_subscriptions(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """The subscriptions still taking events (not disabled by a 410)."""
+    return await conn.fetch(f"{_SUBSCRIPTION} WHERE d.disabled_at IS NULL ORDER BY s.created_at, s.id")
+
+
+async def subscription_secrets(conn: asyncpg.Connection, subscription_id: str) -> list[str] | None:
+    return await conn.fetchval("SELECT secrets FROM subscriptions WHERE id = $1", subscription_id)
+
+
+async def set_subscription_secrets(conn: asyncpg.Connection, subscription_id: str, secrets: list[str]) -> bool:
+    done = await conn.execute("UPDATE subscriptions SET secrets = $2 WHERE id = $1", subscription_id, secrets)
+    return done != "UPDATE 0"
+
+
+async def delete_subscription(conn: asyncpg.Connection, subscription_id: str) -> bool:
+    return await conn.execute("DELETE FROM subscriptions WHERE id = $1", subscription_id) != "DELETE 0"
+
+
+# --- the generated signing secret ---
+
+async def generated_secret(conn: asyncpg.Connection, candidate: str) -> str:
+    """The secret generated at the first start; ``candidate`` becomes it if there is none yet."""
+    await conn.execute("INSERT INTO signing_secrets (id, secret) VALUES (1, $1) ON CONFLICT DO NOTHING", candidate)
+    return await conn.fetchval("SELECT secret FROM signing_secrets WHERE id = 1")
+
+
+# --- idempotency keys ---
+
+async def remembered(conn: asyncpg.Connection, caller: str, key: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT id, event_id, incident_id, recipient, channel, reason, target, payload, attempts "
-        "FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $1 "
-        "ORDER BY next_attempt_at, position LIMIT 1 FOR UPDATE SKIP LOCKED", now)
-
-
-async def record_attempt(conn: asyncpg.Connection, delivery_id: str, attempt: int, at: datetime,
-                         status_code: int | None, error: str | None) -> None:
-    await conn.execute(
-        "INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, error) "
-        "VALUES ($1, $2, $3, $4, $5)", delivery_id, attempt, at, status_code, error)
-
-
-async def mark_delivered(conn: asyncpg.Connection, delivery_id: str, attempts: int, at: datetime) -> None:
-    await conn.execute(
-        "UPDATE deliveries SET state = 'delivered', attempts = $2, delivered_at = $3, "
-        "next_attempt_at = NULL, last_error = NULL WHERE id = $1", delivery_id, attempts, at)
-
-
-async def mark_retry(conn: asyncpg.Connection, delivery_id: str, attempts: int, next_at: datetime,
-                     error: str) -> None:
-    await conn.execute(
-        "UPDATE deliveries SET attempts = $2, next_attempt_at = $3, last_error = $4 WHERE id = $1",
-        delivery_id, attempts, next_at, error)
-
-
-async def mark_ended(conn: asyncpg.Connection, delivery_id: str, state: str, attempts: int,
-                     error: str) -> None:
-    """Give up for good: ``failed`` after the last attempt, ``refused`` by the SSRF guard."""
-    await conn.execute(
-        "UPDATE deliveries SET state = $2, attempts = $3, next_attempt_at = NULL, last_error = $4 "
-        "WHERE id = $1", delivery_id, state, attempts, error)
-
-
-# --- deliveries: read by the API ---
-
-async def deliveries(conn: asyncpg.Connection, *, incident_id: str | None, person: str | None,
-                     before: int | None, limit: int) -> list[asyncpg.Record]:
-    """Newest first; ``before`` is the position the previous page ended at."""
-    return await conn.fetch(
-        "SELECT d.position, d.id, d.event_id, d.event_type, d.incident_id, d.recipient, d.channel, "
-        "       d.reason, d.state, d.attempts, d.last_error, d.created_at, d.delivered_at, "
-        "       d.next_attempt_at, coalesce(h.history, '[]'::jsonb) AS history "
-        "FROM deliveries d LEFT JOIN LATERAL ("
-        "    SELECT jsonb_agg(jsonb_build_object('attempt', a.attempt, 'at', a.at, "
-        "           'status_code', a.status_code, 'error', a.error) ORDER BY a.attempt DESC) AS history "
-        "    FROM delivery_attempts a WHERE a.delivery_id = d.id) h ON true "
-        "WHERE ($1::text IS NULL OR d.incident_id = $1) AND ($2::text IS NULL OR d.recipient = $2) "
-        "  AND ($3::bigint IS NULL OR d.position < $3) "
-        "ORDER BY d.position DESC LIMIT $4", incident_id, person, before, limit)
+        "SELECT request_hash, status, body FROM idempotency_keys WHERE caller = $1 AND key = $2", caller, key)

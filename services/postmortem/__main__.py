@@ -1,6 +1,6 @@
 """python -m services.postmortem: serve the post-mortem service on its port (default 8083)."""
+from services.postmortem.settings import PostmortemSettings
 from shared.runtime import serve
-from shared.settings import Settings
 
-settings = Settings()
+settings = PostmortemSettings()
 serve("services.postmortem.bootstrap:create_app", settings.postmortem_port, settings)

@@ -1,79 +1,106 @@
-"""HTTP: read an incident's post-mortem."""
-from datetime import datetime
-from typing import Any, Literal
+"""HTTP: read a post-mortem (JSON, Markdown, HTML), write its narrative and action items, apply a
+process refinement from it, publish it. Reading needs a token; writing needs a role (permissions.py)."""
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import HTMLResponse
 
-from services.postmortem import readmodel, report
-from shared.problems import MEDIA_TYPE, Problem
+from services.postmortem import postmortems, refinements, render
+from services.postmortem.refinements import Refused
+from services.postmortem.schemas import (
+    ActionItem,
+    ActionItemIn,
+    Applied,
+    Postmortem,
+    Section,
+    SectionId,
+    SectionIn,
+)
+from shared.problems import MEDIA_TYPE
 from shared.web import Caller
 
-
-class Out(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-
-class Section(Out):
-    id: str
-    title: str
-    generated: dict[str, Any] = Field(description="Facts computed from the events")
-    text: str = Field(description="The narrative, or a prompt while nobody has written it")
-    written: bool
+IncidentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$",
+                                 description="The incident's id: a post-mortem is its incident's")]
+ItemId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The action item's number in this post-mortem")]
 
 
-class TimelineEntry(Out):
-    at: datetime
-    type: str
-    actor: str | None
-    actor_name: str | None
-    summary: str
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    texts = {401: "No, unknown or revoked token", 403: "The caller's role may not do this",
+             404: "No such incident (or action item)", 409: "The post-mortem is published, or the state forbids it",
+             422: "Malformed input", 503: "The incident service cannot be reached"}
+    return {status: {"content": {MEDIA_TYPE: {}}, "description": texts[status]} for status in statuses}
 
-
-class Tenure(Out):
-    from_: datetime = Field(alias="from")
-    to: datetime | None = Field(description="null while still managing")
-
-
-class Participant(Out):
-    person: str
-    name: str | None
-    roles: list[str]
-    tenures: list[Tenure] = Field(description="Manager tenure intervals")
-
-
-class Durations(Out):
-    to_resolve: float | None = Field(description="Seconds from declaration to resolution")
-    at_level: dict[str, float] = Field(description="Seconds spent at each severity level")
-
-
-class Postmortem(Out):
-    incident_id: str
-    state: Literal["draft", "published"]
-    sections: list[Section]
-    timeline: list[TimelineEntry]
-    participants: list[Participant]
-    adherence: list[dict[str, Any]]
-    durations: Durations
-    action_items: list[dict[str, Any]]
-
-
-PROBLEMS = {status: {"content": {MEDIA_TYPE: {}}, "description": text}
-            for status, text in ((401, "No, unknown or revoked token"), (404, "No such incident"))}
 
 router = APIRouter(prefix="/v1/postmortems", tags=["post-mortems"])
 
 
-@router.get("/{incident_id}", response_model=Postmortem, responses=PROBLEMS)
-async def get_postmortem(incident_id: str, request: Request, caller: Caller) -> dict[str, Any]:
-    """An incident's post-mortem: a draft from its declaration on (R16)."""
+async def _read(request: Request, incident_id: str) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
-        # One snapshot, so the timeline and participants agree with the draft they belong to.
+        # One snapshot, so the facts, the narrative and the action items agree with each other.
         async with conn.transaction(isolation="repeatable_read", readonly=True):
-            draft = await readmodel.draft(conn, incident_id)
-            if draft is None:
-                raise Problem(404, f"no post-mortem for incident {incident_id!r}")
-            timeline = await readmodel.timeline(conn, incident_id)
-            participants = await readmodel.participants(conn, incident_id)
-            names = await readmodel.names(conn, report.people_to_name(timeline, participants))
-    return report.document(draft, timeline, participants, names, request.app.state.clock.now())
+            return await postmortems.read(conn, incident_id, request.app.state.clock.now())
+
+
+@router.get("/{incident_id}", response_model=Postmortem, responses=_problems(401, 404, 422))
+async def get_postmortem(incident_id: IncidentId, request: Request, caller: Caller) -> Response:
+    """An incident's post-mortem: a draft from its declaration on (R16), frozen once published."""
+    return Response(render.json(await _read(request, incident_id)), media_type="application/json")
+
+
+@router.get("/{incident_id}/report.md", response_class=Response, responses={
+    200: {"content": {"text/markdown": {"schema": {"type": "string"}}}, "description": "The report in Markdown"},
+    **_problems(401, 404, 422)})
+async def get_markdown(incident_id: IncidentId, request: Request, caller: Caller) -> Response:
+    report = await _read(request, incident_id)
+    return Response(render.markdown(report), media_type="text/markdown; charset=utf-8")
+
+
+@router.get("/{incident_id}/report.html", response_class=HTMLResponse, responses=_problems(401, 404, 422))
+async def get_html(incident_id: IncidentId, request: Request, caller: Caller) -> HTMLResponse:
+    """One self-contained page (no external scripts, styles, fonts or images) with two SVG pictures."""
+    return HTMLResponse(render.html(await _read(request, incident_id)))
+
+
+@router.put("/{incident_id}/sections/{section}", response_model=Section,
+            responses=_problems(401, 403, 404, 409, 422))
+async def edit_section(incident_id: IncidentId, section: SectionId, body: SectionIn, request: Request,
+                       caller: Caller) -> dict[str, Any]:
+    """A new version of a section's narrative, with its author and time; earlier ones stay in its history."""
+    async with request.app.state.pool.acquire() as conn:
+        return await postmortems.edit_section(conn, incident_id, section.value, body.text, caller,
+                                              request.app.state.clock.now())
+
+
+@router.post("/{incident_id}/action-items", status_code=201, response_model=ActionItem,
+             responses=_problems(401, 403, 404, 409, 422))
+async def add_action_item(incident_id: IncidentId, body: ActionItemIn, request: Request, response: Response,
+                          caller: Caller) -> dict[str, Any]:
+    """A prevention, handling or process-refinement item (the last with its change, R17)."""
+    async with request.app.state.pool.acquire() as conn:
+        item = await postmortems.add_action_item(conn, incident_id, body, caller, request.app.state.clock.now())
+    response.headers["Location"] = f"/v1/postmortems/{incident_id}/action-items/{item['id']}"
+    return item
+
+
+@router.post("/{incident_id}/action-items/{item_id}/apply", response_model=Applied,
+             responses=_problems(401, 403, 404, 409, 422, 503))
+async def apply_refinement(incident_id: IncidentId, item_id: ItemId, request: Request, caller: Caller) -> Any:
+    """R17: publish the refinement as a new process version at once, through the incident service (with
+    the caller's own token); its refusal is answered as it is, and nothing changes here."""
+    async with request.app.state.pool.acquire() as conn:
+        try:
+            return await refinements.apply(conn, request.app.state.incident_service, incident_id, item_id, caller,
+                                           request.headers["Authorization"], request.app.state.clock.now())
+        except Refused as refused:
+            answer = refused.response
+            return Response(answer.content, status_code=answer.status_code,
+                            media_type=answer.headers.get("content-type", MEDIA_TYPE))
+
+
+@router.post("/{incident_id}/publish", response_model=Postmortem, responses=_problems(401, 403, 404, 409, 422))
+async def publish(incident_id: IncidentId, request: Request, caller: Caller) -> Response:
+    """R16: freeze the report; the incident service closes the incident, the notifier tells participants."""
+    async with request.app.state.pool.acquire() as conn:
+        report = await postmortems.publish(conn, incident_id, caller, request.app.state.clock.now())
+    request.app.state.publisher.wake.set()
+    return Response(render.json(report), media_type="application/json")

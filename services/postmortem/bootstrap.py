@@ -1,30 +1,44 @@
-"""Wiring: the post-mortem service's app, its infrastructure and its consumers."""
+"""Wiring: the post-mortem service's app, its infrastructure, consumers, outbox and incident client."""
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI, Request
 
 from services.postmortem import api
 from services.postmortem.handlers import HANDLERS
-from shared import logs, runtime, web
+from services.postmortem.refinements import IncidentService
+from services.postmortem.settings import PostmortemSettings
+from shared import logs, outbox, runtime, web
 from shared.clock import Clock
 from shared.settings import Settings
 
 SERVICE = "postmortem"
+# Advisory lock: one replica at a time publishes the post-mortem outbox (database-wide key).
+OUTBOX_LOCK = 7_431_103
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    settings = settings or Settings()
+def create_app(settings: Settings | None = None, clock: Clock | None = None,
+               incident_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """``incident_transport`` reaches the incident service another way than over the network (tests
+    run it in-process); by default requests go to ``settings.incident_url``."""
+    if not isinstance(settings, PostmortemSettings):  # shared settings: the rest from the environment
+        settings = PostmortemSettings(**(settings.model_dump(exclude_unset=True) if settings else {}))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         logs.configure(SERVICE, settings.log_level)
-        infra = await runtime.open_infrastructure(settings, SERVICE, "services.postmortem")
-        app.state.infra, app.state.pool = infra, infra.pool
-        runtime.start_consumers(infra, SERVICE, HANDLERS)
-        try:
-            yield
-        finally:
-            await infra.close()
+        async with httpx.AsyncClient(base_url=settings.incident_url, transport=incident_transport,
+                                     timeout=settings.incident_timeout) as client:
+            app.state.incident_service = IncidentService(client)
+            infra = await runtime.open_infrastructure(settings, SERVICE, "services.postmortem")
+            app.state.infra, app.state.pool = infra, infra.pool
+            app.state.publisher = outbox.Publisher(infra.pool, infra.js, OUTBOX_LOCK, settings.poll_interval)
+            runtime.start_consumers(infra, SERVICE, HANDLERS)
+            infra.spawn(app.state.publisher.run(), "postmortem-outbox")
+            try:
+                yield
+            finally:
+                await infra.close()
 
     app = FastAPI(title="Warroom post-mortems", version="1", lifespan=lifespan)
     app.state.clock = clock or Clock()

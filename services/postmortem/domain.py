@@ -1,7 +1,10 @@
-"""What one event means for an incident's post-mortem: a timeline entry, plus changes to the
-draft and to who held which role when.
+"""What an incident's events say happened, folded into one `Story` the post-mortem is written from.
 
-Pure: no SQL, no I/O. `handlers.py` applies what `project` returns.
+Pure: no SQL, no I/O. The projection keeps every event about an incident as one timeline row
+(`Entry`); the facts, who held which role when, which level applied when and the pages are
+folded from those rows when the post-mortem is read. The read model is thus append-only, so a
+rebuild from the streams cannot differ from what live processing built, whatever order the
+consumers ran in.
 """
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,11 +14,12 @@ from shared.contract import Envelope
 
 INCIDENT, TIMER, NOTIFICATION = "warroom.incident.", "warroom.timer.", "warroom.notification."
 DELIVERED = "warroom.notification.delivered.v1"
+ROLES = ("declarer", "manager", "sme", "worker", "observer", "pr_manager")
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One line of an incident's timeline: the event as it happened, with who it concerns."""
+    """One line of an incident's timeline: an event as it happened, with the person it concerns."""
     incident_id: str
     at: datetime
     event_id: str
@@ -23,47 +27,6 @@ class Entry:
     type: str
     actor: str | None
     data: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class DraftOpened:
-    """The declaration: the draft exists from now on (R16)."""
-    title: str
-    description: str
-    aspect: str
-    severity: int
-    manager: str
-    declared_by: str
-    process_version: int
-    coverage_gap: bool
-
-
-@dataclass(frozen=True)
-class DraftChanged:
-    """New values for some of the draft's facts (severity, manager, resolution, …)."""
-    fields: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class RoleStarted:
-    person: str
-    role: str
-
-
-@dataclass(frozen=True)
-class RoleEnded:
-    """``person`` None ends the role for whoever holds it (a resolution ends the manager's tenure)."""
-    role: str
-    person: str | None = None
-
-
-Change = DraftOpened | DraftChanged | RoleStarted | RoleEnded
-
-
-@dataclass(frozen=True)
-class Projection:
-    entry: Entry
-    changes: tuple[Change, ...] = field(default=())
 
 
 def incident_of(event: Envelope) -> str | None:
@@ -74,7 +37,7 @@ def incident_of(event: Envelope) -> str | None:
 
 
 def actor_of(event: Envelope) -> str | None:
-    """The person an entry concerns: who acted, who a timer was for, who was notified."""
+    """Who acted, who a timer was for, who was notified."""
     data = event.data
     if event.type == "warroom.incident.declared.v1":
         return data["declared_by"]
@@ -82,48 +45,224 @@ def actor_of(event: Envelope) -> str | None:
         return data.get("person")
     if event.type.startswith(NOTIFICATION):
         return data.get("recipient")
-    by = data.get("by")
-    return by if isinstance(by, str) else None
+    for key in ("by", "worker", "person"):
+        if isinstance(data.get(key), str):
+            return data[key]
+    return None
 
 
-def project(event: Envelope) -> Projection | None:
-    """The post-mortem's view of an incident, timer or notifier event; None when not about an incident."""
+def entry_of(event: Envelope) -> Entry | None:
+    """The timeline row of an incident, timer or delivery event; None when it is about no incident."""
+    if not event.type.startswith((INCIDENT, TIMER)) and event.type != DELIVERED:
+        return None
     incident_id = incident_of(event)
     if incident_id is None:
         return None
-    entry = Entry(incident_id=incident_id, at=event.time, event_id=event.id, sequence=event.sequence,
-                  type=event.type, actor=actor_of(event), data=event.data)
-    changes = _incident_changes(event.type, event.data, entry.at) if event.type.startswith(INCIDENT) else ()
-    return Projection(entry, changes)
+    return Entry(incident_id=incident_id, at=event.time, event_id=event.id, sequence=event.sequence,
+                 type=event.type, actor=actor_of(event), data=event.data)
 
 
-def _incident_changes(event_type: str, data: dict[str, Any], at: datetime) -> tuple[Change, ...]:
-    match event_type:
-        case "warroom.incident.declared.v1":
-            return (
-                DraftOpened(title=data["title"], description=data["description"], aspect=data["aspect"],
-                            severity=data["severity"], manager=data["manager"], declared_by=data["declared_by"],
-                            process_version=data["process_version"], coverage_gap=data.get("coverage_gap", False)),
-                RoleStarted(data["declared_by"], "declarer"),
-                RoleStarted(data["manager"], "manager"),
-                *(RoleStarted(sme, "sme") for sme in data["smes"]),
-            )
-        case "warroom.incident.worker_added.v1":
-            return (RoleStarted(data["person"], "worker"),)
-        case "warroom.incident.worker_removed.v1":
-            return (RoleEnded("worker", data["person"]),)
-        case "warroom.incident.manager_changed.v1":
-            # R03: a worker who becomes manager stops working in the same event.
-            stops_working = (RoleEnded("worker", data["manager"]),) if data.get("removed_from_workers") else ()
-            return (RoleEnded("manager", data["previous"]), *stops_working,
-                    RoleStarted(data["manager"], "manager"), DraftChanged({"manager": data["manager"]}))
-        case "warroom.incident.severity_changed.v1":
-            return (DraftChanged({"severity": data["severity"]}),)
-        case "warroom.incident.resolved.v1":
-            # The tenure shown in the post-mortem is the time spent managing the incident while it ran.
-            return (RoleEnded("manager"),
-                    DraftChanged({"resolved_at": at, "resolved_by": data["by"],
-                                  "resolution": data["resolution"], "test_plan": data["test_plan"]}))
-    # Offers and declines change no role; types added to the contract later are kept in the
-    # timeline until this service learns what they mean.
-    return ()
+@dataclass
+class Stint:
+    """A person holding one role from ``start`` until ``end`` (None: still holding it)."""
+    person: str
+    role: str
+    start: datetime
+    end: datetime | None = None
+
+
+@dataclass
+class Period:
+    """A stretch of time the incident was open: from its declaration or reopening to its resolution."""
+    start: datetime
+    end: datetime | None = None
+
+
+@dataclass
+class Visit:
+    """A stay at one severity level, from the declaration or a change to the next change."""
+    level: int
+    start: datetime
+    end: datetime | None = None
+
+
+@dataclass
+class Page:
+    """R02/R11: someone paged to manage, who must acknowledge; how the page ended."""
+    person: str
+    at: datetime
+    level: int
+    acknowledged_at: datetime | None = None
+    ended_at: datetime | None = None
+    ended_how: str | None = None  # escalated | unanswered | handed_over
+    successor: str | None = None
+
+
+@dataclass
+class Story:
+    incident_id: str
+    title: str
+    description: str
+    aspect: str
+    declared_at: datetime
+    declared_by: str
+    initial_severity: int
+    process_version: int
+    coverage_gap: bool
+    severity: int
+    manager: str
+    status: str = "open"
+    pr_manager: str | None = None
+    smes: list[str] = field(default_factory=list)
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    resolution: str | None = None
+    test_plan: str | None = None
+    closed_at: datetime | None = None
+    reopenings: list[dict[str, Any]] = field(default_factory=list)
+    stints: list[Stint] = field(default_factory=list)
+    visits: list[Visit] = field(default_factory=list)
+    open_periods: list[Period] = field(default_factory=list)
+    pages: list[Page] = field(default_factory=list)
+    steps_done: dict[str, dict[str, Any]] = field(default_factory=dict)
+    status_updates: list[tuple[datetime, str]] = field(default_factory=list)
+    status_requests: list[tuple[datetime, list[str]]] = field(default_factory=list)
+    public_updates: list[datetime] = field(default_factory=list)
+    breaches: list[dict[str, Any]] = field(default_factory=list)
+    tired_workers: list[dict[str, Any]] = field(default_factory=list)
+    severity_changes: list[dict[str, Any]] = field(default_factory=list)
+
+    def held(self, role: str) -> list[Stint]:
+        return [s for s in self.stints if s.role == role]
+
+    def holders(self, role: str) -> list[str]:
+        """Everyone who ever held ``role``, in the order they took it."""
+        return list(dict.fromkeys(s.person for s in self.held(role)))
+
+    def level_at(self, moment: datetime) -> int:
+        level = self.initial_severity
+        for visit in self.visits:
+            if visit.start <= moment:
+                level = visit.level
+        return level
+
+    # --- the changes events make ---
+
+    def start(self, person: str, role: str, at: datetime) -> None:
+        if not any(s.person == person and s.role == role and s.end is None for s in self.stints):
+            self.stints.append(Stint(person, role, at))
+
+    def end(self, role: str, at: datetime, person: str | None = None) -> None:
+        for stint in self.stints:
+            if stint.role == role and stint.end is None and person in (None, stint.person):
+                stint.end = at
+
+
+def fold(entries: list[Entry]) -> Story | None:
+    """The story of one incident's events (in sequence order); None until its declaration is known."""
+    incident = sorted((e for e in entries if e.type.startswith(INCIDENT)), key=lambda e: e.sequence)
+    if not incident or incident[0].type != "warroom.incident.declared.v1":
+        return None
+    story = _declared(incident[0])
+    for entry in incident[1:]:
+        _apply(story, entry.type.removeprefix(INCIDENT).removesuffix(".v1"), entry.data, entry.at)
+    return story
+
+
+def _declared(entry: Entry) -> Story:
+    d, at = entry.data, entry.at
+    story = Story(incident_id=entry.incident_id, title=d["title"], description=d["description"], aspect=d["aspect"],
+                  declared_at=at, declared_by=d["declared_by"], initial_severity=d["severity"],
+                  process_version=d["process_version"], coverage_gap=d.get("coverage_gap", False),
+                  severity=d["severity"], manager=d["manager"], smes=list(d["smes"]))
+    story.start(d["declared_by"], "declarer", at)
+    story.start(d["manager"], "manager", at)
+    for sme in d["smes"]:
+        story.start(sme, "sme", at)
+    story.visits.append(Visit(d["severity"], at))
+    story.open_periods.append(Period(at))
+    story.pages.append(Page(d.get("paged", d["manager"]), at, d["severity"]))
+    return story
+
+
+def _apply(s: Story, kind: str, d: dict[str, Any], at: datetime) -> None:
+    """One event's change to the story. Types this service does not know stay in the timeline only."""
+    page = s.pages[-1]
+    pending = page.acknowledged_at is None and page.ended_at is None
+    match kind:
+        case "acknowledged" if page.person == d["person"] and page.acknowledged_at is None:
+            page.acknowledged_at = at
+        case "page_unanswered" if pending:
+            page.ended_at, page.ended_how = at, "unanswered"
+        case "worker_added":
+            s.start(d["person"], "worker", at)
+            if not d.get("fresh", True):
+                s.tired_workers.append({"person": d["person"], "at": at,
+                                        "worked_seconds": d.get("worked_seconds_last_24h", 0)})
+        case "worker_removed":
+            s.end("worker", at, d["person"])
+        case "sme_added":
+            s.smes.append(d["person"])
+            s.start(d["person"], "sme", at)
+        case "sme_removed":
+            s.smes = [p for p in s.smes if p != d["person"]]
+            s.end("sme", at, d["person"])
+        case "observer_added":
+            s.start(d["person"], "observer", at)
+        case "observer_removed":
+            s.end("observer", at, d["person"])
+        case "pr_manager_assigned":
+            s.end("pr_manager", at)
+            s.pr_manager = d["person"]
+            s.start(d["person"], "pr_manager", at)
+        case "manager_changed":
+            _manager_changed(s, d, at, pending)
+        case "shift_limit_breached":
+            s.breaches.append({"manager": d["manager"], "at": at, "tenure_started_at": d["tenure_started_at"],
+                               "limit": d["limit"]})
+        case "severity_changed":
+            s.visits[-1].end = at
+            s.visits.append(Visit(d["severity"], at))
+            s.severity = d["severity"]
+            s.severity_changes.append({"at": at, "from": d["previous"], "to": d["severity"], "reason": d["reason"],
+                                       "by": d["by"]})
+        case "status_requested":
+            s.status_requests.append((at, list(d["workers"])))
+        case "status_updated":
+            s.status_updates.append((at, d["worker"]))
+        case "public_update_posted":
+            s.public_updates.append(at)
+        case "checklist_step_completed":
+            s.steps_done.setdefault(d["step"], {"at": at, "by": d["by"], "level": d["level"]})
+        case "resolved":
+            _resolved(s, d, at)
+        case "reopened":
+            s.status, s.resolved_at, s.resolved_by, s.resolution, s.test_plan = "open", None, None, None, None
+            s.reopenings.append({"at": at, "by": d["by"], "reason": d["reason"]})
+            s.open_periods.append(Period(at))
+            s.start(s.manager, "manager", at)
+        case "closed":
+            s.status, s.closed_at = "closed", at
+
+
+def _manager_changed(s: Story, d: dict[str, Any], at: datetime, page_pending: bool) -> None:
+    s.end("manager", at, d["previous"])
+    if d.get("removed_from_workers"):  # R03: a worker who becomes manager stops working in the same event
+        s.end("worker", at, d["manager"])
+    s.start(d["manager"], "manager", at)
+    s.manager = d["manager"]
+    if page_pending:
+        page = s.pages[-1]
+        page.ended_at, page.successor = at, d["manager"]
+        page.ended_how = "escalated" if d["how"] == "escalated" else "handed_over"
+    if d["how"] == "escalated":  # the new manager is paged in turn and must acknowledge
+        s.pages.append(Page(d["manager"], at, s.severity))
+
+
+def _resolved(s: Story, d: dict[str, Any], at: datetime) -> None:
+    # The tenure shown in the post-mortem is the time spent managing the incident while it ran;
+    # workers, SMEs and observers keep their roles (a reopening continues with them).
+    s.status, s.resolved_at, s.resolved_by = "resolved", at, d["by"]
+    s.resolution, s.test_plan = d["resolution"], d["test_plan"]
+    s.end("manager", at)
+    s.open_periods[-1].end = at

@@ -1,19 +1,19 @@
-"""The post-mortem document (spec §3) assembled from the read model: pure, so every format
-(JSON now, Markdown and HTML later) renders the same facts."""
+"""The post-mortem document (spec §3): the story of the incident, its process adherence and what
+people wrote, assembled once so that JSON, Markdown and HTML all show the same facts. Pure."""
 from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from services.postmortem.summaries import names_needed, summarise
-
-ROLE_ORDER = ("declarer", "manager", "sme", "worker", "observer", "pr_manager")
+from services.postmortem.adherence import evaluate
+from services.postmortem.domain import ROLES, TIMER, Entry, Story
+from services.postmortem.summaries import names_needed, quote, summarise
 
 # (id, title, prompt) in the order of spec §3.
 SECTIONS = (
     ("problem", "Problem",
      "What happened? When did it begin and how did it show, before it was declared?"),
     ("participants", "Participants",
-     "Anything about who took part that the list below does not say?"),
+     "Anything about who took part that the list does not say?"),
     ("cause", "Cause",
      "What actions or failures caused the problem?"),
     ("handling", "Handling",
@@ -26,98 +26,138 @@ SECTIONS = (
      "What could have gone better in handling it? Start from the process adherence table; "
      "record refinements to the process as action items."),
 )
+SECTION_IDS = tuple(sid for sid, _, _ in SECTIONS)
 
 
-def people_to_name(timeline: list[dict], participants: list[dict]) -> set[str]:
-    """Every person id the document will show, so their names can be read in one query."""
-    return names_needed((e["actor"], e["data"]) for e in timeline) | {p["person"] for p in participants}
+def people_to_name(story: Story, entries: list[Entry], edits: list[dict], action_items: list[dict]) -> set[str]:
+    """Every person id the document shows, so their names are read in one query."""
+    return (names_needed((e.actor, e.data) for e in entries) | {s.person for s in story.stints}
+            | {e["author"] for e in edits} | {a["owner"] for a in action_items}
+            | {a[k] for a in action_items for k in ("created_by", "applied_by") if a.get(k)})
 
 
-def document(draft: dict[str, Any], timeline: list[dict], participants: list[dict],
-             names: dict[str, str], now: datetime) -> dict[str, Any]:
+def document(story: Story, entries: list[Entry], process: dict[str, Any] | None, names: dict[str, str],
+             edits: list[dict], action_items: list[dict], now: datetime,
+             publication: dict[str, Any] | None = None) -> dict[str, Any]:
     def name(person: str | None) -> str:
         return "nobody" if person is None else names.get(person, person)
 
-    people = _people(participants, names)
-    facts = _facts(draft, timeline, people)
+    steps = {s["id"]: s["title"] for level in (process or {}).get("levels", []) for s in level["checklist"]}
+    adherence = evaluate(story, process, [e for e in entries if e.type.startswith(TIMER)], now, name)
+    people = _people(story, names)
+    items = [_action_item(a, name) for a in action_items]
+    facts = _facts(story, entries, people, adherence, items, name)
     return {
-        "incident_id": draft["incident_id"],
-        "state": draft["state"],
-        "sections": [{"id": sid, "title": title, "generated": facts[sid], "text": prompt, "written": False}
+        "incident_id": story.incident_id,
+        "title": story.title,
+        "state": "published" if publication else "draft",
+        "published_at": publication and publication["published_at"],
+        "published_by": publication and publication["published_by"],
+        "published_by_name": publication and publication.get("published_by_name"),
+        "process_version": story.process_version,
+        # The moment the facts are as of: now for a draft, the publication for a published report.
+        "as_of": publication["published_at"] if publication else now,
+        "levels": _levels(story, process),
+        "sections": [_section(sid, title, prompt, facts[sid], [e for e in edits if e["section"] == sid], name)
                      for sid, title, prompt in SECTIONS],
-        "timeline": [{"at": e["at"], "type": e["type"], "actor": e["actor"],
-                      "actor_name": names.get(e["actor"]) if e["actor"] else None,
-                      "summary": summarise(e["type"], e["data"], name)} for e in timeline],
+        "timeline": [{"at": e.at, "type": e.type, "actor": e.actor, "actor_name": names.get(e.actor or ""),
+                      "summary": summarise(e.type, e.data, name, steps), "quote": quote(e.type, e.data)}
+                     for e in entries],
         "participants": people,
-        "adherence": [],
-        "durations": durations(draft, timeline, now),
-        "action_items": [],
+        "adherence": [{**vars(item), "person_name": item.person and name(item.person)} for item in adherence],
+        "durations": durations(story, now),
+        "action_items": items,
     }
 
 
-def _people(participants: list[dict], names: dict[str, str]) -> list[dict[str, Any]]:
+def _section(sid: str, title: str, prompt: str, generated: dict, edits: list[dict], name) -> dict[str, Any]:
+    """A section's narrative is its latest edit; every earlier edit stays in its history."""
+    history = [{"text": e["text"], "by": e["author"], "by_name": name(e["author"]), "at": e["at"]} for e in edits]
+    latest = history[-1] if history else None
+    return {"id": sid, "title": title, "prompt": prompt, "generated": generated,
+            "text": latest["text"] if latest else "", "written": bool(latest and latest["text"].strip()),
+            "written_by": latest and latest["by"], "written_at": latest and latest["at"], "history": history}
+
+
+def _people(story: Story, names: dict[str, str]) -> list[dict[str, Any]]:
     """One entry per person, in the order they joined, with their roles and manager tenures."""
     people: dict[str, dict[str, Any]] = {}
-    for row in participants:
-        person = people.setdefault(row["person"], {"person": row["person"], "name": names.get(row["person"]),
-                                                   "roles": [], "tenures": []})
-        if row["role"] not in person["roles"]:
-            person["roles"].append(row["role"])
-        if row["role"] == "manager":
-            person["tenures"].append({"from": row["started_at"], "to": row["ended_at"]})
+    for stint in sorted(story.stints, key=lambda s: s.start):
+        person = people.setdefault(stint.person, {"person": stint.person, "name": names.get(stint.person),
+                                                  "roles": [], "tenures": []})
+        if stint.role not in person["roles"]:
+            person["roles"].append(stint.role)
+        if stint.role == "manager":
+            person["tenures"].append({"from": stint.start, "to": stint.end})
     for person in people.values():
-        person["roles"].sort(key=ROLE_ORDER.index)
+        person["roles"].sort(key=ROLES.index)
     return list(people.values())
 
 
-def _facts(draft: dict[str, Any], timeline: list[dict], people: list[dict]) -> dict[str, dict[str, Any]]:
-    def holding(role: str) -> list[dict[str, Any]]:
-        return [{"person": p["person"], "name": p["name"]} for p in people if role in p["roles"]]
+def _levels(story: Story, process: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Which level applied when: the severity chart's steps."""
+    titles = {lv["level"]: lv["name"] for lv in (process or {}).get("levels", [])}
+    last = story.resolved_at if story.status != "open" else None
+    return [{"level": v.level, "name": titles.get(v.level, f"Level {v.level}"), "from": v.start,
+             "to": v.end or last} for v in story.visits]
 
-    declarers, pr_managers = holding("declarer"), holding("pr_manager")
+
+def _action_item(item: dict[str, Any], name) -> dict[str, Any]:
+    return {**item, "owner_name": name(item["owner"])}
+
+
+def _facts(story: Story, entries: list[Entry], people: list[dict], adherence: list, items: list[dict],
+           name) -> dict[str, dict[str, Any]]:
+    def person(pid: str | None) -> dict[str, Any] | None:
+        return None if pid is None else {"person": pid, "name": name(pid)}
+
+    def holding(role: str) -> list[dict[str, Any]]:
+        return [person(p["person"]) for p in people if role in p["roles"]]
+
+    types = Counter(e.type.removeprefix("warroom.incident.").removesuffix(".v1") for e in entries)
     return {
-        "problem": {key: draft[key] for key in (
-            "title", "description", "aspect", "declared_at", "declared_by", "resolved_at",
-            "initial_severity", "severity", "process_version", "coverage_gap")},
-        "participants": {
-            "declarer": declarers[0] if declarers else None,
-            "managers": [{"person": p["person"], "name": p["name"], "tenures": p["tenures"]}
-                         for p in people if p["tenures"]],
-            "smes": holding("sme"), "workers": holding("worker"), "observers": holding("observer"),
-            "pr_manager": pr_managers[-1] if pr_managers else None,
-        },
+        "problem": {"title": story.title, "description": story.description, "aspect": story.aspect,
+                    "status": story.status, "declared_at": story.declared_at, "declared_by": person(story.declared_by),
+                    "resolved_at": story.resolved_at, "closed_at": story.closed_at,
+                    "initial_severity": story.initial_severity, "severity": story.severity,
+                    "highest_severity": min(v.level for v in story.visits),
+                    "process_version": story.process_version, "coverage_gap": story.coverage_gap},
+        "participants": {"declarer": person(story.declared_by),
+                         "managers": [{**person(p["person"]), "tenures": p["tenures"]} for p in people if p["tenures"]],
+                         "smes": holding("sme"), "workers": holding("worker"), "observers": holding("observer"),
+                         "pr_managers": holding("pr_manager")},
         "cause": {},
-        "handling": {
-            "events": len(timeline),
-            "manager_changes": sum(e["type"] == "warroom.incident.manager_changed.v1" for e in timeline),
-            "severity_changes": [{"at": e["at"], "from": e["data"]["previous"], "to": e["data"]["severity"],
-                                  "reason": e["data"]["reason"]} for e in _severity_changes(timeline)],
-        },
-        "solution": {key: draft[key] for key in ("resolution", "test_plan", "resolved_at", "resolved_by")},
-        "prevention": {},
+        "handling": {"events": len(entries), "manager_changes": types["manager_changed"],
+                     "escalations": sum(p.ended_how == "escalated" for p in story.pages),
+                     "severity_changes": [{**c, "by": person(c["by"])} for c in story.severity_changes],
+                     "status_updates": types["status_updated"], "public_updates": types["public_update_posted"],
+                     "observer_briefings": types["observers_briefed"],
+                     "reopenings": [{**r, "by": person(r["by"])} for r in story.reopenings]},
+        "solution": {"resolution": story.resolution, "test_plan": story.test_plan, "resolved_at": story.resolved_at,
+                     "resolved_by": person(story.resolved_by)},
+        "prevention": {"action_items": [a["id"] for a in items if a["kind"] == "prevention"]},
         "handling_lessons": {
-            "timers_fired": dict(Counter(e["data"].get("kind", "?") for e in timeline
-                                         if e["type"].startswith("warroom.timer."))),
-            "coverage_gap": draft["coverage_gap"],
-        },
+            "adherence": dict(Counter(item.outcome for item in adherence)),
+            "timers_fired": dict(Counter(e.data.get("kind", "?") for e in entries if e.type.startswith(TIMER))),
+            "coverage_gap": story.coverage_gap,
+            "action_items": [a["id"] for a in items if a["kind"] != "prevention"]},
     }
 
 
-def durations(draft: dict[str, Any], timeline: list[dict], now: datetime) -> dict[str, Any]:
-    """Key durations in seconds; an open incident's current level counts up to ``now``."""
-    declared, resolved = draft["declared_at"], draft["resolved_at"]
-    end = resolved or now
+def durations(story: Story, now: datetime) -> dict[str, Any]:
+    """Key durations in seconds; an open incident counts up to ``now``."""
+    declared = story.declared_at
+    acknowledged = [p.acknowledged_at for p in story.pages if p.acknowledged_at]
+    first_update = story.status_updates[0][0] if story.status_updates else None
     at_level: dict[str, float] = {}
-    level, since = draft["initial_severity"], declared
-    for change in _severity_changes(timeline):
-        at_level[str(level)] = at_level.get(str(level), 0.0) + (change["at"] - since).total_seconds()
-        level, since = change["data"]["severity"], change["at"]
-    at_level[str(level)] = at_level.get(str(level), 0.0) + max((end - since).total_seconds(), 0.0)
+    for visit in story.visits:
+        for period in story.open_periods:
+            start, end = max(visit.start, period.start), min(visit.end or now, period.end or now)
+            if end > start:
+                at_level[str(visit.level)] = at_level.get(str(visit.level), 0.0) + (end - start).total_seconds()
     return {
-        "to_resolve": (resolved - declared).total_seconds() if resolved else None,
+        "to_acknowledge": (min(acknowledged) - declared).total_seconds() if acknowledged else None,
+        "to_first_status_update": (first_update - declared).total_seconds() if first_update else None,
+        "to_resolve": (story.resolved_at - declared).total_seconds() if story.resolved_at else None,
         "at_level": at_level,
     }
-
-
-def _severity_changes(timeline: list[dict]) -> list[dict]:
-    return [e for e in timeline if e["type"] == "warroom.incident.severity_changed.v1"]

@@ -4,12 +4,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 
+from services.timers import api, handlers
+from services.timers.scheduler import CONSUMER, Scheduler, consumer_caught_up
 from shared import logs, outbox, runtime, web
 from shared.clock import Clock
 from shared.contract.streams import INCIDENT
 from shared.settings import Settings
-from services.timers import api, handlers
-from services.timers.scheduler import CONSUMER, Scheduler, consumer_caught_up
 
 SERVICE = "timers"
 # Advisory lock held by the one replica that publishes this schema's outbox. Advisory locks
@@ -30,7 +30,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         scheduler = Scheduler(
             infra.pool, clock, poll_interval=settings.poll_interval, on_fired=publisher.wake.set,
             caught_up=functools.partial(consumer_caught_up, infra.js, INCIDENT.name, CONSUMER))
-        runtime.start_consumers(infra, SERVICE, {CONSUMER: functools.partial(handlers.handle, clock=clock)})
+        handle = functools.partial(handlers.handle, clock=clock, processes=handlers.Processes())
+        runtime.start_consumers(infra, SERVICE, {CONSUMER: handle})
         infra.spawn(scheduler.run(), "timers-scheduler")
         infra.spawn(publisher.run(), "timers-outbox")
         try:

@@ -1,26 +1,31 @@
-"""Which timers an incident event plans and which it cancels: pure rules, no I/O.
+"""Which timers the incident's events plan and cancel: the process's deadlines as pure rules, no I/O.
 
-Only the per-incident part of R05 lives here so far: a new manager gets a
-`handover_warning` and a `shift_limit` counted from the moment they took over.
-R05's tenure across incidents (back-to-back managing does not restart the clock;
-a `manager_min_break` does) will extend `plan_manager_change` with the person's
-tenure as a further argument; callers already apply whatever `Plan` it returns.
+Each ``plan_*`` function takes the facts its rule needs (times, the process version's
+durations, a person's stretches on incidents) and returns a `Plan`; the handlers load those
+facts and apply the plan. Timer ids derive from what caused a timer, so a redelivered or
+replayed event plans the very same rows again and a rebuild re-derives the same timers.
 """
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+ACK_DUE = "ack_due"
 HANDOVER_WARNING = "handover_warning"
 SHIFT_LIMIT = "shift_limit"
+STATUS_UPDATE_DUE = "status_update_due"
+PUBLIC_UPDATE_DUE = "public_update_due"
+CHECKLIST_STEP_DUE = "checklist_step_due"
+WORKER_FRESH = "worker_fresh"
 TENURE_KINDS = frozenset({HANDOVER_WARNING, SHIFT_LIMIT})
+DAY = timedelta(hours=24)
 
-# Timer ids derive from the causing event, so a redelivered or replayed event yields the same ids.
 TIMER_ID_NAMESPACE = uuid.UUID("0c4b8f3e-5a0d-4a51-b7f6-2f6e1d9a7c42")
 
 
-def timer_id(event_id: str, kind: str) -> str:
-    return str(uuid.uuid5(TIMER_ID_NAMESPACE, f"{event_id}:{kind}"))
+def timer_id(cause: str, kind: str, *about: object) -> str:
+    """The id of the ``kind`` timer that ``cause`` (an event id or a derived key) plans for ``about``."""
+    return str(uuid.uuid5(TIMER_ID_NAMESPACE, ":".join([cause, kind, *map(str, about)])))
 
 
 @dataclass(frozen=True)
@@ -31,14 +36,25 @@ class Timer:
     person: str | None
     due_at: datetime
     detail: Mapping[str, object] = field(default_factory=dict)
+    # A cadence: once fired, the timer is due again this much later, until something cancels it.
+    every: timedelta | None = None
+
+    def following(self) -> "Timer":
+        """The cadence's next occurrence after this one fired."""
+        assert self.every is not None, "only a cadence repeats"
+        return Timer(timer_id(self.id, "next"), self.kind, self.incident_id, self.person,
+                     self.due_at + self.every, self.detail, self.every)
 
 
 @dataclass(frozen=True)
 class Cancel:
-    """Cancel an incident's pending timers, narrowed to some kinds and/or one person."""
+    """Cancel an incident's pending timers, narrowed to some kinds, one person and/or one checklist
+    step, except the timers in ``keep`` (those a re-plan wants to stay as they are)."""
     incident_id: str
     kinds: frozenset[str] | None = None
     person: str | None = None
+    step: str | None = None
+    keep: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -47,35 +63,204 @@ class Plan:
     cancel: tuple[Cancel, ...] = ()
     schedule: tuple[Timer, ...] = ()
 
+    def __add__(self, other: "Plan") -> "Plan":
+        return Plan(self.cancel + other.cancel, self.schedule + other.schedule)
+
+
+NOTHING = Plan()
+
+
+# --- the process version's durations ---
 
 @dataclass(frozen=True)
-class TenureLimits:
-    """The process version's R05 durations, counted from the moment someone starts managing."""
+class Step:
+    id: str
+    due_within: timedelta
+
+
+@dataclass(frozen=True)
+class Level:
+    number: int
+    acknowledge_within: timedelta | None
+    status_update_every: timedelta | None
+    public_update_every: timedelta | None = None
+    checklist: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The deadlines one process version sets; an incident keeps the version it was declared under."""
+    levels: Mapping[int, Level]
     handover_warning_after: timedelta
     manager_shift_limit: timedelta
+    manager_min_break: timedelta
+    worker_fresh_for: timedelta
 
+    def level(self, number: int) -> Level:
+        # An unknown level sets no deadlines rather than stopping the incident's other timers.
+        return self.levels.get(number) or Level(number, None, None)
+
+
+# --- R11: acknowledging a page ---
+
+def plan_page(cause: str, incident_id: str, paged: str, at: datetime, level: Level) -> Plan:
+    """R11: a page (the declaration's, or an escalation's) must be acknowledged within the level's
+    ``acknowledge_within``; it replaces whichever page was still unanswered."""
+    cancel = (Cancel(incident_id, kinds=frozenset({ACK_DUE})),)
+    if level.acknowledge_within is None:
+        return Plan(cancel)
+    return Plan(cancel, (Timer(timer_id(cause, ACK_DUE), ACK_DUE, incident_id, paged,
+                               at + level.acknowledge_within, {"level": level.number}),))
+
+
+def plan_page_ended(incident_id: str) -> Plan:
+    """The page was acknowledged, or someone took the role by handover: nobody is waited for."""
+    return Plan((Cancel(incident_id, kinds=frozenset({ACK_DUE})),))
+
+
+# --- R06: status and public updates (cadences) ---
+
+def plan_status_update(cause: str, incident_id: str, worker: str, since: datetime, level: Level,
+                       not_before: datetime) -> Plan:
+    """R06: the worker's update is due ``status_update_every`` after their last request, update or
+    joining, then again every ``status_update_every`` until it comes. A level's cadence applies
+    from the moment the incident changed to it (``not_before``), never retroactively."""
+    cancel = (Cancel(incident_id, kinds=frozenset({STATUS_UPDATE_DUE}), person=worker),)
+    every = level.status_update_every
+    if every is None:
+        return Plan(cancel)
+    return Plan(cancel, (Timer(timer_id(cause, STATUS_UPDATE_DUE, worker), STATUS_UPDATE_DUE, incident_id, worker,
+                               max(since + every, not_before), {"level": level.number}, every),))
+
+
+def plan_status_ended(incident_id: str, worker: str) -> Plan:
+    """The person no longer works on the incident: no more updates are asked of them."""
+    return Plan((Cancel(incident_id, kinds=frozenset({STATUS_UPDATE_DUE}), person=worker),))
+
+
+def plan_public_update(cause: str, incident_id: str, since: datetime, level: Level, not_before: datetime) -> Plan:
+    """R06/R08: a public update is due every ``public_update_every`` from the declaration or the last
+    one posted, when the level has such a cadence. The PR manager of the moment is who owes it."""
+    cancel = (Cancel(incident_id, kinds=frozenset({PUBLIC_UPDATE_DUE})),)
+    every = level.public_update_every
+    if every is None:
+        return Plan(cancel)
+    return Plan(cancel, (Timer(timer_id(cause, PUBLIC_UPDATE_DUE), PUBLIC_UPDATE_DUE, incident_id, None,
+                               max(since + every, not_before), {"level": level.number}, every),))
+
+
+# --- R14: the level's checklist ---
+
+def plan_checklist(cause: str, incident_id: str, level: Level, since: datetime, done: Collection[str]) -> Plan:
+    """R14: each step of the level with a deadline is due ``due_within`` after the declaration or the
+    change to this level; steps already done at this level are not asked again, and the previous
+    level's pending steps no longer apply. The manager of the moment is who owes them."""
+    cancel = (Cancel(incident_id, kinds=frozenset({CHECKLIST_STEP_DUE})),)
+    return Plan(cancel, tuple(
+        Timer(timer_id(cause, CHECKLIST_STEP_DUE, step.id), CHECKLIST_STEP_DUE, incident_id, None,
+              since + step.due_within, {"step": step.id, "level": level.number})
+        for step in level.checklist if step.id not in done))
+
+
+def plan_step_done(incident_id: str, step: str) -> Plan:
+    return Plan((Cancel(incident_id, kinds=frozenset({CHECKLIST_STEP_DUE}), step=step),))
+
+
+# --- people's time on incidents, across incidents (R05, R19) ---
 
 @dataclass(frozen=True)
-class ManagerChange:
-    """`manager` starts managing the incident at `at`; `previous` (None at declaration) stops."""
-    event_id: str
-    incident_id: str
-    at: datetime
-    manager: str
-    previous: str | None = None
+class Stretch:
+    """A stretch of time in one role on one incident; ``end`` None while it lasts."""
+    start: datetime
+    end: datetime | None = None
 
 
-def plan_manager_change(change: ManagerChange, limits: TenureLimits) -> Plan:
-    """R05: the outgoing manager's tenure timers end; the incoming manager's start now."""
-    cancel = () if change.previous is None else (
-        Cancel(change.incident_id, kinds=TENURE_KINDS, person=change.previous),)
-    offsets = ((HANDOVER_WARNING, limits.handover_warning_after), (SHIFT_LIMIT, limits.manager_shift_limit))
-    schedule = tuple(
-        Timer(timer_id(change.event_id, kind), kind, change.incident_id, change.manager, change.at + offset)
-        for kind, offset in offsets)
-    return Plan(cancel=cancel, schedule=schedule)
+def merged(stretches: Iterable[Stretch], at: datetime) -> list[tuple[datetime, datetime]]:
+    """The union of the stretches begun by ``at`` (those still lasting end at ``at``), in time order."""
+    spans = sorted((s.start, min(s.end or at, at)) for s in stretches if s.start <= at)
+    union: list[tuple[datetime, datetime]] = []
+    for start, end in spans:
+        if union and start <= union[-1][1]:
+            union[-1] = (union[-1][0], max(union[-1][1], end))
+        else:
+            union.append((start, end))
+    return union
 
+
+def tenure_start(managing: Iterable[Stretch], at: datetime, min_break: timedelta) -> datetime:
+    """R05: when the continuous tenure of someone managing at ``at`` began. Managing several incidents,
+    or one after another, is one tenure; only a break of at least ``min_break`` starts a new one."""
+    spans = merged(managing, at)
+    assert spans, "only someone managing has a tenure"
+    started = spans[-1][0]
+    for start, end in reversed(spans[:-1]):
+        if started - end >= min_break:
+            break
+        started = start
+    return started
+
+
+def plan_tenure(incident_id: str, manager: str, since: datetime | None, managing: Iterable[Stretch],
+                rules: Rules) -> Plan:
+    """R05: ``manager``'s handover warning and shift limit on this incident, counted from the start of
+    their tenure across all incidents, and never due before they took this incident on (``since``).
+    With ``since`` None they no longer manage it: its tenure timers for them are cancelled."""
+    planned: tuple[Timer, ...] = ()
+    if since is not None:
+        started = tenure_start(managing, since, rules.manager_min_break)
+        cause = f"tenure:{started.isoformat()}:{since.isoformat()}"
+        planned = tuple(
+            Timer(timer_id(cause, kind, incident_id, manager), kind, incident_id, manager,
+                  max(started + offset, since), {"tenure_started_at": started.isoformat()})
+            for kind, offset in ((HANDOVER_WARNING, rules.handover_warning_after),
+                                 (SHIFT_LIMIT, rules.manager_shift_limit)))
+    return Plan((Cancel(incident_id, kinds=TENURE_KINDS, person=manager,
+                        keep=frozenset(t.id for t in planned)),), planned)
+
+
+def worked(working: Iterable[Stretch], at: datetime) -> timedelta:
+    """R19: time on incidents within the 24 hours before ``at``, overlapping stretches counted once."""
+    window = at - DAY
+    return sum((end - max(start, window) for start, end in merged(working, at) if end > window), timedelta(0))
+
+
+def tired_at(working: Iterable[Stretch], since: datetime, fresh_for: timedelta) -> datetime | None:
+    """R19: the first moment from ``since`` on at which someone working without a break from ``since``
+    will have spent ``fresh_for`` on incidents within the last 24 hours (None: never, so long a
+    limit cannot be reached in a day)."""
+    if fresh_for > DAY:
+        return None
+    before = [s for s in merged(working, since) if s[0] < since]
+    ongoing = [*(Stretch(start, end) for start, end in before), Stretch(since)]
+    # Working on adds time at once; the window's tail drops earlier work as it slides past it, so
+    # worked() is piecewise linear with bends where the tail meets an edge of earlier work.
+    bends = sorted({since, since + DAY, *(edge + DAY for span in before for edge in span if edge + DAY > since)})
+    previous = bends[0]
+    for moment in bends:
+        reached = worked(ongoing, moment)
+        if reached >= fresh_for:
+            # On the segment before ``moment`` the total grew one for one (it only grows when it does).
+            return moment if moment == previous else moment - (reached - fresh_for)
+        previous = moment
+    return None
+
+
+def plan_freshness(incident_id: str, worker: str, since: datetime | None, working: Iterable[Stretch],
+                   rules: Rules) -> Plan:
+    """R19: tell the manager of this incident when ``worker`` will have been on incidents longer than
+    ``worker_fresh_for`` in the last 24 hours (not before they joined it). With ``since`` None
+    they no longer work on it: the warning is cancelled."""
+    planned: tuple[Timer, ...] = ()
+    if since is not None and (due := tired_at(working, since, rules.worker_fresh_for)) is not None:
+        cause = f"fresh:{since.isoformat()}:{due.isoformat()}"
+        planned = (Timer(timer_id(cause, WORKER_FRESH, incident_id, worker), WORKER_FRESH, incident_id, worker,
+                         due, {"worked_since": since.isoformat()}),)
+    return Plan((Cancel(incident_id, kinds=frozenset({WORKER_FRESH}), person=worker,
+                        keep=frozenset(t.id for t in planned)),), planned)
+
+
+# --- the incident's lifecycle (R15, R16) ---
 
 def plan_resolution(incident_id: str) -> Plan:
-    """A resolved incident has no deadlines left: every pending timer of it is cancelled."""
+    """A resolved (or closed) incident has no deadlines left: every pending timer of it is cancelled."""
     return Plan(cancel=(Cancel(incident_id),))

@@ -1,58 +1,261 @@
-"""The incident stream, applied: organisation events into the projection, incident events into timers."""
+"""The incident stream, applied: organisation events into the projection, incident events into timers.
+
+Each incident event updates what the timers depend on (the incident's level, workers, people's
+stretches on incidents) and returns the domain's `Plan` for it, applied in the same transaction.
+The handlers work on a `Store`: live it is SQL in the event's transaction, in a rebuild memory.
+"""
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
 import asyncpg
 
+from services.timers import domain
+from services.timers.domain import Plan
+from services.timers.store import SqlStore, Store
 from shared import durations, organisation
 from shared.clock import Clock
 from shared.contract import Envelope
-from shared.contract.incident import IncidentDeclared, ManagerChanged
-from services.timers import domain, readmodel
-from services.timers.scheduler import CONSUMER, fire_due
+from shared.contract import incident as contract
+
+MANAGER, WORKER = "manager", "worker"
+TENURE_LOOKBACK = timedelta(days=7)
+DECLARED = "warroom.incident.declared.v1"
+REOPENED, CLOSED = "warroom.incident.reopened.v1", "warroom.incident.closed.v1"
+AFTER_RESOLUTION = frozenset({REOPENED, CLOSED})
 
 
 class MissingProcessVersion(LookupError):
     """The incident's process version is not projected yet; the event is retried until it is."""
 
 
-async def handle(conn: asyncpg.Connection, event: Envelope, *, clock: Clock) -> None:
-    if not await organisation.apply(conn, event):
-        plan = await _plan(conn, event)
-        if plan is not None:
-            # Timers that fell due before this event happened fire first, as they did live:
-            # a replay must not let a later cancellation swallow a timer that already fired.
-            await fire_due(conn, until=min(event.time, clock.now()), fired_at=clock.now(),
-                           incident_id=event.subject, limit=1000)
-            await readmodel.apply_plan(conn, plan)
-    await readmodel.advance_applied_until(conn, CONSUMER, event.time)
+class UnknownIncident(LookupError):
+    """An event of an incident whose declaration was not applied; retried, then parked."""
 
 
-async def _plan(conn: asyncpg.Connection, event: Envelope) -> domain.Plan | None:
-    """Update the incident projection and return what the event does to the timers."""
-    incident_id = event.subject
-    match event.type:
-        case "warroom.incident.declared.v1":
-            declared = IncidentDeclared.model_validate(event.data)
-            await readmodel.add_incident(conn, incident_id, declared.process_version, declared.manager)
-            change = domain.ManagerChange(event.id, incident_id, event.time, declared.manager)
-            return domain.plan_manager_change(change, await _limits(conn, declared.process_version))
-        case "warroom.incident.manager_changed.v1":
-            changed = ManagerChanged.model_validate(event.data)
-            incident = await readmodel.incident(conn, incident_id)
-            if incident is None:
-                raise LookupError(f"manager change for unknown incident {incident_id}")
-            await readmodel.set_manager(conn, incident_id, changed.manager)
-            change = domain.ManagerChange(event.id, incident_id, event.time, changed.manager, changed.previous)
-            return domain.plan_manager_change(change, await _limits(conn, incident["process_version"]))
-        case "warroom.incident.resolved.v1":
-            await readmodel.set_status(conn, incident_id, "resolved")
-            return domain.plan_resolution(incident_id)
-    return None
+class Processes:
+    """Process versions' deadlines, parsed once: a published version never changes."""
+
+    def __init__(self):
+        self._rules: dict[int, domain.Rules] = {}
+
+    async def rules(self, conn: asyncpg.Connection, version: int) -> domain.Rules:
+        if version not in self._rules:
+            document = await organisation.process(conn, version)
+            if document is None:
+                raise MissingProcessVersion(f"process version {version} is not projected yet")
+            self._rules[version] = rules_of(document)
+        return self._rules[version]
 
 
-async def _limits(conn: asyncpg.Connection, process_version: int) -> domain.TenureLimits:
-    """R05's durations from the process version the incident was declared under (R17 pins it)."""
-    document = await organisation.process(conn, process_version)
-    if document is None:
-        raise MissingProcessVersion(f"process version {process_version} is not projected yet")
-    return domain.TenureLimits(
-        handover_warning_after=durations.parse(document["handover_warning_after"]),
-        manager_shift_limit=durations.parse(document["manager_shift_limit"]))
+def rules_of(document: dict) -> domain.Rules:
+    def duration(source: dict, key: str, default: str | None = None):
+        text = source.get(key) or default
+        return None if text is None else durations.parse(text)
+
+    levels = {
+        level["level"]: domain.Level(
+            level["level"], duration(level, "acknowledge_within"), duration(level, "status_update_every"),
+            duration(level, "public_update_every"),
+            tuple(domain.Step(step["id"], durations.parse(step["due_within"]))
+                  for step in level.get("checklist") or () if step.get("due_within")))
+        for level in document.get("levels") or ()}
+    # The spec's defaults (§2) stand in for a limit a document leaves out.
+    return domain.Rules(levels, handover_warning_after=duration(document, "handover_warning_after", "PT7H"),
+                        manager_shift_limit=duration(document, "manager_shift_limit", "PT8H"),
+                        manager_min_break=duration(document, "manager_min_break", "PT1H"),
+                        worker_fresh_for=duration(document, "worker_fresh_for", "PT12H"))
+
+
+@dataclass(frozen=True)
+class Applying:
+    """One incident event being applied, with the incident as it stood before it."""
+    store: Store
+    event: Envelope
+    incident: asyncpg.Record
+    rules: domain.Rules
+
+    @property
+    def id(self) -> str:
+        return self.event.subject
+
+    @property
+    def at(self) -> datetime:
+        return self.event.time
+
+    @property
+    def level(self) -> domain.Level:
+        return self.rules.level(self.incident["severity"])
+
+
+async def handle(conn: asyncpg.Connection, event: Envelope, *, clock: Clock, processes: Processes) -> None:
+    """The consumer's handler: one event, in the transaction that records it as processed."""
+    await apply(SqlStore(conn), event, clock=clock, processes=processes)
+
+
+async def apply(store: Store, event: Envelope, *, clock: Clock, processes: Processes) -> None:
+    if not await organisation.apply(store.conn, event):
+        if event.type == DECLARED:
+            await _declared(store, event, processes)
+        elif event.type in APPLY:
+            await _incident_event(store, event, clock, processes)
+    await store.applied(event.time)
+
+
+async def _declared(store: Store, event: Envelope, processes: Processes) -> None:
+    declared = contract.IncidentDeclared.model_validate(event.data)
+    rules = await processes.rules(store.conn, declared.process_version)
+    await store.add_incident(event.subject, declared.process_version, declared.severity, declared.manager,
+                             event.time)
+    level, at = rules.level(declared.severity), event.time
+    plan = (domain.plan_page(event.id, event.subject, declared.paged, at, level)
+            + await _manager_starts(store, event.subject, declared.manager, at, rules)
+            + domain.plan_public_update(event.id, event.subject, at, level, at)
+            + domain.plan_checklist(event.id, event.subject, level, at, done=()))
+    await store.apply_plan(plan)
+
+
+async def _incident_event(store: Store, event: Envelope, clock: Clock, processes: Processes) -> None:
+    incident = await store.lock_incident(event.subject)
+    if incident is None:
+        raise UnknownIncident(f"{event.type} for unknown incident {event.subject}")
+    if incident["status"] == "closed" or (incident["status"] == "resolved" and event.type not in AFTER_RESOLUTION):
+        return  # only reopening or closing follows a resolution; nothing at all follows the closure
+    # Timers that fell due before this event happened fire first, as they did live: a replay
+    # must not let a later cancellation swallow a timer that already fired.
+    await store.fire_overdue(event.subject, until=min(event.time, clock.now()), fired_at=clock.now())
+    applying = Applying(store, event, incident, await processes.rules(store.conn, incident["process_version"]))
+    await store.apply_plan(await APPLY[event.type](applying))
+
+
+# --- who manages and who works, and the timers that follow people (R05, R19) ---
+
+async def _manager_starts(store: Store, incident_id: str, person: str, at: datetime, rules: domain.Rules) -> Plan:
+    await store.start_stretch(person, MANAGER, incident_id, at)
+    # A tenure reaching further back than this without a single break is not looked for.
+    managing = await store.stretches(person, MANAGER, at - TENURE_LOOKBACK)
+    return domain.plan_tenure(incident_id, person, at, managing, rules)
+
+
+async def _manager_stops(store: Store, incident_id: str, person: str, at: datetime, rules: domain.Rules) -> Plan:
+    await store.end_stretch(person, MANAGER, incident_id, at)
+    return domain.plan_tenure(incident_id, person, None, (), rules)
+
+
+async def _worker_starts(c: Applying, person: str) -> Plan:
+    await c.store.start_stretch(person, WORKER, c.id, c.at)
+    working = await c.store.stretches(person, WORKER, c.at - domain.DAY)
+    return (domain.plan_status_update(c.event.id, c.id, person, c.at, c.level, c.at)
+            + domain.plan_freshness(c.id, person, c.at, working, c.rules))
+
+
+async def _worker_stops(c: Applying, person: str) -> Plan:
+    await c.store.end_stretch(person, WORKER, c.id, c.at)
+    return domain.plan_status_ended(c.id, person) + domain.plan_freshness(c.id, person, None, (), c.rules)
+
+
+# --- each incident event that moves a deadline ---
+
+async def _acknowledged(c: Applying) -> Plan:
+    return domain.plan_page_ended(c.id)
+
+
+async def _manager_changed(c: Applying) -> Plan:
+    changed = contract.ManagerChanged.model_validate(c.event.data)
+    await c.store.set_manager(c.id, changed.manager)
+    plan = (await _manager_stops(c.store, c.id, changed.previous, c.at, c.rules)
+            + await _manager_starts(c.store, c.id, changed.manager, c.at, c.rules))
+    if await c.store.remove_worker(c.id, changed.manager):  # R03: the manager never works on it
+        plan += await _worker_stops(c, changed.manager)
+    if changed.how == "escalated":  # the new manager was paged and must acknowledge (R11)
+        return plan + domain.plan_page(c.event.id, c.id, changed.manager, c.at, c.level)
+    return plan + domain.plan_page_ended(c.id)
+
+
+async def _worker_added(c: Applying) -> Plan:
+    person = contract.WorkerAdded.model_validate(c.event.data).person
+    if not await c.store.add_worker(c.id, person, c.at):
+        return domain.NOTHING
+    return await _worker_starts(c, person)
+
+
+async def _worker_removed(c: Applying) -> Plan:
+    person = contract.RoleChanged.model_validate(c.event.data).person
+    if not await c.store.remove_worker(c.id, person):
+        return domain.NOTHING
+    return await _worker_stops(c, person)
+
+
+async def _status_requested(c: Applying) -> Plan:
+    asked = set(contract.StatusRequested.model_validate(c.event.data).workers)
+    return await _status_restarts(c, sorted(asked & set(await c.store.workers(c.id))))
+
+
+async def _status_updated(c: Applying) -> Plan:
+    worker = contract.StatusUpdated.model_validate(c.event.data).worker
+    return await _status_restarts(c, [worker] if worker in await c.store.workers(c.id) else [])
+
+
+async def _status_restarts(c: Applying, workers: list[str]) -> Plan:
+    await c.store.set_status_since(c.id, workers, c.at)
+    return sum((domain.plan_status_update(c.event.id, c.id, w, c.at, c.level, c.at) for w in workers), domain.NOTHING)
+
+
+async def _public_update_posted(c: Applying) -> Plan:
+    await c.store.set_public_since(c.id, c.at)
+    return domain.plan_public_update(c.event.id, c.id, c.at, c.level, c.at)
+
+
+async def _severity_changed(c: Applying) -> Plan:
+    """R13: from the change on, the new level's cadences and checklist apply."""
+    severity = contract.SeverityChanged.model_validate(c.event.data).severity
+    await c.store.set_level(c.id, severity, c.at)
+    level = c.rules.level(severity)
+    plan = domain.plan_public_update(c.event.id, c.id, c.incident["public_since"], level, c.at)
+    for worker, since in (await c.store.workers(c.id)).items():
+        plan += domain.plan_status_update(c.event.id, c.id, worker, since, level, c.at)
+    done = await c.store.steps_done(c.id, severity)
+    return plan + domain.plan_checklist(c.event.id, c.id, level, c.at, done)
+
+
+async def _checklist_step_completed(c: Applying) -> Plan:
+    done = contract.ChecklistStepCompleted.model_validate(c.event.data)
+    await c.store.step_done(c.id, done.level, done.step)
+    return domain.plan_step_done(c.id, done.step)
+
+
+async def _resolved(c: Applying) -> Plan:
+    await c.store.set_status(c.id, "resolved" if c.event.type != CLOSED else "closed")
+    await c.store.end_stretches(c.id, c.at)
+    return domain.plan_resolution(c.id)
+
+
+async def _reopened(c: Applying) -> Plan:
+    """The manager manages and the workers work again; the cadences restart from the reopening.
+    Checklist deadlines, counted from the declaration or the level change, are not re-planned."""
+    if c.incident["status"] == "open":
+        return domain.NOTHING
+    await c.store.set_status(c.id, "open")
+    plan = await _manager_starts(c.store, c.id, c.incident["manager"], c.at, c.rules)
+    workers = list(await c.store.workers(c.id))
+    for worker in workers:
+        plan += await _worker_starts(c, worker)
+    await c.store.set_status_since(c.id, workers, c.at)
+    await c.store.set_public_since(c.id, c.at)
+    return plan + domain.plan_public_update(c.event.id, c.id, c.at, c.level, c.at)
+
+
+APPLY: dict[str, Callable[[Applying], Awaitable[Plan]]] = {
+    "warroom.incident.acknowledged.v1": _acknowledged,
+    "warroom.incident.manager_changed.v1": _manager_changed,
+    "warroom.incident.worker_added.v1": _worker_added,
+    "warroom.incident.worker_removed.v1": _worker_removed,
+    "warroom.incident.status_requested.v1": _status_requested,
+    "warroom.incident.status_updated.v1": _status_updated,
+    "warroom.incident.public_update_posted.v1": _public_update_posted,
+    "warroom.incident.severity_changed.v1": _severity_changed,
+    "warroom.incident.checklist_step_completed.v1": _checklist_step_completed,
+    "warroom.incident.resolved.v1": _resolved,
+    REOPENED: _reopened,
+    CLOSED: _resolved,
+}

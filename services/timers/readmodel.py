@@ -1,24 +1,30 @@
-"""The timers service's SQL: the incidents it follows, the timers, and how far it has read."""
+"""The timers service's SQL: the incidents it follows, people's stretches on them, the timers."""
+from collections.abc import Iterable
 from datetime import datetime
 
 import asyncpg
 
-from services.timers.domain import Plan
+from services.timers.domain import Plan, Stretch, Timer
 
-TIMER_COLUMNS = "id, kind, incident_id, person, due_at, state, fired_at, detail"
+TIMER_COLUMNS = "t.id, t.kind, t.incident_id, t.person, t.due_at, t.state, t.fired_at, t.detail, t.every"
 
 
 # --- incidents ---
 
-async def add_incident(conn: asyncpg.Connection, incident_id: str, process_version: int, manager: str) -> None:
+async def add_incident(conn: asyncpg.Connection, incident_id: str, process_version: int, severity: int,
+                       manager: str, at: datetime) -> None:
     await conn.execute(
-        "INSERT INTO incidents (id, process_version, manager, status) VALUES ($1, $2, $3, 'open') "
-        "ON CONFLICT (id) DO NOTHING", incident_id, process_version, manager)
+        "INSERT INTO incidents (id, process_version, severity, manager, status, level_since, public_since) "
+        "VALUES ($1, $2, $3, $4, 'open', $5, $5) ON CONFLICT (id) DO NOTHING",
+        incident_id, process_version, severity, manager, at)
 
 
-async def incident(conn: asyncpg.Connection, incident_id: str) -> asyncpg.Record | None:
+async def lock_incident(conn: asyncpg.Connection, incident_id: str) -> asyncpg.Record | None:
+    """The incident, locked until commit: the scheduler skips firing its timers meanwhile, so a
+    cadence's next occurrence, inserted as one fires, is never left behind by a cancellation."""
     return await conn.fetchrow(
-        "SELECT id, process_version, manager, status FROM incidents WHERE id = $1", incident_id)
+        "SELECT id, process_version, severity, manager, status, level_since, public_since "
+        "FROM incidents WHERE id = $1 FOR UPDATE", incident_id)
 
 
 async def set_manager(conn: asyncpg.Connection, incident_id: str, manager: str) -> None:
@@ -29,40 +35,132 @@ async def set_status(conn: asyncpg.Connection, incident_id: str, status: str) ->
     await conn.execute("UPDATE incidents SET status = $2 WHERE id = $1", incident_id, status)
 
 
+async def set_level(conn: asyncpg.Connection, incident_id: str, severity: int, at: datetime) -> None:
+    await conn.execute("UPDATE incidents SET severity = $2, level_since = $3 WHERE id = $1",
+                       incident_id, severity, at)
+
+
+async def set_public_since(conn: asyncpg.Connection, incident_id: str, at: datetime) -> None:
+    await conn.execute("UPDATE incidents SET public_since = $2 WHERE id = $1", incident_id, at)
+
+
+# --- workers and checklist ---
+
+async def workers(conn: asyncpg.Connection, incident_id: str) -> dict[str, datetime]:
+    """Each worker of the incident with their last status request, update or joining."""
+    rows = await conn.fetch("SELECT person, status_since FROM workers WHERE incident_id = $1 ORDER BY person",
+                            incident_id)
+    return {row["person"]: row["status_since"] for row in rows}
+
+
+async def add_worker(conn: asyncpg.Connection, incident_id: str, person: str, at: datetime) -> bool:
+    """False when they already were a worker (nothing changes then)."""
+    return await conn.fetchval(
+        "INSERT INTO workers (incident_id, person, status_since) VALUES ($1, $2, $3) "
+        "ON CONFLICT DO NOTHING RETURNING true", incident_id, person, at) or False
+
+
+async def remove_worker(conn: asyncpg.Connection, incident_id: str, person: str) -> bool:
+    """False when they were not a worker."""
+    return await conn.fetchval("DELETE FROM workers WHERE incident_id = $1 AND person = $2 RETURNING true",
+                               incident_id, person) or False
+
+
+async def set_status_since(conn: asyncpg.Connection, incident_id: str, people: Iterable[str], at: datetime) -> None:
+    await conn.execute("UPDATE workers SET status_since = $3 WHERE incident_id = $1 AND person = ANY($2::text[])",
+                       incident_id, list(people), at)
+
+
+async def step_done(conn: asyncpg.Connection, incident_id: str, level: int, step: str) -> None:
+    await conn.execute("INSERT INTO steps_done (incident_id, level, step) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                       incident_id, level, step)
+
+
+async def steps_done(conn: asyncpg.Connection, incident_id: str, level: int) -> set[str]:
+    rows = await conn.fetch("SELECT step FROM steps_done WHERE incident_id = $1 AND level = $2", incident_id, level)
+    return {row["step"] for row in rows}
+
+
+# --- people's stretches on incidents (R05, R19) ---
+
+async def start_stretch(conn: asyncpg.Connection, person: str, role: str, incident_id: str, at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO stretches (person, role, incident_id, started_at) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (person, role, incident_id) WHERE ended_at IS NULL DO NOTHING", person, role, incident_id, at)
+
+
+async def end_stretch(conn: asyncpg.Connection, person: str, role: str, incident_id: str, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE stretches SET ended_at = $4 WHERE person = $1 AND role = $2 AND incident_id = $3 "
+        "AND ended_at IS NULL", person, role, incident_id, at)
+
+
+async def end_stretches(conn: asyncpg.Connection, incident_id: str, at: datetime) -> None:
+    """Nobody manages or works on a resolved or closed incident any more."""
+    await conn.execute("UPDATE stretches SET ended_at = $2 WHERE incident_id = $1 AND ended_at IS NULL",
+                       incident_id, at)
+
+
+async def stretches(conn: asyncpg.Connection, person: str, role: str, since: datetime) -> list[Stretch]:
+    """The person's stretches in the role on any incident, those lasting or ended after ``since``."""
+    rows = await conn.fetch(
+        "SELECT started_at, ended_at FROM stretches WHERE person = $1 AND role = $2 "
+        "AND (ended_at IS NULL OR ended_at > $3) ORDER BY started_at", person, role, since)
+    return [Stretch(row["started_at"], row["ended_at"]) for row in rows]
+
+
 # --- timers ---
 
-# A planned timer is announced on this channel when its transaction commits, so the
-# scheduler (of any replica) can recompute how long to sleep.
+# A planned timer is announced on this channel when its transaction commits (a trigger on
+# timers does it), so the scheduler of any replica can recompute how long to sleep.
 SCHEDULED_CHANNEL = "warroom_timers_scheduled"
 
 
 async def apply_plan(conn: asyncpg.Connection, plan: Plan) -> None:
-    for cancel in plan.cancel:
+    for incident_id in dict.fromkeys(cancel.incident_id for cancel in plan.cancel):
+        # An incident's cancellations in one statement: a timer matching any of them is cancelled.
         await conn.execute(
-            "UPDATE timers SET state = 'cancelled' WHERE incident_id = $1 AND state = 'pending' "
-            "AND ($2::text[] IS NULL OR kind = ANY($2)) AND ($3::text IS NULL OR person = $3)",
-            cancel.incident_id, None if cancel.kinds is None else sorted(cancel.kinds), cancel.person)
+            "UPDATE timers t SET state = 'cancelled' WHERE t.incident_id = $1 AND t.state = 'pending' "
+            "AND EXISTS (SELECT FROM jsonb_to_recordset($2::jsonb) AS c(kinds text[], person text, step text, "
+            "keep uuid[]) WHERE (c.kinds IS NULL OR t.kind = ANY(c.kinds)) "
+            "AND (c.person IS NULL OR t.person = c.person) "
+            "AND (c.step IS NULL OR t.detail ->> 'step' = c.step) AND NOT t.id = ANY(c.keep))",
+            incident_id, [{"kinds": None if c.kinds is None else sorted(c.kinds), "person": c.person,
+                           "step": c.step, "keep": sorted(c.keep)}
+                          for c in plan.cancel if c.incident_id == incident_id])
     if plan.schedule:
-        # A timer already known (redelivery, replay) keeps its state: a fired one stays fired.
-        await conn.executemany(
-            "INSERT INTO timers (id, kind, incident_id, person, due_at, detail) "
-            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
-            [(t.id, t.kind, t.incident_id, t.person, t.due_at, dict(t.detail)) for t in plan.schedule])
-        await conn.execute("SELECT pg_notify($1, '')", SCHEDULED_CHANNEL)
+        await schedule(conn, plan.schedule)
+
+
+async def schedule(conn: asyncpg.Connection, timers: Iterable[Timer]) -> None:
+    # A timer already known (redelivery, replay, a re-plan keeping it) keeps its state: a fired one stays fired.
+    await conn.executemany(
+        "INSERT INTO timers (id, kind, incident_id, person, due_at, detail, every) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+        [(t.id, t.kind, t.incident_id, t.person, t.due_at, dict(t.detail), t.every) for t in timers])
+
+
+def timer(row: asyncpg.Record) -> Timer:
+    return Timer(str(row["id"]), row["kind"], row["incident_id"], row["person"], row["due_at"], row["detail"],
+                 row["every"])
 
 
 async def timers_of(conn: asyncpg.Connection, incident_id: str) -> list[asyncpg.Record]:
     return await conn.fetch(
-        f"SELECT {TIMER_COLUMNS} FROM timers WHERE incident_id = $1 ORDER BY due_at, kind, id", incident_id)
+        f"SELECT {TIMER_COLUMNS} FROM timers t WHERE t.incident_id = $1 ORDER BY t.due_at, t.kind, t.id",
+        incident_id)
 
 
 async def lock_due(conn: asyncpg.Connection, until: datetime, limit: int,
                    incident_id: str | None = None) -> list[asyncpg.Record]:
-    """Pending timers due by ``until``, locked; rows another transaction is firing are skipped."""
+    """Pending timers of open incidents due by ``until``, locked with their incident; a timer another
+    transaction is firing, or whose incident another transaction is changing, is skipped."""
     return await conn.fetch(
-        f"SELECT {TIMER_COLUMNS} FROM timers WHERE state = 'pending' AND due_at <= $1 "
-        "AND ($3::text IS NULL OR incident_id = $3) "
-        "ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED", until, limit, incident_id)
+        f"SELECT {TIMER_COLUMNS} FROM timers t JOIN incidents i ON i.id = t.incident_id "
+        "WHERE t.state = 'pending' AND t.due_at <= $1 AND i.status = 'open' "
+        "AND ($3::text IS NULL OR t.incident_id = $3) "
+        "ORDER BY t.due_at LIMIT $2 FOR UPDATE OF t SKIP LOCKED FOR SHARE OF i SKIP LOCKED",
+        until, limit, incident_id)
 
 
 async def mark_fired(conn: asyncpg.Connection, ids: list, fired_at: datetime) -> None:
@@ -85,4 +183,3 @@ async def advance_applied_until(conn: asyncpg.Connection, consumer: str, event_t
 
 async def applied_until(conn: asyncpg.Connection, consumer: str) -> datetime | None:
     return await conn.fetchval("SELECT event_time FROM applied_until WHERE consumer = $1", consumer)
-

@@ -2,7 +2,11 @@
 
 Exactly once: due rows are locked ``FOR UPDATE SKIP LOCKED`` and marked fired in the
 transaction that queues their event in the outbox, so replicas split the work and a
-crash before commit leaves the timer pending (it fires after restart, late but once).
+crash before commit leaves the timer pending (it fires after restart, late but once); a
+replica paused mid-transaction holds its rows, so the others skip them rather than fire
+them again. The timer's incident is locked too (shared, skipped when an event of it is
+being applied), so a cadence's next occurrence, planned as one fires, is never missed by a
+cancellation committed meanwhile.
 Never early: a timer fires only when ``clock.now()`` has reached its ``due_at``.
 Never ahead: while the incident stream has unapplied events, only timers due before the
 latest applied event's time may fire (the stream is in time order: the incident service
@@ -16,10 +20,11 @@ from datetime import datetime
 
 import asyncpg
 
+from services.timers import readmodel
+from services.timers.domain import Timer
 from shared import logs, outbox
 from shared.clock import Clock
 from shared.contract import timer_type, validate
-from services.timers import readmodel
 
 log = logs.get(__name__)
 
@@ -34,15 +39,24 @@ async def fire_due(conn: asyncpg.Connection, *, until: datetime, fired_at: datet
     if not rows:
         return 0
     await readmodel.mark_fired(conn, [row["id"] for row in rows], fired_at)
-    for row in rows:
-        event_type = timer_type(row["kind"])
-        data = validate(event_type, {
-            "timer_id": str(row["id"]), "kind": row["kind"], "incident_id": row["incident_id"],
-            "person": row["person"], "due_at": row["due_at"], "fired_at": fired_at, "detail": row["detail"]})
-        # Keyed by the timer id: however often this timer is re-derived, its event keeps one id.
-        await outbox.add(conn, source=SOURCE, event_type=event_type, subject=row["incident_id"],
-                         data=data, key=str(row["id"]), time=fired_at)
+    timers = [readmodel.timer(row) for row in rows]
+    # A cadence is due again: its next occurrence is planned in the transaction that fires this one.
+    if following := [timer.following() for timer in timers if timer.every is not None]:
+        await readmodel.schedule(conn, following)
+    for timer in timers:
+        await queue_fired(conn, timer, fired_at)
     return len(rows)
+
+
+async def queue_fired(conn: asyncpg.Connection, timer: Timer, fired_at: datetime) -> None:
+    """Queue the timer's event in the outbox, in the caller's transaction."""
+    event_type = timer_type(timer.kind)
+    data = validate(event_type, {
+        "timer_id": timer.id, "kind": timer.kind, "incident_id": timer.incident_id, "person": timer.person,
+        "due_at": timer.due_at, "fired_at": fired_at, "detail": dict(timer.detail)})
+    # Keyed by the timer id: however often this timer is re-derived, its event keeps one id.
+    await outbox.add(conn, source=SOURCE, event_type=event_type, subject=timer.incident_id, data=data,
+                     key=timer.id, time=fired_at)
 
 
 class Scheduler:
@@ -101,9 +115,10 @@ class Scheduler:
         self.wake.set()
 
     async def _sleep(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self.wake.wait(), seconds)
-        except asyncio.TimeoutError:
+        try:  # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            async with asyncio.timeout(seconds):
+                await self.wake.wait()
+        except TimeoutError:
             pass
         self.wake.clear()
 

@@ -4,7 +4,6 @@ from typing import Any, Literal
 
 from shared.contract.base import Data, PersonId
 
-
 # --- timers (subject = incident id) ---
 
 TimerKind = Literal["ack_due", "handover_warning", "shift_limit", "status_update_due",

@@ -1,5 +1,4 @@
 """The CloudEvents 1.0 structured envelope every published event travels in."""
-import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -36,4 +35,4 @@ class Envelope(BaseModel):
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> "Envelope":
-        return cls.model_validate(json.loads(raw))
+        return cls.model_validate_json(raw)

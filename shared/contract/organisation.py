@@ -3,7 +3,6 @@ from typing import Any
 
 from shared.contract.base import Data, PersonId
 
-
 # --- organisation: people, tokens, directory, process (subject = the aggregate's id) ---
 
 class WorkingHours(Data):

@@ -1,189 +1,28 @@
-"""The notifier against real PostgreSQL, NATS and a real webhook receiver on loopback."""
+"""The notifier's deliveries against real PostgreSQL, NATS and a webhook receiver on loopback:
+exactly once (F4), retries, Retry-After, timeouts, 410, redelivery and metrics (F8), SSRF (S4)."""
 import asyncio
-import json
-from collections import defaultdict
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from functools import partial
+from datetime import datetime, timedelta
 
-import httpx
-import nats
 import pytest
-from fastapi import FastAPI
 from nats.js.errors import NotFoundError
 
-from services.notifier import handlers
-from services.notifier.bootstrap import create_app
-from shared import consumer, db, natsio, organisation
+from services.notifier import domain, handlers
+from shared import consumer, db, natsio
 from shared.clock import Clock, FakeClock
-from shared.contract import Consumer, Envelope, event_id, validate
+from shared.contract import Consumer, Envelope, event_id
 from shared.contract.streams import INCIDENT
-from shared.settings import Settings
-
-TOKEN = "reader-token"
-LEVEL = {"level": 1, "name": "Critical", "description": "worst case", "immediacy": "any_hour",
-         "communications": "incident chat room + conference call", "observers": [], "checklist": [],
-         "status_update_every": "PT1H", "public_update_every": "PT1H", "requires_pr_manager": True,
-         "acknowledge_within": "PT5M"}
-PROCESS = {"levels": [LEVEL], "manager_shift_limit": "PT8H", "handover_warning_after": "PT7H",
-           "manager_min_break": "PT1H", "worker_fresh_for": "PT12H", "catch_all_sme": None,
-           "issue_tracker_webhook": None}
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: dict
-
-
-class Receiver:
-    """A webhook receiver on a free loopback port: records each request, answers the scripted statuses."""
-
-    def __init__(self, statuses=()):
-        self.statuses, self.requests = list(statuses), []
-
-    async def __aenter__(self):
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc):
-        self.server.close()
-        await self.server.wait_closed()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    async def _serve(self, reader, writer):
-        try:
-            lines = (await reader.readuntil(b"\r\n\r\n")).decode().split("\r\n")
-            headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if line)}
-            body = await reader.readexactly(int(headers.get("content-length", 0)))
-            self.requests.append(Received(lines[0].split(" ")[1], headers, json.loads(body)))
-            status = self.statuses.pop(0) if self.statuses else 200
-            writer.write(f"HTTP/1.1 {status} Scripted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".encode())
-            await writer.drain()
-        finally:
-            writer.close()
-
-
-class Producer:
-    """Events as the incident and timers services publish them (stable ids, per-aggregate sequences)."""
-
-    def __init__(self, send):
-        self.send, self.versions, self.position = send, defaultdict(int), 0
-
-    async def publish(self, event_type: str, subject: str, data: dict) -> Envelope:
-        self.versions[subject] += 1
-        self.position += 1
-        envelope = Envelope(
-            id=event_id(subject, self.versions[subject]), source="warroom/incident", type=event_type,
-            subject=subject, time=datetime.now(timezone.utc), data=validate(event_type, data),
-            sequence=self.versions[subject], position=self.position)
-        await self.send(envelope)
-        return envelope
-
-    async def timer(self, kind: str, incident_id: str, person: str) -> Envelope:
-        now = datetime.now(timezone.utc)
-        timer_id = f"{incident_id}:{kind}"
-        envelope = Envelope(
-            id=event_id(timer_id, 1), source="warroom/timers", type=f"warroom.timer.{kind}.v1",
-            subject=incident_id, time=now, sequence=1, position=0, data=validate(
-                f"warroom.timer.{kind}.v1", {"timer_id": timer_id, "kind": kind, "incident_id": incident_id,
-                                             "person": person, "due_at": now, "fired_at": now}))
-        await self.send(envelope)
-        return envelope
-
-    async def organisation(self, **webhooks: str | None) -> None:
-        """Process v1, one person per keyword (with that webhook URL), and a reader's token."""
-        await self.publish("warroom.process.published.v1", "process",
-                           {"version": 1, "document": PROCESS, "by": "admin"})
-        for person, url in webhooks.items():
-            await self.publish("warroom.person.registered.v1", person, {
-                "id": person, "name": person.title(), "email": f"{person}@example.com", "timezone": "UTC",
-                "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]},
-                "webhook_url": url})
-        await self.publish("warroom.person.registered.v1", "reader", {
-            "id": "reader", "name": "Reader", "email": "reader@example.com", "timezone": "UTC",
-            "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]}})
-        await self.publish("warroom.token.issued.v1", "t1",
-                           {"id": "t1", "person_id": "reader", "token_hash": organisation.token_hash(TOKEN)})
-
-    async def declare(self, incident_id: str, paged: str, smes=None) -> Envelope:
-        smes = [paged] if smes is None else smes
-        return await self.publish("warroom.incident.declared.v1", incident_id, {
-            "title": "Checkout down", "description": "payments fail", "aspect": "payments", "severity": 1,
-            "manager": paged, "smes": smes, "declared_by": "reader", "process_version": 1, "paged": paged})
-
-
-@dataclass
-class Running:
-    app: FastAPI
-    api: httpx.AsyncClient
-    js: object
-    producer: Producer
-
-    async def organisation(self, **webhooks: str | None) -> None:
-        """Publish the organisation, then wait until the reader's token signs in."""
-        await self.producer.organisation(**webhooks)
-
-        async def signed_in():
-            return (await self.api.get("/v1/deliveries")).status_code == 200
-        await eventually(signed_in)
-
-
-@asynccontextmanager
-async def notifier(database_url, nats_url, *, clock: Clock | None = None, allowlist="127.0.0.0/8"):
-    """The notifier in-process, a signed-in client for its API, and a producer on the same NATS."""
-    settings = Settings(database_url=database_url, nats_url=nats_url, poll_interval=0.05,
-                        webhook_allowlist=allowlist)
-    app = create_app(settings, clock)
-    nc = await nats.connect(nats_url)
-    try:
-        async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notifier",
-                                         headers={"authorization": f"Bearer {TOKEN}"}) as api:
-                js = nc.jetstream()
-                yield Running(app, api, js, Producer(partial(natsio.publish, js)))
-    finally:
-        await nc.close()
-
-
-async def eventually(check, timeout: float = 10.0):
-    """Poll ``check`` until it returns something truthy, failing after ``timeout`` seconds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (result := await check()):
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-    return result
-
-
-def deliveries(api, **params):
-    async def fetch():
-        response = await api.get("/v1/deliveries", params=params)
-        assert response.status_code == 200, response.text
-        return response.json()["deliveries"]
-    return fetch
-
-
-def single(api, condition, **params):
-    """A check for exactly one delivery (matching ``params``), which meets ``condition``."""
-    async def check():
-        found = await deliveries(api, **params)()
-        return found[0] if len(found) == 1 and condition(found[0]) else None
-    return check
-
-
-def one_in_state(api, state: str, **params):
-    return single(api, lambda delivery: delivery["state"] == state, **params)
-
-
-async def caught_up(js, stream: str, durable: str) -> bool:
-    """Every message of the stream was handed to ``durable`` and acknowledged (so committed)."""
-    info, last = await js.consumer_info(stream, durable), (await js.stream_info(stream)).state.last_seq
-    return info.ack_floor.stream_seq == last and info.num_ack_pending == 0
+from tests.support.incident import eventually
+from tests.support.notifier import (
+    Answer,
+    Producer,
+    Receiver,
+    admin,
+    all_in_state,
+    deliveries,
+    notifier,
+    one_in_state,
+    single,
+)
 
 
 async def test_r02_declaration_pages_the_first_sme_on_their_webhook(database_url, nats_url):
@@ -200,8 +39,8 @@ async def test_r02_declaration_pages_the_first_sme_on_their_webhook(database_url
             "incident_id": "inc-1", "event_type": "warroom.incident.declared.v1", "recipient": "alice",
             "reason": "paged"}
         assert body["event"] == declared.model_dump(mode="json")
-        assert body["message"].startswith('Incident "Checkout down" (level 1, Critical) was declared and you '
-                                          'are paged as the first subject-matter expert for "payments"')
+        assert body["message"].startswith('Incident "Checkout down" (level 1, Critical) was declared for '
+                                          '"payments". You are paged as the first subject-matter expert')
         assert body["message"].endswith("Communications: incident chat room + conference call.")
         assert delivery["attempts"] == 1 and delivery["delivered_at"] and delivery["reason"] == "paged"
         assert await deliveries(run.api, person="alice")() == [delivery]
@@ -217,7 +56,7 @@ async def test_r02_declaration_pages_the_first_sme_on_their_webhook(database_url
         assert announced.data["delivery_id"] == delivery["id"] and announced.data["event_id"] == declared.id
 
 
-async def test_f4_a_redelivered_declaration_sends_nothing_twice(database_url, nats_url):
+async def test_f4_a_redelivered_and_replayed_declaration_sends_nothing_twice(database_url, nats_url):
     async with Receiver() as hook, notifier(database_url, nats_url) as run:
         await run.organisation(alice=hook.url("/alice"))
         declared = await run.producer.declare("inc-1", "alice")
@@ -226,14 +65,14 @@ async def test_f4_a_redelivered_declaration_sends_nothing_twice(database_url, na
         # Another message id, so JetStream stores it again and the consumer sees it a second time.
         ack = await run.js.publish(declared.type, declared.to_bytes(), headers={"Nats-Msg-Id": "again"})
         assert not ack.duplicate
-        await eventually(lambda: caught_up(run.js, "WARROOM_INCIDENT", "notifier-incident"))
-        # And the whole stream once more from its start, as a consumer rebuilt on a new durable would.
+        await eventually(run.caught_up)
+        # And the whole stream once more from its start, as a consumer on a new durable would.
         replay = Consumer(INCIDENT, "notifier-incident-replay", ordered=True)
         await natsio.ensure_consumer(run.js, replay, ack_wait=5)
         handle = handlers.by_durable(Clock())["notifier-incident"]
         task = asyncio.create_task(consumer.run(run.js, run.app.state.pool, replay, handle, max_deliver=3))
         try:
-            await eventually(lambda: caught_up(run.js, "WARROOM_INCIDENT", replay.durable))
+            await eventually(lambda: run.caught_up(durable=replay.durable))
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
@@ -243,7 +82,7 @@ async def test_f4_a_redelivered_declaration_sends_nothing_twice(database_url, na
         assert len(hook.requests) == 1
 
 
-async def test_f4_the_same_event_handled_twice_queues_one_delivery_per_recipient(database_url):
+async def test_f4_the_same_event_handled_twice_queues_one_delivery_per_recipient_and_channel(database_url):
     """Even without the processed-events record, the deliveries' unique key keeps one per recipient."""
     events = []
 
@@ -255,68 +94,134 @@ async def test_f4_the_same_event_handled_twice_queues_one_delivery_per_recipient
     pool = await db.create_pool(database_url, "notifier")
     try:
         await db.migrate(pool, "notifier", db.service_migrations("services.notifier"))
-        handle = handlers.by_durable(FakeClock())["notifier-incident"]
+        handle = handlers.by_durable(handlers.Options(FakeClock(), email=True))["notifier-incident"]
         for event in [*events, declared]:
             async with pool.acquire() as conn, conn.transaction():
                 await handle(conn, event)
-        assert await pool.fetchval("SELECT count(*) FROM deliveries") == 1
+        rows = await pool.fetch("SELECT recipient, channel FROM deliveries ORDER BY channel")
+        assert [tuple(r) for r in rows] == [("alice", "email"), ("alice", "webhook")]
     finally:
         await pool.close()
 
 
-async def test_f8_a_failing_receiver_is_retried_with_backoff_under_the_same_webhook_id(database_url, nats_url):
+async def test_f8_a_failing_receiver_is_retried_with_jittered_backoff_under_the_same_webhook_id(
+        database_url, nats_url):
     clock = FakeClock()
     async with Receiver([500, 500, 200]) as hook, notifier(database_url, nats_url, clock=clock) as run:
         await run.organisation(alice=hook.url("/alice"))
         await run.producer.declare("inc-1", "alice")
-        for attempts, backoff in ((1, timedelta(seconds=5)), (2, timedelta(seconds=10))):
-            delivery = await eventually(single(run.api, lambda d: d["attempts"] == attempts))
+        for attempts, backoff in ((1, 5), (2, 10)):
+            delivery = await eventually(single(run.api, lambda d, n=attempts: d["attempts"] == n))
             assert delivery["state"] == "pending" and delivery["last_error"] == "HTTP 500"
-            latest = datetime.fromisoformat(delivery["history"][0]["at"])
-            assert datetime.fromisoformat(delivery["next_attempt_at"]) == latest + backoff
-            clock.advance(backoff)
+            waited = datetime.fromisoformat(delivery["next_attempt_at"]) - \
+                datetime.fromisoformat(delivery["history"][0]["at"])
+            assert timedelta(seconds=backoff * 0.75) <= waited <= timedelta(seconds=backoff * 1.25)
+            clock.advance(waited)
         delivery = await eventually(one_in_state(run.api, "delivered"))
 
         assert delivery["attempts"] == 3 and delivery["last_error"] is None
         assert [a["status_code"] for a in delivery["history"]] == [200, 500, 500]
         assert [r.headers["webhook-id"] for r in hook.requests] == [delivery["id"]] * 3
-        assert hook.requests[0].body == hook.requests[2].body
+        assert hook.requests[0].raw == hook.requests[2].raw
 
 
-async def test_f8_a_receiver_that_never_succeeds_ends_failed_after_the_last_attempt(database_url, nats_url):
+async def test_f8_retry_after_on_429_and_503_is_honoured(database_url, nats_url):
     clock = FakeClock()
-    async with Receiver([503] * 100) as hook, notifier(database_url, nats_url, clock=clock) as run:
+    answers = [Answer(429, {"retry-after": "120"}), Answer(503, {"retry-after": "7"}), Answer(200)]
+    async with Receiver(answers) as hook, notifier(database_url, nats_url, clock=clock) as run:
         await run.organisation(alice=hook.url("/alice"))
         await run.producer.declare("inc-1", "alice")
-        for attempts in range(1, 100):
-            if (await eventually(single(run.api, lambda d: d["attempts"] == attempts)))["state"] == "failed":
-                break
-            clock.advance(timedelta(hours=1))
-        assert attempts == len(hook.requests) == 12
-        assert (await deliveries(run.api)())[0]["last_error"] == "HTTP 503"
+        for attempts, seconds in ((1, 120), (2, 7)):
+            delivery = await eventually(single(run.api, lambda d, n=attempts: d["attempts"] == n))
+            at = datetime.fromisoformat(delivery["history"][0]["at"])
+            assert datetime.fromisoformat(delivery["next_attempt_at"]) == at + timedelta(seconds=seconds)
+            clock.advance(timedelta(seconds=seconds - 1))
+            await asyncio.sleep(0.3)  # the worker polls every 0.05 s: one second early, it must not send
+            assert len(hook.requests) == attempts
+            clock.advance(timedelta(seconds=1))
+        await eventually(one_in_state(run.api, "delivered"))
+        assert len(hook.requests) == 3
 
 
-async def test_s4_a_private_webhook_that_is_not_allow_listed_is_refused(database_url, nats_url):
-    async with Receiver() as hook, notifier(database_url, nats_url, allowlist="") as run:
+async def test_f8_a_receiver_that_does_not_answer_in_time_is_retried(database_url, nats_url):
+    async with Receiver([Answer(200, delay=2.0), Answer(200)]) as hook, \
+            notifier(database_url, nats_url, clock=FakeClock(), notifier_delivery_timeout=0.3) as run:
+        await run.organisation(alice=hook.url("/alice"))
+        await run.producer.declare("inc-1", "alice")
+        delivery = await eventually(single(run.api, lambda d: d["attempts"] == 1))
+        assert delivery["state"] == "pending" and delivery["last_error"] == "timed out after 0.3 s"
+        assert delivery["history"][0]["status_code"] is None
+
+
+async def test_f8_a_redirect_is_not_followed(database_url, nats_url):
+    redirect = Answer(302, {"location": "http://169.254.169.254/latest/meta-data"})
+    async with Receiver([redirect]) as hook, notifier(database_url, nats_url, clock=FakeClock()) as run:
+        await run.organisation(alice=hook.url("/alice"))
+        await run.producer.declare("inc-1", "alice")
+        delivery = await eventually(single(run.api, lambda d: d["attempts"] == 1))
+        assert delivery["state"] == "pending" and "redirects are not followed" in delivery["last_error"]
+        assert len(hook.requests) == 1
+
+
+async def test_f8_a_receiver_that_never_succeeds_fails_after_the_last_attempt_and_can_be_redelivered(
+        database_url, nats_url):
+    clock = FakeClock()
+    async with Receiver([503] * domain.MAX_ATTEMPTS) as hook, notifier(database_url, nats_url, clock=clock) as run:
+        await run.organisation(alice=hook.url("/alice"))
+        await run.producer.declare("inc-1", "alice")
+        for attempts in range(1, domain.MAX_ATTEMPTS + 1):
+            await eventually(single(run.api, lambda d, n=attempts: d["attempts"] == n))
+            clock.advance(timedelta(hours=2))
+        failed = await eventually(one_in_state(run.api, "failed"))
+        assert failed["last_error"] == "HTTP 503" and len(hook.requests) == domain.MAX_ATTEMPTS
+        metrics = (await run.api.get("/metrics")).text
+        assert 'warroom_notifier_deliveries_given_up_total{channel="webhook",state="failed"}' in metrics
+        assert 'warroom_notifier_attempts_total{channel="webhook",outcome="failed"}' in metrics
+
+        # A manual redelivery sends it again at once, under the same id, its retries counted afresh.
+        response = await run.api.post(f"/v1/deliveries/{failed['id']}/redeliver", headers=admin())
+        assert response.status_code == 200, response.text
+        delivered = await eventually(one_in_state(run.api, "delivered"))
+        assert delivered["attempts"] == domain.MAX_ATTEMPTS + 1 == len(delivered["history"])
+        assert {r.headers["webhook-id"] for r in hook.requests} == {failed["id"]}
+        # A delivered one can be sent once more on request, too.
+        assert (await run.api.post(f"/v1/deliveries/{failed['id']}/redeliver", headers=admin())).status_code == 200
+        await eventually(single(run.api, lambda d: d["state"] == "delivered" and d["attempts"] == 14))
+        assert len(hook.requests) == 14
+
+
+async def test_f8_410_disables_the_endpoint_and_an_admin_redelivery_enables_it(database_url, nats_url):
+    async with Receiver([410]) as hook, notifier(database_url, nats_url) as run:
+        await run.organisation(alice=hook.url("/alice"))
+        await run.producer.declare("inc-1", "alice")
+        first = await eventually(one_in_state(run.api, "disabled"))
+        assert first["attempts"] == 1 and "410" in first["last_error"]
+        # Later notices to the same URL are not even tried.
+        await run.producer.declare("inc-2", "alice")
+        second = await eventually(one_in_state(run.api, "disabled", incident_id="inc-2"))
+        assert second["attempts"] == 0 and len(hook.requests) == 1
+
+        assert (await run.api.post(f"/v1/deliveries/{first['id']}/redeliver")).status_code == 403
+        response = await run.api.post(f"/v1/deliveries/{first['id']}/redeliver", headers=admin())
+        assert response.status_code == 200 and response.json()["state"] in ("pending", "delivered")
+        redelivered = await eventually(one_in_state(run.api, "delivered", incident_id="inc-1"))
+        assert redelivered["id"] == first["id"] and redelivered["attempts"] == 2
+        assert [r.headers["webhook-id"] for r in hook.requests] == [first["id"]] * 2
+        # The endpoint is enabled again: the next notice goes through.
+        await run.producer.declare("inc-3", "alice")
+        await eventually(one_in_state(run.api, "delivered", incident_id="inc-3"))
+
+
+async def test_s4_a_private_webhook_that_is_not_allow_listed_is_refused_at_connect_time(database_url, nats_url):
+    async with Receiver() as hook, notifier(database_url, nats_url, webhook_allowlist="") as run:
         await run.organisation(alice=hook.url("/alice"))
         await run.producer.declare("inc-1", "alice")
         delivery = await eventually(one_in_state(run.api, "refused"))
 
         assert "127.0.0.1" in delivery["last_error"] and "not allow-listed" in delivery["last_error"]
         assert delivery["attempts"] == 0 and hook.requests == []
-
-
-async def test_r04_a_handover_offer_notifies_the_offeree(database_url, nats_url):
-    async with Receiver() as hook, notifier(database_url, nats_url) as run:
-        await run.organisation(alice=hook.url("/alice"), bob=hook.url("/bob"))
-        await run.producer.declare("inc-1", "alice")
-        await run.producer.publish("warroom.incident.handover_offered.v1", "inc-1",
-                                   {"to": "bob", "briefing": "failover running", "by": "alice"})
-        delivery = await eventually(one_in_state(run.api, "delivered", person="bob"))
-
-        [request] = [r for r in hook.requests if r.path == "/bob"]
-        assert request.body["reason"] == delivery["reason"] == "handover_offered"
-        assert request.body["message"].startswith('Alice offers you the manager role of incident "Checkout down"')
+        assert 'warroom_notifier_attempts_total{channel="webhook",outcome="refused"}' in \
+            (await run.api.get("/metrics")).text
 
 
 async def test_a_person_without_a_webhook_gets_a_skipped_delivery_with_the_reason(database_url, nats_url):
@@ -324,37 +229,17 @@ async def test_a_person_without_a_webhook_gets_a_skipped_delivery_with_the_reaso
         await run.organisation(alice=None)
         await run.producer.declare("inc-1", "alice")
         delivery = await eventually(one_in_state(run.api, "skipped"))
-        assert delivery["last_error"] == "alice has no webhook_url" and delivery["attempts"] == 0
+        assert delivery["last_error"] == ("alice has no webhook_url and no SMTP server is configured "
+                                          "(WARROOM_SMTP_HOST)") and delivery["attempts"] == 0
 
 
-async def test_r05_shift_timers_notify_the_incidents_current_manager(database_url, nats_url):
-    async with Receiver() as hook, notifier(database_url, nats_url) as run:
-        await run.organisation(alice=hook.url("/alice"), bob=hook.url("/bob"))
-        await run.producer.declare("inc-1", "alice")
-        await run.producer.publish("warroom.incident.manager_changed.v1", "inc-1", {
-            "previous": "alice", "manager": "bob", "how": "forced", "reason": "alice unreachable", "by": "admin"})
-        await eventually(lambda: caught_up(run.js, "WARROOM_INCIDENT", "notifier-incident"))
-        await run.producer.timer("handover_warning", "inc-1", "alice")
-        await run.producer.timer("shift_limit", "inc-1", "alice")
-
-        async def both_delivered():
-            found = await deliveries(run.api, person="bob")()
-            return found if [d["state"] for d in found] == ["delivered"] * 2 else None
-        assert {d["reason"] for d in await eventually(both_delivered)} == {"handover_due", "shift_limit"}
-        assert {r.body["reason"] for r in hook.requests if r.path == "/bob"} == {"handover_due", "shift_limit"}
-
-
-async def test_two_replicas_never_send_the_same_delivery(database_url, nats_url):
+async def test_two_replicas_in_one_process_never_send_the_same_delivery(database_url, nats_url):
     # A second replica on the same database and NATS competes for every message and delivery.
     async with Receiver() as hook, notifier(database_url, nats_url) as run, notifier(database_url, nats_url):
         await run.organisation(alice=hook.url("/alice"))
         for n in range(20):
             await run.producer.declare(f"inc-{n}", "alice")
-
-        async def all_delivered():
-            found = await deliveries(run.api)()
-            return len(found) == 20 and {d["state"] for d in found} == {"delivered"}
-        await eventually(all_delivered)
+        await eventually(all_in_state(run.api, "delivered", 20))
         webhook_ids = [r.headers["webhook-id"] for r in hook.requests]
         assert len(webhook_ids) == len(set(webhook_ids)) == 20
 
@@ -367,3 +252,19 @@ async def test_s1_deliveries_require_a_valid_token(database_url, nats_url, autho
         response = await run.api.get("/v1/deliveries", headers=headers)
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_deliveries_page_newest_first_with_a_cursor(database_url, nats_url):
+    async with Receiver() as hook, notifier(database_url, nats_url) as run:
+        await run.organisation(alice=hook.url("/alice"))
+        for n in range(3):
+            await run.producer.declare(f"inc-{n}", "alice")
+        await eventually(all_in_state(run.api, "delivered", 3))
+        first = (await run.api.get("/v1/deliveries", params={"limit": 2})).json()
+        rest = (await run.api.get("/v1/deliveries", params={"limit": 2, "cursor": first["next"]})).json()
+        assert [d["incident_id"] for d in first["deliveries"] + rest["deliveries"]] == ["inc-2", "inc-1", "inc-0"]
+        assert rest["next"] is None
+        one = first["deliveries"][0]
+        assert (await run.api.get(f"/v1/deliveries/{one['id']}")).json() == one
+        assert (await run.api.get("/v1/deliveries/nope")).status_code == 404
+

@@ -1,52 +1,36 @@
 """The scheduler on real PostgreSQL, with a clock the test drives: never early, exactly once, never ahead."""
 import asyncio
 import inspect
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from services.timers import handlers
 from services.timers.scheduler import Scheduler
-from shared import db
 from shared.clock import Clock, FakeClock
-from shared.contract import Envelope, event_id, validate
+from shared.contract import Envelope
+from tests.support.timers import IncidentEvents, process, timers_pool
 
-LIMITS = {"handover_warning_after": "PT2S", "manager_shift_limit": "PT4S"}
-
-
-@asynccontextmanager
-async def timers_pool(database_url: str):
-    pool = await db.create_pool(database_url, "timers")
-    try:
-        await db.migrate(pool, "timers", db.service_migrations("services.timers"))
-        yield pool
-    finally:
-        await pool.close()
-
-
-def envelope(event_type: str, subject: str, sequence: int, data: dict, time: datetime) -> Envelope:
-    return Envelope(id=event_id(subject, sequence), source="warroom/incident", type=event_type, subject=subject,
-                    time=time, data=validate(event_type, data), sequence=sequence, position=0)
+# Only the R05 timers fall due within seconds; the level's deadlines are hours away.
+DOCUMENT = process(handover_warning_after="PT2S", manager_shift_limit="PT4S")
 
 
 async def apply(pool, clock: Clock, event: Envelope) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        await handlers.handle(conn, event, clock=clock)
+        await handlers.handle(conn, event, clock=clock, processes=handlers.Processes())
 
 
-async def publish_process(pool, clock: Clock, time: datetime) -> None:
-    await apply(pool, clock, envelope("warroom.process.published.v1", "process", 1,
-                                      {"version": 1, "document": LIMITS, "by": "admin"}, time))
+async def publish_process(pool, clock: Clock, time: datetime) -> IncidentEvents:
+    events = IncidentEvents(clock)
+    for event in events.organisation(DOCUMENT, time=time):
+        await apply(pool, clock, event)
+    return events
 
 
-async def declare(pool, clock: Clock, incident: str, time: datetime) -> None:
-    await apply(pool, clock, envelope("warroom.incident.declared.v1", incident, 1, {
-        "title": "Checkout down", "description": "500s", "aspect": "billing", "severity": 1, "manager": "alice",
-        "smes": ["alice"], "declared_by": "bob", "process_version": 1, "paged": "alice"}, time))
+async def declare(pool, clock: Clock, events: IncidentEvents, incident: str, time: datetime) -> None:
+    await apply(pool, clock, events.declare(incident, time=time))
 
 
-async def resolve(pool, clock: Clock, incident: str, time: datetime) -> None:
-    await apply(pool, clock, envelope("warroom.incident.resolved.v1", incident, 2, {
-        "resolution": "rolled back", "test_plan": "smoke test", "by": "alice"}, time))
+async def resolve(pool, clock: Clock, events: IncidentEvents, incident: str, time: datetime) -> None:
+    await apply(pool, clock, events.resolve(incident, time=time))
 
 
 async def always() -> bool:
@@ -58,7 +42,9 @@ async def never() -> bool:
 
 
 async def states(pool) -> dict[str, str]:
-    return {row["kind"]: row["state"] for row in await pool.fetch("SELECT kind, state FROM timers")}
+    """The R05 timers' states (the level's hours-away deadlines stay pending throughout)."""
+    rows = await pool.fetch("SELECT kind, state FROM timers WHERE kind IN ('handover_warning', 'shift_limit')")
+    return {row["kind"]: row["state"] for row in rows}
 
 
 async def fired_events(pool) -> list[dict]:
@@ -69,8 +55,8 @@ async def test_r05_a_timer_never_fires_before_its_due_time_and_fires_once_when_r
     clock = FakeClock()
     start = clock.now()
     async with timers_pool(database_url) as pool:
-        await publish_process(pool, clock, start)
-        await declare(pool, clock, "inc-1", start)
+        events = await publish_process(pool, clock, start)
+        await declare(pool, clock, events, "inc-1", start)
         scheduler = Scheduler(pool, clock, caught_up=always)
 
         clock.advance(timedelta(seconds=2) - timedelta(microseconds=1))
@@ -93,8 +79,8 @@ async def test_r05_a_timer_never_fires_before_its_due_time_and_fires_once_when_r
 async def test_the_scheduler_sleeps_until_the_earliest_due_time_capped_by_the_poll_interval(database_url):
     clock = FakeClock()
     async with timers_pool(database_url) as pool:
-        await publish_process(pool, clock, clock.now())
-        await declare(pool, clock, "inc-1", clock.now())
+        events = await publish_process(pool, clock, clock.now())
+        await declare(pool, clock, events, "inc-1", clock.now())
         patient = Scheduler(pool, clock, caught_up=always, poll_interval=60)
         eager = Scheduler(pool, clock, caught_up=always, poll_interval=0.5)
 
@@ -107,18 +93,18 @@ async def test_the_scheduler_sleeps_until_the_earliest_due_time_capped_by_the_po
 async def test_f7_two_schedulers_fire_each_timer_exactly_once(database_url):
     clock = FakeClock()
     async with timers_pool(database_url) as pool, timers_pool(database_url) as other_pool:
-        await publish_process(pool, clock, clock.now())
+        events = await publish_process(pool, clock, clock.now())
         for n in range(40):
-            await declare(pool, clock, f"inc-{n}", clock.now())
-        clock.advance(timedelta(seconds=5))
+            await declare(pool, clock, events, f"inc-{n}", clock.now())
+        clock.advance(timedelta(hours=1))  # each incident's page, handover warning and shift limit are due
         replicas = [Scheduler(p, clock, caught_up=always, batch=7) for p in (pool, other_pool)]
 
         await asyncio.gather(*(replica.tick() for replica in replicas))
         events = await fired_events(pool)
         unfired = await pool.fetchval("SELECT count(*) FROM timers WHERE state <> 'fired'")
 
-    assert len(events) == 80
-    assert len({event["id"] for event in events}) == len({event["data"]["timer_id"] for event in events}) == 80
+    assert len(events) == 120
+    assert len({event["id"] for event in events}) == len({event["data"]["timer_id"] for event in events}) == 120
     assert unfired == 0
 
 
@@ -126,15 +112,15 @@ async def test_f6_while_the_stream_is_read_a_timer_waits_for_the_events_from_bef
     clock = FakeClock()
     start = clock.now()
     async with timers_pool(database_url) as pool:
-        await publish_process(pool, clock, start - timedelta(seconds=1))
-        await declare(pool, clock, "inc-1", start)
+        events = await publish_process(pool, clock, start - timedelta(seconds=1))
+        await declare(pool, clock, events, "inc-1", start)
         clock.advance(timedelta(seconds=10))  # a replay: both timers are long overdue
         scheduler = Scheduler(pool, clock, caught_up=never)
 
         await scheduler.tick()
         held_back = await states(pool)
         # The resolution came after the warning fell due and before the shift limit did.
-        await resolve(pool, clock, "inc-1", start + timedelta(seconds=3))
+        await resolve(pool, clock, events, "inc-1", start + timedelta(seconds=3))
         await scheduler.tick()
         replayed = await states(pool)
         events = await fired_events(pool)
@@ -168,14 +154,14 @@ async def eventually(condition, timeout: float = 5.0) -> None:
 async def test_a_newly_scheduled_timer_wakes_the_sleeping_scheduler(database_url):
     clock = Clock()
     async with timers_pool(database_url) as pool:
-        await publish_process(pool, clock, clock.now() - timedelta(seconds=3))
+        events = await publish_process(pool, clock, clock.now() - timedelta(seconds=3))
         # Without a wake-up this scheduler would look again only after a minute.
         scheduler = CountingScheduler(pool, clock, caught_up=always, poll_interval=60)
         task = asyncio.create_task(scheduler.run())
         try:
             await eventually(lambda: scheduler.ticks >= 1)  # asleep on an empty table
             declared_at = clock.now() - timedelta(seconds=1.7)  # the warning falls due 0.3 s from now
-            await declare(pool, clock, "inc-1", declared_at)
+            await declare(pool, clock, events, "inc-1", declared_at)
             await eventually(lambda: fired_events(pool))
         finally:
             task.cancel()

@@ -1,7 +1,7 @@
 """The notifier's pure rules: retries and Retry-After (F8), stable ids (F4), subscriptions' patterns,
 and Standard Webhooks signatures checked by the reference library (S5)."""
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from standardwebhooks import Webhook
@@ -9,7 +9,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from services.notifier import domain, signing
 
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OLD = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
 
@@ -62,7 +62,7 @@ def test_subscription_patterns_match_whole_types_with_star_as_any_run(patterns, 
 
 def test_s5_a_signed_webhook_verifies_with_the_standard_webhooks_library():
     body = json.dumps({"incident_id": "inc-1", "reason": "paged"}).encode()
-    headers = signing.headers([SECRET], "msg_1", datetime.now(timezone.utc), body)
+    headers = signing.headers([SECRET], "msg_1", datetime.now(UTC), body)
     assert Webhook(SECRET).verify(body, headers) == {"incident_id": "inc-1", "reason": "paged"}
     with pytest.raises(WebhookVerificationError):
         Webhook(OLD).verify(body, headers)
@@ -72,14 +72,14 @@ def test_s5_a_signed_webhook_verifies_with_the_standard_webhooks_library():
 
 def test_s5_during_a_rotation_both_secrets_sign_so_either_verifies():
     body = b'{"x": 1}'
-    headers = signing.headers([SECRET, OLD], "msg_2", datetime.now(timezone.utc), body)
+    headers = signing.headers([SECRET, OLD], "msg_2", datetime.now(UTC), body)
     assert len(headers["webhook-signature"].split(" ")) == 2
     assert Webhook(SECRET).verify(body, headers) == Webhook(OLD).verify(body, headers) == {"x": 1}
 
 
 def test_s5_an_old_timestamp_fails_verification_so_replays_are_refused():
     body = b"{}"
-    headers = signing.headers([SECRET], "msg_3", datetime.now(timezone.utc) - timedelta(hours=1), body)
+    headers = signing.headers([SECRET], "msg_3", datetime.now(UTC) - timedelta(hours=1), body)
     with pytest.raises(WebhookVerificationError, match="too old"):
         Webhook(SECRET).verify(body, headers)
 

@@ -1,15 +1,21 @@
 """R11 immediacy: when a message may reach a person, in their own timezone, hours and weekdays."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from services.notifier.domain import ANY_HOUR, NEXT_BUSINESS_DAY, WAKING_HOURS, deliver_at
+from services.notifier.domain import (
+    ANY_HOUR,
+    NEXT_BUSINESS_DAY,
+    WAKING_HOURS,
+    deliver_at,
+)
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def person(tz="UTC", working=("09:00", "17:00"), days=(1, 2, 3, 4, 5), waking=None) -> dict:
@@ -97,7 +103,7 @@ def test_r11_an_unknown_timezone_counts_as_utc():
 ZONES = ["UTC", "Asia/Kolkata", "Asia/Kathmandu", "America/Bogota", "Pacific/Kiritimati"]
 quarter_hours = st.integers(0, 96).map(lambda q: f"{q // 4:02d}:{q % 4 * 15:02d}")
 moments = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31),
-                       timezones=st.just(timezone.utc))
+                       timezones=st.just(UTC))
 
 
 def is_open(local: datetime, start: str, end: str, days) -> bool:

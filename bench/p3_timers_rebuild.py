@@ -1,0 +1,129 @@
+"""P3 (timers) — the timers service rebuilding its read model from the incident stream's start.
+
+About 20,000 incident events (people and the process first, then 1,540 incidents over two
+days: declared, acknowledged, two workers, status requested and updated, severity changed, a
+checklist step done, a public update, a handover, a worker removed, resolved) are on the
+stream, recorded as processed by the timers service as if it had consumed them live. The
+figure is the rate of ``services.timers.rebuild`` (`python -m services.timers.rebuild`): read
+the stream from its start, apply every processed event through the live handlers into memory,
+replace the read model in one transaction. The first run builds from nothing and fires the
+timers that fell due during the history (queueing their events); the measured run rebuilds
+a read model whose fired timers are all in the outbox, as any rebuild of a running service.
+
+    python -m bench.p3_timers_rebuild      (alone: measures its own baseline first)
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import timedelta
+
+import nats
+import uvloop
+
+from bench import baseline as yardstick
+from bench.cpu import CpuMeter
+from bench.p3_timers_history import History, document, level, publish, step, utcnow
+from bench.stack import Servers
+from services.timers.rebuild import rebuild
+from shared import db
+
+INCIDENTS = 1_540
+PEOPLE = [f"person-{n}" for n in range(60)]
+EVERY = timedelta(minutes=2)  # between two declarations
+PROCESS = document([
+    level(1, acknowledge_within="PT5M", status_update_every="PT1H", public_update_every="PT1H",
+          checklist=[step("announce", "PT15M"), step("call", "PT30M"), step("test-plan", None)]),
+    level(2, acknowledge_within="PT15M", status_update_every="PT2H", public_update_every="PT2H",
+          checklist=[step("announce", "PT20M"), step("observers", "PT1H")])])
+
+
+def history() -> History:
+    """The incidents' events, interleaved in time order as the incident service would have stored them."""
+    start = utcnow() - timedelta(days=3)
+    script = []
+    for n in range(INCIDENTS):
+        incident, at = f"inc-{n}", start + n * EVERY
+        manager, successor = PEOPLE[n % 60], PEOPLE[(n + 10) % 60]
+        first, second = PEOPLE[(n + 20) % 60], PEOPLE[(n + 40) % 60]
+
+        def add(minutes, event_type, data, subject=incident, at=at):
+            script.append((at + timedelta(minutes=minutes), len(script), event_type, subject, data))
+
+        add(0, "declared", {"manager": manager})
+        add(1, "warroom.incident.acknowledged.v1", {"person": manager})
+        add(2, "warroom.incident.worker_added.v1", {"person": first, "by": manager})
+        add(3, "warroom.incident.worker_added.v1", {"person": second, "by": manager})
+        add(20, "warroom.incident.status_requested.v1", {"by": manager, "workers": [first, second]})
+        for minutes, worker in ((25, first), (30, second)):
+            add(minutes, "warroom.incident.status_updated.v1", {
+                "worker": worker, "learned": "l", "tried": "t", "outcome": "o", "working_on": "w", "remaining": "r"})
+        add(40, "warroom.incident.severity_changed.v1", {"previous": 1, "severity": 2, "reason": "r", "by": manager})
+        add(45, "warroom.incident.checklist_step_completed.v1", {"step": "announce", "level": 2, "by": manager})
+        add(50, "warroom.incident.public_update_posted.v1", {"message": "m", "by": manager})
+        add(60, "warroom.incident.manager_changed.v1", {"previous": manager, "manager": successor,
+                                                        "how": "accepted", "by": successor})
+        add(70, "warroom.incident.worker_removed.v1", {"person": second, "by": successor})
+        add(90, "warroom.incident.resolved.v1", {"resolution": "r", "test_plan": "t", "by": successor})
+    built = History()
+    built.organisation(PROCESS, PEOPLE, start - timedelta(minutes=1))
+    for at, _, event_type, subject, data in sorted(script):
+        if event_type == "declared":
+            built.declare(subject, data["manager"], at)
+        else:
+            built.add(event_type, subject, data, at)
+    return built
+
+
+async def run(servers: Servers, baseline: float) -> None:
+    events = history().envelopes
+    await servers.clear_streams()
+    async with servers.database() as database_url:
+        await publish(servers.nats_url, events)
+        nc = await nats.connect(servers.nats_url)
+        pool = await db.create_pool(database_url, "timers")
+        try:
+            js = nc.jetstream()
+            await db.migrate(pool, "timers", db.service_migrations("services.timers"))
+            # As if the service had consumed every one of them live.
+            async with pool.acquire() as conn:
+                await conn.copy_records_to_table("processed_events", columns=["event_id", "type"],
+                                                 records=[(e.id, e.type) for e in events])
+            started = time.monotonic()
+            await rebuild(pool, js)
+            first = time.monotonic() - started
+            fired = await pool.fetchval("SELECT count(*) FROM outbox")
+            meter = CpuMeter({"bench (rebuild)": os.getpid(), "postgres": servers.pg_pid, "nats": servers.nats_pid})
+            meter.start()
+            started = time.monotonic()
+            applied = await rebuild(pool, js)
+            seconds = time.monotonic() - started
+            meter.stop()
+            timers = await pool.fetchval("SELECT count(*) FROM timers")
+            unchanged = await pool.fetchval("SELECT count(*) FROM outbox") == fired
+        finally:
+            await pool.close()
+            await nc.close()
+    if applied != len(events) or not unchanged:
+        raise RuntimeError(f"P3 timers: applied {applied} of {len(events)} events; outbox unchanged: {unchanged}")
+    rate = applied / seconds
+    print(f"P3 timers rebuild: {rate:.0f} events/s over {applied} events in {seconds:.2f} s "
+          f"({timers} timers re-derived, {fired} of them fired, none sent again) (goal ≥ 10,000/s) · "
+          f"baseline INSERT {baseline:.0f}/s · ratio {rate / baseline:.2f}", flush=True)
+    print(f"P3 timers first build from nothing, firing the {fired} timers due during the history: "
+          f"{applied / first:.0f} events/s", flush=True)
+    print(f"P3 timers CPU during the rebuild, % of one core: {meter.line()}", flush=True)
+
+
+async def main() -> None:
+    with Servers() as servers:
+        async with servers.database() as database_url:
+            rate = await yardstick.insert_rate(database_url)
+        print(f"BASELINE asyncpg single-row INSERT: {rate:.0f}/s", flush=True)
+        await run(servers, rate)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.getcwd())
+    uvloop.run(main())  # as `python -m bench` runs it

@@ -1,0 +1,140 @@
+"""P6 — 10,000 pending timers falling due over ten seconds: how late each reaches the timers stream.
+
+The timers service runs alone (its own process, one worker). 500 declarations, published up
+front, each plan twenty timers with the test process's durations — the page, seventeen
+checklist steps, the handover warning and the shift limit — so that the 10,000 due times are
+spread evenly over a ten-second window starting ``LEAD`` seconds later. A core NATS
+subscriber notes when each timer event arrives. Lateness is arrival minus ``due_at``
+(end to end: scheduler, outbox, JetStream); the scheduler's own part (``fired_at`` minus
+``due_at``) is printed beside it. An event arriving before its due time would be counted early.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from datetime import datetime, timedelta, timezone
+
+import nats
+import uvloop
+
+from bench import baseline as yardstick
+from bench.cpu import CpuMeter
+from bench.measure import ms, percentile
+from bench.p3_timers_history import (
+    History,
+    document,
+    level,
+    publish,
+    step,
+    utcnow,
+    wait_for,
+)
+from bench.stack import Servers
+
+INCIDENTS = 500
+PER_INCIDENT = 20
+TIMERS = INCIDENTS * PER_INCIDENT
+WINDOW = 10.0  # seconds over which the timers fall due
+LEAD = 15.0  # seconds from the declarations to the first due time: time enough to plan every timer
+DRAIN = 60.0
+SLOT = WINDOW / PER_INCIDENT  # between a declaration's consecutive timers
+
+
+def seconds(value: float) -> str:
+    return f"PT{value:.3f}S"
+
+
+# Offsets from the declaration: the page first, then the steps, then the manager's tenure timers.
+PROCESS = document(
+    [level(1, acknowledge_within=seconds(LEAD), status_update_every=None,
+           checklist=[step(f"step-{k}", seconds(LEAD + k * SLOT)) for k in range(1, PER_INCIDENT - 2)])],
+    handover_warning_after=seconds(LEAD + (PER_INCIDENT - 2) * SLOT),
+    manager_shift_limit=seconds(LEAD + (PER_INCIDENT - 1) * SLOT))
+
+
+class Arrivals:
+    """When each timer event reached a core NATS subscriber, by timer id."""
+
+    def __init__(self):
+        self.at: dict[str, tuple[datetime, dict]] = {}
+        self.nc = None
+
+    async def start(self, nats_url: str) -> None:
+        self.nc = await nats.connect(nats_url)
+        await self.nc.subscribe("warroom.timer.>", cb=self._on_message, pending_msgs_limit=1_000_000)
+        await self.nc.flush()
+
+    async def _on_message(self, msg) -> None:
+        arrived = datetime.now(timezone.utc)
+        data = json.loads(msg.data)["data"]
+        self.at.setdefault(data["timer_id"], (arrived, data))
+
+    async def close(self) -> None:
+        if self.nc is not None:
+            await self.nc.close()
+
+
+def declarations(first: datetime) -> History:
+    """Declarations dated so that the whole grid of due times covers the window evenly."""
+    history = History()
+    history.organisation(PROCESS, ["admin"], first - timedelta(seconds=1))
+    for n in range(INCIDENTS):
+        history.declare(f"inc-{n}", f"manager-{n}", first + timedelta(seconds=n * SLOT / INCIDENTS))
+    return history
+
+
+async def run(servers: Servers, baseline: float) -> None:
+    arrivals = Arrivals()
+    async with servers.system("timers") as services:
+        await arrivals.start(servers.nats_url)
+        try:
+            first = utcnow() - timedelta(seconds=SLOT)  # every declaration dated in the past
+            window_starts = first + timedelta(seconds=LEAD)
+            await publish(servers.nats_url, declarations(first).envelopes)
+            database_url = services["timers"].env["WARROOM_DATABASE_URL"]
+            planned = await wait_for(database_url, f"SELECT count(*) >= {TIMERS} FROM timers.timers", LEAD + WINDOW)
+            overran = (utcnow() - window_starts).total_seconds() if planned else None
+            meter = CpuMeter({"timers": services["timers"].pid, "postgres": servers.pg_pid, "nats": servers.nats_pid})
+            meter.start()
+            deadline = window_starts + timedelta(seconds=WINDOW + DRAIN)
+            while len(arrivals.at) < TIMERS and utcnow() < deadline:
+                await asyncio.sleep(0.1)
+            meter.stop()
+        finally:
+            await arrivals.close()
+
+    late = [(arrived - datetime.fromisoformat(data["due_at"])).total_seconds()
+            for arrived, data in arrivals.at.values()]
+    fired = [(datetime.fromisoformat(data["fired_at"]) - datetime.fromisoformat(data["due_at"])).total_seconds()
+             for _, data in arrivals.at.values()]
+    if not late:
+        raise RuntimeError("P6: no timer event arrived")
+    early = sum(1 for value in late if value < 0)
+    p99 = percentile(late, 99)
+    notes = [f"missing {TIMERS - len(late)}"] if len(late) < TIMERS else []
+    if overran is None:
+        notes.append("planning did not finish")
+    elif overran > 0:
+        notes.append(f"planning overran the lead by {overran:.1f} s: lateness includes it")
+    print(f"P6 timer lateness, {len(late)} timers due over {WINDOW:.0f} s: on the stream "
+          f"p50 {ms(percentile(late, 50))} ms p99 {ms(p99)} ms max {ms(max(late))} ms · "
+          f"scheduler's part p50 {ms(percentile(fired, 50))} ms p99 {ms(percentile(fired, 99))} ms · "
+          f"early {early} (goal p99 ≤ 500 ms, none early) · "
+          f"baseline INSERT {baseline:.0f}/s · p99 = {p99 * baseline:.0f} INSERT times"
+          + "".join(f" · {note}" for note in notes), flush=True)
+    print(f"P6 CPU while the timers fell due, % of one core: {meter.line()}", flush=True)
+
+
+async def main() -> None:
+    with Servers() as servers:
+        async with servers.database() as database_url:
+            rate = await yardstick.insert_rate(database_url)
+        print(f"BASELINE asyncpg single-row INSERT: {rate:.0f}/s", flush=True)
+        await run(servers, rate)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.getcwd())
+    uvloop.run(main())  # as `python -m bench` runs it

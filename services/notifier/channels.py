@@ -1,0 +1,112 @@
+"""The two ways out: an HTTP POST (people's webhooks, subscriptions, the issue tracker) and SMTP email.
+
+Each attempt answers an Outcome; the worker decides from it what happens next.
+"""
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+import aiosmtplib
+import httpx
+import jinja2
+
+from services.notifier import domain, guard
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None = None
+    error: str | None = None
+    # Asked for by the receiver (429/503 with Retry-After), instead of our own backoff.
+    retry_after: timedelta | None = None
+    # 410 Gone: the endpoint is disabled, nothing more is sent there.
+    gone: bool = False
+    # Retrying cannot help (a mail server's 5xx for this recipient).
+    permanent: bool = False
+
+    @property
+    def delivered(self) -> bool:
+        return self.error is None
+
+
+class Webhooks:
+    """POSTs through the SSRF guard: to the address it approved, without redirects, within a time budget."""
+
+    def __init__(self, client: httpx.AsyncClient, allowlist: guard.Allowlist, timeout: float):
+        self.client, self.allowlist, self.timeout = client, allowlist, timeout
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str], now: datetime) -> Outcome:
+        """Raises guard.Refused when the URL may not be reached."""
+        try:
+            target = await guard.resolve(url, self.allowlist)
+        except OSError as exc:  # DNS failed: worth trying again later, like a refused connection
+            return Outcome(error=f"cannot resolve the webhook host: {exc}")
+        try:
+            # The whole exchange within the budget: a receiver trickling its answer cannot hold a slot.
+            async with asyncio.timeout(self.timeout):
+                # Streamed and never read: a hostile receiver cannot make us buffer a huge answer.
+                async with self.client.stream("POST", target.url, content=body,
+                                              headers={**headers, **target.headers},
+                                              extensions=target.extensions) as response:
+                    status, wait = response.status_code, response.headers.get("retry-after")
+        except (TimeoutError, httpx.TimeoutException):
+            return Outcome(error=f"timed out after {self.timeout:g} s")
+        except httpx.HTTPError as exc:
+            return Outcome(error=f"{type(exc).__name__}: {exc}".removesuffix(": "))
+        if 200 <= status < 300:
+            return Outcome(status)
+        if 300 <= status < 400:
+            return Outcome(status, f"HTTP {status}: redirects are not followed")
+        if status == 410:
+            return Outcome(status, "HTTP 410 Gone: the endpoint is disabled", gone=True)
+        later = domain.retry_after(wait, now) if status in (429, 503) else None
+        return Outcome(status, f"HTTP {status}", retry_after=later)
+
+
+_HTML = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
+<html><body style="font-family: sans-serif">
+<h2>{{ p.title }} <small>(level {{ p.severity }}{% if p.level_name %}, {{ p.level_name }}{% endif %})</small></h2>
+<p>{{ p.what }}</p>
+{% if p.why %}<p><em>Why you:</em> {{ p.why }}</p>{% endif %}
+{% if p.ask %}<p><strong>Asked of you:</strong> {{ p.ask }}</p>{% endif %}
+{% if p.communications %}<p><em>Communications:</em> {{ p.communications }}</p>{% endif %}
+{% if p.link %}<p><a href="{{ p.link }}">{{ p.link }}</a></p>{% endif %}
+<p style="color: #666">Incident {{ p.incident_id }} · {{ p.event_type }} · reason {{ p.reason }}</p>
+</body></html>
+""")
+
+
+def email_message(payload: dict, sender: str, to: str, delivery_id: str) -> EmailMessage:
+    """The notice as an email: the message as plain text, and the same parts in HTML."""
+    message = EmailMessage()
+    message["From"], message["To"] = sender, to
+    message["Subject"] = f"[Warroom] {payload.get('title', 'incident')}: {payload['reason'].replace('_', ' ')}"
+    # Stable per delivery, like the webhook-id: a retried email is recognisably the same one.
+    message["Message-ID"] = f"<{delivery_id}@warroom.notifier>"
+    message["X-Warroom-Incident"] = payload.get("incident_id") or ""
+    text = payload["message"] + (f"\n\n{payload['link']}" if payload.get("link") else "")
+    message.set_content(text + f"\n\n-- \nIncident {payload.get('incident_id')} · reason {payload['reason']}\n")
+    message.add_alternative(_HTML.render(p=payload), subtype="html")
+    return message
+
+
+class Mailer:
+    def __init__(self, *, host: str, port: int, sender: str, username: str = "", password: str = "",
+                 starttls: bool = False, timeout: float = 10.0):
+        self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
+        self.username, self.password, self.starttls = username or None, password or None, starttls
+
+    async def send(self, payload: dict, to: str, delivery_id: str) -> Outcome:
+        message = email_message(payload, self.sender, to, delivery_id)
+        try:
+            await aiosmtplib.send(message, hostname=self.host, port=self.port, username=self.username,
+                                  password=self.password, start_tls=self.starttls, timeout=self.timeout)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [refused.code for refused in exc.recipients]
+            return Outcome(error=f"SMTP refused the recipient: {codes}", permanent=all(c >= 500 for c in codes))
+        except aiosmtplib.SMTPResponseException as exc:
+            return Outcome(error=f"SMTP {exc.code}: {exc.message}", permanent=exc.code >= 500)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            return Outcome(error=f"SMTP: {type(exc).__name__}: {exc}".removesuffix(": "))
+        return Outcome()

@@ -1,0 +1,130 @@
+"""The deliveries' SQL: queued by the consumers, claimed and settled by the worker, read by the API.
+
+One row per (event, recipient, channel): the UNIQUE constraint is what makes a redelivered or
+replayed event send nothing twice (F4, F6).
+"""
+from datetime import datetime
+
+import asyncpg
+
+# NOTIFY is delivered on commit only, so a listener woken by it always finds the new rows.
+QUEUED_CHANNEL = "warroom_notifier_queued"
+
+_FIELDS = ("id, event_id, event_type, incident_id, recipient, channel, reason, target, payload, state, "
+           "attempts, round_start, not_before, order_key")
+
+
+async def queue(conn: asyncpg.Connection, *, id: str, event_id: str, event_type: str, incident_id: str | None,
+                recipient: str, channel: str, reason: str, target: str | None, payload: dict, state: str,
+                last_error: str | None, now: datetime, not_before: datetime | None = None,
+                order_key: str | None = None) -> bool:
+    """Queue one delivery unless this (event, recipient, channel) already has one; True if queued."""
+    due = (not_before or now) if state == "pending" else None
+    queued = await conn.fetchval(
+        "INSERT INTO deliveries (id, event_id, event_type, incident_id, recipient, channel, reason, target, "
+        "payload, state, last_error, created_at, next_attempt_at, not_before, order_key) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+        "ON CONFLICT DO NOTHING RETURNING true",
+        id, event_id, event_type, incident_id, recipient, channel, reason, target, payload, state, last_error,
+        now, due, not_before, order_key)
+    if queued and state == "pending":
+        await conn.execute("SELECT pg_notify($1, '')", QUEUED_CHANNEL)
+    return bool(queued)
+
+
+async def claim_due(conn: asyncpg.Connection, now: datetime) -> asyncpg.Record | None:
+    """Lock the next due delivery for this transaction; other replicas skip it (never send it too).
+
+    A delivery with an order key waits while an earlier one of the same key is pending, even one
+    another replica is sending right now: a subscription gets one incident's events in order (F5).
+    """
+    return await conn.fetchrow(
+        f"SELECT {_FIELDS} FROM deliveries d WHERE state = 'pending' AND next_attempt_at <= $1 "
+        "  AND (order_key IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.order_key = d.order_key "
+        "       AND e.state = 'pending' AND e.position < d.position)) "
+        "ORDER BY next_attempt_at, position LIMIT 1 FOR UPDATE SKIP LOCKED", now)
+
+
+async def record_attempt(conn: asyncpg.Connection, delivery_id: str, attempt: int, at: datetime,
+                         status_code: int | None, error: str | None) -> None:
+    await conn.execute(
+        "INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, error) "
+        "VALUES ($1, $2, $3, $4, $5)", delivery_id, attempt, at, status_code, error)
+
+
+async def mark_delivered(conn: asyncpg.Connection, delivery_id: str, attempts: int, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET state = 'delivered', attempts = $2, delivered_at = $3, "
+        "next_attempt_at = NULL, last_error = NULL WHERE id = $1", delivery_id, attempts, at)
+
+
+async def mark_retry(conn: asyncpg.Connection, delivery_id: str, attempts: int, next_at: datetime,
+                     error: str) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET attempts = $2, next_attempt_at = $3, last_error = $4 WHERE id = $1",
+        delivery_id, attempts, next_at, error)
+
+
+async def mark_ended(conn: asyncpg.Connection, delivery_id: str, state: str, attempts: int, error: str) -> None:
+    """Give up: ``failed`` after the last attempt, ``refused`` by the SSRF guard, ``disabled`` by a 410."""
+    await conn.execute(
+        "UPDATE deliveries SET state = $2, attempts = $3, next_attempt_at = NULL, last_error = $4 "
+        "WHERE id = $1", delivery_id, state, attempts, error)
+
+
+# --- endpoints disabled by 410 Gone ---
+
+async def disable_endpoint(conn: asyncpg.Connection, endpoint: str, at: datetime, delivery_id: str) -> None:
+    await conn.execute("INSERT INTO disabled_endpoints (endpoint, disabled_at, delivery_id) VALUES ($1, $2, $3) "
+                       "ON CONFLICT DO NOTHING", endpoint, at, delivery_id)
+
+
+async def endpoint_disabled(conn: asyncpg.Connection, endpoint: str | None) -> bool:
+    return endpoint is not None and bool(
+        await conn.fetchval("SELECT true FROM disabled_endpoints WHERE endpoint = $1", endpoint))
+
+
+async def enable_endpoint(conn: asyncpg.Connection, endpoint: str | None) -> None:
+    if endpoint is not None:
+        await conn.execute("DELETE FROM disabled_endpoints WHERE endpoint = $1", endpoint)
+
+
+async def end_pending_of(conn: asyncpg.Connection, recipient: str, channel: str, error: str) -> None:
+    """A deleted subscription's queued deliveries go nowhere."""
+    await conn.execute(
+        "UPDATE deliveries SET state = 'disabled', next_attempt_at = NULL, last_error = $3 "
+        "WHERE recipient = $1 AND channel = $2 AND state = 'pending'", recipient, channel, error)
+
+
+# --- manual redelivery ---
+
+async def lock(conn: asyncpg.Connection, delivery_id: str) -> asyncpg.Record | None:
+    """The delivery, locked (waits for a worker sending it right now to finish)."""
+    return await conn.fetchrow(f"SELECT {_FIELDS} FROM deliveries WHERE id = $1 FOR UPDATE", delivery_id)
+
+
+async def redeliver(conn: asyncpg.Connection, delivery_id: str, now: datetime) -> None:
+    """Send it again now, under the same id; its retries count afresh from here."""
+    await conn.execute(
+        "UPDATE deliveries SET state = 'pending', next_attempt_at = $2, round_start = attempts "
+        "WHERE id = $1", delivery_id, now)
+    await conn.execute("SELECT pg_notify($1, '')", QUEUED_CHANNEL)
+
+
+# --- read by the API ---
+
+async def listing(conn: asyncpg.Connection, *, incident_id: str | None, person: str | None,
+                  delivery_id: str | None = None, before: int | None = None,
+                  limit: int = 1) -> list[asyncpg.Record]:
+    """Newest first, each with its attempts (newest first); ``before`` is where the previous page ended."""
+    return await conn.fetch(
+        "SELECT d.position, d.id, d.event_id, d.event_type, d.incident_id, d.recipient, d.channel, "
+        "       d.reason, d.state, d.attempts, d.last_error, d.created_at, d.delivered_at, d.not_before, "
+        "       d.next_attempt_at, coalesce(h.history, '[]'::jsonb) AS history "
+        "FROM deliveries d LEFT JOIN LATERAL ("
+        "    SELECT jsonb_agg(jsonb_build_object('attempt', a.attempt, 'at', a.at, "
+        "           'status_code', a.status_code, 'error', a.error) ORDER BY a.attempt DESC) AS history "
+        "    FROM delivery_attempts a WHERE a.delivery_id = d.id) h ON true "
+        "WHERE ($1::text IS NULL OR d.incident_id = $1) AND ($2::text IS NULL OR d.recipient = $2) "
+        "  AND ($3::text IS NULL OR d.id = $3) AND ($4::bigint IS NULL OR d.position < $4) "
+        "ORDER BY d.position DESC LIMIT $5", incident_id, person, delivery_id, before, limit)

@@ -1,0 +1,266 @@
+"""The words a person reads: what happened to which incident at which level, why they are told,
+what is asked of them, and how the level says to communicate (R11).
+
+Pure: everything it names comes in as arguments.
+"""
+from dataclasses import dataclass, replace
+from typing import Any
+
+from services.notifier.projection import Incident
+from services.notifier.recipients import Notice
+from shared import durations
+
+
+@dataclass(frozen=True)
+class Message:
+    what: str
+    why: str
+    ask: str
+    communications: str
+
+    @property
+    def text(self) -> str:
+        talk = f"Communications: {self.communications.rstrip('.')}." if self.communications else ""
+        return " ".join(part for part in (self.what, self.why, self.ask, talk) if part)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a message may mention besides the event: the policy, people's names, a link."""
+    level: dict
+    process: dict
+    names: dict[str, str]
+    link: str | None = None
+    role: str = ""  # the recipient's, filled in per message
+
+    def name(self, person: str | None) -> str:
+        return self.names.get(person, person) if person else "nobody"
+
+    def limit(self, key: str) -> str:
+        value = self.process.get(key)
+        return spoken(value) if value else ""
+
+
+def compose(notice: Notice, incident: Incident, data: dict[str, Any], ctx: Context) -> Message:
+    subject = f'incident "{incident.title}" ({level_label(incident.severity, ctx.level)})'
+    what, ask = _WORDS.get(notice.reason, _news)(subject, incident, data, replace(ctx, role=notice.role))
+    return Message(what[0].upper() + what[1:], why(notice, incident, data, ctx), ask,
+                   ctx.level.get("communications") or "")
+
+
+def why(notice: Notice, incident: Incident, data: dict[str, Any], ctx: Context) -> str:
+    if notice.reason == "paged":
+        return f"You are paged {_why_paged(data)}."
+    if notice.role == "observer" and notice.group:
+        return (f'You observe level {incident.severity} incidents as a member of "{notice.group}": '
+                f"you take no part in fixing it but must know, in case customers call (R07).")
+    return {
+        "manager": "You are its manager.",
+        "sme": "You are one of its subject-matter experts.",
+        "worker": "You are one of its workers.",
+        "observer": "You are one of its observers: you take no part in fixing it but must know, in case "
+                    "customers call (R07).",
+        "pr_manager": "You are its PR manager (R08).",
+        "participant": "You took part in it.",
+        "offeree": f"{ctx.name(data.get('by'))} chose you.",
+    }.get(notice.role, "")
+
+
+def _why_paged(data: dict[str, Any]) -> str:
+    if data.get("coverage_gap"):
+        return f'as the catch-all subject-matter expert, because aspect "{data["aspect"]}" has no SME (R10)'
+    if data.get("smes") and data["smes"][0] == data["paged"]:
+        return f'as the first subject-matter expert for "{data["aspect"]}" (R02)'
+    return "because the declaration names you as its manager (R02)"
+
+
+def _acknowledge(ctx: Context) -> str:
+    ack = ctx.level.get("acknowledge_within")
+    return f"Acknowledge within {spoken(ack)}, or the next SME is paged (R11)." if ack else "Acknowledge now."
+
+
+def _pr_needed(incident: Incident, ctx: Context) -> str:
+    if ctx.level.get("requires_pr_manager") and not incident.pr_manager:
+        return " This level needs a PR manager, neither you nor a worker: assign one (R08)."
+    return ""
+
+
+def _paged(subject, incident, data, ctx):
+    return (f"{subject} was declared for \"{data['aspect']}\".",
+            (f"{_acknowledge(ctx)} You manage it from now on until you hand over; never work on the problem "
+             f"yourself (R03).{_pr_needed(incident, ctx)}"))
+
+
+def _escalated(subject, incident, data, ctx):
+    whom = "the catch-all SME" if data.get("to_catch_all") else "you, the next SME"
+    return (f"nobody acknowledged the page for {subject}, so it escalated to {whom}: you are its manager now.",
+            f"{_acknowledge(ctx)}{_pr_needed(incident, ctx)}")
+
+
+def _forced(subject, incident, data, ctx):
+    reason = f': "{data["reason"]}"' if data.get("reason") else ""
+    return ((f"{ctx.name(data.get('by'))} made you manager of {subject}, taking over from "
+             f"{ctx.name(data.get('previous'))}{reason}."), "Take charge now and brief yourself on its state.")
+
+
+def _offered(subject, incident, data, ctx):
+    offerer = ctx.name(data.get("by"))
+    return (f"{offerer} offers you the manager role of {subject}. Briefing: \"{data['briefing']}\".",
+            f"Accept or decline; {offerer} stays in charge until you accept (R04).")
+
+
+def _declined(subject, incident, data, ctx):
+    return (f"{ctx.name(data.get('to'))} declined the manager role of {subject}.",
+            "You stay in charge: offer the role to someone else (R04).")
+
+
+def _handover_due(subject, incident, data, ctx):
+    held = f" for {ctx.limit('handover_warning_after')}" if ctx.limit("handover_warning_after") else ""
+    limit = f" before the shift limit of {ctx.limit('manager_shift_limit')}" if ctx.limit("manager_shift_limit") else ""
+    who = "you have" if ctx.role == "manager" else f"{ctx.name(incident.manager)} has"
+    return (f"{who} managed {subject}{held}: a handover is due (R05).",
+            (f"Begin the handover now: offer the role to someone rested{limit}." if ctx.role == "manager"
+             else f"Help the manager hand over to someone rested{limit}."))
+
+
+def _shift_limit(subject, incident, data, ctx):
+    limit = f" of {ctx.limit('manager_shift_limit')}" if ctx.limit("manager_shift_limit") else ""
+    who = "you" if ctx.role == "manager" else ctx.name(incident.manager)
+    return ((f"{who} reached the manager shift limit{limit} on {subject}; the breach is recorded for the "
+             "post-mortem (R05)."),
+            ("Hand over now: until someone else manages, every manager command but offering the handover "
+             "is refused."))
+
+
+def _breached(subject, incident, data, ctx):
+    what, _ = _shift_limit(subject, incident, data, ctx)
+    return what, "Help find a rested manager; an admin can force a handover if it does not happen."
+
+
+def _observer(subject, incident, data, ctx):
+    description = ctx.level.get("description")
+    return (f"{subject} was declared{': ' + description if description else '.'}",
+            "Be ready to answer customers; you may give input on the severity level.")
+
+
+def _severity_changed(subject, incident, data, ctx):
+    quoted = f': "{data["reason"]}"' if data.get("reason") else ""
+    ask = "Be ready to answer customers under the new level."
+    if ctx.role == "pr_manager" and ctx.level.get("public_update_every"):
+        ask = f"Post public updates every {spoken(ctx.level['public_update_every'])} from now on."
+    return (f"{subject} changed from level {data['previous']} to level {data['severity']}{quoted} (R13).", ask)
+
+
+def _briefed(subject, incident, data, ctx):
+    return (f"the manager briefs the observers of {subject}: \"{data['summary']}\".",
+            "Nothing more is asked of you; you may give input on the severity level.")
+
+
+def _unanswered(subject, incident, data, ctx):
+    return ((f"nobody acknowledged the pages for {subject}: every SME and the catch-all were paged; "
+             f"{ctx.name(data.get('paged'))} stays its manager (R11)."),
+            "Help reach someone who can take charge of it.")
+
+
+def _status_requested(subject, incident, data, ctx):
+    return (f"{ctx.name(data.get('by'))} asks for your status update on {subject}.",
+            ("Post it with all five parts: what you learned, tried, the outcome, what you are working on and "
+             "what remains (R06)."))
+
+
+def _cadence(kind: str):
+    def words(subject, incident, data, ctx):
+        every = ctx.level.get(f"{kind}_update_every")
+        cadence = f" (every {spoken(every)})" if every else ""
+        if kind == "status":
+            return (f"a status update from the workers of {subject} is due{cadence}.",
+                    "Request status from the workers (R06).")
+        if ctx.role == "pr_manager":
+            return f"a public update on {subject} is due{cadence}.", "Post a public update now (R08)."
+        who = "Make sure the PR manager posts one" if incident.pr_manager else "Assign a PR manager to post one"
+        return f"a public update on {subject} is due{cadence}.", f"{who} (R08)."
+    return words
+
+
+def _step_due(subject, incident, data, ctx):
+    step = (data.get("detail") or {}).get("step", "")
+    titles = {s["id"]: s["title"] for s in ctx.level.get("checklist", [])}
+    named = f'"{titles[step]}"' if step in titles else f'"{step}"' if step else "a checklist step"
+    return f"checklist step {named} of {subject} is due (R14).", "Do it now and mark it done."
+
+
+def _not_fresh(subject, incident, data, ctx):
+    worker = ctx.name(data.get("person"))
+    fresh = f" longer than {ctx.limit('worker_fresh_for')}" if ctx.limit("worker_fresh_for") else " too long"
+    return (f"{worker} has been on incidents{fresh} in the last 24 hours, now on {subject} (R19).",
+            f"Relieve {worker}: bring in someone fresh.")
+
+
+def _added(role: str, ask: str):
+    def words(subject, incident, data, ctx):
+        return f"{ctx.name(data.get('by'))} added you to {subject} as {role}.", ask
+    return words
+
+
+def _pr_assigned(subject, incident, data, ctx):
+    every = ctx.level.get("public_update_every")
+    cadence = f" every {spoken(every)}" if every else " as the manager asks"
+    return (f"{ctx.name(data.get('by'))} made you PR manager of {subject}.",
+            f"Keep clients and end users informed: post public updates{cadence} (R08).")
+
+
+def _severity_input(subject, incident, data, ctx):
+    return (f"{ctx.name(data.get('by'))} suggests level {data['level']} for {subject}: \"{data['comment']}\".",
+            "Consider it: only you change the level (R13).")
+
+
+def _affected(subject, incident, data, ctx):
+    return ((f"{ctx.name(data.get('by'))} asks you to gather information from affected users on {subject}: "
+             f"\"{data['question']}\"."), "Report your findings to the incident (R08).")
+
+
+def _postmortem(subject, incident, data, ctx):
+    link = f": {ctx.link}" if ctx.link else "."
+    return f"the post-mortem of {subject} is published{link}", "Read it; its refinements apply at once (R17)."
+
+
+def _news(subject, incident, data, ctx):
+    return f"news about {subject}.", ""
+
+
+_WORDS = {
+    "paged": _paged, "escalated": _escalated, "handover_forced": _forced, "handover_offered": _offered,
+    "handover_declined": _declined, "handover_due": _handover_due, "shift_limit": _shift_limit,
+    "shift_limit_breached": _breached, "observer": _observer, "severity_changed": _severity_changed,
+    "observers_briefed": _briefed, "page_unanswered": _unanswered, "status_requested": _status_requested,
+    "status_update_due": _cadence("status"), "public_update_due": _cadence("public"),
+    "checklist_step_due": _step_due, "worker_not_fresh": _not_fresh,
+    "worker_added": _added("a worker", "Work on the problem and report honest status when asked (R06)."),
+    "sme_added": _added("a subject-matter expert", "Advise the manager and the workers on your domain."),
+    "observer_added": _added("an observer", "Be ready to answer customers; you may give input on the severity."),
+    "pr_manager_assigned": _pr_assigned, "severity_input": _severity_input,
+    "affected_info_requested": _affected, "postmortem_published": _postmortem,
+}
+
+
+def level_label(severity: int, level: dict) -> str:
+    return f"level {severity}, {level['name']}" if level.get("name") else f"level {severity}"
+
+
+def level_of(process: dict | None, severity: int) -> dict:
+    """The process document's policy for a severity level ({} when it is not known here)."""
+    for level in (process or {}).get("levels", []):
+        if level.get("level") == severity:
+            return level
+    return {}
+
+
+def spoken(iso: str) -> str:
+    """'PT1H30M' → '1 hour 30 minutes', for people rather than parsers."""
+    seconds = int(durations.parse(iso).total_seconds())
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
+    return " ".join(parts)

@@ -1,0 +1,91 @@
+"""What a deadline of the process is in the post-mortem, and how it was kept (R14).
+
+An `Item` is one row of the process-adherence table; `Levels` reads the deadlines of the process
+version an incident was declared under; `Reminders` counts the timers that fired for a deadline.
+"""
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from shared import durations
+
+
+@cache
+def parse(text: str) -> timedelta:
+    """An ISO 8601 duration of the process; a long incident asks for the same few thousands of times."""
+    return durations.parse(text)
+
+
+MET, LATE, MISSED, PENDING, NOT_DUE, WARNING = "met", "late", "missed", "pending", "not_due", "warning"
+OUTCOMES = (MET, LATE, MISSED, PENDING, NOT_DUE, WARNING)
+
+
+@dataclass(frozen=True)
+class Item:
+    kind: str
+    rule: str
+    what: str
+    outcome: str
+    level: int | None = None
+    person: str | None = None
+    due_at: datetime | None = None
+    done_at: datetime | None = None
+    # Late: done this long after the deadline. Missed: still not done this long after it.
+    late_by: float | None = None
+    note: str = ""
+    reminders: int = 0
+
+
+class Levels:
+    """The pinned process version's levels; an unknown level sets no deadlines."""
+
+    def __init__(self, process: dict[str, Any] | None):
+        self.by_number = {lv["level"]: lv for lv in (process or {}).get("levels", [])}
+
+    def duration(self, level: int, key: str) -> timedelta | None:
+        value = self.by_number.get(level, {}).get(key)
+        return parse(value) if value else None
+
+    def checklist(self, level: int) -> list[dict[str, Any]]:
+        return self.by_number.get(level, {}).get("checklist", [])
+
+
+def late(done: datetime, due: datetime | None) -> tuple[str, float | None]:
+    """Met, or late by how many seconds."""
+    if due is None or done <= due:
+        return MET, None
+    return LATE, (done - due).total_seconds()
+
+
+def moment(value: Any, default: datetime) -> datetime:
+    """A time from an event's data (ISO text), or ``default`` when it has none."""
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else default
+    except ValueError:
+        return default
+
+
+class Reminders:
+    """The timers that fired (the timers service's events), to count the reminders a deadline raised.
+    Indexed by kind and time, as a long incident has thousands of deadlines and of firings."""
+
+    def __init__(self, timers: list):
+        fired: dict[str, list[tuple[datetime, str | None, str | None]]] = defaultdict(list)
+        for t in timers:
+            fired[t.data.get("kind")].append((moment(t.data.get("due_at"), t.at), t.data.get("person"),
+                                              (t.data.get("detail") or {}).get("step")))
+        self.fired = {kind: sorted(rows, key=lambda row: row[0]) for kind, rows in fired.items()}
+        self.times = {kind: [row[0] for row in rows] for kind, rows in self.fired.items()}
+
+    def count(self, kind: str, due: datetime | None, until: datetime | None, person: str | None = None,
+              step: str | None = None) -> int:
+        if due is None or kind not in self.fired:
+            return 0
+        times = self.times[kind]
+        low = bisect_left(times, due - timedelta(seconds=1))  # the timers' own rounding of the same deadline
+        high = len(times) if until is None else bisect_right(times, until)
+        return sum(1 for _, p, s in self.fired[kind][low:high]
+                   if (person is None or p == person) and (step is None or s == step))

@@ -1,0 +1,99 @@
+"""The post-mortem's use cases: read it, write its narrative and action items, publish it (R16).
+
+Each runs in one transaction on a connection the API gives it. Writers lock the post-mortem's own
+row first, so nothing is written beside or after the publication that freezes the report.
+"""
+import json
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.postmortem import readmodel, records, render
+from services.postmortem.domain import Story, fold
+from services.postmortem.permissions import EDIT, PUBLISH, Permission, allowed
+from services.postmortem.report import document, people_to_name
+from services.postmortem.schemas import ActionItemIn
+from shared import organisation, outbox
+from shared.contract import validate
+from shared.problems import Problem
+
+SOURCE = "warroom/postmortem"
+PUBLISHED = "warroom.postmortem.published.v1"
+
+
+async def story(conn: asyncpg.Connection, incident_id: str) -> Story:
+    """The incident's story from its own events; 404 until its declaration has arrived."""
+    found = fold(await readmodel.entries(conn, incident_id, incident_only=True))
+    if found is None:
+        raise Problem(404, f"no post-mortem for incident {incident_id!r}: no such incident is known here")
+    return found
+
+
+async def read(conn: asyncpg.Connection, incident_id: str, now: datetime) -> dict[str, Any]:
+    """The draft as the events and people's writing make it now (times as datetimes), or the report as
+    published (JSON, times as text): the document of ``schemas.Postmortem`` either way."""
+    own = await records.get(conn, incident_id)
+    if own is not None and own["state"] == "published":
+        return own["document"]
+    return await _draft(conn, incident_id, now)
+
+
+async def _draft(conn: asyncpg.Connection, incident_id: str, now: datetime,
+                 publication: dict[str, Any] | None = None) -> dict[str, Any]:
+    entries = await readmodel.entries(conn, incident_id)
+    found = fold(entries)
+    if found is None:
+        raise Problem(404, f"no post-mortem for incident {incident_id!r}: no such incident is known here")
+    edits, items = await records.edits(conn, incident_id), await records.action_items(conn, incident_id)
+    process = await organisation.process(conn, found.process_version)
+    names = await readmodel.names(conn, people_to_name(found, entries, edits, items))
+    return document(found, entries, process, names, edits, items, now, publication)
+
+
+async def writable(conn: asyncpg.Connection, incident_id: str, caller: dict, permission: Permission) -> Story:
+    """The story, once the caller may write to this post-mortem and it is still a draft (row locked)."""
+    found = await story(conn, incident_id)
+    if not allowed(permission, caller, found):
+        raise Problem(403, f"only {permission.roles} may do this", rule=permission.rule)
+    if (await records.lock(conn, incident_id))["state"] == "published":
+        raise Problem(409, "the post-mortem is published: it is frozen", rule="R16")
+    return found
+
+
+async def edit_section(conn: asyncpg.Connection, incident_id: str, section: str, text: str, caller: dict,
+                       now: datetime) -> dict[str, Any]:
+    """A new version of a section's narrative; the earlier ones stay in its history."""
+    async with conn.transaction():
+        await writable(conn, incident_id, caller, EDIT)
+        await records.add_edit(conn, incident_id, section, text, caller["id"], now)
+        draft = await _draft(conn, incident_id, now)
+    return next(s for s in draft["sections"] if s["id"] == section)
+
+
+async def add_action_item(conn: asyncpg.Connection, incident_id: str, body: ActionItemIn, caller: dict,
+                          now: datetime) -> dict[str, Any]:
+    async with conn.transaction():
+        await writable(conn, incident_id, caller, EDIT)
+        if not await readmodel.is_person(conn, body.owner):
+            raise Problem(422, f"the owner {body.owner!r} is not a registered person",
+                          errors=[{"field": "owner", "message": "unknown person"}])
+        item = await records.add_action_item(conn, incident_id, body.model_dump(), caller["id"], now)
+    names = await readmodel.names(conn, {body.owner})
+    return {**item, "owner_name": names.get(body.owner)}
+
+
+async def publish(conn: asyncpg.Connection, incident_id: str, caller: dict, now: datetime) -> dict[str, Any]:
+    """R16: freeze the report and tell the other services (the incident service closes the incident on it)."""
+    async with conn.transaction():
+        found = await writable(conn, incident_id, caller, PUBLISH)
+        if found.status == "open":
+            raise Problem(409, "the incident is still open: resolve it before publishing its post-mortem", rule="R15")
+        report = await _draft(conn, incident_id, now, {"published_at": now, "published_by": caller["id"],
+                                                         "published_by_name": caller.get("name")})
+        frozen = json.loads(render.json(report))
+        await records.publish(conn, incident_id, caller["id"], now, frozen)
+        await outbox.add(conn, source=SOURCE, event_type=PUBLISHED, subject=incident_id, time=now,
+                         data=validate(PUBLISHED, {"incident_id": incident_id, "by": caller["id"]}),
+                         key=f"postmortem-published:{incident_id}")
+    return frozen

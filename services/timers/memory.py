@@ -1,0 +1,180 @@
+"""The read model in memory, for a rebuild: the `Store` the handlers apply the replayed stream to.
+
+It starts empty, knows which timers fired before (their events are in the outbox), and is
+written out at the end, a statement per table instead of a dozen statements per event.
+"""
+import csv
+import io
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from services.timers.domain import Plan, Stretch, Timer
+from services.timers.scheduler import queue_fired
+from shared.clock import Clock
+
+
+@dataclass
+class Row:
+    timer: Timer
+    state: str = "pending"
+    fired_at: datetime | None = None
+
+
+class MemoryStore:
+    def __init__(self, conn: asyncpg.Connection, clock: Clock, fired_before: dict[str, datetime]):
+        self.conn, self.clock = conn, clock
+        self.fired_before = fired_before  # timer id → when it fired, from the outbox
+        self.incidents: dict[str, dict] = {}
+        self.members: dict[str, dict[str, datetime]] = defaultdict(dict)  # incident → worker → status since
+        self.done: dict[tuple[str, int], set[str]] = defaultdict(set)  # (incident, level) → steps
+        # Every stretch as [incident, start, end, person, role], and two views of them: the ones still
+        # lasting, by incident and role, and each person's recent ones in a role. Events replay in time
+        # order and each role looks back a fixed time, so a stretch ended before one look's horizon is
+        # of no interest to any later look (events held behind a gap until the end see only those).
+        self.spans: list[list] = []
+        self.lasting: dict[str, dict[tuple[str, str], list]] = defaultdict(dict)
+        self.recent: dict[tuple[str, str], list[list]] = defaultdict(list)
+        self.timers: dict[str, dict[str, Row]] = defaultdict(dict)  # incident → timer id → row
+
+    @classmethod
+    async def load(cls, conn: asyncpg.Connection, clock: Clock) -> "MemoryStore":
+        rows = await conn.fetch("SELECT event -> 'data' ->> 'timer_id' AS id, event -> 'data' ->> 'fired_at' AS at "
+                                "FROM outbox WHERE event ->> 'type' LIKE 'warroom.timer.%'")
+        return cls(conn, clock, {row["id"]: datetime.fromisoformat(row["at"]) for row in rows})
+
+    # --- incidents, workers, checklist ---
+
+    async def add_incident(self, incident_id, process_version, severity, manager, at):
+        self.incidents.setdefault(incident_id, {
+            "id": incident_id, "process_version": process_version, "severity": severity, "manager": manager,
+            "status": "open", "level_since": at, "public_since": at})
+
+    async def lock_incident(self, incident_id):
+        incident = self.incidents.get(incident_id)
+        return None if incident is None else dict(incident)  # as it stood, like a fetched row
+
+    async def set_manager(self, incident_id, manager):
+        self.incidents[incident_id]["manager"] = manager
+
+    async def set_status(self, incident_id, status):
+        self.incidents[incident_id]["status"] = status
+
+    async def set_level(self, incident_id, severity, at):
+        self.incidents[incident_id].update(severity=severity, level_since=at)
+
+    async def set_public_since(self, incident_id, at):
+        self.incidents[incident_id]["public_since"] = at
+
+    async def workers(self, incident_id):
+        return dict(sorted(self.members[incident_id].items()))
+
+    async def add_worker(self, incident_id, person, at):
+        if person in self.members[incident_id]:
+            return False
+        self.members[incident_id][person] = at
+        return True
+
+    async def remove_worker(self, incident_id, person):
+        return self.members[incident_id].pop(person, None) is not None
+
+    async def set_status_since(self, incident_id, people, at):
+        for person in people:
+            if person in self.members[incident_id]:
+                self.members[incident_id][person] = at
+
+    async def step_done(self, incident_id, level, step):
+        self.done[(incident_id, level)].add(step)
+
+    async def steps_done(self, incident_id, level):
+        return set(self.done[(incident_id, level)])
+
+    # --- stretches ---
+
+    async def start_stretch(self, person, role, incident_id, at):
+        if (person, role) not in self.lasting[incident_id]:
+            span = [incident_id, at, None, person, role]
+            self.spans.append(span)
+            self.lasting[incident_id][(person, role)] = span
+            self.recent[(person, role)].append(span)
+
+    async def end_stretch(self, person, role, incident_id, at):
+        if (span := self.lasting[incident_id].pop((person, role), None)) is not None:
+            span[2] = at
+
+    async def end_stretches(self, incident_id, at):
+        for span in self.lasting.pop(incident_id, {}).values():
+            span[2] = at
+
+    async def stretches(self, person, role, since):
+        spans = self.recent[(person, role)] = [s for s in self.recent[(person, role)] if s[2] is None or s[2] > since]
+        return [Stretch(start, end) for _, start, end, *_ in spans]
+
+    # --- timers ---
+
+    async def apply_plan(self, plan: Plan) -> None:
+        for cancel in plan.cancel:
+            for row in self.timers[cancel.incident_id].values():
+                timer = row.timer
+                if (row.state == "pending" and (cancel.kinds is None or timer.kind in cancel.kinds)
+                        and cancel.person in (None, timer.person) and cancel.step in (None, timer.detail.get("step"))
+                        and timer.id not in cancel.keep):
+                    row.state = "cancelled"
+        for timer in plan.schedule:
+            self.timers[timer.incident_id].setdefault(timer.id, Row(timer))
+
+    async def fire_overdue(self, incident_id, until, fired_at):
+        while due := sorted((row for row in self.timers[incident_id].values()
+                             if row.state == "pending" and row.timer.due_at <= until), key=lambda r: r.timer.due_at):
+            for row in due:
+                await self._fire(row, fired_at)
+
+    async def fire_known(self) -> None:
+        """Timers left pending that fired live after the last replayed event (the outbox says so)."""
+        while known := [row for rows in self.timers.values() for row in rows.values()
+                        if row.state == "pending" and row.timer.id in self.fired_before]:
+            for row in known:
+                await self._fire(row, self.clock.now())
+
+    async def _fire(self, row: Row, fired_at: datetime) -> None:
+        row.state = "fired"
+        if row.timer.id in self.fired_before:
+            row.fired_at = self.fired_before[row.timer.id]
+        else:  # due before an event live processing applied, yet not in the outbox (pruned?): it fires now
+            row.fired_at = fired_at
+            await queue_fired(self.conn, row.timer, fired_at)
+        if row.timer.every is not None:
+            following = row.timer.following()
+            self.timers[following.incident_id].setdefault(following.id, Row(following))
+
+    async def applied(self, event_time):
+        """The live consumer's progress mark stays: only events it applied are replayed."""
+
+    # --- writing it out ---
+
+    async def write(self) -> None:
+        copy = self.conn.copy_records_to_table
+        await copy("incidents", columns=["id", "process_version", "severity", "manager", "status", "level_since",
+                                         "public_since"],
+                   records=[tuple(i.values()) for i in self.incidents.values()])
+        await copy("workers", columns=["incident_id", "person", "status_since"],
+                   records=[(i, p, at) for i, people in self.members.items() for p, at in people.items()])
+        await copy("steps_done", columns=["incident_id", "level", "step"],
+                   records=[(incident, level, step) for (incident, level), done in self.done.items() for step in done])
+        await copy("stretches", columns=["person", "role", "incident_id", "started_at", "ended_at"],
+                   records=[(p, r, i, s, e) for i, s, e, p, r in self.spans])
+        # As CSV: asyncpg's binary COPY has no encoder for jsonb here, text needs none (empty is NULL).
+        rows = io.StringIO()
+        write = csv.writer(rows).writerow
+        for timers in self.timers.values():
+            for row in timers.values():
+                t = row.timer
+                write((t.id, t.kind, t.incident_id, t.person, t.due_at.isoformat(), row.state,
+                       row.fired_at and row.fired_at.isoformat(), json.dumps(dict(t.detail)),
+                       t.every and f"{t.every.total_seconds()} seconds"))
+        await self.conn.copy_to_table("timers", source=io.BytesIO(rows.getvalue().encode()), format="csv",
+                                      columns=["id", "kind", "incident_id", "person", "due_at", "state", "fired_at",
+                                               "detail", "every"])

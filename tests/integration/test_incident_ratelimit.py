@@ -1,0 +1,101 @@
+"""S7: a rate limit per token, 429 with Retry-After, counted in PostgreSQL so replicas share it."""
+import asyncio
+from contextlib import asynccontextmanager
+
+import httpx
+
+from services.incident.bootstrap import create_app
+from services.incident.ratelimit import RateLimitSettings, forget_full_buckets
+from shared.settings import Settings
+from tests.support.incident import ADMIN_TOKEN, auth, eventually, register, settings
+
+
+@asynccontextmanager
+async def limited_service(database_url: str, nats_url: str, per_second: float, burst: int):
+    """The incident service in-process with the given limits; a client signed in as admin."""
+    limits = RateLimitSettings(**settings(database_url, nats_url).model_dump(),
+                               rate_limit_per_second=per_second, rate_limit_burst=burst)
+    app = create_app(limits)
+    async with (app.router.lifespan_context(app),
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://incident",
+                                  headers=auth(ADMIN_TOKEN)) as client):
+        yield client, app
+
+
+async def _spend(client, count: int, token: str | None = None) -> list[int]:
+    headers = auth(token) if token else {}
+    return [(await client.get("/v1/process", headers=headers)).status_code for _ in range(count)]
+
+
+async def test_s7_a_token_past_its_burst_gets_429_with_a_problem_and_retry_after(database_url, nats_url):
+    async with limited_service(database_url, nats_url, per_second=0.1, burst=5) as (client, _):
+        assert await _spend(client, 5) == [200] * 5
+        refused = await client.get("/v1/process")
+        assert refused.status_code == 429
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["status"] == 429
+        # At 0.1 tokens per second the next whole token is up to 10 s away; never "0".
+        assert 1 <= int(refused.headers["Retry-After"]) <= 10
+        refused_post = await client.post("/v1/incidents", json={"title": "x", "aspect": "servers", "severity": 1})
+        assert refused_post.status_code == 429
+
+
+async def test_s7_concurrent_requests_never_take_more_than_the_burst(database_url, nats_url):
+    async with limited_service(database_url, nats_url, per_second=0.01, burst=10) as (client, _):
+        answers = await asyncio.gather(*(client.get("/v1/process") for _ in range(30)))
+        assert sorted(a.status_code for a in answers) == [200] * 10 + [429] * 20
+
+
+async def test_s7_each_token_has_its_own_bucket_and_health_is_never_limited(database_url, nats_url):
+    async with limited_service(database_url, nats_url, per_second=0.01, burst=6) as (client, _):
+        _, token = await register(client, "Wes")  # two of the admin's six requests
+        assert await _spend(client, 4) == [200] * 4
+        assert (await client.get("/v1/process")).status_code == 429
+        assert await _spend(client, 3, token) == [200] * 3
+        for path in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
+            assert (await client.get(path)).status_code == 200, path
+        # Without a token (or with an unknown one) the answer is 401, never 429.
+        anonymous = await client.get("/v1/process", headers={"Authorization": ""})
+        assert anonymous.status_code == 401
+
+
+async def test_s7_the_bucket_refills_at_the_sustained_rate(database_url, nats_url):
+    async with limited_service(database_url, nats_url, per_second=2, burst=2) as (client, _):
+        statuses = await _spend(client, 20)
+        assert 429 in statuses
+        # A refused request takes no token, so polling does not delay the refill.
+        await eventually(lambda: _answered_ok(client), timeout=10)
+
+
+async def _answered_ok(client) -> bool:
+    return (await client.get("/v1/process")).status_code == 200
+
+
+async def test_s7_replicas_draw_from_one_bucket_per_token(database_url, nats_url):
+    async with (limited_service(database_url, nats_url, per_second=0.01, burst=5) as (first, _),
+                limited_service(database_url, nats_url, per_second=0.01, burst=5) as (second, _)):
+        assert await _spend(first, 3) == [200] * 3
+        assert await _spend(second, 2) == [200] * 2
+        assert (await first.get("/v1/process")).status_code == 429
+        assert (await second.get("/v1/process")).status_code == 429
+
+
+async def test_s7_buckets_that_refilled_completely_are_forgotten(database_url, nats_url):
+    async with limited_service(database_url, nats_url, per_second=100, burst=2) as (client, app):
+        await _spend(client, 2)
+        limits = RateLimitSettings(rate_limit_per_second=100, rate_limit_burst=2)
+        cleanup = asyncio.create_task(forget_full_buckets(app.state.pool, limits, every=0.05))
+        try:  # full again after 2 / 100 s: the row goes, and the next request finds a full bucket
+            await eventually(lambda: app.state.pool.fetchval("SELECT count(*) = 0 FROM rate_limits"))
+        finally:
+            cleanup.cancel()
+        assert await _spend(client, 2) == [200, 200]
+
+
+def test_s7_limits_default_to_50_per_second_bursts_of_200_and_are_configurable(monkeypatch):
+    defaults = RateLimitSettings.of(Settings())
+    assert (defaults.rate_limit_per_second, defaults.rate_limit_burst) == (50, 200)
+    monkeypatch.setenv("WARROOM_RATE_LIMIT_PER_SECOND", "5")
+    monkeypatch.setenv("WARROOM_RATE_LIMIT_BURST", "20")
+    configured = RateLimitSettings.of(Settings())
+    assert (configured.rate_limit_per_second, configured.rate_limit_burst) == (5, 20)

@@ -1,0 +1,131 @@
+"""S6: every operation of the post-mortem service's OpenAPI, fuzzed by schemathesis: no 5xx, answers
+as documented, errors as problem details.
+
+The app runs in-process with a valid (admin) token; schemathesis drives it through its own ASGI
+client, which runs the app's lifespan on its event-loop thread. The real incident service runs in
+the same lifespan, so applying a refinement really forwards (and its answers pass through). Half of
+the cases name the scripted incident and its action items, so the fuzzing reaches the writes and
+not only the 404s and 422s.
+"""
+import asyncio
+import time
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.errors import FailureGroup
+from schemathesis.python import asgi
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from services.incident.bootstrap import create_app as incident_app
+from services.incident.ratelimit import RateLimitSettings
+from services.postmortem.bootstrap import create_app
+from tests.support import incident
+from tests.support.postmortem import (
+    ADMIN_TOKEN,
+    INCIDENT,
+    PEOPLE,
+    checkout_incident,
+    publish_all,
+)
+from tests.support.postmortem import settings as pm
+
+HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@schemathesis.check
+def errors_are_problem_details(ctx, response, case) -> None:
+    """Spec §4: every error is RFC 9457 application/problem+json, its ``status`` the HTTP status."""
+    if response.status_code < 400:
+        return
+    content_type = response.headers.get("content-type", [""])[0]
+    assert content_type.startswith("application/problem+json"), f"{response.status_code} as {content_type}"
+    body = response.json()
+    assert body["status"] == response.status_code and body["title"] and body["detail"], body
+
+
+CHECKS = [not_a_server_error, response_schema_conformance, errors_are_problem_details]
+
+
+def _app(database_url: str, nats_url: str):
+    """The post-mortem app whose lifespan also runs the incident service it forwards refinements to."""
+    beside = incident_app(RateLimitSettings(**incident.settings(database_url, nats_url).model_dump(),
+                                            rate_limit_per_second=1e6, rate_limit_burst=1_000_000))
+    app = create_app(pm(database_url, nats_url), incident_transport=httpx.ASGITransport(app=beside))
+    own = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def both(app_):
+        async with beside.router.lifespan_context(beside), own(app_):
+            yield
+
+    app.router.lifespan_context = both
+    return app
+
+
+def _ready(client) -> None:
+    """Wait for the scripted incident (published before the fuzzing) to be projected, and give it items."""
+    deadline = time.monotonic() + 30
+    while client.get(f"/v1/postmortems/{INCIDENT}", headers=HEADERS).status_code != 200:
+        assert time.monotonic() < deadline, "the scripted incident was not projected in time"
+        time.sleep(0.1)
+    for kind, change in (("process_refinement", {"manager_shift_limit": "PT6H"}), ("prevention", None)):
+        body = {"title": "t", "owner": "ann", "due": "2026-02-01", "kind": kind} | ({"change": change} if change else {})
+        assert client.post(f"/v1/postmortems/{INCIDENT}/action-items", json=body, headers=HEADERS).status_code == 201
+
+
+def _aim(case) -> None:
+    """Point the case at the scripted incident, its first action items and its people."""
+    params = case.path_parameters or {}
+    case.path_parameters = {**params, **({"incident_id": INCIDENT} if "incident_id" in params else {}),
+                            **({"item_id": 1 + params["item_id"] % 2} if isinstance(params.get("item_id"), int)
+                               else {})}
+    if isinstance(case.body, dict) and "owner" in case.body:
+        case.body = {**case.body, "owner": next(iter(PEOPLE))}
+
+
+def _fuzz(schema, max_examples: int) -> list[str]:
+    with asgi.get_client(schema.app) as client:
+        _ready(client)
+    failures = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            @given(case=operation.as_strategy(generation_mode=mode), aim=st.booleans())
+            @settings(max_examples=max_examples, deadline=None, database=None, derandomize=True,
+                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            def run(case, aim):
+                if aim:
+                    _aim(case)
+                case.call_and_validate(headers=HEADERS, checks=CHECKS)
+
+            try:
+                run()
+            except (AssertionError, FailureGroup) as failure:  # collected, reported together below
+                failures.append(f"{mode.value} {operation.label}: {str(failure).strip()[:2000]}")
+    return failures
+
+
+def _run(database_url: str, nats_url: str, max_examples: int) -> None:
+    asyncio.run(publish_all(nats_url, checkout_incident()))
+    schema = schemathesis.openapi.from_asgi("/openapi.json", _app(database_url, nats_url))
+    try:
+        failures = _fuzz(schema, max_examples)
+    finally:
+        asgi.shutdown_lifespans()
+    assert not failures, "\n\n".join(failures)
+
+
+def test_s6_fuzzing_every_post_mortem_operation_finds_no_5xx_and_no_answer_off_its_schema(database_url, nats_url):
+    _run(database_url, nats_url, max_examples=20)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_s6_fuzzing_every_post_mortem_operation_at_length(database_url, nats_url):
+    _run(database_url, nats_url, max_examples=200)
