@@ -18,10 +18,10 @@ from shared.problems import Problem
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 
 
-def answer(app, response: Response, incident, manager_tenure=None) -> IncidentOut:
+def answer(app, response: Response, incident) -> IncidentOut:
     """Every incident response: the whole representation, with its version as the ETag."""
     response.headers["ETag"] = f'"{incident.version}"'
-    return incident_out(incident, app.representation(incident, manager_tenure))
+    return incident_out(incident, app.representation(incident))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=IncidentOut)

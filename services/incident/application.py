@@ -57,12 +57,9 @@ class IncidentApplication(OrganisationApplication):
     def process_of(self, incident: Incident) -> dict:
         return self.process(incident.process_version)[1]
 
-    def representation(self, incident: Incident, manager_tenure: tenure.ManagerTenure | None = None) -> dict:
+    def representation(self, incident: Incident) -> dict:
         """The incident as the API shows it, with what is due next for its manager (R20)."""
-        if manager_tenure is None or manager_tenure.person != incident.manager:
-            manager_tenure = self._maybe(tenure.tenure_id(incident.manager))
-        started = manager_tenure.started_at if manager_tenure and manager_tenure.managing else None
-        return {"due": duties.due_next(incident, self.process_of(incident), started)}
+        return {"due": duties.due_next(incident, self.process_of(incident))}
 
     def _maybe(self, aggregate_id: UUID):
         try:
@@ -90,10 +87,12 @@ class IncidentApplication(OrganisationApplication):
             self.require_people("manager", manager)
         paged = manager or smes[0]
         for _ in range(RETRIES):
-            now = self.clock.now()
+            ctx = self._context(actor, document)
+            now = ctx.at
             incident = Incident(title=title, description=description, aspect=aspect, severity=severity,
                                 manager=paged, smes=smes, declared_by=actor.person_id, process_version=version,
-                                paged=paged, coverage_gap=coverage_gap, at=now)
+                                paged=paged, coverage_gap=coverage_gap, at=now,
+                                manager_since=ctx.tenure_start(paged, now))
             try:
                 self._save(incident, *self._track_time(None, incident, document, now))
                 return incident
@@ -106,11 +105,6 @@ class IncidentApplication(OrganisationApplication):
     def command(self, incident_id: str, expected_version: int | None, actor: Actor,
                 change: Callable[[Incident, Context], object]) -> Incident:
         """Load, check, apply one change, save with the people's time records; If-Match mismatch is 412."""
-        return self.command_with_tenure(incident_id, expected_version, actor, change)[0]
-
-    def command_with_tenure(self, incident_id: str, expected_version: int | None, actor: Actor,
-                            change: Callable[[Incident, Context], object]) -> tuple[Incident, object]:
-        """``command``, also answering the manager's tenure record as saved, to show what is due (R20)."""
         for _ in range(RETRIES):
             incident = self._get(Incident, incident_id, "incident")
             if expected_version is not None and incident.version != expected_version:
@@ -118,22 +112,30 @@ class IncidentApplication(OrganisationApplication):
             if incident.status == "closed":
                 raise Conflict("the incident is closed: its post-mortem was published", rule="R15")
             document, loaded_version = self.process_of(incident), incident.version
-            manager_tenure, now = self._maybe(tenure.tenure_id(incident.manager)), self.clock.now()
-            limit = parse(document["manager_shift_limit"])
-            ctx = Context(actor=actor, at=now, process=document,
-                          manager_over_limit=manager_tenure is not None and manager_tenure.elapsed(now) >= limit)
+            ctx = self._context(actor, document)
             before = _activity(incident)
             change(incident, ctx)
-            records = self._track_time(before, incident, document, ctx.at)
             try:
-                self._save(incident, *records)
-                saved = [r for r in records if getattr(r, "person", None) == incident.manager
-                         and isinstance(r, tenure.ManagerTenure)]
-                return incident, saved[0] if saved else manager_tenure
+                self._save(incident, *self._track_time(before, incident, document, ctx.at))
+                return incident
             except IntegrityError:
                 if self._stored_version(incident.id) != loaded_version:
                     raise Conflict("another command changed this incident first; read it again and retry")
         raise Conflict("the people's records changed concurrently; retry")
+
+    def _context(self, actor: Actor, document: dict) -> Context:
+        rest = parse(document["manager_min_break"])
+
+        def tenure_start(person: str, at: datetime) -> datetime:
+            """R05: a person already managing, or back within manager_min_break, continues their tenure."""
+            record = self._maybe(tenure.tenure_id(person))
+            if record is None or record.started_at is None:
+                return at
+            if record.managing or (record.last_ended_at and at - record.last_ended_at < rest):
+                return record.started_at
+            return at
+
+        return Context(actor=actor, at=self.clock.now(), process=document, tenure_start=tenure_start)
 
     def _stored_version(self, incident_id: UUID) -> int:
         return self.recorder.select_events(incident_id, desc=True, limit=1)[0].originator_version
@@ -201,12 +203,11 @@ class IncidentApplication(OrganisationApplication):
         return self._system_command(incident_id, lambda i, ctx: i.escalate(timer_id, person, ctx))
 
     def record_shift_breach(self, incident_id: str, manager: str, timer_id: str) -> bool:
-        """The shift_limit timer fired (R05): record the breach if the manager's own tenure says so."""
+        """The shift_limit timer fired (R05): record the breach if the incident's own clock agrees."""
         def change(incident, ctx):
-            record = self._maybe(tenure.tenure_id(manager))
-            if record is None or not ctx.manager_over_limit or incident.manager != manager:
+            if incident.manager != manager or not incident.over_shift_limit(ctx):
                 return False
-            return incident.record_shift_breach(manager, record.started_at, ctx.process["manager_shift_limit"],
+            return incident.record_shift_breach(manager, incident.manager_since, ctx.process["manager_shift_limit"],
                                                 timer_id)
         return self._system_command(incident_id, change)
 

@@ -27,8 +27,8 @@ router = APIRouter(prefix="/v1/incidents/{incident_id}", tags=["incident command
 
 def _run(app, actor, response: Response, incident_id: str, if_match: int | None, change: Callable) -> IncidentOut:
     with translated():
-        incident, manager_tenure = app.command_with_tenure(incident_id, if_match, actor, change)
-        return answer(app, response, incident, manager_tenure)
+        incident = app.command(incident_id, if_match, actor, change)
+        return answer(app, response, incident)
 
 
 def _people(app, field: str, *people: str) -> None:

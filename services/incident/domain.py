@@ -4,6 +4,7 @@ Stored events carry this module's path in their topic (``services.incident.domai
 Public command methods check the rules, then trigger a private ``@event`` method whose body
 only records the change, so replaying the history never re-checks a rule.
 """
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from eventsourcing.domain import Aggregate, event
 from services.incident import policy
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
 from services.incident.policy import Actor
+from shared.durations import parse
 
 STATUS_PARTS = ("learned", "tried", "outcome", "working_on", "remaining")
 
@@ -22,7 +24,9 @@ class Context:
     actor: Actor
     at: datetime
     process: dict  # the process document the incident was declared under
-    manager_over_limit: bool = False  # R05: the manager's continuous tenure passed the shift limit
+    # R05: when a person's continuous tenure as manager began, were they to take an incident on at
+    # a moment (their other incidents and breaks decide it): asked only when the manager changes.
+    tenure_start: Callable[[str, datetime], datetime] = lambda person, at: at
 
     def level(self, number: int) -> dict:
         return next(level for level in self.process["levels"] if level["level"] == number)
@@ -36,7 +40,7 @@ class Incident(Aggregate):
     @event("Declared")
     def __init__(self, title: str, description: str, aspect: str, severity: int, manager: str,
                  smes: list[str], declared_by: str, process_version: int, paged: str,
-                 coverage_gap: bool, at: datetime):
+                 coverage_gap: bool, at: datetime, manager_since: datetime):
         self.title, self.description, self.aspect, self.severity = title, description, aspect, severity
         self.manager, self.smes, self.declared_by = manager, list(smes), declared_by
         self.process_version, self.paged, self.coverage_gap = process_version, paged, coverage_gap
@@ -48,6 +52,8 @@ class Incident(Aggregate):
         self.level_since = at
         self.acknowledged, self.pages, self.paged_at = False, [paged], at
         self.managers = [manager]  # everyone who ever managed it, in order
+        # When the manager's continuous tenure began (R05): fixed while they manage this incident.
+        self.manager_since = manager_since
         self.handled_timers: list[str] = []  # a list: snapshots serialise the state as JSON
         self.breaches: list[dict] = []
         self.severity_inputs: list[dict] = []
@@ -68,9 +74,12 @@ class Incident(Aggregate):
         if not roles:
             raise Forbidden(f"{action.replace('_', ' ')} is not permitted to this caller on this incident",
                             rule=policy.rule_for(action))
-        if roles == {"manager"} and ctx.manager_over_limit and action != "offer_handover":
+        if roles == {"manager"} and action != "offer_handover" and self.over_shift_limit(ctx):
             raise Conflict("the manager has reached the shift limit: only offering the handover remains",
                            rule="R05")
+
+    def over_shift_limit(self, ctx: Context) -> bool:
+        return ctx.at - self.manager_since >= parse(ctx.process["manager_shift_limit"])
 
     def _require_open(self) -> None:
         if self.status != "open":
@@ -114,7 +123,8 @@ class Incident(Aggregate):
         else:
             self._manager_changed(previous=self.manager, manager=nxt, how="escalated", by="warroom",
                                   reason=f"{person} did not acknowledge the page", timer_id=timer_id,
-                                  removed_from_workers=nxt in self.workers, to_catch_all=to_catch_all, at=ctx.at)
+                                  removed_from_workers=nxt in self.workers, to_catch_all=to_catch_all, at=ctx.at,
+                                  manager_since=ctx.tenure_start(nxt, ctx.at))
         return True
 
     @event("PageUnanswered")
@@ -238,7 +248,8 @@ class Incident(Aggregate):
         self._pending_offer_to(ctx)
         me = ctx.actor.person_id
         self._manager_changed(previous=self.manager, manager=me, how="accepted", reason="", by=me, timer_id=None,
-                              removed_from_workers=me in self.workers, to_catch_all=False, at=ctx.at)
+                              removed_from_workers=me in self.workers, to_catch_all=False, at=ctx.at,
+                              manager_since=ctx.tenure_start(me, ctx.at))
 
     def decline_handover(self, ctx: Context) -> None:
         offer = self._pending_offer_to(ctx)
@@ -258,12 +269,13 @@ class Incident(Aggregate):
             raise Invalid("a forced handover records its reason", rule="R04", errors=[_blank("reason")])
         self._manager_changed(previous=self.manager, manager=to, how="forced", reason=reason,
                               by=ctx.actor.person_id, timer_id=None, removed_from_workers=to in self.workers,
-                              to_catch_all=False, at=ctx.at)
+                              to_catch_all=False, at=ctx.at, manager_since=ctx.tenure_start(to, ctx.at))
 
     @event("ManagerChanged")
     def _manager_changed(self, previous: str, manager: str, how: str, reason: str, by: str, timer_id: str | None,
-                         removed_from_workers: bool, to_catch_all: bool, at: datetime) -> None:
-        self.manager = manager
+                         removed_from_workers: bool, to_catch_all: bool, at: datetime,
+                         manager_since: datetime) -> None:
+        self.manager, self.manager_since = manager, manager_since
         if removed_from_workers:  # R03, in the same event
             self.workers.remove(manager)
             if manager in self.tired_workers:
@@ -430,11 +442,13 @@ class Incident(Aggregate):
             raise Conflict(f"only a resolved incident can be reopened; this one is {self.status}", rule="R15")
         self._authorize("reopen", ctx)
         self._require_text("reason", reason, "R15")
-        self._reopened(reason=reason, by=ctx.actor.person_id, at=ctx.at)
+        self._reopened(reason=reason, by=ctx.actor.person_id, at=ctx.at,
+                       manager_since=ctx.tenure_start(self.manager, ctx.at))
 
     @event("Reopened")
-    def _reopened(self, reason: str, by: str, at: datetime) -> None:
+    def _reopened(self, reason: str, by: str, at: datetime, manager_since: datetime) -> None:
         self.status, self.resolved_at, self.resolution = "open", None, None
+        self.manager_since = manager_since  # managing again: a tenure resumed or begun
 
     def close(self, by: str, at: datetime) -> bool:
         """The post-mortem was published (R16); False when already closed."""

@@ -8,7 +8,7 @@ def _at(start: datetime, every: str | None) -> datetime | None:
     return None if every is None else start + parse(every)
 
 
-def due_next(incident, process: dict, tenure_started_at: datetime | None) -> dict:
+def due_next(incident, process: dict) -> dict:
     level = next(lv for lv in process["levels"] if lv["level"] == incident.severity)
     pending = []
     for step in level["checklist"]:
@@ -19,9 +19,9 @@ def due_next(incident, process: dict, tenure_started_at: datetime | None) -> dic
                         "due_at": _at(incident.level_since, due) if due else None})
     open_ = incident.status == "open"
     shift_limit = handover_warning = None
-    if open_ and tenure_started_at is not None:
-        shift_limit = tenure_started_at + parse(process["manager_shift_limit"])
-        handover_warning = tenure_started_at + parse(process["handover_warning_after"])
+    if open_:
+        shift_limit = incident.manager_since + parse(process["manager_shift_limit"])
+        handover_warning = incident.manager_since + parse(process["handover_warning_after"])
     return {
         "checklist": pending if open_ else [],
         "next_status_update_at": _at(incident.last_status_at, level["status_update_every"])

@@ -13,7 +13,7 @@ SOURCE = "warroom/incident"
 _ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 # Kept in the store for the service's own rules, not part of the published facts
 # (the envelope's `time` says when; which timer caused a change is the service's bookkeeping).
-_PRIVATE_FIELDS = {"at", "timer_id"}
+_PRIVATE_FIELDS = {"at", "timer_id", "manager_since"}
 
 _INCIDENT = {
     "Declared": "declared", "Acknowledged": "acknowledged", "WorkerAdded": "worker_added",
