@@ -38,6 +38,12 @@ bench: venv
 schemas: venv
 	$(VPY) -m shared.contract.schemas --write
 
+# The deployment's init step: declares the JetStream streams and every service's consumers on
+# WARROOM_NATS_URL (default: make run's NATS); WARROOM_STREAM_REPLICAS=3 on a 3-node cluster.
+.PHONY: init
+init: venv
+	$(VPY) -m shared.init
+
 # Stops servers a killed `make run` may have left, then removes their data.
 clean:
 	if [ -x $(VPY) ] && [ -d var ]; then $(VPY) -m tools.localstack down --dir var; fi

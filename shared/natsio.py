@@ -35,8 +35,12 @@ async def connect(url: str, name: str) -> nats.NATS:
     )
 
 
-async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
-    """Create every stream of the contract, or bring its subjects up to date."""
+async def ensure_streams(js: JetStreamContext, replicas: int | None = None) -> None:
+    """Create every stream of the contract, or bring its subjects up to date.
+
+    ``replicas`` None keeps an existing stream's replica count, which the deployment's init step
+    (shared.init, WARROOM_STREAM_REPLICAS) decides, and creates a missing stream with one copy.
+    """
     for stream in STREAMS:
         config = StreamConfig(
             name=stream.name,
@@ -44,13 +48,15 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
             retention=RetentionPolicy.LIMITS,
             storage=StorageType.FILE,
             duplicate_window=DUPLICATE_WINDOW,
-            num_replicas=replicas,
+            num_replicas=replicas or 1,
         )
         try:
-            await js.stream_info(stream.name)
+            current = await js.stream_info(stream.name)
         except NotFoundError:
             await js.add_stream(config)
         else:
+            if replicas is None:
+                config.num_replicas = current.config.num_replicas
             await js.update_stream(config)
 
 

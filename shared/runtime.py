@@ -22,8 +22,8 @@ class Infrastructure:
     js: object
     tasks: list[asyncio.Task] = field(default_factory=list)
 
-    async def ready(self) -> bool:
-        if not self.nc.is_connected:
+    async def ready(self, *, needs_nats: bool = True) -> bool:
+        if needs_nats and not self.nc.is_connected:
             return False
         try:
             await self.pool.fetchval("SELECT 1")

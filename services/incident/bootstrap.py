@@ -96,7 +96,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = FastAPI(title="Warroom incident service", version="1", lifespan=lifespan)
 
     async def ready(request) -> bool:
-        return await request.app.state.infra.ready()
+        # PostgreSQL only: the store is the source of truth, and commands are accepted while NATS
+        # is away (F2) — the relay catches up — so a NATS outage must not take the service out.
+        return await request.app.state.infra.ready(needs_nats=False)
 
     web.attach(app, ready)
     limits = ratelimit.RateLimitSettings.of(settings)

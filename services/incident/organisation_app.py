@@ -79,7 +79,17 @@ class OrganisationApplication(Application):
     # --- the built-in admin and first start ---
 
     def ensure_admin(self, admin_token: str) -> None:
-        """Register the built-in admin, make ``admin_token`` its token (rotating the old one), seed the process."""
+        """Register the built-in admin, make ``admin_token`` its token (rotating the old one), seed the process.
+
+        Replicas starting together race here: the one whose write loses reads again and finds it done."""
+        for attempt in range(3):
+            try:
+                return self._ensure_admin_once(admin_token)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+
+    def _ensure_admin_once(self, admin_token: str) -> None:
         if not self._exists(org.ADMIN_ID):
             self._save(org.Person(id=org.ADMIN_ID, name="Admin", email="admin@warroom.invalid", timezone="UTC",
                                   phone=None, groups=[], working_hours={"start": "00:00", "end": "24:00",
