@@ -21,9 +21,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import nats
-import uvloop
 
-from bench import baseline as yardstick
 from bench.cpu import CpuMeter
 from bench.stack import Servers
 from services.notifier.rebuild import rebuild
@@ -143,15 +141,8 @@ async def run(servers: Servers, baseline: float) -> None:
     print(f"P3 notifier CPU during the rebuild, % of one core: {meter.line()}", flush=True)
 
 
-async def main() -> None:
-    with Servers() as servers:
-        async with servers.database() as database_url:
-            rate = await yardstick.insert_rate(database_url)
-        print(f"BASELINE asyncpg single-row INSERT: {rate:.0f}/s", flush=True)
-        await run(servers, rate)
 
+if __name__ == "__main__":  # `python -m bench.p3_notifier_rebuild` = `python -m bench p3-notifier`
+    from bench.__main__ import cli
 
-if __name__ == "__main__":
-    sys.path.insert(0, os.getcwd())
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:  # as `python -m bench` runs it
-        runner.run(main())
+    sys.exit(cli(["p3-notifier"]))

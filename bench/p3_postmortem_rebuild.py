@@ -11,12 +11,10 @@ figure.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-from bench import baseline as yardstick
 from bench.p3_postmortem_history import History, fetchval, publish, wait_for
 from bench.stack import ADMIN_TOKEN, Servers, Service
 from services.postmortem.rebuild import rebuild
@@ -82,14 +80,8 @@ async def run(servers: Servers, baseline: float) -> None:
           f"(one transaction per event) · ratio {live / baseline:.2f}", flush=True)
 
 
-async def main() -> None:
-    with Servers() as servers:
-        async with servers.database() as database_url:
-            rate = await yardstick.insert_rate(database_url)
-        print(f"BASELINE asyncpg single-row INSERT: {rate:.0f}/s", flush=True)
-        await run(servers, rate)
 
+if __name__ == "__main__":  # `python -m bench.p3_postmortem_rebuild` = `python -m bench p3-postmortem`
+    from bench.__main__ import cli
 
-if __name__ == "__main__":
-    sys.path.insert(0, os.getcwd())
-    asyncio.run(main())
+    sys.exit(cli(["p3-postmortem"]))

@@ -20,9 +20,7 @@ import time
 from datetime import timedelta
 
 import nats
-import uvloop
 
-from bench import baseline as yardstick
 from bench.cpu import CpuMeter
 from bench.p3_timers_history import History, document, level, publish, step, utcnow
 from bench.stack import Servers
@@ -116,14 +114,8 @@ async def run(servers: Servers, baseline: float) -> None:
     print(f"P3 timers CPU during the rebuild, % of one core: {meter.line()}", flush=True)
 
 
-async def main() -> None:
-    with Servers() as servers:
-        async with servers.database() as database_url:
-            rate = await yardstick.insert_rate(database_url)
-        print(f"BASELINE asyncpg single-row INSERT: {rate:.0f}/s", flush=True)
-        await run(servers, rate)
 
+if __name__ == "__main__":  # `python -m bench.p3_timers_rebuild` = `python -m bench p3-timers`
+    from bench.__main__ import cli
 
-if __name__ == "__main__":
-    sys.path.insert(0, os.getcwd())
-    uvloop.run(main())  # as `python -m bench` runs it
+    sys.exit(cli(["p3-timers"]))

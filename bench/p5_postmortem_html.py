@@ -9,13 +9,10 @@ Goal: ≤ 500 ms.
 """
 from __future__ import annotations
 
-import asyncio
-import os
 import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-from bench import baseline as yardstick
 from bench.admin import bearer
 from bench.loadclient import Connection
 from bench.measure import ms, percentile
@@ -82,14 +79,8 @@ async def run(servers: Servers, baseline: float) -> None:
           f"ratio p50 to one asyncpg INSERT: {percentile(html, 50) / insert:.1f}", flush=True)
 
 
-async def main() -> None:
-    with Servers() as servers:
-        async with servers.database() as database_url:
-            rate = await yardstick.insert_rate(database_url)
-        print(f"BASELINE asyncpg single-row INSERT: {rate:.0f}/s", flush=True)
-        await run(servers, rate)
 
+if __name__ == "__main__":  # `python -m bench.p5_postmortem_html` = `python -m bench p5`
+    from bench.__main__ import cli
 
-if __name__ == "__main__":
-    sys.path.insert(0, os.getcwd())
-    asyncio.run(main())
+    sys.exit(cli(["p5"]))

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from datetime import datetime, timedelta, timezone
 
 import nats
-import uvloop
 
-from bench import baseline as yardstick
 from bench.cpu import CpuMeter
 from bench.measure import ms, percentile
 from bench.p3_timers_history import (
@@ -127,14 +124,8 @@ async def run(servers: Servers, baseline: float) -> None:
     print(f"P6 CPU while the timers fell due, % of one core: {meter.line()}", flush=True)
 
 
-async def main() -> None:
-    with Servers() as servers:
-        async with servers.database() as database_url:
-            rate = await yardstick.insert_rate(database_url)
-        print(f"BASELINE asyncpg single-row INSERT: {rate:.0f}/s", flush=True)
-        await run(servers, rate)
 
+if __name__ == "__main__":  # `python -m bench.p6_timer_lateness` = `python -m bench p6`
+    from bench.__main__ import cli
 
-if __name__ == "__main__":
-    sys.path.insert(0, os.getcwd())
-    uvloop.run(main())  # as `python -m bench` runs it
+    sys.exit(cli(["p6"]))

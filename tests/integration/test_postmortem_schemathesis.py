@@ -17,15 +17,14 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
 from schemathesis.errors import FailureGroup
 from schemathesis.python import asgi
-from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from services.incident.bootstrap import create_app as incident_app
 from services.incident.ratelimit import RateLimitSettings
 from services.postmortem.bootstrap import create_app
 from tests.support import incident
+from tests.support.fuzzing import CHECKS
 from tests.support.postmortem import (
     ADMIN_TOKEN,
     INCIDENT,
@@ -38,18 +37,6 @@ from tests.support.postmortem import settings as pm
 HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-@schemathesis.check
-def errors_are_problem_details(ctx, response, case) -> None:
-    """Spec §4: every error is RFC 9457 application/problem+json, its ``status`` the HTTP status."""
-    if response.status_code < 400:
-        return
-    content_type = response.headers.get("content-type", [""])[0]
-    assert content_type.startswith("application/problem+json"), f"{response.status_code} as {content_type}"
-    body = response.json()
-    assert body["status"] == response.status_code and body["title"] and body["detail"], body
-
-
-CHECKS = [not_a_server_error, response_schema_conformance, errors_are_problem_details]
 
 
 def _app(database_url: str, nats_url: str):
