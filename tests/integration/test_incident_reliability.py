@@ -69,6 +69,11 @@ class Load:
                 kind = "worker_added" if adding else "worker_removed"
                 self.answered.append((incident, response.json()["version"], f"warroom.incident.{kind}.v1", worker))
                 adding = not adding
+            elif response.json().get("rule") == "R01":
+                # An earlier attempt answered 503 had committed after all (the server stopped between its
+                # commit and its reply, an outcome no client can know): the worker is already there (409)
+                # or already gone (404). Carry on from the state as it is.
+                adding = not adding
 
     async def answers(self, at_least: int) -> None:
         await eventually(lambda: len(self.answered) >= at_least, timeout=60)
@@ -164,7 +169,8 @@ async def test_f3_commands_in_flight_when_postgresql_stops_are_answered_whole_or
         finally:
             load.stopping.set()
             await asyncio.gather(*tasks)
-        assert set(load.statuses) <= {200, 201, 409, 503}, load.statuses
+        # 404/409 only from a retry after a 503 whose commit had in fact landed (see Load._toggle).
+        assert set(load.statuses) <= {200, 201, 404, 409, 503}, load.statuses
         await load.verify(client, nats_url)
 
 
