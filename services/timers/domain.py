@@ -153,7 +153,8 @@ def plan_public_update(cause: str, incident_id: str, since: datetime, level: Lev
 
 def plan_checklist(cause: str, incident_id: str, level: Level, since: datetime, done: Collection[str]) -> Plan:
     """R14: each step of the level with a deadline is due ``due_within`` after the declaration or the
-    change to this level; steps already done at this level are not asked again, and the previous
+    change to this level; steps already done (at any level: a step is taken once per incident, as
+    the incident service records it) are not asked again, and the previous
     level's pending steps no longer apply. The manager of the moment is who owes them."""
     cancel = (Cancel(incident_id, kinds=frozenset({CHECKLIST_STEP_DUE})),)
     return Plan(cancel, tuple(

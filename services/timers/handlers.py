@@ -214,7 +214,7 @@ async def _severity_changed(c: Applying) -> Plan:
     plan = domain.plan_public_update(c.event.id, c.id, c.incident["public_since"], level, c.at)
     for worker, since in (await c.store.workers(c.id)).items():
         plan += domain.plan_status_update(c.event.id, c.id, worker, since, level, c.at)
-    done = await c.store.steps_done(c.id, severity)
+    done = await c.store.steps_done(c.id)
     return plan + domain.plan_checklist(c.event.id, c.id, level, c.at, done)
 
 

@@ -89,8 +89,8 @@ class MemoryStore:
     async def step_done(self, incident_id, level, step):
         self.done[(incident_id, level)].add(step)
 
-    async def steps_done(self, incident_id, level):
-        return set(self.done[(incident_id, level)])
+    async def steps_done(self, incident_id):
+        return {step for (incident, _), steps in self.done.items() if incident == incident_id for step in steps}
 
     # --- stretches ---
 

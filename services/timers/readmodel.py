@@ -76,8 +76,9 @@ async def step_done(conn: asyncpg.Connection, incident_id: str, level: int, step
                        incident_id, level, step)
 
 
-async def steps_done(conn: asyncpg.Connection, incident_id: str, level: int) -> set[str]:
-    rows = await conn.fetch("SELECT step FROM steps_done WHERE incident_id = $1 AND level = $2", incident_id, level)
+async def steps_done(conn: asyncpg.Connection, incident_id: str) -> set[str]:
+    """Steps done at any level: the incident service takes each step once per incident (R14)."""
+    rows = await conn.fetch("SELECT step FROM steps_done WHERE incident_id = $1", incident_id)
     return {row["step"] for row in rows}
 
 

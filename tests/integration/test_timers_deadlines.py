@@ -174,6 +174,18 @@ async def test_r13_a_level_change_replans_status_public_and_checklist_deadlines_
     assert {x[2] for x in pending if x[0] == "checklist_step_due"} == {back + H}
 
 
+async def test_r14_a_step_done_at_one_level_is_not_asked_again_at_the_next(database_url):
+    async with harness(database_url) as t:
+        await t.apply(t.events.declare("inc-1", severity=1))
+        t.clock.advance(5 * M)
+        await t.apply(t.events.complete_step("inc-1", "announce", level=1), t.events.change_severity("inc-1", 1, 2))
+        pending = [x["detail"] for x in await t.timers("inc-1", "pending") if x["kind"] == "checklist_step_due"]
+
+    # Level 2 lists "announce" too, but the incident service takes a step once per incident.
+    assert pending == [] or all(detail["step"] != "announce" for detail in pending)
+    assert all(detail["level"] == 2 for detail in pending)
+
+
 async def test_r13_a_level_without_public_updates_cancels_the_public_cadence(database_url):
     async with harness(database_url) as t:
         await t.apply(t.events.declare("inc-1", severity=1), t.events.change_severity("inc-1", 1, 3))
