@@ -12,6 +12,7 @@ import asyncpg
 
 from shared import logs, natsio
 from shared.contract import Envelope, event_id
+from shared.waking import woken_or_timeout
 
 log = logs.get(__name__)
 
@@ -69,9 +70,5 @@ class Publisher:
             await asyncio.sleep(self.poll_interval)
 
     async def _wait(self) -> None:
-        try:  # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
-            async with asyncio.timeout(self.poll_interval):
-                await self.wake.wait()
-        except TimeoutError:
-            pass
+        await woken_or_timeout(self.wake, self.poll_interval)
         self.wake.clear()

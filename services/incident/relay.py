@@ -17,6 +17,7 @@ from prometheus_client import Gauge
 from services.incident import translate
 from shared import logs, natsio
 from shared.contract import Envelope
+from shared.waking import woken_or_timeout
 
 log = logs.get(__name__)
 
@@ -101,9 +102,5 @@ class Relay:
             self.failures = 0
 
     async def _idle(self) -> None:
-        try:  # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
-            async with asyncio.timeout(self.poll_interval):
-                await self.wake.wait()
-        except TimeoutError:
-            pass
+        await woken_or_timeout(self.wake, self.poll_interval)
         self.wake.clear()

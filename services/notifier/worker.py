@@ -18,6 +18,7 @@ from services.notifier.channels import Mailer, Outcome, Webhooks
 from shared import logs, outbox
 from shared.clock import Clock
 from shared.contract import validate
+from shared.waking import woken_or_timeout
 
 log = logs.get(__name__)
 
@@ -52,13 +53,7 @@ class DeliveryWorker:
                                          return_exceptions=True)
             for failure in (s for s in slots if isinstance(s, Exception)):
                 log.warning("delivery_round_failed", error=repr(failure))
-            # Not asyncio.wait_for: on 3.11 it can swallow a cancellation that coincides with a wake,
-            # and a worker that ignores its cancellation hangs the shutdown.
-            try:
-                async with asyncio.timeout(self.poll_interval):
-                    await self.wake.wait()
-            except TimeoutError:
-                pass
+            await woken_or_timeout(self.wake, self.poll_interval)
 
     async def listen(self) -> None:
         """Wake the worker when a consumer commits a delivery, on this replica or any other.

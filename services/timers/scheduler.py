@@ -25,6 +25,7 @@ from services.timers.domain import Timer
 from shared import logs, outbox
 from shared.clock import Clock
 from shared.contract import timer_type, validate
+from shared.waking import woken_or_timeout
 
 log = logs.get(__name__)
 
@@ -115,11 +116,7 @@ class Scheduler:
         self.wake.set()
 
     async def _sleep(self, seconds: float) -> None:
-        try:  # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
-            async with asyncio.timeout(seconds):
-                await self.wake.wait()
-        except TimeoutError:
-            pass
+        await woken_or_timeout(self.wake, seconds)
         self.wake.clear()
 
 
