@@ -1,6 +1,7 @@
 """PostgreSQL plumbing: an asyncpg pool per service schema and ordered SQL migrations."""
 import asyncio
 import json
+from contextlib import asynccontextmanager
 from importlib import resources
 
 import asyncpg
@@ -38,26 +39,37 @@ def migration_files(package: str) -> list[tuple[str, str]]:
 async def migrate(pool: asyncpg.Pool, schema: str, migrations: list[tuple[str, str]]) -> list[str]:
     """Apply the migrations not yet applied to ``schema``; returns the names applied now."""
     applied_now = []
+    async with migrations_locked(pool) as conn:
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        await conn.execute(
+            f'CREATE TABLE IF NOT EXISTS "{schema}".schema_migrations '
+            "(name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["name"] for r in await conn.fetch(f'SELECT name FROM "{schema}".schema_migrations')}
+        for name, sql in migrations:
+            if name in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(f'SET LOCAL search_path TO "{schema}", public')
+                await conn.execute(sql)
+                await conn.execute(f'INSERT INTO "{schema}".schema_migrations (name) VALUES ($1)', name)
+            applied_now.append(name)
+    return applied_now
+
+
+@asynccontextmanager
+async def migrations_locked(pool: asyncpg.Pool):
+    """Holds the schema-changing lock, so replicas starting together create tables one at a time.
+
+    CREATE TABLE IF NOT EXISTS is not safe under concurrency: two sessions can both pass the check
+    and the second fails on the catalogue's unique index.
+    """
     async with pool.acquire() as conn:
         await conn.execute("SELECT pg_advisory_lock($1)", MIGRATIONS_LOCK)
         try:
-            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            await conn.execute(
-                f'CREATE TABLE IF NOT EXISTS "{schema}".schema_migrations '
-                "(name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            done = {r["name"] for r in await conn.fetch(f'SELECT name FROM "{schema}".schema_migrations')}
-            for name, sql in migrations:
-                if name in done:
-                    continue
-                async with conn.transaction():
-                    await conn.execute(f'SET LOCAL search_path TO "{schema}", public')
-                    await conn.execute(sql)
-                    await conn.execute(f'INSERT INTO "{schema}".schema_migrations (name) VALUES ($1)', name)
-                applied_now.append(name)
+            yield conn
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATIONS_LOCK)
-    return applied_now
 
 
 def service_migrations(package: str) -> list[tuple[str, str]]:

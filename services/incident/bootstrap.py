@@ -56,7 +56,8 @@ async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, Incid
     # The consuming tables (processed events, ordering, parking) and the service's own.
     consuming = [m for m in db.migration_files("shared") if "consuming" in m[0]]
     await db.migrate(pool, SCHEMA, consuming + db.migration_files("services.incident"))
-    application = await asyncio.to_thread(IncidentApplication, event_store_env(settings.database_url), clock)
+    async with db.migrations_locked(pool):  # the library creates its tables on construction
+        application = await asyncio.to_thread(IncidentApplication, event_store_env(settings.database_url), clock)
     if settings.admin_token:
         await asyncio.to_thread(application.ensure_admin, settings.admin_token)
     else:

@@ -50,6 +50,13 @@ async def open_timers(client) -> list[dict] | None:
     return timers if len(timers) == 5 else None
 
 
+async def caught_up(js) -> bool:
+    """Whether the timers service has committed and acknowledged every incident event published."""
+    stream = await js.stream_info("WARROOM_INCIDENT")
+    consumer = await js.consumer_info("WARROOM_INCIDENT", "timers-incident")
+    return consumer.ack_floor.stream_seq == stream.state.last_seq
+
+
 async def sql(database_url: str, query: str):
     conn = await asyncpg.connect(database_url)
     try:
@@ -180,6 +187,7 @@ async def test_f6_the_rebuild_tool_restores_exactly_what_live_processing_built_a
             await publish(events.resolve("inc-1"), events.declare("inc-2", manager="bob"),
                           events.add_worker("inc-2", "val"))
             await eventually(lambda: settled(client, "inc-1"))
+            await eventually(lambda: caught_up(js))  # inc-2's events applied too, not only inc-1's
             live = await snapshot(database_url)
             applied = await rebuild_now(database_url, js)  # beside the running service
             rebuilt = await snapshot(database_url)
