@@ -25,7 +25,7 @@ def write_history(database_url: str, incident_id: str) -> datetime:
     """Append severity changes until the incident has EVENTS events; returns a moment halfway through."""
     from services.incident.application import IncidentApplication
     from services.incident.bootstrap import event_store_env
-    from services.incident.domain import Context
+    from services.incident.domain_context import Context
     from services.incident.policy import Actor
 
     app = IncidentApplication(event_store_env(database_url))

@@ -7,7 +7,7 @@ import asyncpg
 import nats
 import uvicorn
 
-from shared import consumer, db, logs, natsio
+from shared import consumer, db, idempotency, logs, natsio, ratelimit
 from shared.contract import CONSUMERS
 from shared.settings import Settings
 
@@ -69,6 +69,12 @@ async def open_infrastructure(settings: Settings, service: str, package: str, *,
     for declared in CONSUMERS.get(service, ()):
         await natsio.ensure_consumer(js, declared, ack_wait=settings.ack_wait)
     return Infrastructure(settings, pool, nc, js)
+
+
+def keep_request_tables(infra: Infrastructure) -> None:
+    """Bound the idempotency and rate-limit tables that ``web.attach`` fills."""
+    infra.spawn(idempotency.expire_keys(infra.pool), "idempotency-expiry")
+    infra.spawn(ratelimit.forget_full_buckets(infra.pool, infra.settings), "rate-limit-cleanup")
 
 
 def start_consumers(infra: Infrastructure, service: str, handlers: Mapping[str, consumer.Handler]) -> None:

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # Threads running synchronous request handlers (the incident service's event store calls).
     command_threads: int = Field(default=8, ge=1, le=64)
     ack_wait: float = Field(default=30.0, gt=0)
+    # S7: requests per second per token, sustained, and the bucket a caller may burst from.
+    rate_limit_per_second: float = Field(default=50.0, gt=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
 
     def allowlist(self) -> list[str]:
         return [item.strip() for item in self.webhook_allowlist.split(",") if item.strip()]

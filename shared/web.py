@@ -8,7 +8,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared import organisation, problems
+from shared.idempotency import IdempotencyMiddleware
 from shared.problems import Problem
+from shared.ratelimit import RateLimitMiddleware
+from shared.settings import Settings
 
 bearer = HTTPBearer(auto_error=False, description="An API token issued by POST /v1/tokens")
 
@@ -52,6 +55,15 @@ async def projected_caller(request: Request,
 Caller = Annotated[dict, Depends(projected_caller)]
 
 
-def attach(app: FastAPI, ready: Callable[[Request], Awaitable[bool]]) -> None:
+def attach(app: FastAPI, ready: Callable[[Request], Awaitable[bool]], settings: Settings, *,
+           idempotency_keys: bool = True) -> None:
+    """Problem bodies, health and metrics, and — on ``app.state.pool`` — Idempotency-Key replay for
+    every POST and the per-token rate limit. A service whose POSTs record their key in the
+    transaction that does the work (the notifier) passes ``idempotency_keys=False``."""
     problems.install(app)
     app.include_router(health_router(ready))
+    if idempotency_keys:
+        app.add_middleware(IdempotencyMiddleware)
+    # Added last, so outermost: a throttled request never reaches the idempotency table.
+    app.add_middleware(RateLimitMiddleware, per_second=settings.rate_limit_per_second,
+                       burst=settings.rate_limit_burst)

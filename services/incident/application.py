@@ -11,7 +11,8 @@ from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
 
 from services.incident import duties, tenure
-from services.incident.domain import Context, Incident
+from services.incident.domain import Incident
+from services.incident.domain_context import Context
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
 from services.incident.organisation_app import OrganisationApplication
 from services.incident.policy import Actor

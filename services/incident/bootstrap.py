@@ -6,17 +6,10 @@ from urllib.parse import unquote, urlsplit
 import anyio
 from fastapi import FastAPI
 
-from services.incident import (
-    admin_api,
-    api,
-    commands_api,
-    consumers,
-    idempotency,
-    ratelimit,
-)
+from services.incident import admin_api, api, commands_api, consumers
 from services.incident.application import IncidentApplication
 from services.incident.relay import Relay
-from shared import db, logs, natsio, web
+from shared import db, logs, natsio, runtime, web
 from shared.clock import Clock
 from shared.contract import CONSUMERS
 from shared.runtime import Infrastructure, start_consumers
@@ -53,9 +46,10 @@ def event_store_env(database_url: str, schema: str = SCHEMA) -> dict[str, str]:
 async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, IncidentApplication]:
     # Each POST with an Idempotency-Key holds a connection while its command runs, as does a retry waiting on it.
     pool = await db.create_pool(settings.database_url, SCHEMA, max_size=20)
-    # The consuming tables (processed events, ordering, parking) and the service's own.
-    consuming = [m for m in db.migration_files("shared") if "consuming" in m[0]]
-    await db.migrate(pool, SCHEMA, consuming + db.migration_files("services.incident"))
+    # The consuming tables (processed events, ordering, parking), the HTTP side's, and the service's
+    # own; not the organisation's projection: this service is where the organisation is kept.
+    common = [m for m in db.migration_files("shared") if "consuming" in m[0] or "http" in m[0]]
+    await db.migrate(pool, SCHEMA, common + db.migration_files("services.incident"))
     async with db.migrations_locked(pool):  # the library creates its tables on construction
         application = await asyncio.to_thread(IncidentApplication, event_store_env(settings.database_url), clock)
     if settings.admin_token:
@@ -71,8 +65,7 @@ async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, Incid
     relay = Relay(application, js, pool, settings.poll_interval)
     application.on_saved = relay.notify
     infra.spawn(relay.run(), "relay")
-    infra.spawn(idempotency.expire_keys(pool), "idempotency-expiry")
-    infra.spawn(ratelimit.forget_full_buckets(pool, ratelimit.RateLimitSettings.of(settings)), "rate-limit-cleanup")
+    runtime.keep_request_tables(infra)
     start_consumers(infra, SCHEMA, consumers.handlers(application))
     return infra, application
 
@@ -101,12 +94,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         # is away (F2) — the relay catches up — so a NATS outage must not take the service out.
         return await request.app.state.infra.ready(needs_nats=False)
 
-    web.attach(app, ready)
-    limits = ratelimit.RateLimitSettings.of(settings)
-    app.add_middleware(idempotency.IdempotencyMiddleware)
-    # Added last, so outermost: a throttled request never reaches the idempotency table.
-    app.add_middleware(ratelimit.RateLimitMiddleware, per_second=limits.rate_limit_per_second,
-                       burst=limits.rate_limit_burst)
+    web.attach(app, ready, settings)
     app.include_router(admin_api.router)
     app.include_router(api.router)
     app.include_router(commands_api.router)

@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         # Consumers, publisher, worker slots, API: more than the default pool of 10.
         infra = await runtime.open_infrastructure(settings, "notifier", "services.notifier",
                                                   pool_size=12 + settings.notifier_concurrency)
+        runtime.keep_request_tables(infra)
         keys, generated = await _signing_keys(infra.pool, settings)
         # No proxies from the environment (they would bypass the SSRF guard's pinned address),
         # and no redirects (a public URL could otherwise bounce the POST to a private one).
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock, app.state.allowlist = clock, allowlist
     app.include_router(api.router)
     app.include_router(subscriptions.router)
-    web.attach(app, _ready)
+    web.attach(app, _ready, settings, idempotency_keys=False)
     return app
 
 

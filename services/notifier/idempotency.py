@@ -19,9 +19,9 @@ Key = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_le
                                    pattern=r"^[\x21-\x7e]+$")]
 Act = Callable[[asyncpg.Connection], Awaitable[tuple[int, dict[str, Any]]]]
 
-CLAIM = ("INSERT INTO idempotency_keys (caller, key, request_hash, status, body) VALUES ($1, $2, $3, 0, '{}') "
+CLAIM = ("INSERT INTO answered_requests (caller, key, request_hash, status, body) VALUES ($1, $2, $3, 0, '{}') "
          "ON CONFLICT DO NOTHING RETURNING true")
-RECORD = "UPDATE idempotency_keys SET status = $3, body = $4 WHERE caller = $1 AND key = $2"
+RECORD = "UPDATE answered_requests SET status = $3, body = $4 WHERE caller = $1 AND key = $2"
 
 
 async def once(pool: asyncpg.Pool, caller: str, key: str | None, request: Any, act: Act) -> tuple[int, dict]:

@@ -113,4 +113,4 @@ async def generated_secret(conn: asyncpg.Connection, candidate: str) -> str:
 
 async def remembered(conn: asyncpg.Connection, caller: str, key: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT request_hash, status, body FROM idempotency_keys WHERE caller = $1 AND key = $2", caller, key)
+        "SELECT request_hash, status, body FROM answered_requests WHERE caller = $1 AND key = $2", caller, key)

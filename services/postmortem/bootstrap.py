@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
                                      timeout=settings.incident_timeout) as client:
             app.state.incident_service = IncidentService(client)
             infra = await runtime.open_infrastructure(settings, SERVICE, "services.postmortem")
+            runtime.keep_request_tables(infra)
             app.state.infra, app.state.pool = infra, infra.pool
             app.state.publisher = outbox.Publisher(infra.pool, infra.js, OUTBOX_LOCK, settings.poll_interval)
             runtime.start_consumers(infra, SERVICE, HANDLERS)
@@ -47,6 +48,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
         infra = getattr(request.app.state, "infra", None)
         return infra is not None and await infra.ready()
 
-    web.attach(app, ready)
+    web.attach(app, ready, settings)
     app.include_router(api.router)
     return app

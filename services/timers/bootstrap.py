@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(app: FastAPI):
         logs.configure(SERVICE, settings.log_level)
         infra = await runtime.open_infrastructure(settings, SERVICE, "services.timers")
+        runtime.keep_request_tables(infra)
         app.state.infra, app.state.pool = infra, infra.pool
         publisher = outbox.Publisher(infra.pool, infra.js, OUTBOX_LOCK, settings.poll_interval)
         scheduler = Scheduler(
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     app = FastAPI(title="Warroom timers", version="1", lifespan=lifespan)
     app.include_router(api.router)
-    web.attach(app, _ready)
+    web.attach(app, _ready, settings)
     return app
 
 

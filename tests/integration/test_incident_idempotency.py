@@ -5,7 +5,7 @@ import uuid
 import pytest
 from fastapi import Response
 
-from services.incident import idempotency
+from shared import idempotency
 from shared.problems import Problem
 from tests.support.incident import auth, eventually, incident_service, register
 from tests.support.streams import stream_events

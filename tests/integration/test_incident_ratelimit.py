@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 import httpx
 
 from services.incident.bootstrap import create_app
-from services.incident.ratelimit import RateLimitSettings, forget_full_buckets
+from shared.ratelimit import forget_full_buckets
 from shared.settings import Settings
 from tests.support.incident import ADMIN_TOKEN, auth, eventually, register, settings
 
@@ -13,8 +13,8 @@ from tests.support.incident import ADMIN_TOKEN, auth, eventually, register, sett
 @asynccontextmanager
 async def limited_service(database_url: str, nats_url: str, per_second: float, burst: int):
     """The incident service in-process with the given limits; a client signed in as admin."""
-    limits = RateLimitSettings(**settings(database_url, nats_url).model_dump(),
-                               rate_limit_per_second=per_second, rate_limit_burst=burst)
+    limits = settings(database_url, nats_url).model_copy(
+        update={"rate_limit_per_second": per_second, "rate_limit_burst": burst})
     app = create_app(limits)
     async with (app.router.lifespan_context(app),
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://incident",
@@ -83,7 +83,7 @@ async def test_s7_replicas_draw_from_one_bucket_per_token(database_url, nats_url
 async def test_s7_buckets_that_refilled_completely_are_forgotten(database_url, nats_url):
     async with limited_service(database_url, nats_url, per_second=100, burst=2) as (client, app):
         await _spend(client, 2)
-        limits = RateLimitSettings(rate_limit_per_second=100, rate_limit_burst=2)
+        limits = Settings(rate_limit_per_second=100, rate_limit_burst=2)
         cleanup = asyncio.create_task(forget_full_buckets(app.state.pool, limits, every=0.05))
         try:  # full again after 2 / 100 s: the row goes, and the next request finds a full bucket
             await eventually(lambda: app.state.pool.fetchval("SELECT count(*) = 0 FROM rate_limits"))
@@ -93,9 +93,9 @@ async def test_s7_buckets_that_refilled_completely_are_forgotten(database_url, n
 
 
 def test_s7_limits_default_to_50_per_second_bursts_of_200_and_are_configurable(monkeypatch):
-    defaults = RateLimitSettings.of(Settings())
+    defaults = Settings()
     assert (defaults.rate_limit_per_second, defaults.rate_limit_burst) == (50, 200)
     monkeypatch.setenv("WARROOM_RATE_LIMIT_PER_SECOND", "5")
     monkeypatch.setenv("WARROOM_RATE_LIMIT_BURST", "20")
-    configured = RateLimitSettings.of(Settings())
+    configured = Settings()
     assert (configured.rate_limit_per_second, configured.rate_limit_burst) == (5, 20)

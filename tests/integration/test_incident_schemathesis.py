@@ -14,9 +14,8 @@ from schemathesis.errors import FailureGroup
 from schemathesis.python import asgi
 
 from services.incident.bootstrap import create_app
-from services.incident.ratelimit import RateLimitSettings
 from tests.support import incident
-from tests.support.fuzzing import CHECKS
+from tests.support.fuzzing import CHECKS, UNTHROTTLED
 
 ADMIN = {"Authorization": f"Bearer {incident.ADMIN_TOKEN}"}
 PERSON_FIELDS = ("person", "person_id", "to", "manager")
@@ -26,9 +25,8 @@ PERSON_FIELDS = ("person", "person_id", "to", "manager")
 
 def _start(database_url: str, nats_url: str):
     """The incident service, loaded by schemathesis (which starts its lifespan), unthrottled."""
-    limits = RateLimitSettings(**incident.settings(database_url, nats_url).model_dump(),
-                               rate_limit_per_second=1e6, rate_limit_burst=1_000_000)
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(limits))
+    return schemathesis.openapi.from_asgi("/openapi.json",
+                                          create_app(incident.settings(database_url, nats_url, **UNTHROTTLED)))
 
 
 def _real_ids(client) -> dict[str, str]:

@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 
 from services.incident.application import IncidentApplication
 from services.incident.bootstrap import SCHEMA, event_store_env
-from services.incident.domain import Context
+from services.incident.domain_context import Context
 from services.incident.policy import Actor
 from shared import db
 

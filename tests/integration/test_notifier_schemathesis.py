@@ -18,7 +18,7 @@ from schemathesis.python import asgi
 from services.notifier.bootstrap import create_app
 from shared import natsio
 from tests.support import notifier
-from tests.support.fuzzing import CHECKS
+from tests.support.fuzzing import CHECKS, UNTHROTTLED
 from tests.support.webhook import WebhookReceiver
 
 ADMIN = {"Authorization": f"Bearer {notifier.ADMIN_TOKEN}"}
@@ -77,7 +77,7 @@ def test_s6_fuzzing_every_notifier_operation_finds_no_5xx_and_no_answer_off_its_
     with WebhookReceiver() as receiver:
         asyncio.run(_organisation(nats_url, f"{receiver.url}/alice"))
         # Fuzzed subscription URLs must not wait on DNS: only loopback (allow-listed) and IP literals resolve fast.
-        app = create_app(notifier.settings(database_url, nats_url))
+        app = create_app(notifier.settings(database_url, nats_url, **UNTHROTTLED))
         schema = schemathesis.openapi.from_asgi("/openapi.json", app)
         try:
             with asgi.get_client(app) as client:

@@ -21,10 +21,9 @@ from schemathesis.errors import FailureGroup
 from schemathesis.python import asgi
 
 from services.incident.bootstrap import create_app as incident_app
-from services.incident.ratelimit import RateLimitSettings
 from services.postmortem.bootstrap import create_app
 from tests.support import incident
-from tests.support.fuzzing import CHECKS
+from tests.support.fuzzing import CHECKS, UNTHROTTLED
 from tests.support.postmortem import (
     ADMIN_TOKEN,
     INCIDENT,
@@ -41,9 +40,8 @@ HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 def _app(database_url: str, nats_url: str):
     """The post-mortem app whose lifespan also runs the incident service it forwards refinements to."""
-    beside = incident_app(RateLimitSettings(**incident.settings(database_url, nats_url).model_dump(),
-                                            rate_limit_per_second=1e6, rate_limit_burst=1_000_000))
-    app = create_app(pm(database_url, nats_url), incident_transport=httpx.ASGITransport(app=beside))
+    beside = incident_app(incident.settings(database_url, nats_url, **UNTHROTTLED))
+    app = create_app(pm(database_url, nats_url, **UNTHROTTLED), incident_transport=httpx.ASGITransport(app=beside))
     own = app.router.lifespan_context
 
     @asynccontextmanager

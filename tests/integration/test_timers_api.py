@@ -16,6 +16,7 @@ from schemathesis.specs.openapi.checks import (
 
 from services.timers.bootstrap import create_app
 from shared.settings import Settings
+from tests.support.fuzzing import UNTHROTTLED
 from tests.support.incident import eventually
 from tests.support.timers import TOKEN, level, listed, process, signed_in, streams
 
@@ -46,7 +47,7 @@ def fuzz(operation, client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) 
 
 
 async def test_s6_fuzzing_the_timers_api_finds_no_server_error_and_no_answer_off_its_schema(database_url, nats_url):
-    app = create_app(Settings(database_url=database_url, nats_url=nats_url, poll_interval=0.05))
+    app = create_app(Settings(database_url=database_url, nats_url=nats_url, poll_interval=0.05, **UNTHROTTLED))
     async with streams(nats_url) as (publish, _, _), app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://timers",
                                      headers=AUTH) as client:

@@ -34,10 +34,12 @@ async def postmortem_service(database_url: str, nats_url: str, *, clock: Clock |
 
 
 @asynccontextmanager
-async def both_services(database_url: str, nats_url: str, *, clock: Clock | None = None):
-    """The real incident service (client authenticated as admin) and the post-mortem service beside it."""
+async def both_services(database_url: str, nats_url: str, *, clock: Clock | None = None, **overrides):
+    """The real incident service (client authenticated as admin) and the post-mortem service beside it
+    (``overrides`` are the post-mortem's settings)."""
     async with incident_service(database_url, nats_url) as (incidents, incident_app):
-        async with postmortem_service(database_url, nats_url, clock=clock, incident_app=incident_app) as (pm, _):
+        async with postmortem_service(database_url, nats_url, clock=clock, incident_app=incident_app,
+                                      **overrides) as (pm, _):
             yield incidents, pm
 
 

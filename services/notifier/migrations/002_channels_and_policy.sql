@@ -45,8 +45,9 @@ CREATE TABLE signing_secrets (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
--- POST retries with an Idempotency-Key get the first answer (per caller and key).
-CREATE TABLE idempotency_keys (
+-- POST retries with an Idempotency-Key get the first answer (per caller and key), recorded in the
+-- transaction that does the work (the shared idempotency_keys table serves the other services).
+CREATE TABLE answered_requests (
     caller text NOT NULL,
     key text NOT NULL,
     request_hash text NOT NULL,

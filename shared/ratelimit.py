@@ -1,4 +1,4 @@
-"""Rate limit per token (S7): a token bucket in PostgreSQL, so every replica draws from the same one.
+"""Rate limit per token (S7): a token bucket in PostgreSQL, so every replica of a service draws from the same one.
 
 Each request with a bearer token costs one statement: refill the caller's bucket for the time
 since its last request, take a token if there is one, and say whether there was. Requests without
@@ -8,10 +8,9 @@ import asyncio
 import math
 
 import asyncpg
-from pydantic import Field
 
-from services.incident.idempotency import UNAVAILABLE, caller_of, release, unavailable
 from shared import logs, problems
+from shared.idempotency import UNAVAILABLE, caller_of, release, unavailable
 from shared.settings import Settings
 
 log = logs.get(__name__)
@@ -30,18 +29,6 @@ SET (tokens, allowed, refilled_at) = (
           FROM clock_timestamp() AS at) AS refill)
 RETURNING allowed, tokens
 """
-
-
-class RateLimitSettings(Settings):
-    """``WARROOM_RATE_LIMIT_PER_SECOND`` (sustained) and ``WARROOM_RATE_LIMIT_BURST`` (bucket size)."""
-
-    rate_limit_per_second: float = Field(default=50.0, gt=0)
-    rate_limit_burst: int = Field(default=200, ge=1)
-
-    @classmethod
-    def of(cls, settings: Settings) -> "RateLimitSettings":
-        """The given settings if they carry limits (tests pass them so), else the environment's."""
-        return settings if isinstance(settings, cls) else cls()
 
 
 class RateLimitMiddleware:
@@ -72,7 +59,7 @@ class RateLimitMiddleware:
         await refusal(scope, receive, send)
 
 
-async def forget_full_buckets(pool: asyncpg.Pool, limits: RateLimitSettings, every: float = 600.0) -> None:
+async def forget_full_buckets(pool: asyncpg.Pool, limits: Settings, every: float = 600.0) -> None:
     """Delete buckets that have refilled completely: no row means a full bucket, so nothing changes,
     but the table stays bounded (made-up tokens get a row each, as they are limited before authentication)."""
     full_after = limits.rate_limit_burst / limits.rate_limit_per_second

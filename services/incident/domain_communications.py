@@ -1,0 +1,48 @@
+"""Incident commands that pass information on: status updates, observer briefings, public updates,
+and affected users' information (R06, R07, R08).
+
+The ``_…`` event methods these trigger are on ``Incident`` in domain.py (why: see there). No I/O here.
+"""
+from services.incident.domain_context import Context
+from services.incident.domain_guards import Guards
+from services.incident.errors import Conflict, Invalid
+
+STATUS_PARTS = ("learned", "tried", "outcome", "working_on", "remaining")
+
+
+class CommunicationCommands(Guards):
+    def request_status(self, ctx: Context) -> None:
+        self._command("request_status", ctx)
+        if not self.workers:
+            raise Conflict("there are no workers to report status", rule="R06")
+        self._status_requested(by=ctx.actor.person_id, workers=list(self.workers), at=ctx.at)
+
+    def post_status_update(self, parts: dict[str, str | None], ctx: Context) -> None:
+        self._command("post_status_update", ctx)
+        gaps = [part for part in STATUS_PARTS if not (parts.get(part) or "").strip()]
+        if gaps:
+            raise Invalid(f"a status update needs all five parts; missing or blank: {', '.join(gaps)}",
+                          rule="R06", errors=[{"field": part, "message": "missing or blank"} for part in gaps])
+        self._status_updated(worker=ctx.actor.person_id, **{part: parts[part] for part in STATUS_PARTS}, at=ctx.at)
+
+    def brief_observers(self, summary: str, ctx: Context) -> None:
+        self._command("brief_observers", ctx)
+        self._require_text("summary", summary, "R07")
+        self._observers_briefed(summary=summary, by=ctx.actor.person_id)
+
+    def post_public_update(self, message: str, ctx: Context) -> None:
+        self._command("post_public_update", ctx)
+        self._require_text("message", message, "R08")
+        self._public_update_posted(message=message, by=ctx.actor.person_id, at=ctx.at)
+
+    def request_affected_info(self, question: str, ctx: Context) -> None:
+        self._command("request_affected_info", ctx)
+        if self.pr_manager is None:
+            raise Conflict("there is no PR manager to gather information from affected users", rule="R08")
+        self._require_text("question", question, "R08")
+        self._affected_info_requested(question=question, by=ctx.actor.person_id)
+
+    def report_affected_info(self, findings: str, ctx: Context) -> None:
+        self._command("report_affected_info", ctx)
+        self._require_text("findings", findings, "R08")
+        self._affected_info_reported(findings=findings, by=ctx.actor.person_id)
