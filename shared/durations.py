@@ -1,9 +1,11 @@
 """ISO 8601 durations, as every body of the API spells them ("PT7H", "PT30S")."""
 from datetime import timedelta
+from functools import lru_cache
 
 import isodate
 
 
+@lru_cache(maxsize=1024)  # a process document has a few dozen distinct durations, read on every command
 def parse(text: str) -> timedelta:
     value = isodate.parse_duration(text)
     if not isinstance(value, timedelta):

@@ -123,11 +123,15 @@ class OrganisationApplication(Application):
 
     # --- people and tokens ---
 
+    def recently_authenticated(self, token: str) -> Actor | None:
+        """The caller from the cache alone (no I/O, so the event loop may ask); None when not cached."""
+        cached = self._actors.get(token_hash(token))
+        return cached[0] if cached and cached[1] > time.monotonic() else None
+
     def authenticate(self, token: str) -> Actor | None:
+        if cached := self.recently_authenticated(token):
+            return cached
         digest = token_hash(token)
-        cached = self._actors.get(digest)
-        if cached and cached[1] > time.monotonic():
-            return cached[0]
         try:
             found = self.repository.get(org.token_id_for(digest))
             if found.revoked:
