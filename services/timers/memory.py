@@ -31,6 +31,7 @@ class MemoryStore:
         self.incidents: dict[str, dict] = {}
         self.members: dict[str, dict[str, datetime]] = defaultdict(dict)  # incident → worker → status since
         self.done: dict[tuple[str, int], set[str]] = defaultdict(set)  # (incident, level) → steps
+        self.levels_done: dict[str, set[int]] = defaultdict(set)  # incident → levels with a step in done
         # Every stretch as [incident, start, end, person, role], and two views of them: the ones still
         # lasting, by incident and role, and each person's recent ones in a role. Events replay in time
         # order and each role looks back a fixed time, so a stretch ended before one look's horizon is
@@ -88,9 +89,10 @@ class MemoryStore:
 
     async def step_done(self, incident_id, level, step):
         self.done[(incident_id, level)].add(step)
+        self.levels_done[incident_id].add(level)
 
     async def steps_done(self, incident_id):
-        return {step for (incident, _), steps in self.done.items() if incident == incident_id for step in steps}
+        return set().union(*(self.done[(incident_id, level)] for level in self.levels_done[incident_id]))
 
     # --- stretches ---
 
