@@ -30,7 +30,8 @@ class Stale(Conflict):
 
 class IncidentApplication(OrganisationApplication):
     name = "incident"
-    snapshotting_intervals = {Incident: 100}
+    # A person's time records grow with every incident they join: snapshots keep loading them flat too.
+    snapshotting_intervals = {Incident: 100, tenure.ManagerTenure: 100, tenure.WorkerLoad: 100}
 
     # --- reading ---
 

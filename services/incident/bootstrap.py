@@ -40,6 +40,7 @@ def event_store_env(database_url: str, schema: str = SCHEMA) -> dict[str, str]:
         # retries a statement on a broken connection, and the pool replaces it.
         "POSTGRES_PRE_PING": "n",
         "CREATE_TABLE": "y",
+        "APPLICATION_RECORDER_TOPIC": "services.incident.recorder:LockedInsertRecorder",
     }
 
 

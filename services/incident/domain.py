@@ -13,6 +13,7 @@ from datetime import datetime
 
 from eventsourcing.domain import Aggregate, event
 
+from services.incident.copying import CheapCopy
 from services.incident.domain_communications import CommunicationCommands
 from services.incident.domain_handover import HandoverCommands
 from services.incident.domain_lifecycle import LifecycleCommands
@@ -22,7 +23,7 @@ from services.incident.domain_severity import SeverityCommands
 
 
 class Incident(PagingCommands, RoleCommands, HandoverCommands, SeverityCommands, CommunicationCommands,
-               LifecycleCommands, Aggregate):
+               LifecycleCommands, CheapCopy, Aggregate):
     @event("Declared")
     def __init__(self, title: str, description: str, aspect: str, severity: int, manager: str,
                  smes: list[str], declared_by: str, process_version: int, paged: str,

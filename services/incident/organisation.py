@@ -7,6 +7,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.incident.copying import CheapCopy
+
 PROCESS_ID = uuid5(NAMESPACE_URL, "warroom:process")
 DIRECTORY_ID = uuid5(NAMESPACE_URL, "warroom:directory")
 ADMIN_ID = uuid5(NAMESPACE_URL, "warroom:admin")
@@ -18,7 +20,7 @@ def token_id_for(token_hash: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"warroom:token:{token_hash}")
 
 
-class Person(Aggregate):
+class Person(CheapCopy, Aggregate):
     @event("Registered")
     def __init__(self, id: UUID, name: str, email: str, timezone: str, phone: str | None, groups: list[str],
                  working_hours: dict, waking_hours: dict | None, webhook_url: str | None, admin: bool):
@@ -27,7 +29,7 @@ class Person(Aggregate):
         self.webhook_url, self.admin = webhook_url, admin
 
 
-class Token(Aggregate):
+class Token(CheapCopy, Aggregate):
     @event("Issued")
     def __init__(self, id: UUID, person_id: str, token_hash: str):
         self.person_id, self.token_hash, self.revoked = person_id, token_hash, False
@@ -44,7 +46,7 @@ class Token(Aggregate):
         self.revoked = False
 
 
-class AdminCredential(Aggregate):
+class AdminCredential(CheapCopy, Aggregate):
     """Which token is the built-in admin's (WARROOM_ADMIN_TOKEN), so rotating it revokes the old one."""
 
     @event("Set")
@@ -56,7 +58,7 @@ class AdminCredential(Aggregate):
         self.token_id = token_id
 
 
-class Process(Aggregate):
+class Process(CheapCopy, Aggregate):
     """Every version of the process document; incidents pin the version they were declared under."""
 
     @event("Established")
@@ -80,7 +82,7 @@ class Process(Aggregate):
                         cites_postmortem=cites_postmortem)
 
 
-class Directory(Aggregate):
+class Directory(CheapCopy, Aggregate):
     """The SME directory: per aspect of the company, the SMEs in the order they are paged (R10)."""
 
     @event("Opened")
@@ -92,7 +94,7 @@ class Directory(Aggregate):
         self.aspects[aspect] = smes
 
 
-class MinorReport(Aggregate):
+class MinorReport(CheapCopy, Aggregate):
     """R12: too small for the incident process; recorded, published, forwarded to the issue tracker."""
 
     @event("Filed")

@@ -94,8 +94,8 @@ class Relay:
             if not notifications:
                 await self._idle()
                 continue
-            for envelope in envelopes(self.app, notifications):
-                await natsio.publish(self.js, envelope)
+            # The checkpoint moves only once JetStream has acknowledged the whole batch.
+            await natsio.publish_batch(self.js, envelopes(self.app, notifications))
             position = notifications[-1].id
             await conn.execute("UPDATE relay_checkpoint SET position = $1 WHERE id = 1", position)
             POSITION.set(position)

@@ -8,6 +8,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.incident.copying import CheapCopy
+
 DAY = timedelta(hours=24)
 
 
@@ -19,7 +21,7 @@ def load_id(person: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"warroom:load:{person}")
 
 
-class ManagerTenure(Aggregate):
+class ManagerTenure(CheapCopy, Aggregate):
     """A person's continuous time as manager of any incident, reset only by a long enough break."""
 
     @event("Opened")
@@ -51,7 +53,7 @@ class ManagerTenure(Aggregate):
         return now - self.started_at
 
 
-class WorkerLoad(Aggregate):
+class WorkerLoad(CheapCopy, Aggregate):
     """When a person worked on incidents, so the last 24 hours can be summed across incidents."""
 
     @event("Opened")

@@ -1,6 +1,7 @@
 """P4's mechanism: snapshots every 100 events keep loading an incident, now or as of the past, short."""
 from datetime import datetime, timezone
 
+from services.incident import tenure
 from services.incident.application import IncidentApplication
 from services.incident.bootstrap import SCHEMA, event_store_env
 from services.incident.domain_context import Context
@@ -31,6 +32,42 @@ async def test_r18_an_incident_past_its_snapshots_loads_now_and_as_of_any_moment
         try:
             assert fresh.incident(str(incident.id)).version == 251
             assert fresh.incident(str(incident.id), as_of=middle).version == 51
+        finally:
+            fresh.close()
+    finally:
+        app.close()
+
+
+async def test_r19_a_workers_time_record_past_its_snapshots_loads_from_the_store_as_it_was(database_url):
+    pool = await db.create_pool(database_url, SCHEMA)
+    await db.migrate(pool, SCHEMA, db.migration_files("services.incident"))
+    await pool.close()
+    app = IncidentApplication(event_store_env(database_url))
+    try:
+        app.ensure_admin("load-admin-token")
+        admin = app.authenticate("load-admin-token")
+        app.set_aspect("servers", [admin.person_id], admin)
+        worker = app.register_person({"name": "Wes", "email": "wes@example.com", "timezone": "UTC", "phone": None,
+                                      "groups": [], "working_hours": None, "waking_hours": None,
+                                      "webhook_url": None, "admin": False}, admin)
+        incident = app.declare("busy worker", "", "servers", 1, None, admin)
+        manager, person = Actor(incident.manager), str(worker.id)
+
+        def add(current, ctx):
+            worked, is_fresh = app.worker_freshness(person, current)
+            current.add_worker(person, worked, is_fresh, ctx)
+
+        for _ in range(60):  # 120 events on the worker's record: past its first snapshot
+            app.command(str(incident.id), None, manager, add)
+            app.command(str(incident.id), None, manager, lambda current, ctx: current.remove_worker(person, ctx))
+        record = app.repository.get(tenure.load_id(person))
+        assert record.version == 121
+        assert list(app.snapshots.get(record.id, desc=True, limit=1))
+        fresh = IncidentApplication(event_store_env(database_url))  # no aggregate cache: from the store
+        try:
+            loaded = fresh.repository.get(tenure.load_id(person))
+            now = datetime.now(timezone.utc)
+            assert loaded.version == 121 and loaded.worked(now) == record.worked(now)
         finally:
             fresh.close()
     finally:
