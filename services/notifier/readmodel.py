@@ -1,5 +1,5 @@
 """The notifier's read model: the incidents it names, the people it reaches, its subscriptions."""
-from dataclasses import astuple, fields
+from dataclasses import fields
 from datetime import datetime
 
 import asyncpg
@@ -25,7 +25,8 @@ def _incident(row: asyncpg.Record) -> Incident:
 
 
 def _row(incident: Incident) -> tuple:
-    return tuple(list(v) if isinstance(v, tuple) else v for v in astuple(incident))
+    # Not dataclasses.astuple: it deep-copies every value, a cost a rebuild pays per saved incident.
+    return tuple(list(v) if isinstance(v, tuple) else v for v in (getattr(incident, c) for c in COLUMNS))
 
 
 async def incident(conn: asyncpg.Connection, incident_id: str) -> Incident | None:
