@@ -22,6 +22,7 @@ TENURE_KINDS = frozenset({HANDOVER_WARNING, SHIFT_LIMIT})
 DAY = timedelta(hours=24)
 
 TIMER_ID_NAMESPACE = uuid.UUID("0c4b8f3e-5a0d-4a51-b7f6-2f6e1d9a7c42")
+_NAMESPACE_BYTES = TIMER_ID_NAMESPACE.bytes  # a property that converts on every access
 
 
 def timer_id(cause: str, kind: str, *about: object) -> str:
@@ -29,7 +30,7 @@ def timer_id(cause: str, kind: str, *about: object) -> str:
     a version-5 UUID, as ``uuid.uuid5`` makes it, without building a UUID object (a rebuild makes
     tens of thousands)."""
     name = ":".join([cause, kind, *map(str, about)]).encode()
-    digest = bytearray(hashlib.sha1(TIMER_ID_NAMESPACE.bytes + name).digest()[:16])
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
     hexed = digest.hex()
@@ -186,7 +187,10 @@ class Stretch:
 
 def merged(stretches: Iterable[Stretch], at: datetime) -> list[tuple[datetime, datetime]]:
     """The union of the stretches begun by ``at`` (those still lasting end at ``at``), in time order."""
-    spans = sorted((s.start, min(s.end or at, at)) for s in stretches if s.start <= at)
+    # min(end, at) written out, over a list rather than a generator: this runs for every stretch
+    # of every look at someone's time on incidents.
+    spans = sorted([(s.start, s.end if s.end is not None and not at < s.end else at)
+                    for s in stretches if s.start <= at])
     union: list[tuple[datetime, datetime]] = []
     for start, end in spans:
         if union and start <= union[-1][1]:

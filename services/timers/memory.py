@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,12 +17,27 @@ from services.timers.domain import Plan, Stretch, Timer
 from services.timers.scheduler import queue_fired
 from shared.clock import Clock
 
+CSV_CHUNK = 2000  # timers per chunk of the COPY
+
 
 @dataclass
 class Row:
     timer: Timer
     state: str = "pending"
     fired_at: datetime | None = None
+
+
+class Span:
+    """A stretch as the store keeps it, with the domain's `Stretch` of it made once per change
+    rather than on every look at the person's recent stretches."""
+    __slots__ = ("incident_id", "person", "role", "start", "end", "stretch")
+
+    def __init__(self, incident_id: str, person: str, role: str, start: datetime):
+        self.incident_id, self.person, self.role, self.start, self.end = incident_id, person, role, start, None
+        self.stretch = Stretch(start)
+
+    def close(self, at: datetime) -> None:
+        self.end, self.stretch = at, Stretch(self.start, at)
 
 
 class MemoryStore:
@@ -32,14 +48,20 @@ class MemoryStore:
         self.members: dict[str, dict[str, datetime]] = defaultdict(dict)  # incident → worker → status since
         self.done: dict[tuple[str, int], set[str]] = defaultdict(set)  # (incident, level) → steps
         self.levels_done: dict[str, set[int]] = defaultdict(set)  # incident → levels with a step in done
-        # Every stretch as [incident, start, end, person, role], and two views of them: the ones still
-        # lasting, by incident and role, and each person's recent ones in a role. Events replay in time
-        # order and each role looks back a fixed time, so a stretch ended before one look's horizon is
-        # of no interest to any later look (events held behind a gap until the end see only those).
-        self.spans: list[list] = []
-        self.lasting: dict[str, dict[tuple[str, str], list]] = defaultdict(dict)
-        self.recent: dict[tuple[str, str], list[list]] = defaultdict(list)
+        # Every stretch, and two views of them: the ones still lasting, by incident and role, and each
+        # person's recent ones in a role. Events replay in time order and each role looks back a fixed
+        # time, so a stretch ended before one look's horizon is of no interest to any later look
+        # (events held behind a gap until the end see only those).
+        self.spans: list[Span] = []
+        self.lasting: dict[str, dict[tuple[str, str], Span]] = defaultdict(dict)
+        self.recent: dict[tuple[str, str], list[Span]] = defaultdict(list)
         self.timers: dict[str, dict[str, Row]] = defaultdict(dict)  # incident → timer id → row
+        # The rows still pending, in the order they were added: each event looks for overdue and
+        # cancelled timers among these only, not among every timer the incident ever had.
+        self.pending: dict[str, dict[str, Row]] = defaultdict(dict)
+        # No pending timer of the incident is due before this (None: none is pending), so most events
+        # need not look through them. A lower bound: cancelling or firing one only moves the earliest later.
+        self.earliest: dict[str, datetime | None] = {}
 
     @classmethod
     async def load(cls, conn: asyncpg.Connection, clock: Clock) -> "MemoryStore":
@@ -98,41 +120,47 @@ class MemoryStore:
 
     async def start_stretch(self, person, role, incident_id, at):
         if (person, role) not in self.lasting[incident_id]:
-            span = [incident_id, at, None, person, role]
+            span = Span(incident_id, person, role, at)
             self.spans.append(span)
             self.lasting[incident_id][(person, role)] = span
             self.recent[(person, role)].append(span)
 
     async def end_stretch(self, person, role, incident_id, at):
         if (span := self.lasting[incident_id].pop((person, role), None)) is not None:
-            span[2] = at
+            span.close(at)
 
     async def end_stretches(self, incident_id, at):
         for span in self.lasting.pop(incident_id, {}).values():
-            span[2] = at
+            span.close(at)
 
     async def stretches(self, person, role, since):
-        spans = self.recent[(person, role)] = [s for s in self.recent[(person, role)] if s[2] is None or s[2] > since]
-        return [Stretch(start, end) for _, start, end, *_ in spans]
+        spans = self.recent[(person, role)] = [s for s in self.recent[(person, role)] if s.end is None or s.end > since]
+        return [span.stretch for span in spans]
 
     # --- timers ---
 
     async def apply_plan(self, plan: Plan) -> None:
         for cancel in plan.cancel:
-            for row in self.timers[cancel.incident_id].values():
-                timer = row.timer
-                if (row.state == "pending" and (cancel.kinds is None or timer.kind in cancel.kinds)
-                        and cancel.person in (None, timer.person) and cancel.step in (None, timer.detail.get("step"))
-                        and timer.id not in cancel.keep):
-                    row.state = "cancelled"
+            pending = self.pending[cancel.incident_id]
+            kinds, person, step, keep = cancel.kinds, cancel.person, cancel.step, cancel.keep
+            # Inline, not a function per row: this runs for every pending timer of every cancel.
+            for row in [row for row in pending.values()
+                        if (kinds is None or row.timer.kind in kinds) and person in (None, row.timer.person)
+                        and step in (None, row.timer.detail.get("step")) and row.timer.id not in keep]:
+                row.state = "cancelled"
+                del pending[row.timer.id]
         for timer in plan.schedule:
-            self.timers[timer.incident_id].setdefault(timer.id, Row(timer))
+            self._add(timer)
 
     async def fire_overdue(self, incident_id, until, fired_at):
-        while due := sorted((row for row in self.timers[incident_id].values()
-                             if row.state == "pending" and row.timer.due_at <= until), key=lambda r: r.timer.due_at):
+        if (earliest := self.earliest.get(incident_id)) is None or until < earliest:
+            return
+        pending = self.pending[incident_id]
+        while due := sorted((row for row in pending.values() if row.timer.due_at <= until),
+                            key=lambda r: r.timer.due_at):
             for row in due:
                 await self._fire(row, fired_at)
+        self.earliest[incident_id] = min((row.timer.due_at for row in pending.values()), default=None)
 
     async def fire_known(self) -> None:
         """Timers left pending that fired live after the last replayed event (the outbox says so)."""
@@ -143,14 +171,22 @@ class MemoryStore:
 
     async def _fire(self, row: Row, fired_at: datetime) -> None:
         row.state = "fired"
+        del self.pending[row.timer.incident_id][row.timer.id]
         if row.timer.id in self.fired_before:
             row.fired_at = self.fired_before[row.timer.id]
         else:  # due before an event live processing applied, yet not in the outbox (pruned?): it fires now
             row.fired_at = fired_at
             await queue_fired(self.conn, row.timer, fired_at)
         if row.timer.every is not None:
-            following = row.timer.following()
-            self.timers[following.incident_id].setdefault(following.id, Row(following))
+            self._add(row.timer.following())
+
+    def _add(self, timer: Timer) -> None:
+        """A timer planned again (a redelivered cause) keeps its row, whatever its state."""
+        rows = self.timers[timer.incident_id]
+        if timer.id not in rows:
+            rows[timer.id] = self.pending[timer.incident_id][timer.id] = Row(timer)
+            if (earliest := self.earliest.get(timer.incident_id)) is None or timer.due_at < earliest:
+                self.earliest[timer.incident_id] = timer.due_at
 
     async def applied(self, event_time):
         """The live consumer's progress mark stays: only events it applied are replayed."""
@@ -167,16 +203,42 @@ class MemoryStore:
         await copy("steps_done", columns=["incident_id", "level", "step"],
                    records=[(incident, level, step) for (incident, level), done in self.done.items() for step in done])
         await copy("stretches", columns=["person", "role", "incident_id", "started_at", "ended_at"],
-                   records=[(p, r, i, s, e) for i, s, e, p, r in self.spans])
+                   records=[(s.person, s.role, s.incident_id, s.start, s.end) for s in self.spans])
         # As CSV: asyncpg's binary COPY has no encoder for jsonb here, text needs none (empty is NULL).
-        rows = io.StringIO()
-        write = csv.writer(rows).writerow
-        for timers in self.timers.values():
-            for row in timers.values():
-                t = row.timer
-                write((t.id, t.kind, t.incident_id, t.person, t.due_at.isoformat(), row.state,
-                       row.fired_at and row.fired_at.isoformat(), json.dumps(dict(t.detail)),
-                       t.every and f"{t.every.total_seconds()} seconds"))
-        await self.conn.copy_to_table("timers", source=io.BytesIO(rows.getvalue().encode()), format="csv",
+        await self.conn.copy_to_table("timers", source=self._timers_csv(), format="csv",
                                       columns=["id", "kind", "incident_id", "person", "due_at", "state", "fired_at",
                                                "detail", "every"])
+
+    async def _timers_csv(self):
+        """The timers' rows as CSV, a chunk at a time: PostgreSQL takes one in while the next is made."""
+        chunk = io.StringIO()
+        write = csv.writer(chunk).writerow
+        as_json = _JsonCache()
+        for n, row in enumerate(row for timers in self.timers.values() for row in timers.values()):
+            t = row.timer
+            write((t.id, t.kind, t.incident_id, t.person, t.due_at.isoformat(), row.state,
+                   row.fired_at and row.fired_at.isoformat(), as_json(t.detail),
+                   t.every and f"{t.every.total_seconds()} seconds"))
+            if n % CSV_CHUNK == CSV_CHUNK - 1:
+                yield chunk.getvalue().encode()
+                chunk.seek(0)
+                chunk.truncate()
+        yield chunk.getvalue().encode()
+
+
+class _JsonCache:
+    """Timers' details as JSON, each distinct one encoded once: most are one of a few ({"level": 1})."""
+
+    def __init__(self):
+        self.encoded: dict[tuple, str] = {}
+
+    def __call__(self, detail: Mapping[str, object]) -> str:
+        try:
+            # With the values' types: 1, 1.0 and True are equal keys, yet encode differently.
+            key = (tuple(detail.items()), tuple(map(type, detail.values())))
+            return self.encoded[key]
+        except KeyError:
+            self.encoded[key] = encoded = json.dumps(dict(detail))
+            return encoded
+        except TypeError:  # a value that cannot be a key (a list): encoded every time
+            return json.dumps(dict(detail))
