@@ -4,24 +4,15 @@ never passes over one that becomes visible later."""
 import threading
 from datetime import datetime, timezone
 
-from services.incident.application import IncidentApplication
-from services.incident.bootstrap import SCHEMA, event_store_env
 from services.incident.domain_context import Context
 from services.incident.policy import Actor
-from shared import db
+from tests.support.incident import event_store
 
 WRITERS, SAVES = 6, 40
 
 
 async def test_concurrent_saves_become_visible_in_notification_id_order(database_url):
-    pool = await db.create_pool(database_url, SCHEMA)
-    await db.migrate(pool, SCHEMA, db.migration_files("services.incident"))
-    await pool.close()
-    app = IncidentApplication(event_store_env(database_url))
-    try:
-        app.ensure_admin("store-admin-token")
-        admin = app.authenticate("store-admin-token")
-        app.set_aspect("servers", [admin.person_id], admin)
+    async with event_store(database_url) as (app, admin):
         incidents = [app.declare(f"incident {n}", "", "servers", 1, None, admin) for n in range(WRITERS)]
         start = app.recorder.max_notification_id()
         done, passed_over, seen = threading.Event(), [], []
@@ -55,8 +46,6 @@ async def test_concurrent_saves_become_visible_in_notification_id_order(database
             thread.join()
         done.set()
         reader.join()
-    finally:
-        app.close()
 
     assert passed_over == []
     assert len(seen) == WRITERS * SAVES and seen == sorted(seen)

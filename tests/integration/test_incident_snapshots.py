@@ -3,21 +3,14 @@ from datetime import datetime, timezone
 
 from services.incident import tenure
 from services.incident.application import IncidentApplication
-from services.incident.bootstrap import SCHEMA, event_store_env
+from services.incident.bootstrap import event_store_env
 from services.incident.domain_context import Context
 from services.incident.policy import Actor
-from shared import db
+from tests.support.incident import event_store
 
 
 async def test_r18_an_incident_past_its_snapshots_loads_now_and_as_of_any_moment(database_url):
-    pool = await db.create_pool(database_url, SCHEMA)
-    await db.migrate(pool, SCHEMA, db.migration_files("services.incident"))
-    await pool.close()
-    app = IncidentApplication(event_store_env(database_url))
-    try:
-        app.ensure_admin("snapshot-admin-token")
-        admin = app.authenticate("snapshot-admin-token")
-        app.set_aspect("servers", [admin.person_id], admin)
+    async with event_store(database_url) as (app, admin):
         incident = app.declare("long one", "", "servers", 1, None, admin)
         ctx = Context(actor=Actor(incident.manager), at=datetime.now(timezone.utc), process=app.process_of(incident))
         middle = None
@@ -34,19 +27,10 @@ async def test_r18_an_incident_past_its_snapshots_loads_now_and_as_of_any_moment
             assert fresh.incident(str(incident.id), as_of=middle).version == 51
         finally:
             fresh.close()
-    finally:
-        app.close()
 
 
 async def test_r19_a_workers_time_record_past_its_snapshots_loads_from_the_store_as_it_was(database_url):
-    pool = await db.create_pool(database_url, SCHEMA)
-    await db.migrate(pool, SCHEMA, db.migration_files("services.incident"))
-    await pool.close()
-    app = IncidentApplication(event_store_env(database_url))
-    try:
-        app.ensure_admin("load-admin-token")
-        admin = app.authenticate("load-admin-token")
-        app.set_aspect("servers", [admin.person_id], admin)
+    async with event_store(database_url) as (app, admin):
         worker = app.register_person({"name": "Wes", "email": "wes@example.com", "timezone": "UTC", "phone": None,
                                       "groups": [], "working_hours": None, "waking_hours": None,
                                       "webhook_url": None, "admin": False}, admin)
@@ -70,5 +54,3 @@ async def test_r19_a_workers_time_record_past_its_snapshots_loads_from_the_store
             assert loaded.version == 121 and loaded.worked(now) == record.worked(now)
         finally:
             fresh.close()
-    finally:
-        app.close()

@@ -57,3 +57,25 @@ async def eventually(check, timeout: float = 10.0, interval: float = 0.05):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+@asynccontextmanager
+async def event_store(database_url: str):
+    """The incident application on the test's PostgreSQL, without HTTP: (app, admin actor), with
+    the admin as the only SME of "servers" (so the admin manages what it declares)."""
+    from services.incident.application import IncidentApplication
+    from services.incident.bootstrap import SCHEMA, event_store_env
+    from shared import db
+
+    pool = await db.create_pool(database_url, SCHEMA)
+    await db.migrate(pool, SCHEMA, db.migration_files("services.incident"))
+    await pool.close()
+    app = IncidentApplication(event_store_env(database_url))
+    try:
+        app.ensure_admin(ADMIN_TOKEN)
+        admin = app.authenticate(ADMIN_TOKEN)
+        app.set_aspect("servers", [admin.person_id], admin)
+        yield app, admin
+    finally:
+        app.close()
+
