@@ -7,15 +7,11 @@ fuzzing reaches the commands and not only the 404s and 422s.
 """
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
-from schemathesis import GenerationMode
-from schemathesis.errors import FailureGroup
 from schemathesis.python import asgi
 
 from services.incident.bootstrap import create_app
 from tests.support import incident
-from tests.support.fuzzing import CHECKS, UNTHROTTLED
+from tests.support.fuzzing import UNTHROTTLED, fuzz_operations
 
 ADMIN = {"Authorization": f"Bearer {incident.ADMIN_TOKEN}"}
 PERSON_FIELDS = ("person", "person_id", "to", "manager")
@@ -58,24 +54,7 @@ def _fuzz(schema, max_examples: int) -> list[str]:
     """Run every operation in both modes; the failures found (every operation runs even after one fails)."""
     with asgi.get_client(schema.app) as client:
         real = _real_ids(client)
-    failures = []
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            @given(case=operation.as_strategy(generation_mode=mode), aim=st.booleans())
-            @settings(max_examples=max_examples, deadline=None, database=None, derandomize=True,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-            def run(case, aim):
-                if aim:
-                    _aim(case, real)
-                case.call_and_validate(headers=ADMIN, checks=CHECKS)
-
-            try:
-                run()
-            except (AssertionError, FailureGroup) as failure:  # collected, reported together below
-                failures.append(f"{mode.value} {operation.label}: {str(failure).strip()[:2000]}")
-    return failures
-
+    return fuzz_operations(schema, max_examples=max_examples, headers=ADMIN, aim=lambda case: _aim(case, real))
 
 def _run(database_url: str, nats_url: str, max_examples: int) -> None:
     try:

@@ -11,14 +11,13 @@ from functools import partial
 
 import nats
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
+from schemathesis import GenerationMode
 from schemathesis.python import asgi
 
 from services.notifier.bootstrap import create_app
 from shared import natsio
 from tests.support import notifier
-from tests.support.fuzzing import CHECKS, UNTHROTTLED
+from tests.support.fuzzing import UNTHROTTLED, fuzz_operations
 from tests.support.webhook import WebhookReceiver
 
 ADMIN = {"Authorization": f"Bearer {notifier.ADMIN_TOKEN}"}
@@ -53,25 +52,11 @@ def _real_ids(client, receiver_url: str) -> dict[str, str]:
 
 def _fuzz(schema, real: dict[str, str], max_examples: int) -> list[str]:
     """Run every operation; the failures found, one line each (all operations run even after one fails)."""
-    failures = []
-    for result in schema.get_all_operations():
-        operation = result.ok()
+    def aim(case) -> None:
+        case.path_parameters = {name: real.get(name, value) for name, value in (case.path_parameters or {}).items()}
 
-        @given(case=operation.as_strategy(), aim=st.booleans())
-        @settings(max_examples=max_examples, deadline=None, database=None, derandomize=True,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-        def run(case, aim):
-            if aim:
-                case.path_parameters = {name: real.get(name, value)
-                                        for name, value in (case.path_parameters or {}).items()}
-            case.call_and_validate(headers=ADMIN, checks=CHECKS)
-
-        try:
-            run()
-        except Exception as failure:  # noqa: BLE001 — collected, reported together below
-            failures.append(f"{operation.label}: {str(failure).strip()[:2000]}")
-    return failures
-
+    return fuzz_operations(schema, max_examples=max_examples, headers=ADMIN, aim=aim,
+                           modes=(GenerationMode.POSITIVE,))
 
 def test_s6_fuzzing_every_notifier_operation_finds_no_5xx_and_no_answer_off_its_schema(database_url, nats_url):
     with WebhookReceiver() as receiver:

@@ -14,16 +14,12 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
-from schemathesis import GenerationMode
-from schemathesis.errors import FailureGroup
 from schemathesis.python import asgi
 
 from services.incident.bootstrap import create_app as incident_app
 from services.postmortem.bootstrap import create_app
 from tests.support import incident
-from tests.support.fuzzing import CHECKS, UNTHROTTLED
+from tests.support.fuzzing import UNTHROTTLED, fuzz_operations
 from tests.support.postmortem import (
     ADMIN_TOKEN,
     INCIDENT,
@@ -77,24 +73,7 @@ def _aim(case) -> None:
 def _fuzz(schema, max_examples: int) -> list[str]:
     with asgi.get_client(schema.app) as client:
         _ready(client)
-    failures = []
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            @given(case=operation.as_strategy(generation_mode=mode), aim=st.booleans())
-            @settings(max_examples=max_examples, deadline=None, database=None, derandomize=True,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-            def run(case, aim):
-                if aim:
-                    _aim(case)
-                case.call_and_validate(headers=HEADERS, checks=CHECKS)
-
-            try:
-                run()
-            except (AssertionError, FailureGroup) as failure:  # collected, reported together below
-                failures.append(f"{mode.value} {operation.label}: {str(failure).strip()[:2000]}")
-    return failures
-
+    return fuzz_operations(schema, max_examples=max_examples, headers=HEADERS, aim=_aim)
 
 def _run(database_url: str, nats_url: str, max_examples: int) -> None:
     asyncio.run(publish_all(nats_url, checkout_incident()))

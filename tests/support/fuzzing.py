@@ -1,5 +1,11 @@
 """What every service's schemathesis run (S6) checks: no 5xx, answers as documented, errors as problems."""
+from collections.abc import Callable
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.errors import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 
@@ -17,3 +23,29 @@ CHECKS = [not_a_server_error, response_schema_conformance, errors_are_problem_de
 
 # Settings overrides for a fuzzed service: schemathesis sends far more than S7's default burst.
 UNTHROTTLED = {"rate_limit_per_second": 1e6, "rate_limit_burst": 1_000_000}
+
+
+BOTH_MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+
+
+def fuzz_operations(schema, *, max_examples: int, headers: dict[str, str], aim: Callable[[object], None],
+                    modes=BOTH_MODES) -> list[str]:
+    """Every operation in each mode, ``aim(case)`` pointing half the cases at things that exist;
+    the failures found, one line each (every operation runs even after one fails)."""
+    failures = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        for mode in modes:
+            @given(case=operation.as_strategy(generation_mode=mode), aimed=st.booleans())
+            @settings(max_examples=max_examples, deadline=None, database=None, derandomize=True,
+                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            def run(case, aimed):
+                if aimed:
+                    aim(case)
+                case.call_and_validate(headers=headers, checks=CHECKS)
+
+            try:
+                run()
+            except (AssertionError, FailureGroup) as failure:  # collected, reported together
+                failures.append(f"{mode.value} {operation.label}: {str(failure).strip()[:2000]}")
+    return failures
