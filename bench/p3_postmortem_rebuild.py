@@ -15,7 +15,8 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-from bench.p3_postmortem_history import History, fetchval, publish, wait_for
+from bench.database import fetchval, wait_for
+from bench.p3_postmortem_history import History, publish
 from bench.stack import ADMIN_TOKEN, Servers, Service
 from services.postmortem.rebuild import rebuild
 from shared import db, natsio

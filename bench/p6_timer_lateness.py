@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 import nats
 
 from bench.cpu import CpuMeter
+from bench.database import wait_for
 from bench.measure import ms, percentile
 from bench.p3_timers_history import (
     History,
@@ -26,7 +27,6 @@ from bench.p3_timers_history import (
     publish,
     step,
     utcnow,
-    wait_for,
 )
 from bench.stack import Servers
 
