@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.notifier import deliveries, domain, idempotency
-from shared.problems import MEDIA_TYPE, Problem
+from shared.problems import Problem
 from shared.web import Caller
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
@@ -15,10 +15,6 @@ router = APIRouter(prefix="/v1", tags=["deliveries"])
 # Identifiers and filters are printable text: PostgreSQL refuses NUL in text, others have no use.
 PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 DeliveryId = Annotated[str, Path(max_length=64, pattern=PRINTABLE)]
-PROBLEMS = {status: {"content": {MEDIA_TYPE: {}}, "description": text} for status, text in (
-    (401, "No, unknown or revoked token"), (403, "Not an admin"), (404, "Not found"),
-    (409, "Not possible in its current state"), (422, "Malformed request"))}
-
 
 class Attempt(BaseModel):
     attempt: int
@@ -57,7 +53,7 @@ def require_admin(caller: dict, what: str) -> None:
                       "people, tokens")
 
 
-@router.get("/deliveries", response_model=DeliveryPage, responses=PROBLEMS)
+@router.get("/deliveries", response_model=DeliveryPage)
 async def list_deliveries(request: Request, caller: Caller,
                           incident_id: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
                           person: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
@@ -72,13 +68,13 @@ async def list_deliveries(request: Request, caller: Caller,
                         next=str(page[-1]["position"]) if len(rows) > limit else None)
 
 
-@router.get("/deliveries/{delivery_id}", response_model=Delivery, responses=PROBLEMS)
+@router.get("/deliveries/{delivery_id}", response_model=Delivery)
 async def get_delivery(request: Request, caller: Caller, delivery_id: DeliveryId) -> Delivery:
     async with request.app.state.pool.acquire() as conn:
         return await _one(conn, delivery_id)
 
 
-@router.post("/deliveries/{delivery_id}/redeliver", response_model=Delivery, responses=PROBLEMS)
+@router.post("/deliveries/{delivery_id}/redeliver", response_model=Delivery)
 async def redeliver(request: Request, caller: Caller, delivery_id: DeliveryId,
                     key: idempotency.Key = None) -> JSONResponse:
     """Admin: send it again now, under the same webhook-id; a disabled endpoint is enabled again (F8)."""
@@ -115,7 +111,7 @@ class SigningSecrets(BaseModel):
     secrets: list[str]
 
 
-@router.get("/signing-secrets", response_model=SigningSecrets, responses=PROBLEMS, tags=["signing"])
+@router.get("/signing-secrets", response_model=SigningSecrets, tags=["signing"])
 async def signing_secrets(request: Request, caller: Caller) -> SigningSecrets:
     """Admin: the Standard Webhooks secret(s) people's webhooks and the issue tracker are signed with (S5)."""
     require_admin(caller, "read the signing secrets")

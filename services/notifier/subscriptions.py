@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.notifier import deliveries, domain, guard, idempotency, readmodel, signing
-from services.notifier.api import PRINTABLE, PROBLEMS, require_admin
+from services.notifier.api import PRINTABLE, require_admin
 from shared.problems import Problem
 from shared.web import Caller
 
@@ -60,7 +60,7 @@ class SubscriptionList(BaseModel):
     next: str | None = None
 
 
-@router.post("", status_code=201, response_model=Created, responses=PROBLEMS)
+@router.post("", status_code=201, response_model=Created)
 async def subscribe(body: SubscriptionIn, request: Request, caller: Caller,
                     key: idempotency.Key = None) -> JSONResponse:
     """Admin: deliver every event whose type matches, signed with ``secret``, in order per incident."""
@@ -84,7 +84,7 @@ async def subscribe(body: SubscriptionIn, request: Request, caller: Caller,
     return JSONResponse(answer, status_code=status, headers={"Location": f"/v1/subscriptions/{answer['id']}"})
 
 
-@router.get("", response_model=SubscriptionList, responses=PROBLEMS)
+@router.get("", response_model=SubscriptionList)
 async def list_subscriptions(request: Request, caller: Caller) -> SubscriptionList:
     """Admin: every subscription, oldest first (secrets are never shown)."""
     require_admin(caller, "read the subscriptions")
@@ -93,14 +93,14 @@ async def list_subscriptions(request: Request, caller: Caller) -> SubscriptionLi
     return SubscriptionList(subscriptions=[Subscription.model_validate(dict(row)) for row in rows])
 
 
-@router.get("/{subscription_id}", response_model=Subscription, responses=PROBLEMS)
+@router.get("/{subscription_id}", response_model=Subscription)
 async def get_subscription(subscription_id: SubscriptionId, request: Request, caller: Caller) -> Subscription:
     require_admin(caller, "read the subscriptions")
     async with request.app.state.pool.acquire() as conn:
         return await _one(conn, subscription_id)
 
 
-@router.put("/{subscription_id}/secrets", response_model=Subscription, responses=PROBLEMS)
+@router.put("/{subscription_id}/secrets", response_model=Subscription)
 async def rotate(subscription_id: SubscriptionId, body: SecretsIn, request: Request, caller: Caller) -> Subscription:
     """Admin: the secrets that sign from now on, retries of earlier deliveries included (S5)."""
     require_admin(caller, "rotate a subscription's secrets")
@@ -110,7 +110,7 @@ async def rotate(subscription_id: SubscriptionId, body: SecretsIn, request: Requ
         return await _one(conn, subscription_id)
 
 
-@router.delete("/{subscription_id}", status_code=204, responses=PROBLEMS)
+@router.delete("/{subscription_id}", status_code=204)
 async def unsubscribe(subscription_id: SubscriptionId, request: Request, caller: Caller) -> Response:
     """Admin: stop delivering; what was still queued for it is dropped (state ``disabled``)."""
     require_admin(caller, "delete a subscription")

@@ -24,13 +24,6 @@ IncidentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$",
 ItemId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The action item's number in this post-mortem")]
 
 
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    texts = {401: "No, unknown or revoked token", 403: "The caller's role may not do this",
-             404: "No such incident (or action item)", 409: "The post-mortem is published, or the state forbids it",
-             422: "Malformed input", 503: "The incident service cannot be reached"}
-    return {status: {"content": {MEDIA_TYPE: {}}, "description": texts[status]} for status in statuses}
-
-
 router = APIRouter(prefix="/v1/postmortems", tags=["post-mortems"])
 
 
@@ -41,28 +34,26 @@ async def _read(request: Request, incident_id: str) -> dict[str, Any]:
             return await postmortems.read(conn, incident_id, request.app.state.clock.now())
 
 
-@router.get("/{incident_id}", response_model=Postmortem, responses=_problems(401, 404, 422))
+@router.get("/{incident_id}", response_model=Postmortem)
 async def get_postmortem(incident_id: IncidentId, request: Request, caller: Caller) -> Response:
     """An incident's post-mortem: a draft from its declaration on (R16), frozen once published."""
     return Response(render.json(await _read(request, incident_id)), media_type="application/json")
 
 
 @router.get("/{incident_id}/report.md", response_class=Response, responses={
-    200: {"content": {"text/markdown": {"schema": {"type": "string"}}}, "description": "The report in Markdown"},
-    **_problems(401, 404, 422)})
+    200: {"content": {"text/markdown": {"schema": {"type": "string"}}}, "description": "The report in Markdown"}})
 async def get_markdown(incident_id: IncidentId, request: Request, caller: Caller) -> Response:
     report = await _read(request, incident_id)
     return Response(render.markdown(report), media_type="text/markdown; charset=utf-8")
 
 
-@router.get("/{incident_id}/report.html", response_class=HTMLResponse, responses=_problems(401, 404, 422))
+@router.get("/{incident_id}/report.html", response_class=HTMLResponse)
 async def get_html(incident_id: IncidentId, request: Request, caller: Caller) -> HTMLResponse:
     """One self-contained page (no external scripts, styles, fonts or images) with two SVG pictures."""
     return HTMLResponse(render.html(await _read(request, incident_id)))
 
 
-@router.put("/{incident_id}/sections/{section}", response_model=Section,
-            responses=_problems(401, 403, 404, 409, 422))
+@router.put("/{incident_id}/sections/{section}", response_model=Section)
 async def edit_section(incident_id: IncidentId, section: SectionId, body: SectionIn, request: Request,
                        caller: Caller) -> dict[str, Any]:
     """A new version of a section's narrative, with its author and time; earlier ones stay in its history."""
@@ -71,8 +62,7 @@ async def edit_section(incident_id: IncidentId, section: SectionId, body: Sectio
                                               request.app.state.clock.now())
 
 
-@router.post("/{incident_id}/action-items", status_code=201, response_model=ActionItem,
-             responses=_problems(401, 403, 404, 409, 422))
+@router.post("/{incident_id}/action-items", status_code=201, response_model=ActionItem)
 async def add_action_item(incident_id: IncidentId, body: ActionItemIn, request: Request, response: Response,
                           caller: Caller) -> dict[str, Any]:
     """A prevention, handling or process-refinement item (the last with its change, R17)."""
@@ -82,8 +72,7 @@ async def add_action_item(incident_id: IncidentId, body: ActionItemIn, request: 
     return item
 
 
-@router.post("/{incident_id}/action-items/{item_id}/apply", response_model=Applied,
-             responses=_problems(401, 403, 404, 409, 422, 503))
+@router.post("/{incident_id}/action-items/{item_id}/apply", response_model=Applied)
 async def apply_refinement(incident_id: IncidentId, item_id: ItemId, request: Request, caller: Caller) -> Any:
     """R17: publish the refinement as a new process version at once, through the incident service (with
     the caller's own token); its refusal is answered as it is, and nothing changes here."""
@@ -97,7 +86,7 @@ async def apply_refinement(incident_id: IncidentId, item_id: ItemId, request: Re
                             media_type=answer.headers.get("content-type", MEDIA_TYPE))
 
 
-@router.post("/{incident_id}/publish", response_model=Postmortem, responses=_problems(401, 403, 404, 409, 422))
+@router.post("/{incident_id}/publish", response_model=Postmortem)
 async def publish(incident_id: IncidentId, request: Request, caller: Caller) -> Response:
     """R16: freeze the report; the incident service closes the incident, the notifier tells participants."""
     async with request.app.state.pool.acquire() as conn:

@@ -1,13 +1,12 @@
 """HTTP: the timers of an incident, for tools and people watching its deadlines."""
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from services.timers import readmodel
 from shared.contract.downstream import TimerKind
-from shared.problems import MEDIA_TYPE
 from shared.web import Caller
 
 router = APIRouter(prefix="/v1")
@@ -27,23 +26,7 @@ class TimerList(BaseModel):
     timers: list[TimerOut]
 
 
-class ProblemOut(BaseModel):
-    """RFC 9457 problem details, as every error of every service answers."""
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    rule: str | None = None
-    errors: list[dict[str, Any]] | None = None
-
-
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"description": text, "content": {MEDIA_TYPE: {"schema": ProblemOut.model_json_schema()}}}
-    for status, text in ((401, "No, unknown or revoked token"), (422, "No or an invalid incident_id"))}
-
-
-@router.get("/timers", response_model=TimerList, responses=PROBLEMS, summary="An incident's timers, by due time")
+@router.get("/timers", response_model=TimerList, summary="An incident's timers, by due time")
 async def list_timers(request: Request, caller: Caller,
                       incident_id: Annotated[str, Query(min_length=1, max_length=200)]) -> TimerList:
     if "\x00" in incident_id:  # no incident id has one, and PostgreSQL text cannot hold it
