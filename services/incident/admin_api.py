@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict
 
 from services.incident.deps import App, Caller, translated
-from services.incident.process import ProcessDocument
+from shared.process.document import ProcessDocument
 from services.incident.schemas import (
     AspectIn,
     AspectOut,

@@ -16,7 +16,7 @@ from services.incident.domain_context import Context
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
 from services.incident.organisation_app import OrganisationApplication
 from services.incident.policy import Actor
-from services.incident.process import ProcessDocument, merge_patch
+from shared.process.document import ProcessDocument, merge_patch
 from shared.durations import parse
 
 # A command that lost a race only on a person's tenure or load (another incident's change) is retried.

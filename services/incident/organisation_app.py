@@ -11,7 +11,7 @@ from eventsourcing.persistence import IntegrityError
 from services.incident import organisation as org
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
 from services.incident.policy import Actor
-from services.incident.process import ProcessDocument, default_process
+from shared.process.document import ProcessDocument, default_process
 from shared.clock import Clock
 from shared.organisation import token_hash
 

@@ -6,8 +6,10 @@ from shared.contract.base import Data, PersonId
 
 # --- timers (subject = incident id) ---
 
+# observer_summary_due: the level's status_update_every, once per incident, for the observers'
+# summary of the workers' updates (R06/R07).
 TimerKind = Literal["ack_due", "handover_warning", "shift_limit", "status_update_due",
-                    "public_update_due", "checklist_step_due", "worker_fresh"]
+                    "public_update_due", "checklist_step_due", "worker_fresh", "observer_summary_due"]
 
 
 class TimerFired(Data):
@@ -37,3 +39,16 @@ class NotificationDelivered(Data):
 class PostmortemPublished(Data):
     incident_id: str
     by: PersonId
+
+
+class ActionItemAdded(Data):
+    """An action item recorded on a post-mortem (R17): the incident service learns from these which
+    process refinements exist, with exactly which change, before anyone applies one."""
+    incident_id: str
+    item_id: int
+    kind: Literal["prevention", "handling", "process_refinement"]
+    title: str
+    owner: PersonId
+    by: PersonId
+    # The JSON merge patch on the process document of a process refinement; None for other kinds.
+    change: dict[str, Any] | None = None

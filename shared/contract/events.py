@@ -49,6 +49,7 @@ EVENT_TYPES: dict[str, type[Data]] = {
     **{f"warroom.timer.{kind}.v1": down.TimerFired for kind in TIMER_KINDS},
     "warroom.notification.delivered.v1": down.NotificationDelivered,
     "warroom.postmortem.published.v1": down.PostmortemPublished,
+    "warroom.postmortem.action_item_added.v1": down.ActionItemAdded,
 }
 
 

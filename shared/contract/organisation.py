@@ -52,6 +52,8 @@ class ProcessPublished(Data):
     by: PersonId
     # The post-mortem whose refinement produced this version (R17), if any.
     cites_postmortem: str | None = None
+    # The post-mortem's action item that produced it (R17: applied once), if any.
+    cites_action_item: int | None = None
 
 
 class MinorReportFiled(Data):

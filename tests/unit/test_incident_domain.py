@@ -6,7 +6,7 @@ import pytest
 from services.incident.application import IncidentApplication
 from services.incident.errors import Conflict, Forbidden, Invalid
 from services.incident.policy import Actor
-from services.incident.process import ProcessDocument
+from shared.process.document import ProcessDocument
 from shared.clock import FakeClock
 
 ADMIN_TOKEN = "unit-admin-token"

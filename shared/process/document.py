@@ -1,4 +1,5 @@
-"""The process document: its shape, its validation, and the default process of the spec (§2)."""
+"""The process document as the API reads and writes it: its shape, validation, warnings (R09, R10)
+and the default process (docs/process.md). The defaults of the limits are stated here only."""
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -6,6 +7,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from shared import durations
 
 Duration = str
+Immediacy = Literal["any_hour", "waking_hours", "next_business_day"]
+
+# The limits a document may leave out, as docs/process.md states them (R05, R19).
+DEFAULT_LIMITS = {"manager_shift_limit": "PT8H", "handover_warning_after": "PT7H", "manager_min_break": "PT1H",
+                  "worker_fresh_for": "PT12H"}
 
 
 def _duration(value: str | None) -> str | None:
@@ -22,7 +28,7 @@ class ObserverPolicy(Strict):
     group: str | None = Field(default=None, max_length=100)
     person: str | None = Field(default=None, max_length=64)
     channel: Literal["webhook", "email", "phone", "sms"] = "webhook"
-    immediacy: Literal["any_hour", "waking_hours", "next_business_day"] = "any_hour"
+    immediacy: Immediacy = "any_hour"
 
     @model_validator(mode="after")
     def _one_target(self):
@@ -43,7 +49,7 @@ class Level(Strict):
     level: int = Field(ge=1)
     name: str = Field(min_length=1, max_length=100)
     description: str = Field(min_length=1, max_length=280)
-    immediacy: Literal["any_hour", "waking_hours", "next_business_day"]
+    immediacy: Immediacy
     communications: str = Field(max_length=1000)
     observers: list[ObserverPolicy] = []
     checklist: list[ChecklistStep] = []
@@ -65,10 +71,10 @@ class Level(Strict):
 class ProcessDocument(Strict):
     version: int | None = None  # read-only: accepted back from GET and ignored
     levels: list[Level] = Field(min_length=1)
-    manager_shift_limit: Duration = "PT8H"
-    handover_warning_after: Duration = "PT7H"
-    manager_min_break: Duration = "PT1H"
-    worker_fresh_for: Duration = "PT12H"
+    manager_shift_limit: Duration = DEFAULT_LIMITS["manager_shift_limit"]
+    handover_warning_after: Duration = DEFAULT_LIMITS["handover_warning_after"]
+    manager_min_break: Duration = DEFAULT_LIMITS["manager_min_break"]
+    worker_fresh_for: Duration = DEFAULT_LIMITS["worker_fresh_for"]
     catch_all_sme: str | None = None
     issue_tracker_webhook: str | None = Field(default=None, max_length=2000)
 
