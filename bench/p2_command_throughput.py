@@ -30,6 +30,8 @@ SECONDS = 15.0
 DRAIN = 10.0  # at most this long for the relay to publish the last commands' events
 MIX = ("severity", "worker", "severity", "handover", "severity", "worker")
 LEVELS = (1, 2, 3)
+# The rate of the last run, for P2b to print beside its own.
+LAST_RATE: float | None = None
 
 
 @dataclass
@@ -163,6 +165,8 @@ async def run(servers: Servers, baseline: float) -> None:
     lags = [max(0.0, watch.received[key] - at) for key, at in tally.answered.items() if key in watch.received]
     unrelayed = len(tally.answered) - len(lags)
     rate = tally.ok / elapsed
+    global LAST_RATE
+    LAST_RATE = rate
     errors = sum(tally.failed.values())
     lag = f"relay lag p50 {ms(percentile(lags, 50))} ms p99 {ms(percentile(lags, 99))} ms" if lags else "relay lag n/a"
     line = f"P2 commands: {rate:.0f}/s (ratio to asyncpg INSERT: {rate / baseline:.2f}) · {lag} · errors {errors}"
