@@ -1,8 +1,9 @@
 """Which timers the incident's events plan and cancel: the process's deadlines as pure rules, no I/O.
 
-Each ``plan_*`` function takes the facts its rule needs (times, the process version's
-durations, a person's stretches on incidents) and returns a `Plan`; the handlers load those
-facts and apply the plan. Timer ids derive from what caused a timer, so a redelivered or
+Each ``plan_*`` function takes the facts its rule needs (times, the process version's typed
+`Rules`, a person's hours or stretches on incidents) and returns a `Plan`; the handlers load
+those facts and apply the plan. Every instant comes from the process kernel
+(``shared.process.timing``), so the timers fire when the incident service shows a deadline due. Timer ids derive from what caused a timer, so a redelivered or
 replayed event plans the very same rows again and a rebuild re-derives the same timers.
 """
 import hashlib
@@ -11,6 +12,10 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from shared.process import timing
+from shared.process.rules import Level, Rules
+from shared.process.timing import Stretch
+
 ACK_DUE = "ack_due"
 HANDOVER_WARNING = "handover_warning"
 SHIFT_LIMIT = "shift_limit"
@@ -18,8 +23,9 @@ STATUS_UPDATE_DUE = "status_update_due"
 PUBLIC_UPDATE_DUE = "public_update_due"
 CHECKLIST_STEP_DUE = "checklist_step_due"
 WORKER_FRESH = "worker_fresh"
+OBSERVER_SUMMARY_DUE = "observer_summary_due"
 TENURE_KINDS = frozenset({HANDOVER_WARNING, SHIFT_LIMIT})
-DAY = timedelta(hours=24)
+DAY = timing.DAY
 
 TIMER_ID_NAMESPACE = uuid.UUID("0c4b8f3e-5a0d-4a51-b7f6-2f6e1d9a7c42")
 _NAMESPACE_BYTES = TIMER_ID_NAMESPACE.bytes  # a property that converts on every access
@@ -79,47 +85,18 @@ class Plan:
 NOTHING = Plan()
 
 
-# --- the process version's durations ---
-
-@dataclass(frozen=True)
-class Step:
-    id: str
-    due_within: timedelta
-
-
-@dataclass(frozen=True)
-class Level:
-    number: int
-    acknowledge_within: timedelta | None
-    status_update_every: timedelta | None
-    public_update_every: timedelta | None = None
-    checklist: tuple[Step, ...] = ()
-
-
-@dataclass(frozen=True)
-class Rules:
-    """The deadlines one process version sets; an incident keeps the version it was declared under."""
-    levels: Mapping[int, Level]
-    handover_warning_after: timedelta
-    manager_shift_limit: timedelta
-    manager_min_break: timedelta
-    worker_fresh_for: timedelta
-
-    def level(self, number: int) -> Level:
-        # An unknown level sets no deadlines rather than stopping the incident's other timers.
-        return self.levels.get(number) or Level(number, None, None)
-
-
 # --- R11: acknowledging a page ---
 
-def plan_page(cause: str, incident_id: str, paged: str, at: datetime, level: Level) -> Plan:
+def plan_page(cause: str, incident_id: str, paged: str, at: datetime, level: Level,
+              hours: Mapping | None) -> Plan:
     """R11: a page (the declaration's, or an escalation's) must be acknowledged within the level's
-    ``acknowledge_within``; it replaces whichever page was still unanswered."""
+    ``acknowledge_within`` of the moment its immediacy lets the page out to the paged person (whose
+    ``hours`` they are, as projected when they were paged): a night page of a ``waking_hours`` level
+    is not due before they are awake. It replaces whichever page was still unanswered."""
     cancel = (Cancel(incident_id, kinds=frozenset({ACK_DUE})),)
-    if level.acknowledge_within is None:
+    if (due := timing.ack_due_at(hours, level, at)) is None:
         return Plan(cancel)
-    return Plan(cancel, (Timer(timer_id(cause, ACK_DUE), ACK_DUE, incident_id, paged,
-                               at + level.acknowledge_within, {"level": level.number}),))
+    return Plan(cancel, (Timer(timer_id(cause, ACK_DUE), ACK_DUE, incident_id, paged, due, {"level": level.number}),))
 
 
 def plan_page_ended(incident_id: str) -> Plan:
@@ -136,10 +113,10 @@ def plan_status_update(cause: str, incident_id: str, worker: str, since: datetim
     from the moment the incident changed to it (``not_before``), never retroactively."""
     cancel = (Cancel(incident_id, kinds=frozenset({STATUS_UPDATE_DUE}), person=worker),)
     every = level.status_update_every
-    if every is None:
+    if (due := timing.cadence_due(since, every, not_before)) is None:
         return Plan(cancel)
     return Plan(cancel, (Timer(timer_id(cause, STATUS_UPDATE_DUE, worker), STATUS_UPDATE_DUE, incident_id, worker,
-                               max(since + every, not_before), {"level": level.number}, every),))
+                               due, {"level": level.number}, every),))
 
 
 def plan_status_ended(incident_id: str, worker: str) -> Plan:
@@ -152,10 +129,23 @@ def plan_public_update(cause: str, incident_id: str, since: datetime, level: Lev
     one posted, when the level has such a cadence. The PR manager of the moment is who owes it."""
     cancel = (Cancel(incident_id, kinds=frozenset({PUBLIC_UPDATE_DUE})),)
     every = level.public_update_every
-    if every is None:
+    if (due := timing.cadence_due(since, every, not_before)) is None:
         return Plan(cancel)
     return Plan(cancel, (Timer(timer_id(cause, PUBLIC_UPDATE_DUE), PUBLIC_UPDATE_DUE, incident_id, None,
-                               max(since + every, not_before), {"level": level.number}, every),))
+                               due, {"level": level.number}, every),))
+
+
+def plan_observer_summary(cause: str, incident_id: str, since: datetime, level: Level, not_before: datetime) -> Plan:
+    """R06/R07: the observers get a summary of the workers' updates every ``status_update_every`` of
+    the current level, from the declaration (or the reopening), or from the last summary when the
+    level changes — never before the change (``not_before``). One per incident, for nobody in
+    particular: the notifier decides who the observers are."""
+    cancel = (Cancel(incident_id, kinds=frozenset({OBSERVER_SUMMARY_DUE})),)
+    every = level.status_update_every
+    if (due := timing.cadence_due(since, every, not_before)) is None:
+        return Plan(cancel)
+    return Plan(cancel, (Timer(timer_id(cause, OBSERVER_SUMMARY_DUE), OBSERVER_SUMMARY_DUE, incident_id, None,
+                               due, {"level": level.number}, every),))
 
 
 # --- R14: the level's checklist ---
@@ -168,8 +158,8 @@ def plan_checklist(cause: str, incident_id: str, level: Level, since: datetime, 
     cancel = (Cancel(incident_id, kinds=frozenset({CHECKLIST_STEP_DUE})),)
     return Plan(cancel, tuple(
         Timer(timer_id(cause, CHECKLIST_STEP_DUE, step.id), CHECKLIST_STEP_DUE, incident_id, None,
-              since + step.due_within, {"step": step.id, "level": level.number})
-        for step in level.checklist if step.id not in done))
+              timing.step_due(step, since), {"step": step.id, "level": level.number})
+        for step in level.timed_steps if step.id not in done))
 
 
 def plan_step_done(incident_id: str, step: str) -> Plan:
@@ -178,41 +168,6 @@ def plan_step_done(incident_id: str, step: str) -> Plan:
 
 # --- people's time on incidents, across incidents (R05, R19) ---
 
-@dataclass(frozen=True)
-class Stretch:
-    """A stretch of time in one role on one incident; ``end`` None while it lasts."""
-    start: datetime
-    end: datetime | None = None
-
-
-def merged(stretches: Iterable[Stretch], at: datetime) -> list[tuple[datetime, datetime]]:
-    """The union of the stretches begun by ``at`` (those still lasting end at ``at``), in time order."""
-    # min(end, at) written out, over a list rather than a generator: this runs for every stretch
-    # of every look at someone's time on incidents.
-    spans = sorted([(s.start, s.end if s.end is not None and not at < s.end else at)
-                    for s in stretches if s.start <= at])
-    union: list[tuple[datetime, datetime]] = []
-    for start, end in spans:
-        if union and start <= union[-1][1]:
-            union[-1] = (union[-1][0], max(union[-1][1], end))
-        else:
-            union.append((start, end))
-    return union
-
-
-def tenure_start(managing: Iterable[Stretch], at: datetime, min_break: timedelta) -> datetime:
-    """R05: when the continuous tenure of someone managing at ``at`` began. Managing several incidents,
-    or one after another, is one tenure; only a break of at least ``min_break`` starts a new one."""
-    spans = merged(managing, at)
-    assert spans, "only someone managing has a tenure"
-    started = spans[-1][0]
-    for start, end in reversed(spans[:-1]):
-        if started - end >= min_break:
-            break
-        started = start
-    return started
-
-
 def plan_tenure(incident_id: str, manager: str, since: datetime | None, managing: Iterable[Stretch],
                 rules: Rules) -> Plan:
     """R05: ``manager``'s handover warning and shift limit on this incident, counted from the start of
@@ -220,42 +175,14 @@ def plan_tenure(incident_id: str, manager: str, since: datetime | None, managing
     With ``since`` None they no longer manage it: its tenure timers for them are cancelled."""
     planned: tuple[Timer, ...] = ()
     if since is not None:
-        started = tenure_start(managing, since, rules.manager_min_break)
+        started = timing.tenure_start(managing, since, rules.manager_min_break)
         cause = f"tenure:{started.isoformat()}:{since.isoformat()}"
         planned = tuple(
             Timer(timer_id(cause, kind, incident_id, manager), kind, incident_id, manager,
-                  max(started + offset, since), {"tenure_started_at": started.isoformat()})
-            for kind, offset in ((HANDOVER_WARNING, rules.handover_warning_after),
-                                 (SHIFT_LIMIT, rules.manager_shift_limit)))
+                  due, {"tenure_started_at": started.isoformat()})
+            for kind, due in zip((HANDOVER_WARNING, SHIFT_LIMIT), timing.shift_deadlines(started, since, rules)))
     return Plan((Cancel(incident_id, kinds=TENURE_KINDS, person=manager,
                         keep=frozenset(t.id for t in planned)),), planned)
-
-
-def worked(working: Iterable[Stretch], at: datetime) -> timedelta:
-    """R19: time on incidents within the 24 hours before ``at``, overlapping stretches counted once."""
-    window = at - DAY
-    return sum((end - max(start, window) for start, end in merged(working, at) if end > window), timedelta(0))
-
-
-def tired_at(working: Iterable[Stretch], since: datetime, fresh_for: timedelta) -> datetime | None:
-    """R19: the first moment from ``since`` on at which someone working without a break from ``since``
-    will have spent ``fresh_for`` on incidents within the last 24 hours (None: never, so long a
-    limit cannot be reached in a day)."""
-    if fresh_for > DAY:
-        return None
-    before = [s for s in merged(working, since) if s[0] < since]
-    ongoing = [*(Stretch(start, end) for start, end in before), Stretch(since)]
-    # Working on adds time at once; the window's tail drops earlier work as it slides past it, so
-    # worked() is piecewise linear with bends where the tail meets an edge of earlier work.
-    bends = sorted({since, since + DAY, *(edge + DAY for span in before for edge in span if edge + DAY > since)})
-    previous = bends[0]
-    for moment in bends:
-        reached = worked(ongoing, moment)
-        if reached >= fresh_for:
-            # On the segment before ``moment`` the total grew one for one (it only grows when it does).
-            return moment if moment == previous else moment - (reached - fresh_for)
-        previous = moment
-    return None
 
 
 def plan_freshness(incident_id: str, worker: str, since: datetime | None, working: Iterable[Stretch],
@@ -264,7 +191,7 @@ def plan_freshness(incident_id: str, worker: str, since: datetime | None, workin
     ``worker_fresh_for`` in the last 24 hours (not before they joined it). With ``since`` None
     they no longer work on it: the warning is cancelled."""
     planned: tuple[Timer, ...] = ()
-    if since is not None and (due := tired_at(working, since, rules.worker_fresh_for)) is not None:
+    if since is not None and (due := timing.tired_at(working, since, rules.worker_fresh_for)) is not None:
         cause = f"fresh:{since.isoformat()}:{due.isoformat()}"
         planned = (Timer(timer_id(cause, WORKER_FRESH, incident_id, worker), WORKER_FRESH, incident_id, worker,
                          due, {"worked_since": since.isoformat()}),)

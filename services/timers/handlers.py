@@ -13,14 +13,16 @@ import asyncpg
 from services.timers import domain
 from services.timers.domain import Plan
 from services.timers.store import SqlStore, Store
-from shared import durations, organisation
+from shared import organisation
 from shared.clock import Clock
 from shared.contract import Envelope
 from shared.contract import incident as contract
+from shared.process.rules import Level, Rules
 
 MANAGER, WORKER = "manager", "worker"
 TENURE_LOOKBACK = timedelta(days=7)
 DECLARED = "warroom.incident.declared.v1"
+PERSON_REGISTERED = "warroom.person.registered.v1"
 REOPENED, CLOSED = "warroom.incident.reopened.v1", "warroom.incident.closed.v1"
 AFTER_RESOLUTION = frozenset({REOPENED, CLOSED})
 
@@ -34,37 +36,18 @@ class UnknownIncident(LookupError):
 
 
 class Processes:
-    """Process versions' deadlines, parsed once: a published version never changes."""
+    """Process versions' rules, parsed once: a published version never changes."""
 
     def __init__(self):
-        self._rules: dict[int, domain.Rules] = {}
+        self._rules: dict[int, Rules] = {}
 
-    async def rules(self, conn: asyncpg.Connection, version: int) -> domain.Rules:
+    async def rules(self, conn: asyncpg.Connection, version: int) -> Rules:
         if version not in self._rules:
             document = await organisation.process(conn, version)
             if document is None:
                 raise MissingProcessVersion(f"process version {version} is not projected yet")
-            self._rules[version] = rules_of(document)
+            self._rules[version] = Rules.of(document)
         return self._rules[version]
-
-
-def rules_of(document: dict) -> domain.Rules:
-    def duration(source: dict, key: str, default: str | None = None):
-        text = source.get(key) or default
-        return None if text is None else durations.parse(text)
-
-    levels = {
-        level["level"]: domain.Level(
-            level["level"], duration(level, "acknowledge_within"), duration(level, "status_update_every"),
-            duration(level, "public_update_every"),
-            tuple(domain.Step(step["id"], durations.parse(step["due_within"]))
-                  for step in level.get("checklist") or () if step.get("due_within")))
-        for level in document.get("levels") or ()}
-    # The spec's defaults (§2) stand in for a limit a document leaves out.
-    return domain.Rules(levels, handover_warning_after=duration(document, "handover_warning_after", "PT7H"),
-                        manager_shift_limit=duration(document, "manager_shift_limit", "PT8H"),
-                        manager_min_break=duration(document, "manager_min_break", "PT1H"),
-                        worker_fresh_for=duration(document, "worker_fresh_for", "PT12H"))
 
 
 @dataclass(frozen=True)
@@ -73,7 +56,7 @@ class Applying:
     store: Store
     event: Envelope
     incident: asyncpg.Record
-    rules: domain.Rules
+    rules: Rules
 
     @property
     def id(self) -> str:
@@ -84,7 +67,7 @@ class Applying:
         return self.event.time
 
     @property
-    def level(self) -> domain.Level:
+    def level(self) -> Level:
         return self.rules.level(self.incident["severity"])
 
 
@@ -94,7 +77,10 @@ async def handle(conn: asyncpg.Connection, event: Envelope, *, clock: Clock, pro
 
 
 async def apply(store: Store, event: Envelope, *, clock: Clock, processes: Processes) -> None:
-    if not await organisation.apply(store.conn, event):
+    if await organisation.apply(store.conn, event):
+        if event.type == PERSON_REGISTERED:
+            store.person_changed(event.data["id"])
+    else:
         if event.type == DECLARED:
             await _declared(store, event, processes)
         elif event.type in APPLY:
@@ -108,9 +94,10 @@ async def _declared(store: Store, event: Envelope, processes: Processes) -> None
     await store.add_incident(event.subject, declared.process_version, declared.severity, declared.manager,
                              event.time)
     level, at = rules.level(declared.severity), event.time
-    plan = (domain.plan_page(event.id, event.subject, declared.paged, at, level)
+    plan = (domain.plan_page(event.id, event.subject, declared.paged, at, level, await store.hours(declared.paged))
             + await _manager_starts(store, event.subject, declared.manager, at, rules)
             + domain.plan_public_update(event.id, event.subject, at, level, at)
+            + domain.plan_observer_summary(event.id, event.subject, at, level, at)
             + domain.plan_checklist(event.id, event.subject, level, at, done=()))
     await store.apply_plan(plan)
 
@@ -130,14 +117,14 @@ async def _incident_event(store: Store, event: Envelope, clock: Clock, processes
 
 # --- who manages and who works, and the timers that follow people (R05, R19) ---
 
-async def _manager_starts(store: Store, incident_id: str, person: str, at: datetime, rules: domain.Rules) -> Plan:
+async def _manager_starts(store: Store, incident_id: str, person: str, at: datetime, rules: Rules) -> Plan:
     await store.start_stretch(person, MANAGER, incident_id, at)
     # A tenure reaching further back than this without a single break is not looked for.
     managing = await store.stretches(person, MANAGER, at - TENURE_LOOKBACK)
     return domain.plan_tenure(incident_id, person, at, managing, rules)
 
 
-async def _manager_stops(store: Store, incident_id: str, person: str, at: datetime, rules: domain.Rules) -> Plan:
+async def _manager_stops(store: Store, incident_id: str, person: str, at: datetime, rules: Rules) -> Plan:
     await store.end_stretch(person, MANAGER, incident_id, at)
     return domain.plan_tenure(incident_id, person, None, (), rules)
 
@@ -168,7 +155,8 @@ async def _manager_changed(c: Applying) -> Plan:
     if await c.store.remove_worker(c.id, changed.manager):  # R03: the manager never works on it
         plan += await _worker_stops(c, changed.manager)
     if changed.how == "escalated":  # the new manager was paged and must acknowledge (R11)
-        return plan + domain.plan_page(c.event.id, c.id, changed.manager, c.at, c.level)
+        return plan + domain.plan_page(c.event.id, c.id, changed.manager, c.at, c.level,
+                                       await c.store.hours(changed.manager))
     return plan + domain.plan_page_ended(c.id)
 
 
@@ -212,6 +200,9 @@ async def _severity_changed(c: Applying) -> Plan:
     await c.store.set_level(c.id, severity, c.at)
     level = c.rules.level(severity)
     plan = domain.plan_public_update(c.event.id, c.id, c.incident["public_since"], level, c.at)
+    # The observers' summary goes on from the last one (or the cadence's start) at the new interval.
+    summary_since = await c.store.cadence_since(c.id, domain.OBSERVER_SUMMARY_DUE)
+    plan += domain.plan_observer_summary(c.event.id, c.id, summary_since or c.at, level, c.at)
     for worker, since in (await c.store.workers(c.id)).items():
         plan += domain.plan_status_update(c.event.id, c.id, worker, since, level, c.at)
     done = await c.store.steps_done(c.id)
@@ -242,7 +233,8 @@ async def _reopened(c: Applying) -> Plan:
         plan += await _worker_starts(c, worker)
     await c.store.set_status_since(c.id, workers, c.at)
     await c.store.set_public_since(c.id, c.at)
-    return plan + domain.plan_public_update(c.event.id, c.id, c.at, c.level, c.at)
+    return (plan + domain.plan_public_update(c.event.id, c.id, c.at, c.level, c.at)
+            + domain.plan_observer_summary(c.event.id, c.id, c.at, c.level, c.at))
 
 
 APPLY: dict[str, Callable[[Applying], Awaitable[Plan]]] = {

@@ -13,9 +13,12 @@ from datetime import datetime
 
 import asyncpg
 
-from services.timers.domain import Plan, Stretch, Timer
+from services.timers.domain import Plan, Timer
 from services.timers.scheduler import queue_fired
+from shared import organisation
 from shared.clock import Clock
+from shared.process.hours import hours_of
+from shared.process.timing import Stretch
 
 CSV_CHUNK = 2000  # timers per chunk of the COPY
 
@@ -62,6 +65,9 @@ class MemoryStore:
         # No pending timer of the incident is due before this (None: none is pending), so most events
         # need not look through them. A lower bound: cancelling or firing one only moves the earliest later.
         self.earliest: dict[str, datetime | None] = {}
+        # People's hours as the projection holds them at this point of the replay (its organisation
+        # events are applied in SQL as they come), read once per person until they change.
+        self.people: dict[str, Mapping | None] = {}
 
     @classmethod
     async def load(cls, conn: asyncpg.Connection, clock: Clock) -> "MemoryStore":
@@ -137,7 +143,23 @@ class MemoryStore:
         spans = self.recent[(person, role)] = [s for s in self.recent[(person, role)] if s.end is None or s.end > since]
         return [span.stretch for span in spans]
 
+    # --- people ---
+
+    async def hours(self, person):
+        if person not in self.people:
+            self.people[person] = hours_of(await organisation.person(self.conn, person))
+        return self.people[person]
+
+    def person_changed(self, person):
+        self.people.pop(person, None)
+
     # --- timers ---
+
+    async def cadence_since(self, incident_id, kind):
+        timer = min((row.timer for row in self.pending[incident_id].values()
+                     if row.timer.kind == kind and row.timer.every is not None),
+                    key=lambda t: t.due_at, default=None)
+        return None if timer is None else timer.due_at - timer.every
 
     async def apply_plan(self, plan: Plan) -> None:
         for cancel in plan.cancel:

@@ -4,7 +4,8 @@ from datetime import datetime
 
 import asyncpg
 
-from services.timers.domain import Plan, Stretch, Timer
+from services.timers.domain import Plan, Timer
+from shared.process.timing import Stretch
 
 TIMER_COLUMNS = "t.id, t.kind, t.incident_id, t.person, t.due_at, t.state, t.fired_at, t.detail, t.every"
 
@@ -139,6 +140,14 @@ async def schedule(conn: asyncpg.Connection, timers: Iterable[Timer]) -> None:
         "INSERT INTO timers (id, kind, incident_id, person, due_at, detail, every) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
         [(t.id, t.kind, t.incident_id, t.person, t.due_at, dict(t.detail), t.every) for t in timers])
+
+
+async def cadence_since(conn: asyncpg.Connection, incident_id: str, kind: str) -> datetime | None:
+    """The last occurrence of the incident's pending ``kind`` cadence: its next one less its interval
+    (None: no such cadence is pending)."""
+    return await conn.fetchval(
+        "SELECT due_at - every FROM timers WHERE incident_id = $1 AND kind = $2 AND state = 'pending' "
+        "AND every IS NOT NULL ORDER BY due_at LIMIT 1", incident_id, kind)
 
 
 def timer(row: asyncpg.Record) -> Timer:

@@ -11,8 +11,11 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.timers import readmodel
-from services.timers.domain import Plan, Stretch
+from services.timers.domain import Plan
 from services.timers.scheduler import CONSUMER, fire_due
+from shared import organisation
+from shared.process.hours import hours_of
+from shared.process.timing import Stretch
 
 
 class Store(Protocol):
@@ -35,6 +38,9 @@ class Store(Protocol):
     async def end_stretch(self, person: str, role: str, incident_id: str, at: datetime) -> None: ...
     async def end_stretches(self, incident_id: str, at: datetime) -> None: ...
     async def stretches(self, person: str, role: str, since: datetime) -> list[Stretch]: ...
+    async def hours(self, person: str) -> Mapping[str, Any] | None: ...
+    def person_changed(self, person: str) -> None: ...
+    async def cadence_since(self, incident_id: str, kind: str) -> datetime | None: ...
     async def apply_plan(self, plan: Plan) -> None: ...
     async def fire_overdue(self, incident_id: str, until: datetime, fired_at: datetime) -> None: ...
     async def applied(self, event_time: datetime) -> None: ...
@@ -91,6 +97,16 @@ class SqlStore:
 
     async def stretches(self, person, role, since):
         return await readmodel.stretches(self.conn, person, role, since)
+
+    async def hours(self, person):
+        """The person's hours as projected now, in this transaction (None: not projected)."""
+        return hours_of(await organisation.person(self.conn, person))
+
+    def person_changed(self, person):
+        """Nothing kept: every look reads the projection."""
+
+    async def cadence_since(self, incident_id, kind):
+        return await readmodel.cadence_since(self.conn, incident_id, kind)
 
     async def apply_plan(self, plan):
         await readmodel.apply_plan(self.conn, plan)

@@ -149,6 +149,47 @@ async def test_r06_public_updates_are_due_from_the_declaration_then_from_the_las
         assert of_kind(await t.pending("inc-1"), "public_update_due") == {(None, t.clock.now() + H)}
 
 
+# --- R07: the observers' summary of the workers' updates ---
+
+async def test_r07_the_observers_summary_is_due_every_status_update_every_until_the_resolution(database_url):
+    async with harness(database_url) as t:
+        declared = t.clock.now()
+        await t.apply(t.events.declare("inc-1", severity=2))
+        planned = await t.timers("inc-1", "pending")
+        for _ in range(2):
+            t.clock.advance(2 * H)
+            await t.tick()
+        await t.apply(t.events.resolve("inc-1"))
+        fired = await t.fired("observer_summary_due")
+        states = [x["state"] for x in await t.timers("inc-1") if x["kind"] == "observer_summary_due"]
+
+    assert [(x["person"], x["due_at"], x["detail"]) for x in planned if x["kind"] == "observer_summary_due"] == [
+        (None, declared + 2 * H, {"level": 2})]  # level 2's status_update_every
+    assert [(f["person"], datetime.fromisoformat(f["due_at"]), f["detail"]) for f in fired] == [
+        (None, declared + 2 * H, {"level": 2}), (None, declared + 4 * H, {"level": 2})]
+    assert states == ["fired", "fired", "cancelled"]
+
+
+async def test_r13_a_level_change_moves_the_observers_summary_to_the_new_interval_from_the_last_one(database_url):
+    async with harness(database_url) as t:
+        declared = t.clock.now()
+        await t.apply(t.events.declare("inc-1", severity=2))
+        t.clock.advance(2 * H)
+        await t.tick()  # the first summary, at level 2's two hours
+        t.clock.advance(30 * M)
+        await t.apply(t.events.change_severity("inc-1", 2, 3))
+        slower = of_kind(await t.pending("inc-1"), "observer_summary_due")
+        t.clock.advance(2 * H)
+        changed_back = t.clock.now()
+        await t.apply(t.events.change_severity("inc-1", 3, 1))
+        faster = await t.timers("inc-1", "pending")
+
+    assert slower == {(None, declared + 2 * H + 4 * H)}  # level 3: four hours after the last summary
+    # Level 1 (every hour) would have wanted one an hour after the last summary: due at the change, not before.
+    assert [(x["due_at"], x["detail"]) for x in faster if x["kind"] == "observer_summary_due"] == [
+        (changed_back, {"level": 1})]
+
+
 # --- R13: a level change switches cadences and checklist ---
 
 async def test_r13_a_level_change_replans_status_public_and_checklist_deadlines_under_the_new_level(database_url):
@@ -292,10 +333,11 @@ async def test_r15_resolving_cancels_everything_and_reopening_replans_the_cadenc
         pending = await t.pending("inc-1")
 
     assert resolved == set()
-    assert {k for k, _, _ in pending} == {"status_update_due", "public_update_due", "handover_warning",
-                                          "shift_limit", "worker_fresh"}
+    assert {k for k, _, _ in pending} == {"status_update_due", "public_update_due", "observer_summary_due",
+                                          "handover_warning", "shift_limit", "worker_fresh"}
     assert of_kind(pending, "status_update_due") == {("wes", reopened + H)}
     assert of_kind(pending, "public_update_due") == {(None, reopened + H)}
+    assert of_kind(pending, "observer_summary_due") == {(None, reopened + H)}
 
 
 async def test_r16_nothing_ever_fires_for_a_closed_incident(database_url):

@@ -3,7 +3,8 @@
 A test process runs R05 in seconds: a handover warning after 2 s, the shift limit after 4 s.
 Events dated in the past make timers fall due at once where waiting proves nothing.
 """
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -33,6 +34,10 @@ async def organised(publish, client, document: dict = DOCUMENT) -> None:
 async def tenure_timers(client, incident: str, count: int | None = None) -> list[dict] | None:
     timers = [t for t in await listed(client, incident) if t["kind"] in TENURE]
     return timers if count is None or len(timers) == count else None
+
+
+async def of_kind(client, incident: str, kind: str) -> list[dict]:
+    return [t for t in await listed(client, incident) if t["kind"] == kind]
 
 
 async def settled(client, incident: str) -> list[dict] | None:
@@ -105,6 +110,24 @@ async def test_r11_an_unacknowledged_page_fires_ack_due_on_the_timers_stream(dat
     assert (page.data["person"], page.data["detail"]) == ("bob", {"level": 1})
 
 
+async def test_r11_a_page_held_until_waking_hours_is_due_fifteen_minutes_after_they_begin(database_url, nats_url):
+    # Level 2 pages within the SME's waking hours; Sam (in Los Angeles) gave none, so 07:00-22:00.
+    document = process([level(1), level(2, immediacy="waking_hours", acknowledge_within="PT15M")])
+    los_angeles = ZoneInfo("America/Los_Angeles")
+    night = datetime.combine(now().astimezone(los_angeles).date() + timedelta(days=1), time(3, 0), los_angeles)
+    async with streams(nats_url) as (publish, _, _), timers_service(database_url, nats_url) as client:
+        await organised(publish, client, document)
+        await publish(publish.events.register("sam", "America/Los_Angeles"))
+        await publish(publish.events.declare("inc-1", manager="sam", severity=2, time=night))
+
+        [page] = await eventually(lambda: of_kind(client, "inc-1", "ack_due"))
+
+    due = datetime.fromisoformat(page["due_at"])
+    assert (page["person"], page["state"]) == ("sam", "pending")
+    assert due.astimezone(los_angeles).time() == time(7, 15)
+    assert due == datetime.combine(night.date(), time(7, 15), los_angeles) != night + timedelta(minutes=15)
+
+
 async def test_r05_a_manager_change_cancels_the_old_managers_timers_and_schedules_the_new_ones(
         database_url, nats_url):
     async with streams(nats_url) as (publish, _, _), timers_service(database_url, nats_url) as client:
@@ -135,7 +158,7 @@ async def test_f4_a_duplicated_declaration_schedules_and_fires_nothing_twice(dat
         timers = await listed(client, "inc-1")
 
     assert states(timers) == {("handover_warning", "alice", "fired"), ("shift_limit", "alice", "fired"),
-                              ("ack_due", "alice", "pending")}
+                              ("ack_due", "alice", "pending"), ("observer_summary_due", None, "pending")}
     assert len(messages.of("handover_warning", "inc-1")) == 1
     assert await outbox_count(database_url) == 2
 

@@ -79,6 +79,16 @@ class IncidentEvents:
                                 {"version": 1, "document": document, "by": people[0]}, time))
         return events
 
+    def register(self, person: str, timezone: str = "UTC", waking_hours: dict | None = None,
+                 time: datetime | None = None) -> Envelope:
+        """A person (again: a re-registration changes their data) in ``timezone``, working 09:00-17:00
+        on weekdays, with ``waking_hours`` or none (the process's default waking hours then apply)."""
+        data = {"id": person, "name": person.title(), "email": f"{person}@example.com", "timezone": timezone,
+                "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]}}
+        if waking_hours is not None:
+            data["waking_hours"] = waking_hours
+        return self.make("warroom.person.registered.v1", person, data, time)
+
     def declare(self, incident: str, manager: str = "alice", severity: int = 1, time: datetime | None = None,
                 version: int = 1) -> Envelope:
         return self.make("warroom.incident.declared.v1", incident, {

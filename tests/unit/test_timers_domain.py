@@ -1,17 +1,26 @@
 """The timers' pure rules, driven by a fake clock: which timers each fact plans and which it cancels."""
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from services.timers import domain
-from services.timers.domain import Stretch
 from shared.clock import FakeClock
+from shared.process import timing
+from shared.process.rules import Level, Rules, Step
+from shared.process.timing import Stretch
 
 H, M = timedelta(hours=1), timedelta(minutes=1)
-LEVEL_1 = domain.Level(1, acknowledge_within=5 * M, status_update_every=H, public_update_every=H,
-                       checklist=(domain.Step("announce", 15 * M), domain.Step("call", 30 * M)))
-LEVEL_3 = domain.Level(3, acknowledge_within=24 * H, status_update_every=4 * H, public_update_every=None,
-                       checklist=(domain.Step("ticket", 2 * H),))
-RULES = domain.Rules({1: LEVEL_1, 3: LEVEL_3}, handover_warning_after=7 * H, manager_shift_limit=8 * H,
-                     manager_min_break=H, worker_fresh_for=12 * H)
+LEVEL_1 = Level(1, acknowledge_within=5 * M, status_update_every=H, public_update_every=H,
+                checklist=(Step("announce", due_within=15 * M), Step("call", due_within=30 * M),
+                           Step("test-plan")))
+LEVEL_2 = Level(2, immediacy="waking_hours", acknowledge_within=15 * M, status_update_every=2 * H)
+LEVEL_3 = Level(3, immediacy="next_business_day", acknowledge_within=24 * H, status_update_every=4 * H,
+                public_update_every=None, checklist=(Step("ticket", due_within=2 * H),))
+RULES = Rules({1: LEVEL_1, 2: LEVEL_2, 3: LEVEL_3}, handover_warning_after=7 * H, manager_shift_limit=8 * H,
+              manager_min_break=H, worker_fresh_for=12 * H)
+BERLIN = ZoneInfo("Europe/Berlin")
+# An SME in Berlin who gave no waking hours (so 07:00-22:00) and works 09:00-17:00 on weekdays.
+SAM = {"timezone": "Europe/Berlin", "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]},
+       "waking_hours": None}
 
 
 def by_kind(plan: domain.Plan) -> dict[str, domain.Timer]:
@@ -129,14 +138,61 @@ def test_r05_replanning_an_unchanged_tenure_keeps_its_timers():
 
 # --- R11: acknowledgement ---
 
+def page_due(level: Level, at: datetime, hours: dict | None = SAM) -> datetime:
+    [timer] = domain.plan_page("ev-1", "inc-1", "sam", at, level, hours).schedule
+    assert (timer.kind, timer.person, timer.detail) == ("ack_due", "sam", {"level": level.number})
+    return timer.due_at
+
+
 def test_r11_a_page_must_be_acknowledged_within_the_levels_acknowledge_within():
     clock = FakeClock()
 
-    plan = domain.plan_page("ev-1", "inc-1", "sam", clock.now(), LEVEL_1)
+    plan = domain.plan_page("ev-1", "inc-1", "sam", clock.now(), LEVEL_1, SAM)
 
     [timer] = plan.schedule
     assert (timer.kind, timer.person, timer.due_at) == ("ack_due", "sam", clock.now() + 5 * M)
     assert plan.cancel == (domain.Cancel("inc-1", kinds=frozenset({"ack_due"})),)  # an escalation replaces the page
+
+
+def test_r11_an_any_hour_page_in_the_middle_of_the_night_is_due_acknowledge_within_after_it_is_sent():
+    night = datetime(2026, 1, 7, 3, 0, tzinfo=BERLIN)
+
+    assert page_due(LEVEL_1, night) == night + 5 * M
+
+
+def test_r11_a_waking_hours_page_at_three_in_the_morning_is_due_fifteen_minutes_after_waking_hours_begin():
+    night = datetime(2026, 1, 7, 3, 0, tzinfo=BERLIN)
+
+    due = page_due(LEVEL_2, night)
+
+    assert due == datetime(2026, 1, 7, 7, 15, tzinfo=BERLIN) == timing.ack_due_at(SAM, LEVEL_2, night)
+    assert due != night + 15 * M
+
+
+def test_r11_a_waking_hours_page_while_the_person_is_awake_is_due_acknowledge_within_after_it_is_sent():
+    evening = datetime(2026, 1, 7, 21, 0, tzinfo=BERLIN)
+
+    assert page_due(LEVEL_2, evening) == evening + 15 * M
+
+
+def test_r11_the_persons_own_waking_hours_and_timezone_decide_when_a_night_page_is_let_out():
+    lark = {"timezone": "America/New_York", "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]},
+            "waking_hours": {"start": "05:30", "end": "21:00"}}
+    night = datetime(2026, 1, 7, 2, 0, tzinfo=ZoneInfo("America/New_York"))
+
+    assert page_due(LEVEL_2, night, lark) == datetime(2026, 1, 7, 5, 45, tzinfo=ZoneInfo("America/New_York"))
+
+
+def test_r11_a_next_business_day_page_on_a_friday_evening_is_due_a_day_after_monday_mornings_start():
+    friday_evening = datetime(2026, 1, 9, 18, 0, tzinfo=BERLIN)
+
+    assert page_due(LEVEL_3, friday_evening) == datetime(2026, 1, 12, 9, 0, tzinfo=BERLIN) + 24 * H
+
+
+def test_r11_a_page_to_someone_not_projected_is_due_from_when_it_was_sent():
+    night = datetime(2026, 1, 7, 3, 0, tzinfo=BERLIN)
+
+    assert page_due(LEVEL_2, night, hours=None) == night + 15 * M
 
 
 def test_r11_the_acknowledgement_cancels_the_pending_page():
@@ -166,6 +222,38 @@ def test_r06_a_public_update_is_due_only_where_the_level_has_that_cadence():
 
     assert (public.kind, public.person, public.due_at) == ("public_update_due", None, clock.now() + H)
     assert none.schedule == () and none.cancel == (domain.Cancel("inc-1", kinds=frozenset({"public_update_due"})),)
+
+
+def test_r07_the_observers_summary_is_due_every_status_update_every_from_the_declaration():
+    clock = FakeClock()
+    declared = clock.now()
+
+    plan = domain.plan_observer_summary("ev-1", "inc-1", declared, LEVEL_1, declared)
+
+    [timer] = plan.schedule
+    assert (timer.kind, timer.person, timer.due_at, timer.every, timer.detail) == (
+        "observer_summary_due", None, declared + H, H, {"level": 1})
+    assert timer.following().due_at == declared + 2 * H
+    assert plan.cancel == (domain.Cancel("inc-1", kinds=frozenset({"observer_summary_due"})),)
+
+
+def test_r13_after_a_level_change_the_observers_summary_follows_the_new_interval_never_before_the_change():
+    clock = FakeClock()
+    last = clock.now()  # the last summary
+    clock.advance(30 * M)
+
+    [slower] = domain.plan_observer_summary("ev-2", "inc-1", last, LEVEL_3, clock.now()).schedule
+    clock.advance(3 * H)
+    [faster] = domain.plan_observer_summary("ev-3", "inc-1", last, LEVEL_1, clock.now()).schedule
+
+    assert (slower.due_at, slower.every, slower.detail) == (last + 4 * H, 4 * H, {"level": 3})
+    assert (faster.due_at, faster.every, faster.detail) == (clock.now(), H, {"level": 1})  # overdue: at the change
+
+
+def test_r07_a_level_without_a_status_cadence_has_no_observers_summary():
+    plan = domain.plan_observer_summary("ev-1", "inc-1", FakeClock().now(), Level(4), FakeClock().now())
+
+    assert plan.schedule == () and plan.cancel == (domain.Cancel("inc-1", kinds=frozenset({"observer_summary_due"})),)
 
 
 def test_r13_a_faster_cadence_after_a_level_change_applies_from_the_change_never_retroactively():
@@ -201,7 +289,7 @@ def test_r14_completing_a_step_cancels_that_steps_deadline_only():
 def test_r19_a_fresh_worker_is_tired_after_worker_fresh_for_of_continuous_work():
     clock = FakeClock()
 
-    assert domain.tired_at([], clock.now(), 12 * H) == clock.now() + 12 * H
+    assert timing.tired_at([], clock.now(), 12 * H) == clock.now() + 12 * H
 
 
 def test_r19_earlier_work_within_the_last_24_hours_counts_across_incidents():
@@ -210,10 +298,10 @@ def test_r19_earlier_work_within_the_last_24_hours_counts_across_incidents():
     earlier = [Stretch(start, start + 5 * H)]  # on another incident
     clock.advance(10 * H)
 
-    due = domain.tired_at(earlier, clock.now(), 12 * H)
+    due = timing.tired_at(earlier, clock.now(), 12 * H)
 
     assert due == clock.now() + 7 * H
-    assert domain.worked([*earlier, Stretch(clock.now())], due) == 12 * H
+    assert timing.worked([*earlier, Stretch(clock.now())], due) == 12 * H
 
 
 def test_r19_work_older_than_24_hours_drops_out_as_the_window_slides():
@@ -223,10 +311,10 @@ def test_r19_work_older_than_24_hours_drops_out_as_the_window_slides():
     clock.advance(28 * H)
     # 6 h of the old stretch still count; they slide out over the next 6 h as fast as new work adds up.
 
-    due = domain.tired_at(earlier, clock.now(), 12 * H)
+    due = timing.tired_at(earlier, clock.now(), 12 * H)
 
     assert due == clock.now() + 12 * H
-    assert domain.worked([*earlier, Stretch(clock.now())], clock.now() + 3 * H) == 6 * H
+    assert timing.worked([*earlier, Stretch(clock.now())], clock.now() + 3 * H) == 6 * H
 
 
 def test_r19_work_still_in_the_window_shortens_the_time_to_tiredness():
@@ -235,7 +323,7 @@ def test_r19_work_still_in_the_window_shortens_the_time_to_tiredness():
     earlier = [Stretch(start, start + 10 * H)]
     clock.advance(22 * H)  # all 10 h still count, and keep counting for the next 2 h
 
-    assert domain.tired_at(earlier, clock.now(), 12 * H) == clock.now() + 2 * H
+    assert timing.tired_at(earlier, clock.now(), 12 * H) == clock.now() + 2 * H
 
 
 def test_r19_someone_already_tired_when_added_is_warned_at_once():
@@ -243,7 +331,7 @@ def test_r19_someone_already_tired_when_added_is_warned_at_once():
     start = clock.now()
     clock.advance(13 * H)
 
-    due = domain.tired_at([Stretch(start, clock.now())], clock.now(), 12 * H)
+    due = timing.tired_at([Stretch(start, clock.now())], clock.now(), 12 * H)
 
     assert due == clock.now()
 
@@ -284,5 +372,6 @@ def test_r15_resolving_cancels_every_pending_timer_of_the_incident_whoever_it_is
 def test_an_unknown_level_sets_no_deadlines():
     level = RULES.level(9)
 
-    assert domain.plan_page("ev-1", "inc-1", "sam", FakeClock().now(), level).schedule == ()
+    assert domain.plan_page("ev-1", "inc-1", "sam", FakeClock().now(), level, SAM).schedule == ()
+    assert domain.plan_observer_summary("ev-1", "inc-1", FakeClock().now(), level, FakeClock().now()).schedule == ()
     assert domain.plan_checklist("ev-1", "inc-1", level, FakeClock().now(), done=()).schedule == ()
