@@ -17,12 +17,14 @@ from services.notifier import (
     readmodel,
     recipients,
 )
-from services.notifier.projection import Incident
+from services.notifier.projection import Incident, Summary
 from services.notifier.recipients import Notice
 from shared import organisation
 from shared.clock import Clock
 from shared.consumer import Handler
 from shared.contract import Envelope
+from shared.process.hours import reachable_at
+from shared.process.rules import Rules
 
 QUEUED = Counter("warroom_notifier_deliveries_queued_total", "Deliveries queued, by channel and whether deferred "
                  "to the recipient's hours", ["channel", "deferred"])
@@ -62,11 +64,23 @@ async def handle_incident(conn: asyncpg.Connection, event: Envelope, *, options:
         raise IncidentNotYetKnown(event.subject)
     if incident != before:
         await readmodel.save(conn, incident)
+    if event.type == projection.STATUS_UPDATED:
+        await readmodel.save_status_updates(
+            conn, [projection.status_update(incident.id, event.sequence, event.time, event.data)])
     await tell(conn, event, incident, options)
 
 
 async def handle_timer(conn: asyncpg.Connection, event: Envelope, *, options: Options) -> None:
     await _about_incident(conn, event, event.data["incident_id"], options)
+
+
+async def _summary_for(conn: asyncpg.Connection, event: Envelope, incident_id: str) -> Summary | None:
+    """R07: what an observer summary covers; taking it closes its span, so the next starts after it."""
+    if event.type != recipients.OBSERVER_SUMMARY_DUE:
+        return None
+    summary = await readmodel.unsummarised(conn, incident_id)
+    await readmodel.record_summary(conn, event.id, incident_id, summary, event.time)
+    return summary
 
 
 async def handle_postmortem(conn: asyncpg.Connection, event: Envelope, *, options: Options) -> None:
@@ -82,30 +96,35 @@ async def _about_incident(conn: asyncpg.Connection, event: Envelope, incident_id
         # The timers and post-mortem streams can overtake the incident stream: wait for the declaration.
         raise IncidentNotYetKnown(incident_id)
     await subscribers(conn, event, options)
-    await tell(conn, event, incident, options, link=link)
+    summary = await _summary_for(conn, event, incident_id)
+    await tell(conn, event, incident, options, link=link, summary=summary)
 
 
 async def tell(conn: asyncpg.Connection, event: Envelope, incident: Incident, options: Options,
-               link: str | None = None) -> None:
+               link: str | None = None, summary: Summary | None = None) -> None:
     """Queue a delivery per person and channel this event concerns under the incident's current level."""
     process = await organisation.process(conn, incident.process_version) or {}
-    level = messages.level_of(process, incident.severity)
+    rules = Rules.of(process)
+    level = rules.level(incident.severity)
     notices = recipients.notices(event.type, event.data, incident, level)
     if not notices:
         return
     audience = await _audience(conn, notices)
     referenced = [incident.manager, *(event.data[f] for f in _PERSON_FIELDS if isinstance(event.data.get(f), str))]
+    if summary is not None:
+        referenced += [*incident.workers, *(update.worker for update in summary.updates)]
     names = {pid: person["name"] for pid, person in (await readmodel.people(conn, referenced)).items()}
-    ctx = messages.Context(level, process, names, link)
+    ctx = messages.Context(level, rules, names, link,
+                           description=messages.description(process, incident.severity), summary=summary)
     now = options.clock.now()
     for person_id, person, notice in audience:
         message = messages.compose(notice, incident, event.data, ctx)
         payload = {"incident_id": incident.id, "event_type": event.type, "recipient": person_id,
                    "reason": notice.reason, "message": message.text, "event": event.model_dump(mode="json"),
-                   "title": incident.title, "severity": incident.severity, "level_name": level.get("name"),
+                   "title": incident.title, "severity": incident.severity, "level_name": level.name or None,
                    "role": notice.role, "what": message.what, "why": message.why, "ask": message.ask,
                    "communications": message.communications, "link": link}
-        not_before = domain.deliver_at(person, notice.immediacy or level.get("immediacy"), now) if person else now
+        not_before = reachable_at(person, notice.immediacy or level.immediacy, now)
         for channel, target, error in _channels(person_id, person, notice, options):
             queued = await deliveries.queue(
                 conn, id=domain.delivery_id(event.id, person_id, channel), event_id=event.id,
@@ -149,7 +168,7 @@ def _channels(person_id: str, person: dict | None, notice: Notice, options: Opti
 
 async def forward_report(conn: asyncpg.Connection, event: Envelope, options: Options) -> None:
     """R12: a minor report goes to the current process's issue tracker, when it has one."""
-    url = ((await organisation.process(conn)) or {}).get("issue_tracker_webhook")
+    url = Rules.of(await organisation.process(conn)).issue_tracker_webhook
     if not url:
         return
     data = event.data

@@ -4,11 +4,12 @@ what is asked of them, and how the level says to communicate (R11).
 Pure: everything it names comes in as arguments.
 """
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.notifier.projection import Incident
+from services.notifier.projection import PARTS, Incident, Summary
 from services.notifier.recipients import Notice
-from shared import durations
+from shared.process.rules import Level, Rules
 
 
 @dataclass(frozen=True)
@@ -27,25 +28,25 @@ class Message:
 @dataclass(frozen=True)
 class Context:
     """What a message may mention besides the event: the policy, people's names, a link."""
-    level: dict
-    process: dict
+    level: Level
+    rules: Rules
     names: dict[str, str]
     link: str | None = None
     role: str = ""  # the recipient's, filled in per message
+    description: str = ""  # the level's: the process kernel's Level leaves it to the document
+    summary: Summary | None = None  # what an observer summary covers (R07)
 
     def name(self, person: str | None) -> str:
         return self.names.get(person, person) if person else "nobody"
 
     def limit(self, key: str) -> str:
-        value = self.process.get(key)
-        return spoken(value) if value else ""
+        return spoken(getattr(self.rules, key))
 
 
 def compose(notice: Notice, incident: Incident, data: dict[str, Any], ctx: Context) -> Message:
     subject = f'incident "{incident.title}" ({level_label(incident.severity, ctx.level)})'
     what, ask = _WORDS.get(notice.reason, _news)(subject, incident, data, replace(ctx, role=notice.role))
-    return Message(what[0].upper() + what[1:], why(notice, incident, data, ctx), ask,
-                   ctx.level.get("communications") or "")
+    return Message(what[0].upper() + what[1:], why(notice, incident, data, ctx), ask, ctx.level.communications)
 
 
 def why(notice: Notice, incident: Incident, data: dict[str, Any], ctx: Context) -> str:
@@ -63,6 +64,7 @@ def why(notice: Notice, incident: Incident, data: dict[str, Any], ctx: Context) 
         "pr_manager": "You are its PR manager (R08).",
         "participant": "You took part in it.",
         "offeree": f"{ctx.name(data.get('by'))} chose you.",
+        "previous_manager": "You offered them the role.",
     }.get(notice.role, "")
 
 
@@ -75,12 +77,12 @@ def _why_paged(data: dict[str, Any]) -> str:
 
 
 def _acknowledge(ctx: Context) -> str:
-    ack = ctx.level.get("acknowledge_within")
+    ack = ctx.level.acknowledge_within
     return f"Acknowledge within {spoken(ack)}, or the next SME is paged (R11)." if ack else "Acknowledge now."
 
 
 def _pr_needed(incident: Incident, ctx: Context) -> str:
-    if ctx.level.get("requires_pr_manager") and not incident.pr_manager:
+    if ctx.level.requires_pr_manager and not incident.pr_manager:
         return " This level needs a PR manager, neither you nor a worker: assign one (R08)."
     return ""
 
@@ -107,6 +109,11 @@ def _offered(subject, incident, data, ctx):
     offerer = ctx.name(data.get("by"))
     return (f"{offerer} offers you the manager role of {subject}. Briefing: \"{data['briefing']}\".",
             f"Accept or decline; {offerer} stays in charge until you accept (R04).")
+
+
+def _accepted(subject, incident, data, ctx):
+    return (f"{ctx.name(data.get('manager'))} accepted the manager role of {subject}: they are in charge from now "
+            "on (R04).", "Brief them on anything still open; the new manager may add you as a worker.")
 
 
 def _declined(subject, incident, data, ctx):
@@ -138,7 +145,7 @@ def _breached(subject, incident, data, ctx):
 
 
 def _observer(subject, incident, data, ctx):
-    description = ctx.level.get("description")
+    description = ctx.description
     return (f"{subject} was declared{': ' + description if description else '.'}",
             "Be ready to answer customers; you may give input on the severity level.")
 
@@ -146,8 +153,8 @@ def _observer(subject, incident, data, ctx):
 def _severity_changed(subject, incident, data, ctx):
     quoted = f': "{data["reason"]}"' if data.get("reason") else ""
     ask = "Be ready to answer customers under the new level."
-    if ctx.role == "pr_manager" and ctx.level.get("public_update_every"):
-        ask = f"Post public updates every {spoken(ctx.level['public_update_every'])} from now on."
+    if ctx.role == "pr_manager" and ctx.level.public_update_every:
+        ask = f"Post public updates every {spoken(ctx.level.public_update_every)} from now on."
     return (f"{subject} changed from level {data['previous']} to level {data['severity']}{quoted} (R13).", ask)
 
 
@@ -170,7 +177,7 @@ def _status_requested(subject, incident, data, ctx):
 
 def _cadence(kind: str):
     def words(subject, incident, data, ctx):
-        every = ctx.level.get(f"{kind}_update_every")
+        every = getattr(ctx.level, f"{kind}_update_every")
         cadence = f" (every {spoken(every)})" if every else ""
         if kind == "status":
             return (f"a status update from the workers of {subject} is due{cadence}.",
@@ -184,7 +191,7 @@ def _cadence(kind: str):
 
 def _step_due(subject, incident, data, ctx):
     step = (data.get("detail") or {}).get("step", "")
-    titles = {s["id"]: s["title"] for s in ctx.level.get("checklist", [])}
+    titles = {s.id: s.title for s in ctx.level.checklist if s.title}
     named = f'"{titles[step]}"' if step in titles else f'"{step}"' if step else "a checklist step"
     return f"checklist step {named} of {subject} is due (R14).", "Do it now and mark it done."
 
@@ -203,7 +210,7 @@ def _added(role: str, ask: str):
 
 
 def _pr_assigned(subject, incident, data, ctx):
-    every = ctx.level.get("public_update_every")
+    every = ctx.level.public_update_every
     cadence = f" every {spoken(every)}" if every else " as the manager asks"
     return (f"{ctx.name(data.get('by'))} made you PR manager of {subject}.",
             f"Keep clients and end users informed: post public updates{cadence} (R08).")
@@ -224,13 +231,64 @@ def _postmortem(subject, incident, data, ctx):
     return f"the post-mortem of {subject} is published{link}", "Read it; its refinements apply at once (R17)."
 
 
+def _sme_listed(subject, incident, data, ctx):
+    ack = ctx.level.acknowledge_within
+    within = f" within {spoken(ack)}" if ack else ""
+    return (f"{subject} was declared for \"{data['aspect']}\", and you are on its list of subject-matter experts "
+            "(R02).",
+            (f"{ctx.name(data.get('paged'))} is paged first; unacknowledged{within}, the page escalates down the "
+             "list and may reach you (R11). Be ready to advise."))
+
+
+def quoted(parts: dict[str, str]) -> str:
+    """R06's five parts of a status update, each quoted as written."""
+    return "; ".join(f'{part.replace("_", " ")} "{parts[part]}"' for part in PARTS)
+
+
+def _status_update(subject, incident, data, ctx):
+    every = ctx.level.status_update_every
+    summary = f"; the observers get a summary of the workers' updates every {spoken(every)} (R07)" if every else ""
+    return (f"{ctx.name(data.get('worker'))} posted a status update on {subject}: {quoted(data)}.",
+            f"Act on it (R06){summary}.")
+
+
+def _moment(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _status_summary(subject, incident, data, ctx):
+    summary = ctx.summary or Summary(())
+    since = f"the previous summary ({_moment(summary.since)})" if summary.since else "the declaration"
+    lines = [f"{ctx.name(u.worker)} ({_moment(u.at)}): {quoted(u.parts)}." for u in summary.latest()]
+    lines += [f"{ctx.name(worker)}: no status update since {since}." for worker in summary.silent(incident.workers)]
+    said = " ".join(lines) if lines else f"No status update since {since}."
+    every = ctx.level.status_update_every
+    nxt = f" The next summary follows in {spoken(every)}." if every else ""
+    return (f"the workers' status on {subject} since {since} (R06): {said}",
+            f"Nothing is asked of you; be ready to answer customers.{nxt}")
+
+
+def _resolved(subject, incident, data, ctx):
+    return (f"{ctx.name(data.get('by'))} resolved {subject}: \"{data['resolution']}\", verified by "
+            f"\"{data['test_plan']}\" (R15).",
+            "Nothing more is asked of you unless it is reopened; its post-mortem follows (R16).")
+
+
+def _reopened(subject, incident, data, ctx):
+    ask = {"manager": "Take charge of it again.", "observer": "Be ready to answer customers again."}
+    return (f"{ctx.name(data.get('by'))} reopened {subject}: \"{data['reason']}\" (R15).",
+            ask.get(ctx.role, "It needs you again in your role."))
+
+
 def _news(subject, incident, data, ctx):
     return f"news about {subject}.", ""
 
 
 _WORDS = {
     "paged": _paged, "escalated": _escalated, "handover_forced": _forced, "handover_offered": _offered,
-    "handover_declined": _declined, "handover_due": _handover_due, "shift_limit": _shift_limit,
+    "handover_declined": _declined, "handover_accepted": _accepted, "sme_listed": _sme_listed,
+    "status_update": _status_update, "status_summary": _status_summary, "resolved": _resolved,
+    "reopened": _reopened, "handover_due": _handover_due, "shift_limit": _shift_limit,
     "shift_limit_breached": _breached, "observer": _observer, "severity_changed": _severity_changed,
     "observers_briefed": _briefed, "page_unanswered": _unanswered, "status_requested": _status_requested,
     "status_update_due": _cadence("status"), "public_update_due": _cadence("public"),
@@ -243,21 +301,19 @@ _WORDS = {
 }
 
 
-def level_label(severity: int, level: dict) -> str:
-    return f"level {severity}, {level['name']}" if level.get("name") else f"level {severity}"
+def level_label(severity: int, level: Level) -> str:
+    return f"level {severity}, {level.name}" if level.name else f"level {severity}"
 
 
-def level_of(process: dict | None, severity: int) -> dict:
-    """The process document's policy for a severity level ({} when it is not known here)."""
-    for level in (process or {}).get("levels", []):
-        if level.get("level") == severity:
-            return level
-    return {}
+def description(process: dict | None, severity: int) -> str:
+    """The level's description, which only messages read (the kernel keeps the policy's rules)."""
+    found = (level for level in (process or {}).get("levels", []) if level.get("level") == severity)
+    return next(found, {}).get("description") or ""
 
 
-def spoken(iso: str) -> str:
-    """'PT1H30M' → '1 hour 30 minutes', for people rather than parsers."""
-    seconds = int(durations.parse(iso).total_seconds())
+def spoken(duration: timedelta | None) -> str:
+    """1 hour 30 minutes rather than PT1H30M, for people rather than parsers."""
+    seconds = int(duration.total_seconds()) if duration else 0
     parts = []
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
         count, seconds = divmod(seconds, size)

@@ -3,10 +3,15 @@
 Pure, so the live consumer (one event at a time) and the rebuild (thousands per transaction)
 apply exactly the same rules and cannot drift apart.
 """
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 DECLARED = "warroom.incident.declared.v1"
+STATUS_UPDATED = "warroom.incident.status_updated.v1"
+# R06: the five parts of a worker's status update, in the order people read them.
+PARTS = ("learned", "tried", "outcome", "working_on", "remaining")
 
 
 @dataclass(frozen=True)
@@ -76,3 +81,48 @@ def apply(incident: Incident | None, event_type: str, data: dict[str, Any], inci
         case "closed":
             return replace(incident, status="closed")
     return incident
+
+
+# --- the workers' status updates, kept for the observers' summaries (R06, R07) ---
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    incident_id: str
+    sequence: int  # the event's place in its incident: a summary covers the updates after the last one it took
+    worker: str
+    at: datetime
+    learned: str
+    tried: str
+    outcome: str
+    working_on: str
+    remaining: str
+
+    @property
+    def parts(self) -> dict[str, str]:
+        return {part: getattr(self, part) for part in PARTS}
+
+
+def status_update(incident_id: str, sequence: int, at: datetime, data: dict[str, Any]) -> StatusUpdate:
+    return StatusUpdate(incident_id, sequence, data["worker"], at, *(data[part] for part in PARTS))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The status updates an observer summary covers: those after the previous summary (``since``;
+    None: since the declaration), of which each worker's latest counts."""
+    updates: tuple[StatusUpdate, ...]
+    since: datetime | None = None
+
+    def latest(self) -> list[StatusUpdate]:
+        """Each worker's latest update, in the order of those updates."""
+        by_worker = {update.worker: update for update in sorted(self.updates, key=lambda u: u.sequence)}
+        return sorted(by_worker.values(), key=lambda u: u.sequence)
+
+    def silent(self, workers: Iterable[str]) -> list[str]:
+        """The workers who posted nothing in the summary's span."""
+        posted = {update.worker for update in self.updates}
+        return [worker for worker in workers if worker not in posted]
+
+    @property
+    def through(self) -> int:
+        return max((update.sequence for update in self.updates), default=0)

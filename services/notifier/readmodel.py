@@ -4,7 +4,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.notifier.projection import Incident
+from services.notifier.projection import Incident, StatusUpdate, Summary
 
 COLUMNS = tuple(f.name for f in fields(Incident))
 _ARRAYS = {"smes", "workers", "observers", "participants"}
@@ -15,7 +15,7 @@ _UPSERT = (f"INSERT INTO incidents ({', '.join(COLUMNS)}) "
            + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id"))
 
 # The projection's tables, emptied by a rebuild before it replays the stream.
-PROJECTION = ("incidents", "people", "tokens", "process_versions", "aspects")
+PROJECTION = ("incidents", "status_updates", "people", "tokens", "process_versions", "aspects")
 
 
 # --- incidents ---
@@ -48,6 +48,38 @@ async def save_many(conn: asyncpg.Connection, changed: list[Incident]) -> None:
 
 async def clear_projection(conn: asyncpg.Connection) -> None:
     await conn.execute(f"TRUNCATE {', '.join(PROJECTION)}")
+
+
+# --- status updates and the observers' summaries of them (R06, R07) ---
+
+_UPDATE_COLUMNS = tuple(f.name for f in fields(StatusUpdate))
+_INSERT_UPDATE = (f"INSERT INTO status_updates ({', '.join(_UPDATE_COLUMNS)}) "
+                  f"VALUES ({', '.join(f'${n}' for n in range(1, len(_UPDATE_COLUMNS) + 1))}) ON CONFLICT DO NOTHING")
+
+
+async def save_status_updates(conn: asyncpg.Connection, updates: list[StatusUpdate]) -> None:
+    if updates:
+        await conn.executemany(_INSERT_UPDATE, [tuple(getattr(u, c) for c in _UPDATE_COLUMNS) for u in updates])
+
+
+async def unsummarised(conn: asyncpg.Connection, incident_id: str) -> Summary:
+    """The incident's status updates after those its previous observer summary covered."""
+    last = await conn.fetchrow("SELECT through_sequence, at FROM observer_summaries WHERE incident_id = $1 "
+                               "ORDER BY through_sequence DESC, at DESC LIMIT 1", incident_id)
+    rows = await conn.fetch(f"SELECT {', '.join(_UPDATE_COLUMNS)} FROM status_updates "
+                            "WHERE incident_id = $1 AND sequence > $2 ORDER BY sequence",
+                            incident_id, last["through_sequence"] if last else 0)
+    return Summary(tuple(StatusUpdate(**row) for row in rows), last["at"] if last else None)
+
+
+async def record_summary(conn: asyncpg.Connection, event_id: str, incident_id: str, summary: Summary,
+                         at: datetime) -> None:
+    """The summary taken for this timer covers everything up to its last update (or what the previous did)."""
+    await conn.execute(
+        "INSERT INTO observer_summaries (event_id, incident_id, through_sequence, at) "
+        "VALUES ($1, $2, greatest($3, (SELECT coalesce(max(through_sequence), 0) FROM observer_summaries "
+        "                              WHERE incident_id = $2)), $4) ON CONFLICT DO NOTHING",
+        event_id, incident_id, summary.through, at)
 
 
 # --- people ---

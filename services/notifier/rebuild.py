@@ -1,10 +1,12 @@
-"""Rebuild the notifier's read model (people, tokens, process, directory, incidents) from the stream.
+"""Rebuild the notifier's read model (people, tokens, process, directory, incidents and their status
+updates) from the stream.
 
 ``python -m services.notifier.rebuild`` empties the projection and replays the incident stream
 from its first message, in batches of a thousand in one transaction, applying exactly the events
 this service has processed (its ``processed_events`` record), in ``sequence`` order per aggregate
 — so the result is what live processing built (F6). It queues nothing: what was sent stays on
-record in ``deliveries`` and nothing is sent again. Events not yet processed are left to the live
+record in ``deliveries`` and nothing is sent again. The observer summaries taken stay on record too, so no later
+summary repeats an update an earlier one covered. Events not yet processed are left to the live
 consumer, which finds them unapplied. Live consumers wait while it runs (it holds the projection's
 tables), so it is safe, if briefly blocking, to run beside a running notifier.
 """
@@ -13,7 +15,7 @@ import sys
 import asyncpg
 
 from services.notifier import projection, readmodel
-from services.notifier.projection import Incident
+from services.notifier.projection import Incident, StatusUpdate
 from services.notifier.settings import NotifierSettings
 from shared import organisation
 from shared.contract import Envelope
@@ -30,6 +32,7 @@ class Replay:
         self.conn = conn
         self.order = InOrder(self._apply)
         self.incidents: dict[str, Incident | None] = {}
+        self.updates: list[StatusUpdate] = []
         self.applied = 0
 
     async def batch(self, events: list[Envelope]) -> None:
@@ -50,13 +53,17 @@ class Replay:
             await (self.order(event) if in_order else self._apply(event))
         changed = [i for key, i in self.incidents.items() if i is not None and i != before.get(key)]
         await readmodel.save_many(self.conn, changed)
+        await readmodel.save_status_updates(self.conn, self.updates)
         self.incidents.clear()
+        self.updates.clear()
 
     async def _apply(self, event: Envelope) -> None:
         self.applied += 1
         if event.type.startswith("warroom.incident."):
-            self.incidents[event.subject] = projection.apply(
+            incident = self.incidents[event.subject] = projection.apply(
                 self.incidents.get(event.subject), event.type, event.data, event.subject)
+            if event.type == projection.STATUS_UPDATED and incident is not None:
+                self.updates.append(projection.status_update(incident.id, event.sequence, event.time, event.data))
         else:
             await organisation.apply(self.conn, event)
 

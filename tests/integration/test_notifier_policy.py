@@ -79,9 +79,11 @@ async def test_r11_an_unacknowledged_page_escalates_to_the_next_sme_then_observe
         await run.producer.declare("inc-1", "alice", smes=["alice", "sam"])
         await run.producer.publish("warroom.incident.manager_changed.v1", "inc-1", {
             "previous": "alice", "manager": "sam", "how": "escalated", "reason": "ack_due", "by": "system"})
-        await eventually(lambda: hook.to("/sam"))
-        [page] = hook.to("/sam")
-        assert page.body["reason"] == "escalated" and "Acknowledge within 5 minutes" in page.body["message"]
+        await eventually(lambda: len(hook.to("/sam")) == 2)
+        # Listed as the incident's other SME at the declaration (R02), then paged by the escalation.
+        assert sorted(reasons(hook, "/sam")) == ["escalated", "sme_listed"]
+        [page] = [r for r in hook.to("/sam") if r.body["reason"] == "escalated"]
+        assert "Acknowledge within 5 minutes" in page.body["message"]
 
         await run.producer.publish("warroom.incident.page_unanswered.v1", "inc-1", {"paged": "sam", "timer_id": "t"})
         await eventually(lambda: len(hook.to("/eve")) == 2)
@@ -96,14 +98,14 @@ async def test_r05_handover_warning_and_shift_limit_breach_reach_manager_smes_an
         await run.producer.publish("warroom.incident.observer_added.v1", "inc-1", {"person": "bob", "by": "alice"})
         await eventually(run.caught_up)
         await run.producer.timer("handover_warning", "inc-1", "alice")
-        await eventually(lambda: hook.to("/sam"))
+        await eventually(lambda: len(hook.to("/sam")) == 2)
         await run.producer.publish("warroom.incident.shift_limit_breached.v1", "inc-1", {
             "manager": "alice", "tenure_started_at": "2026-03-02T00:00:00Z", "limit": "PT8H"})
-        await eventually(lambda: len(hook.to("/bob")) == 2 and len(hook.to("/sam")) == 2
+        await eventually(lambda: len(hook.to("/bob")) == 2 and len(hook.to("/sam")) == 3
                          and len(hook.to("/alice")) == 3)
 
         assert reasons(hook, "/alice") == ["paged", "handover_due", "shift_limit"]
-        assert reasons(hook, "/sam") == ["handover_due", "shift_limit_breached"]
+        assert reasons(hook, "/sam") == ["sme_listed", "handover_due", "shift_limit_breached"]
         assert reasons(hook, "/bob") == ["observer_added", "shift_limit_breached"]
 
 

@@ -22,6 +22,9 @@ async def test_f6_a_rebuilt_read_model_equals_the_live_one_and_sends_nothing_aga
                 incident = f"inc-{n}"
                 await run.producer.declare(incident, "alice", smes=["alice", "sam"])
                 await publish("warroom.incident.worker_added.v1", incident, {"person": "bob", "by": "alice"})
+                await publish("warroom.incident.status_updated.v1", incident, {
+                    "worker": "bob", "learned": f"l{n}", "tried": "t", "outcome": "o", "working_on": "w",
+                    "remaining": "r"})
                 await publish("warroom.incident.manager_changed.v1", incident, {
                     "previous": "alice", "manager": "bob", "how": "forced", "reason": "r", "by": "admin",
                     "removed_from_workers": True})
@@ -33,10 +36,13 @@ async def test_f6_a_rebuilt_read_model_equals_the_live_one_and_sends_nothing_aga
             await run.producer.send(later)
             await run.producer.send(late)
             await eventually(run.caught_up)
-            sent = await eventually(all_in_state(run.api, "delivered", 10))  # 3 per incident, 1 observer
+            # 5 per incident (alice paged and told bob's status, sam listed, bob added and forced), 1 observer.
+            sent = await eventually(all_in_state(run.api, "delivered", 16))
             live = await projection(run.app.state.pool)
         requests = len(hook.requests)
         assert live["incidents"][0]["observers"] == ["sam"] and live["incidents"][0]["smes"] == ["alice"]
+        assert [(u["incident_id"], u["worker"], u["learned"]) for u in live["status_updates"]] == [
+            ("inc-0", "bob", "l0"), ("inc-1", "bob", "l1"), ("inc-2", "bob", "l2")]
 
         # An event the notifier has not processed yet (it is down): left to the live consumer.
         pending = run.producer.envelope("warroom.incident.handover_offered.v1", "inc-1",
@@ -47,6 +53,7 @@ async def test_f6_a_rebuilt_read_model_equals_the_live_one_and_sends_nothing_aga
             js = nc.jetstream()
             await js.publish(pending.type, pending.to_bytes(), headers={"Nats-Msg-Id": pending.id})
             await pool.execute("UPDATE incidents SET title = 'garbled', manager = 'nobody'")  # damage it
+            await pool.execute("DELETE FROM status_updates WHERE incident_id = 'inc-1'")
             applied = await rebuild(pool, js, batch=7)
             assert applied == await pool.fetchval("SELECT count(*) FROM processed_events")
             assert await projection(pool) == live

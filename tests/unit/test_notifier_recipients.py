@@ -1,23 +1,27 @@
-"""Who is told what (R02, R04, R05, R07, R08, R11, R13, R16, R19) and what each message says."""
+"""Who is told what (R02, R04, R05, R06, R07, R08, R11, R13, R15, R16, R19) and what each message says."""
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
 from services.notifier import messages, projection
-from services.notifier.projection import Incident
+from services.notifier.projection import Incident, StatusUpdate, Summary
 from services.notifier.recipients import Notice, notices
+from shared.process.hours import ANY_HOUR
+from shared.process.rules import Level, Rules
 
 INCIDENT = Incident("inc-1", "Checkout down", "payments", 1, 1, "alice", smes=("alice", "sam"),
                     workers=("wes",), observers=("olga",), pr_manager="pam",
                     participants=("alice", "sam", "wes", "pam"))
 EXECUTIVES = {"group": "executives", "channel": "email", "immediacy": "waking_hours"}
-LEVEL = {"level": 1, "name": "Critical", "description": "worst case", "immediacy": "any_hour",
+LEVEL_POLICY = {"level": 1, "name": "Critical", "description": "worst case", "immediacy": "any_hour",
          "communications": "incident chat room + conference call", "acknowledge_within": "PT5M",
          "observers": [EXECUTIVES, {"person": "cfo", "channel": "sms", "immediacy": "any_hour"}],
          "checklist": [{"id": "announce", "title": "Announce in the chat room", "due_within": "PT10M"}],
          "status_update_every": "PT1H", "public_update_every": "PT30M", "requires_pr_manager": True}
-PROCESS = {"levels": [LEVEL], "manager_shift_limit": "PT8H", "handover_warning_after": "PT7H",
+PROCESS = {"levels": [LEVEL_POLICY], "manager_shift_limit": "PT8H", "handover_warning_after": "PT7H",
            "worker_fresh_for": "PT12H"}
+LEVEL = Rules.of(PROCESS).level(1)
 OBSERVERS = [Notice("observer", "observer", group="executives", channel="email", immediacy="waking_hours"),
              Notice("observer", "observer", person="cfo", channel=None, immediacy="any_hour"),
              Notice("observer", "observer", person="olga")]
@@ -32,10 +36,26 @@ def who(found: list[Notice]) -> list[tuple[str | None, str]]:
 
 
 def test_r02_declaration_pages_the_paged_person_first_then_r07_the_levels_observers():
-    data = {"paged": "alice", "manager": "alice", "smes": ["alice", "sam"], "aspect": "payments"}
+    data = {"paged": "alice", "manager": "alice", "smes": ["alice"], "aspect": "payments"}
     found = notices(incident_event("declared"), data, INCIDENT, LEVEL)
     assert found[0] == Notice("paged", "manager", person="alice")
     assert found[1:] == OBSERVERS
+
+
+def test_r02_the_incidents_other_smes_are_told_they_are_on_its_list():
+    data = {"paged": "alice", "manager": "alice", "smes": ["alice", "sam", "sue"], "aspect": "payments"}
+    found = notices(incident_event("declared"), data, INCIDENT, LEVEL)
+    # After the page, before the observers; the level's immediacy (None here) as for the page.
+    assert found[:3] == [Notice("paged", "manager", person="alice"), Notice("sme_listed", "sme", person="sam"),
+                         Notice("sme_listed", "sme", person="sue")]
+    assert found[3:] == OBSERVERS
+    # A manager named by the declaration is paged; every SME of the aspect is told they are listed.
+    named = {**data, "paged": "dave", "manager": "dave"}
+    assert who(notices(incident_event("declared"), named, INCIDENT, LEVEL))[:4] == [
+        ("dave", "paged"), ("alice", "sme_listed"), ("sam", "sme_listed"), ("sue", "sme_listed")]
+    message = compose("sme_listed", "sme", data)
+    assert 'declared for "payments", and you are on its list of subject-matter experts (R02)' in message.what
+    assert message.ask.startswith("Alice is paged first; unacknowledged within 5 minutes, the page escalates")
 
 
 def test_r11_an_escalation_pages_the_new_manager_who_must_acknowledge():
@@ -44,11 +64,19 @@ def test_r11_an_escalation_pages_the_new_manager_who_must_acknowledge():
         Notice("escalated", "manager", person="sam")]
 
 
-def test_r04_a_forced_handover_tells_the_new_manager_an_accepted_one_nobody():
+def test_r04_a_forced_handover_tells_the_new_manager():
     forced = {"previous": "alice", "manager": "bob", "how": "forced", "reason": "unreachable", "by": "admin"}
     assert who(notices(incident_event("manager_changed"), forced, INCIDENT, LEVEL)) == [("bob", "handover_forced")]
-    accepted = {**forced, "how": "accepted"}
-    assert notices(incident_event("manager_changed"), accepted, INCIDENT, LEVEL) == []
+
+
+def test_r04_the_offering_manager_hears_the_handover_was_accepted():
+    accepted = {"previous": "alice", "manager": "bob", "how": "accepted", "by": "bob"}
+    after = replace(INCIDENT, manager="bob")  # the projection has applied the change
+    assert notices(incident_event("manager_changed"), accepted, after, LEVEL) == [
+        Notice("handover_accepted", "previous_manager", person="alice")]
+    message = compose("handover_accepted", "previous_manager", accepted, after)
+    assert message.what.startswith('Bob accepted the manager role of incident "Checkout down"')
+    assert message.why == "You offered them the role."
 
 
 def test_r11_an_unanswered_page_tells_the_observers():
@@ -90,6 +118,71 @@ def test_r13_a_severity_change_informs_the_new_levels_observers_and_the_pr_manag
 def test_r07_observer_briefings_reach_the_observers():
     found = notices(incident_event("observers_briefed"), {"summary": "fixed", "by": "alice"}, INCIDENT, LEVEL)
     assert [n.person or n.group for n in found] == ["executives", "cfo", "olga"]
+
+
+UPDATE = {"worker": "wes", "learned": "the pool is exhausted", "tried": "raising the limit",
+          "outcome": "errors halved", "working_on": "finding the leak", "remaining": "a fix and a deploy"}
+
+
+def test_r06_a_status_update_reaches_the_manager_at_once():
+    found = notices(incident_event("status_updated"), UPDATE, INCIDENT, LEVEL)
+    assert found == [Notice("status_update", "manager", person="alice", immediacy=ANY_HOUR)]
+    message = compose("status_update", "manager", UPDATE)
+    assert message.what == ('Wes posted a status update on incident "Checkout down" (level 1, Critical): '
+                            'learned "the pool is exhausted"; tried "raising the limit"; outcome "errors halved"; '
+                            'working on "finding the leak"; remaining "a fix and a deploy".')
+    assert message.why == "You are its manager." and message.ask.startswith("Act on it (R06)")
+
+
+def at(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, 2, hour, minute, tzinfo=UTC)
+
+
+def update(sequence: int, worker: str, when: datetime, **parts) -> StatusUpdate:
+    return projection.status_update("inc-1", sequence, when, {**UPDATE, "worker": worker, **parts})
+
+
+def test_r07_observers_get_a_summary_of_the_workers_updates_each_status_cadence():
+    timer = {"incident_id": "inc-1", "detail": {"level": 1}}
+    found = notices("warroom.timer.observer_summary_due.v1", timer, INCIDENT, LEVEL)
+    # The level's observers with their own channel and immediacy, then the incident's.
+    assert [(n.person or n.group, n.reason, n.channel, n.immediacy) for n in found] == [
+        ("executives", "status_summary", "email", "waking_hours"), ("cfo", "status_summary", None, "any_hour"),
+        ("olga", "status_summary", None, None)]
+    assert notices("warroom.timer.observer_summary_due.v1", timer, replace(INCIDENT, status="resolved"), LEVEL) == []
+
+    # Per worker, their latest update since the previous summary; a worker who posted nothing is named.
+    two = replace(INCIDENT, workers=("wes", "wil"))
+    summary = Summary((update(5, "wes", at(10, 5), outcome="nothing yet"), update(8, "wes", at(10, 40))),
+                      since=at(10))
+    message = compose("status_summary", "observer", timer, two, summary=summary)
+    assert "since the previous summary (2026-03-02 10:00 UTC)" in message.what
+    assert ('Wes (2026-03-02 10:40 UTC): learned "the pool is exhausted"; tried "raising the limit"; '
+            'outcome "errors halved"') in message.what and "nothing yet" not in message.what
+    assert "Wil: no status update since the previous summary (2026-03-02 10:00 UTC)." in message.what
+    assert "The next summary follows in 1 hour." in message.ask
+
+    # The first summary reaches back to the declaration; none at all is said so.
+    quiet = compose("status_summary", "observer", timer, replace(INCIDENT, workers=()), summary=Summary(()))
+    assert quiet.what.endswith("since the declaration (R06): No status update since the declaration.")
+
+
+def test_r15_resolution_and_reopening_reach_participants_and_observers():
+    resolved = {"resolution": "rolled back 4.2", "test_plan": "checkout smoke suite", "by": "alice"}
+    found = notices(incident_event("resolved"), resolved, replace(INCIDENT, status="resolved"), LEVEL)
+    # Whoever resolved it knows; every other role holder hears it in their role, then the observers.
+    assert [(n.person or n.group, n.role) for n in found] == [
+        ("wes", "worker"), ("sam", "sme"), ("pam", "pr_manager"), ("executives", "observer"), ("cfo", "observer"),
+        ("olga", "observer")]
+    assert {n.reason for n in found} == {"resolved"}
+    assert 'resolved incident "Checkout down" (level 1, Critical): "rolled back 4.2", verified by ' \
+           '"checkout smoke suite" (R15).' in compose("resolved", "worker", resolved).what
+
+    reopened = {"reason": "errors are back", "by": "sam"}
+    found = notices(incident_event("reopened"), reopened, INCIDENT, LEVEL)
+    assert [n.person or n.group for n in found] == ["alice", "wes", "pam", "executives", "cfo", "olga"]
+    assert {n.reason for n in found} == {"reopened"} and found[0].role == "manager"
+    assert compose("reopened", "manager", reopened).ask == "Take charge of it again."
 
 
 def test_r06_a_status_request_tells_exactly_the_workers_asked():
@@ -135,7 +228,7 @@ def test_r16_a_published_postmortem_reaches_participants_and_observers_in_workin
 
 
 def test_events_that_concern_nobody_tell_nobody():
-    assert notices(incident_event("status_updated"), {}, INCIDENT, LEVEL) == []
+    assert notices(incident_event("public_update_posted"), {"message": "m", "by": "pam"}, INCIDENT, LEVEL) == []
     assert notices(incident_event("acknowledged"), {"person": "alice"}, INCIDENT, LEVEL) == []
 
 
@@ -161,8 +254,10 @@ def test_the_projection_follows_roles_and_remembers_every_participant():
 
 # --- the words ---
 
-def compose(reason: str, role: str, data: dict, incident: Incident = INCIDENT, link=None, **notice) -> messages.Message:
-    ctx = messages.Context(LEVEL, PROCESS, {"alice": "Alice", "bob": "Bob", "wil": "Wil"}, link)
+def compose(reason: str, role: str, data: dict, incident: Incident = INCIDENT, link=None, summary=None,
+            **notice) -> messages.Message:
+    ctx = messages.Context(LEVEL, Rules.of(PROCESS), {"alice": "Alice", "bob": "Bob", "wil": "Wil", "wes": "Wes"},
+                           link, description=messages.description(PROCESS, incident.severity), summary=summary)
     return messages.compose(Notice(reason, role, **notice), incident, data, ctx)
 
 
@@ -220,7 +315,7 @@ def test_r16_the_postmortem_message_links_the_report():
 
 
 def test_an_unknown_level_still_reads_as_a_sentence():
-    ctx = messages.Context({}, {}, {})
+    ctx = messages.Context(Rules.of({}).level(1), Rules.of({}), {})
     text = messages.compose(Notice("paged", "manager"), INCIDENT,
                             {"paged": "alice", "smes": ["alice"], "aspect": "a"}, ctx).text
     assert "(level 1)" in text and "Communications" not in text
