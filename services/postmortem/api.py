@@ -25,6 +25,8 @@ ItemId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The action ite
 
 
 router = APIRouter(prefix="/v1/postmortems", tags=["post-mortems"])
+# What a refusal from the incident service keeps on its way back: when to try again (503, 429).
+PASSED_HEADERS = ("retry-after",)
 
 
 async def _read(request: Request, incident_id: str) -> dict[str, Any]:
@@ -68,6 +70,7 @@ async def add_action_item(incident_id: IncidentId, body: ActionItemIn, request: 
     """A prevention, handling or process-refinement item (the last with its change, R17)."""
     async with request.app.state.pool.acquire() as conn:
         item = await postmortems.add_action_item(conn, incident_id, body, caller, request.app.state.clock.now())
+    request.app.state.publisher.wake.set()  # the incident service waits for it before applying it (R17)
     response.headers["Location"] = f"/v1/postmortems/{incident_id}/action-items/{item['id']}"
     return item
 
@@ -75,14 +78,16 @@ async def add_action_item(incident_id: IncidentId, body: ActionItemIn, request: 
 @router.post("/{incident_id}/action-items/{item_id}/apply", response_model=Applied)
 async def apply_refinement(incident_id: IncidentId, item_id: ItemId, request: Request, caller: Caller) -> Any:
     """R17: publish the refinement as a new process version at once, through the incident service (with
-    the caller's own token); its refusal is answered as it is, and nothing changes here."""
+    the caller's own token); its refusal is answered as it is, and nothing changes here. A 503 while the
+    incident service has not yet seen the item comes back with its Retry-After."""
     async with request.app.state.pool.acquire() as conn:
         try:
             return await refinements.apply(conn, request.app.state.incident_service, incident_id, item_id, caller,
                                            request.headers["Authorization"], request.app.state.clock.now())
         except Refused as refused:
             answer = refused.response
-            return Response(answer.content, status_code=answer.status_code,
+            passed = {name: answer.headers[name] for name in PASSED_HEADERS if name in answer.headers}
+            return Response(answer.content, status_code=answer.status_code, headers=passed,
                             media_type=answer.headers.get("content-type", MEDIA_TYPE))
 
 

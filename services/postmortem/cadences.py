@@ -1,10 +1,19 @@
 """R06/R08 cadences in the post-mortem: status updates owed by each worker, public updates owed
-by the PR manager, walked through time the way the timers service plans them (pure)."""
+by the PR manager, walked through time the way the timers service plans them, each due time the
+process kernel's (`timing.cadence_due`). Pure."""
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from services.postmortem.deadlines import MISSED, PENDING, Item, Levels, Reminders, late
+from services.postmortem.deadlines import MISSED, NOT_DUE, PENDING, Item, Reminders, late
 from services.postmortem.domain import Stint, Story
+from shared.process import timing
+from shared.process.rules import Level, Rules
+
+Every = Callable[[Level], timedelta | None]
+
+
+RESOLVED = "resolved"
 
 
 @dataclass(frozen=True)
@@ -15,7 +24,7 @@ class Window:
     end_note: str
 
 
-def status_updates(story: Story, levels: Levels, fired: Reminders, now: datetime) -> list[Item]:
+def status_updates(story: Story, rules: Rules, fired: Reminders, now: datetime) -> list[Item]:
     """Each worker's update is due ``status_update_every`` after they joined, last updated or were asked."""
     items = []
     for worker in story.holders("worker"):
@@ -23,16 +32,18 @@ def status_updates(story: Story, levels: Levels, fired: Reminders, now: datetime
                    for w in _while_open(story, stint, "released from the workers")]
         updates = [at for at, who in story.status_updates if who == worker]
         asked = [at for at, workers in story.status_requests if worker in workers]
-        items += _cadence(story, levels, fired, now, kind="status_update", rule="R06", what="Status update",
-                          key="status_update_every", person=worker, windows=windows, done=updates, resets=asked)
+        items += _cadence(story, rules, fired, now, kind="status_update", rule="R06", what="Status update",
+                          every=lambda level: level.status_update_every, person=worker, windows=windows,
+                          done=updates, resets=asked)
     return sorted(items, key=lambda item: item.due_at)
 
 
-def public_updates(story: Story, levels: Levels, fired: Reminders, now: datetime) -> list[Item]:
+def public_updates(story: Story, rules: Rules, fired: Reminders, now: datetime) -> list[Item]:
     """The PR manager's public update is due ``public_update_every`` after the last one (R08)."""
-    windows = [Window(o.start, o.end, "resolved") for o in story.open_periods]
-    items = _cadence(story, levels, fired, now, kind="public_update", rule="R08", what="Public update",
-                     key="public_update_every", person=None, windows=windows, done=story.public_updates, resets=[])
+    windows = [Window(o.start, o.end, RESOLVED) for o in story.open_periods]
+    items = _cadence(story, rules, fired, now, kind="public_update", rule="R08", what="Public update",
+                     every=lambda level: level.public_update_every, person=None, windows=windows,
+                     done=story.public_updates, resets=[])
     owed = []
     for item in items:  # owed by whoever was PR manager when it fell due
         holder = next((s.person for s in story.held("pr_manager")
@@ -47,23 +58,22 @@ def _while_open(story: Story, stint: Stint, end_note: str) -> list[Window]:
     windows = []
     for period in story.open_periods:
         start = max(stint.start, period.start)
-        ends = [(e, note) for e, note in ((stint.end, end_note), (period.end, "resolved")) if e is not None]
+        ends = [(e, note) for e, note in ((period.end, RESOLVED), (stint.end, end_note)) if e is not None]
         end, note = min(ends, key=lambda pair: pair[0]) if ends else (None, "")
         if end is None or start < end:
             windows.append(Window(start, end, note))
     return windows
 
 
-def _cadence(story: Story, levels: Levels, fired: Reminders, now: datetime, *, kind: str, rule: str, what: str,
-             key: str, person: str | None, windows: list[Window], done: list[datetime],
+def _cadence(story: Story, rules: Rules, fired: Reminders, now: datetime, *, kind: str, rule: str, what: str,
+             every: Every, person: str | None, windows: list[Window], done: list[datetime],
              resets: list[datetime]) -> list[Item]:
     """Walks through time as the timers do: the next occurrence is due ``every`` (of the level then in
     force) after the last one or a reset, never before a change to a level (that change re-plans it)."""
     def plan(since: datetime, moment: datetime) -> tuple[datetime | None, int]:
         """The next due time as planned at ``moment``, and the level whose cadence set it."""
         level = story.level_at(moment)
-        interval = levels.duration(level, key)
-        return (None if interval is None else max(since + interval, moment)), level
+        return timing.cadence_due(since, every(rules.level(level)), moment), level
 
     moments = sorted([(w.start, 0, "start", w) for w in windows]
                      + [(v.start, 1, "level", None) for v in story.visits[1:]]
@@ -99,6 +109,8 @@ def _cadence(story: Story, levels: Levels, fired: Reminders, now: datetime, *, k
         elif happening == "end":
             if due is not None and due < moment:
                 record(MISSED, None, (moment - due).total_seconds(), f"none before {window.end_note}", moment)
+            elif due is not None and window.end_note == RESOLVED:  # R14: owed only after the end: not due
+                record(NOT_DUE, None, None, "due after the resolution", moment)
             active, due = False, None
     if active and due is not None:
         if now > due:

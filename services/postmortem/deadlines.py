@@ -1,26 +1,18 @@
 """What a deadline of the process is in the post-mortem, and how it was kept (R14).
 
-An `Item` is one row of the process-adherence table; `Levels` reads the deadlines of the process
-version an incident was declared under; `Reminders` counts the timers that fired for a deadline.
+An `Item` is one row of the process-adherence table; `Reminders` counts the timers that fired for a
+deadline. The deadlines themselves come from the process kernel (`shared.process`), as everywhere else.
 """
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
-from shared import durations
-
-
-@cache
-def parse(text: str) -> timedelta:
-    """An ISO 8601 duration of the process; a long incident asks for the same few thousands of times."""
-    return durations.parse(text)
-
-
 MET, LATE, MISSED, PENDING, NOT_DUE, WARNING = "met", "late", "missed", "pending", "not_due", "warning"
-OUTCOMES = (MET, LATE, MISSED, PENDING, NOT_DUE, WARNING)
+# R14: a step without a deadline left undone when its level ended. Not a deviation: nothing was due.
+NOT_DONE = "not_done"
+OUTCOMES = (MET, LATE, MISSED, PENDING, NOT_DUE, NOT_DONE, WARNING)
 
 
 @dataclass(frozen=True)
@@ -37,20 +29,6 @@ class Item:
     late_by: float | None = None
     note: str = ""
     reminders: int = 0
-
-
-class Levels:
-    """The pinned process version's levels; an unknown level sets no deadlines."""
-
-    def __init__(self, process: dict[str, Any] | None):
-        self.by_number = {lv["level"]: lv for lv in (process or {}).get("levels", [])}
-
-    def duration(self, level: int, key: str) -> timedelta | None:
-        value = self.by_number.get(level, {}).get(key)
-        return parse(value) if value else None
-
-    def checklist(self, level: int) -> list[dict[str, Any]]:
-        return self.by_number.get(level, {}).get("checklist", [])
 
 
 def late(done: datetime, due: datetime | None) -> tuple[str, float | None]:

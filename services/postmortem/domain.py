@@ -13,6 +13,7 @@ from typing import Any
 from shared.contract import Envelope
 
 INCIDENT, TIMER, NOTIFICATION = "warroom.incident.", "warroom.timer.", "warroom.notification."
+DECLARED, RESOLVED = "warroom.incident.declared.v1", "warroom.incident.resolved.v1"
 DELIVERED = "warroom.notification.delivered.v1"
 ROLES = ("declarer", "manager", "sme", "worker", "observer", "pr_manager")
 
@@ -39,7 +40,7 @@ def incident_of(event: Envelope) -> str | None:
 def actor_of(event: Envelope) -> str | None:
     """Who acted, who a timer was for, who was notified."""
     data = event.data
-    if event.type == "warroom.incident.declared.v1":
+    if event.type == DECLARED:
         return data["declared_by"]
     if event.type.startswith(TIMER):
         return data.get("person")
@@ -131,6 +132,9 @@ class Story:
     breaches: list[dict[str, Any]] = field(default_factory=list)
     tired_workers: list[dict[str, Any]] = field(default_factory=list)
     severity_changes: list[dict[str, Any]] = field(default_factory=list)
+    # The events that perform checklist steps themselves (R14, shared.process.rules.SYSTEM_STEPS), by type:
+    # when, by whom and at which level each last happened and still holds (a reopening undoes a resolution).
+    performed: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def held(self, role: str) -> list[Stint]:
         return [s for s in self.stints if s.role == role]
@@ -161,7 +165,7 @@ class Story:
 def fold(entries: list[Entry]) -> Story | None:
     """The story of one incident's events (in sequence order); None until its declaration is known."""
     incident = sorted((e for e in entries if e.type.startswith(INCIDENT)), key=lambda e: e.sequence)
-    if not incident or incident[0].type != "warroom.incident.declared.v1":
+    if not incident or incident[0].type != DECLARED:
         return None
     story = _declared(incident[0])
     for entry in incident[1:]:
@@ -182,6 +186,8 @@ def _declared(entry: Entry) -> Story:
     story.visits.append(Visit(d["severity"], at))
     story.open_periods.append(Period(at))
     story.pages.append(Page(d.get("paged", d["manager"]), at, d["severity"]))
+    # The draft exists from the declaration on (R16): the system, not a person, started the post-mortem.
+    story.performed[DECLARED] = {"at": at, "by": None, "level": d["severity"]}
     return story
 
 
@@ -239,6 +245,7 @@ def _apply(s: Story, kind: str, d: dict[str, Any], at: datetime) -> None:
         case "reopened":
             s.status, s.resolved_at, s.resolved_by, s.resolution, s.test_plan = "open", None, None, None, None
             s.reopenings.append({"at": at, "by": d["by"], "reason": d["reason"]})
+            s.performed.pop(RESOLVED, None)
             s.open_periods.append(Period(at))
             s.start(s.manager, "manager", at)
         case "closed":
@@ -264,5 +271,6 @@ def _resolved(s: Story, d: dict[str, Any], at: datetime) -> None:
     # workers, SMEs and observers keep their roles (a reopening continues with them).
     s.status, s.resolved_at, s.resolved_by = "resolved", at, d["by"]
     s.resolution, s.test_plan = d["resolution"], d["test_plan"]
+    s.performed[RESOLVED] = {"at": at, "by": d["by"], "level": s.severity}
     s.end("manager", at)
     s.open_periods[-1].end = at

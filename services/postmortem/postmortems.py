@@ -12,7 +12,7 @@ import asyncpg
 from services.postmortem import readmodel, records, render
 from services.postmortem.domain import Story, fold
 from services.postmortem.permissions import EDIT, PUBLISH, Permission, allowed
-from services.postmortem.report import document, people_to_name
+from services.postmortem.report import document, paged, people_to_name, unwritten
 from services.postmortem.schemas import ActionItemIn
 from shared import organisation, outbox
 from shared.contract import validate
@@ -20,6 +20,7 @@ from shared.problems import Problem
 
 SOURCE = "warroom/postmortem"
 PUBLISHED = "warroom.postmortem.published.v1"
+ITEM_ADDED = "warroom.postmortem.action_item_added.v1"
 
 
 async def story(conn: asyncpg.Connection, incident_id: str) -> Story:
@@ -48,7 +49,8 @@ async def _draft(conn: asyncpg.Connection, incident_id: str, now: datetime,
     edits, items = await records.edits(conn, incident_id), await records.action_items(conn, incident_id)
     process = await organisation.process(conn, found.process_version)
     names = await readmodel.names(conn, people_to_name(found, entries, edits, items))
-    return document(found, entries, process, names, edits, items, now, publication)
+    hours = await readmodel.hours(conn, paged(found))
+    return document(found, entries, process, names, edits, items, now, publication, hours)
 
 
 async def writable(conn: asyncpg.Connection, incident_id: str, caller: dict, permission: Permission) -> Story:
@@ -73,12 +75,20 @@ async def edit_section(conn: asyncpg.Connection, incident_id: str, section: str,
 
 async def add_action_item(conn: asyncpg.Connection, incident_id: str, body: ActionItemIn, caller: dict,
                           now: datetime) -> dict[str, Any]:
+    """Record an action item and, in the same transaction, tell the other services (R17: the incident
+    service applies a process refinement only with exactly the change recorded here)."""
     async with conn.transaction():
         await writable(conn, incident_id, caller, EDIT)
         if not await readmodel.is_person(conn, body.owner):
             raise Problem(422, f"the owner {body.owner!r} is not a registered person",
                           errors=[{"field": "owner", "message": "unknown person"}])
         item = await records.add_action_item(conn, incident_id, body.model_dump(), caller["id"], now)
+        await outbox.add(conn, source=SOURCE, event_type=ITEM_ADDED, subject=incident_id, time=now,
+                         data=validate(ITEM_ADDED, {"incident_id": incident_id, "item_id": item["id"],
+                                                    "kind": item["kind"], "title": item["title"],
+                                                    "owner": item["owner"], "by": caller["id"],
+                                                    "change": item["change"]}),
+                         key=f"postmortem-action-item:{incident_id}:{item['id']}")
     names = await readmodel.names(conn, {body.owner})
     return {**item, "owner_name": names.get(body.owner)}
 
@@ -89,6 +99,13 @@ async def publish(conn: asyncpg.Connection, incident_id: str, caller: dict, now:
         found = await writable(conn, incident_id, caller, PUBLISH)
         if found.status == "open":
             raise Problem(409, "the incident is still open: resolve it before publishing its post-mortem", rule="R15")
+        empty = unwritten(await records.edits(conn, incident_id))
+        if empty:
+            titles = ", ".join(title for _, title in empty)
+            raise Problem(422, f"write what went wrong and how it could be improved before publishing: "
+                               f"{titles} {'is' if len(empty) == 1 else 'are'} empty", rule="R16",
+                          errors=[{"field": f"sections.{sid}", "section": sid,
+                                   "message": f"the {title} narrative is empty"} for sid, title in empty])
         report = await _draft(conn, incident_id, now, {"published_at": now, "published_by": caller["id"],
                                                          "published_by_name": caller.get("name")})
         frozen = json.loads(render.json(report))

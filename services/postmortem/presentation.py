@@ -15,7 +15,7 @@ ADHERENCE_KINDS = {"coverage_gap": "Coverage", "acknowledgement": "Acknowledgeme
                    "status_update": "Status updates", "public_update": "Public updates",
                    "handover_warning": "Shift limit", "shift_limit": "Shift limit",
                    "worker_freshness": "Worker freshness"}
-OUTCOME_ORDER = ("met", "late", "missed", "pending", "not_due", "warning")
+OUTCOME_ORDER = ("met", "late", "missed", "pending", "not_due", "not_done", "warning")
 CADENCES = ("status_update", "public_update")
 
 
@@ -24,7 +24,7 @@ def who(person: dict | None) -> str:
 
 
 def outcome(item: dict) -> str:
-    """"met", "late by 5 min", "missed (12 min overdue)", "not due", …"""
+    """"met", "late by 5 min", "missed (12 min overdue)", "not due", "not done", …"""
     late_by = item["late_by"]
     match item["outcome"]:
         case "late":
@@ -33,6 +33,8 @@ def outcome(item: dict) -> str:
             return f"missed ({human(late_by)} overdue)" if late_by is not None else "missed"
         case "not_due":
             return "not due"
+        case "not_done":
+            return "not done"
     return item["outcome"]
 
 

@@ -3,6 +3,7 @@ organisation (shared.organisation). Append-only, so a redelivery or a rebuild ch
 import asyncpg
 
 from services.postmortem.domain import INCIDENT, Entry
+from shared.process.hours import hours_of
 
 INSERT = ("INSERT INTO timeline (incident_id, at, event_id, sequence, type, actor, data) "
           "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING")
@@ -41,6 +42,12 @@ async def entries(conn: asyncpg.Connection, incident_id: str, *, incident_only: 
 async def names(conn: asyncpg.Connection, ids: set[str]) -> dict[str, str]:
     rows = await conn.fetch("SELECT id, data->>'name' AS name FROM people WHERE id = ANY($1::text[])", list(ids))
     return {row["id"]: row["name"] for row in rows}
+
+
+async def hours(conn: asyncpg.Connection, ids: set[str]) -> dict[str, dict]:
+    """People's hours as the time rules read them (R11), from the people projection."""
+    rows = await conn.fetch("SELECT id, data FROM people WHERE id = ANY($1::text[])", list(ids))
+    return {row["id"]: hours_of(row["data"]) for row in rows}
 
 
 async def is_person(conn: asyncpg.Connection, person_id: str) -> bool:

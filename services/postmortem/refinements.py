@@ -2,7 +2,9 @@
 
 The incident service owns the process, so applying forwards the caller's own command — with the
 caller's own bearer token — to its ``POST /v1/process/refinements``: the one synchronous call
-between services. Its answer decides: on success the action item records the version it
+between services. It names the action item and its recorded change, which the incident service
+knows from ``warroom.postmortem.action_item_added.v1`` (a 503 with Retry-After while that has not
+reached it yet). Its answer decides: on success the action item records the version it
 published; on a refusal its problem is passed through as it is and nothing changes here.
 """
 from datetime import datetime
@@ -32,11 +34,13 @@ class IncidentService:
     def __init__(self, client: httpx.AsyncClient):
         self.client = client
 
-    async def refine(self, authorization: str, postmortem: str, change: dict[str, Any]) -> int:
-        """The process version the refinement published; raises `Refused` with any other answer."""
+    async def refine(self, authorization: str, postmortem: str, item_id: int, change: dict[str, Any]) -> int:
+        """The process version the refinement published; raises `Refused` with any other answer. The
+        incident service checks the item against the one it learned from our stream (R17)."""
         try:
-            response = await self.client.post("/v1/process/refinements", json={"postmortem": postmortem,
-                                                                               "change": change},
+            response = await self.client.post("/v1/process/refinements",
+                                              json={"postmortem": postmortem, "action_item": item_id,
+                                                    "change": change},
                                               headers={"Authorization": authorization})
         except httpx.HTTPError as exc:
             log.warning("incident_service_unreachable", error=repr(exc))
@@ -62,7 +66,7 @@ async def apply(conn: asyncpg.Connection, incident: IncidentService, incident_id
         if item["applied_version"] is not None:
             raise Problem(409, f"action item {item_id} was already applied: process version "
                                f"{item['applied_version']}", rule="R17")
-        version = await incident.refine(authorization, incident_id, item["change"])
+        version = await incident.refine(authorization, incident_id, item_id, item["change"])
         applied = await records.mark_applied(conn, incident_id, item_id, version, caller["id"], now)
     names = await readmodel.names(conn, {applied["owner"]})
     return {"process_version": version, "action_item": {**applied, "owner_name": names.get(applied["owner"])}}

@@ -4,7 +4,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from services.postmortem.adherence import evaluate
+from services.postmortem.adherence import Hours, evaluate
 from services.postmortem.domain import ROLES, TIMER, Entry, Story
 from services.postmortem.summaries import names_needed, quote, summarise
 
@@ -27,6 +27,21 @@ SECTIONS = (
      "record refinements to the process as action items."),
 )
 SECTION_IDS = tuple(sid for sid, _, _ in SECTIONS)
+# R16: what went wrong, and how it and its handling could be improved, must be written before publishing.
+REQUIRED_TO_PUBLISH = ("cause", "prevention", "handling_lessons")
+
+
+def unwritten(edits: list[dict], required: tuple[str, ...] = REQUIRED_TO_PUBLISH) -> list[tuple[str, str]]:
+    """The (id, title) of each required section whose narrative is empty: never written, blank, or only
+    its prompt copied back (a section starts empty; its prompt is shown beside it, never as its text)."""
+    latest = {e["section"]: e["text"] for e in edits}  # edits come in the order they were made
+    return [(sid, title) for sid, title, prompt in SECTIONS
+            if sid in required and latest.get(sid, "").strip() in ("", prompt)]
+
+
+def paged(story: Story) -> set[str]:
+    """Everyone paged to manage: whose hours decide when their page fell due (R11)."""
+    return {page.person for page in story.pages}
 
 
 def people_to_name(story: Story, entries: list[Entry], edits: list[dict], action_items: list[dict]) -> set[str]:
@@ -38,12 +53,13 @@ def people_to_name(story: Story, entries: list[Entry], edits: list[dict], action
 
 def document(story: Story, entries: list[Entry], process: dict[str, Any] | None, names: dict[str, str],
              edits: list[dict], action_items: list[dict], now: datetime,
-             publication: dict[str, Any] | None = None) -> dict[str, Any]:
+             publication: dict[str, Any] | None = None, hours: Hours | None = None) -> dict[str, Any]:
+    """``hours``: the paged people's hours (`paged`), for their acknowledgement deadlines (R11)."""
     def name(person: str | None) -> str:
         return "nobody" if person is None else names.get(person, person)
 
     steps = {s["id"]: s["title"] for level in (process or {}).get("levels", []) for s in level["checklist"]}
-    adherence = evaluate(story, process, [e for e in entries if e.type.startswith(TIMER)], now, name)
+    adherence = evaluate(story, process, [e for e in entries if e.type.startswith(TIMER)], now, name, hours)
     people = _people(story, names)
     items = [_action_item(a, name) for a in action_items]
     facts = _facts(story, entries, people, adherence, items, name)

@@ -114,7 +114,10 @@ class AdherenceItem(Out):
                                   "shift_limit, worker_freshness or coverage_gap")
     rule: str
     what: str
-    outcome: Outcome
+    outcome: Outcome = Field(description="met; late or missed (the deviations); pending (not yet due, or not done "
+                                         "yet while the incident is open); not_due (its deadline fell after the "
+                                         "resolution or the level's end); not_done (a step without a deadline left "
+                                         "undone); warning")
     level: int | None
     person: str | None
     person_name: str | None

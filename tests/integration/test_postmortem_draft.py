@@ -226,3 +226,24 @@ async def test_reading_needs_a_token_and_an_unknown_incident_is_a_404_problem(da
 async def _status_other_than(client: httpx.AsyncClient, path: str, status: int):
     response = await client.get(path, headers=AUTH)
     return response if response.status_code != status else None
+
+
+async def test_r11_a_level_2_page_at_3_am_for_the_sme_acknowledged_at_7_05_their_time_was_met(database_url, nats_url):
+    """The post-mortem judges the page by the paged person's hours, from its projection of people."""
+    night_owl = published("warroom.person.registered.v1", "ann", 2, {
+        "id": "ann", "name": "Ann Archer", "email": "ann@example.com", "timezone": "America/Chicago",
+        "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]},
+        "waking_hours": {"start": "07:00", "end": "22:00"}}, T0 - timedelta(hours=1))
+    waking = {**PROCESS, "levels": [PROCESS["levels"][0], {**PROCESS["levels"][0], "level": 2, "name": "Serious",
+                                                           "immediacy": "waking_hours", "acknowledge_within": "PT15M"}]}
+    process = published("warroom.process.published.v1", "process", 2, {"version": 2, "document": waking, "by": "ann"},
+                        T0 - timedelta(hours=1))
+    declared = incident("declared", 1, {**DECLARATION.data, "process_version": 2}, at(0))  # 03:00 in Chicago
+    acknowledged = incident("acknowledged", 2, {"person": "ann"}, at(4 + 5 / 60))  # 07:05 in Chicago
+    async with running_service(database_url, nats_url) as (client, js):
+        await publish(js, [*organisation(), night_owl, process, declared, acknowledged])
+
+        pm = await eventually(postmortem_with(client, {acknowledged.type}))
+
+    page = next(row for row in pm["adherence"] if row["kind"] == "acknowledgement")
+    assert (page["outcome"], page["due_at"], page["done_at"]) == ("met", "2026-01-05T13:15:00Z", "2026-01-05T13:05:00Z")

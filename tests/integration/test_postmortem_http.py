@@ -1,10 +1,27 @@
 """The HTTP conventions every service keeps (spec §4), on the post-mortem service: an optional
-Idempotency-Key on every POST (F10) and a rate limit per token (S7)."""
+Idempotency-Key on every POST (F10), a rate limit per token (S7), and the incident service's
+"retry later" passed back to whoever applies a refinement (R17)."""
 import asyncio
+from datetime import datetime, timezone
 
-from tests.support.incident import eventually
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from shared.clock import FakeClock
+from tests.support.incident import auth, eventually
 from tests.support.org import organisation
-from tests.support.postmortem import both_services, has, projected
+from tests.support.postmortem import (
+    ACTION_ITEMS,
+    INCIDENT,
+    TOKENS,
+    both_services,
+    checkout_incident,
+    has,
+    postmortem_service,
+    projected,
+    publish_all,
+    write_postmortem,
+)
 
 ITEM = {"title": "Alert on disk usage", "kind": "prevention", "due": "2026-12-01"}
 
@@ -66,3 +83,40 @@ async def test_s7_the_post_mortem_service_limits_each_token_with_429_and_retry_a
 
 async def _status(client, headers: dict, expect: int) -> bool:
     return (await client.get("/v1/postmortems/none", headers=headers)).status_code == expect
+
+
+def not_yet_seen_service(received: list) -> FastAPI:
+    """An incident service that has not yet seen the action item: 503 with Retry-After, as it answers
+    for up to 5 s before the item reaches it from the post-mortem stream."""
+    app = FastAPI()
+
+    @app.post("/v1/process/refinements")
+    async def refine(request: Request) -> JSONResponse:
+        received.append((await request.json(), request.headers["authorization"]))
+        return JSONResponse({"type": "about:blank", "title": "Service unavailable", "status": 503, "rule": "R17",
+                             "detail": "that action item has not reached the incident service yet"},
+                            status_code=503, headers={"Retry-After": "2"}, media_type="application/problem+json")
+    return app
+
+
+async def test_r17_applying_forwards_the_recorded_item_and_passes_a_503_back_with_its_retry_after(database_url,
+                                                                                                nats_url):
+    received: list = []
+    clock = FakeClock(datetime(2026, 1, 6, 10, 0, tzinfo=timezone.utc))
+    async with postmortem_service(database_url, nats_url, clock=clock,
+                                  incident_app=not_yet_seen_service(received)) as (client, _):
+        await publish_all(nats_url, checkout_incident())
+        await projected(client, INCIDENT, TOKENS["rita"], has("resolved"))
+        await write_postmortem(client, clock)  # item 3 is the process refinement
+        retry_later = await client.post(f"/v1/postmortems/{INCIDENT}/action-items/3/apply",
+                                        headers=auth(TOKENS["bob"]))
+        item = (await client.get(f"/v1/postmortems/{INCIDENT}", headers=auth(TOKENS["bob"]))).json()["action_items"][2]
+
+    assert retry_later.status_code == 503
+    assert retry_later.headers["retry-after"] == "2"
+    assert retry_later.headers["content-type"] == "application/problem+json"
+    assert retry_later.json()["rule"] == "R17"
+    refinement = ACTION_ITEMS[2][1]
+    assert received == [({"postmortem": INCIDENT, "action_item": 3, "change": refinement["change"]},
+                         f"Bearer {TOKENS['bob']}")]
+    assert (item["applied_version"], item["applied_at"], item["applied_by"]) == (None, None, None)

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 from tests.support.incident import eventually
 from tests.support.org import organisation
-from tests.support.postmortem import both_services, has, projected, section
+from tests.support.postmortem import both_services, has, projected, section, write_lessons
 from tests.support.streams import stream_events
 
 STATUS = {"learned": "the disk is full", "tried": "vacuum", "outcome": "nothing freed", "working_on": "resize",
@@ -43,7 +43,8 @@ async def resolve(org, base: str, by: str = "Sam") -> None:
     assert response.status_code == 200, response.text
 
 
-async def test_r14_adherence_shows_every_checklist_step_and_cadence_met_late_or_missed(database_url, nats_url):
+async def test_r14_adherence_shows_every_checklist_step_and_cadence_met_late_missed_or_not_due(database_url,
+                                                                                             nats_url):
     async with both_services(database_url, nats_url) as (incidents, postmortems):
         org = await organisation(incidents)
         incident, base = await staffed_incident(incidents, org)
@@ -65,13 +66,17 @@ async def test_r14_adherence_shows_every_checklist_step_and_cadence_met_late_or_
     assert rows[("checklist", 2, "Announce")]["person"] == org.id("Sam")
     late = rows[("checklist", 2, "Ticket")]
     assert late["outcome"] == "late" and late["late_by"] >= 0.5
-    # Level 1 applied from the change on: a step done before counts, one never done is missed.
+    # Level 1 applied from the change on: a step done before counts.
     assert rows[("checklist", 1, "Announce")]["outcome"] == "met"
-    # Skipped until the resolution, with a deadline still to come or none: missed all the same.
-    assert rows[("checklist", 1, "Call")]["outcome"] == "missed"
-    assert rows[("checklist", 1, "Declare over")]["outcome"] == "missed"
-    update = rows[("status_update", 1, "Status update")]
-    assert (update["outcome"], update["person"]) == ("met", org.id("Wes"))
+    # Due an hour after the change, but the incident was resolved first: nothing was owed.
+    assert rows[("checklist", 1, "Call")]["outcome"] == "not_due"
+    # The system declared it over by resolving it, when Sam resolved it.
+    over = rows[("checklist", 1, "Declare over")]
+    resolved_at = section(pm, "problem")["generated"]["resolved_at"]
+    assert (over["outcome"], over["person"], over["done_at"]) == ("met", org.id("Sam"), resolved_at)
+    updates = [r for r in pm["adherence"] if r["kind"] == "status_update"]
+    assert [(u["outcome"], u["person"]) for u in updates] == [("met", org.id("Wes")), ("not_due", org.id("Wes"))]
+    assert not [r for r in pm["adherence"] if r["outcome"] == "missed"]
     durations = pm["durations"]
     assert 0 < durations["to_acknowledge"] <= durations["to_first_status_update"] <= durations["to_resolve"]
     assert set(durations["at_level"]) == {"1", "2"}
@@ -93,6 +98,7 @@ async def test_r16_publishing_freezes_the_report_and_the_incident_service_closes
         still_open = await postmortems.post(f"{pm_base}/publish", headers=org.as_("Sam"))
         await resolve(org, base)
         await projected(postmortems, incident["id"], org.people["Sam"][1], has("resolved"))
+        await write_lessons(postmortems, incident["id"], org.as_("Sam"))
         by_worker = await postmortems.post(f"{pm_base}/publish", headers=org.as_("Wes"))
         by_sme = await postmortems.post(f"{pm_base}/publish", headers=org.as_("Tess"))
         published = await postmortems.post(f"{pm_base}/publish", headers=org.as_("Sam"))
@@ -117,6 +123,52 @@ async def test_r16_publishing_freezes_the_report_and_the_incident_service_closes
     assert [r.status_code for r in (edit, item, again)] == [409, 409, 409]
     assert [(e.type, e.subject, e.data) for e in events] == [
         ("warroom.postmortem.published.v1", incident["id"], {"incident_id": incident["id"], "by": org.id("Sam")})]
+
+
+async def test_r16_publishing_while_cause_prevention_or_handling_lessons_is_empty_is_refused_naming_them(
+        database_url, nats_url):
+    async with both_services(database_url, nats_url) as (incidents, postmortems):
+        org = await organisation(incidents)
+        incident, base = await staffed_incident(incidents, org)
+        pm_base = f"/v1/postmortems/{incident['id']}"
+        await resolve(org, base)
+        await projected(postmortems, incident["id"], org.people["Sam"][1], has("resolved"))
+        prompt = section((await postmortems.get(pm_base, headers=org.as_("Sam"))).json(), "prevention")["prompt"]
+
+        async def write(section_id: str, text: str) -> None:
+            response = await postmortems.put(f"{pm_base}/sections/{section_id}", json={"text": text},
+                                             headers=org.as_("Sam"))
+            assert response.status_code == 200, response.text
+
+        # Cause only blank, Prevention only its prompt copied back, Handling lessons never written.
+        await write("cause", "  \n ")
+        await write("prevention", prompt)
+        await write("handling", "Sam found the full disk at once.")
+        nothing_written = await postmortems.post(f"{pm_base}/publish", headers=org.as_("Sam"))
+        await write("cause", "The disk filled up with logs.")
+        two_missing = await postmortems.post(f"{pm_base}/publish", headers=org.as_("Admin"))
+        draft = (await postmortems.get(pm_base, headers=org.as_("Sam"))).json()
+        incident_now = (await incidents.get(base)).json()
+        events = await stream_events(nats_url, "WARROOM_POSTMORTEM")
+
+        await write("prevention", "Alert at 80% disk usage.")
+        await write("handling_lessons", "Nothing to add: it went by the book.")
+        complete = await postmortems.post(f"{pm_base}/publish", headers=org.as_("Sam"))
+
+    assert nothing_written.status_code == 422
+    assert nothing_written.headers["content-type"] == "application/problem+json"
+    problem = nothing_written.json()
+    assert problem["rule"] == "R16"
+    assert [e["section"] for e in problem["errors"]] == ["cause", "prevention", "handling_lessons"]
+    assert all(title in problem["detail"] for title in ("Cause", "Prevention", "Handling lessons"))
+    assert two_missing.status_code == 422 and two_missing.json()["rule"] == "R16"
+    assert [e["section"] for e in two_missing.json()["errors"]] == ["prevention", "handling_lessons"]
+    assert "Cause" not in two_missing.json()["detail"]
+    # Nothing changed: still a draft, the incident not closed, nothing told to the other services.
+    assert (draft["state"], draft["published_at"]) == ("draft", None)
+    assert incident_now["status"] == "resolved"
+    assert "warroom.postmortem.published.v1" not in [e.type for e in events]
+    assert complete.status_code == 200, complete.text
 
 
 async def _closed(incidents, base: str) -> dict | None:
@@ -271,3 +323,35 @@ async def test_r17_a_refinement_that_no_longer_fits_is_refused_as_the_incident_s
     assert not_a_refinement.status_code == 409 and missing.status_code == 404
     assert after == version
     assert [i["applied_version"] for i in pm["action_items"]] == [None, None, None]
+
+
+async def test_r17_adding_an_action_item_publishes_it_with_exactly_the_recorded_change(database_url, nats_url):
+    async with both_services(database_url, nats_url) as (incidents, postmortems):
+        org = await organisation(incidents)
+        incident, _ = await staffed_incident(incidents, org)
+        await projected(postmortems, incident["id"], org.people["Sam"][1], has("observer_added"))
+        items = f"/v1/postmortems/{incident['id']}/action-items"
+        change = {"levels": [level(1, [step("announce", "PT30M")], status_update_every="PT30M")],
+                  "manager_shift_limit": "PT6H", "handover_warning_after": "PT5H", "catch_all_sme": None}
+        refinement = await postmortems.post(items, headers=org.as_("Sam"), json={
+            "title": "Shorter shifts", "owner": org.id("Mia"), "due": "2026-02-01", "kind": "process_refinement",
+            "change": change})
+        prevention = await postmortems.post(items, headers=org.as_("Tess"), json={
+            "title": "Alert on disk usage", "owner": org.id("Wes"), "due": "2026-02-01", "kind": "prevention"})
+
+        async def both_published():
+            events = [e for e in await stream_events(nats_url, "WARROOM_POSTMORTEM")
+                      if e.type == "warroom.postmortem.action_item_added.v1"]
+            return events if len(events) == 2 else None
+
+        events = await eventually(both_published, timeout=15)
+        recorded = (await postmortems.get(f"/v1/postmortems/{incident['id']}", headers=org.as_("Sam"))).json()
+
+    assert refinement.status_code == 201 and prevention.status_code == 201
+    assert [(e.source, e.subject) for e in events] == [("warroom/postmortem", incident["id"])] * 2
+    assert [e.data for e in events] == [
+        {"incident_id": incident["id"], "item_id": 1, "kind": "process_refinement", "title": "Shorter shifts",
+         "owner": org.id("Mia"), "by": org.id("Sam"), "change": change},
+        {"incident_id": incident["id"], "item_id": 2, "kind": "prevention", "title": "Alert on disk usage",
+         "owner": org.id("Wes"), "by": org.id("Tess"), "change": None}]
+    assert events[0].data["change"] == recorded["action_items"][0]["change"] == change

@@ -67,6 +67,19 @@ def section(document: dict, section_id: str) -> dict:
     return next(s for s in document["sections"] if s["id"] == section_id)
 
 
+# R16: what a post-mortem must say before it may be published.
+LESSONS = {"cause": "The disk filled up with logs.", "prevention": "Alert at 80% disk usage.",
+           "handling_lessons": "The ticket was filed late."}
+
+
+async def write_lessons(postmortems: httpx.AsyncClient, incident_id: str, headers: dict) -> None:
+    """Write the narratives publishing requires (Cause, Prevention, Handling lessons)."""
+    for section_id, text in LESSONS.items():
+        response = await postmortems.put(f"/v1/postmortems/{incident_id}/sections/{section_id}", json={"text": text},
+                                         headers=headers)
+        assert response.status_code == 200, response.text
+
+
 # --- a scripted incident, with fixed times, as the incident, timers and notifier services publish it ---
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)

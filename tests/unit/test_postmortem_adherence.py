@@ -1,5 +1,6 @@
 """R14 in the post-mortem: every deadline of the process, met, late by how much, or missed — computed
-from the events and the pinned process version, with the timers' firings counted as reminders."""
+from the events, the pinned process version and the paged people's hours (R11), with the timers'
+firings counted as reminders; what was never owed is "not due" or "not done", not missed."""
 from datetime import datetime, timedelta, timezone
 
 from services.postmortem.adherence import evaluate
@@ -12,7 +13,8 @@ PROCESS = {
                                    {"id": "call", "title": "Call", "due_within": "PT15M"},
                                    {"id": "over", "title": "Declare over", "due_within": None}],
          "status_update_every": "PT1H", "public_update_every": "PT1H", "acknowledge_within": "PT5M"},
-        {"level": 2, "checklist": [{"id": "announce", "title": "Announce", "due_within": "PT20M"},
+        {"level": 2, "immediacy": "waking_hours",
+         "checklist": [{"id": "announce", "title": "Announce", "due_within": "PT20M"},
                                    {"id": "ticket", "title": "Ticket", "due_within": "PT30M"}],
          "status_update_every": "PT2H", "public_update_every": None, "acknowledge_within": "PT15M"},
     ],
@@ -42,8 +44,9 @@ class Script:
                                   "detail": detail}))
         return self
 
-    def adherence(self, now: float = 24 * 60, kinds: tuple[str, ...] = ()) -> list[tuple]:
-        items = evaluate(fold(self.entries), PROCESS, self.timers, minutes(now), lambda p: p or "nobody")
+    def adherence(self, now: float = 24 * 60, kinds: tuple[str, ...] = (), process: dict = PROCESS,
+                  hours: dict | None = None) -> list[tuple]:
+        items = evaluate(fold(self.entries), process, self.timers, minutes(now), lambda p: p or "nobody", hours)
         return [(i.kind, i.level, i.what, i.person, i.outcome, i.late_by, i.reminders)
                 for i in items if not kinds or i.kind in kinds]
 
@@ -60,7 +63,7 @@ def test_r14_checklist_steps_are_met_late_or_missed_against_the_deadline_of_each
         ("checklist", 2, "Ticket", None, "missed", 600.0, 0),  # due 09:30, the level changed at 09:40
         ("checklist", 1, "Announce", "ann", "met", None, 0),  # done at level 2 already
         ("checklist", 1, "Call", "ann", "met", None, 0),
-        ("checklist", 1, "Declare over", None, "missed", None, 0),  # never done before the resolution
+        ("checklist", 1, "Declare over", None, "not_done", None, 0),  # no deadline: nothing was owed
     ]
 
 
@@ -148,3 +151,76 @@ def test_without_its_process_version_the_incident_still_lists_what_the_events_sa
     items = evaluate(fold(Script().add("acknowledged", 3, person="ann").entries), None, [], minutes(10), str)
 
     assert [(i.kind, i.outcome, i.due_at) for i in items] == [("acknowledgement", "met", None)]
+
+
+# A person in Chicago: 09:00 UTC on a January Monday is 03:00 there, their waking hours begin at 13:00 UTC.
+CHICAGO = {"timezone": "America/Chicago", "working_hours": None, "waking_hours": {"start": "07:00", "end": "22:00"}}
+
+
+def test_r11_a_level_2_page_at_night_is_due_fifteen_minutes_after_the_paged_persons_waking_hours_begin():
+    script = Script().add("acknowledged", 4 * 60 + 5, person="ann")  # 07:05 in Chicago
+
+    row = evaluate(fold(script.entries), PROCESS, [], minutes(5 * 60), str, {"ann": CHICAGO})[0]
+
+    assert (row.kind, row.outcome, row.late_by) == ("acknowledgement", "met", None)
+    assert row.due_at == minutes(4 * 60 + 15)  # 07:15 in Chicago, not 03:15
+    # A level-1 page wakes whoever it takes: due five minutes after the paging, whatever the hour.
+    level_1 = Script(severity=1).add("acknowledged", 4 * 60 + 5, person="ann")
+    assert level_1.adherence(kinds=("acknowledgement",), hours={"ann": CHICAGO})[0][4:6] == ("late", (4 * 60) * 60.0)
+
+
+def test_r14_a_one_minute_incident_owes_nothing_that_fell_due_after_its_resolution():
+    script = (Script(severity=1).add("acknowledged", 0.2, person="ann")
+              .add("pr_manager_assigned", 0.3, person="pia", by="ann")
+              .add("worker_added", 0.4, person="cat", by="ann")
+              .add("resolved", 1, resolution="r", test_plan="t", by="ann"))
+
+    rows = script.adherence()
+
+    assert [row for row in rows if row[4] in ("missed", "late")] == []
+    assert [(r[0], r[2], r[4]) for r in rows] == [
+        ("acknowledgement", "Acknowledge the page", "met"),
+        ("checklist", "Announce", "not_due"), ("checklist", "Call", "not_due"),
+        ("checklist", "Declare over", "not_done"),
+        ("status_update", "Status update", "not_due"), ("public_update", "Public update", "not_due")]
+    item = evaluate(fold(script.entries), PROCESS, [], minutes(60), str)[1]
+    assert item.note == "due after the resolution"
+
+
+def test_r11_a_page_whose_deadline_falls_after_the_resolution_was_not_due():
+    script = Script().add("resolved", 5, resolution="r", test_plan="t", by="ann")  # level 2: due after 15 min
+
+    assert script.adherence(kinds=("acknowledgement",)) == [
+        ("acknowledgement", 2, "Acknowledge the page", "ann", "not_due", None, 0)]
+
+
+SYSTEM_PROCESS = {"levels": [
+    {"level": 1, "checklist": [{"id": "declare-over", "title": "Declare the incident over", "due_within": None},
+                               {"id": "start-postmortem", "title": "Start the post-mortem", "due_within": None}],
+     "status_update_every": "PT1H", "acknowledge_within": "PT5M"},
+    {"level": 2, "checklist": [{"id": "declare-over", "title": "Declare the incident over", "due_within": "PT30M"},
+                               {"id": "start-postmortem", "title": "Start the post-mortem", "due_within": "PT1M"}],
+     "status_update_every": "PT1H", "acknowledge_within": "PT15M"}]}
+
+
+def test_r14_the_system_declares_the_incident_over_by_resolving_it_and_starts_the_post_mortem_by_its_draft():
+    script = (Script(severity=1).add("resolved", 20, resolution="r", test_plan="t", by="bob"))
+
+    items = evaluate(fold(script.entries), SYSTEM_PROCESS, [], minutes(60), str)
+    steps = [(i.what, i.outcome, i.person, i.done_at, i.note) for i in items if i.kind == "checklist"]
+
+    assert steps == [
+        ("Declare the incident over", "met", "bob", minutes(20), "done by resolving the incident"),
+        ("Start the post-mortem", "met", None, T0, "done by the system: the draft exists from the declaration on")]
+
+
+def test_r14_a_reopened_incident_is_no_longer_declared_over_and_a_late_resolution_is_late():
+    script = (Script().add("resolved", 10, resolution="r", test_plan="t", by="ann")
+              .add("reopened", 20, reason="back", by="ann"))
+    assert script.adherence(now=25, kinds=("checklist",), process=SYSTEM_PROCESS) == [
+        ("checklist", 2, "Declare the incident over", None, "pending", None, 0),
+        ("checklist", 2, "Start the post-mortem", None, "met", None, 0)]
+
+    script.add("resolved", 40, resolution="r", test_plan="t", by="ann")
+    assert script.adherence(kinds=("checklist",), process=SYSTEM_PROCESS)[0] == (
+        "checklist", 2, "Declare the incident over", "ann", "late", 600.0, 0)

@@ -78,3 +78,24 @@ def test_markdown_tables_survive_pipes_and_line_breaks_in_peoples_text():
     for table in re.findall(r"(?:^\|.*\n)+", markdown, re.M):  # every row has its header's columns
         rows = table.splitlines()
         assert {len(re.findall(r"(?<!\\)\|", row)) for row in rows} == {len(re.findall(r"(?<!\\)\|", rows[0]))}
+
+
+def test_r14_a_step_not_done_or_not_due_reads_so_in_every_format_in_neutral_colours():
+    process = {"levels": [*PROCESS["levels"][:2], {**PROCESS["levels"][2], "checklist": [
+        {"id": "ticket", "title": "File a ticket", "due_within": None},
+        {"id": "review", "title": "Review the alerts", "due_within": "PT10H"}]}]}
+    entries = [Entry("inc-1", at(h), f"e{n}", n, f"warroom.incident.{kind}.v1", None, data) for n, (kind, data, h)
+               in enumerate([("declared", {**DECLARED, "severity": 3}, 0), ("acknowledged", {"person": "ann"}, 0.05),
+                             ("resolved", {"resolution": "r", "test_plan": "t", "by": "ann"}, 1)], start=1)]
+    report = document(fold(entries), entries, process, {"ann": "Ann"}, [], [], at(2))
+
+    markdown, page = render.markdown(report), render.html(report)
+
+    assert [(i["what"], i["outcome"]) for i in report["adherence"] if i["kind"] == "checklist"] == [
+        ("File a ticket", "not_done"), ("Review the alerts", "not_due")]
+    assert "| **not done** | not done before the resolution (it has no deadline) |" in markdown
+    assert "| **not due** | due after the resolution |" in markdown
+    assert "- **Process adherence:** 1 met · 1 not due · 1 not done" in markdown
+    assert '<span class="outcome not_done">not done</span>' in page
+    neutral = re.search(r"^\s*(.*\.outcome\.not_done.*)$", page, re.M).group(1)
+    assert ".outcome.not_due" in neutral and "var(--calm)" in neutral and "missed" not in neutral
