@@ -2,15 +2,17 @@
 
 Synchronous (the eventsourcing library is): the API calls these from FastAPI's threadpool.
 """
+import random
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, OperationalError
 from pydantic import ValidationError
 
-from services.incident import duties, tenure
+from services.incident import duties, tenure, turns
 from services.incident.domain import Incident
 from services.incident.domain_context import Context
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
@@ -19,8 +21,9 @@ from services.incident.policy import Actor
 from shared.process.document import ProcessDocument, merge_patch
 from shared.durations import parse
 
-# A command that lost a race only on a person's tenure or load (another incident's change) is retried.
-RETRIES = 5
+# A command that lost a race to another replica (on its incident, or on a person's tenure or load) is
+# loaded and checked again, however often, for this long: only a service in trouble takes so long.
+CONTENTION_SECONDS = 30.0
 
 
 class Stale(Conflict):
@@ -28,10 +31,18 @@ class Stale(Conflict):
     status = 412
 
 
+class Contended(OperationalError):
+    """Still losing races after CONTENTION_SECONDS: answered 503 like an unreachable store, nothing changed."""
+
+
 class IncidentApplication(OrganisationApplication):
     name = "incident"
     # A person's time records grow with every incident they join: snapshots keep loading them flat too.
     snapshotting_intervals = {Incident: 100, tenure.ManagerTenure: 100, tenure.WorkerLoad: 100}
+
+    def __init__(self, env=None, clock=None):
+        super().__init__(env, clock)
+        self._turns = turns.Turns()
 
     # --- reading ---
 
@@ -88,62 +99,74 @@ class IncidentApplication(OrganisationApplication):
         if manager is not None:
             self.require_people("manager", manager)
         paged = manager or smes[0]
-        for _ in range(RETRIES):
+
+        def attempt() -> Incident:
             ctx = self._context(actor, document)
             now = ctx.at
             incident = Incident(title=title, description=description, aspect=aspect, severity=severity,
                                 manager=paged, smes=smes, declared_by=actor.person_id, process_version=version,
                                 paged=paged, coverage_gap=coverage_gap, at=now,
                                 manager_since=ctx.tenure_start(paged, now))
-            try:
-                self._save(incident, *self._track_time(None, incident, document, now))
-                return incident
-            except IntegrityError:
-                continue
-        raise Conflict("the manager's record changed concurrently; retry")
+            self._save(incident, *self._track_time(None, incident, document, now))
+            return incident
+        return self._in_turn({turns.person_key(paged)}, attempt)
 
     # --- commands on an incident ---
 
     def command(self, incident_id: str, expected_version: int | None, actor: Actor,
                 change: Callable[[Incident, Context], object]) -> Incident:
-        """Load, check, apply one change, save with the people's time records; If-Match mismatch is 412."""
-        for _ in range(RETRIES):
+        """Load, check, apply one change, save with the people's time records; If-Match mismatch is 412.
+
+        A command that lost a race is loaded and checked again on the new state (§5): it applies if its
+        rule still holds and is refused only by the rule — or, with If-Match, as stale (412)."""
+        def attempt() -> Incident:
             incident = self._get(Incident, incident_id, "incident")
             if expected_version is not None and incident.version != expected_version:
                 raise Stale(f"the incident is at version {incident.version}, not {expected_version}")
             if incident.status == "closed":
                 raise Conflict("the incident is closed: its post-mortem was published", rule="R15")
-            document, loaded_version = self.process_of(incident), incident.version
+            document = self.process_of(incident)
             ctx = self._context(actor, document)
             before = _activity(incident)
             change(incident, ctx)
+            self._save(incident, *self._track_time(before, incident, document, ctx.at))
+            return incident
+        return self._in_turn({turns.incident_key(incident_id)}, attempt)
+
+    def _in_turn(self, keys: set[str], attempt: Callable[[], Incident]) -> Incident:
+        """Run ``attempt`` holding this replica's locks on what it changes (turns.py), again until it is
+        saved: with the locks it learnt it needs (``Busy``), or after another replica won a race."""
+        deadline, pause = time.monotonic() + CONTENTION_SECONDS, 0.002
+        while True:
+            held = self._turns.hold(keys)
             try:
-                self._save(incident, *self._track_time(before, incident, document, ctx.at))
-                return incident
+                return attempt()
+            except turns.Busy as busy:
+                keys = keys | set(held.locks) | {busy.key}
+                continue
             except IntegrityError:
-                if self._stored_version(incident.id) != loaded_version:
-                    raise Conflict("another command changed this incident first; read it again and retry")
-        raise Conflict("the people's records changed concurrently; retry")
+                if time.monotonic() > deadline:
+                    raise Contended("still losing races to other commands; nothing was changed") from None
+            finally:
+                held.release()
+            # Another replica saved first: a random pause so the two do not meet again in step.
+            time.sleep(random.uniform(0, pause))
+            pause = min(pause * 2, 0.1)
 
     def _context(self, actor: Actor, document: dict) -> Context:
         rest = parse(document["manager_min_break"])
 
         def tenure_start(person: str, at: datetime) -> datetime:
             """R05: a person already managing, or back within manager_min_break, continues their tenure."""
+            self._turns.take(turns.person_key(person))
             record = self._maybe(tenure.tenure_id(person))
-            if record is None or record.started_at is None:
-                return at
-            if record.managing or (record.last_ended_at and at - record.last_ended_at < rest):
-                return record.started_at
-            return at
+            return at if record is None else record.tenure_start(at, rest)
 
         return Context(actor=actor, at=self.clock.now(), process=document, tenure_start=tenure_start)
 
-    def _stored_version(self, incident_id: UUID) -> int:
-        return self.recorder.select_events(incident_id, desc=True, limit=1)[0].originator_version
-
     def worker_freshness(self, person: str, incident: Incident) -> tuple[int, bool]:
         """R19: seconds on incidents in the last 24 hours, and whether that is within worker_fresh_for."""
+        self._turns.take(turns.person_key(person))  # read under the lock its saving takes
         load = self._maybe(tenure.load_id(person))
         worked = load.worked(self.clock.now()) if load else timedelta(0)
         return int(worked.total_seconds()), worked <= parse(self.process_of(incident)["worker_fresh_for"])
@@ -168,12 +191,14 @@ class IncidentApplication(OrganisationApplication):
         return changed
 
     def _tenure(self, person: str, change):
+        self._turns.take(turns.person_key(person))
         record = self._maybe(tenure.tenure_id(person)) or tenure.ManagerTenure(id=tenure.tenure_id(person),
                                                                               person=person)
         change(record)
         return record
 
     def _load(self, person: str, change):
+        self._turns.take(turns.person_key(person))
         record = self._maybe(tenure.load_id(person)) or tenure.WorkerLoad(id=tenure.load_id(person), person=person)
         change(record)
         return record

@@ -1,7 +1,9 @@
 """Time people spend on incidents, across all incidents: managers' tenure (R05), workers' load (R19).
 
 One aggregate per person, saved in the same transaction as the incident change that starts
-or ends a stretch, so the rule is checked against a consistent history.
+or ends a stretch, so the rule is checked against a consistent history. Commands touching the same
+person take turns in a replica (turns.py), so these records are not where commands collide. The
+time rules themselves are the process kernel's (``shared.process.timing``).
 """
 from datetime import datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -9,6 +11,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from services.incident.copying import CheapCopy
+from shared.process.timing import Stretch, tenure_start, worked
 
 DAY = timedelta(hours=24)
 
@@ -34,9 +37,7 @@ class ManagerTenure(CheapCopy, Aggregate):
     @event("Started")
     def start(self, incident: str, at: datetime, min_break_seconds: float) -> None:
         if not self.managing:
-            rested = self.last_ended_at is None or (at - self.last_ended_at).total_seconds() >= min_break_seconds
-            if rested or self.started_at is None:
-                self.started_at = at
+            self.started_at = self.tenure_start(at, timedelta(seconds=min_break_seconds))
         if incident not in self.managing:
             self.managing.append(incident)
 
@@ -46,6 +47,16 @@ class ManagerTenure(CheapCopy, Aggregate):
             self.managing.remove(incident)
         if not self.managing:
             self.last_ended_at = at
+
+    def _stretches(self) -> list[Stretch]:
+        """The tenure so far as one stretch: only the last one can carry over into a new one."""
+        if self.started_at is None:
+            return []
+        return [Stretch(self.started_at, None if self.managing else self.last_ended_at)]
+
+    def tenure_start(self, at: datetime, min_break: timedelta) -> datetime:
+        """R05: when the tenure of this person, were they managing at ``at``, began."""
+        return tenure_start(self._stretches(), at, min_break)
 
     def elapsed(self, now: datetime) -> timedelta:
         if not self.managing or self.started_at is None:
@@ -74,13 +85,5 @@ class WorkerLoad(CheapCopy, Aggregate):
             self.closed = [(s, e) for s, e in self.closed if e > at - DAY] + [(started, at)]
 
     def worked(self, now: datetime) -> timedelta:
-        """Time on any incident within the last 24 hours, overlapping stretches counted once."""
-        window = now - DAY
-        spans = sorted([(max(s, window), e) for s, e in self.closed if e > window] +
-                       [(max(s, window), now) for s in self.open.values()])
-        total, end = timedelta(0), window
-        for start, stop in spans:
-            start = max(start, end)
-            if stop > start:
-                total, end = total + (stop - start), stop
-        return total
+        """R19: time on any incident within the last 24 hours, overlapping stretches counted once."""
+        return worked([*(Stretch(s, e) for s, e in self.closed), *(Stretch(s) for s in self.open.values())], now)
