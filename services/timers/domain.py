@@ -3,8 +3,9 @@
 Each ``plan_*`` function takes the facts its rule needs (times, the process version's typed
 `Rules`, a person's hours or stretches on incidents) and returns a `Plan`; the handlers load
 those facts and apply the plan. Every instant comes from the process kernel
-(``shared.process.timing``), so the timers fire when the incident service shows a deadline due. Timer ids derive from what caused a timer, so a redelivered or
-replayed event plans the very same rows again and a rebuild re-derives the same timers.
+(``shared.process.timing``), so the timers fire when the incident service shows a deadline due.
+Timer ids derive from what caused a timer, so a redelivered or replayed event plans the very
+same rows again and a rebuild re-derives the same timers.
 """
 import hashlib
 import uuid

@@ -6,11 +6,12 @@ incident pass in an instant; the service's consumer and NATS are covered in test
 import asyncio
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from services.timers.scheduler import fire_due
 from shared.clock import FakeClock
 from tests.support.incident import eventually
-from tests.support.timers import THREE_LEVELS, TimersHarness, timers_pool
+from tests.support.timers import THREE_LEVELS, TimersHarness, level, process, timers_pool
 
 H, M = timedelta(hours=1), timedelta(minutes=1)
 
@@ -64,6 +65,19 @@ async def test_r11_an_escalation_pages_the_new_manager_under_the_current_level(d
 
     assert [(x["person"], x["state"]) for x in pages] == [("sam", "fired"), ("tom", "pending")]
     assert pages[1]["due_at"] == escalated_at + 15 * M  # level 2's acknowledge_within
+
+
+async def test_r11_an_escalation_at_night_is_due_fifteen_minutes_after_the_new_managers_waking_hours_begin(
+        database_url):
+    document = process([level(1), level(2, immediacy="waking_hours", acknowledge_within="PT15M")])
+    tokyo = ZoneInfo("Asia/Tokyo")
+    async with timers_pool(database_url) as pool:
+        t = await TimersHarness(pool, FakeClock(datetime(2026, 1, 8, 1, 40, tzinfo=tokyo)), document).organise()
+        await t.apply(t.events.register("tom", "Asia/Tokyo"), t.events.declare("inc-1", manager="sam", severity=2))
+        t.clock.advance(20 * M)  # 02:00 in Tokyo: the incident service escalates to Tom, asleep
+        await t.apply(t.events.hand_over("inc-1", "sam", "tom", how="escalated"))
+
+        assert of_kind(await t.pending("inc-1"), "ack_due") == {("tom", datetime(2026, 1, 8, 7, 15, tzinfo=tokyo))}
 
 
 async def test_r11_a_handover_accepted_while_a_page_is_unanswered_ends_the_wait(database_url):

@@ -1,7 +1,8 @@
 """F6 for the timers: a rebuild from the incident stream's start re-derives the timers that live
 processing planned, in the same states, and publishes nothing a second time."""
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -44,10 +45,10 @@ async def settled(client, incident: str) -> list[dict] | None:
 
 
 async def open_timers(client) -> list[dict] | None:
-    """inc-2's timers once all five are planned: the page, the manager's handover warning and shift
-    limit, the worker's status update and freshness warning."""
+    """inc-2's timers once all six are planned: the page, the manager's handover warning and shift
+    limit, the worker's status update and freshness warning, the observers' summary."""
     timers = await listed(client, "inc-2")
-    return timers if len(timers) == 5 else None
+    return timers if len(timers) == 6 else None
 
 
 async def caught_up(js) -> bool:
@@ -95,9 +96,11 @@ async def test_f6_a_rebuild_from_the_stream_rederives_the_same_timers_and_sends_
         info = await js.stream_info("WARROOM_TIMERS")
 
     fired = Counter(t["kind"] for t in live if t["state"] == "fired")
-    assert fired == {"ack_due": 1, "checklist_step_due": 1, "status_update_due": 1, "handover_warning": 1}
+    assert fired == {"ack_due": 1, "checklist_step_due": 1, "status_update_due": 1, "handover_warning": 1,
+                     "observer_summary_due": 1}
     assert Counter(t["kind"] for t in live if t["state"] == "cancelled") == {
-        "status_update_due": 2, "checklist_step_due": 1, "shift_limit": 1, "worker_fresh": 1}
+        "status_update_due": 2, "checklist_step_due": 1, "shift_limit": 1, "worker_fresh": 1,
+        "observer_summary_due": 1}
     assert without_fired_at(rebuilt) == without_fired_at(live)
     assert rebuilt_open == live_open and {t["state"] for t in live_open} == {"pending"}
     assert info.state.messages == len(messages.received) == sum(fired.values())
@@ -138,6 +141,42 @@ async def test_f6_replaying_every_kind_of_event_in_memory_derives_exactly_what_l
 
     assert {row["kind"] for row in live["timers"]} == set(TIMER_KINDS)
     assert {row["state"] for row in live["timers"]} == {"pending", "fired", "cancelled"}
+    assert replayed == live
+
+
+async def test_r11_a_replay_counts_each_page_from_the_paged_persons_hours_as_they_were_when_paged(database_url):
+    m = timedelta(minutes=1)
+    los_angeles, tokyo = ZoneInfo("America/Los_Angeles"), ZoneInfo("Asia/Tokyo")
+    night_in_la = datetime(2026, 1, 7, 3, 0, tzinfo=los_angeles)
+    document = process([level(1), level(2, immediacy="waking_hours", acknowledge_within="PT15M")])
+    async with timers_pool(database_url) as pool:
+        t = await TimersHarness(pool, FakeClock(night_in_la.astimezone(UTC)), document).organise()
+        e = t.events
+        await t.apply(e.register("sam", "America/Los_Angeles"), e.register("tom", "Asia/Tokyo"),
+                      e.declare("inc-1", manager="sam", severity=2),
+                      e.register("sam", "America/Los_Angeles", waking_hours={"start": "02:00", "end": "23:00"}),
+                      e.declare("inc-2", manager="sam", severity=2))
+        t.clock.advance(datetime(2026, 1, 8, 2, 0, tzinfo=tokyo) - t.clock.now())  # 02:00 in Tokyo
+        await t.tick()
+        await t.apply(e.hand_over("inc-1", "sam", "tom", how="escalated"),
+                      e.register("tom", "Asia/Tokyo", waking_hours={"start": "00:00", "end": "24:00"}))
+        live = await tables(pool)
+
+        async with pool.acquire() as conn, conn.transaction():
+            store, processes = await MemoryStore.load(conn, t.clock), handlers.Processes()
+            for event in t.applied:
+                await handlers.apply(store, event, clock=t.clock, processes=processes)
+            await store.fire_known()
+            await conn.execute("TRUNCATE incidents, workers, steps_done, stretches, timers")
+            await store.write()
+        replayed = await tables(pool)
+
+    pages = sorted((row["incident_id"], row["person"], row["due_at"])
+                   for row in live["timers"] if row["kind"] == "ack_due")
+    # Each page waits for its person's waking hours as they stood when paged, not as they were changed after.
+    assert pages == [("inc-1", "sam", datetime(2026, 1, 7, 7, 15, tzinfo=los_angeles)),
+                     ("inc-1", "tom", datetime(2026, 1, 8, 7, 15, tzinfo=tokyo)),
+                     ("inc-2", "sam", night_in_la + 15 * m)]  # Sam is awake from 02:00 by then
     assert replayed == live
 
 

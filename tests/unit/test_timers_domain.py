@@ -176,8 +176,7 @@ def test_r11_a_waking_hours_page_while_the_person_is_awake_is_due_acknowledge_wi
 
 
 def test_r11_the_persons_own_waking_hours_and_timezone_decide_when_a_night_page_is_let_out():
-    lark = {"timezone": "America/New_York", "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]},
-            "waking_hours": {"start": "05:30", "end": "21:00"}}
+    lark = {**SAM, "timezone": "America/New_York", "waking_hours": {"start": "05:30", "end": "21:00"}}
     night = datetime(2026, 1, 7, 2, 0, tzinfo=ZoneInfo("America/New_York"))
 
     assert page_due(LEVEL_2, night, lark) == datetime(2026, 1, 7, 5, 45, tzinfo=ZoneInfo("America/New_York"))
