@@ -67,7 +67,8 @@ async def edit_section(incident_id: IncidentId, section: SectionId, body: Sectio
 @router.post("/{incident_id}/action-items", status_code=201, response_model=ActionItem)
 async def add_action_item(incident_id: IncidentId, body: ActionItemIn, request: Request, response: Response,
                           caller: Caller) -> dict[str, Any]:
-    """A prevention, handling or process-refinement item (the last with its change, R17)."""
+    """A prevention, handling or process-refinement item (the last with its change, R17), published to the
+    other services as ``warroom.postmortem.action_item_added.v1``."""
     async with request.app.state.pool.acquire() as conn:
         item = await postmortems.add_action_item(conn, incident_id, body, caller, request.app.state.clock.now())
     request.app.state.publisher.wake.set()  # the incident service waits for it before applying it (R17)
@@ -93,7 +94,8 @@ async def apply_refinement(incident_id: IncidentId, item_id: ItemId, request: Re
 
 @router.post("/{incident_id}/publish", response_model=Postmortem)
 async def publish(incident_id: IncidentId, request: Request, caller: Caller) -> Response:
-    """R16: freeze the report; the incident service closes the incident, the notifier tells participants."""
+    """R16: freeze the report; the incident service closes the incident, the notifier tells participants.
+    Refused (422, naming them) while the Cause, Prevention or Handling lessons narrative is empty."""
     async with request.app.state.pool.acquire() as conn:
         report = await postmortems.publish(conn, incident_id, caller, request.app.state.clock.now())
     request.app.state.publisher.wake.set()
