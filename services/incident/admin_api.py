@@ -1,14 +1,17 @@
 """HTTP for the organisation: people, tokens, the process and the SME directory."""
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict
 
+from services.incident import action_items, readmodel
 from services.incident.deps import App, Caller, translated
 from shared.process.document import ProcessDocument
 from services.incident.schemas import (
     AspectIn,
     AspectOut,
+    CoverageReport,
     PersonIn,
     PersonOut,
     RefinementIn,
@@ -19,6 +22,8 @@ from services.incident.schemas import (
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1")
+# R17: how long a refinement waits for its action item to come down the post-mortem stream.
+ITEM_WAIT_SECONDS = 5.0
 
 
 def _person_out(person) -> PersonOut:
@@ -105,11 +110,13 @@ def set_aspect(aspect: str, body: AspectIn, app: App, actor: Caller):
     return AspectOut(aspect=aspect, smes=smes)
 
 
-@router.get("/directory/coverage", tags=["directory"])
-def coverage(app: App, actor: Caller) -> dict[str, list[str]]:
+@router.get("/directory/coverage", response_model=CoverageReport, tags=["directory"])
+async def coverage(request: Request, app: App, actor: Caller):
+    """R10: the aspects without an SME, in the directory and among declared incidents (eventually
+    consistent: a projection of the incident stream), and whether a catch-all is set."""
+    declared = await readmodel.declared_aspects(request.app.state.pool)
     with translated():
-        aspects = app.directory()
-    return {"uncovered": sorted(name for name, smes in aspects.items() if not smes)}
+        return await run_in_threadpool(app.coverage, declared)
 
 
 @router.post("/reports", status_code=status.HTTP_202_ACCEPTED, tags=["reports"])
@@ -120,10 +127,26 @@ def file_minor_report(body: ReportIn, app: App, actor: Caller) -> dict[str, str]
     return {"id": str(report.id)}
 
 
-@router.post("/process/refinements", response_model=PublishedProcess, tags=["process"])
-def apply_refinement(body: RefinementIn, app: App, actor: Caller):
-    """R17: a post-mortem's process refinement, applied at once as a new process version citing it."""
+@router.post("/process/refinements", response_model=PublishedProcess, tags=["process"],
+             responses={503: {"description": "R17: the action item has not reached this service yet; retry"}})
+async def apply_refinement(body: RefinementIn, request: Request, app: App, actor: Caller):
+    """R17: a post-mortem's process-refinement action item, applied at once as a new process version citing
+    it — only as recorded on the post-mortem, with exactly its change, once."""
     with translated():
-        number, document = app.apply_refinement(body.postmortem, body.change, actor)
+        await run_in_threadpool(app.may_refine, body.postmortem, actor)
+    pool = request.app.state.pool
+    recorded = await action_items.waited(pool, body.postmortem, body.action_item, ITEM_WAIT_SECONDS)
+    if recorded is None:
+        elsewhere = await action_items.recorded_elsewhere(pool, body.postmortem, body.action_item, body.change)
+        if elsewhere is not None:
+            raise Problem(409, f"action item {body.action_item} with this change is recorded on post-mortem "
+                               f"{elsewhere}, not on {body.postmortem}; nothing was changed", rule="R17")
+        raise Problem(503, f"action item {body.action_item} of post-mortem {body.postmortem} has not reached this "
+                           "service yet; nothing was changed, retry shortly", rule="R17",
+                      headers={"Retry-After": str(int(ITEM_WAIT_SECONDS))})
+    with translated():
+        number, document = await run_in_threadpool(app.apply_refinement, body.postmortem, body.action_item,
+                                                   body.change, recorded, actor)
     warnings = ProcessDocument.model_validate(document).warnings_found()
-    return {"version": number, **document, "warnings": warnings, "cites_postmortem": body.postmortem}
+    return {"version": number, **document, "warnings": warnings, "cites_postmortem": body.postmortem,
+            "cites_action_item": body.action_item}

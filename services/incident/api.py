@@ -18,19 +18,22 @@ from shared.problems import Problem
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 
 
-def answer(app, response: Response, incident) -> IncidentOut:
+def answer(app, response: Response, incident, **extra) -> IncidentOut:
     """Every incident response: the whole representation, with its version as the ETag."""
     response.headers["ETag"] = f'"{incident.version}"'
-    return incident_out(incident, app.representation(incident))
+    return incident_out(incident, {**app.representation(incident), **extra})
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=IncidentOut)
 def declare(body: DeclareIn, app: App, actor: Caller, response: Response):
-    """Anyone signed in may declare; the aspect's first SME (or the named manager) manages and is paged (R02)."""
+    """Anyone signed in may declare; the aspect's first SME (or the named manager) manages and is paged (R02).
+    An aspect without SMEs, or unknown, pages the catch-all; `coverage` says so, with the nearest known
+    aspects (R10)."""
     with translated():
         incident = app.declare(body.title, body.description, body.aspect, body.severity, body.manager, actor)
         response.headers["Location"] = f"/v1/incidents/{incident.id}"
-        return answer(app, response, incident)
+        coverage = app.declaration_coverage(incident.aspect, incident.coverage_gap, incident.paged)
+        return answer(app, response, incident, coverage=coverage)
 
 
 @router.get("", response_model=IncidentList)

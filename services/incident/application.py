@@ -5,6 +5,7 @@ Synchronous (the eventsourcing library is): the API calls these from FastAPI's t
 import random
 import time
 from collections.abc import Callable
+from typing import TypeVar
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -13,17 +14,22 @@ from eventsourcing.persistence import IntegrityError, OperationalError
 from pydantic import ValidationError
 
 from services.incident import duties, tenure, turns
+from services.incident import organisation as org
 from services.incident.domain import Incident
 from services.incident.domain_context import Context
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
 from services.incident.organisation_app import OrganisationApplication
 from services.incident.policy import Actor
 from shared.process.document import ProcessDocument, merge_patch
+from shared import durations
 from shared.durations import parse
 
 # A command that lost a race to another replica (on its incident, or on a person's tenure or load) is
 # loaded and checked again, however often, for this long: only a service in trouble takes so long.
 CONTENTION_SECONDS = 30.0
+
+
+T = TypeVar("T")
 
 
 class Stale(Conflict):
@@ -72,7 +78,7 @@ class IncidentApplication(OrganisationApplication):
 
     def representation(self, incident: Incident) -> dict:
         """The incident as the API shows it, with what is due next for its manager (R20)."""
-        return {"due": duties.due_next(incident, self.process_of(incident))}
+        return {"due": duties.due_next(incident, self.rules_of(self.process_of(incident)), self.hours_of)}
 
     def _maybe(self, aggregate_id: UUID):
         try:
@@ -133,7 +139,7 @@ class IncidentApplication(OrganisationApplication):
             return incident
         return self._in_turn({turns.incident_key(incident_id)}, attempt)
 
-    def _in_turn(self, keys: set[str], attempt: Callable[[], Incident]) -> Incident:
+    def _in_turn(self, keys: set[str], attempt: Callable[[], T]) -> T:
         """Run ``attempt`` holding this replica's locks on what it changes (turns.py), again until it is
         saved: with the locks it learnt it needs (``Busy``), or after another replica won a race."""
         deadline, pause = time.monotonic() + CONTENTION_SECONDS, 0.002
@@ -154,7 +160,8 @@ class IncidentApplication(OrganisationApplication):
             pause = min(pause * 2, 0.1)
 
     def _context(self, actor: Actor, document: dict) -> Context:
-        rest = parse(document["manager_min_break"])
+        rules = self.rules_of(document)
+        rest = rules.manager_min_break
 
         def tenure_start(person: str, at: datetime) -> datetime:
             """R05: a person already managing, or back within manager_min_break, continues their tenure."""
@@ -162,7 +169,8 @@ class IncidentApplication(OrganisationApplication):
             record = self._maybe(tenure.tenure_id(person))
             return at if record is None else record.tenure_start(at, rest)
 
-        return Context(actor=actor, at=self.clock.now(), process=document, tenure_start=tenure_start)
+        return Context(actor=actor, at=self.clock.now(), process=document, tenure_start=tenure_start,
+                       hours_of=self.hours_of, rules=rules)
 
     def worker_freshness(self, person: str, incident: Incident) -> tuple[int, bool]:
         """R19: seconds on incidents in the last 24 hours, and whether that is within worker_fresh_for."""
@@ -205,28 +213,55 @@ class IncidentApplication(OrganisationApplication):
 
     # --- process refinements from a post-mortem (R17) ---
 
-    def apply_refinement(self, postmortem: str, change: dict, actor: Actor) -> tuple[int, dict]:
-        """Publish a new process version at once, citing the post-mortem (its incident's id)."""
+    def may_refine(self, postmortem: str, actor: Actor) -> None:
+        """R17: the cited incident exists and the caller is an admin or one of its managers (past ones too)."""
         incident = self._get(Incident, postmortem, "post-mortem")
         if not actor.admin and actor.person_id not in incident.managers:
             raise Forbidden("only the cited incident's managers (past ones too) and admins apply its refinements",
                             rule="R17")
-        _, current = self.process()
-        try:
-            document = ProcessDocument.model_validate(merge_patch(current, change))
-        except ValidationError as exc:
-            errors = [{"field": ".".join(str(p) for p in e["loc"]) or "change", "message": e["msg"]}
-                      for e in exc.errors()]
-            raise Invalid("the change no longer fits the current process; nothing was changed", rule="R17",
-                          errors=errors) from None
-        if document.document() == current:
-            raise Conflict("the change is already part of the current process", rule="R17")
-        return self.put_process(document, actor, cites_postmortem=postmortem, authorized=True)
+
+    def apply_refinement(self, postmortem: str, action_item: int, change: dict, recorded: dict,
+                         actor: Actor) -> tuple[int, dict]:
+        """Publish a new process version at once, citing the post-mortem (its incident's id) and the action
+        item ``recorded`` on it (as the post-mortem stream told it): only a process refinement, with exactly
+        its change, once. Two applying it at once: the one that loses is checked again, and refused."""
+        self.may_refine(postmortem, actor)
+        item = f"action item {action_item} of post-mortem {postmortem}"
+        if recorded["kind"] != "process_refinement":
+            raise Conflict(f"{item} is a {recorded['kind']} item: only a process refinement changes the process",
+                           rule="R17")
+        if change != recorded["change"]:
+            raise Conflict(f"the change differs from the one recorded on {item}; nothing was changed", rule="R17",
+                           errors=[{"field": "change", "message": "must be exactly the recorded change"}])
+
+        def attempt() -> tuple[int, dict]:
+            process = self._get(org.Process, org.PROCESS_ID, "process")
+            if process.has_applied(postmortem, action_item):
+                raise Conflict(f"{item} was already applied", rule="R17")
+            current = process.current
+            try:
+                document = ProcessDocument.model_validate(merge_patch(current, change))
+            except ValidationError as exc:
+                errors = [{"field": ".".join(str(p) for p in e["loc"]) or "change", "message": e["msg"]}
+                          for e in exc.errors()]
+                raise Invalid("the change no longer fits the current process; nothing was changed", rule="R17",
+                              errors=errors) from None
+            if document.document() == current:
+                raise Conflict("the change is already part of the current process", rule="R17")
+            if document.catch_all_sme:
+                self.require_people("catch_all_sme", document.catch_all_sme)
+            process.publish(document.document(), by=actor.person_id, cites_postmortem=postmortem,
+                            cites_action_item=action_item)
+            self._save(process)
+            return process.current_version, process.current
+        return self._in_turn({"process"}, attempt)
 
     # --- consequences of other services' events ---
 
     def escalate(self, incident_id: str, person: str, timer_id: str) -> bool:
-        """The ack_due timer fired (R11): page the next SME, then the catch-all, then tell observers."""
+        """The ack_due timer fired (R11): page the next SME, then the catch-all, then tell observers.
+        Nothing changes for a stale timer (answered, handed over, another page) or one early by the
+        incident's own reckoning of the page's deadline (Incident.escalate)."""
         return self._system_command(incident_id, lambda i, ctx: i.escalate(timer_id, person, ctx))
 
     def record_shift_breach(self, incident_id: str, manager: str, timer_id: str) -> bool:
@@ -234,8 +269,8 @@ class IncidentApplication(OrganisationApplication):
         def change(incident, ctx):
             if incident.manager != manager or not incident.over_shift_limit(ctx):
                 return False
-            return incident.record_shift_breach(manager, incident.manager_since, ctx.process["manager_shift_limit"],
-                                                timer_id)
+            limit = durations.format(ctx.rules.manager_shift_limit)
+            return incident.record_shift_breach(manager, incident.manager_since, limit, timer_id)
         return self._system_command(incident_id, change)
 
     def close_incident(self, incident_id: str, by: str) -> bool:

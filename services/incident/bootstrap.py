@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from services.incident import admin_api, api, commands_api, consumers
 from services.incident.application import IncidentApplication
+from services.incident.errors import NotFound
 from services.incident.relay import Relay
 from shared import db, logs, natsio, runtime, web
 from shared.clock import Clock
@@ -57,6 +58,7 @@ async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, Incid
         await asyncio.to_thread(application.ensure_admin, settings.admin_token)
     else:
         log.warning("no_admin_token", detail="WARROOM_ADMIN_TOKEN is unset: nobody can configure Warroom")
+    await asyncio.to_thread(warn_without_catch_all, application)
     nc = await natsio.connect(settings.nats_url, "warroom-incident")
     js = nc.jetstream()
     await natsio.ensure_streams(js)
@@ -69,6 +71,17 @@ async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, Incid
     runtime.keep_request_tables(infra)
     start_consumers(infra, SCHEMA, consumers.handlers(application))
     return infra, application
+
+
+def warn_without_catch_all(application: IncidentApplication) -> None:
+    """R10: with no catch_all_sme, a declaration for an aspect without SMEs finds nobody to page and is refused."""
+    try:
+        _, document = application.process()
+    except NotFound:
+        return  # no process yet (no admin token): nothing is declared until one is published
+    if not document.get("catch_all_sme"):
+        log.warning("no_catch_all_sme", rule="R10",
+                    detail="catch_all_sme is empty: declaring for an aspect without SMEs will be refused")
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:

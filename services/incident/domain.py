@@ -24,6 +24,10 @@ from services.incident.domain_severity import SeverityCommands
 
 class Incident(PagingCommands, RoleCommands, HandoverCommands, SeverityCommands, CommunicationCommands,
                LifecycleCommands, CheapCopy, Aggregate):
+    # When the current manager took this incident on (declared, handed over, escalated, reopened): their
+    # shift deadlines are never before it (R05). A class default, for snapshots taken before it was kept.
+    taken_on_at = None
+
     @event("Declared")
     def __init__(self, title: str, description: str, aspect: str, severity: int, manager: str,
                  smes: list[str], declared_by: str, process_version: int, paged: str,
@@ -40,7 +44,7 @@ class Incident(PagingCommands, RoleCommands, HandoverCommands, SeverityCommands,
         self.acknowledged, self.pages, self.paged_at = False, [paged], at
         self.managers = [manager]  # everyone who ever managed it, in order
         # When the manager's continuous tenure began (R05): fixed while they manage this incident.
-        self.manager_since = manager_since
+        self.manager_since, self.taken_on_at = manager_since, at
         self.handled_timers: list[str] = []  # a list: snapshots serialise the state as JSON
         self.breaches: list[dict] = []
         self.severity_inputs: list[dict] = []
@@ -120,7 +124,7 @@ class Incident(PagingCommands, RoleCommands, HandoverCommands, SeverityCommands,
     def _manager_changed(self, previous: str, manager: str, how: str, reason: str, by: str, timer_id: str | None,
                          removed_from_workers: bool, to_catch_all: bool, at: datetime,
                          manager_since: datetime) -> None:
-        self.manager, self.manager_since = manager, manager_since
+        self.manager, self.manager_since, self.taken_on_at = manager, manager_since, at
         if removed_from_workers:  # R03, in the same event
             self.workers.remove(manager)
             if manager in self.tired_workers:
@@ -192,7 +196,7 @@ class Incident(PagingCommands, RoleCommands, HandoverCommands, SeverityCommands,
     @event("Reopened")
     def _reopened(self, reason: str, by: str, at: datetime, manager_since: datetime) -> None:
         self.status, self.resolved_at, self.resolution = "open", None, None
-        self.manager_since = manager_since  # managing again: a tenure resumed or begun
+        self.manager_since, self.taken_on_at = manager_since, at  # managing again: a tenure resumed or begun
 
     @event("Closed")
     def _closed(self, by: str, at: datetime) -> None:

@@ -1,9 +1,11 @@
 """What every incident command checks before its own rule: who may, whether the incident is open,
 that required text is not blank (no I/O here)."""
+from datetime import datetime
+
 from services.incident import policy
 from services.incident.domain_context import Context
 from services.incident.errors import Conflict, Forbidden, Invalid
-from shared.durations import parse
+from shared.process import timing
 
 
 def blank_field(field: str) -> dict:
@@ -23,12 +25,23 @@ class Guards:
         if not roles:
             raise Forbidden(f"{action.replace('_', ' ')} is not permitted to this caller on this incident",
                             rule=policy.rule_for(action))
-        if roles == {"manager"} and action != "offer_handover" and self.over_shift_limit(ctx):
+        # R05 binds the person who manages, whatever else they are: an admin managing past the limit
+        # may still offer the handover, and force one (an admin's own power, not a manager command).
+        if (ctx.actor.person_id == self.manager and "manager" in policy.PERMISSIONS[action]
+                and action != "offer_handover" and self.over_shift_limit(ctx)):
             raise Conflict("the manager has reached the shift limit: only offering the handover remains",
                            rule="R05")
 
+    def manager_tenure_started(self, ctx: Context) -> datetime:
+        """R05: when the manager's continuous tenure began. Fixed while they manage this incident; a
+        resolved incident is managed by nobody, so reopening it counts the tenure as it stands then
+        (a long enough break since resolving starts a new one)."""
+        if self.status == "open":
+            return self.manager_since
+        return ctx.tenure_start(self.manager, ctx.at)
+
     def over_shift_limit(self, ctx: Context) -> bool:
-        return ctx.at - self.manager_since >= parse(ctx.process["manager_shift_limit"])
+        return timing.over_shift_limit(self.manager_tenure_started(ctx), ctx.at, ctx.rules)
 
     def _require_open(self) -> None:
         if self.status != "open":

@@ -31,6 +31,9 @@ class HandoverCommands(Guards):
     def accept_handover(self, ctx: Context) -> None:
         self._pending_offer_to(ctx)
         me = ctx.actor.person_id
+        if me == self.pr_manager:  # made PR manager after the offer: R08 holds on every path to the role
+            raise Conflict("the PR manager cannot become manager: decline the offer, or give up the PR "
+                           "manager's role first", rule="R08")
         self._manager_changed(previous=self.manager, manager=me, how="accepted", reason="", by=me, timer_id=None,
                               removed_from_workers=me in self.workers, to_catch_all=False, at=ctx.at,
                               manager_since=ctx.tenure_start(me, ctx.at))

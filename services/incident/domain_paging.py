@@ -1,10 +1,19 @@
-"""Incident commands for the page: acknowledging it and escalating it when unanswered (R02, R11).
+"""Incident commands for the page: acknowledging it and escalating it when unanswered (R02, R08, R11).
 
 The ``_…`` event methods these trigger are on ``Incident`` in domain.py (why: see there). No I/O here.
 """
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
 from services.incident.domain_context import Context
 from services.incident.domain_guards import Guards
 from services.incident.errors import Conflict, Forbidden
+from shared.process import timing
+from shared.process.rules import Rules
+
+# A timer service's clock may run a little ahead of this one: an ack_due this close to the deadline
+# is the deadline, not an early timer.
+CLOCK_TOLERANCE = timedelta(seconds=1)
 
 
 class PagingCommands(Guards):
@@ -16,20 +25,40 @@ class PagingCommands(Guards):
             raise Conflict("the page was already acknowledged", rule="R11")
         self._acknowledged(person=ctx.actor.person_id)
 
+    def awaiting_acknowledgement(self) -> bool:
+        """Whether the page still waits for its answer: unanswered, and the paged person still manages
+        (a handover, accepted or forced, put someone in charge who needs no page)."""
+        return self.status == "open" and not self.acknowledged and self.paged == self.manager
+
+    def acknowledgement_due_at(self, rules: Rules, hours_of: Callable[[str], dict | None]) -> datetime | None:
+        """R11: ``acknowledge_within`` after the level's immediacy lets the page out to the paged person
+        (None: nobody is waited for, or the level sets no deadline)."""
+        if not self.awaiting_acknowledgement():
+            return None
+        return timing.ack_due_at(hours_of(self.paged), rules.level(self.severity), self.paged_at)
+
     def next_to_page(self, catch_all: str | None) -> tuple[str | None, bool]:
-        """Who an unanswered page escalates to: the next SME not yet paged, then the catch-all."""
+        """Who an unanswered page escalates to: the next SME in the list's order not yet paged, then the
+        catch-all. Never the PR manager (R08): they are skipped, as if already paged."""
         for sme in self.smes:
-            if sme not in self.pages:
+            if sme not in self.pages and sme != self.pr_manager:
                 return sme, False
-        if catch_all and catch_all not in self.pages:
+        if catch_all and catch_all not in self.pages and catch_all != self.pr_manager:
             return catch_all, True
         return None, False
 
     def escalate(self, timer_id: str, person: str, ctx: Context) -> bool:
-        """The ack_due timer fired for ``person``; returns False when it no longer applies."""
-        if self.status != "open" or self.acknowledged or person != self.paged or timer_id in self.handled_timers:
+        """The ack_due timer fired for ``person``; returns False (nothing changes) when it no longer applies:
+        the timer was handled, the page was answered, ``person`` is not the one paged or no longer
+        manages (a handover came first), or the page is not yet due by this incident's reckoning."""
+        if self.status != "open" or timer_id in self.handled_timers:
             return False
-        nxt, to_catch_all = self.next_to_page(ctx.process.get("catch_all_sme"))
+        if person != self.paged or person != self.manager:
+            return False  # a stale timer: someone else was paged since, or took over by handover
+        due = self.acknowledgement_due_at(ctx.rules, ctx.hours_of)
+        if due is None or ctx.at < due - CLOCK_TOLERANCE:
+            return False  # answered, or early: the page it counts from is not yet due
+        nxt, to_catch_all = self.next_to_page(ctx.rules.catch_all_sme)
         if nxt is None:
             self._page_unanswered(paged=self.paged, timer_id=timer_id)
         else:

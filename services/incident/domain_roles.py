@@ -43,9 +43,15 @@ class RoleCommands(Guards):
         (self._sme_removed if role == "sme" else self._observer_removed)(person=person, by=ctx.actor.person_id)
 
     def assign_pr_manager(self, person: str, ctx: Context) -> None:
+        """R08: the PR manager is neither the manager nor a worker, nor may they become manager. So the
+        offeree of a pending handover cannot be made PR manager: the offer would stand for someone
+        who may not accept it. Withdraw the offer (a new offer replaces it) or let them decline first."""
         self._command("manage_roles", ctx)
         if person == self.manager or person in self.workers:
             raise Conflict("the PR manager must be neither the manager nor a worker", rule="R08")
+        if self.handover_offer is not None and self.handover_offer["to"] == person:
+            raise Conflict("the handover is on offer to this person, and the PR manager cannot become manager: "
+                           "offer it to someone else or let them decline first", rule="R08")
         if person == self.pr_manager:
             raise Conflict("already the PR manager of this incident", rule="R08")
         self._pr_manager_assigned(person=person, previous=self.pr_manager, by=ctx.actor.person_id)

@@ -29,14 +29,14 @@ class SeverityCommands(Guards):
 
     @staticmethod
     def _check_level(level: int, ctx: Context) -> None:
-        levels = sorted(lv["level"] for lv in ctx.process["levels"])
+        levels = sorted(ctx.rules.levels)
         if level not in levels:
             raise Invalid(f"level {level} is not a level of this incident's process", rule="R09",
                           errors=[{"field": "level", "message": f"one of {levels}"}])
 
     def complete_step(self, step: str, ctx: Context) -> None:
         self._command("complete_checklist_step", ctx)
-        steps = {s["id"] for s in ctx.level(self.severity)["checklist"]}
+        steps = {s.id for s in ctx.rules.level(self.severity).checklist}
         if step not in steps:
             raise NotFound(f"level {self.severity} has no checklist step {step!r}", rule="R14")
         if step in self.checklist_done:

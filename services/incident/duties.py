@@ -1,38 +1,33 @@
-"""R20: what is due next for the manager, computed from the incident, its process and the manager's tenure."""
-from datetime import datetime
+"""R20: what is due next for the manager, computed from the incident, its process version's rules and
+the paged person's hours, by the process kernel's time rules (the instants the timers fire at)."""
+from collections.abc import Callable
 
-from shared.durations import parse
-
-
-def _at(start: datetime, every: str | None) -> datetime | None:
-    return None if every is None else start + parse(every)
+from shared.process import timing
+from shared.process.rules import Rules
 
 
-def due_next(incident, process: dict) -> dict:
-    level = next(lv for lv in process["levels"] if lv["level"] == incident.severity)
-    pending = []
-    for step in level["checklist"]:
-        if step["id"] in incident.checklist_done:
-            continue
-        due = step.get("due_within")
-        pending.append({"step": step["id"], "title": step["title"],
-                        "due_at": _at(incident.level_since, due) if due else None})
+def due_next(incident, rules: Rules, hours_of: Callable[[str], dict | None]) -> dict:
+    """``hours_of(person)`` gives a person's hours (shared.process.hours.hours_of); asked only for the
+    paged person while their page waits for its answer."""
+    level = rules.level(incident.severity)
     open_ = incident.status == "open"
-    shift_limit = handover_warning = None
+    pending = [{"step": step.id, "title": step.title, "due_at": timing.step_due(step, incident.level_since)}
+               for step in level.checklist if step.id not in incident.checklist_done]
+    handover_warning = shift_limit = None
     if open_:
-        shift_limit = incident.manager_since + parse(process["manager_shift_limit"])
-        handover_warning = incident.manager_since + parse(process["handover_warning_after"])
+        handover_warning, shift_limit = timing.shift_deadlines(
+            incident.manager_since, incident.taken_on_at or incident.manager_since, rules)
     return {
         "checklist": pending if open_ else [],
-        "next_status_update_at": _at(incident.last_status_at, level["status_update_every"])
+        "next_status_update_at": timing.cadence_due(incident.last_status_at, level.status_update_every,
+                                                    incident.level_since)
         if open_ and incident.workers else None,
-        "next_public_update_at": _at(incident.last_public_update_at, level.get("public_update_every"))
+        "next_public_update_at": timing.cadence_due(incident.last_public_update_at, level.public_update_every,
+                                                    incident.level_since)
         if open_ else None,
-        "pr_manager_needed": open_ and level.get("requires_pr_manager", False) and incident.pr_manager is None,
-        "acknowledgement_due_at": None if incident.acknowledged or not open_
-        else _at(incident.paged_at, level["acknowledge_within"]),
+        "pr_manager_needed": open_ and level.requires_pr_manager and incident.pr_manager is None,
+        "acknowledgement_due_at": incident.acknowledgement_due_at(rules, hours_of),
         "handover_warning_at": handover_warning,
         "shift_limit_at": shift_limit,
         "tired_workers": list(incident.tired_workers) if open_ else [],
     }
-

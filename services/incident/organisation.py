@@ -28,6 +28,10 @@ class Person(CheapCopy, Aggregate):
         self.groups, self.working_hours, self.waking_hours = groups, working_hours, waking_hours
         self.webhook_url, self.admin = webhook_url, admin
 
+    def hours(self) -> dict:
+        """The person as the process kernel's time rules read one (shared.process.hours)."""
+        return {"timezone": self.timezone, "working_hours": self.working_hours, "waking_hours": self.waking_hours}
+
 
 class Token(CheapCopy, Aggregate):
     @event("Issued")

@@ -1,5 +1,6 @@
 """Use cases for the organisation — people, tokens, the process, the SME directory, minor reports —
 and the plumbing every use case shares (saving, loading, refusing)."""
+import difflib
 import secrets
 import time
 from collections.abc import Callable
@@ -11,7 +12,9 @@ from eventsourcing.persistence import IntegrityError
 from services.incident import organisation as org
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
 from services.incident.policy import Actor
+from shared.process import hours
 from shared.process.document import ProcessDocument, default_process
+from shared.process.rules import Rules
 from shared.clock import Clock
 from shared.organisation import token_hash
 
@@ -27,6 +30,8 @@ class OrganisationApplication(Application):
         # Called after every successful save, so the relay publishes at once instead of polling.
         self.on_saved: Callable[[], None] = lambda: None
         self._versions: dict[int, dict] = {}
+        # id(document) -> (document, its rules): a version's rules are parsed once (versions never change).
+        self._rules: dict[int, tuple[dict, Rules]] = {}
         # token hash -> (actor, valid until): spares two reads per request. Another replica's
         # revocation takes effect here within AUTH_CACHE_SECONDS; this replica's at once.
         self._actors: dict[str, tuple[Actor, float]] = {}
@@ -61,6 +66,14 @@ class OrganisationApplication(Application):
 
     def person(self, person_id: str) -> org.Person:
         return self._get(org.Person, person_id, "person")
+
+    def hours_of(self, person_id: str) -> dict | None:
+        """What the time rules read of a person (R11): their timezone, working and waking hours; None
+        for nobody registered (paged at once, as no hours are known)."""
+        try:
+            return hours.hours_of(self.person(person_id).hours())
+        except NotFound:
+            return None
 
     def require_people(self, field: str, *people: str) -> None:
         for person in people:
@@ -177,8 +190,15 @@ class OrganisationApplication(Application):
         number = version or process.current_version
         if not 1 <= number <= process.current_version:
             raise NotFound(f"no process version {number}")
-        self._versions[number] = process.versions[number - 1]
-        return number, process.versions[number - 1]
+        # The first copy read stays the version's document, so its parsed rules are found by identity.
+        return number, self._versions.setdefault(number, process.versions[number - 1])
+
+    def rules_of(self, document: dict) -> Rules:
+        """The typed rules of a process version ``process`` returned (the very dict): parsed once."""
+        cached = self._rules.get(id(document))
+        if cached is None or cached[0] is not document:  # kept with its rules, so the id is never reused
+            cached = self._rules[id(document)] = (document, Rules.of(document))
+        return cached[1]
 
     def put_process(self, document: ProcessDocument, actor: Actor, cites_postmortem: str | None = None,
                     authorized: bool = False) -> tuple[int, dict]:
@@ -200,6 +220,25 @@ class OrganisationApplication(Application):
         except AggregateNotFoundError:
             return {}
 
+    def declaration_coverage(self, aspect: str, gap: bool, paged: str) -> dict:
+        """R10, for the declaration's answer: an unknown aspect (a typo at 04:00) still pages the catch-all,
+        and the declarer learns the aspect was not found and which known aspects are nearest."""
+        known = set(self.directory())
+        return {"gap": gap, "aspect_known": aspect in known, "paged": paged,
+                "did_you_mean": [] if aspect in known else nearest_aspects(aspect, known)}
+
+    def coverage(self, declared_aspects: set[str]) -> dict:
+        """R10's coverage report: the directory's aspects without an SME, the aspects incidents were declared
+        for that have none (unknown ones too: their incidents paged the catch-all), and the catch-all."""
+        directory = self.directory()
+        _, document = self.process()
+        catch_all = document.get("catch_all_sme") or None
+        warnings = [] if catch_all else ["catch_all_sme is empty: declaring for an aspect without SMEs will be "
+                                         "refused (R10)"]
+        return {"uncovered": sorted(name for name, smes in directory.items() if not smes),
+                "declared_without_sme": sorted(a for a in declared_aspects if not directory.get(a)),
+                "catch_all_sme": catch_all, "warnings": warnings}
+
     def set_aspect(self, aspect: str, smes: list[str], actor: Actor) -> list[str]:
         self._require_admin(actor)
         if len(set(smes)) != len(smes):
@@ -219,3 +258,11 @@ class OrganisationApplication(Application):
         report = org.MinorReport(title=title, description=description, aspect=aspect, by=actor.person_id)
         self._save(report)
         return report
+
+
+def nearest_aspects(aspect: str, known, n: int = 3) -> list[str]:
+    """The known aspects closest to ``aspect`` as spelled, best first (case aside)."""
+    by_folded = {}
+    for name in sorted(known):
+        by_folded.setdefault(name.casefold(), name)
+    return [by_folded[m] for m in difflib.get_close_matches(aspect.casefold(), list(by_folded), n=n, cutoff=0.6)]

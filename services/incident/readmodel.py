@@ -33,3 +33,8 @@ async def incidents(pool: asyncpg.Pool, status: str | None, severity: int | None
         "WHERE ($1::text IS NULL OR status = $1) AND ($2::int IS NULL OR severity = $2) "
         "AND ($3::bigint IS NULL OR position < $3) ORDER BY position DESC LIMIT $4",
         status, severity, before, limit)
+
+
+async def declared_aspects(pool: asyncpg.Pool) -> set[str]:
+    """Every aspect an incident was declared for (R10's coverage report)."""
+    return {row["aspect"] for row in await pool.fetch("SELECT DISTINCT aspect FROM incident_list")}

@@ -149,8 +149,10 @@ class ReportIn(Strict):
 
 
 class RefinementIn(Strict):
+    """R17: a process-refinement action item recorded on a post-mortem, with exactly its recorded change."""
     postmortem: Annotated[str, Field(min_length=1, max_length=64, description="the post-mortem's incident id")]
-    change: dict = Field(description="a JSON merge patch (RFC 7386) on the process document")
+    action_item: Annotated[int, Field(ge=1, description="the action item's number on that post-mortem")]
+    change: dict = Field(description="a JSON merge patch (RFC 7386) on the process document: the item's change")
 
 
 class HandoverOffer(BaseModel):
@@ -169,6 +171,23 @@ class Due(BaseModel):
     handover_warning_at: datetime | None
     shift_limit_at: datetime | None
     tired_workers: list[str]
+
+
+class Coverage(BaseModel):
+    """R10: how the directory covered the declared aspect; in the declaration's answer only."""
+    gap: bool = Field(description="the aspect has no SME: the catch-all was paged, a gap for the post-mortem")
+    aspect_known: bool = Field(description="the aspect is in the directory (false: perhaps a typo)")
+    did_you_mean: list[str] = Field(description="for an unknown aspect, the nearest known ones")
+    paged: str
+
+
+class CoverageReport(BaseModel):
+    """R10: where the directory does not cover the company."""
+    uncovered: list[str] = Field(description="the directory's aspects without an SME")
+    declared_without_sme: list[str] = Field(
+        description="aspects incidents were declared for that have no SME, unknown aspects included")
+    catch_all_sme: str | None = Field(description="who is paged for them; null: such declarations are refused")
+    warnings: list[str]
 
 
 class IncidentOut(BaseModel):
@@ -197,6 +216,7 @@ class IncidentOut(BaseModel):
     checklist_done: dict[str, dict]
     resolution: dict | None
     due: Due | None = None
+    coverage: Coverage | None = None
 
 
 class IncidentSummary(BaseModel):

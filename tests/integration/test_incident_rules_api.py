@@ -126,7 +126,11 @@ async def test_r09_the_process_is_validated_whole_and_warns_past_five_levels(dat
 async def test_r11_an_overdue_acknowledgement_escalates_to_the_next_sme(database_url, nats_url):
     async with incident_service(database_url, nats_url) as (client, _):
         org = await organisation(client)
+        process = (await client.get("/v1/process")).json()
+        process["levels"][0]["acknowledge_within"] = "PT1S"
+        assert (await client.put("/v1/process", json=process)).status_code == 200
         incident = await org.declare()
+        await asyncio.sleep(1.1)  # an ack_due before the page is due changes nothing
         await _publish(nats_url, "warroom.timer.ack_due.v1", incident["id"],
                        {"timer_id": "t-1", "kind": "ack_due", "incident_id": incident["id"], "person": org.id("Sam"),
                         "due_at": "2026-01-01T00:00:00Z", "fired_at": "2026-01-01T00:00:01Z"})

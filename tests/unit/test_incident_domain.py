@@ -1,5 +1,5 @@
 """The incident service's rules, in memory (no PostgreSQL, no HTTP), time driven by a fake clock."""
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -11,6 +11,7 @@ from shared.clock import FakeClock
 
 ADMIN_TOKEN = "unit-admin-token"
 HOURS = {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]}
+ACK_WITHIN = timedelta(minutes=5)  # level 1 of the default process, paged at any hour
 
 
 class World:
@@ -21,12 +22,16 @@ class World:
         self.admin = self.app.authenticate(ADMIN_TOKEN)
         self.people = {}
         for name in ("sam", "tess", "wes", "pat", "olga", "prue"):
-            person = self.app.register_person({"name": name, "email": f"{name}@example.com", "timezone": "UTC",
-                                               "phone": None, "groups": [], "working_hours": HOURS,
-                                               "waking_hours": None, "webhook_url": None, "admin": False},
-                                              self.admin)
-            self.people[name] = Actor(str(person.id))
+            self.register(name)
         self.app.set_aspect("servers", [self.id("sam"), self.id("tess")], self.admin)
+
+    def register(self, name: str, **fields) -> str:
+        person = self.app.register_person({"name": name, "email": f"{name}@example.com", "timezone": "UTC",
+                                           "phone": None, "groups": [], "working_hours": HOURS,
+                                           "waking_hours": None, "webhook_url": None, "admin": False, **fields},
+                                          self.admin)
+        self.people[name] = Actor(str(person.id), admin=person.admin)
+        return str(person.id)
 
     def id(self, name: str) -> str:
         return self.people[name].person_id
@@ -125,6 +130,52 @@ def test_r05_tenure_runs_across_incidents_and_resets_only_after_a_break(world):
     world.do(third, "sam", lambda i, ctx: i.change_severity(2, "x", [], ctx))
 
 
+def test_r05_a_rested_manager_may_reopen_after_the_shift_limit(world):
+    incident = world.declare()
+    world.do(incident, "sam", lambda i, ctx: i.resolve("rolled back", "smoke tests", ctx))
+    world.clock.advance(timedelta(hours=9))  # past the limit since the declaration, but rested since resolving
+    incident = world.do(incident, "sam", lambda i, ctx: i.reopen("it came back", ctx))
+    assert incident.status == "open" and incident.manager_since == world.clock.now()
+    assert world.app.representation(incident)["due"]["shift_limit_at"] == world.clock.now() + timedelta(hours=8)
+
+
+def test_r05_a_manager_still_within_a_tenure_past_the_limit_may_not_reopen(world):
+    first, second = world.declare(), world.declare()  # Sam manages both
+    world.do(first, "sam", lambda i, ctx: i.resolve("rolled back", "smoke tests", ctx))
+    world.clock.advance(timedelta(hours=8, minutes=1))  # still managing the second: no break at all
+    with pytest.raises(Conflict) as refused:
+        world.do(first, "sam", lambda i, ctx: i.reopen("it came back", ctx))
+    assert refused.value.rule == "R05"
+    assert world.app.incident(str(first.id)).status == "resolved"
+
+
+def test_r05_an_admin_who_manages_is_held_to_the_shift_limit(world):
+    ann = world.register("ann", admin=True)
+    incident = world.declare(manager=ann)
+    world.clock.advance(timedelta(hours=8, minutes=1))
+    for change in (lambda i, ctx: i.change_severity(2, "better", [], ctx),
+                   lambda i, ctx: i.add_worker(world.id("wes"), 0, True, ctx),
+                   lambda i, ctx: i.complete_step("announce", ctx),
+                   lambda i, ctx: i.resolve("fixed", "tests", ctx)):
+        with pytest.raises(Conflict) as refused:
+            world.do(incident, "ann", change)
+        assert refused.value.rule == "R05"
+    assert world.app.incident(str(incident.id)).version == 1  # nothing changed
+    world.do(incident, "ann", lambda i, ctx: i.offer_handover(world.id("tess"), "I am done", ctx))
+    incident = world.do(incident, "ann", lambda i, ctx: i.force_handover(world.id("wes"), "nobody answers", ctx))
+    assert incident.manager == world.id("wes")
+
+
+def test_r05_the_shift_limit_is_never_shown_before_the_incident_was_taken_on(world):
+    world.declare()  # Sam manages it from 09:00 without a break
+    world.clock.advance(timedelta(hours=9))
+    second = world.declare(by="pat", manager=world.id("tess"))
+    second = world.do(second, "admin", lambda i, ctx: i.force_handover(world.id("sam"), "knows the system", ctx))
+    due = world.app.representation(second)["due"]
+    assert second.manager_since == second.declared_at - timedelta(hours=9)  # the tenure counts from 09:00
+    assert due["shift_limit_at"] == due["handover_warning_at"] == world.clock.now()  # due at once, not in the past
+
+
 def test_r06_a_status_update_names_every_missing_or_blank_part_at_once(world):
     incident = world.declare()
     world.do(incident, "sam", lambda i, ctx: i.add_worker(world.id("wes"), 0, True, ctx))
@@ -175,15 +226,40 @@ def test_r10_an_uncovered_aspect_pages_the_catch_all_and_flags_a_gap(world):
     assert incident.coverage_gap and incident.manager == world.id("tess")
 
 
+def test_r10_a_typo_in_the_aspect_pages_the_catch_all_and_suggests_the_nearest_aspect(world):
+    world.process(catch_all_sme=world.id("tess"))
+    world.app.set_aspect("database", [world.id("wes")], world.admin)
+    incident = world.declare(aspect="databse")
+    assert incident.coverage_gap and incident.manager == incident.paged == world.id("tess")
+    coverage = world.app.declaration_coverage(incident.aspect, incident.coverage_gap, incident.paged)
+    assert coverage == {"gap": True, "aspect_known": False, "did_you_mean": ["database"], "paged": world.id("tess")}
+    known = world.app.declaration_coverage("servers", False, world.id("sam"))
+    assert known["aspect_known"] and known["did_you_mean"] == []
+
+
+def test_r10_the_coverage_report_names_declared_aspects_without_smes_and_a_missing_catch_all(world):
+    world.app.set_aspect("office network", [], world.admin)
+    report = world.app.coverage({"servers", "databse", "office network"})
+    assert report["uncovered"] == ["office network"]
+    assert report["declared_without_sme"] == ["databse", "office network"]
+    assert report["catch_all_sme"] is None and "R10" in report["warnings"][0]
+    world.process(catch_all_sme=world.id("tess"))
+    report = world.app.coverage(set())
+    assert report["catch_all_sme"] == world.id("tess") and report["warnings"] == []
+
+
 def test_r11_an_unanswered_page_escalates_to_the_next_sme_then_the_catch_all_then_observers(world):
     world.process(catch_all_sme=world.id("olga"))
     incident = world.declare()
+    world.clock.advance(ACK_WITHIN)
     assert world.app.escalate(str(incident.id), world.id("sam"), "t1")
     assert not world.app.escalate(str(incident.id), world.id("sam"), "t1")  # the same timer twice
     incident = world.app.incident(str(incident.id))
     assert incident.manager == incident.paged == world.id("tess")
+    world.clock.advance(ACK_WITHIN)
     world.app.escalate(str(incident.id), world.id("tess"), "t2")
     assert world.app.incident(str(incident.id)).manager == world.id("olga")
+    world.clock.advance(ACK_WITHIN)
     world.app.escalate(str(incident.id), world.id("olga"), "t3")
     incident = world.app.incident(str(incident.id))
     assert incident.manager == world.id("olga") and "t3" in incident.handled_timers
@@ -194,7 +270,94 @@ def test_r11_an_acknowledged_page_does_not_escalate(world):
     with pytest.raises(Forbidden):
         world.do(incident, "tess", lambda i, ctx: i.acknowledge(ctx))
     world.do(incident, "sam", lambda i, ctx: i.acknowledge(ctx))
+    world.clock.advance(ACK_WITHIN)
     assert not world.app.escalate(str(incident.id), world.id("sam"), "t1")
+    assert world.app.incident(str(incident.id)).version == 2  # declared, acknowledged: nothing more
+
+
+def test_r11_an_ack_due_before_the_page_is_due_changes_nothing(world):
+    incident = world.declare()
+    world.clock.advance(ACK_WITHIN - timedelta(seconds=2))  # the timer's clock ran ahead, or it fired early
+    assert not world.app.escalate(str(incident.id), world.id("sam"), "t1")
+    incident = world.app.incident(str(incident.id))
+    assert incident.version == 1 and incident.manager == world.id("sam") and "t1" not in incident.handled_timers
+    world.clock.advance(timedelta(seconds=1))  # within a second of the deadline: the deadline
+    assert world.app.escalate(str(incident.id), world.id("sam"), "t1")
+    assert world.app.incident(str(incident.id)).manager == world.id("tess")
+
+
+def test_r11_a_night_page_is_not_escalated_before_waking_hours_begin(world):
+    nora = world.register("nora", timezone="America/Los_Angeles")  # 09:00 UTC is 01:00 there
+    incident = world.declare(severity=2, manager=nora)  # level 2 pages within waking hours, acknowledged in 15 min
+    world.clock.advance(timedelta(minutes=15))
+    assert not world.app.escalate(str(incident.id), nora, "t1")
+    world.clock.advance(timedelta(hours=6))  # 07:15 in Los Angeles
+    assert world.app.escalate(str(incident.id), nora, "t1")
+    assert world.app.incident(str(incident.id)).manager == world.id("sam")
+
+
+def test_r11_a_stale_ack_due_after_a_handover_changes_nothing(world):
+    incident = world.declare()
+    world.do(incident, "sam", lambda i, ctx: i.offer_handover(world.id("wes"), "over to you", ctx))
+    world.do(incident, "wes", lambda i, ctx: i.accept_handover(ctx))
+    world.clock.advance(ACK_WITHIN)
+    assert not world.app.escalate(str(incident.id), world.id("sam"), "t1")  # Sam's page, before the handover
+    incident = world.app.incident(str(incident.id))
+    assert incident.manager == world.id("wes") and incident.version == 3 and "t1" not in incident.handled_timers
+    assert world.app.representation(incident)["due"]["acknowledgement_due_at"] is None  # nobody is waited for
+
+
+def test_r11_a_stale_ack_due_after_a_forced_handover_changes_nothing(world):
+    incident = world.declare()
+    world.do(incident, "admin", lambda i, ctx: i.force_handover(world.id("pat"), "unreachable", ctx))
+    world.clock.advance(ACK_WITHIN)
+    assert not world.app.escalate(str(incident.id), world.id("sam"), "t1")
+    assert world.app.incident(str(incident.id)).manager == world.id("pat")
+
+
+def test_r08_escalation_skips_the_pr_manager(world):
+    world.app.set_aspect("servers", [world.id("sam"), world.id("prue"), world.id("tess")], world.admin)
+    incident = world.declare()
+    world.do(incident, "sam", lambda i, ctx: i.assign_pr_manager(world.id("prue"), ctx))
+    world.clock.advance(ACK_WITHIN)
+    assert world.app.escalate(str(incident.id), world.id("sam"), "t1")
+    incident = world.app.incident(str(incident.id))
+    assert incident.manager == world.id("tess") and incident.pr_manager == world.id("prue")  # the list's order, less Prue
+
+
+def test_r08_escalation_never_pages_a_pr_manager_who_is_the_catch_all(world):
+    world.process(catch_all_sme=world.id("prue"))
+    world.app.set_aspect("servers", [world.id("sam")], world.admin)
+    incident = world.declare()
+    world.do(incident, "sam", lambda i, ctx: i.assign_pr_manager(world.id("prue"), ctx))
+    world.clock.advance(ACK_WITHIN)
+    assert world.app.escalate(str(incident.id), world.id("sam"), "t1")  # observers are told: unanswered
+    incident = world.app.incident(str(incident.id))
+    assert incident.manager == world.id("sam") and incident.pages == [world.id("sam")]
+
+
+def test_r08_the_pr_manager_cannot_accept_a_handover(world):
+    incident = world.declare()
+    incident = world.do(incident, "sam", lambda i, ctx: i.offer_handover(world.id("prue"), "yours", ctx))
+    # History written before the offeree could no longer be made PR manager: the offer, then the assignment.
+    incident._pr_manager_assigned(person=world.id("prue"), previous=None, by=world.id("sam"))
+    world.app.save(incident)
+    with pytest.raises(Conflict) as refused:
+        world.do(incident, "prue", lambda i, ctx: i.accept_handover(ctx))
+    assert refused.value.rule == "R08"
+    incident = world.app.incident(str(incident.id))
+    assert incident.manager == world.id("sam") and incident.version == 3
+
+
+def test_r08_the_offeree_of_a_pending_handover_cannot_be_made_pr_manager(world):
+    incident = world.declare()
+    world.do(incident, "sam", lambda i, ctx: i.offer_handover(world.id("prue"), "yours", ctx))
+    with pytest.raises(Conflict) as refused:
+        world.do(incident, "sam", lambda i, ctx: i.assign_pr_manager(world.id("prue"), ctx))
+    assert refused.value.rule == "R08"
+    world.do(incident, "prue", lambda i, ctx: i.decline_handover(ctx))
+    assert world.do(incident, "sam", lambda i, ctx: i.assign_pr_manager(world.id("prue"), ctx)).pr_manager == \
+        world.id("prue")
 
 
 def test_r13_severity_changes_by_the_manager_only_with_a_reason_citing_input(world):
@@ -276,6 +439,13 @@ def test_r20_the_manager_sees_what_is_due_next(world):
     assert due["handover_warning_at"] == incident.declared_at + timedelta(hours=7)
     assert due["acknowledgement_due_at"] == incident.declared_at + timedelta(minutes=5)
     assert due["pr_manager_needed"] is True
+
+
+def test_r20_the_acknowledgement_is_shown_due_after_waking_hours_begin(world):
+    nora = world.register("nora", timezone="America/Los_Angeles")  # 09:00 UTC is 01:00 there
+    incident = world.declare(severity=2, manager=nora)  # level 2: waking hours, acknowledged within 15 minutes
+    due = world.app.representation(incident)["due"]
+    assert due["acknowledgement_due_at"] == datetime(2026, 1, 5, 15, 15, tzinfo=timezone.utc)  # 07:15 there
 
 
 def test_s1_a_revoked_token_no_longer_authenticates(world):
