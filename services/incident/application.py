@@ -5,7 +5,6 @@ Synchronous (the eventsourcing library is): the API calls these from FastAPI's t
 import random
 import time
 from collections.abc import Callable
-from typing import TypeVar
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -14,11 +13,10 @@ from eventsourcing.persistence import IntegrityError, OperationalError
 from pydantic import ValidationError
 
 from services.incident import duties, tenure, turns
-from services.incident import organisation as org
 from services.incident.domain import Incident
 from services.incident.domain_context import Context
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
-from services.incident.organisation_app import OrganisationApplication
+from services.incident.organisation_app import OrganisationApplication, nearest_aspects
 from services.incident.policy import Actor
 from shared.process.document import ProcessDocument, merge_patch
 from shared import durations
@@ -27,9 +25,6 @@ from shared.durations import parse
 # A command that lost a race to another replica (on its incident, or on a person's tenure or load) is
 # loaded and checked again, however often, for this long: only a service in trouble takes so long.
 CONTENTION_SECONDS = 30.0
-
-
-T = TypeVar("T")
 
 
 class Stale(Conflict):
@@ -95,13 +90,16 @@ class IncidentApplication(OrganisationApplication):
         if severity not in levels:
             raise Invalid(f"severity {severity} is not a level of the process", rule="R09",
                           errors=[{"field": "severity", "message": f"one of {levels}"}])
-        smes = self.directory().get(aspect, [])
+        directory = self.directory()
+        smes = directory.get(aspect, [])
         coverage_gap = not smes
-        if coverage_gap:
-            if not document.get("catch_all_sme"):
-                raise Conflict(f"nobody to page: aspect {aspect!r} has no SME and no catch_all_sme is set",
-                               rule="R10")
-            smes = [document["catch_all_sme"]]
+        if coverage_gap:  # R10: an aspect without SMEs, or unknown (a typo?), pages the catch-all
+            if not (catch_all := self.rules_of(document).catch_all_sme):
+                detail = f"nobody to page: aspect {aspect!r} has no SME and no catch_all_sme is set"
+                if aspect not in directory and (nearest := nearest_aspects(aspect, directory)):
+                    detail += f"; did you mean {nearest[0]!r}?"
+                raise Conflict(detail, rule="R10")
+            smes = [catch_all]
         if manager is not None:
             self.require_people("manager", manager)
         paged = manager or smes[0]
@@ -139,7 +137,7 @@ class IncidentApplication(OrganisationApplication):
             return incident
         return self._in_turn({turns.incident_key(incident_id)}, attempt)
 
-    def _in_turn(self, keys: set[str], attempt: Callable[[], T]) -> T:
+    def _in_turn(self, keys: set[str], attempt: Callable[[], Incident]) -> Incident:
         """Run ``attempt`` holding this replica's locks on what it changes (turns.py), again until it is
         saved: with the locks it learnt it needs (``Busy``), or after another replica won a race."""
         deadline, pause = time.monotonic() + CONTENTION_SECONDS, 0.002
@@ -176,8 +174,8 @@ class IncidentApplication(OrganisationApplication):
         """R19: seconds on incidents in the last 24 hours, and whether that is within worker_fresh_for."""
         self._turns.take(turns.person_key(person))  # read under the lock its saving takes
         load = self._maybe(tenure.load_id(person))
-        worked = load.worked(self.clock.now()) if load else timedelta(0)
-        return int(worked.total_seconds()), worked <= parse(self.process_of(incident)["worker_fresh_for"])
+        worked = load.worked(self.clock.now()) if load else timedelta(0)  # timing.worked, across incidents
+        return int(worked.total_seconds()), worked <= self.rules_of(self.process_of(incident)).worker_fresh_for
 
     def _track_time(self, before: tuple | None, incident: Incident, document: dict, at: datetime) -> list:
         """Start and end managers' tenure (R05) and workers' load (R19) as this change moved them."""
@@ -213,48 +211,23 @@ class IncidentApplication(OrganisationApplication):
 
     # --- process refinements from a post-mortem (R17) ---
 
-    def may_refine(self, postmortem: str, actor: Actor) -> None:
-        """R17: the cited incident exists and the caller is an admin or one of its managers (past ones too)."""
+    def apply_refinement(self, postmortem: str, change: dict, actor: Actor) -> tuple[int, dict]:
+        """Publish a new process version at once, citing the post-mortem (its incident's id)."""
         incident = self._get(Incident, postmortem, "post-mortem")
         if not actor.admin and actor.person_id not in incident.managers:
             raise Forbidden("only the cited incident's managers (past ones too) and admins apply its refinements",
                             rule="R17")
-
-    def apply_refinement(self, postmortem: str, action_item: int, change: dict, recorded: dict,
-                         actor: Actor) -> tuple[int, dict]:
-        """Publish a new process version at once, citing the post-mortem (its incident's id) and the action
-        item ``recorded`` on it (as the post-mortem stream told it): only a process refinement, with exactly
-        its change, once. Two applying it at once: the one that loses is checked again, and refused."""
-        self.may_refine(postmortem, actor)
-        item = f"action item {action_item} of post-mortem {postmortem}"
-        if recorded["kind"] != "process_refinement":
-            raise Conflict(f"{item} is a {recorded['kind']} item: only a process refinement changes the process",
-                           rule="R17")
-        if change != recorded["change"]:
-            raise Conflict(f"the change differs from the one recorded on {item}; nothing was changed", rule="R17",
-                           errors=[{"field": "change", "message": "must be exactly the recorded change"}])
-
-        def attempt() -> tuple[int, dict]:
-            process = self._get(org.Process, org.PROCESS_ID, "process")
-            if process.has_applied(postmortem, action_item):
-                raise Conflict(f"{item} was already applied", rule="R17")
-            current = process.current
-            try:
-                document = ProcessDocument.model_validate(merge_patch(current, change))
-            except ValidationError as exc:
-                errors = [{"field": ".".join(str(p) for p in e["loc"]) or "change", "message": e["msg"]}
-                          for e in exc.errors()]
-                raise Invalid("the change no longer fits the current process; nothing was changed", rule="R17",
-                              errors=errors) from None
-            if document.document() == current:
-                raise Conflict("the change is already part of the current process", rule="R17")
-            if document.catch_all_sme:
-                self.require_people("catch_all_sme", document.catch_all_sme)
-            process.publish(document.document(), by=actor.person_id, cites_postmortem=postmortem,
-                            cites_action_item=action_item)
-            self._save(process)
-            return process.current_version, process.current
-        return self._in_turn({"process"}, attempt)
+        _, current = self.process()
+        try:
+            document = ProcessDocument.model_validate(merge_patch(current, change))
+        except ValidationError as exc:
+            errors = [{"field": ".".join(str(p) for p in e["loc"]) or "change", "message": e["msg"]}
+                      for e in exc.errors()]
+            raise Invalid("the change no longer fits the current process; nothing was changed", rule="R17",
+                          errors=errors) from None
+        if document.document() == current:
+            raise Conflict("the change is already part of the current process", rule="R17")
+        return self.put_process(document, actor, cites_postmortem=postmortem, authorized=True)
 
     # --- consequences of other services' events ---
 

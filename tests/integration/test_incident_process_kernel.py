@@ -204,8 +204,9 @@ async def test_r10_without_a_catch_all_the_coverage_report_and_the_process_warn(
         assert report["catch_all_sme"] is None and any("catch_all_sme" in w for w in report["warnings"])
         published = await _process(client, manager_min_break="PT2H")
         assert any("catch_all_sme" in w for w in published["warnings"])
-        refused = await org.post("Pat", "/v1/incidents", {"title": "Down", "aspect": "databse", "severity": 1})
+        refused = await org.post("Pat", "/v1/incidents", {"title": "Down", "aspect": "servrs", "severity": 1})
         assert refused.status_code == 409 and refused.json()["rule"] == "R10"
+        assert "did you mean 'servers'" in refused.json()["detail"]
 
 
 async def test_r10_the_service_warns_at_start_up_while_catch_all_sme_is_empty(database_url, nats_url):

@@ -227,8 +227,11 @@ def test_r10_an_uncovered_aspect_pages_the_catch_all_and_flags_a_gap(world):
 
 
 def test_r10_a_typo_in_the_aspect_pages_the_catch_all_and_suggests_the_nearest_aspect(world):
-    world.process(catch_all_sme=world.id("tess"))
     world.app.set_aspect("database", [world.id("wes")], world.admin)
+    with pytest.raises(Conflict) as refused:  # no catch-all: nobody to page, but a hint
+        world.declare(aspect="databse")
+    assert refused.value.rule == "R10" and "did you mean 'database'" in refused.value.detail
+    world.process(catch_all_sme=world.id("tess"))
     incident = world.declare(aspect="databse")
     assert incident.coverage_gap and incident.manager == incident.paged == world.id("tess")
     coverage = world.app.declaration_coverage(incident.aspect, incident.coverage_gap, incident.paged)
