@@ -5,6 +5,7 @@ Synchronous (the eventsourcing library is): the API calls these from FastAPI's t
 import random
 import time
 from collections.abc import Callable
+from typing import TypeVar
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from eventsourcing.persistence import IntegrityError, OperationalError
 from pydantic import ValidationError
 
 from services.incident import duties, tenure, turns
+from services.incident import organisation as org
 from services.incident.domain import Incident
 from services.incident.domain_context import Context
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
@@ -25,6 +27,9 @@ from shared.durations import parse
 # A command that lost a race to another replica (on its incident, or on a person's tenure or load) is
 # loaded and checked again, however often, for this long: only a service in trouble takes so long.
 CONTENTION_SECONDS = 30.0
+
+
+T = TypeVar("T")
 
 
 class Stale(Conflict):
@@ -137,7 +142,7 @@ class IncidentApplication(OrganisationApplication):
             return incident
         return self._in_turn({turns.incident_key(incident_id)}, attempt)
 
-    def _in_turn(self, keys: set[str], attempt: Callable[[], Incident]) -> Incident:
+    def _in_turn(self, keys: set[str], attempt: Callable[[], T]) -> T:
         """Run ``attempt`` holding this replica's locks on what it changes (turns.py), again until it is
         saved: with the locks it learnt it needs (``Busy``), or after another replica won a race."""
         deadline, pause = time.monotonic() + CONTENTION_SECONDS, 0.002
@@ -211,23 +216,48 @@ class IncidentApplication(OrganisationApplication):
 
     # --- process refinements from a post-mortem (R17) ---
 
-    def apply_refinement(self, postmortem: str, change: dict, actor: Actor) -> tuple[int, dict]:
-        """Publish a new process version at once, citing the post-mortem (its incident's id)."""
+    def may_refine(self, postmortem: str, actor: Actor) -> None:
+        """R17: the cited incident exists and the caller is an admin or one of its managers (past ones too)."""
         incident = self._get(Incident, postmortem, "post-mortem")
         if not actor.admin and actor.person_id not in incident.managers:
             raise Forbidden("only the cited incident's managers (past ones too) and admins apply its refinements",
                             rule="R17")
-        _, current = self.process()
-        try:
-            document = ProcessDocument.model_validate(merge_patch(current, change))
-        except ValidationError as exc:
-            errors = [{"field": ".".join(str(p) for p in e["loc"]) or "change", "message": e["msg"]}
-                      for e in exc.errors()]
-            raise Invalid("the change no longer fits the current process; nothing was changed", rule="R17",
-                          errors=errors) from None
-        if document.document() == current:
-            raise Conflict("the change is already part of the current process", rule="R17")
-        return self.put_process(document, actor, cites_postmortem=postmortem, authorized=True)
+
+    def apply_refinement(self, postmortem: str, action_item: int, change: dict, recorded: dict,
+                         actor: Actor) -> tuple[int, dict]:
+        """Publish a new process version at once, citing the post-mortem (its incident's id) and the action
+        item ``recorded`` on it (as the post-mortem stream told it): only a process refinement, with exactly
+        its change, once. Two applying it at once: the one that loses is checked again, and refused."""
+        self.may_refine(postmortem, actor)
+        item = f"action item {action_item} of post-mortem {postmortem}"
+        if recorded["kind"] != "process_refinement":
+            raise Conflict(f"{item} is a {recorded['kind']} item: only a process refinement changes the process",
+                           rule="R17")
+        if change != recorded["change"]:
+            raise Conflict(f"the change differs from the one recorded on {item}; nothing was changed", rule="R17",
+                           errors=[{"field": "change", "message": "must be exactly the recorded change"}])
+
+        def attempt() -> tuple[int, dict]:
+            process = self._get(org.Process, org.PROCESS_ID, "process")
+            if process.has_applied(postmortem, action_item):
+                raise Conflict(f"{item} was already applied", rule="R17")
+            current = process.current
+            try:
+                document = ProcessDocument.model_validate(merge_patch(current, change))
+            except ValidationError as exc:
+                errors = [{"field": ".".join(str(p) for p in e["loc"]) or "change", "message": e["msg"]}
+                          for e in exc.errors()]
+                raise Invalid("the change no longer fits the current process; nothing was changed", rule="R17",
+                              errors=errors) from None
+            if document.document() == current:
+                raise Conflict("the change is already part of the current process", rule="R17")
+            if document.catch_all_sme:
+                self.require_people("catch_all_sme", document.catch_all_sme)
+            process.publish(document.document(), by=actor.person_id, cites_postmortem=postmortem,
+                            cites_action_item=action_item)
+            self._save(process)
+            return process.current_version, process.current
+        return self._in_turn({"process"}, attempt)
 
     # --- consequences of other services' events ---
 

@@ -1,5 +1,5 @@
 """What the incident service consumes: timers that have consequences on incidents, published
-post-mortems (R16), and its own stream for the incident list.
+post-mortems (R16) and their action items (R17), and its own stream for the incident list.
 
 The consequences are decided here and recorded as incident events, so an incident's
 history stays complete in one place (flows.md). They are idempotent on the incident itself
@@ -8,7 +8,7 @@ consumer's processed-events record are two different transactions.
 """
 import asyncio
 
-from services.incident import readmodel
+from services.incident import action_items, readmodel
 from shared.contract import Envelope
 
 
@@ -23,5 +23,7 @@ def handlers(app) -> dict:
     async def on_postmortem(conn, event: Envelope) -> None:
         if event.type == "warroom.postmortem.published.v1":
             await asyncio.to_thread(app.close_incident, event.data["incident_id"], event.data["by"])
+        elif event.type == action_items.ADDED:
+            await action_items.record(conn, event)
 
     return {"incident-timers": on_timer, "incident-postmortem": on_postmortem, "incident-list": readmodel.apply}

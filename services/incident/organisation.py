@@ -68,10 +68,31 @@ class Process(CheapCopy, Aggregate):
     @event("Established")
     def __init__(self, id: UUID, version: int, document: dict, by: str, cites_postmortem: str | None):
         self.versions: list[dict] = [document]
+        # [post-mortem, action item] of every refinement applied: each applies once (R17).
+        self.applied: list[list] = []
 
-    @event("VersionPublished")
-    def _published(self, version: int, document: dict, by: str, cites_postmortem: str | None) -> None:
+    class VersionPublished(Aggregate.Event):
+        """Version 2 cites the post-mortem's action item a refinement applied (R17); version 1 events cite none."""
+        version: int
+        document: dict
+        by: str
+        cites_postmortem: str | None
+        cites_action_item: int | None
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state.setdefault("cites_action_item", None)
+
+    @event(VersionPublished)
+    def _published(self, version: int, document: dict, by: str, cites_postmortem: str | None,
+                   cites_action_item: int | None) -> None:
         self.versions.append(document)
+        if cites_action_item is not None:
+            self.applied.append([cites_postmortem, cites_action_item])
+
+    def has_applied(self, postmortem: str, action_item: int) -> bool:
+        return [postmortem, action_item] in self.applied
 
     @property
     def current_version(self) -> int:
@@ -81,9 +102,10 @@ class Process(CheapCopy, Aggregate):
     def current(self) -> dict:
         return self.versions[-1]
 
-    def publish(self, document: dict, by: str, cites_postmortem: str | None = None) -> None:
+    def publish(self, document: dict, by: str, cites_postmortem: str | None = None,
+                cites_action_item: int | None = None) -> None:
         self._published(version=self.current_version + 1, document=document, by=by,
-                        cites_postmortem=cites_postmortem)
+                        cites_postmortem=cites_postmortem, cites_action_item=cites_action_item)
 
 
 class Directory(CheapCopy, Aggregate):

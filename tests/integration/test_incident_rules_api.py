@@ -22,11 +22,12 @@ async def _events(client, incident_id):
     return (await client.get(f"/v1/incidents/{incident_id}/events")).json()["events"]
 
 
-async def _publish(nats_url, event_type, subject, data):
+async def _publish(nats_url, event_type, subject, data, sequence: int = 1):
     nc = await nats.connect(nats_url)
     try:
-        envelope = Envelope(id=event_id(f"test:{subject}:{event_type}", 1), source="test", type=event_type,
-                            subject=subject, time=datetime.now(timezone.utc), data=data, sequence=1, position=1)
+        envelope = Envelope(id=event_id(f"test:{subject}:{event_type}", sequence), source="test", type=event_type,
+                            subject=subject, time=datetime.now(timezone.utc), data=data, sequence=sequence,
+                            position=1)
         await nc.jetstream().publish(event_type, envelope.to_bytes(), headers={"Nats-Msg-Id": envelope.id})
     finally:
         await nc.close()
@@ -193,14 +194,20 @@ async def test_r17_a_refinement_publishes_a_new_process_version_citing_the_post_
     async with incident_service(database_url, nats_url) as (client, _):
         org = await organisation(client)
         incident = await org.declare()
-        change = {"worker_fresh_for": "PT10H"}
-        refused = await org.post("Wes", "/v1/process/refinements", {"postmortem": incident["id"], "change": change})
+        change, unfit_change = {"worker_fresh_for": "PT10H"}, {"levels": None}
+        for number, recorded in ((1, change), (2, unfit_change)):
+            item = {"incident_id": incident["id"], "item_id": number, "kind": "process_refinement",
+                    "title": "refine", "owner": org.id("Sam"), "by": org.id("Sam"), "change": recorded}
+            await _publish(nats_url, "warroom.postmortem.action_item_added.v1", incident["id"], item, number)
+        body = {"postmortem": incident["id"], "action_item": 1, "change": change}
+        refused = await org.post("Wes", "/v1/process/refinements", body)
         assert refused.status_code == 403 and refused.json()["rule"] == "R17"
-        applied = await org.post("Sam", "/v1/process/refinements", {"postmortem": incident["id"], "change": change})
+        applied = await org.post("Sam", "/v1/process/refinements", body)
         assert applied.status_code == 200 and applied.json()["version"] == 2
+        assert applied.json()["cites_postmortem"] == incident["id"] and applied.json()["cites_action_item"] == 1
         assert (await client.get("/v1/process")).json()["worker_fresh_for"] == "PT10H"
         unfit = await org.post("Sam", "/v1/process/refinements",
-                               {"postmortem": incident["id"], "change": {"levels": None}})
+                               {"postmortem": incident["id"], "action_item": 2, "change": unfit_change})
         assert unfit.status_code == 422 and unfit.json()["rule"] == "R17"
         assert (await org.declare())["process_version"] == 2
 
