@@ -127,11 +127,11 @@ def file_minor_report(body: ReportIn, app: App, actor: Caller) -> dict[str, str]
     return {"id": str(report.id)}
 
 
-@router.post("/process/refinements", response_model=PublishedProcess, tags=["process"],
-             responses={503: {"description": "R17: the action item has not reached this service yet; retry"}})
+@router.post("/process/refinements", response_model=PublishedProcess, tags=["process"])
 async def apply_refinement(body: RefinementIn, request: Request, app: App, actor: Caller):
     """R17: a post-mortem's process-refinement action item, applied at once as a new process version citing
-    it — only as recorded on the post-mortem, with exactly its change, once."""
+    it — only as recorded on the post-mortem, with exactly its change, once. An item this service has not
+    seen yet is waited for, then answered 503 with Retry-After."""
     with translated():
         await run_in_threadpool(app.may_refine, body.postmortem, actor)
     pool = request.app.state.pool
