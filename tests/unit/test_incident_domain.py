@@ -404,16 +404,21 @@ def test_r15_resolve_needs_both_parts_reopen_is_possible_and_closing_ends_all_co
 
 
 def test_r17_a_refinement_from_the_post_mortem_publishes_a_new_version_at_once(world):
-    incident = world.declare()
+    incident = str(world.declare().id)
+    change = {"worker_fresh_for": "PT10H"}
+    recorded = {"kind": "process_refinement", "change": change}  # as the post-mortem stream told it
     with pytest.raises(Forbidden) as refused:
-        world.app.apply_refinement(str(incident.id), {"worker_fresh_for": "PT10H"}, world.people["wes"])
+        world.app.apply_refinement(incident, 1, change, recorded, world.people["wes"])
     assert refused.value.rule == "R17"
-    version, document = world.app.apply_refinement(str(incident.id), {"worker_fresh_for": "PT10H"},
-                                                   world.people["sam"])
+    version, document = world.app.apply_refinement(incident, 1, change, recorded, world.people["sam"])
     assert version == 2 and document["worker_fresh_for"] == "PT10H"
-    assert world.app.incident(str(incident.id)).process_version == 1  # incidents keep their version
+    assert world.app.incident(incident).process_version == 1  # incidents keep their version
+    with pytest.raises(Conflict) as twice:
+        world.app.apply_refinement(incident, 1, change, recorded, world.people["sam"])
+    assert twice.value.rule == "R17"
     with pytest.raises(Invalid):
-        world.app.apply_refinement(str(incident.id), {"levels": []}, world.people["sam"])
+        world.app.apply_refinement(incident, 2, {"levels": []}, {"kind": "process_refinement",
+                                                                 "change": {"levels": []}}, world.people["sam"])
 
 
 def test_r18_any_past_state_is_reconstructed_from_the_history(world):
