@@ -13,7 +13,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, OperationalError
 from pydantic import ValidationError
 
-from services.incident import duties, tenure, turns
+from services.incident import duties, moment, tenure, turns
 from services.incident import organisation as org
 from services.incident.domain import Incident
 from services.incident.domain_context import Context
@@ -112,10 +112,11 @@ class IncidentApplication(OrganisationApplication):
         def attempt() -> Incident:
             ctx = self._context(actor, document)
             now = ctx.at
-            incident = Incident(title=title, description=description, aspect=aspect, severity=severity,
-                                manager=paged, smes=smes, declared_by=actor.person_id, process_version=version,
-                                paged=paged, coverage_gap=coverage_gap, at=now,
-                                manager_since=ctx.tenure_start(paged, now))
+            with moment.of_command(now):
+                incident = Incident(title=title, description=description, aspect=aspect, severity=severity,
+                                    manager=paged, smes=smes, declared_by=actor.person_id,
+                                    process_version=version, paged=paged, coverage_gap=coverage_gap, at=now,
+                                    manager_since=ctx.tenure_start(paged, now))
             self._save(incident, *self._track_time(None, incident, document, now))
             return incident
         return self._in_turn({turns.person_key(paged)}, attempt)
@@ -137,7 +138,8 @@ class IncidentApplication(OrganisationApplication):
             document = self.process_of(incident)
             ctx = self._context(actor, document)
             before = _activity(incident)
-            change(incident, ctx)
+            with moment.of_command(ctx.at):
+                change(incident, ctx)
             self._save(incident, *self._track_time(before, incident, document, ctx.at))
             return incident
         return self._in_turn({turns.incident_key(incident_id)}, attempt)

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from eventsourcing.domain import Aggregate, event
 
+from services.incident import moment
 from services.incident.copying import CheapCopy
 from services.incident.domain_communications import CommunicationCommands
 from services.incident.domain_handover import HandoverCommands
@@ -24,9 +25,19 @@ from services.incident.domain_severity import SeverityCommands
 
 class Incident(PagingCommands, RoleCommands, HandoverCommands, SeverityCommands, CommunicationCommands,
                LifecycleCommands, CheapCopy, Aggregate):
+    class Event(Aggregate.Event):
+        # Stamped with the command's moment, the instant its rules used (moment.py).
+        create_timestamp = staticmethod(moment.now)
+
     # When the current manager took this incident on (declared, handed over, escalated, reopened): their
     # shift deadlines are never before it (R05). A class default, for snapshots taken before it was kept.
     taken_on_at = None
+    # Per worker, since when their next status update is counted (R06): joining, the manager's last
+    # request, their own last update, a reopening. A class default, for snapshots taken before it was kept.
+    status_since = None
+    # The level the current page was sent under: its immediacy and acknowledge_within decide when it is
+    # due, whatever the level becomes later (R11). A class default, for snapshots taken before it was kept.
+    paged_severity = None
 
     @event("Declared")
     def __init__(self, title: str, description: str, aspect: str, severity: int, manager: str,
@@ -42,6 +53,7 @@ class Incident(PagingCommands, RoleCommands, HandoverCommands, SeverityCommands,
         self.declared_at, self.resolved_at, self.closed_at = at, None, None
         self.level_since = at
         self.acknowledged, self.pages, self.paged_at = False, [paged], at
+        self.paged_severity = severity
         self.managers = [manager]  # everyone who ever managed it, in order
         # When the manager's continuous tenure began (R05): fixed while they manage this incident.
         self.manager_since, self.taken_on_at = manager_since, at
@@ -66,29 +78,50 @@ class Incident(PagingCommands, RoleCommands, HandoverCommands, SeverityCommands,
     # --- roles (domain_roles) ---
 
     class WorkerAdded(Aggregate.Event):
-        """Version 2 added R19's freshness; version 1 events read as a fresh worker with no time counted."""
+        """Version 2 added R19's freshness (version 1 reads as a fresh worker with no time counted);
+        version 3 when they joined (version 2 reads as joined at the incident's last status moment)."""
         person: str
         by: str
         worked_seconds_last_24h: int
         fresh: bool
-        class_version = 2
+        at: datetime | None
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict) -> None:
             state.setdefault("worked_seconds_last_24h", 0)
             state.setdefault("fresh", True)
 
+        @staticmethod
+        def upcast_v2_v3(state: dict) -> None:
+            state.setdefault("at", None)
+
     @event(WorkerAdded)
-    def _worker_added(self, person: str, by: str, worked_seconds_last_24h: int, fresh: bool) -> None:
+    def _worker_added(self, person: str, by: str, worked_seconds_last_24h: int, fresh: bool,
+                      at: datetime | None) -> None:
         self.workers.append(person)
+        self._status_since()[person] = at or self.last_status_at
         if not fresh:
             self.tired_workers.append(person)
 
     @event("WorkerRemoved")
     def _worker_removed(self, person: str, by: str) -> None:
         self.workers.remove(person)
+        self._status_since().pop(person, None)
         if person in self.tired_workers:
             self.tired_workers.remove(person)
+
+    def _status_since(self) -> dict:
+        """For event bodies: the per-worker record, made from the older state when it was not kept."""
+        if self.status_since is None:
+            self.status_since = self.status_counted_from()
+        return self.status_since
+
+    def status_counted_from(self) -> dict:
+        """R06: per worker, the moment their next status update is counted from (a copy: reading changes nothing)."""
+        if self.status_since is None:  # state from before it was kept
+            return {worker: self.last_status_at for worker in self.workers}
+        return dict(self.status_since)
 
     @event("SmeAdded")
     def _sme_added(self, person: str, by: str) -> None:
@@ -127,6 +160,7 @@ class Incident(PagingCommands, RoleCommands, HandoverCommands, SeverityCommands,
         self.manager, self.manager_since, self.taken_on_at = manager, manager_since, at
         if removed_from_workers:  # R03, in the same event
             self.workers.remove(manager)
+            self._status_since().pop(manager, None)
             if manager in self.tired_workers:
                 self.tired_workers.remove(manager)
         if manager not in self.managers:
@@ -134,6 +168,7 @@ class Incident(PagingCommands, RoleCommands, HandoverCommands, SeverityCommands,
         self.handover_offer = None
         if how == "escalated":  # the new manager is paged and must acknowledge in turn
             self.paged, self.acknowledged, self.paged_at = manager, False, at
+            self.paged_severity = self.severity
             self.pages.append(manager)
             self.handled_timers.append(timer_id)
 
@@ -162,12 +197,18 @@ class Incident(PagingCommands, RoleCommands, HandoverCommands, SeverityCommands,
     @event("StatusRequested")
     def _status_requested(self, by: str, workers: list[str], at: datetime) -> None:
         self.last_status_at = at
+        since = self._status_since()
+        for worker in workers:
+            if worker in since:
+                since[worker] = at
 
     @event("StatusUpdated")
     def _status_updated(self, worker: str, learned: str, tried: str, outcome: str, working_on: str, remaining: str,
                         at: datetime) -> None:
         self.status_updates += 1
         self.last_status_at = at
+        if worker in self._status_since():
+            self.status_since[worker] = at
 
     @event("ObserversBriefed")
     def _observers_briefed(self, summary: str, by: str) -> None:
@@ -197,6 +238,9 @@ class Incident(PagingCommands, RoleCommands, HandoverCommands, SeverityCommands,
     def _reopened(self, reason: str, by: str, at: datetime, manager_since: datetime) -> None:
         self.status, self.resolved_at, self.resolution = "open", None, None
         self.manager_since, self.taken_on_at = manager_since, at  # managing again: a tenure resumed or begun
+        # The cadences start again from the reopening, as the timers restart them (R06, R08).
+        self.last_status_at = self.last_public_update_at = at
+        self.status_since = {worker: at for worker in self.workers}
 
     @event("Closed")
     def _closed(self, by: str, at: datetime) -> None:

@@ -35,7 +35,8 @@ class PagingCommands(Guards):
         (None: nobody is waited for, or the level sets no deadline)."""
         if not self.awaiting_acknowledgement():
             return None
-        return timing.ack_due_at(hours_of(self.paged), rules.level(self.severity), self.paged_at)
+        level = rules.level(self.paged_severity or self.severity)  # the page's level, not today's
+        return timing.ack_due_at(hours_of(self.paged), level, self.paged_at)
 
     def next_to_page(self, catch_all: str | None) -> tuple[str | None, bool]:
         """Who an unanswered page escalates to: the next SME in the list's order not yet paged, then the

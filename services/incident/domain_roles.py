@@ -17,7 +17,7 @@ class RoleCommands(Guards):
         if person in self.workers:
             raise Conflict("already a worker of this incident", rule="R01")
         self._worker_added(person=person, by=ctx.actor.person_id, worked_seconds_last_24h=worked_seconds,
-                           fresh=fresh)
+                           fresh=fresh, at=ctx.at)
 
     def remove_worker(self, person: str, ctx: Context) -> None:
         self._command("manage_roles", ctx)

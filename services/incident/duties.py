@@ -19,9 +19,9 @@ def due_next(incident, rules: Rules, hours_of: Callable[[str], dict | None]) -> 
             incident.manager_since, incident.taken_on_at or incident.manager_since, rules)
     return {
         "checklist": pending if open_ else [],
-        "next_status_update_at": timing.cadence_due(incident.last_status_at, level.status_update_every,
-                                                    incident.level_since)
-        if open_ and incident.workers else None,
+        "next_status_update_at": min((timing.cadence_due(since, level.status_update_every, incident.level_since)
+                                      for since in incident.status_counted_from().values()), default=None)
+        if open_ and level.status_update_every else None,
         "next_public_update_at": timing.cadence_due(incident.last_public_update_at, level.public_update_every,
                                                     incident.level_since)
         if open_ else None,
