@@ -1,4 +1,4 @@
-"""HTTP: declaring and reading incidents (spec §4)."""
+"""HTTP: declaring and reading incidents (conventions: README, "Calling the API")."""
 from datetime import datetime
 from typing import Annotated
 

@@ -1,4 +1,4 @@
-"""The permission table of the spec (§1), in one place: which incident roles may do what."""
+"""The permission table (docs/process.md, "Who may do what"), in one place: which incident roles may do what."""
 from dataclasses import dataclass
 
 # action -> roles allowed ("admin" is organisation-wide; the rest are roles on the incident).

@@ -1,4 +1,4 @@
-"""The post-mortem rows of the spec's permission table, decided from the incident's own events.
+"""The post-mortem rows of the permission table (docs/process.md), decided from the incident's own events.
 
 Roles are per incident: the managers are everyone who ever managed it (past managers review
 what they handled), the SMEs are its SMEs now; admin is organisation-wide. Reading needs

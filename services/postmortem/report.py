@@ -1,4 +1,4 @@
-"""The post-mortem document (spec §3): the story of the incident, its process adherence and what
+"""The post-mortem document (docs/process.md, "The post-mortem"): the story of the incident, its process adherence and what
 people wrote, assembled once so that JSON, Markdown and HTML all show the same facts. Pure."""
 from collections import Counter
 from datetime import datetime
@@ -8,7 +8,7 @@ from services.postmortem.adherence import Hours, evaluate
 from services.postmortem.domain import ROLES, TIMER, Entry, Story
 from services.postmortem.summaries import names_needed, quote, summarise
 
-# (id, title, prompt) in the order of spec §3.
+# (id, title, prompt) in the order of docs/process.md, "The post-mortem".
 SECTIONS = (
     ("problem", "Problem",
      "What happened? When did it begin and how did it show, before it was declared?"),

@@ -1,6 +1,6 @@
-"""S2: the permission table of the spec, for every incident endpoint and every role, through HTTP.
+"""S2: the permission table (docs/process.md), for every incident endpoint and every role, through HTTP.
 
-The expected table is written out here from the spec (§1 Permissions), not derived from the
+The expected table is written out here from docs/process.md ("Who may do what"), not derived from the
 service's policy module, so a drift between the two fails this test.
 """
 import pytest
@@ -11,7 +11,7 @@ from tests.support.org import organisation
 ROLES = {"manager": "Mia", "sme": "Tess", "worker": "Wes", "observer": "Olga", "pr_manager": "Prue",
          "admin": "Admin", "signed_in": "Pat"}
 
-# (method, path under the incident, body) -> roles the spec's table permits
+# (method, path under the incident, body) -> roles the table permits
 MATRIX = [
     ("POST", "workers", {"person": "Cato"}, {"manager", "admin"}),
     ("DELETE", "workers/Wes", None, {"manager", "admin"}),

@@ -1,4 +1,4 @@
-"""The HTTP conventions every service keeps (spec §4), on the post-mortem service: an optional
+"""The HTTP conventions every service keeps (README, "Calling the API"), on the post-mortem service: an optional
 Idempotency-Key on every POST (F10), a rate limit per token (S7), and the incident service's
 "retry later" passed back to whoever applies a refinement (R17)."""
 import asyncio

@@ -23,7 +23,7 @@ def level(number: int, **overrides: Any) -> dict:
 
 
 def process(levels: list[dict] | None = None, **overrides: Any) -> dict:
-    """A whole process document; the defaults are the spec's (§2) unless overridden."""
+    """A whole process document; the defaults are the default process's (docs/process.md) unless overridden."""
     return {"levels": levels or [level(1)], "manager_shift_limit": "PT8H", "handover_warning_after": "PT7H",
             "manager_min_break": "PT1H", "worker_fresh_for": "PT12H", "catch_all_sme": None,
             "issue_tracker_webhook": None, **overrides}
