@@ -22,7 +22,6 @@ from services.incident.organisation_app import OrganisationApplication, nearest_
 from services.incident.policy import Actor
 from shared.process.document import ProcessDocument, merge_patch
 from shared import durations
-from shared.durations import parse
 
 # A command that lost a race to another replica (on its incident, or on a person's tenure or load) is
 # loaded and checked again, however often, for this long: only a service in trouble takes so long.
@@ -91,7 +90,7 @@ class IncidentApplication(OrganisationApplication):
     def declare(self, title: str, description: str, aspect: str, severity: int, manager: str | None,
                 actor: Actor) -> Incident:
         version, document = self.process()
-        levels = sorted(level["level"] for level in document["levels"])
+        levels = sorted(self.rules_of(document).levels)
         if severity not in levels:
             raise Invalid(f"severity {severity} is not a level of the process", rule="R09",
                           errors=[{"field": "severity", "message": f"one of {levels}"}])
@@ -194,7 +193,7 @@ class IncidentApplication(OrganisationApplication):
             if old_manager:
                 changed.append(self._tenure(old_manager, lambda t: t.end(incident=incident_id, at=at)))
             if new_manager:
-                rest = parse(document["manager_min_break"]).total_seconds()
+                rest = self.rules_of(document).manager_min_break.total_seconds()
                 changed.append(self._tenure(new_manager, lambda t: t.start(incident=incident_id, at=at,
                                                                            min_break_seconds=rest)))
         for person in old_workers - new_workers:

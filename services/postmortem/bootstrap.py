@@ -23,10 +23,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
     run it in-process); by default requests go to ``settings.incident_url``."""
     if not isinstance(settings, PostmortemSettings):  # shared settings: the rest from the environment
         settings = PostmortemSettings(**(settings.model_dump(exclude_unset=True) if settings else {}))
+    logs.configure(SERVICE, settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        logs.configure(SERVICE, settings.log_level)
         async with httpx.AsyncClient(base_url=settings.incident_url, transport=incident_transport,
                                      timeout=settings.incident_timeout) as client:
             app.state.incident_service = IncidentService(client)

@@ -1,5 +1,6 @@
-"""The two pictures of the HTML report, as geometry for inline SVG (docs/process.md, "The post-mortem"): the severity level over
-time (a step chart) and the managers' tenures (one bar per interval, labelled with the person)."""
+"""The two pictures of the HTML report, as geometry for inline SVG (docs/process.md, "The post-mortem"):
+the severity level over time (a step chart) and the managers' tenures (one bar per interval, labelled with
+the person)."""
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 

@@ -1,5 +1,5 @@
-"""The post-mortem document (docs/process.md, "The post-mortem"): the story of the incident, its process adherence and what
-people wrote, assembled once so that JSON, Markdown and HTML all show the same facts. Pure."""
+"""The post-mortem document (docs/process.md, "The post-mortem"): the story of the incident, its process
+adherence and what people wrote, assembled once so that JSON, Markdown and HTML all show the same facts. Pure."""
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -7,6 +7,7 @@ from typing import Any
 from services.postmortem.adherence import Hours, evaluate
 from services.postmortem.domain import ROLES, TIMER, Entry, Story
 from services.postmortem.summaries import names_needed, quote, summarise
+from shared.process.rules import Rules
 
 # (id, title, prompt) in the order of docs/process.md, "The post-mortem".
 SECTIONS = (
@@ -112,7 +113,7 @@ def _people(story: Story, names: dict[str, str]) -> list[dict[str, Any]]:
 
 def _levels(story: Story, process: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Which level applied when: the severity chart's steps."""
-    titles = {lv["level"]: lv["name"] for lv in (process or {}).get("levels", [])}
+    titles = {number: level.name for number, level in Rules.of(process).levels.items()}
     last = story.resolved_at if story.status != "open" else None
     return [{"level": v.level, "name": titles.get(v.level, f"Level {v.level}"), "from": v.start,
              "to": v.end or last} for v in story.visits]

@@ -20,10 +20,10 @@ OUTBOX_LOCK = 7_431_101
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     clock = clock or Clock()
+    logs.configure(SERVICE, settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        logs.configure(SERVICE, settings.log_level)
         infra = await runtime.open_infrastructure(settings, SERVICE, "services.timers")
         runtime.keep_request_tables(infra)
         app.state.infra, app.state.pool = infra, infra.pool

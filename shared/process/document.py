@@ -146,7 +146,8 @@ _LEVEL1_STEPS = [
 
 
 def default_process() -> dict:
-    """Three levels restating the original process's examples (docs/process.md, "The default process"), in our own words."""
+    """Three levels restating the original process's examples, in our own words (docs/process.md,
+    "The default process")."""
     return ProcessDocument.model_validate({
         "levels": [
             _level(1, "Critical", "Worst case: several customer sites down, a top customer down, "
