@@ -30,6 +30,7 @@ class OrganisationApplication(Application):
         # Called after every successful save, so the relay publishes at once instead of polling.
         self.on_saved: Callable[[], None] = lambda: None
         self._versions: dict[int, dict] = {}
+        self._hours: dict[str, dict | None] = {}  # person id -> hours (hours_of)
         # id(document) -> (document, its rules): a version's rules are parsed once (versions never change).
         self._rules: dict[int, tuple[dict, Rules]] = {}
         # token hash -> (actor, valid until): spares two reads per request. Another replica's
@@ -40,6 +41,9 @@ class OrganisationApplication(Application):
 
     def _save(self, *aggregates) -> None:
         self.save(*aggregates)  # IntegrityError (a concurrent write) is the caller's to handle
+        for aggregate in aggregates:
+            if isinstance(aggregate, org.Person):
+                self._hours.pop(str(aggregate.id), None)
         self.on_saved()
 
     def _save_or_conflict(self, *aggregates) -> None:
@@ -69,11 +73,15 @@ class OrganisationApplication(Application):
 
     def hours_of(self, person_id: str) -> dict | None:
         """What the time rules read of a person (R11): their timezone, working and waking hours; None
-        for nobody registered (paged at once, as no hours are known)."""
-        try:
-            return hours.hours_of(self.person(person_id).hours())
-        except NotFound:
-            return None
+        for nobody registered (paged at once, as no hours are known). Kept once read: every answer about
+        an incident whose page waits shows its deadline, and a person's hours change only when saved
+        here (registering); an edit of hours must drop the entry, here and on other replicas."""
+        if person_id not in self._hours:
+            try:
+                self._hours[person_id] = hours.hours_of(self.person(person_id).hours())
+            except NotFound:
+                return None
+        return self._hours[person_id]
 
     def require_people(self, field: str, *people: str) -> None:
         for person in people:

@@ -81,10 +81,26 @@ def reachable_at(person: Mapping | None, immediacy: str | None, at: datetime) ->
     Nobody known (``person`` None) is reachable at once: there are no hours to wait for."""
     if person is None:
         return at
-    windows = windows_for(person, immediacy or ANY_HOUR)
-    tz = zone(person.get("timezone"))
+    return _reachable(_hours_key(person), immediacy or ANY_HOUR, at)
+
+
+def _hours_key(person: Mapping) -> tuple:
+    working, waking = person.get("working_hours"), person.get("waking_hours")
+    return (person.get("timezone"),
+            None if not working else (working["start"], working["end"], tuple(working.get("days", ()))),
+            None if not waking else (waking["start"], waking["end"]))
+
+
+# The incident shows a page's deadline on every answer while the page waits: the same question, often.
+@lru_cache(maxsize=4096)
+def _reachable(key: tuple, immediacy: str, at: datetime) -> datetime:
+    timezone, working, waking = key
+    person = {"working_hours": None if working is None else {"start": working[0], "end": working[1],
+                                                             "days": working[2]},
+              "waking_hours": None if waking is None else {"start": waking[0], "end": waking[1]}}
+    tz = zone(timezone)
     earliest = None
-    for window in windows:
+    for window in windows_for(person, immediacy):
         for opens, closes in openings(window, tz, at):
             if opens <= at < closes:
                 return at
