@@ -35,7 +35,10 @@ class Allowlist:
         return cls(frozenset(hosts), tuple(networks))
 
     def allows(self, host: str, address: Address) -> bool:
-        return host in self.hosts or any(address in network for network in self.networks)
+        # An allow-listed IPv4 network covers that network's hosts in their IPv6 dress too.
+        inner = embedded(address)
+        return host in self.hosts or any(address in network or (inner is not None and inner in network)
+                                         for network in self.networks)
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,34 @@ class Target:
     extensions: dict[str, str]
 
 
+# NAT64's well-known prefix (RFC 6052): a gateway turns 64:ff9b::a9fe:a9fe into 169.254.169.254.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# IPv4-compatible addresses (RFC 4291, deprecated): ::a.b.c.d, routed by some stacks to a.b.c.d.
+_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded(address: Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, NAT64, 6to4, IPv4-compatible), if any.
+
+    Each of these forms reaches that IPv4 host through a translator or the host's own stack, so
+    it is judged as that host: otherwise ``64:ff9b::a9fe:a9fe`` would be the metadata service
+    dressed as a public IPv6 address.
+    """
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped:
+        return address.ipv4_mapped
+    if address.sixtofour:
+        return address.sixtofour
+    if address in _NAT64 or (address in _COMPATIBLE and int(address) > 1):  # :: and ::1 are themselves
+        return ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)
+    return None
+
+
 def forbidden(address: Address) -> bool:
     # Anything not globally routable: private, loopback, link-local, shared (CGNAT), reserved…
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    # An IPv6 address that embeds an IPv4 one is judged as that IPv4 host (S4).
+    address = embedded(address) or address
     return not address.is_global or address.is_multicast
 
 

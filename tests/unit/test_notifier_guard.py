@@ -49,3 +49,40 @@ async def test_s4_an_allow_listed_host_name_is_reached_at_its_resolved_address_w
 async def test_s4_a_public_address_needs_no_allow_list():
     target = await resolve("https://93.184.215.14/hook", NOTHING)
     assert target.url.host == "93.184.215.14"
+
+
+# An IPv6 address that carries an IPv4 one reaches that IPv4 host: it is judged as that host.
+
+async def test_s4_a_nat64_address_of_the_metadata_service_is_refused():
+    with pytest.raises(Refused, match="not allow-listed"):
+        await resolve("http://[64:ff9b::a9fe:a9fe]/latest/meta-data", NOTHING)
+
+
+async def test_s4_a_6to4_address_of_the_metadata_service_is_refused():
+    with pytest.raises(Refused, match="not allow-listed"):
+        await resolve("http://[2002:a9fe:a9fe::]/latest/meta-data", NOTHING)
+
+
+async def test_s4_an_ipv4_compatible_loopback_address_is_refused():
+    with pytest.raises(Refused, match="not allow-listed"):
+        await resolve("http://[::127.0.0.1]:9000/hook", NOTHING)
+
+
+@pytest.mark.parametrize("url", ["http://[::ffff:10.0.0.1]/hook", "http://[::ffff:a9fe:a9fe]/hook"])
+async def test_s4_an_ipv4_mapped_private_or_link_local_address_is_refused(url):
+    with pytest.raises(Refused, match="not allow-listed"):
+        await resolve(url, NOTHING)
+
+
+@pytest.mark.parametrize("url", ["http://[64:ff9b::808:808]/hook", "http://[2002:808:808::1]/hook",
+                                 "http://[::ffff:8.8.8.8]/hook"])
+async def test_s4_an_ipv6_form_of_a_public_ipv4_address_is_reached(url):
+    target = await resolve(url, NOTHING)
+    assert target.url.host == url.split("[")[1].split("]")[0]
+
+
+@pytest.mark.parametrize("url", ["http://[::127.0.0.1]:9000/hook", "http://[64:ff9b::7f00:1]:9000/hook",
+                                 "http://[2002:7f00:1::]:9000/hook", "http://[::ffff:127.0.0.1]:9000/hook"])
+async def test_s4_an_allow_listed_ipv4_network_lets_its_ipv6_forms_through(url):
+    target = await resolve(url, Allowlist.parse(["127.0.0.0/8"]))
+    assert target.headers["host"].endswith(":9000")
