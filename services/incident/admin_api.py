@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.incident import action_items, readmodel
 from services.incident.deps import App, Caller, translated
@@ -20,6 +20,7 @@ from services.incident.schemas import (
     TokenOut,
 )
 from shared.problems import Problem
+from shared.text import Aspect, Id, Line
 
 router = APIRouter(prefix="/v1")
 # R17: how long a refinement waits for its action item to come down the post-mortem stream.
@@ -41,7 +42,7 @@ def register_person(body: PersonIn, app: App, actor: Caller, response: Response)
 
 
 @router.get("/people/{person_id}", response_model=PersonOut, tags=["people"])
-def get_person(person_id: str, app: App, actor: Caller):
+def get_person(person_id: Id, app: App, actor: Caller):
     with translated():
         return _person_out(app.person(person_id))
 
@@ -54,7 +55,7 @@ def issue_token(body: TokenIn, app: App, actor: Caller):
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["tokens"])
-def revoke_token(token_id: str, app: App, actor: Caller):
+def revoke_token(token_id: Id, app: App, actor: Caller):
     with translated():
         app.revoke_token(token_id, actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -66,7 +67,7 @@ class ProcessOut(BaseModel):
 
 
 class ProcessIn(ProcessDocument):
-    warnings: list[str] | None = None  # read-only: what a previous PUT answered, ignored
+    warnings: list[Line(1000)] | None = Field(default=None, max_length=100)  # read-only: a previous answer's, ignored
 
 
 class PublishedProcess(ProcessOut):
@@ -95,7 +96,7 @@ def list_aspects(app: App, actor: Caller) -> dict[str, list[AspectOut]]:
 
 
 @router.get("/directory/aspects/{aspect}", response_model=AspectOut, tags=["directory"])
-def get_aspect(aspect: str, app: App, actor: Caller):
+def get_aspect(aspect: Aspect, app: App, actor: Caller):
     with translated():
         aspects = app.directory()
     if aspect not in aspects:
@@ -104,7 +105,7 @@ def get_aspect(aspect: str, app: App, actor: Caller):
 
 
 @router.put("/directory/aspects/{aspect}", response_model=AspectOut, tags=["directory"])
-def set_aspect(aspect: str, body: AspectIn, app: App, actor: Caller):
+def set_aspect(aspect: Aspect, body: AspectIn, app: App, actor: Caller):
     with translated():
         smes = app.set_aspect(aspect, body.smes, actor)
     return AspectOut(aspect=aspect, smes=smes)

@@ -14,6 +14,7 @@ from services.incident.schemas import (
     incident_out,
 )
 from shared.problems import Problem
+from shared.text import Id
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 
@@ -53,7 +54,7 @@ async def list_incidents(request: Request, actor: Caller,
 
 
 @router.get("/{incident_id}", response_model=IncidentOut)
-def get_incident(incident_id: str, app: App, actor: Caller, response: Response,
+def get_incident(incident_id: Id, app: App, actor: Caller, response: Response,
                  as_of: Annotated[datetime | None, Query(description="state as of this moment (ISO 8601)")] = None):
     if as_of is not None and as_of.tzinfo is None:
         raise Problem(422, "as_of needs a timezone (e.g. 2026-01-05T09:00:00Z)",
@@ -67,7 +68,7 @@ def get_incident(incident_id: str, app: App, actor: Caller, response: Response,
 
 
 @router.get("/{incident_id}/events", response_model=EventsPage)
-def incident_events(incident_id: str, app: App, actor: Caller,
+def incident_events(incident_id: Id, app: App, actor: Caller,
                     after: Annotated[int, Query(ge=0, description="the last sequence already read")] = 0,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 100):
     """The incident's history as published CloudEvents, oldest first (R18: nothing is ever rewritten)."""

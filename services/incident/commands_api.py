@@ -21,6 +21,7 @@ from services.incident.schemas import (
     SeverityInputIn,
     StatusUpdateIn,
 )
+from shared.text import Id
 
 router = APIRouter(prefix="/v1/incidents/{incident_id}", tags=["incident commands"])
 
@@ -37,13 +38,13 @@ def _people(app, field: str, *people: str) -> None:
 
 
 @router.post("/acknowledge", response_model=IncidentOut)
-def acknowledge(incident_id: str, app: App, actor: Caller, response: Response, if_match: IfMatch):
+def acknowledge(incident_id: Id, app: App, actor: Caller, response: Response, if_match: IfMatch):
     """The paged person acknowledges their page (R11)."""
     return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.acknowledge(ctx))
 
 
 @router.post("/workers", response_model=IncidentOut)
-def add_worker(incident_id: str, body: PersonRefIn, app: App, actor: Caller, response: Response, if_match: IfMatch):
+def add_worker(incident_id: Id, body: PersonRefIn, app: App, actor: Caller, response: Response, if_match: IfMatch):
     """The manager never works on the problem (R03); a tired worker is flagged (R19)."""
     _people(app, "person", body.person)
 
@@ -54,18 +55,18 @@ def add_worker(incident_id: str, body: PersonRefIn, app: App, actor: Caller, res
 
 
 @router.delete("/workers/{person}", response_model=IncidentOut)
-def remove_worker(incident_id: str, person: str, app: App, actor: Caller, response: Response, if_match: IfMatch):
+def remove_worker(incident_id: Id, person: Id, app: App, actor: Caller, response: Response, if_match: IfMatch):
     return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.remove_worker(person, ctx))
 
 
 def _membership(role: str, path: str) -> None:
     @router.post(f"/{path}", response_model=IncidentOut, name=f"add_{role}")
-    def add(incident_id: str, body: PersonRefIn, app: App, actor: Caller, response: Response, if_match: IfMatch):
+    def add(incident_id: Id, body: PersonRefIn, app: App, actor: Caller, response: Response, if_match: IfMatch):
         _people(app, "person", body.person)
         return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.add_member(role, body.person, ctx))
 
     @router.delete(f"/{path}/{{person}}", response_model=IncidentOut, name=f"remove_{role}")
-    def remove(incident_id: str, person: str, app: App, actor: Caller, response: Response, if_match: IfMatch):
+    def remove(incident_id: Id, person: Id, app: App, actor: Caller, response: Response, if_match: IfMatch):
         return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.remove_member(role, person, ctx))
 
 
@@ -74,14 +75,14 @@ _membership("observer", "observers")
 
 
 @router.put("/pr-manager", response_model=IncidentOut)
-def assign_pr_manager(incident_id: str, body: PersonRefIn, app: App, actor: Caller, response: Response,
+def assign_pr_manager(incident_id: Id, body: PersonRefIn, app: App, actor: Caller, response: Response,
                       if_match: IfMatch):
     _people(app, "person", body.person)
     return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.assign_pr_manager(body.person, ctx))
 
 
 @router.post("/handover", response_model=IncidentOut)
-def offer_handover(incident_id: str, body: HandoverIn, app: App, actor: Caller, response: Response,
+def offer_handover(incident_id: Id, body: HandoverIn, app: App, actor: Caller, response: Response,
                    if_match: IfMatch):
     """The manager offers the role; they stay in charge until it is accepted (R04)."""
     _people(app, "to", body.to)
@@ -90,17 +91,17 @@ def offer_handover(incident_id: str, body: HandoverIn, app: App, actor: Caller, 
 
 
 @router.post("/handover/accept", response_model=IncidentOut)
-def accept_handover(incident_id: str, app: App, actor: Caller, response: Response, if_match: IfMatch):
+def accept_handover(incident_id: Id, app: App, actor: Caller, response: Response, if_match: IfMatch):
     return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.accept_handover(ctx))
 
 
 @router.post("/handover/decline", response_model=IncidentOut)
-def decline_handover(incident_id: str, app: App, actor: Caller, response: Response, if_match: IfMatch):
+def decline_handover(incident_id: Id, app: App, actor: Caller, response: Response, if_match: IfMatch):
     return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.decline_handover(ctx))
 
 
 @router.post("/handover/force", response_model=IncidentOut)
-def force_handover(incident_id: str, body: ForceHandoverIn, app: App, actor: Caller, response: Response,
+def force_handover(incident_id: Id, body: ForceHandoverIn, app: App, actor: Caller, response: Response,
                    if_match: IfMatch):
     """An admin hands the role over in one step, recording why (R04)."""
     _people(app, "to", body.to)
@@ -109,14 +110,14 @@ def force_handover(incident_id: str, body: ForceHandoverIn, app: App, actor: Cal
 
 
 @router.post("/severity-input", response_model=IncidentOut)
-def give_severity_input(incident_id: str, body: SeverityInputIn, app: App, actor: Caller, response: Response,
+def give_severity_input(incident_id: Id, body: SeverityInputIn, app: App, actor: Caller, response: Response,
                         if_match: IfMatch):
     return _run(app, actor, response, incident_id, if_match,
                 lambda i, ctx: i.give_severity_input(body.level, body.comment, ctx))
 
 
 @router.post("/severity", response_model=IncidentOut)
-def change_severity(incident_id: str, body: SeverityIn, app: App, actor: Caller, response: Response,
+def change_severity(incident_id: Id, body: SeverityIn, app: App, actor: Caller, response: Response,
                     if_match: IfMatch):
     """Only the manager changes the level, with a reason, citing the input considered (R13)."""
     return _run(app, actor, response, incident_id, if_match,
@@ -124,13 +125,13 @@ def change_severity(incident_id: str, body: SeverityIn, app: App, actor: Caller,
 
 
 @router.post("/status-requests", response_model=IncidentOut)
-def request_status(incident_id: str, app: App, actor: Caller, response: Response, if_match: IfMatch,
+def request_status(incident_id: Id, app: App, actor: Caller, response: Response, if_match: IfMatch,
                    body: EmptyIn | None = None):
     return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.request_status(ctx))
 
 
 @router.post("/status-updates", response_model=IncidentOut)
-def post_status_update(incident_id: str, body: StatusUpdateIn, app: App, actor: Caller, response: Response,
+def post_status_update(incident_id: Id, body: StatusUpdateIn, app: App, actor: Caller, response: Response,
                        if_match: IfMatch):
     """A worker's update has all five parts, none blank (R06)."""
     return _run(app, actor, response, incident_id, if_match,
@@ -138,46 +139,46 @@ def post_status_update(incident_id: str, body: StatusUpdateIn, app: App, actor: 
 
 
 @router.post("/observer-briefings", response_model=IncidentOut)
-def brief_observers(incident_id: str, body: BriefingIn, app: App, actor: Caller, response: Response,
+def brief_observers(incident_id: Id, body: BriefingIn, app: App, actor: Caller, response: Response,
                     if_match: IfMatch):
     return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.brief_observers(body.summary, ctx))
 
 
 @router.post("/public-updates", response_model=IncidentOut)
-def post_public_update(incident_id: str, body: PublicUpdateIn, app: App, actor: Caller, response: Response,
+def post_public_update(incident_id: Id, body: PublicUpdateIn, app: App, actor: Caller, response: Response,
                        if_match: IfMatch):
     return _run(app, actor, response, incident_id, if_match,
                 lambda i, ctx: i.post_public_update(body.message, ctx))
 
 
 @router.post("/affected-info-requests", response_model=IncidentOut)
-def request_affected_info(incident_id: str, body: QuestionIn, app: App, actor: Caller, response: Response,
+def request_affected_info(incident_id: Id, body: QuestionIn, app: App, actor: Caller, response: Response,
                           if_match: IfMatch):
     return _run(app, actor, response, incident_id, if_match,
                 lambda i, ctx: i.request_affected_info(body.question, ctx))
 
 
 @router.post("/affected-info-reports", response_model=IncidentOut)
-def report_affected_info(incident_id: str, body: FindingsIn, app: App, actor: Caller, response: Response,
+def report_affected_info(incident_id: Id, body: FindingsIn, app: App, actor: Caller, response: Response,
                          if_match: IfMatch):
     return _run(app, actor, response, incident_id, if_match,
                 lambda i, ctx: i.report_affected_info(body.findings, ctx))
 
 
 @router.post("/checklist/{step}/done", response_model=IncidentOut)
-def complete_checklist_step(incident_id: str, step: str, app: App, actor: Caller, response: Response,
+def complete_checklist_step(incident_id: Id, step: Id, app: App, actor: Caller, response: Response,
                             if_match: IfMatch):
     """Follow the process exactly: each step of the current level, done by the manager (R14)."""
     return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.complete_step(step, ctx))
 
 
 @router.post("/resolve", response_model=IncidentOut)
-def resolve(incident_id: str, body: ResolveIn, app: App, actor: Caller, response: Response, if_match: IfMatch):
+def resolve(incident_id: Id, body: ResolveIn, app: App, actor: Caller, response: Response, if_match: IfMatch):
     """Resolving needs the resolution and the test plan that verified the fix (R15)."""
     return _run(app, actor, response, incident_id, if_match,
                 lambda i, ctx: i.resolve(body.resolution, body.test_plan, ctx))
 
 
 @router.post("/reopen", response_model=IncidentOut)
-def reopen(incident_id: str, body: ReopenIn, app: App, actor: Caller, response: Response, if_match: IfMatch):
+def reopen(incident_id: Id, body: ReopenIn, app: App, actor: Caller, response: Response, if_match: IfMatch):
     return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.reopen(body.reason, ctx))

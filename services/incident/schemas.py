@@ -5,9 +5,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-Text = Annotated[str, Field(min_length=1, max_length=200)]
-LongText = Annotated[str, Field(max_length=10_000)]
-PersonRef = Annotated[str, Field(min_length=1, max_length=64)]
+from shared.text import Aspect, Email, Id, Json, Line, Message, Name, Reason, Title, Url
+
+# Every text field is one of shared/text's types: no control characters, no line breaks outside
+# multi-line text, no lone surrogates, a maximum length (422 naming the field, before any write).
+PersonRef = Id
 Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
 
 
@@ -35,14 +37,14 @@ class WakingHours(Strict):
 
 
 class PersonIn(Strict):
-    name: Text
-    email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-    timezone: Annotated[str, Field(max_length=64), AfterValidator(_timezone)]
-    phone: Annotated[str, Field(max_length=40)] | None = None
-    groups: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default=[], max_length=50)
+    name: Name
+    email: Email
+    timezone: Annotated[Line(64), AfterValidator(_timezone)]
+    phone: Line(40) | None = None
+    groups: list[Line(100, min_length=1)] = Field(default=[], max_length=50)
     working_hours: WorkingHours
     waking_hours: WakingHours | None = None
-    webhook_url: Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")] | None = None
+    webhook_url: Url | None = None
     admin: bool = False
 
 
@@ -69,9 +71,9 @@ class AspectOut(BaseModel):
 
 
 class DeclareIn(Strict):
-    title: Text
-    description: LongText = ""
-    aspect: Annotated[str, Field(min_length=1, max_length=100)]
+    title: Title
+    description: Message = ""
+    aspect: Aspect
     severity: Annotated[int, Field(ge=1, le=100)]
     manager: PersonRef | None = None
 
@@ -80,27 +82,24 @@ class PersonRefIn(Strict):
     person: PersonRef
 
 
-Message = Annotated[str, Field(max_length=10_000)]
-
-
 class HandoverIn(Strict):
     to: PersonRef
-    briefing: Annotated[str, Field(max_length=2000)]
+    briefing: Reason
 
 
 class ForceHandoverIn(Strict):
     to: PersonRef
-    reason: Annotated[str, Field(max_length=2000)]
+    reason: Reason
 
 
 class SeverityInputIn(Strict):
     level: Annotated[int, Field(ge=1, le=100)]
-    comment: Annotated[str, Field(max_length=2000)] = ""
+    comment: Reason = ""
 
 
 class SeverityIn(Strict):
     level: Annotated[int, Field(ge=1, le=100)]
-    reason: Annotated[str, Field(max_length=2000)]
+    reason: Reason
     considered_input: list[Annotated[int, Field(ge=1)]] = Field(default=[], max_length=100)
 
 
@@ -143,16 +142,16 @@ class ReopenIn(Strict):
 
 
 class ReportIn(Strict):
-    title: Text
-    description: LongText = ""
-    aspect: Annotated[str, Field(min_length=1, max_length=100)]
+    title: Title
+    description: Message = ""
+    aspect: Aspect
 
 
 class RefinementIn(Strict):
     """R17: a process-refinement action item recorded on a post-mortem, with exactly its recorded change."""
-    postmortem: Annotated[str, Field(min_length=1, max_length=64, description="the post-mortem's incident id")]
+    postmortem: Annotated[Id, Field(description="the post-mortem's incident id")]
     action_item: Annotated[int, Field(ge=1, description="the action item's number on that post-mortem")]
-    change: dict = Field(description="a JSON merge patch (RFC 7386) on the process document: the item's change")
+    change: Json = Field(description="a JSON merge patch (RFC 7386) on the process document: the item's change")
 
 
 class HandoverOffer(BaseModel):

@@ -3,18 +3,19 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.notifier import deliveries, domain, guard, idempotency, readmodel, signing
-from services.notifier.api import PRINTABLE, require_admin
+from services.notifier.api import require_admin
 from shared.problems import Problem
+from shared.text import Id, Url
 from shared.web import Caller
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 
-SubscriptionId = Annotated[str, Path(max_length=64, pattern=PRINTABLE)]
+SubscriptionId = Id
 
 
 def _secret(value: str) -> str:
@@ -30,7 +31,7 @@ Pattern = Annotated[str, Field(max_length=200, pattern=r"^(\*|warroom\.[a-z0-9_.
 
 class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: Annotated[str, Field(max_length=2000, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$")]
+    url: Url
     event_types: Annotated[list[Pattern], Field(min_length=1, max_length=50)]
     # A Standard Webhooks secret (whsec_ + 24 to 64 bytes in base64) the deliveries are signed with.
     secret: Secret

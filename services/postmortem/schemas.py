@@ -1,36 +1,18 @@
 """The post-mortem API's bodies: what it accepts (strict) and what it answers (documented for S6)."""
 from datetime import date, datetime
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.postmortem.deadlines import OUTCOMES
 from services.postmortem.domain import ROLES
 from services.postmortem.report import SECTIONS
+from shared.text import Id, Json, Line, Text
 
 SectionId = Enum("SectionId", {sid: sid for sid, _, _ in SECTIONS}, type=str)
 Kind = Literal["prevention", "handling", "process_refinement"]
 Outcome = Literal[OUTCOMES]
-
-
-def storable(value: Any) -> Any:
-    """Text PostgreSQL can keep: no NUL characters, no lone surrogates (in nested JSON too)."""
-    if isinstance(value, dict):
-        return {storable(key): storable(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [storable(item) for item in value]
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("text must not contain NUL characters")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("text must be valid Unicode") from None
-    return value
-
-
-Text = Annotated[str, AfterValidator(storable)]
 
 
 class In(BaseModel):
@@ -38,15 +20,15 @@ class In(BaseModel):
 
 
 class SectionIn(In):
-    text: Text = Field(max_length=50_000, description="The section's narrative; empty clears it")
+    text: Text(50_000) = Field(description="The section's narrative; empty clears it")
 
 
 class ActionItemIn(In):
-    title: Text = Field(min_length=1, max_length=280)
-    owner: Text = Field(min_length=1, max_length=64, description="The person id of who sees it done")
+    title: Line(280, min_length=1)
+    owner: Id = Field(description="The person id of who sees it done")
     due: date
     kind: Kind
-    change: Annotated[dict[str, Any], AfterValidator(storable)] | None = Field(
+    change: Json | None = Field(
         default=None, description="process_refinement only: a JSON merge patch (RFC 7386) on the process document")
 
     @model_validator(mode="after")

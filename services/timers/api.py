@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from services.timers import readmodel
 from shared.contract.downstream import TimerKind
+from shared.text import Line
 from shared.web import Caller
 
 router = APIRouter(prefix="/v1")
@@ -28,9 +29,7 @@ class TimerList(BaseModel):
 
 @router.get("/timers", response_model=TimerList, summary="An incident's timers, by due time")
 async def list_timers(request: Request, caller: Caller,
-                      incident_id: Annotated[str, Query(min_length=1, max_length=200)]) -> TimerList:
-    if "\x00" in incident_id:  # no incident id has one, and PostgreSQL text cannot hold it
-        return TimerList(timers=[])
+                      incident_id: Annotated[Line(200, min_length=1), Query()]) -> TimerList:
     async with request.app.state.pool.acquire() as conn:
         rows = await readmodel.timers_of(conn, incident_id)
     return TimerList(timers=[

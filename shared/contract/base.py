@@ -1,7 +1,13 @@
 """The base of every event's data model."""
 from pydantic import BaseModel, ConfigDict
 
-PersonId = str
+from shared.text import Line
+
+# What every service accepts at its edge (shared/text), so a subscriber may rely on the schemas:
+# no control characters, line breaks only in multi-line text, no lone surrogates, bounded lengths.
+PersonId = Line(64)
+# Ids the services make (incidents, reports, tokens, timers, deliveries, events).
+Key = Line(200)
 
 
 class Data(BaseModel):

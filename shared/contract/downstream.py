@@ -1,8 +1,9 @@
 """Events of the consuming services: timers fired, notifications delivered, post-mortems published."""
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-from shared.contract.base import Data, PersonId
+from shared.contract.base import Data, Key, PersonId
+from shared.text import Json, Line
 
 # --- timers (subject = incident id) ---
 
@@ -13,42 +14,42 @@ TimerKind = Literal["ack_due", "handover_warning", "shift_limit", "status_update
 
 
 class TimerFired(Data):
-    timer_id: str
+    timer_id: Key
     kind: TimerKind
-    incident_id: str
+    incident_id: Key
     person: PersonId | None = None
     due_at: datetime
     fired_at: datetime
     # Kind-specific detail, e.g. the checklist step id.
-    detail: dict[str, Any] = {}
+    detail: Json = {}
 
 
 # --- notifier (subject = incident id, or the report id) ---
 
 class NotificationDelivered(Data):
-    delivery_id: str
-    incident_id: str | None = None
+    delivery_id: Key
+    incident_id: Key | None = None
     recipient: PersonId | None = None
     channel: Literal["webhook", "email", "subscription", "issue_tracker"]
-    reason: str
-    event_id: str
+    reason: Line(200)
+    event_id: Key
 
 
 # --- post-mortem (subject = incident id) ---
 
 class PostmortemPublished(Data):
-    incident_id: str
+    incident_id: Key
     by: PersonId
 
 
 class ActionItemAdded(Data):
     """An action item recorded on a post-mortem (R17): the incident service learns from these which
     process refinements exist, with exactly which change, before anyone applies one."""
-    incident_id: str
+    incident_id: Key
     item_id: int
     kind: Literal["prevention", "handling", "process_refinement"]
-    title: str
+    title: Line(280)
     owner: PersonId
     by: PersonId
     # The JSON merge patch on the process document of a process refinement; None for other kinds.
-    change: dict[str, Any] | None = None
+    change: Json | None = None

@@ -1,13 +1,14 @@
 """Incident events (subject = incident id, sequence = incident version)."""
 from typing import Literal
 
-from shared.contract.base import Data, PersonId
+from shared.contract.base import Data, Key, PersonId
+from shared.text import Aspect, Line, Message, Reason, Title
 
 
 class IncidentDeclared(Data):
-    title: str
-    description: str
-    aspect: str
+    title: Title
+    description: Message
+    aspect: Aspect
     severity: int
     manager: PersonId
     smes: list[PersonId]
@@ -25,7 +26,7 @@ class PageAcknowledged(Data):
 class PageUnanswered(Data):
     """R11: every SME and the catch-all were paged in vain; observers are told, the last paged stays manager."""
     paged: PersonId
-    timer_id: str
+    timer_id: Key
 
 
 class RoleChanged(Data):
@@ -48,7 +49,7 @@ class PrManagerAssigned(Data):
 
 class HandoverOffered(Data):
     to: PersonId
-    briefing: str
+    briefing: Reason
     by: PersonId
 
 
@@ -62,7 +63,7 @@ class ManagerChanged(Data):
     previous: PersonId
     manager: PersonId
     how: Literal["accepted", "forced", "escalated"]
-    reason: str = ""
+    reason: Reason = ""
     by: PersonId
     # R03: the new manager stops being a worker in the same event.
     removed_from_workers: bool = False
@@ -73,20 +74,20 @@ class ManagerChanged(Data):
 class ShiftLimitBreached(Data):
     """R05: the manager reached manager_shift_limit of continuous tenure; only handing over remains."""
     manager: PersonId
-    tenure_started_at: str
-    limit: str
+    tenure_started_at: Line(64)
+    limit: Line(64)
 
 
 class SeverityInputGiven(Data):
     level: int
-    comment: str
+    comment: Reason
     by: PersonId
 
 
 class SeverityChanged(Data):
     previous: int
     severity: int
-    reason: str
+    reason: Reason
     by: PersonId
     # Sequence numbers of the severity_input_given events the manager considered (R13).
     considered_input: list[int] = []
@@ -100,47 +101,47 @@ class StatusRequested(Data):
 class StatusUpdated(Data):
     """R06: a worker's honest, complete update; never edited, a correction is a new update."""
     worker: PersonId
-    learned: str
-    tried: str
-    outcome: str
-    working_on: str
-    remaining: str
+    learned: Message
+    tried: Message
+    outcome: Message
+    working_on: Message
+    remaining: Message
 
 
 class ObserversBriefed(Data):
-    summary: str
+    summary: Message
     by: PersonId
 
 
 class PublicUpdatePosted(Data):
-    message: str
+    message: Message
     by: PersonId
 
 
 class AffectedInfoRequested(Data):
-    question: str
+    question: Message
     by: PersonId
 
 
 class AffectedInfoReported(Data):
-    findings: str
+    findings: Message
     by: PersonId
 
 
 class ChecklistStepCompleted(Data):
-    step: str
+    step: Line(64)
     level: int
     by: PersonId
 
 
 class IncidentResolved(Data):
-    resolution: str
-    test_plan: str
+    resolution: Message
+    test_plan: Message
     by: PersonId
 
 
 class IncidentReopened(Data):
-    reason: str
+    reason: Message
     by: PersonId
 
 

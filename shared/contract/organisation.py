@@ -1,64 +1,63 @@
 """Organisation events: people, tokens, the SME directory, process versions, minor reports."""
-from typing import Any
-
-from shared.contract.base import Data, PersonId
+from shared.contract.base import Data, Key, PersonId
+from shared.text import Aspect, Json, Line, Message, Name, Title
 
 # --- organisation: people, tokens, directory, process (subject = the aggregate's id) ---
 
 class WorkingHours(Data):
-    start: str
-    end: str
+    start: Line(5)
+    end: Line(5)
     days: list[int]
 
 
 class WakingHours(Data):
-    start: str
-    end: str
+    start: Line(5)
+    end: Line(5)
 
 
 class PersonRegistered(Data):
     id: PersonId
-    name: str
-    email: str
-    timezone: str
-    phone: str | None = None
-    groups: list[str] = []
+    name: Name
+    email: Line(254)
+    timezone: Line(64)
+    phone: Line(40) | None = None
+    groups: list[Line(100)] = []
     working_hours: WorkingHours
     waking_hours: WakingHours | None = None
-    webhook_url: str | None = None
+    webhook_url: Line(2000) | None = None
     admin: bool = False
 
 
 class TokenIssued(Data):
     """A token's SHA-256 hash (never the token): every service authenticates from these."""
-    id: str
+    id: Key
     person_id: PersonId
-    token_hash: str
+    token_hash: Line(128)
 
 
 class TokenRevoked(Data):
-    id: str
+    id: Key
 
 
 class AspectSmesSet(Data):
-    aspect: str
+    aspect: Aspect
     smes: list[PersonId]
     by: PersonId
 
 
 class ProcessPublished(Data):
     version: int
-    document: dict[str, Any]
+    document: Json
     by: PersonId
     # The post-mortem whose refinement produced this version (R17), if any.
-    cites_postmortem: str | None = None
+    cites_postmortem: Key | None = None
     # The post-mortem's action item that produced it (R17: applied once), if any.
     cites_action_item: int | None = None
 
 
 class MinorReportFiled(Data):
-    id: str
-    title: str
-    description: str
-    aspect: str
+    id: Key
+    title: Title
+    description: Message
+    aspect: Aspect
     by: PersonId

@@ -5,8 +5,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared import durations
+from shared.text import Line, Text
 
-Duration = str
+# Every string of the document is one of shared/text's types (no control characters, bounded),
+# so a version is storable and showable everywhere it is published.
+Duration = Line(64)
 Immediacy = Literal["any_hour", "waking_hours", "next_business_day"]
 
 # The limits a document may leave out, as docs/process.md states them (R05, R19).
@@ -25,8 +28,8 @@ class Strict(BaseModel):
 
 
 class ObserverPolicy(Strict):
-    group: str | None = Field(default=None, max_length=100)
-    person: str | None = Field(default=None, max_length=64)
+    group: Line(100) | None = None
+    person: Line(64) | None = None
     channel: Literal["webhook", "email", "phone", "sms"] = "webhook"
     immediacy: Immediacy = "any_hour"
 
@@ -39,7 +42,7 @@ class ObserverPolicy(Strict):
 
 class ChecklistStep(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
-    title: str = Field(min_length=1, max_length=280)
+    title: Line(280, min_length=1)
     due_within: Duration | None = None
 
     _check = field_validator("due_within")(_duration)
@@ -47,10 +50,10 @@ class ChecklistStep(Strict):
 
 class Level(Strict):
     level: int = Field(ge=1)
-    name: str = Field(min_length=1, max_length=100)
-    description: str = Field(min_length=1, max_length=280)
+    name: Line(100, min_length=1)
+    description: Text(280, min_length=1)
     immediacy: Immediacy
-    communications: str = Field(max_length=1000)
+    communications: Text(1000)
     observers: list[ObserverPolicy] = []
     checklist: list[ChecklistStep] = []
     status_update_every: Duration
@@ -75,8 +78,8 @@ class ProcessDocument(Strict):
     handover_warning_after: Duration = DEFAULT_LIMITS["handover_warning_after"]
     manager_min_break: Duration = DEFAULT_LIMITS["manager_min_break"]
     worker_fresh_for: Duration = DEFAULT_LIMITS["worker_fresh_for"]
-    catch_all_sme: str | None = None
-    issue_tracker_webhook: str | None = Field(default=None, max_length=2000)
+    catch_all_sme: Line(64) | None = None
+    issue_tracker_webhook: Line(2000) | None = None
 
     _check = field_validator("manager_shift_limit", "handover_warning_after", "manager_min_break",
                              "worker_fresh_for")(_duration)
