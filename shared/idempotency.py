@@ -1,16 +1,28 @@
 """Optional ``Idempotency-Key`` on every POST (F10): a retry gets the first response, not a second effect.
 
-The first request with a key inserts the key's row and keeps that insert uncommitted while the
-command runs. PostgreSQL makes a retry with the same key wait on that row: it then finds the
+The first request with a key takes a transaction-scoped advisory lock on it and holds it while the
+command runs. PostgreSQL makes a retry with the same key wait on that lock: it then finds the
 committed response and replays it, or, when the first attempt failed (5xx, an exception) and
-rolled back, takes the key and runs itself. So concurrent retries need no polling, and a replica
-that dies mid-request releases its keys with its connection. Keys are scoped to the caller (a hash
-of the bearer token) and kept for 24 hours.
+recorded nothing, runs itself. So concurrent retries need no polling, and a replica that dies
+mid-request releases its keys with its connection. Keys are scoped to the caller (a hash of the
+bearer token) and kept for 24 hours.
+
+Where the work commits, the answer is recorded. A service whose command stores its effect in one
+statement (the incident service's event store) takes the request's ``Claim`` (``current_claim``) and
+writes the key's row with the answer in that same commit: a crash between the commit and the reply
+— of the service or of PostgreSQL — then leaves a retry something to replay, never a second run.
+Otherwise (refusals, endpoints that do not take the claim) this middleware records the response
+after the work, in its own commit, as a best effort.
+
+The recorded answer may differ from the one sent: an answer that carries a secret (an issued token)
+is recorded with the secret withheld (S11), so no secret is ever at rest in this table.
 
 The cost is one pooled connection per keyed request in flight; requests without a key pay nothing.
 """
 import asyncio
 import hashlib
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 import asyncpg
 from fastapi.responses import JSONResponse
@@ -29,17 +41,55 @@ WAIT_FOR_FIRST = "30s"
 
 UNAVAILABLE = db.UNAVAILABLE
 
-CLAIM = f"""
-INSERT INTO idempotency_keys (caller, key, fingerprint, expires_at)
-VALUES ($1, $2, $3, now() + interval '{KEPT_FOR}')
+# Per schema, caller and key: the services share a database, and so its advisory locks.
+LOCK = ("SELECT pg_advisory_xact_lock(('x' || left(encode(sha256(convert_to(current_schema(), 'UTF8') || $1::bytea"
+        " || convert_to($2::text, 'UTF8')), 'hex'), 16))::bit(64)::bigint)")
+RECORDED = ("SELECT fingerprint, status, headers, body FROM idempotency_keys "
+            "WHERE caller = $1 AND key = $2 AND expires_at > now() AND status IS NOT NULL")
+RECORD = f"""
+INSERT INTO idempotency_keys AS k (caller, key, fingerprint, status, headers, body, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, now() + interval '{KEPT_FOR}')
 ON CONFLICT (caller, key) DO UPDATE
-    SET fingerprint = excluded.fingerprint, expires_at = excluded.expires_at,
-        status = NULL, headers = NULL, body = NULL
-    WHERE idempotency_keys.expires_at <= now()
-RETURNING true
+    SET fingerprint = excluded.fingerprint, status = excluded.status, headers = excluded.headers,
+        body = excluded.body, expires_at = excluded.expires_at
+    WHERE k.expires_at <= now() OR k.status IS NULL
 """
-RECORDED = "SELECT fingerprint, status, headers, body FROM idempotency_keys WHERE caller = $1 AND key = $2"
-RECORD = "UPDATE idempotency_keys SET status = $3, headers = $4, body = $5 WHERE caller = $1 AND key = $2"
+
+
+@dataclass
+class Claim:
+    """A keyed request's key, for the work to record its answer in its own commit (``Answer``)."""
+    caller: bytes
+    key: str
+    fingerprint: bytes
+    answered: bool = False  # set once the work's commit holds the answer: nothing left to record
+
+    def answer(self, status: int, headers: dict[str, str], body: bytes) -> "Answer":
+        kept = [[name.lower(), value] for name, value in headers.items() if name.lower().encode() in KEPT_HEADERS]
+        return Answer(self, status, kept, body)
+
+
+@dataclass
+class Answer:
+    """What a retry of the claim's key will be answered: written with the work's effect, in one commit."""
+    claim: Claim
+    status: int
+    headers: list[list[str]]
+    body: bytes
+
+
+class Answered(Exception):
+    """The key's answer was committed already (by an earlier attempt whose reply was lost): the work
+    stored nothing, and the recorded answer is the one to give."""
+
+
+_claim: ContextVar["Claim | None"] = ContextVar("idempotency_claim", default=None)
+
+
+def current_claim() -> Claim | None:
+    """The claim the middleware made for the request being handled (its endpoint, dependencies and
+    worker threads see it); None without an Idempotency-Key."""
+    return _claim.get()
 
 
 def caller_of(scope) -> bytes | None:
@@ -174,8 +224,8 @@ class IdempotencyMiddleware:
         try:
             await transaction.start()
             await conn.execute(f"SET LOCAL lock_timeout = '{WAIT_FOR_FIRST}'")
-            claimed = await conn.fetchval(CLAIM, caller, key, fingerprint)
-            recorded = None if claimed else await conn.fetchrow(RECORDED, caller, key)
+            await conn.execute(LOCK, caller, key)
+            recorded = await conn.fetchrow(RECORDED, caller, key)
         except asyncpg.LockNotAvailableError:
             await _rollback(transaction)
             busy = problems.response(409, f"a request with Idempotency-Key {key!r} is still in progress; "
@@ -184,20 +234,36 @@ class IdempotencyMiddleware:
         except UNAVAILABLE:
             await _rollback(transaction)
             return await unavailable(scope)(scope, receive, send)
-        if not claimed:
+        if recorded is not None:
             await _rollback(transaction)
             return await self._answer_retry(scope, receive, send, key, fingerprint, recorded)
-        captured = _Captured()
+        claim = Claim(caller, key, fingerprint)
+        captured, claimed = _Captured(), _claim.set(claim)
         try:
             await self.app(scope, receive, captured.send)
+        except Answered:
+            await _rollback(transaction)
+            return await self._answer_committed(conn, scope, receive, send, caller, key, fingerprint)
         except BaseException:
             await _rollback(transaction)
             raise
-        if captured.recordable:
-            await self._record(conn, transaction, caller, key, captured)
+        finally:
+            _claim.reset(claimed)
+        if captured.recordable and not claim.answered:
+            await self._record(conn, transaction, caller, key, fingerprint, captured)
         else:
-            await _rollback(transaction)
+            await _rollback(transaction)  # releases the lock: the work's own commit holds the answer, if any
         await captured.forward(send)
+
+    async def _answer_committed(self, conn, scope, receive, send, caller: bytes, key: str, fingerprint: bytes) -> None:
+        """The work found its key answered by an earlier attempt's commit: replay that answer."""
+        try:
+            recorded = await conn.fetchrow(RECORDED, caller, key)
+        except UNAVAILABLE:
+            recorded = None
+        if recorded is None:
+            return await unavailable(scope)(scope, receive, send)
+        await self._answer_retry(scope, receive, send, key, fingerprint, recorded)
 
     @staticmethod
     async def _answer_retry(scope, receive, send, key: str, fingerprint: bytes, recorded) -> None:
@@ -211,9 +277,9 @@ class IdempotencyMiddleware:
         await _replay(send, recorded["status"], recorded["headers"], recorded["body"])
 
     @staticmethod
-    async def _record(conn, transaction, caller: bytes, key: str, captured: _Captured) -> None:
+    async def _record(conn, transaction, caller: bytes, key: str, fingerprint: bytes, captured: _Captured) -> None:
         try:
-            await conn.execute(RECORD, caller, key, captured.status, captured.kept_headers(),
+            await conn.execute(RECORD, caller, key, fingerprint, captured.status, captured.kept_headers(),
                                b"".join(captured.chunks))
             await transaction.commit()
         except UNAVAILABLE as exc:

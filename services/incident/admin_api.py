@@ -6,7 +6,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.incident import action_items, readmodel
-from services.incident.deps import App, Caller, translated
+from services.incident.deps import App, Caller, Reply, translated
 from shared.process.document import ProcessDocument
 from services.incident.schemas import (
     AspectIn,
@@ -17,7 +17,6 @@ from services.incident.schemas import (
     RefinementIn,
     ReportIn,
     TokenIn,
-    TokenOut,
 )
 from shared.problems import Problem
 from shared.text import Aspect, Id, Line
@@ -35,8 +34,12 @@ def _person_out(person) -> PersonOut:
 
 @router.post("/people", status_code=status.HTTP_201_CREATED, response_model=PersonOut, tags=["people"])
 def register_person(body: PersonIn, app: App, actor: Caller, response: Response):
+    reply = Reply.to(201)  # keyed (F10): the answer is recorded in the events' commit
     with translated():
-        person = app.register_person(body.model_dump(mode="json"), actor)
+        person = app.register_person(body.model_dump(mode="json"), actor, answer=reply and (
+            lambda person: reply(_person_out(person), {"Location": f"/v1/people/{person.id}"})))
+    if reply:
+        return reply.response
     response.headers["Location"] = f"/v1/people/{person.id}"
     return _person_out(person)
 
@@ -47,11 +50,30 @@ def get_person(person_id: Id, app: App, actor: Caller):
         return _person_out(app.person(person_id))
 
 
-@router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenOut, tags=["tokens"])
+WITHHELD = ("the token was issued by the first request with this Idempotency-Key; its secret is shown only "
+            "in that answer and is stored nowhere: if it was lost, revoke this token (DELETE /v1/tokens/{id}) "
+            "and issue a new one")
+
+
+class IssuedToken(BaseModel):
+    id: str
+    token: str | None = Field(description="the secret: shown in this answer only, stored hashed; null in the "
+                                          "replayed answer to a retry with the same Idempotency-Key (S11)")
+    detail: str | None = Field(default=None, description="why `token` is null, in a replayed answer")
+
+
+@router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=IssuedToken, tags=["tokens"])
 def issue_token(body: TokenIn, app: App, actor: Caller):
+    """Issue a token to a person; the secret is in this answer only (S1). A retry with the same
+    Idempotency-Key is answered 201 with the same token id, `token: null` and a `detail` saying so: the
+    secret is never kept, not even for replaying (S11), and issuing another would leave an unknown live
+    token — revoke the id and issue a new one if the first answer was lost."""
+    reply = Reply.to(201)
     with translated():
-        token_id, secret = app.issue_token(body.person_id, actor)
-    return TokenOut(id=token_id, token=secret)
+        token_id, secret = app.issue_token(body.person_id, actor, answer=reply and (
+            lambda token_id: reply(IssuedToken(id=token_id, token=None, detail=WITHHELD.format(id=token_id)))))
+    # The answer recorded for retries withholds the secret; this one, the first, shows it.
+    return IssuedToken(id=token_id, token=secret)
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["tokens"])
@@ -123,9 +145,11 @@ async def coverage(request: Request, app: App, actor: Caller):
 @router.post("/reports", status_code=status.HTTP_202_ACCEPTED, tags=["reports"])
 def file_minor_report(body: ReportIn, app: App, actor: Caller) -> dict[str, str]:
     """R12: too small for the incident process — recorded, published, forwarded to the issue tracker."""
+    reply = Reply.to(202)  # keyed (F10): the answer is recorded in the events' commit
     with translated():
-        report = app.file_report(body.title, body.description, body.aspect, actor)
-    return {"id": str(report.id)}
+        report = app.file_report(body.title, body.description, body.aspect, actor,
+                                 answer=reply and (lambda report: reply({"id": str(report.id)})))
+    return reply.response if reply else {"id": str(report.id)}
 
 
 @router.post("/process/refinements", response_model=PublishedProcess, tags=["process"])
@@ -145,9 +169,14 @@ async def apply_refinement(body: RefinementIn, request: Request, app: App, actor
         raise Problem(503, f"action item {body.action_item} of post-mortem {body.postmortem} has not reached this "
                            "service yet; nothing was changed, retry shortly", rule="R17",
                       headers={"Retry-After": str(int(ITEM_WAIT_SECONDS))})
+    def published(number: int, document: dict) -> dict:
+        warnings = ProcessDocument.model_validate(document).warnings_found()
+        return {"version": number, **document, "warnings": warnings, "cites_postmortem": body.postmortem,
+                "cites_action_item": body.action_item}
+
+    reply = Reply.to(200)  # keyed (F10): the answer is recorded in the events' commit
     with translated():
         number, document = await run_in_threadpool(app.apply_refinement, body.postmortem, body.action_item,
-                                                   body.change, recorded, actor)
-    warnings = ProcessDocument.model_validate(document).warnings_found()
-    return {"version": number, **document, "warnings": warnings, "cites_postmortem": body.postmortem,
-            "cites_action_item": body.action_item}
+                                                   body.change, recorded, actor,
+                                                   reply and (lambda n, d: reply(PublishedProcess(**published(n, d)))))
+    return reply.response if reply else published(number, document)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from services.incident import readmodel, relay
-from services.incident.deps import App, Caller, translated
+from services.incident.deps import App, Caller, Reply, translated
 from services.incident.schemas import (
     DeclareIn,
     EventsPage,
@@ -25,12 +25,26 @@ def answer(app, response: Response, incident, **extra) -> IncidentOut:
     return incident_out(incident, {**app.representation(incident), **extra})
 
 
+def keyed_answer(app, reply: Reply, incident, status: int = 200, **extra):
+    """``answer`` for a keyed request, from the incident as changed and before it is saved (F10)."""
+    headers = {"ETag": f'"{incident.version}"'}
+    if status == 201:
+        headers["Location"] = f"/v1/incidents/{incident.id}"
+    return reply(incident_out(incident, {**app.representation(incident), **extra}), headers)
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=IncidentOut)
 def declare(body: DeclareIn, app: App, actor: Caller, response: Response):
     """Anyone signed in may declare; the aspect's first SME (or the named manager) manages and is paged (R02).
     An aspect without SMEs, or unknown, pages the catch-all; `coverage` says so, with the nearest known
     aspects (R10)."""
     with translated():
+        if (reply := Reply.to(201)) is not None:  # keyed (F10): the answer is recorded with the events
+            def keyed(incident):
+                coverage = app.declaration_coverage(incident.aspect, incident.coverage_gap, incident.paged)
+                return keyed_answer(app, reply, incident, 201, coverage=coverage)
+            app.declare(body.title, body.description, body.aspect, body.severity, body.manager, actor, keyed)
+            return reply.response
         incident = app.declare(body.title, body.description, body.aspect, body.severity, body.manager, actor)
         response.headers["Location"] = f"/v1/incidents/{incident.id}"
         coverage = app.declaration_coverage(incident.aspect, incident.coverage_gap, incident.paged)

@@ -20,6 +20,7 @@ from services.incident.domain_context import Context
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
 from services.incident.organisation_app import OrganisationApplication, nearest_aspects
 from services.incident.policy import Actor
+from shared.idempotency import Answer
 from shared.process.document import ProcessDocument, merge_patch
 from shared import durations
 
@@ -88,7 +89,7 @@ class IncidentApplication(OrganisationApplication):
     # --- declaring ---
 
     def declare(self, title: str, description: str, aspect: str, severity: int, manager: str | None,
-                actor: Actor) -> Incident:
+                actor: Actor, answer: Callable[[Incident], Answer] | None = None) -> Incident:
         version, document = self.process()
         levels = sorted(self.rules_of(document).levels)
         if severity not in levels:
@@ -116,18 +117,22 @@ class IncidentApplication(OrganisationApplication):
                                     manager=paged, smes=smes, declared_by=actor.person_id,
                                     process_version=version, paged=paged, coverage_gap=coverage_gap, at=now,
                                     manager_since=ctx.tenure_start(paged, now))
-            self._save(incident, *self._track_time(None, incident, document, now))
+            tracked = self._track_time(None, incident, document, now)
+            self._save(incident, *tracked, answer=answer and answer(incident))
             return incident
         return self._in_turn({turns.person_key(paged)}, attempt)
 
     # --- commands on an incident ---
 
     def command(self, incident_id: str, expected_version: int | None, actor: Actor,
-                change: Callable[[Incident, Context], object]) -> Incident:
+                change: Callable[[Incident, Context], object],
+                answer: Callable[[Incident], Answer] | None = None) -> Incident:
         """Load, check, apply one change, save with the people's time records; If-Match mismatch is 412.
 
         A command that lost a race is loaded and checked again on the new state (§5): it applies if its
-        rule still holds and is refused only by the rule — or, with If-Match, as stale (412)."""
+        rule still holds and is refused only by the rule — or, with If-Match, as stale (412).
+        ``answer`` renders the reply from the changed incident before it is saved: a keyed request's
+        reply is recorded in the same commit as the events (F10)."""
         def attempt() -> Incident:
             incident = self._get(Incident, incident_id, "incident")
             if expected_version is not None and incident.version != expected_version:
@@ -139,7 +144,8 @@ class IncidentApplication(OrganisationApplication):
             before = _activity(incident)
             with moment.of_command(ctx.at):
                 change(incident, ctx)
-            self._save(incident, *self._track_time(before, incident, document, ctx.at))
+            tracked = self._track_time(before, incident, document, ctx.at)
+            self._save(incident, *tracked, answer=answer and answer(incident))
             return incident
         return self._in_turn({turns.incident_key(incident_id)}, attempt)
 
@@ -224,8 +230,9 @@ class IncidentApplication(OrganisationApplication):
             raise Forbidden("only the cited incident's managers (past ones too) and admins apply its refinements",
                             rule="R17")
 
-    def apply_refinement(self, postmortem: str, action_item: int, change: dict, recorded: dict,
-                         actor: Actor) -> tuple[int, dict]:
+    def apply_refinement(self, postmortem: str, action_item: int, change: dict, recorded: dict, actor: Actor,
+                         answer: Callable[[int, dict], Answer] | None = None
+                         ) -> tuple[int, dict]:
         """Publish a new process version at once, citing the post-mortem (its incident's id) and the action
         item ``recorded`` on it (as the post-mortem stream told it): only a process refinement, with exactly
         its change, once. Two applying it at once: the one that loses is checked again, and refused."""
@@ -256,7 +263,7 @@ class IncidentApplication(OrganisationApplication):
                 self.require_people("catch_all_sme", document.catch_all_sme)
             process.publish(document.document(), by=actor.person_id, cites_postmortem=postmortem,
                             cites_action_item=action_item)
-            self._save(process)
+            self._save(process, answer=answer and answer(process.current_version, process.current))
             return process.current_version, process.current
         return self._in_turn({"process"}, attempt)
 

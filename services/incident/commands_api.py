@@ -3,8 +3,8 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Response
 
-from services.incident.api import answer
-from services.incident.deps import App, Caller, IfMatch, translated
+from services.incident.api import answer, keyed_answer
+from services.incident.deps import App, Caller, IfMatch, Reply, translated
 from services.incident.schemas import (
     BriefingIn,
     EmptyIn,
@@ -26,10 +26,14 @@ from shared.text import Id
 router = APIRouter(prefix="/v1/incidents/{incident_id}", tags=["incident commands"])
 
 
-def _run(app, actor, response: Response, incident_id: str, if_match: int | None, change: Callable) -> IncidentOut:
+def _run(app, actor, response: Response, incident_id: str, if_match: int | None, change: Callable):
     with translated():
-        incident = app.command(incident_id, if_match, actor, change)
-        return answer(app, response, incident)
+        if (reply := Reply.to(200)) is None:
+            incident = app.command(incident_id, if_match, actor, change)
+            return answer(app, response, incident)
+        # Keyed (F10): the answer is rendered before the save, which records it with the events.
+        app.command(incident_id, if_match, actor, change, lambda incident: keyed_answer(app, reply, incident))
+        return reply.response
 
 
 def _people(app, field: str, *people: str) -> None:

@@ -4,11 +4,14 @@ from typing import Annotated
 from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from services.incident.application import IncidentApplication
 from services.incident.errors import Refused
 from services.incident.policy import Actor
+from shared import idempotency
 from shared.problems import Problem
 from shared.web import bearer, unauthorized
 
@@ -48,6 +51,27 @@ async def expected_version(if_match: Annotated[str | None, Header(max_length=40)
 
 
 IfMatch = Annotated[int | None, Depends(expected_version)]
+
+
+class Reply:
+    """A keyed request's answer, rendered from the state as changed before the save records it with
+    the key (F10): the application calls it, then the endpoint returns ``response`` — the very bytes
+    a retry will be replayed. An endpoint whose answer carries a secret records one without it and
+    returns its own (S11)."""
+
+    def __init__(self, claim: idempotency.Claim, status: int = 200):
+        self.claim, self.status = claim, status
+        self.response: JSONResponse | None = None
+
+    @staticmethod
+    def to(status: int = 200) -> "Reply | None":
+        """The reply to render for this request, if it carries an Idempotency-Key."""
+        claim = idempotency.current_claim()
+        return None if claim is None else Reply(claim, status)
+
+    def __call__(self, content, headers: dict[str, str] | None = None) -> idempotency.Answer:
+        self.response = JSONResponse(jsonable_encoder(content), self.status, headers)
+        return self.claim.answer(self.status, dict(self.response.headers), self.response.body)
 
 
 class translated:

@@ -16,6 +16,7 @@ from shared.process import hours
 from shared.process.document import ProcessDocument, default_process
 from shared.process.rules import Rules
 from shared.clock import Clock
+from shared.idempotency import Answer
 from shared.organisation import token_hash
 
 AUTH_CACHE_SECONDS = 2.0
@@ -39,8 +40,13 @@ class OrganisationApplication(Application):
 
     # --- plumbing ---
 
-    def _save(self, *aggregates) -> None:
-        self.save(*aggregates)  # IntegrityError (a concurrent write) is the caller's to handle
+    def _save(self, *aggregates, answer: Answer | None = None) -> None:
+        """``answer``: a keyed request's reply, recorded with its key in the events' commit (recorder.py).
+        IntegrityError (a concurrent write) is the caller's to handle; ``Answered`` the middleware's."""
+        if answer is None:
+            self.save(*aggregates)
+        else:
+            self.save(*aggregates, answer=answer)
         for aggregate in aggregates:
             if isinstance(aggregate, org.Person):
                 self._hours.pop(str(aggregate.id), None)
@@ -164,19 +170,22 @@ class OrganisationApplication(Application):
         self._actors[digest] = (actor, time.monotonic() + AUTH_CACHE_SECONDS)
         return actor
 
-    def register_person(self, fields: dict, actor: Actor) -> org.Person:
+    def register_person(self, fields: dict, actor: Actor,
+                        answer: Callable[[org.Person], Answer] | None = None) -> org.Person:
         self._require_admin(actor)
         person = org.Person(id=uuid4(), **fields)
-        self._save(person)
+        self._save(person, answer=answer and answer(person))
         return person
 
-    def issue_token(self, person_id: str, actor: Actor) -> tuple[str, str]:
+    def issue_token(self, person_id: str, actor: Actor,
+                    answer: Callable[[str], Answer] | None = None) -> tuple[str, str]:
+        """``answer`` is given the token's id only: the secret is shown once and never recorded (S11)."""
         self._require_admin(actor)
         self.require_people("person_id", person_id)
         secret = secrets.token_urlsafe(32)
         digest = token_hash(secret)
         token = org.Token(id=org.token_id_for(digest), person_id=person_id, token_hash=digest)
-        self._save(token)
+        self._save(token, answer=answer and answer(str(token.id)))
         return str(token.id), secret
 
     def revoke_token(self, token_id: str, actor: Actor) -> None:
@@ -262,9 +271,10 @@ class OrganisationApplication(Application):
 
     # --- minor reports (R12) ---
 
-    def file_report(self, title: str, description: str, aspect: str, actor: Actor) -> org.MinorReport:
+    def file_report(self, title: str, description: str, aspect: str, actor: Actor,
+                    answer: Callable[[org.MinorReport], Answer] | None = None) -> org.MinorReport:
         report = org.MinorReport(title=title, description=description, aspect=aspect, by=actor.person_id)
-        self._save(report)
+        self._save(report, answer=answer and answer(report))
         return report
 
 

@@ -3,9 +3,10 @@
 -- IF NOT EXISTS: the incident service had these tables under its own migrations before.
 
 -- The first response to each (caller, Idempotency-Key), replayed to retries for 24 hours.
--- The first request inserts its row without a response and keeps the insert uncommitted while
--- the command runs, so a concurrent retry waits on the row; the row is committed only with the
--- response filled in (status, headers and body are NULL only inside that transaction).
+-- The first request holds an advisory lock on the key while the command runs, so a concurrent
+-- retry waits; the row is written once, with the response, in the command's own commit where it
+-- can be (the incident service's event store) or just after it (shared/idempotency.py). A response
+-- carrying a secret is recorded without it (S11). status is NULL only in rows of older versions.
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     caller      bytea       NOT NULL,  -- sha256 of the bearer token: keys are scoped per caller
     key         text        NOT NULL,
