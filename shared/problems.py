@@ -12,13 +12,13 @@ from shared.db import UNAVAILABLE
 MEDIA_TYPE = "application/problem+json"
 
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-          405: "Method not allowed", 409: "Conflict", 412: "Precondition failed",
+          405: "Method not allowed", 409: "Conflict", 412: "Precondition failed", 413: "Content too large",
           415: "Unsupported media type", 422: "Unprocessable content", 429: "Too many requests",
           503: "Service unavailable"}
 
 
 # Every operation may answer these, always as a problem body (documented so clients and fuzzers know).
-DOCUMENTED = (401, 403, 404, 409, 412, 422, 429, 503)
+DOCUMENTED = (401, 403, 404, 409, 412, 413, 422, 429, 503)
 
 
 class ProblemDetails(BaseModel):

@@ -1,21 +1,44 @@
-"""Rate limit per token (S7): a token bucket in PostgreSQL, so every replica of a service draws from the same one.
+"""Authentication first, then the rate limits (S7): token buckets in PostgreSQL, so every replica of
+a service draws from the same ones.
 
-Each request with a bearer token costs one statement: refill the caller's bucket for the time
-since its last request, take a token if there is one, and say whether there was. Requests without
-a token are not limited here (they are answered 401); health, metrics and the schema never are.
+Every request but health, metrics and the schema is authenticated here, before anything reads its
+body (FastAPI parses a body before it runs a route's dependencies): a wrong or missing token is
+answered 401 without the body being read. Then:
+
+- a signed-in caller takes a token from the bucket of their bearer token (one statement);
+- a failed or missing authentication takes one from the bucket of the client's address (an IPv6
+  address counts by its /64, which one client usually holds whole), and is answered 429 once that
+  is empty. Made-up tokens therefore add no row of their own: the table holds a row per real token
+  and per address that failed recently, and rows whose bucket refilled are deleted.
+
+An address over its limit is remembered by the replica until its bucket has a token again, so a
+flood of failures costs no statement. A valid token is never refused because of its address.
 """
 import asyncio
+import hashlib
+import ipaddress
 import math
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
 from shared import logs, problems
 from shared.idempotency import UNAVAILABLE, caller_of, release, unavailable
+from shared.problems import Problem
 from shared.settings import Settings
 
 log = logs.get(__name__)
 
-EXEMPT = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
+EXEMPT = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect",
+                    "/redoc"})
+# Where the gate leaves the authenticated principal, for the route's dependency to reuse.
+STATE = "warroom_principal"
+# Addresses over their limit remembered per replica (oldest forgotten first beyond this many).
+REMEMBERED = 10_000
+
+Authenticate = Callable[[object, str], Awaitable[object | None]]
 
 # The upsert's row lock serialises a caller's concurrent requests, and the clock is read once that
 # lock is held, so each request refills from where the previous one left. A new bucket starts full.
@@ -31,38 +54,115 @@ RETURNING allowed, tokens
 """
 
 
-class RateLimitMiddleware:
-    """Pure ASGI middleware; answers 429 problem+json with ``Retry-After`` in whole seconds."""
+def bearer_token(scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            token = token.strip()
+            return token if scheme.lower() == "bearer" and token else None
+    return None
 
-    def __init__(self, app, per_second: float, burst: int):
-        self.app, self.per_second, self.burst = app, float(per_second), float(burst)
+
+def address_of(scope) -> bytes:
+    """The bucket key of the client's address: an IPv4 address, or an IPv6 address's /64."""
+    host = (scope.get("client") or ("unknown", 0))[0]
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return b"address:" + host.encode()
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        host = str(ipaddress.ip_network(f"{address}/64", strict=False))
+    elif isinstance(address, ipaddress.IPv6Address):
+        host = str(address.ipv4_mapped)
+    return b"address:" + hashlib.sha256(host.encode()).digest()
+
+
+def unauthorized(scope, detail: str):
+    return problems.response(401, detail, headers={"WWW-Authenticate": "Bearer"}, instance=scope["path"])
+
+
+def throttled(scope, wait: int, detail: str):
+    return problems.response(429, f"{detail}; retry in {wait} s", headers={"Retry-After": str(wait)},
+                             instance=scope["path"])
+
+
+class RateLimitMiddleware:
+    """Pure ASGI middleware: 401, 429 (with ``Retry-After`` in whole seconds) or 503, as problem+json."""
+
+    def __init__(self, app, settings: Settings, authenticate: Authenticate):
+        self.app, self.authenticate = app, authenticate
+        self.per_second, self.burst = float(settings.rate_limit_per_second), float(settings.rate_limit_burst)
+        self.failures_per_second = float(settings.auth_failures_per_second)
+        self.failure_burst = float(settings.auth_failure_burst)
+        self.blocked: OrderedDict[bytes, float] = OrderedDict()  # address → monotonic time it may fail again
 
     async def __call__(self, scope, receive, send) -> None:
-        caller = caller_of(scope) if scope["type"] == "http" and scope["path"] not in EXEMPT else None
-        if caller is None:
+        if scope["type"] != "http" or scope["path"] in EXEMPT:
             return await self.app(scope, receive, send)
+        token = bearer_token(scope)
+        try:
+            principal = None if token is None else await self.authenticate(scope, token)
+        except Problem as refused:
+            return await problems.response(refused.status, refused.detail, headers=refused.headers,
+                                           instance=scope["path"])(scope, receive, send)
+        except UNAVAILABLE:
+            return await unavailable(scope)(scope, receive, send)
+        if principal is None:
+            detail = "a valid bearer token is required" if token is None else "unknown or revoked token"
+            return await self._failed(scope, receive, send, detail)
+        scope.setdefault("state", {})[STATE] = principal
+        taken = await self._take(scope, receive, send, caller_of(scope), self.per_second, self.burst)
+        if taken is None:
+            return
+        allowed, wait = taken
+        if allowed:
+            return await self.app(scope, receive, send)
+        await throttled(scope, wait, f"rate limit: {self.per_second:g} requests per second (bursts of "
+                                     f"{self.burst:g}) per token")(scope, receive, send)
+
+    async def _failed(self, scope, receive, send, detail: str) -> None:
+        address = address_of(scope)
+        now = time.monotonic()
+        until = self.blocked.get(address)
+        if until is not None and until > now:
+            return await self._refuse_address(scope, receive, send, math.ceil(until - now))
+        self.blocked.pop(address, None)
+        taken = await self._take(scope, receive, send, address, self.failures_per_second, self.failure_burst)
+        if taken is None:
+            return
+        allowed, wait = taken
+        if allowed:
+            return await unauthorized(scope, detail)(scope, receive, send)
+        self.blocked[address] = now + wait
+        while len(self.blocked) > REMEMBERED:
+            self.blocked.popitem(last=False)
+        await self._refuse_address(scope, receive, send, wait)
+
+    async def _refuse_address(self, scope, receive, send, wait: int) -> None:
+        await throttled(scope, max(1, wait), f"too many failed authentications from this address: "
+                                             f"{self.failures_per_second:g} per second (bursts of "
+                                             f"{self.failure_burst:g})")(scope, receive, send)
+
+    async def _take(self, scope, receive, send, bucket: bytes, per_second: float, burst: float):
+        """(allowed, seconds until the next token), or None when 503 was answered."""
         pool: asyncpg.Pool = scope["app"].state.pool
         try:
-            conn = await pool.acquire(timeout=5)
+            conn = await pool.acquire()
             try:
-                allowed, tokens = await conn.fetchrow(TAKE, caller, self.per_second, self.burst, timeout=5)
+                allowed, tokens = await conn.fetchrow(TAKE, bucket, per_second, burst)
             finally:
                 await release(pool, conn)
         except UNAVAILABLE:
-            return await unavailable(scope)(scope, receive, send)
-        if allowed:
-            return await self.app(scope, receive, send)
-        wait = max(1, math.ceil((1 - tokens) / self.per_second))
-        refusal = problems.response(
-            429, f"rate limit: {self.per_second:g} requests per second (bursts of {self.burst:g}) per token; "
-                 f"retry in {wait} s", headers={"Retry-After": str(wait)}, instance=scope["path"])
-        await refusal(scope, receive, send)
+            await unavailable(scope)(scope, receive, send)
+            return None
+        return allowed, max(1, math.ceil((1 - tokens) / per_second))
 
 
 async def forget_full_buckets(pool: asyncpg.Pool, limits: Settings, every: float = 600.0) -> None:
     """Delete buckets that have refilled completely: no row means a full bucket, so nothing changes,
-    but the table stays bounded (made-up tokens get a row each, as they are limited before authentication)."""
-    full_after = limits.rate_limit_burst / limits.rate_limit_per_second
+    but the table stays bounded (a row per real token or address used within the refill time)."""
+    full_after = max(limits.rate_limit_burst / limits.rate_limit_per_second,
+                     limits.auth_failure_burst / limits.auth_failures_per_second)
     while True:
         try:
             await pool.execute("DELETE FROM rate_limits WHERE refilled_at < now() - make_interval(secs => $1)",

@@ -62,7 +62,8 @@ def _report_crash(task: asyncio.Task) -> None:
 async def open_infrastructure(settings: Settings, service: str, package: str, *,
                               pool_size: int = 10) -> Infrastructure:
     """Connect, migrate the service's schema and declare every stream and this service's consumers."""
-    pool = await db.create_pool(settings.database_url, service, max_size=pool_size)
+    pool = await db.create_pool(settings.database_url, service, max_size=pool_size,
+                                timeouts=db.Timeouts.of(settings))
     await db.migrate(pool, service, db.service_migrations(package))
     nc = await natsio.connect(settings.nats_url, f"warroom-{service}")
     js = nc.jetstream()

@@ -28,6 +28,17 @@ class Settings(BaseSettings):
     # S7: requests per second per token, sustained, and the bucket a caller may burst from.
     rate_limit_per_second: float = Field(default=50.0, gt=0)
     rate_limit_burst: int = Field(default=200, ge=1)
+    # S7: failed or missing authentications per client address (an IPv6 /64 counts as one address).
+    auth_failures_per_second: float = Field(default=1.0, gt=0)
+    auth_failure_burst: int = Field(default=30, ge=1)
+    # Limits before work: the largest request body accepted (413 beyond), checked while it is read.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Fail fast when PostgreSQL is gone (seconds): a new connection, a wait for a pooled one, a statement.
+    db_connect_timeout: float = Field(default=2.0, gt=0)
+    db_acquire_timeout: float = Field(default=1.5, gt=0)
+    db_statement_timeout: float = Field(default=10.0, gt=0)
+    # Logs of an outage (NATS or PostgreSQL away): one line per kind at most this often, with a count.
+    log_repeat_seconds: float = Field(default=10.0, gt=0)
 
     def allowlist(self) -> list[str]:
         return [item.strip() for item in self.webhook_allowlist.split(",") if item.strip()]

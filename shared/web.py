@@ -1,4 +1,5 @@
-"""What every service's HTTP side shares: health, readiness, metrics, bearer authentication."""
+"""What every service's HTTP side shares: health, readiness, metrics, bearer authentication, and the
+limits every request meets before any work (body size, authentication, rate limits)."""
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -9,8 +10,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared import organisation, problems
 from shared.idempotency import IdempotencyMiddleware
+from shared.limits import BodyLimitMiddleware
 from shared.problems import Problem
-from shared.ratelimit import RateLimitMiddleware
+from shared.ratelimit import STATE, Authenticate, RateLimitMiddleware
 from shared.settings import Settings
 
 bearer = HTTPBearer(auto_error=False, description="An API token issued by POST /v1/tokens")
@@ -45,25 +47,35 @@ async def projected_caller(request: Request,
     """The signed-in person, from this service's own projection of people and tokens."""
     if credentials is None:
         raise unauthorized()
-    async with request.app.state.pool.acquire() as conn:
-        person = await organisation.authenticate(conn, credentials.credentials)
+    person = getattr(request.state, STATE, None)  # authenticated already, before the body was read
+    if person is None:
+        person = await projected_person(request.scope, credentials.credentials)
     if person is None:
         raise unauthorized("unknown or revoked token")
     return person
+
+
+async def projected_person(scope, token: str) -> dict | None:
+    """The person a token belongs to in this service's projection (the default ``Authenticate``)."""
+    async with scope["app"].state.pool.acquire() as conn:
+        return await organisation.authenticate(conn, token)
 
 
 Caller = Annotated[dict, Depends(projected_caller)]
 
 
 def attach(app: FastAPI, ready: Callable[[Request], Awaitable[bool]], settings: Settings, *,
-           idempotency_keys: bool = True) -> None:
+           idempotency_keys: bool = True, authenticate: Authenticate = projected_person) -> None:
     """Problem bodies, health and metrics, and — on ``app.state.pool`` — Idempotency-Key replay for
-    every POST and the per-token rate limit. A service whose POSTs record their key in the
-    transaction that does the work (the notifier) passes ``idempotency_keys=False``."""
+    every POST and the limits. A service whose POSTs record their key in the transaction that does
+    the work (the notifier) passes ``idempotency_keys=False``; one that keeps its people elsewhere
+    than the projection (the incident service) passes its own ``authenticate(scope, token)``.
+
+    Outermost first: the body limit (413 before reading more than the limit), authentication and
+    the rate limits (401/429 before reading the body), Idempotency-Key replay, then the route."""
     problems.install(app)
     app.include_router(health_router(ready))
     if idempotency_keys:
         app.add_middleware(IdempotencyMiddleware)
-    # Added last, so outermost: a throttled request never reaches the idempotency table.
-    app.add_middleware(RateLimitMiddleware, per_second=settings.rate_limit_per_second,
-                       burst=settings.rate_limit_burst)
+    app.add_middleware(RateLimitMiddleware, settings=settings, authenticate=authenticate)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -4,7 +4,9 @@ from contextlib import asynccontextmanager
 from urllib.parse import unquote, urlsplit
 
 import anyio
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 
 from services.incident import admin_api, api, commands_api, consumers
 from services.incident.application import IncidentApplication
@@ -32,7 +34,7 @@ def event_store_env(database_url: str, schema: str = SCHEMA) -> dict[str, str]:
         # The library insists on a password even where the server trusts local connections.
         "POSTGRES_PASSWORD": unquote(url.password or "unused"),
         "POSTGRES_SCHEMA": schema,
-        "POSTGRES_CONNECT_TIMEOUT": "3",
+        "POSTGRES_CONNECT_TIMEOUT": "2",
         "POSTGRES_POOL_SIZE": "8",
         "POSTGRES_MAX_OVERFLOW": "8",
         "POSTGRES_LOCK_TIMEOUT": "5",
@@ -47,13 +49,14 @@ def event_store_env(database_url: str, schema: str = SCHEMA) -> dict[str, str]:
 
 async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, IncidentApplication]:
     # Each POST with an Idempotency-Key holds a connection while its command runs, as does a retry waiting on it.
-    pool = await db.create_pool(settings.database_url, SCHEMA, max_size=20)
+    pool = await db.create_pool(settings.database_url, SCHEMA, max_size=20, timeouts=db.Timeouts.of(settings))
     # The consuming tables (processed events, ordering, parking), the HTTP side's, and the service's
     # own; not the organisation's projection: this service is where the organisation is kept.
     common = [m for m in db.migration_files("shared") if "consuming" in m[0] or "http" in m[0]]
     await db.migrate(pool, SCHEMA, common + db.migration_files("services.incident"))
     async with db.migrations_locked(pool):  # the library creates its tables on construction
         application = await asyncio.to_thread(IncidentApplication, event_store_env(settings.database_url), clock)
+    db.fail_fast(application.recorder.datastore.pool, db.Timeouts.of(settings))
     if settings.admin_token:
         await asyncio.to_thread(application.ensure_admin, settings.admin_token)
     else:
@@ -84,6 +87,17 @@ def warn_without_catch_all(application: IncidentApplication) -> None:
                     detail="catch_all_sme is empty: declaring for an aspect without SMEs will be refused")
 
 
+async def authenticate(scope, token: str):
+    """The caller of a request, from the event store, before its body is read (shared.ratelimit)."""
+    application: IncidentApplication = scope["app"].state.application
+    if actor := application.recently_authenticated(token):
+        return actor
+    try:
+        return await run_in_threadpool(application.authenticate, token)
+    except (OperationalError, InterfaceError) as exc:
+        raise db.Unavailable(str(exc)) from exc
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.configure("incident", settings.log_level)
@@ -108,7 +122,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         # is away (F2) — the relay catches up — so a NATS outage must not take the service out.
         return await request.app.state.infra.ready(needs_nats=False)
 
-    web.attach(app, ready, settings)
+    web.attach(app, ready, settings, authenticate=authenticate)
     app.include_router(admin_api.router)
     app.include_router(api.router)
     app.include_router(commands_api.router)

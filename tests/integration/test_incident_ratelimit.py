@@ -1,4 +1,5 @@
-"""S7: a rate limit per token, 429 with Retry-After, counted in PostgreSQL so replicas share it."""
+"""S7: a rate limit per token, 429 with Retry-After, counted in PostgreSQL so replicas share it; failed
+and missing authentications limited per client address, with a row per real token or address only."""
 import asyncio
 from contextlib import asynccontextmanager
 
@@ -54,7 +55,7 @@ async def test_s7_each_token_has_its_own_bucket_and_health_is_never_limited(data
         assert await _spend(client, 3, token) == [200] * 3
         for path in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
             assert (await client.get(path)).status_code == 200, path
-        # Without a token (or with an unknown one) the answer is 401, never 429.
+        # Without a token (or with an unknown one) the answer is 401: the token's bucket is not drawn from.
         anonymous = await client.get("/v1/process", headers={"Authorization": ""})
         assert anonymous.status_code == 401
 
@@ -83,7 +84,8 @@ async def test_s7_replicas_draw_from_one_bucket_per_token(database_url, nats_url
 async def test_s7_buckets_that_refilled_completely_are_forgotten(database_url, nats_url):
     async with limited_service(database_url, nats_url, per_second=100, burst=2) as (client, app):
         await _spend(client, 2)
-        limits = Settings(rate_limit_per_second=100, rate_limit_burst=2)
+        limits = Settings(rate_limit_per_second=100, rate_limit_burst=2, auth_failures_per_second=100,
+                          auth_failure_burst=2)
         cleanup = asyncio.create_task(forget_full_buckets(app.state.pool, limits, every=0.05))
         try:  # full again after 2 / 100 s: the row goes, and the next request finds a full bucket
             await eventually(lambda: app.state.pool.fetchval("SELECT count(*) = 0 FROM rate_limits"))
@@ -99,3 +101,60 @@ def test_s7_limits_default_to_50_per_second_bursts_of_200_and_are_configurable(m
     monkeypatch.setenv("WARROOM_RATE_LIMIT_BURST", "20")
     configured = Settings()
     assert (configured.rate_limit_per_second, configured.rate_limit_burst) == (5, 20)
+
+
+@asynccontextmanager
+async def failure_limited_service(database_url: str, nats_url: str, per_second: float, burst: int):
+    limits = settings(database_url, nats_url).model_copy(
+        update={"auth_failures_per_second": per_second, "auth_failure_burst": burst})
+    app = create_app(limits)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+def _client(app, address: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 40000)),
+                             base_url="http://incident")
+
+
+async def test_s7_failed_and_missing_authentications_are_limited_per_client_address(database_url, nats_url):
+    async with failure_limited_service(database_url, nats_url, per_second=0.1, burst=3) as app:
+        async with _client(app, "203.0.113.7") as attacker, _client(app, "198.51.100.1") as neighbour:
+            guesses = [(await attacker.get("/v1/process", headers=auth(f"guess-{n}"))).status_code
+                       for n in range(3)]
+            assert guesses == [401] * 3
+            refused = await attacker.get("/v1/process", headers=auth("guess-3"))
+            assert refused.status_code == 429
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            assert 1 <= int(refused.headers["Retry-After"]) <= 10
+            assert (await attacker.get("/v1/process")).status_code == 429  # no token at all: the same budget
+            # A valid token from the same address is still served; another address has its own budget.
+            assert (await attacker.get("/v1/process", headers=auth(ADMIN_TOKEN))).status_code == 200
+            assert (await neighbour.get("/v1/process", headers=auth("guess-x"))).status_code == 401
+
+
+async def test_s7_an_ipv6_client_is_counted_by_its_64_prefix(database_url, nats_url):
+    async with failure_limited_service(database_url, nats_url, per_second=0.1, burst=2) as app:
+        statuses = []
+        for host in ("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"):
+            async with _client(app, host) as client:
+                statuses.append((await client.get("/v1/process", headers=auth("guess"))).status_code)
+        assert statuses == [401, 401, 429]
+
+
+async def test_s7_made_up_tokens_add_no_row_each_to_the_rate_limit_table(database_url, nats_url):
+    async with limited_service(database_url, nats_url, per_second=50, burst=200) as (client, app):
+        assert (await client.get("/v1/process")).status_code == 200  # the admin's own bucket
+        for n in range(25):  # within the address's default budget of 30
+            assert (await client.get("/v1/process", headers=auth(f"made-up-{n}"))).status_code == 401
+        # One row for the real token, one for the address the failures came from.
+        assert await app.state.pool.fetchval("SELECT count(*) FROM rate_limits") == 2
+
+
+def test_s7_failed_authentication_limits_default_and_are_configurable(monkeypatch):
+    defaults = Settings()
+    assert (defaults.auth_failures_per_second, defaults.auth_failure_burst) == (1, 30)
+    monkeypatch.setenv("WARROOM_AUTH_FAILURES_PER_SECOND", "0.5")
+    monkeypatch.setenv("WARROOM_AUTH_FAILURE_BURST", "5")
+    configured = Settings()
+    assert (configured.auth_failures_per_second, configured.auth_failure_burst) == (0.5, 5)
