@@ -105,6 +105,36 @@ async def _one(conn, delivery_id: str) -> Delivery:
     return Delivery.model_validate(dict(rows[0]))
 
 
+class Endpoint(BaseModel):
+    endpoint: str  # a URL's origin (scheme://host:port), or "smtp" for the mail server
+    # closed: delivered to; open: parked until parked_until, its deliveries held;
+    # half_open: one delivery sent as the probe, whose outcome closes or parks it again.
+    state: Literal["closed", "open", "half_open"]
+    consecutive_failures: int
+    parked_times: int  # parkings in a row: each lasts twice as long, up to 5 minutes
+    parked_until: datetime | None
+    last_error: str | None
+    changed_at: datetime
+    pending: int  # deliveries waiting for it, held ones included
+    held: int
+
+
+class EndpointList(BaseModel):
+    endpoints: list[Endpoint]
+
+
+@router.get("/endpoints", response_model=EndpointList, tags=["deliveries"])
+async def list_endpoints(request: Request, caller: Caller) -> EndpointList:
+    """Admin: every endpoint that ever failed, with its circuit breaker's state (F14), parked first."""
+    require_admin(caller, "read the endpoints' state")
+    async with request.app.state.pool.acquire() as conn:
+        rows = await deliveries.circuits(conn)
+    return EndpointList(endpoints=[Endpoint(
+        endpoint=r["circuit"], state=r["state"], consecutive_failures=r["failures"], parked_times=r["parks"],
+        parked_until=r["parked_until"], last_error=r["last_error"], changed_at=r["changed_at"],
+        pending=r["pending"], held=r["held"]) for r in rows])
+
+
 class SigningSecrets(BaseModel):
     source: Literal["settings", "generated"]
     # Only a generated secret is shown; configured ones are the operator's to know.

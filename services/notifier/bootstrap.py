@@ -32,7 +32,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         keys, generated = await _signing_keys(infra.pool, settings)
         # No proxies from the environment (they would bypass the SSRF guard's pinned address),
         # and no redirects (a public URL could otherwise bounce the POST to a private one).
-        client = httpx.AsyncClient(timeout=httpx.Timeout(settings.notifier_delivery_timeout),
+        # Every phase bounded (connect within 3 s at most, each read and write within the budget),
+        # and the whole attempt within the budget too (channels.Webhooks).
+        budget = settings.notifier_delivery_timeout
+        client = httpx.AsyncClient(timeout=httpx.Timeout(budget, connect=min(budget, 3.0)),
+                                   limits=httpx.Limits(max_connections=4 * settings.notifier_concurrency),
                                    follow_redirects=False, trust_env=False)
         publisher = outbox.Publisher(infra.pool, infra.js, OUTBOX_LOCK, settings.poll_interval)
         worker = DeliveryWorker(infra.pool, Webhooks(client, allowlist, settings.notifier_delivery_timeout),

@@ -3,6 +3,8 @@
 Each attempt answers an Outcome; the worker decides from it what happens next.
 """
 import asyncio
+import email.errors
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -22,8 +24,10 @@ class Outcome:
     retry_after: timedelta | None = None
     # 410 Gone: the endpoint is disabled, nothing more is sent there.
     gone: bool = False
-    # Retrying cannot help (a mail server's 5xx for this recipient).
+    # Retrying cannot help (a mail server's 5xx for this recipient, a message that cannot be built).
     permanent: bool = False
+    # The endpoint itself failed (no answer, a time-out, 5xx, 429): counts towards parking it (F14).
+    unreachable: bool = False
 
     @property
     def delivered(self) -> bool:
@@ -39,21 +43,22 @@ class Webhooks:
     async def post(self, url: str, body: bytes, headers: dict[str, str], now: datetime) -> Outcome:
         """Raises guard.Refused when the URL may not be reached."""
         try:
-            target = await guard.resolve(url, self.allowlist)
-        except OSError as exc:  # DNS failed: worth trying again later, like a refused connection
-            return Outcome(error=f"cannot resolve the webhook host: {exc}")
-        try:
-            # The whole exchange within the budget: a receiver trickling its answer cannot hold a slot.
+            # The whole exchange within the budget, the name's resolution included: a resolver or a
+            # receiver trickling its answer cannot hold a slot (the client bounds connect and read too).
             async with asyncio.timeout(self.timeout):
+                try:
+                    target = await guard.resolve(url, self.allowlist)
+                except OSError as exc:  # DNS failed: worth trying again later, like a refused connection
+                    return Outcome(error=f"cannot resolve the webhook host: {exc}", unreachable=True)
                 # Streamed and never read: a hostile receiver cannot make us buffer a huge answer.
                 async with self.client.stream("POST", target.url, content=body,
                                               headers={**headers, **target.headers},
                                               extensions=target.extensions) as response:
                     status, wait = response.status_code, response.headers.get("retry-after")
         except (TimeoutError, httpx.TimeoutException):
-            return Outcome(error=f"timed out after {self.timeout:g} s")
+            return Outcome(error=f"timed out after {self.timeout:g} s", unreachable=True)
         except httpx.HTTPError as exc:
-            return Outcome(error=f"{type(exc).__name__}: {exc}".removesuffix(": "))
+            return Outcome(error=f"{type(exc).__name__}: {exc}".removesuffix(": "), unreachable=True)
         if 200 <= status < 300:
             return Outcome(status)
         if 300 <= status < 400:
@@ -61,7 +66,7 @@ class Webhooks:
         if status == 410:
             return Outcome(status, "HTTP 410 Gone: the endpoint is disabled", gone=True)
         later = domain.retry_after(wait, now) if status in (429, 503) else None
-        return Outcome(status, f"HTTP {status}", retry_after=later)
+        return Outcome(status, f"HTTP {status}", retry_after=later, unreachable=status >= 500 or status == 429)
 
 
 _HTML = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
@@ -77,14 +82,22 @@ _HTML = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
 """)
 
 
+def header_text(value: object) -> str:
+    """Text safe in a mail header: control characters (CR and LF above all, which would start a
+    header of the sender's choosing, defect 3) become spaces; the policy encodes the rest."""
+    return " ".join("".join(" " if unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") else c
+                            for c in str(value)).split())
+
+
 def email_message(payload: dict, sender: str, to: str, delivery_id: str) -> EmailMessage:
     """The notice as an email: the message as plain text, and the same parts in HTML."""
     message = EmailMessage()
     message["From"], message["To"] = sender, to
-    message["Subject"] = f"[Warroom] {payload.get('title', 'incident')}: {payload['reason'].replace('_', ' ')}"
+    reason = payload["reason"].replace("_", " ")
+    message["Subject"] = header_text(f"[Warroom] {payload.get('title', 'incident')}: {reason}")
     # Stable per delivery, like the webhook-id: a retried email is recognisably the same one.
     message["Message-ID"] = f"<{delivery_id}@warroom.notifier>"
-    message["X-Warroom-Incident"] = payload.get("incident_id") or ""
+    message["X-Warroom-Incident"] = header_text(payload.get("incident_id") or "")
     text = payload["message"] + (f"\n\n{payload['link']}" if payload.get("link") else "")
     message.set_content(text + f"\n\n-- \nIncident {payload.get('incident_id')} · reason {payload['reason']}\n")
     message.add_alternative(_HTML.render(p=payload), subtype="html")
@@ -98,15 +111,24 @@ class Mailer:
         self.username, self.password, self.starttls = username or None, password or None, starttls
 
     async def send(self, payload: dict, to: str, delivery_id: str) -> Outcome:
-        message = email_message(payload, self.sender, to, delivery_id)
         try:
-            await aiosmtplib.send(message, hostname=self.host, port=self.port, username=self.username,
-                                  password=self.password, start_tls=self.starttls, timeout=self.timeout)
+            message = email_message(payload, self.sender, to, delivery_id)
+        except (ValueError, TypeError, KeyError, email.errors.MessageError) as exc:
+            # F13: this message never will be built; it fails alone, on record, and the loop goes on.
+            return Outcome(error=f"the email cannot be built: {type(exc).__name__}: {exc}", permanent=True)
+        try:
+            # aiosmtplib's time-out is per command; this bounds the whole exchange.
+            async with asyncio.timeout(self.timeout):
+                await aiosmtplib.send(message, hostname=self.host, port=self.port, username=self.username,
+                                      password=self.password, start_tls=self.starttls, timeout=self.timeout)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [refused.code for refused in exc.recipients]
             return Outcome(error=f"SMTP refused the recipient: {codes}", permanent=all(c >= 500 for c in codes))
         except aiosmtplib.SMTPResponseException as exc:
-            return Outcome(error=f"SMTP {exc.code}: {exc.message}", permanent=exc.code >= 500)
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            return Outcome(error=f"SMTP: {type(exc).__name__}: {exc}".removesuffix(": "))
+            return Outcome(error=f"SMTP {exc.code}: {exc.message}", permanent=exc.code >= 500,
+                           unreachable=exc.code == 421)
+        except TimeoutError:
+            return Outcome(error=f"SMTP: timed out after {self.timeout:g} s", unreachable=True)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            return Outcome(error=f"SMTP: {type(exc).__name__}: {exc}".removesuffix(": "), unreachable=True)
         return Outcome()

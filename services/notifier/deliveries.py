@@ -7,42 +7,58 @@ from datetime import datetime
 
 import asyncpg
 
+from services.notifier import domain
+
 # NOTIFY is delivered on commit only, so a listener woken by it always finds the new rows.
 QUEUED_CHANNEL = "warroom_notifier_queued"
 
 _FIELDS = ("id, event_id, event_type, incident_id, recipient, channel, reason, target, payload, state, "
-           "attempts, round_start, not_before, order_key")
+           "attempts, round_start, not_before, order_key, circuit, priority")
 
 
 async def queue(conn: asyncpg.Connection, *, id: str, event_id: str, event_type: str, incident_id: str | None,
                 recipient: str, channel: str, reason: str, target: str | None, payload: dict, state: str,
                 last_error: str | None, now: datetime, not_before: datetime | None = None,
-                order_key: str | None = None) -> bool:
-    """Queue one delivery unless this (event, recipient, channel) already has one; True if queued."""
+                order_key: str | None = None, priority: int = domain.PERSONAL) -> bool:
+    """Queue one delivery unless this (event, recipient, channel) already has one; True if queued.
+
+    A delivery to a parked endpoint is queued held: it waits with the others for the probe.
+    """
     due = (not_before or now) if state == "pending" else None
     queued = await conn.fetchval(
         "INSERT INTO deliveries (id, event_id, event_type, incident_id, recipient, channel, reason, target, "
-        "payload, state, last_error, created_at, next_attempt_at, not_before, order_key) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+        "payload, state, last_error, created_at, next_attempt_at, not_before, order_key, circuit, priority, held) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
+        "        EXISTS (SELECT 1 FROM circuits WHERE circuit = $16 AND state = 'open')) "
         "ON CONFLICT DO NOTHING RETURNING true",
         id, event_id, event_type, incident_id, recipient, channel, reason, target, payload, state, last_error,
-        now, due, not_before, order_key)
+        now, due, not_before, order_key, domain.circuit(channel, target), priority)
     if queued and state == "pending":
         await conn.execute("SELECT pg_notify($1, '')", QUEUED_CHANNEL)
     return bool(queued)
 
 
-async def claim_due(conn: asyncpg.Connection, now: datetime) -> asyncpg.Record | None:
-    """Lock the next due delivery for this transaction; other replicas skip it (never send it too).
+async def claim_due(conn: asyncpg.Connection, now: datetime, busy: list[str] = (),
+                    suspects: bool = True) -> asyncpg.Record | None:
+    """Lock the most urgent due delivery for this transaction; other replicas skip it (never send it too).
 
+    Held deliveries (a parked endpoint's) are not in the index it walks; ``busy`` endpoints have
+    as many attempts in flight here as they may; without ``suspects`` an endpoint that failed
+    lately is skipped too, so that failing endpoints never take every slot (F14).
     A delivery with an order key waits while an earlier one of the same key is pending, even one
     another replica is sending right now: a subscription gets one incident's events in order (F5).
     """
     return await conn.fetchrow(
-        f"SELECT {_FIELDS} FROM deliveries d WHERE state = 'pending' AND next_attempt_at <= $1 "
-        "  AND (order_key IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.order_key = d.order_key "
+        f"SELECT {', '.join('d.' + f for f in _FIELDS.split(', '))}, "
+        "       coalesce(c.state, 'closed') AS circuit_state, coalesce(c.failures, 0) AS circuit_failures "
+        "FROM deliveries d LEFT JOIN circuits c ON c.circuit = d.circuit "
+        "WHERE d.state = 'pending' AND NOT d.held AND d.next_attempt_at <= $1 "
+        "  AND (d.circuit IS NULL OR d.circuit <> ALL($2::text[])) "
+        "  AND ($3 OR c.circuit IS NULL OR (c.state = 'closed' AND c.failures = 0)) "
+        "  AND (d.order_key IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.order_key = d.order_key "
         "       AND e.state = 'pending' AND e.position < d.position)) "
-        "ORDER BY next_attempt_at, position LIMIT 1 FOR UPDATE SKIP LOCKED", now)
+        "ORDER BY d.priority, d.next_attempt_at, d.position LIMIT 1 FOR UPDATE OF d SKIP LOCKED",
+        now, list(busy), suspects)
 
 
 async def record_attempt(conn: asyncpg.Connection, delivery_id: str, attempt: int, at: datetime,
@@ -60,9 +76,15 @@ async def mark_delivered(conn: asyncpg.Connection, delivery_id: str, attempts: i
 
 async def mark_retry(conn: asyncpg.Connection, delivery_id: str, attempts: int, next_at: datetime,
                      error: str) -> None:
+    """Try again at ``next_at``, or with its endpoint's probe if the endpoint is parked by then."""
     await conn.execute(
-        "UPDATE deliveries SET attempts = $2, next_attempt_at = $3, last_error = $4 WHERE id = $1",
-        delivery_id, attempts, next_at, error)
+        "UPDATE deliveries SET attempts = $2, next_attempt_at = $3, last_error = $4, "
+        "       held = EXISTS (SELECT 1 FROM circuits c WHERE c.circuit = deliveries.circuit AND c.state = 'open') "
+        "WHERE id = $1", delivery_id, attempts, next_at, error)
+
+
+async def hold(conn: asyncpg.Connection, delivery_id: str) -> None:
+    await conn.execute("UPDATE deliveries SET held = true WHERE id = $1", delivery_id)
 
 
 async def mark_ended(conn: asyncpg.Connection, delivery_id: str, state: str, attempts: int, error: str) -> None:
@@ -70,6 +92,80 @@ async def mark_ended(conn: asyncpg.Connection, delivery_id: str, state: str, att
     await conn.execute(
         "UPDATE deliveries SET state = $2, attempts = $3, next_attempt_at = NULL, last_error = $4 "
         "WHERE id = $1", delivery_id, state, attempts, error)
+
+
+# --- circuit breakers (F14): an endpoint that keeps failing is parked, then probed ---
+
+async def circuit_failed(conn: asyncpg.Connection, circuit: str, at: datetime, error: str) -> str | None:
+    """Count a failure; park the endpoint (holding its deliveries) after too many in a row or a
+    failed probe. Returns the state the endpoint entered, or None if it stayed as it was."""
+    row = await conn.fetchrow(
+        "INSERT INTO circuits AS c (circuit, state, failures, last_error, changed_at) "
+        "VALUES ($1, 'closed', 1, $3, $2) "
+        "ON CONFLICT (circuit) DO UPDATE SET failures = c.failures + 1, last_error = $3 "
+        "RETURNING state, failures, parks", circuit, at, error)
+    if row["state"] == "open" or (row["state"] == "closed" and row["failures"] < domain.FAILURES_TO_PARK):
+        return None
+    parks = row["parks"] + 1
+    await conn.execute(
+        "UPDATE circuits SET state = 'open', parks = $2, parked_until = $3, changed_at = $4 WHERE circuit = $1",
+        circuit, parks, at + domain.park_for(parks), at)
+    # Deliveries other slots are sending right now are locked: skipped here, held when they settle.
+    await conn.execute(
+        "UPDATE deliveries SET held = true WHERE id IN (SELECT id FROM deliveries WHERE circuit = $1 "
+        "AND state = 'pending' AND NOT held FOR UPDATE SKIP LOCKED)", circuit)
+    return "open"
+
+
+async def circuit_answered(conn: asyncpg.Connection, circuit: str, at: datetime) -> bool:
+    """The endpoint answered: close its circuit and release its deliveries; True if it had failed."""
+    closed = await conn.fetchval(
+        "UPDATE circuits SET state = 'closed', failures = 0, parks = 0, parked_until = NULL, changed_at = $2 "
+        "WHERE circuit = $1 AND (state <> 'closed' OR failures > 0) RETURNING true", circuit, at)
+    if closed:
+        await conn.execute(
+            "UPDATE deliveries SET held = false WHERE id IN (SELECT id FROM deliveries WHERE circuit = $1 "
+            "AND state = 'pending' AND held FOR UPDATE SKIP LOCKED)", circuit)
+        await conn.execute("SELECT pg_notify($1, '')", QUEUED_CHANNEL)
+    return bool(closed)
+
+
+async def release_probes(conn: asyncpg.Connection, now: datetime) -> list[str]:
+    """Endpoints whose parking is over: each gets one delivery released, now, as its probe.
+
+    Also holds what a consumer queued for an endpoint while it was being parked (its transaction
+    could not see the parking yet), so nothing of a parked endpoint stays in the claim query's way.
+    """
+    await conn.execute(
+        "UPDATE deliveries SET held = true WHERE id IN (SELECT d.id FROM circuits c JOIN deliveries d "
+        "ON d.circuit = c.circuit AND d.state = 'pending' AND NOT d.held WHERE c.state = 'open' "
+        "FOR UPDATE OF d SKIP LOCKED)")
+    due = await conn.fetch(
+        "UPDATE circuits SET state = 'half_open', changed_at = $1 WHERE circuit IN (SELECT circuit FROM "
+        "circuits WHERE state = 'open' AND parked_until <= $1 FOR UPDATE SKIP LOCKED) RETURNING circuit", now)
+    for row in due:
+        await conn.execute(
+            "UPDATE deliveries SET held = false, next_attempt_at = least(next_attempt_at, $2) WHERE id = ("
+            "  SELECT id FROM deliveries WHERE circuit = $1 AND state = 'pending' AND held "
+            "  ORDER BY priority, next_attempt_at, position LIMIT 1 FOR UPDATE SKIP LOCKED)", row["circuit"], now)
+    if due:
+        await conn.execute("SELECT pg_notify($1, '')", QUEUED_CHANNEL)
+    return [row["circuit"] for row in due]
+
+
+async def circuits(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Every endpoint that ever failed, with its pending deliveries (held or not)."""
+    return await conn.fetch(
+        "SELECT c.circuit, c.state, c.failures, c.parks, c.parked_until, c.last_error, c.changed_at, "
+        "       coalesce(p.pending, 0) AS pending, coalesce(p.held, 0) AS held "
+        "FROM circuits c LEFT JOIN (SELECT circuit, count(*) AS pending, count(*) FILTER (WHERE held) AS held "
+        "    FROM deliveries WHERE state = 'pending' GROUP BY circuit) p ON p.circuit = c.circuit "
+        "ORDER BY c.state <> 'open', c.state <> 'half_open', c.circuit")
+
+
+async def circuit_counts(conn: asyncpg.Connection) -> dict[str, int]:
+    return {row["state"]: row["n"] for row in
+            await conn.fetch("SELECT state, count(*) AS n FROM circuits GROUP BY state")}
 
 
 # --- endpoints disabled by 410 Gone ---
@@ -106,7 +202,7 @@ async def lock(conn: asyncpg.Connection, delivery_id: str) -> asyncpg.Record | N
 async def redeliver(conn: asyncpg.Connection, delivery_id: str, now: datetime) -> None:
     """Send it again now, under the same id; its retries count afresh from here."""
     await conn.execute(
-        "UPDATE deliveries SET state = 'pending', next_attempt_at = $2, round_start = attempts "
+        "UPDATE deliveries SET state = 'pending', next_attempt_at = $2, round_start = attempts, held = false "
         "WHERE id = $1", delivery_id, now)
     await conn.execute("SELECT pg_notify($1, '')", QUEUED_CHANNEL)
 

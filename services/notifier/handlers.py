@@ -124,13 +124,15 @@ async def tell(conn: asyncpg.Connection, event: Envelope, incident: Incident, op
                    "title": incident.title, "severity": incident.severity, "level_name": level.name or None,
                    "role": notice.role, "what": message.what, "why": message.why, "ask": message.ask,
                    "communications": message.communications, "link": link}
-        not_before = reachable_at(person, notice.immediacy or level.immediacy, now)
+        immediacy = notice.immediacy or level.immediacy
+        not_before = reachable_at(person, immediacy, now)
         for channel, target, error in _channels(person_id, person, notice, options):
             queued = await deliveries.queue(
                 conn, id=domain.delivery_id(event.id, person_id, channel), event_id=event.id,
                 event_type=event.type, incident_id=incident.id, recipient=person_id, channel=channel,
                 reason=notice.reason, target=target, payload=payload, state="skipped" if error else "pending",
-                last_error=error, now=now, not_before=not_before if not_before > now else None)
+                last_error=error, now=now, not_before=not_before if not_before > now else None,
+                priority=domain.priority(channel, notice.reason, immediacy, event.type.startswith("warroom.timer.")))
             if queued and not error:
                 QUEUED.labels(channel, str(not_before > now).lower()).inc()
 
@@ -180,7 +182,7 @@ async def forward_report(conn: asyncpg.Connection, event: Envelope, options: Opt
         conn, id=domain.delivery_id(event.id, domain.ISSUE_TRACKER, domain.ISSUE_TRACKER), event_id=event.id,
         event_type=event.type, incident_id=None, recipient=domain.ISSUE_TRACKER, channel=domain.ISSUE_TRACKER,
         reason="minor_report", target=url, payload=payload, state="pending", last_error=None,
-        now=options.clock.now())
+        now=options.clock.now(), priority=domain.COPY)
     QUEUED.labels(domain.ISSUE_TRACKER, "false").inc()
 
 
@@ -196,7 +198,7 @@ async def subscribers(conn: asyncpg.Connection, event: Envelope, options: Option
             event_type=event.type, incident_id=incident_id, recipient=subscription["id"],
             channel=domain.SUBSCRIPTION, reason="subscribed", target=subscription["url"],
             payload=event.model_dump(mode="json"), state="pending", last_error=None, now=options.clock.now(),
-            order_key=f"{subscription['id']}:{event.subject}")
+            order_key=f"{subscription['id']}:{event.subject}", priority=domain.COPY)
         QUEUED.labels(domain.SUBSCRIPTION, "false").inc()
 
 

@@ -19,8 +19,9 @@ class NotifierSettings(Settings):
     smtp_starttls: bool = False
     # One attempt's budget: a receiver that has not answered by then is retried later.
     notifier_delivery_timeout: float = Field(default=10.0, gt=0)
-    # Deliveries sent at once by one replica: a slow receiver holds one slot, not all of them.
-    notifier_concurrency: int = Field(default=4, ge=1, le=64)
+    # Deliveries sent at once by one replica (F14): an endpoint takes at most two of them, and
+    # endpoints that failed lately share half of them, so a page to a healthy one finds a free slot.
+    notifier_concurrency: int = Field(default=8, ge=2, le=64)
 
     def signing_secrets(self) -> list[str]:
         return [item.strip() for item in self.notifier_signing_secrets.split(",") if item.strip()]

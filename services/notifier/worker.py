@@ -4,14 +4,21 @@ A delivery is claimed with ``FOR UPDATE SKIP LOCKED`` and stays locked while it 
 two replicas never send the same one; its attempt, its new state and (once delivered) the
 ``notification.delivered`` event commit together. A crash mid-send leaves it pending, and the
 retry carries the same ``webhook-id`` so the receiver can tell it already has it.
+
+No noisy neighbour (F14): each slot claims the most urgent due delivery on its own, so a hanging
+receiver holds one slot, not a round of them; an endpoint has at most ``PER_ENDPOINT`` attempts in
+flight here; endpoints that failed lately share half the slots, so a healthy one always finds a
+free slot; and an endpoint that keeps failing is parked (its deliveries held, out of the claim
+query's sight) and probed with one delivery at growing intervals.
 """
 import asyncio
 import json
 import random
+from collections import Counter as Tally
 from collections.abc import Callable
 
 import asyncpg
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from services.notifier import deliveries, domain, guard, readmodel, signing
 from services.notifier.channels import Mailer, Outcome, Webhooks
@@ -31,29 +38,62 @@ ATTEMPTS = Counter("warroom_notifier_attempts_total", "Delivery attempts by chan
 GIVEN_UP = Counter("warroom_notifier_deliveries_given_up_total",
                    "Deliveries ended without success: failed after the last attempt, refused by the SSRF guard, "
                    "or disabled with their endpoint", ["channel", "state"])
+CIRCUITS = Gauge("warroom_notifier_endpoints", "Endpoints that ever failed, by circuit state "
+                 "(closed: delivered to; open: parked, its deliveries held; half_open: being probed)", ["state"])
+PARKED = Counter("warroom_notifier_endpoints_parked_total", "Times an endpoint was parked after failing")
+IN_FLIGHT = Gauge("warroom_notifier_attempts_in_flight", "Delivery attempts in flight in this replica")
 
 
 class DeliveryWorker:
     def __init__(self, pool: asyncpg.Pool, webhooks: Webhooks, mailer: Mailer | None, clock: Clock, *,
-                 signing_keys: list[str], database_url: str, poll_interval: float, concurrency: int = 4,
+                 signing_keys: list[str], database_url: str, poll_interval: float, concurrency: int = 8,
                  on_delivered: Callable[[], None] = lambda: None):
         self.pool, self.webhooks, self.mailer, self.clock = pool, webhooks, mailer, clock
         self.signing_keys, self.database_url = signing_keys, database_url
         self.poll_interval, self.concurrency = poll_interval, concurrency
+        # Slots that endpoints which failed lately may take: the others are kept for healthy ones.
+        self.suspect_slots = max(1, concurrency // 2)
         # Called after a delivery commits, e.g. to wake the outbox publisher.
         self.on_delivered = on_delivered
         self.wake = asyncio.Event()
+        self.in_flight: Tally[str] = Tally()
+        self.suspects_in_flight = 0
+        self._claiming = asyncio.Lock()
 
     async def run(self) -> None:
-        """Send whatever is due, then wait to be woken (or for the poll interval); until cancelled."""
+        """Every slot sends whatever is due, then waits to be woken (or for the poll interval); until cancelled."""
+        await asyncio.gather(self._probe(), *(self._slot() for _ in range(self.concurrency)))
+
+    async def _slot(self) -> None:
         while True:
             self.wake.clear()
-            # A slower receiver holds up one slot, not every delivery behind it.
-            slots = await asyncio.gather(*(self._drain() for _ in range(self.concurrency)),
-                                         return_exceptions=True)
-            for failure in (s for s in slots if isinstance(s, Exception)):
-                log.warning("delivery_round_failed", error=repr(failure))
+            try:
+                if await self.deliver_next():
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 — PostgreSQL away: wait a poll interval, then try again
+                log.warning("delivery_round_failed", error=repr(exc))
             await woken_or_timeout(self.wake, self.poll_interval)
+
+    async def _probe(self) -> None:
+        """Release a probe for each endpoint whose parking is over, and keep the metrics' view current."""
+        while True:
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    probed = await deliveries.release_probes(conn, self.clock.now())
+                    counts = await deliveries.circuit_counts(conn)
+                for circuit in probed:
+                    log.info("endpoint_probed", endpoint=circuit)
+                for state in ("closed", "open", "half_open"):
+                    CIRCUITS.labels(state).set(counts.get(state, 0))
+                if probed:
+                    self.wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 — PostgreSQL away: the next round tries again
+                log.warning("endpoint_probe_failed", error=repr(exc))
+            await asyncio.sleep(max(self.poll_interval, 0.5))
 
     async def listen(self) -> None:
         """Wake the worker when a consumer commits a delivery, on this replica or any other.
@@ -78,17 +118,32 @@ class DeliveryWorker:
                 log.warning("delivery_listener_lost", error=repr(exc))
             await asyncio.sleep(self.poll_interval)
 
-    async def _drain(self) -> None:
-        while await self.deliver_next():
-            pass
-
     async def deliver_next(self) -> bool:
         """Send the next due delivery, if any; returns whether there was one."""
         async with self.pool.acquire() as conn, conn.transaction():
-            row = await deliveries.claim_due(conn, self.clock.now())
-            if row is None:
-                return False
-            delivered = await self._attempt(conn, row)
+            async with self._claiming:  # this replica's count of attempts per endpoint stays exact
+                busy = [c for c, n in self.in_flight.items() if c is not None and n >= domain.PER_ENDPOINT]
+                row = await deliveries.claim_due(conn, self.clock.now(), busy,
+                                                 suspects=self.suspects_in_flight < self.suspect_slots)
+                if row is None:
+                    return False
+                circuit = row["circuit"]
+                suspect = row["circuit_state"] != "closed" or row["circuit_failures"] > 0
+                if row["circuit_state"] == "open":
+                    # Queued while its endpoint was being parked: it waits with the others for the probe.
+                    await deliveries.hold(conn, row["id"])
+                    return True
+                self.in_flight[circuit] += 1
+                self.suspects_in_flight += suspect
+            IN_FLIGHT.inc()
+            try:
+                delivered = await self._attempt(conn, row)
+            finally:
+                IN_FLIGHT.dec()
+                self.suspects_in_flight -= suspect
+                self.in_flight[circuit] -= 1
+                if self.in_flight[circuit] <= 0:
+                    del self.in_flight[circuit]
         if delivered:
             self.on_delivered()
         return True
@@ -104,9 +159,14 @@ class DeliveryWorker:
         except guard.Refused as exc:
             ATTEMPTS.labels(channel, "refused").inc()
             return await self._end(conn, row, "refused", row["attempts"], str(exc))
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            raise  # the database's trouble, not this delivery's: it stays pending and is tried again
+        except Exception as exc:  # noqa: BLE001 — F13: a message that cannot be built fails alone, on record
+            outcome = Outcome(error=f"the message cannot be built: {type(exc).__name__}: {exc}", permanent=True)
         await deliveries.record_attempt(conn, row["id"], attempt, at, outcome.status_code, outcome.error)
         log.info("delivery_attempt", delivery=row["id"], channel=channel, reason=row["reason"],
                  recipient=row["recipient"], attempt=attempt, status=outcome.status_code, error=outcome.error)
+        await self._judge_endpoint(conn, row["circuit"], outcome, at)
         if outcome.delivered:
             ATTEMPTS.labels(channel, "delivered").inc()
             await deliveries.mark_delivered(conn, row["id"], attempt, at)
@@ -122,6 +182,18 @@ class DeliveryWorker:
             return await self._end(conn, row, "failed", attempt, outcome.error)
         await deliveries.mark_retry(conn, row["id"], attempt, at + delay, outcome.error)
         return False
+
+    async def _judge_endpoint(self, conn: asyncpg.Connection, circuit: str | None, outcome: Outcome, at) -> None:
+        """An answer (any but 5xx/429) closes the endpoint's circuit; no answer counts towards parking it."""
+        if circuit is None:
+            return
+        if outcome.unreachable:
+            if await deliveries.circuit_failed(conn, circuit, at, outcome.error) == "open":
+                PARKED.inc()
+                log.warning("endpoint_parked", endpoint=circuit, error=outcome.error)
+        elif outcome.status_code is not None or outcome.delivered:
+            if await deliveries.circuit_answered(conn, circuit, at):
+                log.info("endpoint_recovered", endpoint=circuit)
 
     async def _end(self, conn: asyncpg.Connection, row: asyncpg.Record, state: str, attempts: int,
                    error: str) -> bool:

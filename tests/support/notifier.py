@@ -65,12 +65,13 @@ class Answer:
 class Receiver:
     """A webhook receiver on a free loopback port: records each request, gives the scripted answers."""
 
-    def __init__(self, answers=()):
+    def __init__(self, answers=(), port: int = 0):
         self.answers = [a if isinstance(a, Answer) else Answer(a) for a in answers]
         self.requests: list[Received] = []
+        self.port = port
 
     async def __aenter__(self):
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
 
@@ -101,6 +102,60 @@ class Receiver:
             pass
         finally:
             writer.close()
+
+
+class Hanging:
+    """An endpoint that accepts connections, reads what is sent and never answers."""
+
+    async def __aenter__(self):
+        self.connections = 0
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc):
+        self.server.close()
+        self.server.close_clients() if hasattr(self.server, "close_clients") else None
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    async def _serve(self, reader, writer):
+        self.connections += 1
+        try:
+            while await reader.read(65536):
+                pass
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+
+async def refusing_port() -> int:
+    """A loopback port nobody listens on: connections to it are refused at once."""
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    return port
+
+
+async def backlog(pool, count: int, *, recipient: str, target: str, channel: str = "webhook",
+                  reason: str = "paged", priority: int = 0, payload: dict | None = None,
+                  due_seconds_ago: int = 60) -> None:
+    """``count`` pending deliveries already due, queued as the consumers queue them (but in one statement)."""
+    from services.notifier import domain  # the notifier's own names for endpoints
+    payload = payload or {"incident_id": "old", "event_type": "warroom.incident.declared.v1", "recipient": recipient,
+                          "reason": reason, "message": "an old notice", "title": "Old", "severity": 1}
+    await pool.execute(
+        "INSERT INTO deliveries (id, event_id, event_type, incident_id, recipient, channel, reason, target, payload, "
+        "state, created_at, next_attempt_at, circuit, priority, held) "
+        "SELECT $1 || ':' || n, $1 || ':' || n, 'warroom.incident.declared.v1', 'old-' || n, $2, $3, $4, $5, $6, "
+        "'pending', now() - make_interval(secs => $7), now() - make_interval(secs => $7), $8, $9, "
+        "EXISTS (SELECT 1 FROM circuits WHERE circuit = $8 AND state = 'open') "
+        "FROM generate_series(1, $10) AS n",
+        f"backlog-{recipient}-{channel}-{reason}-{target}", recipient, channel, reason, target, payload,
+        float(due_seconds_ago), domain.circuit(channel, target), priority, count)
 
 
 # --- a real SMTP server (aiosmtpd) in the test's event loop ---

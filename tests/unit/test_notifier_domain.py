@@ -95,3 +95,21 @@ def test_s5_a_generated_secret_is_a_standard_webhooks_secret():
     secret = signing.generate()
     assert secret.startswith("whsec_") and len(signing.decode(secret)) == 32
     Webhook(secret)  # the reference library takes it too
+
+
+def test_f14_the_queue_ranks_pages_escalations_and_any_hour_notices_first_and_copies_last():
+    assert domain.priority("webhook", "paged", "next_business_day", False) == domain.URGENT
+    assert domain.priority("email", "escalated", "waking_hours", False) == domain.URGENT
+    assert domain.priority("webhook", "observer", "any_hour", False) == domain.URGENT
+    assert domain.priority("webhook", "status_update_due", "any_hour", True) == domain.PERSONAL  # a reminder
+    assert domain.priority("webhook", "observer", "waking_hours", False) == domain.PERSONAL
+    assert domain.priority("subscription", "subscribed", None, False) == domain.COPY
+    assert domain.priority("issue_tracker", "minor_report", None, False) == domain.COPY
+
+
+def test_f14_an_endpoint_is_a_urls_origin_or_the_mail_server_and_parks_for_longer_each_time():
+    assert domain.circuit("webhook", "https://Hooks.Example.com:8443/alice?x=1") == "https://hooks.example.com:8443"
+    assert domain.circuit("subscription", "http://u:p@example.com/events") == "http://example.com"
+    assert domain.circuit("email", "alice@example.com") == domain.MAIL_SERVER
+    assert domain.circuit("webhook", None) is None
+    assert [domain.park_for(n).total_seconds() for n in (1, 2, 3, 7, 8, 20)] == [5, 10, 20, 300, 300, 300]
