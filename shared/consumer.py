@@ -5,9 +5,17 @@ that also records the event as processed, so an event's effect is committed exac
 once however often JetStream delivers it. On the incident stream, one aggregate's events
 are applied in ``sequence`` order: a duplicate (``<= last``) is acknowledged and skipped,
 a gap (``> last + 1``) is nak'ed with a short delay so the missing event arrives first.
-A message whose handler fails ``max_deliver`` times is parked in ``parked_events`` and
-acknowledged (on an ordered stream its aggregate then moves past it). An unreachable
-database is not the event's fault: such failures are retried for as long as it takes.
+
+No poison message (F13). A message whose handler fails ``max_deliver`` times — at once, for a
+failure no retry can mend (a body that is no event, data PostgreSQL refuses to store) — is parked
+in ``parked_events`` and acknowledged; on an ordered stream its aggregate then moves past it. Only
+that aggregate's later events wait while it is retried: every other incident's events are applied
+meanwhile. It is counted (``warroom_events_parked_total``) and logged once, when parked, with the
+reason; the retries before are not logged. After a fix, ``python -m shared.parked replay`` marks
+parked events for replay, and this loop applies them with the same handler (``replay_requested``).
+
+An unreachable database is not the event's fault: such failures are retried for as long as it
+takes, and logged at most once every few seconds (``logs.Throttled``).
 """
 import asyncio
 from collections.abc import Awaitable, Callable
@@ -28,12 +36,19 @@ Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
 APPLIED = Counter("warroom_events_applied_total", "Events applied by a consumer", ["consumer"])
 DUPLICATES = Counter("warroom_events_duplicate_total", "Deliveries skipped as already applied", ["consumer"])
 FAILURES = Counter("warroom_events_failed_total", "Handler failures (nak'ed for redelivery)", ["consumer"])
-PARKED = Counter("warroom_events_parked_total", "Poison messages parked after max_deliver", ["consumer"])
+PARKED = Counter("warroom_events_parked_total", "Poison messages parked (F13)", ["consumer"])
+REPLAYED = Counter("warroom_events_replayed_total", "Parked events applied again after a fix", ["consumer"])
+
+outage = logs.Throttled(log)
 
 GAP_DELAY = 0.2
+# How often a consumer looks for parked events an operator asked to replay (seconds).
+REPLAY_CHECK_EVERY = 2.0
 
 # Failures of the infrastructure, not of the event: never a reason to park it.
 UNAVAILABLE = db.UNAVAILABLE
+# Failures of the event itself, the same on every delivery: parked at the first.
+HOPELESS = (ValidationError, UnicodeDecodeError, asyncpg.DataError)
 
 
 def backoff(attempt: int) -> float:
@@ -101,21 +116,23 @@ async def handle_message(pool: asyncpg.Pool, consumer: Consumer, msg, handle: Ha
         await msg.nak(delay=GAP_DELAY)
         return Outcome.GAP
     except UNAVAILABLE as exc:
-        log.warning("event_deferred", consumer=consumer.durable, attempt=attempt, error=repr(exc))
+        outage.warning("event_deferred", kind=f"event_deferred:{consumer.durable}", consumer=consumer.durable,
+                       error=repr(exc))
         await msg.nak(delay=backoff(min(attempt, 6)))
         return "deferred"
     except Exception as exc:  # the handler failed on this event: retry, then park
         FAILURES.labels(consumer.durable).inc()
-        if attempt >= max_deliver:
-            log.error("event_parked", consumer=consumer.durable, attempt=attempt, error=repr(exc))
+        if attempt >= max_deliver or isinstance(exc, HOPELESS):
             try:
                 await park(pool, consumer, msg.data, repr(exc))
             except UNAVAILABLE:
                 await msg.nak(delay=backoff(attempt))
                 return "deferred"
+            log.error("event_parked", consumer=consumer.durable, attempt=attempt, error=repr(exc),
+                      event_id=_id_of(msg.data), detail="python -m shared.parked replay replays it after a fix")
             await msg.ack()
             return "parked"
-        log.warning("event_failed", consumer=consumer.durable, attempt=attempt, error=repr(exc))
+        log.debug("event_failed", consumer=consumer.durable, attempt=attempt, error=repr(exc))
         await msg.nak(delay=backoff(attempt))
         return "failed"
     await msg.ack()
@@ -123,11 +140,58 @@ async def handle_message(pool: asyncpg.Pool, consumer: Consumer, msg, handle: Ha
     return outcome
 
 
+def _id_of(raw: bytes) -> str | None:
+    try:
+        return Envelope.from_bytes(raw).id
+    except (ValidationError, ValueError):
+        return None
+
+
+async def replay_requested(pool: asyncpg.Pool, consumer: Consumer, handle: Handler) -> int:
+    """Apply the parked events an operator asked to replay, oldest first; returns how many applied.
+
+    Each runs in its own transaction with the processed-events record, so a replay is applied once.
+    The aggregate's ordering was moved past the event when it was parked: it is applied now as it
+    is, after whatever of its aggregate was applied meanwhile. One that fails again stays parked
+    with its new reason."""
+    try:
+        rows = await pool.fetch(
+            "SELECT id, body FROM parked_events WHERE consumer = $1 AND replay_requested_at IS NOT NULL "
+            "AND replayed_at IS NULL ORDER BY id", consumer.durable)
+    except UNAVAILABLE:
+        return 0
+    applied = 0
+    for row in rows:
+        try:
+            event = Envelope.from_bytes(row["body"].encode())
+            async with pool.acquire() as conn, conn.transaction():
+                if await conn.fetchval("INSERT INTO processed_events (event_id, type) VALUES ($1, $2) "
+                                       "ON CONFLICT DO NOTHING RETURNING true", event.id, event.type):
+                    await handle(conn, event)
+                await conn.execute("UPDATE parked_events SET replayed_at = now(), replay_requested_at = NULL "
+                                   "WHERE id = $1", row["id"])
+        except UNAVAILABLE:
+            return applied  # asked again at the next check
+        except Exception as exc:
+            log.error("parked_event_replay_failed", consumer=consumer.durable, parked=row["id"], error=repr(exc))
+            await pool.execute("UPDATE parked_events SET replay_requested_at = NULL, error = $2 WHERE id = $1",
+                               row["id"], repr(exc))
+            continue
+        applied += 1
+        REPLAYED.labels(consumer.durable).inc()
+        log.info("parked_event_replayed", consumer=consumer.durable, parked=row["id"], event_id=event.id)
+    return applied
+
+
 async def run(js, pool: asyncpg.Pool, consumer: Consumer, handle: Handler, *,
               max_deliver: int, batch: int = 100, idle_wait: float = 1.0) -> None:
     """Consume until cancelled. The consumer must have been declared (natsio.ensure_consumer)."""
     sub = None
+    next_replay_check = 0.0
     while True:
+        if (now := asyncio.get_running_loop().time()) >= next_replay_check:
+            next_replay_check = now + REPLAY_CHECK_EVERY
+            await replay_requested(pool, consumer, handle)
         try:
             if sub is None:
                 sub = await natsio.bind(js, consumer)
@@ -137,7 +201,8 @@ async def run(js, pool: asyncpg.Pool, consumer: Consumer, handle: Handler, *,
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # NATS away: keep trying until it returns
-            log.warning("fetch_failed", consumer=consumer.durable, error=repr(exc))
+            outage.warning("fetch_failed", kind=f"fetch_failed:{consumer.durable}", consumer=consumer.durable,
+                           error=repr(exc))
             await asyncio.sleep(1.0)
             continue
         for msg in msgs:

@@ -1,5 +1,7 @@
 """Structured JSON logs for every service."""
 import logging
+import os
+import time
 
 import structlog
 
@@ -21,3 +23,33 @@ def configure(service: str, level: str = "info") -> None:
 
 def get(name: str):
     return structlog.get_logger(name)
+
+
+class Throttled:
+    """Logs of an outage: a line per kind at most once every ``every`` seconds (by default
+    ``WARROOM_LOG_REPEAT_SECONDS``, 10), the next one saying how many were held back (``suppressed``),
+    so a NATS or PostgreSQL outage is reported without flooding the log twice a second."""
+
+    def __init__(self, logger, every: float | None = None):
+        self.logger, self.every = logger, every
+        self.last: dict[str, float] = {}
+        self.suppressed: dict[str, int] = {}
+
+    def log(self, level: str, event: str, *, kind: str | None = None, **fields) -> bool:
+        """Log now, or count it; returns whether it was logged. ``kind`` defaults to the event's name."""
+        every = self.every if self.every is not None else float(os.environ.get("WARROOM_LOG_REPEAT_SECONDS", 10))
+        key, now = kind or event, time.monotonic()
+        last = self.last.get(key)
+        if last is not None and now - last < every:
+            self.suppressed[key] = self.suppressed.get(key, 0) + 1
+            return False
+        self.last[key] = now
+        held = self.suppressed.pop(key, 0)
+        getattr(self.logger, level)(event, **fields, **({"suppressed": held} if held else {}))
+        return True
+
+    def warning(self, event: str, **fields) -> bool:
+        return self.log("warning", event, **fields)
+
+    def error(self, event: str, **fields) -> bool:
+        return self.log("error", event, **fields)
