@@ -24,8 +24,11 @@ DUPLICATE_WINDOW = 24 * 3600.0
 
 
 async def connect(url: str, name: str) -> nats.NATS:
+    # Every failed reconnection (twice a second) reports here: one line per kind of error per interval.
+    outage = logs.Throttled(log)
+
     async def on_error(exc: Exception) -> None:
-        log.warning("nats_error", error=str(exc))
+        outage.warning("nats_error", kind=type(exc).__name__, connection=name, error=str(exc))
 
     return await nats.connect(
         url,

@@ -35,6 +35,7 @@ class Publisher:
     def __init__(self, pool: asyncpg.Pool, js, lock_key: int, poll_interval: float = 0.5):
         self.pool, self.js, self.lock_key, self.poll_interval = pool, js, lock_key, poll_interval
         self.wake = asyncio.Event()
+        self.outage = logs.Throttled(log)
 
     async def publish_pending(self, conn: asyncpg.Connection, limit: int = 500) -> int:
         rows = await conn.fetch(
@@ -62,7 +63,7 @@ class Publisher:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # NATS or PostgreSQL away: retry until they return
-                log.warning("outbox_publish_failed", error=repr(exc))
+                self.outage.warning("outbox_publish_failed", error=repr(exc))
             await asyncio.sleep(self.poll_interval)
 
     async def _wait(self) -> None:

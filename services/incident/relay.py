@@ -60,6 +60,7 @@ class Relay:
         self.wake = asyncio.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.failures = 0
+        self.outage = logs.Throttled(log)
 
     def notify(self) -> None:
         """Thread-safe: called by the application after a save, from the request's worker thread."""
@@ -80,8 +81,7 @@ class Relay:
                 raise
             except Exception as exc:  # NATS or PostgreSQL away: keep trying, ever more patiently, until they return
                 self.failures += 1
-                if self.failures == 1 or self.failures % 20 == 0:
-                    log.warning("relay_failed", error=repr(exc), failures=self.failures)
+                self.outage.warning("relay_failed", error=repr(exc), failures=self.failures)
                 await asyncio.sleep(min(0.1 * self.failures, 2.0))
                 continue
             await self._idle()

@@ -122,3 +122,30 @@ async def test_with_postgresql_stopped_a_consuming_service_answers_503_within_tw
             for response, took in answers:
                 _assert_fast_503(response, took)
             await eventually(lambda: signed_in(client), timeout=30, interval=0.5)
+
+
+async def test_during_a_nats_outage_each_kind_of_error_is_logged_at_most_once_per_interval_with_a_count(
+        database_url, nats_url, nats_server):
+    from collections import Counter
+
+    import structlog
+
+    app = timers_app(Settings(database_url=database_url, nats_url=nats_url, poll_interval=0.05))
+    async with incident_service(database_url, nats_url) as (client, _), app.router.lifespan_context(app):
+        await _org(client)
+        with structlog.testing.capture_logs() as logged:
+            nats_server.stop()
+            try:
+                await asyncio.sleep(2.0)
+                # Work for the relay while NATS is away: it must keep trying, quietly.
+                assert (await client.post("/v1/incidents", json=DECLARATION)).status_code == 201
+                await asyncio.sleep(3.0)
+            finally:
+                nats_server.start()
+            await asyncio.sleep(1.0)
+        said = [entry for entry in logged if entry["log_level"] in ("warning", "error")]
+        kinds = Counter((entry["event"], entry.get("consumer") or entry.get("connection"), entry.get("error", "")[:40])
+                        for entry in said)
+        assert said, "the outage was not reported at all"
+        repeated = {kind: count for kind, count in kinds.items() if count > 1}
+        assert not repeated, repeated  # 6 s of outage, one line per kind per 10 s at most
