@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from shared.process.hours import ANY_HOUR
+
 WEBHOOK, EMAIL, SUBSCRIPTION, ISSUE_TRACKER = "webhook", "email", "subscription", "issue_tracker"
 
 # Retries: 5 s, 10 s, 20 s, … doubling up to an hour apart, each ±25 % so that deliveries failing
@@ -99,7 +101,7 @@ def priority(channel: str, reason: str, immediacy: str | None, reminder: bool) -
     """Where a delivery stands in the queue; ``reminder``: it was a timer's (a deadline reminder)."""
     if channel in (SUBSCRIPTION, ISSUE_TRACKER):
         return COPY
-    if reason in URGENT_REASONS or (immediacy == "any_hour" and not reminder):
+    if reason in URGENT_REASONS or (immediacy == ANY_HOUR and not reminder):
         return URGENT
     return PERSONAL
 

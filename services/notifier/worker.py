@@ -59,6 +59,7 @@ class DeliveryWorker:
         self.in_flight: Tally[str] = Tally()
         self.suspects_in_flight = 0
         self._claiming = asyncio.Lock()
+        self.outage = logs.Throttled(log)
 
     async def run(self) -> None:
         """Every slot sends whatever is due, then waits to be woken (or for the poll interval); until cancelled."""
@@ -73,7 +74,8 @@ class DeliveryWorker:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 — PostgreSQL away: wait a poll interval, then try again
-                log.warning("delivery_round_failed", error=repr(exc))
+                # Every slot fails alike during an outage: logged once in a while, not by each slot each poll.
+                self.outage.warning("delivery_round_failed", error=repr(exc))
             await woken_or_timeout(self.wake, self.poll_interval)
 
     async def _probe(self) -> None:
@@ -92,7 +94,7 @@ class DeliveryWorker:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 — PostgreSQL away: the next round tries again
-                log.warning("endpoint_probe_failed", error=repr(exc))
+                self.outage.warning("endpoint_probe_failed", error=repr(exc))
             await asyncio.sleep(max(self.poll_interval, 0.5))
 
     async def listen(self) -> None:
@@ -115,7 +117,7 @@ class DeliveryWorker:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 — PostgreSQL away: the poll interval covers until it returns
-                log.warning("delivery_listener_lost", error=repr(exc))
+                self.outage.warning("delivery_listener_lost", error=repr(exc))
             await asyncio.sleep(self.poll_interval)
 
     async def deliver_next(self) -> bool:
