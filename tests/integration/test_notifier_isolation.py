@@ -6,12 +6,14 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from services.notifier import deliveries as queue
-from services.notifier import domain
+from services.notifier import domain, handlers
 from shared import db
 from shared.clock import FakeClock
 from tests.support.incident import eventually
 from tests.support.notifier import (
+    Answer,
     Hanging,
+    Producer,
     Receiver,
     admin,
     backlog,
@@ -90,7 +92,8 @@ async def test_f14_a_parked_endpoint_is_probed_with_one_delivery_and_released_wh
         await asyncio.sleep(1.5)  # parked: nothing is tried, however long the worker runs
         assert sum(d["attempts"] for d in await deliveries(run.api)()) == attempts < 6
 
-        async with Receiver(port=port) as hook:
+        # The endpoint is back, slow to answer its first request: the probe.
+        async with Receiver([Answer(200, delay=1.0)], port=port) as hook:
             clock.advance(timedelta(seconds=10))  # past the first parking (5 s) and every retry
             async def all_delivered():
                 found = await deliveries(run.api)()
@@ -98,6 +101,8 @@ async def test_f14_a_parked_endpoint_is_probed_with_one_delivery_and_released_wh
             await eventually(all_delivered)
             assert sorted(r.body["incident_id"] for r in hook.requests) == [f"inc-{n}" for n in range(6)]
             assert len(hook.requests) == 6  # each once
+            # The probe went alone: nothing else was sent there until it was answered.
+            assert hook.arrivals[1] - hook.arrivals[0] >= 0.9
         found = (await run.api.get("/v1/endpoints", headers=admin())).json()["endpoints"]
         assert [(e["state"], e["consecutive_failures"], e["held"]) for e in found] == [("closed", 0, 0)]
 
@@ -121,6 +126,36 @@ async def test_f14_pages_and_escalations_are_claimed_before_reminders_and_subscr
                     order.append(row["reason"])
                     await conn.execute("UPDATE deliveries SET state = 'skipped' WHERE id = $1", row["id"])
         assert order == ["escalated", "paged", "status_update_due", "subscribed"]
+    finally:
+        await pool.close()
+
+
+async def test_f14_a_page_is_queued_urgent_a_reminder_behind_it_and_a_subscription_copy_last(database_url):
+    events = []
+
+    async def record(envelope):
+        events.append(envelope)
+    producer = Producer(record)
+    await producer.organisation(alice="http://127.0.0.1:9/alice")
+    await producer.declare("inc-1", "alice")
+    await producer.timer("status_update_due", "inc-1", "alice")
+    pool = await db.create_pool(database_url, "notifier")
+    try:
+        await db.migrate(pool, "notifier", db.service_migrations("services.notifier"))
+        await pool.execute("INSERT INTO subscriptions (id, url, event_types, secrets, created_by, created_at) "
+                           "VALUES ('sub-1', 'http://127.0.0.1:9/events', '{warroom.*}', '{}', 'admin', now())")
+        handle = handlers.by_durable(handlers.Options(FakeClock()))
+        for event in events:
+            durable = "notifier-timers" if event.type.startswith("warroom.timer.") else "notifier-incident"
+            async with pool.acquire() as conn, conn.transaction():
+                await handle[durable](conn, event)
+        rows = await pool.fetch("SELECT reason, channel, priority, circuit FROM deliveries "
+                                "WHERE incident_id = 'inc-1' ORDER BY priority, reason")
+        assert [tuple(r) for r in rows] == [
+            ("paged", "webhook", domain.URGENT, "http://127.0.0.1:9"),
+            ("status_update_due", "webhook", domain.PERSONAL, "http://127.0.0.1:9"),
+            ("subscribed", "subscription", domain.COPY, "http://127.0.0.1:9"),
+            ("subscribed", "subscription", domain.COPY, "http://127.0.0.1:9")]
     finally:
         await pool.close()
 

@@ -2,6 +2,7 @@
 the incident, timers and post-mortem services publish them, and the notifier run in-process."""
 import asyncio
 import json
+import time
 from collections import defaultdict
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ class Receiver:
     def __init__(self, answers=(), port: int = 0):
         self.answers = [a if isinstance(a, Answer) else Answer(a) for a in answers]
         self.requests: list[Received] = []
+        self.arrivals: list[float] = []  # when each request arrived (monotonic), before any scripted delay
         self.port = port
 
     async def __aenter__(self):
@@ -90,6 +92,7 @@ class Receiver:
             lines = (await reader.readuntil(b"\r\n\r\n")).decode().split("\r\n")
             headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if line)}
             raw = await reader.readexactly(int(headers.get("content-length", 0)))
+            self.arrivals.append(time.monotonic())
             answer = self.answers.pop(0) if self.answers else Answer()
             if answer.delay:
                 await asyncio.sleep(answer.delay)
