@@ -187,3 +187,14 @@ async def test_f13_a_message_that_cannot_be_built_fails_alone_and_others_are_del
         subjects = sorted(m["Subject"] for m in mailbox.messages)
         assert "[Warroom] Disk full Bcc: victim@example.com: paged" in subjects
         assert all(m["Bcc"] is None and "victim" not in (m["To"] or "") for m in mailbox.messages)
+
+
+async def test_f14_a_hanging_mail_server_never_delays_pages_on_webhooks(database_url, nats_url):
+    async with Hanging() as mail_server, Receiver() as hook, notifier(
+            database_url, nats_url, smtp_host="127.0.0.1", smtp_port=mail_server.port) as run:
+        await run.organisation(alice=hook.url("/alice"))
+        waits = [await _page_arrives(run, hook, f"inc-{n}", "alice") for n in range(6)]
+        assert max(waits) < 2.0, waits
+        emails = [d for d in await deliveries(run.api)() if d["channel"] == "email"]
+        assert len(emails) == 6 and {d["state"] for d in emails} == {"pending"}
+        assert 1 <= mail_server.connections <= 2  # at most two attempts in flight to one endpoint
