@@ -97,5 +97,7 @@ def start_consumers(infra: Infrastructure, service: str, handlers: Mapping[str, 
 
 
 def serve(app_factory: str, port: int, settings: Settings) -> None:
+    trusted = settings.forwarded_allow_ips
     uvicorn.run(app_factory, factory=True, host=settings.host, port=port,
-                log_level=settings.log_level, access_log=False)
+                log_level=settings.log_level, access_log=False,
+                proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None)

@@ -11,6 +11,9 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     webhook_allowlist: str = ""
     host: str = "127.0.0.1"
+    # Behind a proxy or Ingress: the addresses whose X-Forwarded-For is believed (comma-separated, or
+    # "*"), so failed-login limits (S7) count the real client, not the proxy. Empty: nobody's.
+    forwarded_allow_ips: str = ""
     incident_port: int = 8080
     notifier_port: int = 8081
     timers_port: int = 8082

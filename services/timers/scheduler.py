@@ -28,6 +28,7 @@ from shared.contract import timer_type, validate
 from shared.waking import woken_or_timeout
 
 log = logs.get(__name__)
+outage = logs.Throttled(log)
 
 SOURCE = "warroom/timers"
 CONSUMER = "timers-incident"
@@ -125,6 +126,6 @@ async def consumer_caught_up(js, stream: str, durable: str) -> bool:
     try:
         info = await js.consumer_info(stream, durable, timeout=2.0)
     except Exception as exc:  # NATS away: fall back to the applied-until mark
-        log.warning("consumer_info_failed", consumer=durable, error=repr(exc))
+        outage.warning("consumer_info_failed", consumer=durable, error=repr(exc))
         return False
     return info.num_pending == 0 and info.num_ack_pending == 0

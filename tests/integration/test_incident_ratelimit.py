@@ -158,3 +158,25 @@ def test_s7_failed_authentication_limits_default_and_are_configurable(monkeypatc
     monkeypatch.setenv("WARROOM_AUTH_FAILURE_BURST", "5")
     configured = Settings()
     assert (configured.auth_failures_per_second, configured.auth_failure_burst) == (0.5, 5)
+
+
+async def test_s7_behind_a_trusted_proxy_failed_authentications_count_the_forwarded_client(
+        database_url, nats_url, tmp_path):
+    from tests.support.processes import ServiceProcess
+
+    service = ServiceProcess("incident", {
+        "WARROOM_DATABASE_URL": database_url, "WARROOM_NATS_URL": nats_url, "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
+        "WARROOM_AUTH_FAILURES_PER_SECOND": "0.1", "WARROOM_AUTH_FAILURE_BURST": "2",
+        "WARROOM_FORWARDED_ALLOW_IPS": "127.0.0.1"}, tmp_path).start()
+    try:
+        async with httpx.AsyncClient(base_url=service.url) as proxy:
+            def behind(client: str, n: int) -> dict:
+                return {**auth(f"guess-{client}-{n}"), "X-Forwarded-For": client}
+
+            attacker = [(await proxy.get("/v1/process", headers=behind("203.0.113.7", n))).status_code
+                        for n in range(3)]
+            neighbour = (await proxy.get("/v1/process", headers=behind("198.51.100.1", 0))).status_code
+    finally:
+        service.stop()
+    # Through the one proxy, each client behind it has its own budget: the attacker is limited, not the rest.
+    assert attacker == [401, 401, 429] and neighbour == 401
