@@ -24,6 +24,8 @@ COPY --from=dependencies /opt/warroom /opt/warroom
 WORKDIR /app
 COPY shared ./shared
 COPY services ./services
+# GET /rules serves the rules document: services/incident/rules.md links to ../../docs/process.md.
+COPY docs/process.md ./docs/process.md
 COPY deploy/docker/healthcheck.py ./healthcheck.py
 # Bytecode now: at run time the code belongs to root and the root filesystem may be read-only.
 RUN python -m compileall -q shared services healthcheck.py

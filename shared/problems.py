@@ -1,10 +1,17 @@
-"""RFC 9457 problem details: every error of every service answers application/problem+json."""
+"""RFC 9457 problem details: every error of every service answers application/problem+json.
+
+A problem that names a rule of the process has as ``type`` that rule's section of the rules page
+the incident service serves (``{WARROOM_PUBLIC_URL}/rules#r05``, ``…#permissions`` for a row of the
+permission table): a client, or a person reading a log, follows it to the rule in full. Problems
+that name no rule of docs/process.md keep ``about:blank``.
+"""
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.db import UNAVAILABLE
@@ -20,11 +27,18 @@ TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not f
 # Every operation may answer these, always as a problem body (documented so clients and fuzzers know).
 DOCUMENTED = (401, 403, 404, 409, 412, 413, 422, 429, 503)
 
+BLANK = "about:blank"
+# "R05" → #r05; "permissions: …" (a row of the permission table) → #permissions. Nothing else is a
+# section of the rules page (S4, for one, is a safeguard of the notifier's, not a rule of the process).
+_RULE = re.compile(r"R(0[1-9]|1[0-9]|20)")
+_PERMISSIONS = "permissions"
+
 
 class ProblemDetails(BaseModel):
     """An RFC 9457 problem; ``rule`` names the rule of the process that refused the request."""
     model_config = ConfigDict(extra="allow")
-    type: str = "about:blank"
+    type: str = Field(BLANK, description="The rule's section of the rules page ({WARROOM_PUBLIC_URL}/rules#r05) "
+                                         "when `rule` names one, otherwise about:blank")
     title: str
     status: int
     detail: str
@@ -44,10 +58,24 @@ class Problem(Exception):
         self.errors, self.headers, self.title = errors, headers, title
 
 
+def type_of(rule: str | None, public_url: str) -> str:
+    """The URI of the rules page's section for ``rule``, or about:blank where there is none."""
+    if rule is None:
+        return BLANK
+    if _RULE.fullmatch(rule):
+        anchor = rule.lower()
+    elif rule.split(":")[0] == _PERMISSIONS:
+        anchor = _PERMISSIONS
+    else:
+        return BLANK
+    return f"{public_url.rstrip('/')}/rules#{anchor}"
+
+
 def response(status: int, detail: str, *, rule: str | None = None, errors=None, headers=None,
-             title: str | None = None, instance: str | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title or TITLES.get(status, "Error"),
-                            "status": status, "detail": detail}
+             title: str | None = None, instance: str | None = None, public_url: str | None = None) -> JSONResponse:
+    """A problem body; ``public_url`` (where people reach the incident service) links ``rule`` to its section."""
+    body: dict[str, Any] = {"type": type_of(rule, public_url) if public_url else BLANK,
+                            "title": title or TITLES.get(status, "Error"), "status": status, "detail": detail}
     if instance:
         body["instance"] = instance
     if rule:
@@ -84,7 +112,8 @@ def _document(app: FastAPI) -> None:
     app.openapi = openapi
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, public_url: str) -> None:
+    """Problem bodies for every error of ``app``; a rule named links to ``{public_url}/rules#…``."""
     _document(app)
 
     async def _unavailable(request: Request, exc: Exception):
@@ -97,7 +126,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
         return response(exc.status, exc.detail, rule=exc.rule, errors=exc.errors, headers=exc.headers,
-                        title=exc.title, instance=request.url.path)
+                        title=exc.title, instance=request.url.path, public_url=public_url)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):

@@ -32,7 +32,7 @@ from shared.settings import Settings
 log = logs.get(__name__)
 
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect",
-                    "/redoc"})
+                    "/redoc", "/rules"})
 # Where the gate leaves the authenticated principal, for the route's dependency to reuse.
 STATE = "warroom_principal"
 # Addresses over their limit remembered per replica (oldest forgotten first beyond this many).

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     postmortem_port: int = 8083
     # Where people can read things (links in notifications); defaults to the local ports.
     public_postmortem_url: str = ""
+    # Where people reach the incident service: every service's problem bodies link the rule that
+    # refused a request to {public_url}/rules#r05, the rules page the incident service serves.
+    public_url: str = "http://127.0.0.1:8080"
     log_level: str = "info"
     # How often background loops look for work they were not woken for (seconds).
     poll_interval: float = Field(default=0.5, gt=0)

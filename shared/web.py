@@ -73,7 +73,7 @@ def attach(app: FastAPI, ready: Callable[[Request], Awaitable[bool]], settings: 
 
     Outermost first: the body limit (413 before reading more than the limit), authentication and
     the rate limits (401/429 before reading the body), Idempotency-Key replay, then the route."""
-    problems.install(app)
+    problems.install(app, settings.public_url)
     app.include_router(health_router(ready))
     if idempotency_keys:
         app.add_middleware(IdempotencyMiddleware)

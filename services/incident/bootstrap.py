@@ -8,7 +8,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
-from services.incident import admin_api, api, commands_api, consumers
+from services.incident import admin_api, api, commands_api, consumers, rules_page
 from services.incident.application import IncidentApplication
 from services.incident.errors import NotFound
 from services.incident.relay import Relay
@@ -126,4 +126,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(admin_api.router)
     app.include_router(api.router)
     app.include_router(commands_api.router)
+    app.include_router(rules_page.router)  # GET /rules, no token: what problem types link to
     return app
