@@ -11,8 +11,11 @@ Where the work commits, the answer is recorded. A service whose command stores i
 statement (the incident service's event store) takes the request's ``Claim`` (``current_claim``) and
 writes the key's row with the answer in that same commit: a crash between the commit and the reply
 — of the service or of PostgreSQL — then leaves a retry something to replay, never a second run.
-Otherwise (refusals, endpoints that do not take the claim) this middleware records the response
-after the work, in its own commit, as a best effort.
+A service whose work is local SQL (the notifier) runs it in ``transaction(pool)``: with a key, that is
+a savepoint in the very transaction that holds the key's lock, and the middleware writes the answer
+and commits both at once — a failed commit answers 503 with nothing done, a failed work leaves no key.
+Otherwise (refusals, endpoints that take neither) this middleware records the response after the
+work, in its own commit, as a best effort.
 
 The recorded answer may differ from the one sent: an answer that carries a secret (an issued token)
 is recorded with the secret withheld (S11), so no secret is ever at rest in this table.
@@ -21,6 +24,8 @@ The cost is one pooled connection per keyed request in flight; requests without 
 """
 import asyncio
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -63,6 +68,9 @@ class Claim:
     key: str
     fingerprint: bytes
     answered: bool = False  # set once the work's commit holds the answer: nothing left to record
+    # The middleware's connection, in the transaction holding the key's lock (``transaction``).
+    conn: asyncpg.Connection | None = None
+    worked: bool = False  # the work ran in that transaction: it commits with the answer or not at all
 
     def answer(self, status: int, headers: dict[str, str], body: bytes) -> "Answer":
         kept = [[name.lower(), value] for name, value in headers.items() if name.lower().encode() in KEPT_HEADERS]
@@ -90,6 +98,23 @@ def current_claim() -> Claim | None:
     """The claim the middleware made for the request being handled (its endpoint, dependencies and
     worker threads see it); None without an Idempotency-Key."""
     return _claim.get()
+
+
+@asynccontextmanager
+async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """Where work that is local SQL runs: with an Idempotency-Key, a savepoint of the transaction that
+    holds the key, which the middleware commits together with the answer (a refusal raised in here
+    undoes the work, and its answer is still recorded); without a key, a transaction of its own."""
+    claim = current_claim()
+    if claim is None or claim.conn is None:
+        async with pool.acquire() as conn, conn.transaction():
+            yield conn
+        return
+    claim.worked = True
+    async with claim.conn.transaction():
+        # Only the wait for the key is bounded by WAIT_FOR_FIRST, not the work's own waits.
+        await claim.conn.execute("SET LOCAL lock_timeout TO DEFAULT")
+        yield claim.conn
 
 
 def caller_of(scope) -> bytes | None:
@@ -237,7 +262,7 @@ class IdempotencyMiddleware:
         if recorded is not None:
             await _rollback(transaction)
             return await self._answer_retry(scope, receive, send, key, fingerprint, recorded)
-        claim = Claim(caller, key, fingerprint)
+        claim = Claim(caller, key, fingerprint, conn=conn)
         captured, claimed = _Captured(), _claim.set(claim)
         try:
             await self.app(scope, receive, captured.send)
@@ -250,9 +275,13 @@ class IdempotencyMiddleware:
         finally:
             _claim.reset(claimed)
         if captured.recordable and not claim.answered:
-            await self._record(conn, transaction, caller, key, fingerprint, captured)
+            recorded = await self._record(conn, transaction, caller, key, fingerprint, captured)
+            if not recorded and claim.worked:
+                return await unavailable(scope)(scope, receive, send)  # the work went with the answer
         else:
-            await _rollback(transaction)  # releases the lock: the work's own commit holds the answer, if any
+            # Releases the lock: the work's own commit holds the answer, if any; work done in this
+            # transaction (``transaction``) is undone with it, as its answer is not to be replayed.
+            await _rollback(transaction)
         await captured.forward(send)
 
     async def _answer_committed(self, conn, scope, receive, send, caller: bytes, key: str, fingerprint: bytes) -> None:
@@ -277,15 +306,22 @@ class IdempotencyMiddleware:
         await _replay(send, recorded["status"], recorded["headers"], recorded["body"])
 
     @staticmethod
-    async def _record(conn, transaction, caller: bytes, key: str, fingerprint: bytes, captured: _Captured) -> None:
+    async def _record(conn, transaction, caller: bytes, key: str, fingerprint: bytes, captured: _Captured) -> bool:
+        """Whether the answer (and the work done in this transaction, if any) committed."""
         try:
             await conn.execute(RECORD, caller, key, fingerprint, captured.status, captured.kept_headers(),
                                b"".join(captured.chunks))
             await transaction.commit()
         except UNAVAILABLE as exc:
-            # The command took effect: answer it, though a retry of this key will run it again.
+            # A command that committed on its own took effect: it is answered, though a retry of
+            # this key will run it again.
             log.warning("idempotency_record_failed", error=repr(exc))
             await _rollback(transaction)
+            return False
+        except BaseException:
+            await _rollback(transaction)
+            raise
+        return True
 
 
 async def _rollback(transaction) -> None:

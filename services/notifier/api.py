@@ -6,7 +6,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from services.notifier import deliveries, domain, idempotency
+from services.notifier import deliveries, domain
+from shared import idempotency
 from shared.problems import Problem
 from shared.web import Caller
 
@@ -75,12 +76,11 @@ async def get_delivery(request: Request, caller: Caller, delivery_id: DeliveryId
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", response_model=Delivery)
-async def redeliver(request: Request, caller: Caller, delivery_id: DeliveryId,
-                    key: idempotency.Key = None) -> JSONResponse:
+async def redeliver(request: Request, caller: Caller, delivery_id: DeliveryId) -> Delivery:
     """Admin: send it again now, under the same webhook-id; a disabled endpoint is enabled again (F8)."""
     require_admin(caller, "redeliver")
-
-    async def act(conn):
+    # With an Idempotency-Key, the key's answer commits with this work (shared/idempotency.py).
+    async with idempotency.transaction(request.app.state.pool) as conn:
         row = await deliveries.lock(conn, delivery_id)
         if row is None:
             raise Problem(404, f"no delivery {delivery_id!r}")
@@ -90,12 +90,9 @@ async def redeliver(request: Request, caller: Caller, delivery_id: DeliveryId,
             raise Problem(409, f"the delivery has nowhere to go: {row['state']} ({row['channel']})")
         await deliveries.enable_endpoint(conn, domain.endpoint(row["channel"], row["recipient"], row["target"]))
         await deliveries.redeliver(conn, delivery_id, request.app.state.clock.now())
-        return 200, (await _one(conn, delivery_id)).model_dump(mode="json")
-
-    status, body = await idempotency.once(request.app.state.pool, caller["id"], key,
-                                          {"redeliver": delivery_id}, act)
-    request.app.state.wake_worker()
-    return JSONResponse(body, status_code=status)
+        redelivered = await _one(conn, delivery_id)
+    request.app.state.wake_worker()  # the commit's NOTIFY wakes it too (worker.listen); this is sooner here
+    return redelivered
 
 
 async def _one(conn, delivery_id: str) -> Delivery:

@@ -5,7 +5,7 @@ import asyncpg
 import httpx
 from fastapi import FastAPI, Request
 
-from services.notifier import api, guard, handlers, idempotency, readmodel, signing, subscriptions
+from services.notifier import api, guard, handlers, readmodel, signing, subscriptions
 from services.notifier.channels import Mailer, Webhooks
 from services.notifier.settings import NotifierSettings, notifier_settings
 from services.notifier.worker import DeliveryWorker
@@ -52,7 +52,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         infra.spawn(worker.listen(), "delivery-listener")
         infra.spawn(worker.run(), "delivery-worker")
         infra.spawn(publisher.run(), "outbox-publisher")
-        infra.spawn(idempotency.expire_answers(infra.pool), "answered-requests-expiry")
         try:
             yield
         finally:
@@ -65,7 +64,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock, app.state.allowlist = clock, allowlist
     app.include_router(api.router)
     app.include_router(subscriptions.router)
-    web.attach(app, _ready, settings, idempotency_keys=False)
+    web.attach(app, _ready, settings)
     return app
 
 

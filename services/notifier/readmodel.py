@@ -140,10 +140,3 @@ async def generated_secret(conn: asyncpg.Connection, candidate: str) -> str:
     """The secret generated at the first start; ``candidate`` becomes it if there is none yet."""
     await conn.execute("INSERT INTO signing_secrets (id, secret) VALUES (1, $1) ON CONFLICT DO NOTHING", candidate)
     return await conn.fetchval("SELECT secret FROM signing_secrets WHERE id = 1")
-
-
-# --- idempotency keys ---
-
-async def remembered(conn: asyncpg.Connection, caller: str, key: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT request_hash, status, body FROM answered_requests WHERE caller = $1 AND key = $2", caller, key)

@@ -7,8 +7,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from services.notifier import deliveries, domain, guard, idempotency, readmodel, signing
+from services.notifier import deliveries, domain, guard, readmodel, signing
 from services.notifier.api import require_admin
+from shared import idempotency
 from shared.problems import Problem
 from shared.text import Id, Url
 from shared.web import Caller
@@ -62,8 +63,7 @@ class SubscriptionList(BaseModel):
 
 
 @router.post("", status_code=201, response_model=Created)
-async def subscribe(body: SubscriptionIn, request: Request, caller: Caller,
-                    key: idempotency.Key = None) -> JSONResponse:
+async def subscribe(body: SubscriptionIn, request: Request, caller: Caller) -> JSONResponse:
     """Admin: deliver every event whose type matches, signed with ``secret``, in order per incident."""
     require_admin(caller, "subscribe to the events")
     try:
@@ -74,15 +74,13 @@ async def subscribe(body: SubscriptionIn, request: Request, caller: Caller,
         raise Problem(422, f"cannot resolve the URL's host: {exc}",
                       errors=[{"field": "url", "message": "cannot resolve its host"}]) from None
 
-    async def act(conn):
-        subscription_id = str(uuid.uuid4())
+    subscription_id = str(uuid.uuid4())
+    # With an Idempotency-Key, the key's answer commits with the subscription (shared/idempotency.py).
+    async with idempotency.transaction(request.app.state.pool) as conn:
         await readmodel.add_subscription(conn, id=subscription_id, url=body.url, event_types=body.event_types,
                                          secret=body.secret, by=caller["id"], at=request.app.state.clock.now())
-        return 201, {"id": subscription_id}
-
-    status, answer = await idempotency.once(request.app.state.pool, caller["id"], key,
-                                            body.model_dump(), act)
-    return JSONResponse(answer, status_code=status, headers={"Location": f"/v1/subscriptions/{answer['id']}"})
+    return JSONResponse({"id": subscription_id}, status_code=201,
+                        headers={"Location": f"/v1/subscriptions/{subscription_id}"})
 
 
 @router.get("", response_model=SubscriptionList)

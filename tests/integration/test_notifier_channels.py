@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from services.notifier import idempotency, signing
+from services.notifier import signing
 from shared.clock import FakeClock
 from tests.support.incident import eventually
 from tests.support.notifier import (
@@ -130,22 +130,6 @@ async def test_subscriptions_are_for_admins_with_a_standard_webhooks_secret(data
         other = await run.api.post("/v1/subscriptions", json={**body, "url": "http://127.0.0.1:8/"}, headers=keyed)
         assert other.status_code == 422
         assert len((await run.api.get("/v1/subscriptions", headers=admin())).json()["subscriptions"]) == 1
-
-
-async def test_f10_an_idempotency_key_is_answered_for_24_hours_then_forgotten(database_url, nats_url):
-    async with notifier(database_url, nats_url) as run:
-        await run.organisation()
-        body, keyed = subscription("http://127.0.0.1:9/hook"), {**admin(), "Idempotency-Key": "daily"}
-        first = await run.api.post("/v1/subscriptions", json=body, headers=keyed)
-        pool = run.app.state.pool
-        assert await idempotency.forget_old_answers(pool) == 0  # a fresh answer stays
-        again = await run.api.post("/v1/subscriptions", json=body, headers=keyed)
-        await pool.execute("UPDATE answered_requests SET created_at = now() - interval '25 hours'")
-        assert await idempotency.forget_old_answers(pool) == 1
-        later = await run.api.post("/v1/subscriptions", json=body, headers=keyed)
-
-    assert first.status_code == again.status_code == later.status_code == 201
-    assert again.json() == first.json() and later.json()["id"] != first.json()["id"]
 
 
 async def test_f5_a_subscription_gets_every_matching_event_signed_and_in_order_per_incident(database_url, nats_url):
