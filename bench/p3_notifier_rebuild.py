@@ -13,7 +13,6 @@ nothing. It runs in this process against the run's PostgreSQL and NATS.
 """
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import time
@@ -98,14 +97,8 @@ def history() -> list[Envelope]:
 
 async def publish(js, envelopes: list[Envelope]) -> None:
     """In order, with many acknowledgements outstanding (the stream keeps the order)."""
-    pending = []
-    for envelope in envelopes:
-        pending.append(await js.publish_async(envelope.type, envelope.to_bytes(), stream="WARROOM_INCIDENT",
-                                              headers={"Nats-Msg-Id": envelope.id}))
-        if len(pending) >= PUBLISH_WINDOW:
-            await asyncio.gather(*pending)
-            pending.clear()
-    await asyncio.gather(*pending)
+    for start in range(0, len(envelopes), PUBLISH_WINDOW):
+        await natsio.publish_batch(js, envelopes[start:start + PUBLISH_WINDOW])
 
 
 async def run(servers: Servers, baseline: float) -> None:

@@ -3,14 +3,13 @@ incident, timers and notifier services publish them — contract envelopes, one 
 aggregate, stable ids, in time order."""
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from datetime import datetime, timedelta
 
 import nats
 
 from shared import natsio
-from shared.contract import Envelope, event_id, stream_of, validate
+from shared.contract import Envelope, event_id, validate
 from shared.organisation import token_hash
 
 TOKEN = "bench-postmortem-reader-0123456789abcdef"
@@ -138,14 +137,7 @@ async def publish(nats_url: str, envelopes: list[Envelope], window: int = 2_000)
     try:
         js = nc.jetstream()
         await natsio.ensure_streams(js)
-        pending: list[asyncio.Future] = []
-        for envelope in envelopes:
-            pending.append(await js.publish_async(envelope.type, envelope.to_bytes(),
-                                                  stream=stream_of(envelope.type).name,
-                                                  headers={"Nats-Msg-Id": envelope.id}))
-            if len(pending) >= window:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
+        for start in range(0, len(envelopes), window):
+            await natsio.publish_batch(js, envelopes[start:start + window])
     finally:
         await nc.close()

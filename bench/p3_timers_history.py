@@ -2,7 +2,6 @@
 contract envelopes, one sequence per aggregate, stable ids, in time order."""
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from datetime import datetime, timezone
 
@@ -65,14 +64,8 @@ async def publish(nats_url: str, envelopes: list[Envelope]) -> None:
     try:
         js = nc.jetstream()
         await natsio.ensure_streams(js)
-        pending: list[asyncio.Future] = []
-        for envelope in envelopes:
-            pending.append(await js.publish_async(envelope.type, envelope.to_bytes(), stream="WARROOM_INCIDENT",
-                                                  headers={"Nats-Msg-Id": envelope.id}))
-            if len(pending) >= PUBLISH_WINDOW:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
+        for start in range(0, len(envelopes), PUBLISH_WINDOW):
+            await natsio.publish_batch(js, envelopes[start:start + PUBLISH_WINDOW])
     finally:
         await nc.close()
 

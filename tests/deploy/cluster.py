@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from tests.deploy.deployment import nats_conf
-from tests.support.processes import free_port
+from tools.localstack import free_port
 
 SIZE = 3
 

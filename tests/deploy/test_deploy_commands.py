@@ -10,7 +10,7 @@ from shared.contract import CONSUMERS, STREAMS
 from shared.init import missing
 from tests.deploy.deployment import HEALTHCHECK, SERVICES, Process, compose, container, pod_templates, settings_env
 from tests.support.incident import eventually
-from tests.support.processes import free_port
+from tools.localstack import free_port
 
 
 def test_compose_and_kubernetes_run_the_same_commands():

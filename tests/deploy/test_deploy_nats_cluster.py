@@ -6,7 +6,7 @@ import nats
 from shared.contract import CONSUMERS, STREAMS
 from tests.deploy.cluster import SIZE, NatsCluster
 from tests.deploy.deployment import Process, container, settings_env
-from tests.support.processes import free_port
+from tools.localstack import free_port
 
 
 async def copies(url: str) -> dict[str, tuple[int, int]]:

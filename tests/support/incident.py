@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 import httpx
 
 from shared.settings import Settings
+from tests.support import builders
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 
@@ -14,8 +15,8 @@ PERSON = {"name": "Ada", "email": "ada@example.com", "timezone": "Europe/London"
 
 
 def settings(database_url: str, nats_url: str, **overrides) -> Settings:
-    return Settings(database_url=database_url, nats_url=nats_url, admin_token=ADMIN_TOKEN,
-                    poll_interval=0.2, webhook_allowlist="127.0.0.0/8", **overrides)
+    return builders.settings(Settings, database_url, nats_url, admin_token=ADMIN_TOKEN, poll_interval=0.2,
+                             webhook_allowlist="127.0.0.0/8", **overrides)
 
 
 @asynccontextmanager

@@ -3,7 +3,6 @@ the incident, timers and post-mortem services publish them, and the notifier run
 import asyncio
 import json
 import time
-from collections import defaultdict
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,29 +17,17 @@ from fastapi import FastAPI
 
 from services.notifier.bootstrap import create_app
 from services.notifier.settings import NotifierSettings
-from shared import natsio, organisation
+from shared import natsio
 from shared.clock import Clock
 from shared.contract import Envelope, event_id, validate
+from tests.support import builders
+from tests.support.builders import Events, level, process  # noqa: F401 (tests import level from here)
 from tests.support.incident import eventually
 
 TOKEN = "reader-token-0123456789abcdef"
 ADMIN_TOKEN = "admin-token-0123456789abcdef"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OLD_SECRET = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
-WORKING = {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]}
-
-
-def level(number: int = 1, **overrides) -> dict:
-    return {"level": number, "name": f"Level {number}" if number != 1 else "Critical", "description": "worst case",
-            "immediacy": "any_hour", "communications": "incident chat room + conference call", "observers": [],
-            "checklist": [], "status_update_every": "PT1H", "public_update_every": "PT1H",
-            "requires_pr_manager": False, "acknowledge_within": "PT5M", **overrides}
-
-
-def process(levels: list[dict] | None = None, **overrides) -> dict:
-    return {"levels": levels or [level(1)], "manager_shift_limit": "PT8H", "handover_warning_after": "PT7H",
-            "manager_min_break": "PT1H", "worker_fresh_for": "PT12H", "catch_all_sme": None,
-            "issue_tracker_webhook": None, **overrides}
 
 
 # --- a webhook receiver ---
@@ -192,14 +179,16 @@ class Producer:
 
     def __init__(self, send, clock: Clock | None = None):
         self.send, self.clock = send, clock or Clock()
-        self.versions, self.position = defaultdict(int), 0
+        self.events = Events(self.clock)
+
+    # A test that goes on with another producer's story takes over its sequences and position.
+    versions = property(lambda self: self.events.sequences,
+                        lambda self, value: setattr(self.events, "sequences", value))
+    position = property(lambda self: self.events.position,
+                        lambda self, value: setattr(self.events, "position", value))
 
     def envelope(self, event_type: str, subject: str, data: dict, source: str = "warroom/incident") -> Envelope:
-        self.versions[subject] += 1
-        self.position += 1
-        return Envelope(id=event_id(subject, self.versions[subject]), source=source, type=event_type,
-                        subject=subject, time=self.clock.now(), data=validate(event_type, data),
-                        sequence=self.versions[subject], position=self.position)
+        return self.events.make(event_type, subject, data, source=source)
 
     async def publish(self, event_type: str, subject: str, data: dict) -> Envelope:
         envelope = self.envelope(event_type, subject, data)
@@ -226,21 +215,19 @@ class Producer:
         return envelope
 
     async def person(self, person_id: str, webhook_url: str | None = None, **fields) -> Envelope:
-        return await self.publish("warroom.person.registered.v1", person_id, {
-            "id": person_id, "name": person_id.title(), "email": f"{person_id}@example.com", "timezone": "UTC",
-            "working_hours": WORKING, "webhook_url": webhook_url, **fields})
+        envelope = self.events.person(person_id, webhook_url=webhook_url, **fields)
+        await self.send(envelope)
+        return envelope
 
     async def organisation(self, document: dict | None = None, **webhooks: str | None) -> None:
         """Process v1, one person per keyword (with that webhook URL), a reader and an admin with tokens."""
-        await self.publish("warroom.process.published.v1", "process",
-                           {"version": 1, "document": document or process(), "by": "admin"})
+        await self.send(self.events.process(document or process(), by="admin"))
         for person, url in webhooks.items():
             await self.person(person, url)
         await self.person("reader")
         await self.person("admin", admin=True)
         for token_id, person, token in (("t1", "reader", TOKEN), ("t2", "admin", ADMIN_TOKEN)):
-            await self.publish("warroom.token.issued.v1", token_id,
-                               {"id": token_id, "person_id": person, "token_hash": organisation.token_hash(token)})
+            await self.send(self.events.token(token_id, person, token))
 
     async def declare(self, incident_id: str, paged: str, smes=None, severity: int = 1, **extra) -> Envelope:
         smes = [paged] if smes is None else smes
@@ -277,7 +264,7 @@ def admin() -> dict[str, str]:
 def settings(database_url: str, nats_url: str, **overrides) -> NotifierSettings:
     values = {"poll_interval": 0.05, "webhook_allowlist": "127.0.0.0/8", "notifier_signing_secrets": SECRET,
               "log_level": "warning", **overrides}
-    return NotifierSettings(database_url=database_url, nats_url=nats_url, **values)
+    return builders.settings(NotifierSettings, database_url, nats_url, **values)
 
 
 @asynccontextmanager

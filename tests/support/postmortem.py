@@ -1,6 +1,5 @@
 """Helpers for the post-mortem service's tests: the service in-process (beside the real incident
 service, or fed scripted events), and probes that wait for its projection to catch up."""
-from collections import defaultdict
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 
@@ -12,13 +11,13 @@ from services.postmortem.settings import PostmortemSettings
 from shared import natsio
 from shared.clock import Clock, FakeClock
 from shared.contract import Envelope, event_id, validate
-from shared.organisation import token_hash
+from tests.support import builders
 from tests.support.incident import auth, eventually, incident_service
 
 
 def settings(database_url: str, nats_url: str, **overrides) -> PostmortemSettings:
-    return PostmortemSettings(database_url=database_url, nats_url=nats_url, poll_interval=0.2, log_level="warning",
-                              **overrides)
+    return builders.settings(PostmortemSettings, database_url, nats_url, poll_interval=0.2, log_level="warning",
+                             **overrides)
 
 
 @asynccontextmanager
@@ -124,35 +123,21 @@ STATUS = {"learned": "Errors started with the 08:50 gateway config deploy", "tri
           "remaining": "Verify checkouts in every region"}
 
 
-class Script:
+class Script(builders.Events):
     """Envelopes of the scripted incident, built in the order they are to be published: the incident
     stream's with one sequence per aggregate, the timers' and notifier's keyed by what they are about."""
 
     def __init__(self):
-        self.sequences: dict[str, int] = defaultdict(int)
+        super().__init__()
         self.incident: list[Envelope] = []
         self.others: list[Envelope] = []
-        self.position = 0
-
-    def make(self, event_type: str, subject: str, data: dict, time: datetime,
-             source: str = "warroom/incident") -> Envelope:
-        self.sequences[subject] += 1
-        self.position += 1
-        return Envelope(id=event_id(subject, self.sequences[subject]), source=source, type=event_type,
-                        subject=subject, time=time, data=validate(event_type, data),
-                        sequence=self.sequences[subject], position=self.position)
 
     def organisation(self) -> list[Envelope]:
-        people = [self.make("warroom.person.registered.v1", pid, {
-            "id": pid, "name": name, "email": f"{pid}@example.com", "timezone": "Europe/Oslo",
-            "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]}, "admin": pid == "rita"},
-            T0 - timedelta(days=1)) for pid, name in PEOPLE.items()]
-        tokens = [self.make("warroom.token.issued.v1", f"tok-{pid}", {
-            "id": f"tok-{pid}", "person_id": pid, "token_hash": token_hash(token)}, T0 - timedelta(days=1))
-            for pid, token in TOKENS.items()]
-        process = self.make("warroom.process.published.v1", "process",
-                                   {"version": 1, "document": PROCESS, "by": "rita"}, T0 - timedelta(days=1))
-        return [*people, *tokens, process]
+        day_before = T0 - timedelta(days=1)
+        people = [self.person(pid, day_before, name=name, timezone="Europe/Oslo", admin=pid == "rita")
+                  for pid, name in PEOPLE.items()]
+        tokens = [self.token(f"tok-{pid}", pid, token, day_before) for pid, token in TOKENS.items()]
+        return [*people, *tokens, self.process(PROCESS, "rita", day_before)]
 
     def add(self, kind: str, minutes: float, **data) -> None:
         self.incident.append(self.make(f"warroom.incident.{kind}.v1", INCIDENT, data, at(minutes)))

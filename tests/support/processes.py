@@ -1,7 +1,6 @@
 """Services as separate processes, the way `make run` starts them, for end-to-end tests."""
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -9,13 +8,9 @@ from pathlib import Path
 
 import httpx
 
+from tools.localstack import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ServiceProcess:

@@ -1,32 +1,23 @@
 """Helpers for the timers service's tests: a process document, incident events as the incident
 service publishes them, and the timers' schema on a test database."""
-from collections import defaultdict
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
-from typing import Any
+from functools import partial
 
 import httpx
 import nats
 
 from shared import db, natsio
-from shared.contract import Envelope, event_id, validate
-from shared.organisation import token_hash
+from shared.contract import Envelope
 from shared.settings import Settings
+from tests.support import builders
+from tests.support.builders import process  # noqa: F401 (the timers' tests import it from here)
 
 TOKEN = "alice-secret-token-0123456789abcdef"
 
 
-def level(number: int, **overrides: Any) -> dict:
-    return {"level": number, "name": f"Level {number}", "description": "a test level", "immediacy": "any_hour",
-            "communications": "chat room", "observers": [], "checklist": [], "status_update_every": "PT1H",
-            "public_update_every": None, "requires_pr_manager": False, "acknowledge_within": "PT5M", **overrides}
-
-
-def process(levels: list[dict] | None = None, **overrides: Any) -> dict:
-    """A whole process document; the defaults are the default process's (docs/process.md) unless overridden."""
-    return {"levels": levels or [level(1)], "manager_shift_limit": "PT8H", "handover_warning_after": "PT7H",
-            "manager_min_break": "PT1H", "worker_fresh_for": "PT12H", "catch_all_sme": None,
-            "issue_tracker_webhook": None, **overrides}
+# The timers' tests' levels have no public update cadence unless they give one.
+level = partial(builders.level, description="a test level", communications="chat room", public_update_every=None)
 
 
 # Three levels with hour-scale deadlines, for tests that drive a fake clock through an incident.
@@ -47,47 +38,26 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class IncidentEvents:
+class IncidentEvents(builders.Events):
     """Envelopes as the incident service publishes them: per-subject sequence, stable ids, contract data.
 
     ``time`` defaults to ``clock()`` (the real time unless a test's clock is given).
     """
 
-    def __init__(self, clock=None):
-        self.clock = clock
-        self.sequences: dict[str, int] = defaultdict(int)
-        self.position = 0
-
-    def make(self, event_type: str, subject: str, data: dict, time: datetime | None = None) -> Envelope:
-        self.sequences[subject] += 1
-        self.position += 1
-        when = time or (self.clock.now() if self.clock else now())
-        return Envelope(id=event_id(subject, self.sequences[subject]), source="warroom/incident", type=event_type,
-                        subject=subject, time=when, data=validate(event_type, data),
-                        sequence=self.sequences[subject], position=self.position)
-
     def organisation(self, document: dict, people: tuple[str, ...] = ("alice", "bob"),
                      time: datetime | None = None) -> list[Envelope]:
         """People, a token for the first of them (``TOKEN``), and the process as version 1."""
-        events = [self.make("warroom.person.registered.v1", person, {
-            "id": person, "name": person.title(), "email": f"{person}@example.com", "timezone": "UTC",
-            "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]}}, time) for person in people]
-        events.append(self.make("warroom.token.issued.v1", f"tok-{people[0]}",
-                                {"id": f"tok-{people[0]}", "person_id": people[0], "token_hash": token_hash(TOKEN)},
-                                time))
-        events.append(self.make("warroom.process.published.v1", "process",
-                                {"version": 1, "document": document, "by": people[0]}, time))
+        events = [self.person(person, time) for person in people]
+        events.append(self.token(f"tok-{people[0]}", people[0], TOKEN, time))
+        events.append(self.process(document, people[0], time))
         return events
 
     def register(self, person: str, timezone: str = "UTC", waking_hours: dict | None = None,
                  time: datetime | None = None) -> Envelope:
         """A person (again: a re-registration changes their data) in ``timezone``, working 09:00-17:00
         on weekdays, with ``waking_hours`` or none (the process's default waking hours then apply)."""
-        data = {"id": person, "name": person.title(), "email": f"{person}@example.com", "timezone": timezone,
-                "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]}}
-        if waking_hours is not None:
-            data["waking_hours"] = waking_hours
-        return self.make("warroom.person.registered.v1", person, data, time)
+        waking = {} if waking_hours is None else {"waking_hours": waking_hours}
+        return self.person(person, time, timezone=timezone, **waking)
 
     def declare(self, incident: str, manager: str = "alice", severity: int = 1, time: datetime | None = None,
                 version: int = 1) -> Envelope:
@@ -246,7 +216,7 @@ async def timers_service(database_url: str, nats_url: str, clock=None):
     """The timers service in-process; yields an HTTP client signed in with ``TOKEN``."""
     from services.timers.bootstrap import create_app
 
-    settings = Settings(database_url=database_url, nats_url=nats_url, poll_interval=0.05)
+    settings = builders.settings(Settings, database_url, nats_url, poll_interval=0.05)
     app = create_app(settings, clock)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://timers",
