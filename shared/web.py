@@ -65,17 +65,16 @@ Caller = Annotated[dict, Depends(projected_caller)]
 
 
 def attach(app: FastAPI, ready: Callable[[Request], Awaitable[bool]], settings: Settings, *,
-           idempotency_keys: bool = True, authenticate: Authenticate = projected_person) -> None:
+           authenticate: Authenticate = projected_person) -> None:
     """Problem bodies, health and metrics, and — on ``app.state.pool`` — Idempotency-Key replay for
-    every POST and the limits. A service whose POSTs record their key in the transaction that does
-    the work (the notifier) passes ``idempotency_keys=False``; one that keeps its people elsewhere
-    than the projection (the incident service) passes its own ``authenticate(scope, token)``.
+    every POST and the limits. Work that is local SQL records its key in the same transaction
+    (``idempotency.transaction``); a service that keeps its people elsewhere than the projection (the
+    incident service) passes its own ``authenticate(scope, token)``.
 
     Outermost first: the body limit (413 before reading more than the limit), authentication and
     the rate limits (401/429 before reading the body), Idempotency-Key replay, then the route."""
     problems.install(app, settings.public_url)
     app.include_router(health_router(ready))
-    if idempotency_keys:
-        app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RateLimitMiddleware, settings=settings, authenticate=authenticate)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
