@@ -26,7 +26,7 @@ def write_history(database_url: str, incident_id: str) -> tuple[datetime, int]:
     through and the last notification id."""
     from services.incident.application import IncidentApplication
     from services.incident.bootstrap import event_store_env
-    from services.incident.domain_context import Context
+    from services.incident.domain import Context
     from services.incident.policy import Actor
 
     app = IncidentApplication(event_store_env(database_url))

@@ -15,8 +15,7 @@ from pydantic import ValidationError
 
 from services.incident import duties, moment, tenure, turns
 from services.incident import organisation as org
-from services.incident.domain import Incident
-from services.incident.domain_context import Context
+from services.incident.domain import Context, Incident
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
 from services.incident.organisation_app import OrganisationApplication, nearest_aspects
 from services.incident.policy import Actor

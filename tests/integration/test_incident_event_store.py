@@ -4,7 +4,7 @@ never passes over one that becomes visible later."""
 import threading
 from datetime import datetime, timezone
 
-from services.incident.domain_context import Context
+from services.incident.domain import Context
 from services.incident.policy import Actor
 from tests.support.incident import event_store
 

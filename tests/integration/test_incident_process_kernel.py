@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 import nats
 from structlog.testing import capture_logs
 
+from services.incident.domain import Incident
 from shared.contract import Envelope, event_id
 from tests.support.incident import eventually, incident_service, register, settings
 from tests.support.org import organisation
@@ -107,7 +108,7 @@ async def test_r08_the_pr_manager_cannot_accept_a_handover(database_url, nats_ur
         # History written before the offeree could no longer be made PR manager: the offer, then the assignment.
         application = app.state.application
         stored = application.incident(incident["id"])
-        stored._pr_manager_assigned(person=org.id("Prue"), previous=None, by=org.id("Sam"))
+        stored.trigger_event(Incident.PrManagerAssigned, person=org.id("Prue"), previous=None, by=org.id("Sam"))
         await asyncio.to_thread(application.save, stored)
         refused = await org.post("Prue", f"{base}/handover/accept")
         assert refused.status_code == 409 and refused.json()["rule"] == "R08"

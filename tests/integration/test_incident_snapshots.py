@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 from services.incident import tenure
 from services.incident.application import IncidentApplication
 from services.incident.bootstrap import event_store_env
-from services.incident.domain_context import Context
+from services.incident.domain import Context
 from services.incident.policy import Actor
 from tests.support.incident import event_store
 

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.incident.application import IncidentApplication
+from services.incident.domain import Incident
 from services.incident.errors import Conflict, Forbidden, Invalid
 from services.incident.policy import Actor
 from shared.process.document import ProcessDocument
@@ -343,7 +344,7 @@ def test_r08_the_pr_manager_cannot_accept_a_handover(world):
     incident = world.declare()
     incident = world.do(incident, "sam", lambda i, ctx: i.offer_handover(world.id("prue"), "yours", ctx))
     # History written before the offeree could no longer be made PR manager: the offer, then the assignment.
-    incident._pr_manager_assigned(person=world.id("prue"), previous=None, by=world.id("sam"))
+    incident.trigger_event(Incident.PrManagerAssigned, person=world.id("prue"), previous=None, by=world.id("sam"))
     world.app.save(incident)
     with pytest.raises(Conflict) as refused:
         world.do(incident, "prue", lambda i, ctx: i.accept_handover(ctx))

@@ -1,15 +1,45 @@
-"""Incident commands for handing the manager role over, and for R05's shift limit (R04, R05, R08).
+"""Handing the manager role over, and R05's shift limit (R04, R05, R08). No I/O here.
 
-The ``_…`` event methods these trigger are on ``Incident`` in domain.py (why: see there). No I/O here.
+The change of manager itself is ``ManagerChanged`` in roles.py (R03); the limit that stops a manager's
+commands is checked for every command in base.py (``Guards._authorize``).
 """
 from datetime import datetime
 
-from services.incident.domain_context import Context
-from services.incident.domain_guards import Guards, blank_field
+from services.incident.domain.base import Context, IncidentEvent, blank_field
+from services.incident.domain.roles import Roles
 from services.incident.errors import Conflict, Forbidden, Invalid
 
 
-class HandoverCommands(Guards):
+class HandoverOffered(IncidentEvent):
+    to: str
+    briefing: str
+    by: str
+
+    def apply(self, aggregate) -> None:
+        aggregate.handover_offer = {"to": self.to, "briefing": self.briefing, "by": self.by}
+
+
+class HandoverDeclined(IncidentEvent):
+    to: str
+    by: str
+
+    def apply(self, aggregate) -> None:
+        aggregate.handover_offer = None
+
+
+class ShiftLimitBreached(IncidentEvent):
+    """R05: the manager reached the limit (the timer ``timer_id`` said so); recorded for the post-mortem."""
+    manager: str
+    tenure_started_at: str
+    limit: str
+    timer_id: str
+
+    def apply(self, aggregate) -> None:
+        aggregate.breaches.append({"manager": self.manager, "tenure_started_at": self.tenure_started_at})
+        aggregate.handled_timers.append(self.timer_id)
+
+
+class Handover(Roles):
     def offer_handover(self, to: str, briefing: str, ctx: Context) -> None:
         self._command("offer_handover", ctx)
         if to == self.manager:
@@ -18,7 +48,7 @@ class HandoverCommands(Guards):
             raise Conflict("the PR manager cannot become manager", rule="R08")
         if not briefing.strip():
             raise Invalid("a handover needs a briefing", rule="R04", errors=[blank_field("briefing")])
-        self._handover_offered(to=to, briefing=briefing, by=ctx.actor.person_id)
+        self._record(HandoverOffered, to=to, briefing=briefing, by=ctx.actor.person_id)
 
     def _pending_offer_to(self, ctx: Context) -> dict:
         self._require_open()
@@ -34,13 +64,11 @@ class HandoverCommands(Guards):
         if me == self.pr_manager:  # made PR manager after the offer: R08 holds on every path to the role
             raise Conflict("the PR manager cannot become manager: decline the offer, or give up the PR "
                            "manager's role first", rule="R08")
-        self._manager_changed(previous=self.manager, manager=me, how="accepted", reason="", by=me, timer_id=None,
-                              removed_from_workers=me in self.workers, to_catch_all=False, at=ctx.at,
-                              manager_since=ctx.tenure_start(me, ctx.at))
+        self._change_manager(me, "accepted", "", me, ctx)
 
     def decline_handover(self, ctx: Context) -> None:
         offer = self._pending_offer_to(ctx)
-        self._handover_declined(to=offer["to"], by=ctx.actor.person_id)
+        self._record(HandoverDeclined, to=offer["to"], by=ctx.actor.person_id)
 
     def force_handover(self, to: str, reason: str, ctx: Context) -> None:
         self._command("force_handover", ctx)
@@ -50,13 +78,12 @@ class HandoverCommands(Guards):
             raise Conflict("the PR manager cannot become manager", rule="R08")
         if not reason.strip():
             raise Invalid("a forced handover records its reason", rule="R04", errors=[blank_field("reason")])
-        self._manager_changed(previous=self.manager, manager=to, how="forced", reason=reason,
-                              by=ctx.actor.person_id, timer_id=None, removed_from_workers=to in self.workers,
-                              to_catch_all=False, at=ctx.at, manager_since=ctx.tenure_start(to, ctx.at))
+        self._change_manager(to, "forced", reason, ctx.actor.person_id, ctx)
 
     def record_shift_breach(self, manager: str, tenure_started_at: datetime, limit: str, timer_id: str) -> bool:
+        """R05: the shift-limit timer fired; False (nothing changes) when it no longer applies."""
         if self.status != "open" or manager != self.manager or timer_id in self.handled_timers:
             return False
-        self._shift_limit_breached(manager=manager, tenure_started_at=tenure_started_at.isoformat(), limit=limit,
-                                   timer_id=timer_id)
+        self._record(ShiftLimitBreached, manager=manager, tenure_started_at=tenure_started_at.isoformat(),
+                     limit=limit, timer_id=timer_id)
         return True

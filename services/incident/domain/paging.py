@@ -1,12 +1,12 @@
-"""Incident commands for the page: acknowledging it and escalating it when unanswered (R02, R08, R11).
+"""The page: acknowledging it, and escalating it when unanswered (R02, R08, R11). No I/O here.
 
-The ``_…`` event methods these trigger are on ``Incident`` in domain.py (why: see there). No I/O here.
+An escalation changes the manager: ``ManagerChanged`` in roles.py (R03).
 """
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from services.incident.domain_context import Context
-from services.incident.domain_guards import Guards
+from services.incident.domain.base import Context, IncidentEvent
+from services.incident.domain.roles import Roles
 from services.incident.errors import Conflict, Forbidden
 from shared.process import timing
 from shared.process.rules import Rules
@@ -16,14 +16,30 @@ from shared.process.rules import Rules
 CLOCK_TOLERANCE = timedelta(seconds=1)
 
 
-class PagingCommands(Guards):
+class Acknowledged(IncidentEvent):
+    person: str
+
+    def apply(self, aggregate) -> None:
+        aggregate.acknowledged = True
+
+
+class PageUnanswered(IncidentEvent):
+    """Nobody is left to escalate to: the page stays with ``paged``."""
+    paged: str
+    timer_id: str
+
+    def apply(self, aggregate) -> None:
+        aggregate.handled_timers.append(self.timer_id)
+
+
+class Paging(Roles):
     def acknowledge(self, ctx: Context) -> None:
         self._require_open()
         if ctx.actor.person_id != self.paged:
             raise Forbidden("only the paged person acknowledges their page", rule="R11")
         if self.acknowledged:
             raise Conflict("the page was already acknowledged", rule="R11")
-        self._acknowledged(person=ctx.actor.person_id)
+        self._record(Acknowledged, person=ctx.actor.person_id)
 
     def awaiting_acknowledgement(self) -> bool:
         """Whether the page still waits for its answer: unanswered, and the paged person still manages
@@ -56,15 +72,14 @@ class PagingCommands(Guards):
             return False
         if person != self.paged or person != self.manager:
             return False  # a stale timer: someone else was paged since, or took over by handover
+        assert ctx.rules is not None  # set by Context itself
         due = self.acknowledgement_due_at(ctx.rules, ctx.hours_of)
         if due is None or ctx.at < due - CLOCK_TOLERANCE:
             return False  # answered, or early: the page it counts from is not yet due
         nxt, to_catch_all = self.next_to_page(ctx.rules.catch_all_sme)
         if nxt is None:
-            self._page_unanswered(paged=self.paged, timer_id=timer_id)
+            self._record(PageUnanswered, paged=self.paged, timer_id=timer_id)
         else:
-            self._manager_changed(previous=self.manager, manager=nxt, how="escalated", by="warroom",
-                                  reason=f"{person} did not acknowledge the page", timer_id=timer_id,
-                                  removed_from_workers=nxt in self.workers, to_catch_all=to_catch_all, at=ctx.at,
-                                  manager_since=ctx.tenure_start(nxt, ctx.at))
+            self._change_manager(nxt, "escalated", f"{person} did not acknowledge the page", "warroom", ctx,
+                                 timer_id=timer_id, to_catch_all=to_catch_all)
         return True
