@@ -6,6 +6,7 @@ permission table): a client, or a person reading a log, follows it to the rule i
 that name no rule of docs/process.md keep ``about:blank``.
 """
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.db import UNAVAILABLE
+from shared.text import FORMS
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -89,6 +91,92 @@ def _location(loc) -> str:
     return ".".join(str(part) for part in loc if part != "body") or "body"
 
 
+# A service's own words for a field the schema cannot say well (the incident service: the levels a
+# severity may take, which its process decides): async (request) -> message, or None for the usual one.
+Explain = Callable[[Request], Awaitable[str | None]]
+
+
+def explain(app: FastAPI, field: str, message: Explain) -> None:
+    """Have ``field``'s validation errors (a body's top-level field) say ``message(request)``."""
+    if not hasattr(app.state, "explained"):
+        app.state.explained = {}
+    app.state.explained[field] = message
+
+
+def _sentence(error: dict[str, Any]) -> str:
+    return f"the body {error['message']}" if error["field"] == "body" else f"{error['field']} {error['message']}"
+
+
+def _said(error: dict[str, Any], request: Request, body: Any) -> dict[str, Any]:
+    """A validation error as a field and a message a person reads without knowing the parser."""
+    kind, ctx, loc = error["type"], error.get("ctx") or {}, tuple(error["loc"])
+    if kind == "json_invalid":  # loc is ("body", offset into the text, which is the exception's body)
+        return {"field": "body", "message": f"is not valid JSON: {_json_trouble(ctx, loc, body)}"}
+    field = _location(loc)
+    if field == "body" and kind in ("model_attributes_type", "dict_type", "missing"):
+        return {"field": "body", "message": _not_an_object(error.get("input"), request)}
+    return {"field": field, "message": _MESSAGES.get(kind, _as_is)(error, ctx)}
+
+
+def _json_trouble(ctx: dict, loc: tuple, text: Any) -> str:
+    reason = str(ctx.get("error") or "it cannot be parsed")
+    reason = reason[:1].lower() + reason[1:]
+    if len(loc) < 2 or not isinstance(loc[1], int):
+        return reason
+    if isinstance(text, bytes | bytearray):
+        text = text.decode("utf-8", "replace")
+    if not isinstance(text, str):
+        return f"{reason}, at character {loc[1] + 1}"
+    before = text[:loc[1]]
+    return f"{reason} near line {before.count(chr(10)) + 1}, column {loc[1] - before.rfind(chr(10))}"
+
+
+def _not_an_object(given: Any, request: Request) -> str:
+    sent = request.headers.get("content-type")
+    if given is None:
+        return "is missing: send a JSON object with Content-Type: application/json"
+    if isinstance(given, bytes | bytearray):
+        said = f"Content-Type {sent!r}" if sent else "no Content-Type"
+        return f"was sent with {said}: send it as JSON, with Content-Type: application/json"
+    return "must be a JSON object ({…}), with Content-Type: application/json"
+
+
+def _as_is(error: dict, ctx: dict) -> str:
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _form(error: dict, ctx: dict) -> str:
+    words = FORMS.get(str(ctx.get("pattern")))
+    return f"must be {words}" if words else _as_is(error, ctx)
+
+
+_MESSAGES: dict[str, Callable[[dict, dict], str]] = {
+    "missing": lambda e, c: "is required",
+    "extra_forbidden": lambda e, c: "is not a field of this request",
+    "int_parsing": lambda e, c: "must be a whole number",
+    "int_type": lambda e, c: "must be a whole number",
+    "int_from_float": lambda e, c: "must be a whole number",
+    "string_type": lambda e, c: "must be text",
+    "bool_type": lambda e, c: "must be true or false",
+    "bool_parsing": lambda e, c: "must be true or false",
+    "list_type": lambda e, c: "must be a list",
+    "dict_type": lambda e, c: "must be a JSON object",
+    "model_attributes_type": lambda e, c: "must be a JSON object",
+    "greater_than_equal": lambda e, c: f"must be at least {c.get('ge')}",
+    "less_than_equal": lambda e, c: f"must be at most {c.get('le')}",
+    "string_too_short": lambda e, c: "must not be empty" if c.get("min_length") == 1
+    else f"must be at least {c.get('min_length')} characters long",
+    "string_too_long": lambda e, c: f"must be at most {c.get('max_length')} characters long",
+    "too_long": lambda e, c: f"may hold at most {c.get('max_length')} items",
+    "string_pattern_mismatch": _form,
+    "datetime_parsing": lambda e, c: "must be a date and time like 2026-03-01T09:30:00Z",
+    "datetime_from_date_parsing": lambda e, c: "must be a date and time like 2026-03-01T09:30:00Z",
+    "literal_error": lambda e, c: f"must be one of {c.get('expected')}",
+    "enum": lambda e, c: f"must be one of {c.get('expected')}",
+}
+
+
 def _document(app: FastAPI) -> None:
     generate = app.openapi
 
@@ -130,9 +218,13 @@ def install(app: FastAPI, public_url: str) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
-        errors = [{"field": _location(e["loc"]), "message": e["msg"]} for e in exc.errors()]
-        named = ", ".join(sorted({e["field"] for e in errors}))
-        return response(422, f"invalid request: {named}", errors=errors, instance=request.url.path)
+        errors = [_said(e, request, exc.body) for e in exc.errors()]
+        explained = getattr(request.app.state, "explained", {})
+        for error, given in zip(errors, exc.errors()):
+            if error["field"] in explained and given["type"] != "missing":
+                error["message"] = await explained[error["field"]](request) or error["message"]
+        detail = "; ".join(dict.fromkeys(_sentence(e) for e in errors))
+        return response(422, detail, errors=errors, instance=request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):

@@ -109,5 +109,13 @@ Title = Line(200, min_length=1)
 Message = Text(10_000)
 # Reasons and comments given with a command.
 Reason = Text(2000)
-Email = Line(254, pattern=r"^[^@\s\x00-\x1F\x7F]+@[^@\s\x00-\x1F\x7F]+\.[^@\s\x00-\x1F\x7F]+$")
-Url = Line(2000, pattern=r"^https?://[^\s\x00-\x1F\x7F]+$")
+EMAIL = r"^[^@\s\x00-\x1F\x7F]+@[^@\s\x00-\x1F\x7F]+\.[^@\s\x00-\x1F\x7F]+$"
+URL = r"^https?://[^\s\x00-\x1F\x7F]+$"
+# A time of day on a person's clock, 00:00 to 24:00 (working and waking hours).
+CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
+Email = Line(254, pattern=EMAIL)
+Url = Line(2000, pattern=URL)
+
+# What a value of each pattern looks like, in words: a refusal says this, never the regular expression.
+FORMS = {EMAIL: "an email address like alex@example.com", URL: "an http or https URL",
+         CLOCK: "a time like 09:00 (00:00 to 24:00)"}

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from services.incident import duties, moment, tenure, turns
 from services.incident import organisation as org
 from services.incident.domain import Context, Incident
+from services.incident.domain.severity import level_refused
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
 from services.incident.organisation_app import OrganisationApplication, nearest_aspects
 from services.incident.policy import Actor
@@ -90,10 +91,8 @@ class IncidentApplication(OrganisationApplication):
     def declare(self, title: str, description: str, aspect: str, severity: int, manager: str | None,
                 actor: Actor, answer: Callable[[Incident], Answer] | None = None) -> Incident:
         version, document = self.process()
-        levels = sorted(self.rules_of(document).levels)
-        if severity not in levels:
-            raise Invalid(f"severity {severity} is not a level of the process", rule="R09",
-                          errors=[{"field": "severity", "message": f"one of {levels}"}])
+        if severity not in self.rules_of(document).levels:
+            raise level_refused("severity", severity, self.rules_of(document))
         directory = self.directory()
         smes = directory.get(aspect, [])
         coverage_gap = not smes
@@ -178,8 +177,15 @@ class IncidentApplication(OrganisationApplication):
             record = self._maybe(tenure.tenure_id(person))
             return at if record is None else record.tenure_start(at, rest)
 
+        def name_of(person: str) -> str:
+            """For a refusal that says who may act: read only when a command is refused."""
+            try:
+                return self.person(person).name
+            except NotFound:
+                return person
+
         return Context(actor=actor, at=self.clock.now(), process=document, tenure_start=tenure_start,
-                       hours_of=self.hours_of, rules=rules)
+                       hours_of=self.hours_of, rules=rules, name_of=name_of)
 
     def worker_freshness(self, person: str, incident: Incident) -> tuple[int, bool]:
         """R19: seconds on incidents in the last 24 hours, and whether that is within worker_fresh_for."""

@@ -9,10 +9,11 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from services.incident import admin_api, api, commands_api, consumers, rules_page
+from services.incident import deps
 from services.incident.application import IncidentApplication
 from services.incident.errors import NotFound
 from services.incident.relay import Relay
-from shared import db, logs, natsio, runtime, web
+from shared import db, logs, natsio, problems, runtime, web
 from shared.clock import Clock
 from shared.contract import CONSUMERS
 from shared.runtime import Infrastructure, start_consumers
@@ -123,6 +124,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return await request.app.state.infra.ready(needs_nats=False)
 
     web.attach(app, ready, settings, authenticate=authenticate)
+    for field in ("severity", "level"):  # R09: a severity refused names the levels it may take
+        problems.explain(app, field, deps.levels_in_words)
     app.include_router(admin_api.router)
     app.include_router(api.router)
     app.include_router(commands_api.router)

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from services.incident.application import IncidentApplication
+from services.incident.domain.severity import levels_in_words as _named
 from services.incident.errors import Refused
 from services.incident.policy import Actor
 from shared import idempotency
@@ -87,3 +88,19 @@ class translated:
             raise Problem(503, "the event store is unavailable; nothing was changed, retry shortly",
                           headers={"Retry-After": "1"}) from exc
         return False
+
+
+async def levels_in_words(request: Request) -> str | None:
+    """R09: what a severity must be, naming the levels of the incident's process (of the current process on a
+    declaration), for a severity given as a word or out of range: "must be one of 1 Critical, 2 Serious"."""
+    app: IncidentApplication = request.app.state.application
+    incident_id = request.path_params.get("incident_id")
+
+    def levels() -> str:
+        if incident_id is None:
+            return _named(app.rules_of(app.process()[1]))
+        return _named(app.rules_of(app.process_of(app.incident(incident_id))))
+    try:
+        return f"must be one of {await run_in_threadpool(levels)}"
+    except (Refused, OperationalError, InterfaceError):
+        return None  # no such incident, or no store: the schema's own words

@@ -5,12 +5,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from shared.text import Aspect, Email, Id, Json, Line, Message, Name, Reason, Title, Url
+from shared.text import CLOCK, Aspect, Email, Id, Json, Line, Message, Name, Reason, Title, Url
 
 # Every text field is one of shared/text's types: no control characters, no line breaks outside
 # multi-line text, no lone surrogates, a maximum length (422 naming the field, before any write).
 PersonRef = Id
-Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
+Clock = Annotated[str, Field(pattern=CLOCK)]
 
 
 def _timezone(name: str) -> str:

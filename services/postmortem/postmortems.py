@@ -11,7 +11,7 @@ import asyncpg
 
 from services.postmortem import readmodel, records, render
 from services.postmortem.domain import Story, fold
-from services.postmortem.permissions import EDIT, PUBLISH, Permission, allowed
+from services.postmortem.permissions import EDIT, PUBLISH, Permission, allowed, people_named, refusal
 from services.postmortem.report import document, paged, people_to_name, unwritten
 from services.postmortem.schemas import ActionItemIn
 from shared import organisation, outbox
@@ -57,7 +57,8 @@ async def writable(conn: asyncpg.Connection, incident_id: str, caller: dict, per
     """The story, once the caller may write to this post-mortem and it is still a draft (row locked)."""
     found = await story(conn, incident_id)
     if not allowed(permission, caller, found):
-        raise Problem(403, f"only {permission.roles} may do this", rule=permission.rule)
+        names = await readmodel.names(conn, people_named(found))
+        raise Problem(403, refusal(permission, found, names), rule=permission.rule)
     if (await records.lock(conn, incident_id))["state"] == "published":
         raise Problem(409, "the post-mortem is published: it is frozen", rule="R16")
     return found

@@ -28,6 +28,8 @@ class Context:
     hours_of: Callable[[str], dict | None] = lambda person: None
     # ``process`` typed; the application hands over the version's rules parsed once.
     rules: Rules | None = None
+    # A person's name as people know it, for refusals that say who may act (their id when unknown).
+    name_of: Callable[[str], str] = lambda person: person
 
     def __post_init__(self):
         if self.rules is None:
@@ -130,10 +132,9 @@ class Guards(State):
         return {role for role, holds in held.items() if holds}
 
     def _authorize(self, action: str, ctx: Context) -> None:
-        roles = policy.roles_of(ctx.actor, self) & policy.PERMISSIONS[action]
+        roles = policy.actor_roles(ctx.actor, self) & policy.PERMISSIONS[action]
         if not roles:
-            raise Forbidden(f"{action.replace('_', ' ')} is not permitted to this caller on this incident",
-                            rule=policy.rule_for(action))
+            raise Forbidden(policy.refusal(action, self, ctx.name_of), rule=policy.rule_for(action))
         # R05 binds the person who manages, whatever else they are: an admin managing past the limit
         # may still offer the handover, and force one (an admin's own power, not a manager command).
         if (ctx.actor.person_id == self.manager and "manager" in policy.PERMISSIONS[action]

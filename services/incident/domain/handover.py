@@ -55,7 +55,8 @@ class Handover(Roles):
         if self.handover_offer is None:
             raise Conflict("no handover is on offer", rule="R04")
         if self.handover_offer["to"] != ctx.actor.person_id:
-            raise Forbidden("only the offeree may answer a handover offer", rule="R04")
+            raise Forbidden(f"only the person offered the handover may answer it: it was offered to "
+                            f"{ctx.name_of(self.handover_offer['to'])}", rule="R04")
         return self.handover_offer
 
     def accept_handover(self, ctx: Context) -> None:

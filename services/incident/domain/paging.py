@@ -36,7 +36,8 @@ class Paging(Roles):
     def acknowledge(self, ctx: Context) -> None:
         self._require_open()
         if ctx.actor.person_id != self.paged:
-            raise Forbidden("only the paged person acknowledges their page", rule="R11")
+            raise Forbidden(f"only the person paged may acknowledge the page: that is {ctx.name_of(self.paged)}",
+                            rule="R11")
         if self.acknowledged:
             raise Conflict("the page was already acknowledged", rule="R11")
         self._record(Acknowledged, person=ctx.actor.person_id)

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from services.incident.domain.base import Context, Guards, IncidentEvent, blank_field
 from services.incident.errors import Conflict, Invalid
+from shared.process.rules import Rules
 
 
 class SeverityInputGiven(IncidentEvent):
@@ -30,13 +31,23 @@ class SeverityChanged(IncidentEvent):
         aggregate.severity, aggregate.level_since = self.severity, self.at
 
 
+def levels_in_words(rules: Rules) -> str:
+    """R09: the levels a severity may take, as people call them: "1 Critical, 2 Serious, 3 Significant"."""
+    return ", ".join(f"{number} {rules.levels[number].name}".strip() for number in sorted(rules.levels))
+
+
+def level_refused(field: str, level: int, rules: Rules) -> Invalid:
+    """R09: a severity that is not one of the process's levels, refused with the levels named."""
+    levels = levels_in_words(rules)
+    return Invalid(f"severity must be one of {levels}; {level} is not a level of the process", rule="R09",
+                   errors=[{"field": field, "message": f"must be one of {levels}"}])
+
+
 def check_level(level: int, ctx: Context) -> None:
     """R09: the levels are the organisation's, as the incident's process version defines them."""
     assert ctx.rules is not None  # set by Context itself
-    levels = sorted(ctx.rules.levels)
-    if level not in levels:
-        raise Invalid(f"level {level} is not a level of this incident's process", rule="R09",
-                      errors=[{"field": "level", "message": f"one of {levels}"}])
+    if level not in ctx.rules.levels:
+        raise level_refused("level", level, ctx.rules)
 
 
 class Severity(Guards):
