@@ -5,16 +5,18 @@ from urllib.parse import unquote, urlsplit
 
 import anyio
 from eventsourcing.persistence import InterfaceError, OperationalError
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 
-from services.incident import admin_api, api, commands_api, consumers, rules_page
+from services.incident import consumers, rules_page
+from services.incident.api import commands, directory, events, incidents, people, process, reports
 from services.incident import deps
 from services.incident.application import IncidentApplication
-from services.incident.errors import NotFound
+from services.incident.errors import NotFound, Refused
 from services.incident.relay import Relay
 from shared import db, logs, natsio, problems, runtime, web
 from shared.clock import Clock
+from shared.problems import Problem
 from shared.contract import CONSUMERS
 from shared.runtime import Infrastructure, start_consumers
 from shared.settings import Settings
@@ -80,7 +82,7 @@ async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, Incid
 def warn_without_catch_all(application: IncidentApplication) -> None:
     """R10: with no catch_all_sme, a declaration for an aspect without SMEs finds nobody to page and is refused."""
     try:
-        _, document = application.process()
+        _, document = application.organisation.process()
     except NotFound:
         return  # no process yet (no admin token): nothing is declared until one is published
     if not document.get("catch_all_sme"):
@@ -91,12 +93,28 @@ def warn_without_catch_all(application: IncidentApplication) -> None:
 async def authenticate(scope, token: str):
     """The caller of a request, from the event store, before its body is read (shared.ratelimit)."""
     application: IncidentApplication = scope["app"].state.application
-    if actor := application.recently_authenticated(token):
+    if actor := application.people.recently_authenticated(token):
         return actor
     try:
-        return await run_in_threadpool(application.authenticate, token)
+        return await run_in_threadpool(application.people.authenticate, token)
     except (OperationalError, InterfaceError) as exc:
         raise db.Unavailable(str(exc)) from exc
+
+
+def refusals(app: FastAPI) -> None:
+    """A use case's refusal (errors.py) and an unreachable event store answer as problems, for every route."""
+    async def refused(request: Request, exc: Refused):
+        problem = Problem(exc.status, exc.detail, rule=exc.rule, errors=exc.errors)
+        return await request.app.exception_handlers[Problem](request, problem)
+
+    async def unavailable(request: Request, exc: Exception):
+        problem = Problem(503, "the event store is unavailable; nothing was changed, retry shortly",
+                          headers={"Retry-After": "1"})
+        return await request.app.exception_handlers[Problem](request, problem)
+
+    app.add_exception_handler(Refused, refused)
+    for kind in (OperationalError, InterfaceError):  # Contended (a command losing races for too long) too
+        app.add_exception_handler(kind, unavailable)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -126,8 +144,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     web.attach(app, ready, settings, authenticate=authenticate)
     for field in ("severity", "level"):  # R09: a severity refused names the levels it may take
         problems.explain(app, field, deps.levels_in_words)
-    app.include_router(admin_api.router)
-    app.include_router(api.router)
-    app.include_router(commands_api.router)
+    refusals(app)
+    # In this order, which is the API document's.
+    for router in (people.router, process.router, directory.router, reports.router, process.refinement_router,
+                   incidents.router, events.router, commands.router):
+        app.include_router(router)
     app.include_router(rules_page.router)  # GET /rules, no token: what problem types link to
     return app

@@ -1,4 +1,4 @@
-"""FastAPI dependencies of the incident service: the application, the caller, refusals as problems."""
+"""FastAPI dependencies of the incident service: the application, the caller, If-Match, a keyed reply."""
 from typing import Annotated
 
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -29,10 +29,9 @@ async def caller(app: App, credentials: Annotated[HTTPAuthorizationCredentials |
         raise unauthorized()
     # Most requests come from a caller seen in the last seconds: answered here, without the hop
     # to a worker thread that reading the event store needs.
-    actor = app.recently_authenticated(credentials.credentials)
+    actor = app.people.recently_authenticated(credentials.credentials)
     if actor is None:
-        with translated():
-            actor = await run_in_threadpool(app.authenticate, credentials.credentials)
+        actor = await run_in_threadpool(app.people.authenticate, credentials.credentials)
     if actor is None:
         raise unauthorized("unknown or revoked token")
     return actor
@@ -75,19 +74,6 @@ class Reply:
         return self.claim.answer(self.status, dict(self.response.headers), self.response.body)
 
 
-class translated:
-    """Turns domain refusals and an unreachable database into problem responses."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        if isinstance(exc, Refused):
-            raise Problem(exc.status, exc.detail, rule=exc.rule, errors=exc.errors) from exc
-        if isinstance(exc, (OperationalError, InterfaceError)):
-            raise Problem(503, "the event store is unavailable; nothing was changed, retry shortly",
-                          headers={"Retry-After": "1"}) from exc
-        return False
 
 
 async def levels_in_words(request: Request) -> str | None:
@@ -95,11 +81,12 @@ async def levels_in_words(request: Request) -> str | None:
     declaration), for a severity given as a word or out of range: "must be one of 1 Critical, 2 Serious"."""
     app: IncidentApplication = request.app.state.application
     incident_id = request.path_params.get("incident_id")
+    organisation, incidents = app.organisation, app.incidents
 
     def levels() -> str:
         if incident_id is None:
-            return _named(app.rules_of(app.process()[1]))
-        return _named(app.rules_of(app.process_of(app.incident(incident_id))))
+            return _named(organisation.rules_of(organisation.process()[1]))
+        return _named(organisation.rules_of(incidents.process_of(incidents.incident(incident_id))))
     try:
         return f"must be one of {await run_in_threadpool(levels)}"
     except (Refused, OperationalError, InterfaceError):

@@ -8,10 +8,9 @@ JetStream and the consumers drop as duplicates. Notification ids may have gaps (
 inserts); the store's table lock makes ids commit in order, so none is skipped.
 """
 import asyncio
-from uuid import UUID
 
 import asyncpg
-from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.persistence import Notification
 from prometheus_client import Gauge
 
 from services.incident import translate
@@ -24,25 +23,6 @@ log = logs.get(__name__)
 RELAY_LOCK = 7_431_100
 BATCH = 500
 POSITION = Gauge("warroom_relay_position", "Last notification id published and checkpointed")
-
-
-def history(app, incident_id: str, after: int, limit: int) -> list[Envelope]:
-    """An incident's published events after sequence ``after`` (for GET …/events)."""
-    table = f"{app.recorder.datastore.schema}.{app.recorder.events_table_name}"
-    with app.recorder.datastore.transaction(commit=False) as curs:
-        curs.execute(
-            f"SELECT notification_id, originator_id, originator_version, topic, state FROM {table} "
-            "WHERE originator_id = %s AND originator_version > %s ORDER BY originator_version LIMIT %s",
-            (UUID(incident_id), after, limit))
-        rows = curs.fetchall()
-    envelopes = []
-    for row in rows:
-        stored = StoredEvent(originator_id=row["originator_id"], originator_version=row["originator_version"],
-                             topic=row["topic"], state=bytes(row["state"]))
-        envelope = translate.to_envelope(app.mapper.to_domain_event(stored), row["notification_id"])
-        if envelope is not None:
-            envelopes.append(envelope)
-    return envelopes
 
 
 def envelopes(app, notifications: list[Notification]) -> list[Envelope]:

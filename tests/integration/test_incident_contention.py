@@ -10,7 +10,8 @@ import threading
 import httpx
 import pytest
 
-from services.incident.application import IncidentApplication, Stale
+from services.incident.application import IncidentApplication
+from services.incident.incidents import Stale
 from services.incident.bootstrap import event_store_env
 from services.incident.errors import Conflict
 from services.incident.policy import Actor

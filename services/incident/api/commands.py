@@ -3,8 +3,8 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Response
 
-from services.incident.api import answer, keyed_answer
-from services.incident.deps import App, Caller, IfMatch, Reply, translated
+from services.incident.api.answers import answer, keyed_answer
+from services.incident.deps import App, Caller, IfMatch, Reply
 from services.incident.schemas import (
     BriefingIn,
     EmptyIn,
@@ -27,18 +27,16 @@ router = APIRouter(prefix="/v1/incidents/{incident_id}", tags=["incident command
 
 
 def _run(app, actor, response: Response, incident_id: str, if_match: int | None, change: Callable):
-    with translated():
-        if (reply := Reply.to(200)) is None:
-            incident = app.command(incident_id, if_match, actor, change)
-            return answer(app, response, incident)
-        # Keyed (F10): the answer is rendered before the save, which records it with the events.
-        app.command(incident_id, if_match, actor, change, lambda incident: keyed_answer(app, reply, incident))
-        return reply.response
+    if (reply := Reply.to(200)) is None:
+        incident = app.incidents.command(incident_id, if_match, actor, change)
+        return answer(app, response, incident)
+    # Keyed (F10): the answer is rendered before the save, which records it with the events.
+    app.incidents.command(incident_id, if_match, actor, change, lambda incident: keyed_answer(app, reply, incident))
+    return reply.response
 
 
 def _people(app, field: str, *people: str) -> None:
-    with translated():
-        app.require_people(field, *people)
+    app.people.require_people(field, *people)
 
 
 @router.post("/acknowledge", response_model=IncidentOut)
@@ -53,7 +51,7 @@ def add_worker(incident_id: Id, body: PersonRefIn, app: App, actor: Caller, resp
     _people(app, "person", body.person)
 
     def change(incident, ctx):
-        worked, fresh = app.worker_freshness(body.person, incident)
+        worked, fresh = app.timekeeping.worker_freshness(body.person, incident)
         incident.add_worker(body.person, worked, fresh, ctx)
     return _run(app, actor, response, incident_id, if_match, change)
 

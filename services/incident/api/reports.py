@@ -1,0 +1,16 @@
+"""HTTP: minor reports (R12)."""
+from fastapi import APIRouter, status
+
+from services.incident.deps import App, Caller, Reply
+from services.incident.schemas import ReportIn
+
+router = APIRouter(prefix="/v1")
+
+
+@router.post("/reports", status_code=status.HTTP_202_ACCEPTED, tags=["reports"])
+def file_minor_report(body: ReportIn, app: App, actor: Caller) -> dict[str, str]:
+    """R12: too small for the incident process — recorded, published, forwarded to the issue tracker."""
+    reply = Reply.to(202)  # keyed (F10): the answer is recorded in the events' commit
+    report = app.organisation.file_report(body.title, body.description, body.aspect, actor,
+                                          answer=reply and (lambda report: reply({"id": str(report.id)})))
+    return reply.response if reply else {"id": str(report.id)}
