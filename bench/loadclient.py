@@ -118,7 +118,7 @@ class Connection:
                 pass
 
 
-class Pool:
+class ConnectionPool:
     """Up to ``size`` keep-alive connections shared by concurrent tasks."""
 
     def __init__(self, base_url: str, size: int, headers: dict[str, str] | None = None):

@@ -14,10 +14,10 @@ from collections import Counter
 
 from bench.admin import Admin, bearer
 from bench.cpu import CpuMeter
-from bench.loadclient import Pool
+from bench.loadclient import ConnectionPool
 from bench.measure import ms, percentile
 from bench.stack import ADMIN_TOKEN, Servers
-from bench.webhooks import WebhookReceiver
+from bench.webhooks import PageReceiver
 
 SERVICES = ("incident", "notifier", "timers", "postmortem")
 SMES = 20
@@ -32,7 +32,7 @@ class Declarations:
     """Paced declarations; ``accepted`` maps each incident id to its 201's arrival."""
 
     def __init__(self, url: str, aspects: list[str]):
-        self.pool = Pool(url, CONNECTIONS, bearer(ADMIN_TOKEN))
+        self.pool = ConnectionPool(url, CONNECTIONS, bearer(ADMIN_TOKEN))
         self.aspects = aspects
         self.accepted: dict[str, float] = {}
         self.failed: Counter = Counter()
@@ -60,7 +60,7 @@ class Declarations:
         await self.pool.close()
 
 
-async def organise(url: str, receiver: WebhookReceiver) -> list[str]:
+async def organise(url: str, receiver: PageReceiver) -> list[str]:
     """Twenty SMEs with webhooks, each the only SME of an aspect of their own."""
     admin = Admin(url)
     try:
@@ -74,7 +74,7 @@ async def organise(url: str, receiver: WebhookReceiver) -> list[str]:
     return aspects
 
 
-async def wait_for_pages(receiver: WebhookReceiver, incidents, timeout: float) -> bool:
+async def wait_for_pages(receiver: PageReceiver, incidents, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while not all(incident in receiver.pages for incident in incidents):
         if time.monotonic() > deadline:
@@ -84,7 +84,7 @@ async def wait_for_pages(receiver: WebhookReceiver, incidents, timeout: float) -
 
 
 async def run(servers: Servers, baseline: float) -> None:
-    receiver = await WebhookReceiver().start()
+    receiver = await PageReceiver().start()
     try:
         async with servers.system(*SERVICES) as services:
             incident = services["incident"]

@@ -17,7 +17,7 @@ import asyncpg
 from bench.measure import ms, percentile
 from bench.p1_page_latency import DRAIN, RATE, READY_TIMEOUT, SERVICES, SMES, Declarations, organise, wait_for_pages
 from bench.stack import Servers
-from bench.webhooks import WebhookReceiver
+from bench.webhooks import PageReceiver
 
 BACKLOG = 10_000
 QUIET_SECONDS = 5.0
@@ -25,13 +25,13 @@ LOADED_SECONDS = 10.0
 SETTLE = 2.0  # seconds for the notifier to be busy with the backlog before the timed declarations
 
 
-class Hanging:
+class HangingReceiver:
     """Accepts connections, reads whatever comes, never answers."""
 
     def __init__(self):
         self.connections = 0
 
-    async def start(self) -> Hanging:
+    async def start(self) -> HangingReceiver:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         return self
 
@@ -89,7 +89,7 @@ async def queue_backlog(database_url: str, refusing: list[str], hanging: list[st
         await conn.close()
 
 
-async def timed(url: str, aspects: list[str], receiver: WebhookReceiver, seconds: float) -> tuple[list[float], int]:
+async def timed(url: str, aspects: list[str], receiver: PageReceiver, seconds: float) -> tuple[list[float], int]:
     declarations = Declarations(url, aspects)
     await declarations.run(int(RATE * seconds), RATE)
     await declarations.close()
@@ -105,8 +105,8 @@ def figures(latencies: list[float]) -> str:
 
 
 async def run(servers: Servers, baseline: float) -> None:
-    receiver = await WebhookReceiver().start()
-    hanging = [await Hanging().start() for _ in range(3)]
+    receiver = await PageReceiver().start()
+    hanging = [await HangingReceiver().start() for _ in range(3)]
     refusing = [await refusing_url() for _ in range(3)]
     try:
         async with servers.system(*SERVICES) as services:

@@ -35,13 +35,13 @@ LAST_RATE: float | None = None
 
 
 @dataclass
-class People:
+class WorkerAndOfferee:
     worker: str
     offeree: str
 
 
 @dataclass
-class Tally:
+class ThroughputTally:
     since: float = 0.0  # only what completes after the warm-up counts
     ok: int = 0
     failed: Counter = field(default_factory=Counter)
@@ -79,7 +79,7 @@ class RelayWatch:
             await self.nc.close()
 
 
-def command(kind: str, incident: dict, people: People) -> tuple[str, str, dict | None]:
+def command(kind: str, incident: dict, people: WorkerAndOfferee) -> tuple[str, str, dict | None]:
     """The next command of ``kind`` for this incident, chosen from its state so that it changes it."""
     path = f"/v1/incidents/{incident['id']}"
     if kind == "severity":
@@ -92,7 +92,8 @@ def command(kind: str, incident: dict, people: People) -> tuple[str, str, dict |
     return "POST", f"{path}/handover", {"to": people.offeree, "briefing": "bench: state of play, next steps"}
 
 
-async def drive(url: str, token: str, incidents: list[dict], people: People, until: float, tally: Tally) -> None:
+async def drive(url: str, token: str, incidents: list[dict], people: WorkerAndOfferee, until: float,
+                tally: ThroughputTally) -> None:
     """One keep-alive connection taking its incidents in turn until ``until``."""
     http = Connection(url, bearer(token))
     try:
@@ -120,7 +121,7 @@ async def drive(url: str, token: str, incidents: list[dict], people: People, unt
         await http.close()
 
 
-async def organise(url: str) -> tuple[list[str], list[People], list[dict]]:
+async def organise(url: str) -> tuple[list[str], list[WorkerAndOfferee], list[dict]]:
     """Manager tokens (one per client: any per-token rate limit stays out of the way), people, incidents.
 
     Each client has its own worker and offeree: one person is not added to 32 incidents at the
@@ -128,8 +129,8 @@ async def organise(url: str) -> tuple[list[str], list[People], list[dict]]:
     admin = Admin(url)
     try:
         manager = await admin.register("Manager")
-        people = [People(worker=await admin.register(f"Worker{n}"), offeree=await admin.register(f"Offeree{n}"))
-                  for n in range(CLIENTS)]
+        people = [WorkerAndOfferee(worker=await admin.register(f"Worker{n}"),
+                                   offeree=await admin.register(f"Offeree{n}")) for n in range(CLIENTS)]
         await admin.set_aspect("servers", [manager])  # the first SME manages every incident declared (R02)
         tokens = [await admin.token(manager) for _ in range(CLIENTS)]
         incidents = [await admin.declare(f"bench incident {n}", "servers") for n in range(INCIDENTS)]
@@ -145,7 +146,7 @@ async def run(servers: Servers, baseline: float) -> None:
         watch = RelayWatch()
         await watch.start(servers.nats_url)
         try:
-            tally = Tally()
+            tally = ThroughputTally()
             meter = CpuMeter({"incident": incident.pid, "postgres": servers.pg_pid, "nats": servers.nats_pid,
                               "bench": os.getpid()})
             started = time.monotonic()
@@ -181,7 +182,7 @@ async def _measure_after(meter: CpuMeter, delay: float) -> None:
     meter.start()
 
 
-async def _drain(watch: RelayWatch, tally: Tally) -> None:
+async def _drain(watch: RelayWatch, tally: ThroughputTally) -> None:
     deadline = time.monotonic() + DRAIN
     while time.monotonic() < deadline and not all(key in watch.received for key in tally.answered):
         await asyncio.sleep(0.05)

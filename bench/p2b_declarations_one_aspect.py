@@ -26,7 +26,7 @@ DECLARATION = {"title": "bench: checkout failing", "description": "payments answ
 
 
 @dataclass
-class Tally:
+class DeclarationTally:
     since: float = 0.0  # only what completes after the warm-up counts
     declared: int = 0
     refused: Counter = field(default_factory=Counter)
@@ -40,7 +40,7 @@ class Tally:
             self.refused[status] += 1
 
 
-async def declare(url: str, token: str, until: float, tally: Tally) -> None:
+async def declare(url: str, token: str, until: float, tally: DeclarationTally) -> None:
     http = Connection(url, bearer(token))
     try:
         while time.monotonic() < until:
@@ -69,7 +69,7 @@ async def run(servers: Servers, baseline: float) -> None:
     async with servers.system("incident") as services:
         url = services["incident"].url
         tokens = await organise(url)
-        tally = Tally()
+        tally = DeclarationTally()
         tally.since = time.monotonic() + WARM_UP
         until = tally.since + SECONDS
         await asyncio.gather(*(declare(url, token, until, tally) for token in tokens))

@@ -26,7 +26,7 @@ from bench.stack import Servers
 from services.notifier.rebuild import rebuild
 from shared import db, natsio
 from shared.contract import Envelope, event_id, validate
-from shared.organisation import token_hash
+from shared.projection import token_hash
 
 INCIDENTS = 1_000
 PEOPLE = [f"person-{n}" for n in range(200)]
@@ -40,7 +40,7 @@ PROCESS = {"levels": [{"level": n, **LEVEL} for n in (1, 2, 3)], "manager_shift_
            "catch_all_sme": None, "issue_tracker_webhook": None}
 
 
-class History:
+class NotifierHistory:
     def __init__(self):
         self.sequences: dict[str, int] = defaultdict(int)
         self.envelopes: list[Envelope] = []
@@ -56,7 +56,7 @@ class History:
 
 
 def history() -> list[Envelope]:
-    built = History()
+    built = NotifierHistory()
     for n, person in enumerate(PEOPLE):
         built.add("warroom.person.registered.v1", person, {
             "id": person, "name": person.title(), "email": f"{person}@example.com", "timezone": "Europe/Berlin",

@@ -10,7 +10,7 @@ import nats
 
 from shared import natsio
 from shared.contract import Envelope, event_id, validate
-from shared.organisation import token_hash
+from shared.projection import token_hash
 
 TOKEN = "bench-postmortem-reader-0123456789abcdef"
 PEOPLE = [f"person-{n}" for n in range(40)]
@@ -36,7 +36,7 @@ PROCESS = {"levels": [_level(1, "PT1H", "PT1H", [("announce", "PT10M"), ("confer
            "worker_fresh_for": "PT12H", "catch_all_sme": None, "issue_tracker_webhook": None}
 
 
-class History:
+class PostmortemHistory:
     """Envelopes to publish, in order; ``incident`` holds the incident stream's, ``others`` the rest."""
 
     def __init__(self):

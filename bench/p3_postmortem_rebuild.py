@@ -16,8 +16,8 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from bench.database import fetchval, wait_for
-from bench.p3_postmortem_history import History, publish
-from bench.stack import ADMIN_TOKEN, Servers, Service
+from bench.p3_postmortem_history import PostmortemHistory, publish
+from bench.stack import ADMIN_TOKEN, BenchService, Servers
 from services.postmortem.rebuild import rebuild
 from shared import db, natsio
 
@@ -26,8 +26,8 @@ EVENTS_EACH = 500
 TIMEOUT = 600.0
 
 
-def history() -> History:
-    built = History()
+def history() -> PostmortemHistory:
+    built = PostmortemHistory()
     start = datetime.now(timezone.utc) - timedelta(days=7)
     built.organisation(start - timedelta(minutes=1))
     for n in range(INCIDENTS):
@@ -54,7 +54,7 @@ async def run(servers: Servers, baseline: float) -> None:
         await publish(servers.nats_url, events)
         env = {"WARROOM_DATABASE_URL": database_url, "WARROOM_NATS_URL": servers.nats_url,
                "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN, "WARROOM_LOG_LEVEL": "warning"}
-        service = Service("postmortem", env, servers.logs)
+        service = BenchService("postmortem", env, servers.logs)
         try:
             await service.start()
             started = asyncio.get_running_loop().time()

@@ -29,7 +29,7 @@ def step(step_id: str, due_within: str | None) -> dict:
     return {"id": step_id, "title": step_id.title(), "due_within": due_within}
 
 
-class History:
+class TimersHistory:
     """Envelopes of one incident stream, built in the order they are to be published."""
 
     def __init__(self):

@@ -22,7 +22,7 @@ from datetime import timedelta
 import nats
 
 from bench.cpu import CpuMeter
-from bench.p3_timers_history import History, document, level, publish, step, utcnow
+from bench.p3_timers_history import TimersHistory, document, level, publish, step, utcnow
 from bench.stack import Servers
 from services.timers.rebuild import rebuild
 from shared import db
@@ -37,7 +37,7 @@ PROCESS = document([
           checklist=[step("announce", "PT20M"), step("observers", "PT1H")])])
 
 
-def history() -> History:
+def history() -> TimersHistory:
     """The incidents' events, interleaved in time order as the incident service would have stored them."""
     start = utcnow() - timedelta(days=3)
     script = []
@@ -64,7 +64,7 @@ def history() -> History:
                                                         "how": "accepted", "by": successor})
         add(70, "warroom.incident.worker_removed.v1", {"person": second, "by": successor})
         add(90, "warroom.incident.resolved.v1", {"resolution": "r", "test_plan": "t", "by": successor})
-    built = History()
+    built = TimersHistory()
     built.organisation(PROCESS, PEOPLE, start - timedelta(minutes=1))
     for at, _, event_type, subject, data in sorted(script):
         if event_type == "declared":

@@ -16,11 +16,11 @@ from datetime import datetime, timedelta, timezone
 from bench.admin import bearer
 from bench.loadclient import Connection
 from bench.measure import ms, percentile
-from bench.p3_postmortem_history import TOKEN, History
+from bench.p3_postmortem_history import TOKEN, PostmortemHistory
 from bench.stack import Servers
 from services.postmortem import readmodel
 from services.postmortem.domain import entry_of
-from shared import db, organisation
+from shared import db, projection
 
 EVENTS = 5_000
 INCIDENT = "p5-incident"
@@ -28,14 +28,14 @@ SAMPLES = 30
 WARM_UP = 3
 
 
-async def feed(database_url: str, history: History) -> int:
+async def feed(database_url: str, history: PostmortemHistory) -> int:
     """Write the history into the service's read model as its consumers would; returns the incident's rows."""
     pool = await db.create_pool(database_url, "postmortem", max_size=1)
     try:
         async with pool.acquire() as conn, conn.transaction():
             entries = []
             for event in history.envelopes:
-                if not await organisation.apply(conn, event) and (entry := entry_of(event)) is not None:
+                if not await projection.apply(conn, event) and (entry := entry_of(event)) is not None:
                     entries.append(entry)
             await readmodel.add_entries(conn, entries)
         return len(entries)
@@ -57,7 +57,7 @@ async def _time(http: Connection, path: str, samples: int) -> tuple[list[float],
 
 
 async def run(servers: Servers, baseline: float) -> None:
-    history = History()
+    history = PostmortemHistory()
     start = datetime.now(timezone.utc) - timedelta(days=3)
     history.organisation(start - timedelta(minutes=1))
     history.long_incident(INCIDENT, start, EVENTS)

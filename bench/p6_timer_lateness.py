@@ -21,7 +21,7 @@ from bench.cpu import CpuMeter
 from bench.database import wait_for
 from bench.measure import ms, percentile
 from bench.p3_timers_history import (
-    History,
+    TimersHistory,
     document,
     level,
     publish,
@@ -73,9 +73,9 @@ class Arrivals:
             await self.nc.close()
 
 
-def declarations(first: datetime) -> History:
+def declarations(first: datetime) -> TimersHistory:
     """Declarations dated so that the whole grid of due times covers the window evenly."""
-    history = History()
+    history = TimersHistory()
     history.organisation(PROCESS, ["admin"], first - timedelta(seconds=1))
     for n in range(INCIDENTS):
         history.declare(f"inc-{n}", f"manager-{n}", first + timedelta(seconds=n * SLOT / INCIDENTS))

@@ -103,7 +103,7 @@ async def run(servers: Servers, baseline: float) -> None:
         peaks: dict[str, float] = {}
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_peaks(pids, peaks, stop))
-        tally = p2.Tally(since=time.monotonic())
+        tally = p2.ThroughputTally(since=time.monotonic())
         until = tally.since + SECONDS
         mine = [incidents[n::p2.CLIENTS] for n in range(p2.CLIENTS)]
         try:

@@ -112,10 +112,10 @@ class Servers:
             env = {"WARROOM_DATABASE_URL": database_url, "WARROOM_NATS_URL": self.nats_url,
                    "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN, "WARROOM_WEBHOOK_ALLOWLIST": "127.0.0.0/8",
                    "WARROOM_LOG_LEVEL": "warning"}
-            started: list[Service] = []
+            started: list[BenchService] = []
             try:
                 for name in names:  # the incident service first: it declares the streams
-                    service = Service(name, env, self.logs)
+                    service = BenchService(name, env, self.logs)
                     started.append(service)
                     await service.start()
                 yield {service.name: service for service in started}
@@ -124,7 +124,7 @@ class Servers:
                     await service.stop()
 
 
-class Service:
+class BenchService:
     """One service as its own process, on a free port."""
 
     def __init__(self, name: str, env: dict[str, str], log_dir: Path):

@@ -10,7 +10,7 @@ from bench.loadclient import read_message
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
 
-class WebhookReceiver:
+class PageReceiver:
     """Keep-alive HTTP server on loopback; ``pages`` maps an incident id to its first page's arrival."""
 
     def __init__(self):
@@ -18,7 +18,7 @@ class WebhookReceiver:
         self.received = 0
         self._server: asyncio.Server | None = None
 
-    async def start(self) -> WebhookReceiver:
+    async def start(self) -> PageReceiver:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         return self
 

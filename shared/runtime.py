@@ -7,7 +7,7 @@ import asyncpg
 import nats
 import uvicorn
 
-from shared import consumer, db, idempotency, logs, natsio, organisation, ratelimit
+from shared import consumer, db, idempotency, logs, natsio, projection, ratelimit
 from shared.contract import CONSUMERS
 from shared.process.rules import Rules
 from shared.settings import Settings
@@ -77,7 +77,7 @@ async def open_infrastructure(settings: Settings, service: str, package: str, *,
 async def warn_without_catch_all(pool: asyncpg.Pool) -> None:
     """R10: while the process names no catch-all SME, a declaration for an uncovered aspect is refused —
     said at every start, so an operator reading any service's log learns it before 04:00 does."""
-    document = await organisation.process(pool)
+    document = await projection.process(pool)
     if document is not None and not Rules.of(document).catch_all_sme:
         log.warning("no_catch_all_sme", rule="R10",
                     detail="catch_all_sme is empty: declaring for an aspect without SMEs will be refused")

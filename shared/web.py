@@ -8,7 +8,7 @@ from fastapi.responses import PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from shared import organisation, problems
+from shared import problems, projection
 from shared.idempotency import IdempotencyMiddleware
 from shared.limits import BodyLimitMiddleware
 from shared.problems import Problem
@@ -58,7 +58,7 @@ async def projected_caller(request: Request,
 async def projected_person(scope, token: str) -> dict | None:
     """The person a token belongs to in this service's projection (the default ``Authenticate``)."""
     async with scope["app"].state.pool.acquire() as conn:
-        return await organisation.authenticate(conn, token)
+        return await projection.authenticate(conn, token)
 
 
 Caller = Annotated[dict, Depends(projected_caller)]

@@ -113,7 +113,7 @@ def _die_with_parent():
 _PREEXEC = _die_with_parent()
 
 
-class Service:
+class RunningService:
     def __init__(self, name: str, module: str, port: int, env: dict[str, str]):
         self.name, self.module, self.port = name, module, port
         self.proc = subprocess.Popen(
@@ -129,7 +129,7 @@ class Service:
             os.killpg(self.proc.pid, sig)
 
 
-def stop_services(services: list[Service]) -> None:
+def stop_services(services: list[RunningService]) -> None:
     for s in services:
         if s.proc.poll() is None:
             s.signal(signal.SIGTERM)
@@ -153,7 +153,7 @@ class ServiceDied(Exception):
     pass
 
 
-def check_alive(services: list[Service], pg: LocalPostgres | None, nats: LocalNats | None) -> None:
+def check_alive(services: list[RunningService], pg: LocalPostgres | None, nats: LocalNats | None) -> None:
     for s in services:
         if (rc := s.proc.poll()) is not None:
             raise ServiceDied(f"{s.name} ({s.module}) exited with status {rc}")
@@ -194,11 +194,11 @@ def run(stack: contextlib.ExitStack) -> int:
         nats.start()
         env["WARROOM_NATS_URL"] = nats.url
 
-    services: list[Service] = []
+    services: list[RunningService] = []
     stack.callback(stop_services, services)
     for name, (module, _, _) in chosen.items():
         say(f"starting {name}: python -m {module} on port {ports[name]}")
-        services.append(Service(name, module, ports[name], env))
+        services.append(RunningService(name, module, ports[name], env))
 
     timeout = float(env.get("WARROOM_RUN_STARTUP_TIMEOUT", 120))
     deadline = time.monotonic() + timeout

@@ -8,7 +8,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 
-from services.incident import consumers, rules_page
+from services.incident import handlers, rules_page
 from services.incident.api import commands, directory, events, incidents, people, process, reports
 from services.incident import deps
 from services.incident.application import IncidentApplication
@@ -75,7 +75,7 @@ async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, Incid
     application.on_saved = relay.notify
     infra.spawn(relay.run(), "relay")
     runtime.keep_request_tables(infra)
-    start_consumers(infra, SCHEMA, consumers.handlers(application))
+    start_consumers(infra, SCHEMA, handlers.by_durable(application))
     return infra, application
 
 

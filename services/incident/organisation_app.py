@@ -17,7 +17,7 @@ from shared.process import hours
 from shared.process.document import ProcessDocument, default_process
 from shared.process.rules import Rules
 from shared.idempotency import Answer
-from shared.organisation import token_hash
+from shared.projection import token_hash
 
 AUTH_CACHE_SECONDS = 2.0
 

@@ -5,7 +5,7 @@ import asyncpg
 import httpx
 from fastapi import FastAPI, Request
 
-from services.notifier import api, guard, handlers, readmodel, signing, subscriptions
+from services.notifier import api, guard, handlers, readmodel, signing
 from services.notifier.channels import Mailer, Webhooks
 from services.notifier.settings import NotifierSettings, notifier_settings
 from services.notifier.worker import DeliveryWorker
@@ -62,8 +62,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                   description="Tells the right people at the right hour through webhooks, email and "
                               "subscriptions; every delivery and attempt is on record.")
     app.state.clock, app.state.allowlist = clock, allowlist
-    app.include_router(api.router)
-    app.include_router(subscriptions.router)
+    for router in api.ROUTERS:
+        app.include_router(router)
     web.attach(app, _ready, settings)
     return app
 

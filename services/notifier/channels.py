@@ -1,6 +1,6 @@
 """The two ways out: an HTTP POST (people's webhooks, subscriptions, the issue tracker) and SMTP email.
 
-Each attempt answers an Outcome; the worker decides from it what happens next.
+Each attempt answers an AttemptOutcome; the worker decides from it what happens next.
 """
 import asyncio
 import email.errors
@@ -13,11 +13,11 @@ import aiosmtplib
 import httpx
 import jinja2
 
-from services.notifier import domain, guard
+from services.notifier import guard, retries
 
 
 @dataclass(frozen=True)
-class Outcome:
+class AttemptOutcome:
     status_code: int | None = None
     error: str | None = None
     # Asked for by the receiver (429/503 with Retry-After), instead of our own backoff.
@@ -40,8 +40,8 @@ class Webhooks:
     def __init__(self, client: httpx.AsyncClient, allowlist: guard.Allowlist, timeout: float):
         self.client, self.allowlist, self.timeout = client, allowlist, timeout
 
-    async def post(self, url: str, body: bytes, headers: dict[str, str], now: datetime) -> Outcome:
-        """Raises guard.Refused when the URL may not be reached."""
+    async def post(self, url: str, body: bytes, headers: dict[str, str], now: datetime) -> AttemptOutcome:
+        """Raises guard.ForbiddenTarget when the URL may not be reached."""
         try:
             # The whole exchange within the budget, the name's resolution included: a resolver or a
             # receiver trickling its answer cannot hold a slot (the client bounds connect and read too).
@@ -49,24 +49,24 @@ class Webhooks:
                 try:
                     target = await guard.resolve(url, self.allowlist)
                 except OSError as exc:  # DNS failed: worth trying again later, like a refused connection
-                    return Outcome(error=f"cannot resolve the webhook host: {exc}", unreachable=True)
+                    return AttemptOutcome(error=f"cannot resolve the webhook host: {exc}", unreachable=True)
                 # Streamed and never read: a hostile receiver cannot make us buffer a huge answer.
                 async with self.client.stream("POST", target.url, content=body,
                                               headers={**headers, **target.headers},
                                               extensions=target.extensions) as response:
                     status, wait = response.status_code, response.headers.get("retry-after")
         except (TimeoutError, httpx.TimeoutException):
-            return Outcome(error=f"timed out after {self.timeout:g} s", unreachable=True)
+            return AttemptOutcome(error=f"timed out after {self.timeout:g} s", unreachable=True)
         except httpx.HTTPError as exc:
-            return Outcome(error=f"{type(exc).__name__}: {exc}".removesuffix(": "), unreachable=True)
+            return AttemptOutcome(error=f"{type(exc).__name__}: {exc}".removesuffix(": "), unreachable=True)
         if 200 <= status < 300:
-            return Outcome(status)
+            return AttemptOutcome(status)
         if 300 <= status < 400:
-            return Outcome(status, f"HTTP {status}: redirects are not followed")
+            return AttemptOutcome(status, f"HTTP {status}: redirects are not followed")
         if status == 410:
-            return Outcome(status, "HTTP 410 Gone: the endpoint is disabled", gone=True)
-        later = domain.retry_after(wait, now) if status in (429, 503) else None
-        return Outcome(status, f"HTTP {status}", retry_after=later, unreachable=status >= 500 or status == 429)
+            return AttemptOutcome(status, "HTTP 410 Gone: the endpoint is disabled", gone=True)
+        later = retries.retry_after(wait, now) if status in (429, 503) else None
+        return AttemptOutcome(status, f"HTTP {status}", retry_after=later, unreachable=status >= 500 or status == 429)
 
 
 _HTML = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
@@ -110,12 +110,12 @@ class Mailer:
         self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
         self.username, self.password, self.starttls = username or None, password or None, starttls
 
-    async def send(self, payload: dict, to: str, delivery_id: str) -> Outcome:
+    async def send(self, payload: dict, to: str, delivery_id: str) -> AttemptOutcome:
         try:
             message = email_message(payload, self.sender, to, delivery_id)
         except (ValueError, TypeError, KeyError, email.errors.MessageError) as exc:
             # F13: this message never will be built; it fails alone, on record, and the loop goes on.
-            return Outcome(error=f"the email cannot be built: {type(exc).__name__}: {exc}", permanent=True)
+            return AttemptOutcome(error=f"the email cannot be built: {type(exc).__name__}: {exc}", permanent=True)
         try:
             # aiosmtplib's time-out is per command; this bounds the whole exchange.
             async with asyncio.timeout(self.timeout):
@@ -123,12 +123,12 @@ class Mailer:
                                       password=self.password, start_tls=self.starttls, timeout=self.timeout)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [refused.code for refused in exc.recipients]
-            return Outcome(error=f"SMTP refused the recipient: {codes}", permanent=all(c >= 500 for c in codes))
+            return AttemptOutcome(error=f"SMTP refused the recipient: {codes}", permanent=all(c >= 500 for c in codes))
         except aiosmtplib.SMTPResponseException as exc:
-            return Outcome(error=f"SMTP {exc.code}: {exc.message}", permanent=exc.code >= 500,
+            return AttemptOutcome(error=f"SMTP {exc.code}: {exc.message}", permanent=exc.code >= 500,
                            unreachable=exc.code == 421)
         except TimeoutError:
-            return Outcome(error=f"SMTP: timed out after {self.timeout:g} s", unreachable=True)
+            return AttemptOutcome(error=f"SMTP: timed out after {self.timeout:g} s", unreachable=True)
         except (aiosmtplib.SMTPException, OSError) as exc:
-            return Outcome(error=f"SMTP: {type(exc).__name__}: {exc}".removesuffix(": "), unreachable=True)
-        return Outcome()
+            return AttemptOutcome(error=f"SMTP: {type(exc).__name__}: {exc}".removesuffix(": "), unreachable=True)
+        return AttemptOutcome()

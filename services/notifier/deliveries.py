@@ -7,7 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.notifier import domain
+from services.notifier import isolation
 
 # NOTIFY is delivered on commit only, so a listener woken by it always finds the new rows.
 QUEUED_CHANNEL = "warroom_notifier_queued"
@@ -19,7 +19,7 @@ _FIELDS = ("id, event_id, event_type, incident_id, recipient, channel, reason, t
 async def queue(conn: asyncpg.Connection, *, id: str, event_id: str, event_type: str, incident_id: str | None,
                 recipient: str, channel: str, reason: str, target: str | None, payload: dict, state: str,
                 last_error: str | None, now: datetime, not_before: datetime | None = None,
-                order_key: str | None = None, priority: int = domain.PERSONAL) -> bool:
+                order_key: str | None = None, priority: int = isolation.PERSONAL) -> bool:
     """Queue one delivery unless this (event, recipient, channel) already has one; True if queued.
 
     A delivery to a parked endpoint is queued held: it waits with the others for the probe.
@@ -32,7 +32,7 @@ async def queue(conn: asyncpg.Connection, *, id: str, event_id: str, event_type:
         "        EXISTS (SELECT 1 FROM circuits WHERE circuit = $16 AND state = 'open')) "
         "ON CONFLICT DO NOTHING RETURNING true",
         id, event_id, event_type, incident_id, recipient, channel, reason, target, payload, state, last_error,
-        now, due, not_before, order_key, domain.circuit(channel, target), priority)
+        now, due, not_before, order_key, isolation.circuit(channel, target), priority)
     if queued and state == "pending":
         await conn.execute("SELECT pg_notify($1, '')", QUEUED_CHANNEL)
     return bool(queued)
@@ -104,12 +104,12 @@ async def circuit_failed(conn: asyncpg.Connection, circuit: str, at: datetime, e
         "VALUES ($1, 'closed', 1, $3, $2) "
         "ON CONFLICT (circuit) DO UPDATE SET failures = c.failures + 1, last_error = $3 "
         "RETURNING state, failures, parks", circuit, at, error)
-    if row["state"] == "open" or (row["state"] == "closed" and row["failures"] < domain.FAILURES_TO_PARK):
+    if row["state"] == "open" or (row["state"] == "closed" and row["failures"] < isolation.FAILURES_TO_PARK):
         return None
     parks = row["parks"] + 1
     await conn.execute(
         "UPDATE circuits SET state = 'open', parks = $2, parked_until = $3, changed_at = $4 WHERE circuit = $1",
-        circuit, parks, at + domain.park_for(parks), at)
+        circuit, parks, at + isolation.park_for(parks), at)
     # Deliveries other slots are sending right now are locked: skipped here, held when they settle.
     await conn.execute(
         "UPDATE deliveries SET held = true WHERE id IN (SELECT id FROM deliveries WHERE circuit = $1 "

@@ -15,7 +15,7 @@ import httpx
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-class Refused(Exception):
+class ForbiddenTarget(Exception):
     """The target may not be reached; the message says why."""
 
 
@@ -81,19 +81,19 @@ def forbidden(address: Address) -> bool:
 
 
 async def resolve(url: str, allowlist: Allowlist) -> Target:
-    """Check ``url`` and pin it to an approved address; raises Refused, or OSError when DNS fails."""
+    """Check ``url`` and pin it to an approved address; raises ForbiddenTarget, or OSError when DNS fails."""
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise Refused(f"not a valid URL: {exc}") from exc
+        raise ForbiddenTarget(f"not a valid URL: {exc}") from exc
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise Refused(f"{url!r}: only http and https URLs with a host can receive webhooks")
+        raise ForbiddenTarget(f"{url!r}: only http and https URLs with a host can receive webhooks")
     host = parsed.host.lower().rstrip(".")
     addresses = await _addresses(host, parsed.port or (443 if parsed.scheme == "https" else 80))
     # One bad address refuses the host: which address a connection would use is not ours to pick.
     for address in addresses:
         if forbidden(address) and not allowlist.allows(host, address):
-            raise Refused(f"{host} resolves to {address}, a private, loopback or link-local address "
+            raise ForbiddenTarget(f"{host} resolves to {address}, a private, loopback or link-local address "
                           f"that is not allow-listed (WARROOM_WEBHOOK_ALLOWLIST)")
     pinned = parsed.copy_with(host=str(addresses[0]))
     # Host and TLS server name stay the URL's own, so virtual hosts and certificates still work.

@@ -11,15 +11,17 @@ from prometheus_client import Counter
 
 from services.notifier import (
     deliveries,
-    domain,
+    incidents,
+    isolation,
     messages,
-    projection,
+    names,
+    patterns,
     readmodel,
     recipients,
 )
-from services.notifier.projection import Incident, Summary
+from services.notifier.incidents import IncidentView, Summary
 from services.notifier.recipients import Notice
-from shared import organisation
+from shared import projection
 from shared.clock import Clock
 from shared.consumer import Handler
 from shared.contract import Envelope
@@ -49,7 +51,7 @@ class Options:
 
 async def handle_incident(conn: asyncpg.Connection, event: Envelope, *, options: Options) -> None:
     await subscribers(conn, event, options)
-    if await organisation.apply(conn, event):
+    if await projection.apply(conn, event):
         return
     if event.type == recipients.REPORT_FILED:
         await forward_report(conn, event, options)
@@ -57,16 +59,16 @@ async def handle_incident(conn: asyncpg.Connection, event: Envelope, *, options:
     if not event.type.startswith(recipients.INCIDENT):
         return
     before = await readmodel.incident(conn, event.subject)
-    incident = projection.apply(before, event.type, event.data, event.subject)
+    incident = incidents.apply(before, event.type, event.data, event.subject)
     if incident is None:
         # One incident's events apply in sequence order, so this means a stream without its
         # declaration: retrying and then parking the event makes that visible.
         raise IncidentNotYetKnown(event.subject)
     if incident != before:
         await readmodel.save(conn, incident)
-    if event.type == projection.STATUS_UPDATED:
+    if event.type == incidents.STATUS_UPDATED:
         await readmodel.save_status_updates(
-            conn, [projection.status_update(incident.id, event.sequence, event.time, event.data)])
+            conn, [incidents.status_update(incident.id, event.sequence, event.time, event.data)])
     await tell(conn, event, incident, options)
 
 
@@ -100,10 +102,10 @@ async def _about_incident(conn: asyncpg.Connection, event: Envelope, incident_id
     await tell(conn, event, incident, options, link=link, summary=summary)
 
 
-async def tell(conn: asyncpg.Connection, event: Envelope, incident: Incident, options: Options,
+async def tell(conn: asyncpg.Connection, event: Envelope, incident: IncidentView, options: Options,
                link: str | None = None, summary: Summary | None = None) -> None:
     """Queue a delivery per person and channel this event concerns under the incident's current level."""
-    process = await organisation.process(conn, incident.process_version) or {}
+    process = await projection.process(conn, incident.process_version) or {}
     rules = Rules.of(process)
     level = rules.level(incident.severity)
     notices = recipients.notices(event.type, event.data, incident, level)
@@ -113,8 +115,8 @@ async def tell(conn: asyncpg.Connection, event: Envelope, incident: Incident, op
     referenced = [incident.manager, *(event.data[f] for f in _PERSON_FIELDS if isinstance(event.data.get(f), str))]
     if summary is not None:
         referenced += [*incident.workers, *(update.worker for update in summary.updates)]
-    names = {pid: person["name"] for pid, person in (await readmodel.people(conn, referenced)).items()}
-    ctx = messages.Context(level, rules, names, link,
+    named = {pid: person["name"] for pid, person in (await readmodel.people(conn, referenced)).items()}
+    ctx = messages.MessageContext(level, rules, named, link,
                            description=messages.description(process, incident.severity), summary=summary)
     now = options.clock.now()
     for person_id, person, notice in audience:
@@ -128,11 +130,11 @@ async def tell(conn: asyncpg.Connection, event: Envelope, incident: Incident, op
         not_before = reachable_at(person, immediacy, now)
         for channel, target, error in _channels(person_id, person, notice, options):
             queued = await deliveries.queue(
-                conn, id=domain.delivery_id(event.id, person_id, channel), event_id=event.id,
+                conn, id=names.delivery_id(event.id, person_id, channel), event_id=event.id,
                 event_type=event.type, incident_id=incident.id, recipient=person_id, channel=channel,
                 reason=notice.reason, target=target, payload=payload, state="skipped" if error else "pending",
                 last_error=error, now=now, not_before=not_before if not_before > now else None,
-                priority=domain.priority(channel, notice.reason, immediacy, event.type.startswith("warroom.timer.")))
+                priority=isolation.priority(channel, notice.reason, immediacy, event.type.startswith("warroom.timer.")))
             if queued and not error:
                 QUEUED.labels(channel, str(not_before > now).lower()).inc()
 
@@ -153,24 +155,24 @@ async def _audience(conn: asyncpg.Connection, notices: list[Notice]) -> list[tup
 def _channels(person_id: str, person: dict | None, notice: Notice, options: Options):
     """(channel, target, why it is skipped or None) for each way this notice reaches this person."""
     if person is None:
-        return [(domain.WEBHOOK, None, f"{person_id} is not a registered person")]
-    wanted = [notice.channel] if notice.channel else [domain.WEBHOOK, domain.EMAIL]
+        return [(names.WEBHOOK, None, f"{person_id} is not a registered person")]
+    wanted = [notice.channel] if notice.channel else [names.WEBHOOK, names.EMAIL]
     out = []
     for channel in wanted:
-        if channel == domain.WEBHOOK and person.get("webhook_url"):
+        if channel == names.WEBHOOK and person.get("webhook_url"):
             out.append((channel, person["webhook_url"], None))
-        elif channel == domain.EMAIL and options.email:
+        elif channel == names.EMAIL and options.email:
             out.append((channel, person["email"], None))
     if out:
         return out
-    missing = {domain.WEBHOOK: f"{person_id} has no webhook_url",
-               domain.EMAIL: "no SMTP server is configured (WARROOM_SMTP_HOST)"}
+    missing = {names.WEBHOOK: f"{person_id} has no webhook_url",
+               names.EMAIL: "no SMTP server is configured (WARROOM_SMTP_HOST)"}
     return [(wanted[0], None, " and ".join(missing[c] for c in wanted))]
 
 
 async def forward_report(conn: asyncpg.Connection, event: Envelope, options: Options) -> None:
     """R12: a minor report goes to the current process's issue tracker, when it has one."""
-    url = Rules.of(await organisation.process(conn)).issue_tracker_webhook
+    url = Rules.of(await projection.process(conn)).issue_tracker_webhook
     if not url:
         return
     data = event.data
@@ -179,11 +181,11 @@ async def forward_report(conn: asyncpg.Connection, event: Envelope, options: Opt
                "reason": "minor_report", "event": event.model_dump(mode="json"),
                "message": f'Minor report "{data["title"]}" on "{data["aspect"]}" (R12): {data["description"]}'}
     await deliveries.queue(
-        conn, id=domain.delivery_id(event.id, domain.ISSUE_TRACKER, domain.ISSUE_TRACKER), event_id=event.id,
-        event_type=event.type, incident_id=None, recipient=domain.ISSUE_TRACKER, channel=domain.ISSUE_TRACKER,
+        conn, id=names.delivery_id(event.id, names.ISSUE_TRACKER, names.ISSUE_TRACKER), event_id=event.id,
+        event_type=event.type, incident_id=None, recipient=names.ISSUE_TRACKER, channel=names.ISSUE_TRACKER,
         reason="minor_report", target=url, payload=payload, state="pending", last_error=None,
-        now=options.clock.now(), priority=domain.COPY)
-    QUEUED.labels(domain.ISSUE_TRACKER, "false").inc()
+        now=options.clock.now(), priority=isolation.COPY)
+    QUEUED.labels(names.ISSUE_TRACKER, "false").inc()
 
 
 async def subscribers(conn: asyncpg.Connection, event: Envelope, options: Options) -> None:
@@ -191,15 +193,15 @@ async def subscribers(conn: asyncpg.Connection, event: Envelope, options: Option
     incident_id = event.subject if event.type.startswith(("warroom.incident.", "warroom.timer.",
                                                           "warroom.postmortem.")) else None
     for subscription in await readmodel.active_subscriptions(conn):
-        if not domain.matches(subscription["event_types"], event.type):
+        if not patterns.matches(subscription["event_types"], event.type):
             continue
         await deliveries.queue(
-            conn, id=domain.delivery_id(event.id, subscription["id"], domain.SUBSCRIPTION), event_id=event.id,
+            conn, id=names.delivery_id(event.id, subscription["id"], names.SUBSCRIPTION), event_id=event.id,
             event_type=event.type, incident_id=incident_id, recipient=subscription["id"],
-            channel=domain.SUBSCRIPTION, reason="subscribed", target=subscription["url"],
+            channel=names.SUBSCRIPTION, reason="subscribed", target=subscription["url"],
             payload=event.model_dump(mode="json"), state="pending", last_error=None, now=options.clock.now(),
-            order_key=f"{subscription['id']}:{event.subject}", priority=domain.COPY)
-        QUEUED.labels(domain.SUBSCRIPTION, "false").inc()
+            order_key=f"{subscription['id']}:{event.subject}", priority=isolation.COPY)
+        QUEUED.labels(names.SUBSCRIPTION, "false").inc()
 
 
 def by_durable(options: Options | Clock) -> dict[str, Handler]:

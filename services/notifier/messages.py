@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.notifier.projection import PARTS, Incident, Summary
+from services.notifier.incidents import PARTS, IncidentView, Summary
 from services.notifier.recipients import Notice
 from shared.process.rules import Level, Rules
 
@@ -26,7 +26,7 @@ class Message:
 
 
 @dataclass(frozen=True)
-class Context:
+class MessageContext:
     """What a message may mention besides the event: the policy, people's names, a link."""
     level: Level
     rules: Rules
@@ -43,13 +43,13 @@ class Context:
         return spoken(getattr(self.rules, key))
 
 
-def compose(notice: Notice, incident: Incident, data: dict[str, Any], ctx: Context) -> Message:
+def compose(notice: Notice, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Message:
     subject = f'incident "{incident.title}" ({level_label(incident.severity, ctx.level)})'
     what, ask = _WORDS.get(notice.reason, _news)(subject, incident, data, replace(ctx, role=notice.role))
     return Message(what[0].upper() + what[1:], why(notice, incident, data, ctx), ask, ctx.level.communications)
 
 
-def why(notice: Notice, incident: Incident, data: dict[str, Any], ctx: Context) -> str:
+def why(notice: Notice, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> str:
     if notice.reason == "paged":
         return f"You are paged {_why_paged(data)}."
     if notice.role == "observer" and notice.group:
@@ -76,12 +76,12 @@ def _why_paged(data: dict[str, Any]) -> str:
     return "because the declaration names you as its manager (R02)"
 
 
-def _acknowledge(ctx: Context) -> str:
+def _acknowledge(ctx: MessageContext) -> str:
     ack = ctx.level.acknowledge_within
     return f"Acknowledge within {spoken(ack)}, or the next SME is paged (R11)." if ack else "Acknowledge now."
 
 
-def _pr_needed(incident: Incident, ctx: Context) -> str:
+def _pr_needed(incident: IncidentView, ctx: MessageContext) -> str:
     if ctx.level.requires_pr_manager and not incident.pr_manager:
         return " This level needs a PR manager, neither you nor a worker: assign one (R08)."
     return ""

@@ -4,9 +4,9 @@ from datetime import datetime
 
 import asyncpg
 
-from services.notifier.projection import Incident, StatusUpdate, Summary
+from services.notifier.incidents import IncidentView, StatusUpdate, Summary
 
-COLUMNS = tuple(f.name for f in fields(Incident))
+COLUMNS = tuple(f.name for f in fields(IncidentView))
 _ARRAYS = {"smes", "workers", "observers", "participants"}
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM incidents"
 _UPSERT = (f"INSERT INTO incidents ({', '.join(COLUMNS)}) "
@@ -20,29 +20,29 @@ PROJECTION = ("incidents", "status_updates", "people", "tokens", "process_versio
 
 # --- incidents ---
 
-def _incident(row: asyncpg.Record) -> Incident:
-    return Incident(**{c: tuple(row[c]) if c in _ARRAYS else row[c] for c in COLUMNS})
+def _incident(row: asyncpg.Record) -> IncidentView:
+    return IncidentView(**{c: tuple(row[c]) if c in _ARRAYS else row[c] for c in COLUMNS})
 
 
-def _row(incident: Incident) -> tuple:
+def _row(incident: IncidentView) -> tuple:
     # Not dataclasses.astuple: it deep-copies every value, a cost a rebuild pays per saved incident.
     return tuple(list(v) if isinstance(v, tuple) else v for v in (getattr(incident, c) for c in COLUMNS))
 
 
-async def incident(conn: asyncpg.Connection, incident_id: str) -> Incident | None:
+async def incident(conn: asyncpg.Connection, incident_id: str) -> IncidentView | None:
     row = await conn.fetchrow(f"{_SELECT} WHERE id = $1", incident_id)
     return None if row is None else _incident(row)
 
 
-async def incidents(conn: asyncpg.Connection, ids: list[str]) -> dict[str, Incident]:
+async def incidents(conn: asyncpg.Connection, ids: list[str]) -> dict[str, IncidentView]:
     return {row["id"]: _incident(row) for row in await conn.fetch(f"{_SELECT} WHERE id = ANY($1)", ids)}
 
 
-async def save(conn: asyncpg.Connection, incident: Incident) -> None:
+async def save(conn: asyncpg.Connection, incident: IncidentView) -> None:
     await conn.execute(_UPSERT, *_row(incident))
 
 
-async def save_many(conn: asyncpg.Connection, changed: list[Incident]) -> None:
+async def save_many(conn: asyncpg.Connection, changed: list[IncidentView]) -> None:
     await conn.executemany(_UPSERT, [_row(incident) for incident in changed])
 
 

@@ -14,10 +14,10 @@ import sys
 
 import asyncpg
 
-from services.notifier import projection, readmodel
-from services.notifier.projection import Incident, StatusUpdate
+from services.notifier import incidents, readmodel
+from services.notifier.incidents import IncidentView, StatusUpdate
 from services.notifier.settings import NotifierSettings
-from shared import organisation
+from shared import projection
 from shared.contract import Envelope
 from shared.contract.streams import INCIDENT
 from shared.rebuild import InOrder, replay, run_cli
@@ -25,13 +25,13 @@ from shared.rebuild import InOrder, replay, run_cli
 BATCH = 1000
 
 
-class Replay:
+class NotifierReplay:
     """Applies one batch of events at a time, holding back an aggregate's events that arrive early."""
 
     def __init__(self, conn: asyncpg.Connection):
         self.conn = conn
         self.order = InOrder(self._apply)
-        self.incidents: dict[str, Incident | None] = {}
+        self.incidents: dict[str, IncidentView | None] = {}
         self.updates: list[StatusUpdate] = []
         self.applied = 0
 
@@ -60,19 +60,19 @@ class Replay:
     async def _apply(self, event: Envelope) -> None:
         self.applied += 1
         if event.type.startswith("warroom.incident."):
-            incident = self.incidents[event.subject] = projection.apply(
+            incident = self.incidents[event.subject] = incidents.apply(
                 self.incidents.get(event.subject), event.type, event.data, event.subject)
-            if event.type == projection.STATUS_UPDATED and incident is not None:
-                self.updates.append(projection.status_update(incident.id, event.sequence, event.time, event.data))
+            if event.type == incidents.STATUS_UPDATED and incident is not None:
+                self.updates.append(incidents.status_update(incident.id, event.sequence, event.time, event.data))
         else:
-            await organisation.apply(self.conn, event)
+            await projection.apply(self.conn, event)
 
 
 async def rebuild(pool: asyncpg.Pool, js, *, batch: int = BATCH) -> int:
     """Replay the incident stream into an emptied projection, in one transaction; returns the events applied."""
     async with pool.acquire() as conn, conn.transaction():
         await readmodel.clear_projection(conn)
-        replaying = Replay(conn)
+        replaying = NotifierReplay(conn)
         await replay(js, INCIDENT.name, replaying.batch, batch=batch, owner="notifier")
         await replaying.finish()
     return replaying.applied

@@ -6,8 +6,8 @@ group stay a group here; the handler expands a group to its members.
 from dataclasses import dataclass
 from typing import Any
 
-from services.notifier.domain import EMAIL, WEBHOOK
-from services.notifier.projection import Incident
+from services.notifier.names import EMAIL, WEBHOOK
+from services.notifier.incidents import IncidentView
 from shared.process.hours import ANY_HOUR, NEXT_BUSINESS_DAY
 from shared.process.rules import Level
 
@@ -39,7 +39,7 @@ def _each(people, reason: str, role: str, immediacy: str | None = None) -> list[
     return [Notice(reason, role, person=p, immediacy=immediacy) for p in people]
 
 
-def observers(incident: Incident, level: Level, reason: str, immediacy: str | None = None) -> list[Notice]:
+def observers(incident: IncidentView, level: Level, reason: str, immediacy: str | None = None) -> list[Notice]:
     """R07: the level's observers (people or groups, each with its channel and immediacy), then the incident's own."""
     policy = [Notice(reason, "observer", person=entry.person, group=entry.group, channel=_CHANNELS.get(entry.channel),
                      immediacy=immediacy or entry.immediacy)
@@ -47,7 +47,7 @@ def observers(incident: Incident, level: Level, reason: str, immediacy: str | No
     return policy + _each(incident.observers, reason, "observer", immediacy)
 
 
-def participants(incident: Incident, reason: str, but: str | None = None) -> list[Notice]:
+def participants(incident: IncidentView, reason: str, but: str | None = None) -> list[Notice]:
     """Everyone holding a role in it now, each in that role (the manager first), except ``but``."""
     everyone = (_one(incident.manager, reason, "manager") + _each(incident.workers, reason, "worker")
                 + _each(incident.smes, reason, "sme") + _one(incident.pr_manager, reason, "pr_manager"))
@@ -55,7 +55,7 @@ def participants(incident: Incident, reason: str, but: str | None = None) -> lis
     return [notice for notice in everyone if notice.person != but and first[notice.person] is notice]
 
 
-def notices(event_type: str, data: dict[str, Any], incident: Incident, level: Level) -> list[Notice]:
+def notices(event_type: str, data: dict[str, Any], incident: IncidentView, level: Level) -> list[Notice]:
     """Everyone this event concerns, the most involved first (a person told twice hears the first)."""
     if event_type.startswith(TIMER):
         # A timer that outlived its incident's resolution has nobody left to remind.
@@ -69,7 +69,7 @@ def notices(event_type: str, data: dict[str, Any], incident: Incident, level: Le
     return _incident(event_type[len(INCIDENT):-len(".v1")], data, incident, level)
 
 
-def _incident(name: str, data: dict[str, Any], incident: Incident, level: Level) -> list[Notice]:
+def _incident(name: str, data: dict[str, Any], incident: IncidentView, level: Level) -> list[Notice]:
     match name:
         case "declared":
             # R02: the paged person first of all; the incident's other SMEs learn they are on its list
@@ -126,7 +126,7 @@ def _incident(name: str, data: dict[str, Any], incident: Incident, level: Level)
     return []
 
 
-def _timer(kind: str, data: dict[str, Any], incident: Incident, level: Level) -> list[Notice]:
+def _timer(kind: str, data: dict[str, Any], incident: IncidentView, level: Level) -> list[Notice]:
     match kind:
         case "observer_summary_due":
             # R07: every status_update_every, the observers read what the workers reported (R06).

@@ -20,8 +20,8 @@ from collections.abc import Callable
 import asyncpg
 from prometheus_client import Counter, Gauge
 
-from services.notifier import deliveries, domain, guard, readmodel, signing
-from services.notifier.channels import Mailer, Outcome, Webhooks
+from services.notifier import deliveries, guard, isolation, names, readmodel, retries, signing
+from services.notifier.channels import AttemptOutcome, Mailer, Webhooks
 from shared import logs, outbox
 from shared.clock import Clock
 from shared.contract import validate
@@ -124,7 +124,7 @@ class DeliveryWorker:
         """Send the next due delivery, if any; returns whether there was one."""
         async with self.pool.acquire() as conn, conn.transaction():
             async with self._claiming:  # this replica's count of attempts per endpoint stays exact
-                busy = [c for c, n in self.in_flight.items() if c is not None and n >= domain.PER_ENDPOINT]
+                busy = [c for c, n in self.in_flight.items() if c is not None and n >= isolation.PER_ENDPOINT]
                 row = await deliveries.claim_due(conn, self.clock.now(), busy,
                                                  suspects=self.suspects_in_flight < self.suspect_slots)
                 if row is None:
@@ -152,19 +152,19 @@ class DeliveryWorker:
 
     async def _attempt(self, conn: asyncpg.Connection, row: asyncpg.Record) -> bool:
         attempt, at, channel = row["attempts"] + 1, self.clock.now(), row["channel"]
-        endpoint = domain.endpoint(channel, row["recipient"], row["target"])
+        endpoint = names.endpoint(channel, row["recipient"], row["target"])
         if await deliveries.endpoint_disabled(conn, endpoint):
             return await self._end(conn, row, "disabled", row["attempts"], "the endpoint answered 410 Gone earlier "
                                    "and is disabled until an admin redelivers to it")
         try:
             outcome = await self._send(conn, row, at)
-        except guard.Refused as exc:
+        except guard.ForbiddenTarget as exc:
             ATTEMPTS.labels(channel, "refused").inc()
             return await self._end(conn, row, "refused", row["attempts"], str(exc))
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             raise  # the database's trouble, not this delivery's: it stays pending and is tried again
         except Exception as exc:  # noqa: BLE001 — F13: a message that cannot be built fails alone, on record
-            outcome = Outcome(error=f"the message cannot be built: {type(exc).__name__}: {exc}", permanent=True)
+            outcome = AttemptOutcome(error=f"the message cannot be built: {type(exc).__name__}: {exc}", permanent=True)
         await deliveries.record_attempt(conn, row["id"], attempt, at, outcome.status_code, outcome.error)
         log.info("delivery_attempt", delivery=row["id"], channel=channel, reason=row["reason"],
                  recipient=row["recipient"], attempt=attempt, status=outcome.status_code, error=outcome.error)
@@ -179,13 +179,13 @@ class DeliveryWorker:
             await deliveries.disable_endpoint(conn, endpoint, at, row["id"])
             return await self._end(conn, row, "disabled", attempt, outcome.error)
         delay = None if outcome.permanent else (
-            outcome.retry_after or domain.retry_delay(attempt - row["round_start"], random.random()))
+            outcome.retry_after or retries.retry_delay(attempt - row["round_start"], random.random()))
         if delay is None:
             return await self._end(conn, row, "failed", attempt, outcome.error)
         await deliveries.mark_retry(conn, row["id"], attempt, at + delay, outcome.error)
         return False
 
-    async def _judge_endpoint(self, conn: asyncpg.Connection, circuit: str | None, outcome: Outcome, at) -> None:
+    async def _judge_endpoint(self, conn: asyncpg.Connection, circuit: str | None, outcome: AttemptOutcome, at) -> None:
         """An answer (any but 5xx/429) closes the endpoint's circuit; no answer counts towards parking it."""
         if circuit is None:
             return
@@ -204,18 +204,18 @@ class DeliveryWorker:
         await deliveries.mark_ended(conn, row["id"], state, attempts, error)
         return False
 
-    async def _send(self, conn: asyncpg.Connection, row: asyncpg.Record, at) -> Outcome:
+    async def _send(self, conn: asyncpg.Connection, row: asyncpg.Record, at) -> AttemptOutcome:
         payload, channel = row["payload"], row["channel"]
-        if channel == domain.EMAIL:
+        if channel == names.EMAIL:
             if self.mailer is None:
-                return Outcome(error="no SMTP server is configured (WARROOM_SMTP_HOST)")
+                return AttemptOutcome(error="no SMTP server is configured (WARROOM_SMTP_HOST)")
             return await self.mailer.send(payload, row["target"], row["id"])
         keys, content_type = self.signing_keys, "application/json"
-        if channel == domain.SUBSCRIPTION:
+        if channel == names.SUBSCRIPTION:
             # Read now, not at queueing: a rotation applies to retries of earlier deliveries too.
             keys = await readmodel.subscription_secrets(conn, row["recipient"])
             if keys is None:
-                return Outcome(error="the subscription was deleted", permanent=True)
+                return AttemptOutcome(error="the subscription was deleted", permanent=True)
             content_type = "application/cloudevents+json"
         body = json.dumps(payload).encode()
         headers = {"content-type": content_type, "user-agent": "warroom-notifier",
@@ -225,7 +225,7 @@ class DeliveryWorker:
 
 async def _announce(conn: asyncpg.Connection, row: asyncpg.Record, at) -> None:
     """Queue ``notification.delivered`` in the transaction that marks the delivery delivered."""
-    person = row["channel"] in (domain.WEBHOOK, domain.EMAIL)
+    person = row["channel"] in (names.WEBHOOK, names.EMAIL)
     data = validate(DELIVERED, {
         "delivery_id": row["id"], "incident_id": row["incident_id"],
         "recipient": row["recipient"] if person else None, "channel": row["channel"],

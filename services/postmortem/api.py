@@ -6,7 +6,8 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse
 
 from services.postmortem import postmortems, refinements, render
-from services.postmortem.refinements import Refused
+from services.postmortem.records import NewActionItem
+from services.postmortem.refinements import RefinementRefused
 from services.postmortem.schemas import (
     ActionItem,
     ActionItemIn,
@@ -70,7 +71,8 @@ async def add_action_item(incident_id: IncidentId, body: ActionItemIn, request: 
     """A prevention, handling or process-refinement item (the last with its change, R17), published to the
     other services as ``warroom.postmortem.action_item_added.v1``."""
     async with request.app.state.pool.acquire() as conn:
-        item = await postmortems.add_action_item(conn, incident_id, body, caller, request.app.state.clock.now())
+        item = await postmortems.add_action_item(conn, incident_id, NewActionItem(**body.model_dump()), caller,
+                                                  request.app.state.clock.now())
     request.app.state.publisher.wake.set()  # the incident service waits for it before applying it (R17)
     response.headers["Location"] = f"/v1/postmortems/{incident_id}/action-items/{item['id']}"
     return item
@@ -85,7 +87,7 @@ async def apply_refinement(incident_id: IncidentId, item_id: ItemId, request: Re
         try:
             return await refinements.apply(conn, request.app.state.incident_service, incident_id, item_id, caller,
                                            request.headers["Authorization"], request.app.state.clock.now())
-        except Refused as refused:
+        except RefinementRefused as refused:
             answer = refused.response
             passed = {name: answer.headers[name] for name in PASSED_HEADERS if name in answer.headers}
             return Response(answer.content, status_code=answer.status_code, headers=passed,

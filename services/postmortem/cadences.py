@@ -17,7 +17,7 @@ RESOLVED = "resolved"
 
 
 @dataclass(frozen=True)
-class Window:
+class OwedWindow:
     """When an occurrence is owed; ``end_note`` says why it stopped being owed."""
     start: datetime
     end: datetime | None
@@ -40,7 +40,7 @@ def status_updates(story: Story, rules: Rules, fired: Reminders, now: datetime) 
 
 def public_updates(story: Story, rules: Rules, fired: Reminders, now: datetime) -> list[Item]:
     """The PR manager's public update is due ``public_update_every`` after the last one (R08)."""
-    windows = [Window(o.start, o.end, RESOLVED) for o in story.open_periods]
+    windows = [OwedWindow(o.start, o.end, RESOLVED) for o in story.open_periods]
     items = _cadence(story, rules, fired, now, kind="public_update", rule="R08", what="Public update",
                      every=lambda level: level.public_update_every, person=None, windows=windows,
                      done=story.public_updates, resets=[])
@@ -53,7 +53,7 @@ def public_updates(story: Story, rules: Rules, fired: Reminders, now: datetime) 
     return owed
 
 
-def _while_open(story: Story, stint: Stint, end_note: str) -> list[Window]:
+def _while_open(story: Story, stint: Stint, end_note: str) -> list[OwedWindow]:
     """The parts of ``stint`` during which the incident was open."""
     windows = []
     for period in story.open_periods:
@@ -61,12 +61,12 @@ def _while_open(story: Story, stint: Stint, end_note: str) -> list[Window]:
         ends = [(e, note) for e, note in ((period.end, RESOLVED), (stint.end, end_note)) if e is not None]
         end, note = min(ends, key=lambda pair: pair[0]) if ends else (None, "")
         if end is None or start < end:
-            windows.append(Window(start, end, note))
+            windows.append(OwedWindow(start, end, note))
     return windows
 
 
 def _cadence(story: Story, rules: Rules, fired: Reminders, now: datetime, *, kind: str, rule: str, what: str,
-             every: Every, person: str | None, windows: list[Window], done: list[datetime],
+             every: Every, person: str | None, windows: list[OwedWindow], done: list[datetime],
              resets: list[datetime]) -> list[Item]:
     """Walks through time as the timers do: the next occurrence is due ``every`` (of the level then in
     force) after the last one or a reset, never before a change to a level (that change re-plans it)."""

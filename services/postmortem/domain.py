@@ -88,7 +88,7 @@ class Visit:
 
 
 @dataclass
-class Page:
+class ManagerPage:
     """R02/R11: someone paged to manage, who must acknowledge; how the page ended."""
     person: str
     at: datetime
@@ -124,7 +124,7 @@ class Story:
     stints: list[Stint] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
     open_periods: list[Period] = field(default_factory=list)
-    pages: list[Page] = field(default_factory=list)
+    pages: list[ManagerPage] = field(default_factory=list)
     steps_done: dict[str, dict[str, Any]] = field(default_factory=dict)
     status_updates: list[tuple[datetime, str]] = field(default_factory=list)
     status_requests: list[tuple[datetime, list[str]]] = field(default_factory=list)
@@ -185,7 +185,7 @@ def _declared(entry: Entry) -> Story:
         story.start(sme, "sme", at)
     story.visits.append(Visit(d["severity"], at))
     story.open_periods.append(Period(at))
-    story.pages.append(Page(d.get("paged", d["manager"]), at, d["severity"]))
+    story.pages.append(ManagerPage(d.get("paged", d["manager"]), at, d["severity"]))
     # The draft exists from the declaration on (R16): the system, not a person, started the post-mortem.
     story.performed[DECLARED] = {"at": at, "by": None, "level": d["severity"]}
     return story
@@ -263,7 +263,7 @@ def _manager_changed(s: Story, d: dict[str, Any], at: datetime, page_pending: bo
         page.ended_at, page.successor = at, d["manager"]
         page.ended_how = "escalated" if d["how"] == "escalated" else "handed_over"
     if d["how"] == "escalated":  # the new manager is paged in turn and must acknowledge
-        s.pages.append(Page(d["manager"], at, s.severity))
+        s.pages.append(ManagerPage(d["manager"], at, s.severity))
 
 
 def _resolved(s: Story, d: dict[str, Any], at: datetime) -> None:

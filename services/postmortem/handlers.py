@@ -3,14 +3,14 @@ import asyncpg
 
 from services.postmortem import readmodel
 from services.postmortem.domain import entry_of
-from shared import organisation
+from shared import projection
 from shared.contract import Envelope
 
 
 async def handle_incident(conn: asyncpg.Connection, event: Envelope) -> None:
     """The incident stream: people and tokens (names, authentication), the process, then incidents.
     Minor reports never become incidents, so they have no post-mortem."""
-    if not await organisation.apply(conn, event):
+    if not await projection.apply(conn, event):
         await handle(conn, event)
 
 

@@ -12,9 +12,9 @@ import asyncpg
 from services.postmortem import readmodel, records, render
 from services.postmortem.domain import Story, fold
 from services.postmortem.permissions import EDIT, PUBLISH, Permission, allowed, people_named, refusal
+from services.postmortem.records import NewActionItem
 from services.postmortem.report import document, paged, people_to_name, unwritten
-from services.postmortem.schemas import ActionItemIn
-from shared import organisation, outbox
+from shared import outbox, projection
 from shared.contract import validate
 from shared.problems import Problem
 
@@ -47,7 +47,7 @@ async def _draft(conn: asyncpg.Connection, incident_id: str, now: datetime,
     if found is None:
         raise Problem(404, f"no post-mortem for incident {incident_id!r}: no such incident is known here")
     edits, items = await records.edits(conn, incident_id), await records.action_items(conn, incident_id)
-    process = await organisation.process(conn, found.process_version)
+    process = await projection.process(conn, found.process_version)
     names = await readmodel.names(conn, people_to_name(found, entries, edits, items))
     hours = await readmodel.hours(conn, paged(found))
     return document(found, entries, process, names, edits, items, now, publication, hours)
@@ -74,24 +74,24 @@ async def edit_section(conn: asyncpg.Connection, incident_id: str, section: str,
     return next(s for s in draft["sections"] if s["id"] == section)
 
 
-async def add_action_item(conn: asyncpg.Connection, incident_id: str, body: ActionItemIn, caller: dict,
+async def add_action_item(conn: asyncpg.Connection, incident_id: str, item: NewActionItem, caller: dict,
                           now: datetime) -> dict[str, Any]:
     """Record an action item and, in the same transaction, tell the other services (R17: the incident
     service applies a process refinement only with exactly the change recorded here)."""
     async with conn.transaction():
         await writable(conn, incident_id, caller, EDIT)
-        if not await readmodel.is_person(conn, body.owner):
-            raise Problem(422, f"the owner {body.owner!r} is not a registered person",
+        if not await readmodel.is_person(conn, item.owner):
+            raise Problem(422, f"the owner {item.owner!r} is not a registered person",
                           errors=[{"field": "owner", "message": "unknown person"}])
-        item = await records.add_action_item(conn, incident_id, body.model_dump(), caller["id"], now)
+        row = await records.add_action_item(conn, incident_id, item, caller["id"], now)
         await outbox.add(conn, source=SOURCE, event_type=ITEM_ADDED, subject=incident_id, time=now,
-                         data=validate(ITEM_ADDED, {"incident_id": incident_id, "item_id": item["id"],
-                                                    "kind": item["kind"], "title": item["title"],
-                                                    "owner": item["owner"], "by": caller["id"],
-                                                    "change": item["change"]}),
-                         key=f"postmortem-action-item:{incident_id}:{item['id']}")
-    names = await readmodel.names(conn, {body.owner})
-    return {**item, "owner_name": names.get(body.owner)}
+                         data=validate(ITEM_ADDED, {"incident_id": incident_id, "item_id": row["id"],
+                                                    "kind": row["kind"], "title": row["title"],
+                                                    "owner": row["owner"], "by": caller["id"],
+                                                    "change": row["change"]}),
+                         key=f"postmortem-action-item:{incident_id}:{row['id']}")
+    names = await readmodel.names(conn, {item.owner})
+    return {**row, "owner_name": names.get(item.owner)}
 
 
 async def publish(conn: asyncpg.Connection, incident_id: str, caller: dict, now: datetime) -> dict[str, Any]:

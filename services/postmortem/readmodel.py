@@ -1,5 +1,5 @@
 """The post-mortem's projection: every event about an incident as one timeline row, plus the
-organisation (shared.organisation). Append-only, so a redelivery or a rebuild changes nothing."""
+organisation (shared.projection). Append-only, so a redelivery or a rebuild changes nothing."""
 import asyncpg
 
 from services.postmortem.domain import INCIDENT, Entry

@@ -16,14 +16,14 @@ import asyncpg
 from services.postmortem import readmodel
 from services.postmortem.domain import entry_of
 from services.postmortem.settings import PostmortemSettings
-from shared import organisation
+from shared import projection
 from shared.contract import CONSUMERS, Envelope
 from shared.rebuild import replay, run_cli
 
 BATCH = 1000
 
 
-class Replay:
+class PostmortemReplay:
     """Applies one batch of a stream's events at a time: organisation events one by one, in stream
     order (a later change must win, as it did live), timeline rows all at once."""
 
@@ -41,7 +41,7 @@ class Replay:
                 continue
             self.seen.add(event.id)
             self.applied += 1
-            if not await organisation.apply(self.conn, event) and (entry := entry_of(event)) is not None:
+            if not await projection.apply(self.conn, event) and (entry := entry_of(event)) is not None:
                 entries.append(entry)
         await readmodel.add_entries(self.conn, entries)
 
@@ -50,7 +50,7 @@ async def rebuild(pool: asyncpg.Pool, js, *, batch: int = BATCH) -> int:
     """Replay every stream this service reads into an emptied projection; returns the events applied."""
     async with pool.acquire() as conn, conn.transaction():
         await readmodel.clear(conn)
-        replaying = Replay(conn)
+        replaying = PostmortemReplay(conn)
         for consumer in CONSUMERS["postmortem"]:
             await replay(js, consumer.stream.name, replaying.batch, batch=batch, owner="postmortem")
     return replaying.applied

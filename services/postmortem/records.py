@@ -3,10 +3,23 @@
 These rows are the post-mortem service's own data (the source of truth, never rebuilt). Every
 write runs after `lock`, in the caller's transaction.
 """
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
+
+
+
+@dataclass(frozen=True)
+class NewActionItem:
+    """An action item as a person asks for it, already validated (the API builds it from its body)."""
+    title: str
+    owner: str  # a person id
+    due: date
+    kind: str  # prevention, handling or process_refinement
+    change: Any = None  # process_refinement only: the JSON merge patch the refinement will apply (R17)
+
 
 ITEM_COLUMNS = ("id, title, owner, due, kind, change, created_by, created_at, applied_version, applied_at, "
                 "applied_by")
@@ -47,14 +60,14 @@ async def action_item(conn: asyncpg.Connection, incident_id: str, item_id: int) 
     return None if row is None else dict(row)
 
 
-async def add_action_item(conn: asyncpg.Connection, incident_id: str, item: dict[str, Any], by: str,
+async def add_action_item(conn: asyncpg.Connection, incident_id: str, item: NewActionItem, by: str,
                           at: datetime) -> dict[str, Any]:
     number = await conn.fetchval("UPDATE postmortems SET action_items_numbered = action_items_numbered + 1 "
                                  "WHERE incident_id = $1 RETURNING action_items_numbered", incident_id)
     row = await conn.fetchrow(
         f"INSERT INTO action_items (incident_id, id, title, owner, due, kind, change, created_by, created_at) "
         f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {ITEM_COLUMNS}",
-        incident_id, number, item["title"], item["owner"], item["due"], item["kind"], item["change"], by, at)
+        incident_id, number, item.title, item.owner, item.due, item.kind, item.change, by, at)
     return dict(row)
 
 

@@ -22,7 +22,7 @@ from shared.problems import Problem
 log = logs.get(__name__)
 
 
-class Refused(Exception):
+class RefinementRefused(Exception):
     """The incident service refused the refinement: its answer goes back to the caller unchanged."""
 
     def __init__(self, response: httpx.Response):
@@ -35,7 +35,7 @@ class IncidentService:
         self.client = client
 
     async def refine(self, authorization: str, postmortem: str, item_id: int, change: dict[str, Any]) -> int:
-        """The process version the refinement published; raises `Refused` with any other answer. The
+        """The process version the refinement published; raises `RefinementRefused` with any other answer. The
         incident service checks the item against the one it learned from our stream (R17)."""
         try:
             response = await self.client.post("/v1/process/refinements",
@@ -47,7 +47,7 @@ class IncidentService:
             raise Problem(503, "the incident service cannot be reached; nothing was changed, retry shortly",
                           headers={"Retry-After": "5"}) from exc
         if not response.is_success:
-            raise Refused(response)
+            raise RefinementRefused(response)
         return response.json()["version"]
 
 

@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         scheduler = Scheduler(
             infra.pool, clock, poll_interval=settings.poll_interval, on_fired=publisher.wake.set,
             caught_up=functools.partial(consumer_caught_up, infra.js, INCIDENT.name, CONSUMER))
-        handle = functools.partial(handlers.handle, clock=clock, processes=handlers.Processes())
+        handle = functools.partial(handlers.handle, clock=clock, versions=handlers.RulesByVersion())
         runtime.start_consumers(infra, SERVICE, {CONSUMER: handle})
         infra.spawn(scheduler.run(), "timers-scheduler")
         infra.spawn(publisher.run(), "timers-outbox")

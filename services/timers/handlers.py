@@ -13,7 +13,7 @@ import asyncpg
 from services.timers import domain
 from services.timers.domain import Plan
 from services.timers.store import SqlStore, Store
-from shared import organisation
+from shared import projection
 from shared.clock import Clock
 from shared.contract import Envelope
 from shared.contract import incident as contract
@@ -35,7 +35,7 @@ class UnknownIncident(LookupError):
     """An event of an incident whose declaration was not applied; retried, then parked."""
 
 
-class Processes:
+class RulesByVersion:
     """Process versions' rules, parsed once: a published version never changes."""
 
     def __init__(self):
@@ -43,7 +43,7 @@ class Processes:
 
     async def rules(self, conn: asyncpg.Connection, version: int) -> Rules:
         if version not in self._rules:
-            document = await organisation.process(conn, version)
+            document = await projection.process(conn, version)
             if document is None:
                 raise MissingProcessVersion(f"process version {version} is not projected yet")
             self._rules[version] = Rules.of(document)
@@ -71,26 +71,26 @@ class Applying:
         return self.rules.level(self.incident["severity"])
 
 
-async def handle(conn: asyncpg.Connection, event: Envelope, *, clock: Clock, processes: Processes) -> None:
+async def handle(conn: asyncpg.Connection, event: Envelope, *, clock: Clock, versions: RulesByVersion) -> None:
     """The consumer's handler: one event, in the transaction that records it as processed."""
-    await apply(SqlStore(conn), event, clock=clock, processes=processes)
+    await apply(SqlStore(conn), event, clock=clock, versions=versions)
 
 
-async def apply(store: Store, event: Envelope, *, clock: Clock, processes: Processes) -> None:
-    if await organisation.apply(store.conn, event):
+async def apply(store: Store, event: Envelope, *, clock: Clock, versions: RulesByVersion) -> None:
+    if await projection.apply(store.conn, event):
         if event.type == PERSON_REGISTERED:
             store.person_changed(event.data["id"])
     else:
         if event.type == DECLARED:
-            await _declared(store, event, processes)
+            await _declared(store, event, versions)
         elif event.type in APPLY:
-            await _incident_event(store, event, clock, processes)
+            await _incident_event(store, event, clock, versions)
     await store.applied(event.time)
 
 
-async def _declared(store: Store, event: Envelope, processes: Processes) -> None:
+async def _declared(store: Store, event: Envelope, versions: RulesByVersion) -> None:
     declared = contract.IncidentDeclared.model_validate(event.data)
-    rules = await processes.rules(store.conn, declared.process_version)
+    rules = await versions.rules(store.conn, declared.process_version)
     await store.add_incident(event.subject, declared.process_version, declared.severity, declared.manager,
                              event.time)
     level, at = rules.level(declared.severity), event.time
@@ -102,7 +102,7 @@ async def _declared(store: Store, event: Envelope, processes: Processes) -> None
     await store.apply_plan(plan)
 
 
-async def _incident_event(store: Store, event: Envelope, clock: Clock, processes: Processes) -> None:
+async def _incident_event(store: Store, event: Envelope, clock: Clock, versions: RulesByVersion) -> None:
     incident = await store.lock_incident(event.subject)
     if incident is None:
         raise UnknownIncident(f"{event.type} for unknown incident {event.subject}")
@@ -111,7 +111,7 @@ async def _incident_event(store: Store, event: Envelope, clock: Clock, processes
     # Timers that fell due before this event happened fire first, as they did live: a replay
     # must not let a later cancellation swallow a timer that already fired.
     await store.fire_overdue(event.subject, until=min(event.time, clock.now()), fired_at=clock.now())
-    applying = Applying(store, event, incident, await processes.rules(store.conn, incident["process_version"]))
+    applying = Applying(store, event, incident, await versions.rules(store.conn, incident["process_version"]))
     await store.apply_plan(await APPLY[event.type](applying))
 
 

@@ -15,7 +15,7 @@ import asyncpg
 
 from services.timers.domain import Plan, Timer
 from services.timers.scheduler import queue_fired
-from shared import organisation
+from shared import projection
 from shared.clock import Clock
 from shared.process.hours import hours_of
 from shared.process.timing import Stretch
@@ -147,7 +147,7 @@ class MemoryStore:
 
     async def hours(self, person):
         if person not in self.people:
-            self.people[person] = hours_of(await organisation.person(self.conn, person))
+            self.people[person] = hours_of(await projection.person(self.conn, person))
         return self.people[person]
 
     def person_changed(self, person):

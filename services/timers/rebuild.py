@@ -29,7 +29,7 @@ LOCK_TIMEOUT = "10s"
 TABLES = ("incidents", "workers", "steps_done", "stretches", "timers")
 
 
-class Replay:
+class TimersReplay:
     """Applies the stream's processed events, an aggregate's in sequence order (early ones wait)."""
 
     def __init__(self, store: MemoryStore, clock: Clock):
@@ -60,11 +60,11 @@ class Apply:
     """One event through the live handlers into the store, counted."""
 
     def __init__(self, store: MemoryStore, clock: Clock):
-        self.store, self.clock, self.processes = store, clock, handlers.Processes()
+        self.store, self.clock, self.versions = store, clock, handlers.RulesByVersion()
         self.applied = 0
 
     async def __call__(self, event: Envelope) -> None:
-        await handlers.apply(self.store, event, clock=self.clock, processes=self.processes)
+        await handlers.apply(self.store, event, clock=self.clock, versions=self.versions)
         self.applied += 1
 
 
@@ -108,7 +108,7 @@ async def _replace_read_model(pool: asyncpg.Pool, js, clock: Clock, batch: int) 
         await conn.execute(f"LOCK TABLE {', '.join(TABLES)}, outbox IN EXCLUSIVE MODE")
         end = (await js.stream_info(INCIDENT.name)).state.last_seq
         store = await MemoryStore.load(conn, clock)
-        replaying = Replay(store, clock)
+        replaying = TimersReplay(store, clock)
         await replay(js, INCIDENT.name, replaying.batch, batch=batch, until=end, owner="timers")
         await replaying.finish()
         await store.fire_known()

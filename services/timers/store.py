@@ -13,7 +13,7 @@ import asyncpg
 from services.timers import readmodel
 from services.timers.domain import Plan
 from services.timers.scheduler import CONSUMER, fire_due
-from shared import organisation
+from shared import projection
 from shared.process.hours import hours_of
 from shared.process.timing import Stretch
 
@@ -100,7 +100,7 @@ class SqlStore:
 
     async def hours(self, person):
         """The person's hours as projected now, in this transaction (None: not projected)."""
-        return hours_of(await organisation.person(self.conn, person))
+        return hours_of(await projection.person(self.conn, person))
 
     def person_changed(self, person):
         """Nothing kept: every look reads the projection."""

@@ -78,7 +78,7 @@ def local_command(command: list[str]) -> list[str]:
     return [sys.executable, *command[1:]]
 
 
-class Process:
+class ContainerCommand:
     """A container's command run here as a real process, in the repository (the image's /app)."""
 
     def __init__(self, command: list[str], env: dict[str, str], log: Path):

@@ -8,7 +8,15 @@ import nats
 
 from shared.contract import CONSUMERS, STREAMS
 from shared.init import missing
-from tests.deploy.deployment import HEALTHCHECK, SERVICES, Process, compose, container, pod_templates, settings_env
+from tests.deploy.deployment import (
+    HEALTHCHECK,
+    SERVICES,
+    ContainerCommand,
+    compose,
+    container,
+    pod_templates,
+    settings_env,
+)
 from tests.support.incident import eventually
 from tools.localstack import free_port
 
@@ -22,12 +30,13 @@ def test_compose_and_kubernetes_run_the_same_commands():
 
 async def test_the_init_step_declares_every_stream_and_consumer_and_services_wait_for_it(nats_url, tmp_path):
     env = settings_env(WARROOM_NATS_URL=nats_url, WARROOM_STREAM_REPLICAS="1")  # one server here
-    waiting = Process(pod_templates()["incident"]["spec"]["initContainers"][0]["command"], env, tmp_path / "wait.log")
+    command = pod_templates()["incident"]["spec"]["initContainers"][0]["command"]
+    waiting = ContainerCommand(command, env, tmp_path / "wait.log")
     try:
         await eventually(lambda: "not declared yet" in waiting.output(), timeout=30)
         assert waiting.process.poll() is None, waiting.output()
 
-        init = Process(container("warroom-init")["command"], env, tmp_path / "init.log")
+        init = ContainerCommand(container("warroom-init")["command"], env, tmp_path / "init.log")
         assert await init.wait(timeout=60) == 0, init.output()
         assert await waiting.wait(timeout=30) == 0, waiting.output()
     finally:
@@ -48,7 +57,7 @@ async def test_the_init_step_declares_every_stream_and_consumer_and_services_wai
 
 async def test_each_services_container_command_starts_it_and_the_image_health_check_sees_it(
         database_url, nats_url, tmp_path):
-    init = Process(container("warroom-init")["command"],
+    init = ContainerCommand(container("warroom-init")["command"],
                    settings_env(WARROOM_NATS_URL=nats_url, WARROOM_STREAM_REPLICAS="1"), tmp_path / "init.log")
     assert await init.wait(timeout=60) == 0, init.output()
 
@@ -56,7 +65,7 @@ async def test_each_services_container_command_starts_it_and_the_image_health_ch
     env = settings_env(WARROOM_DATABASE_URL=database_url, WARROOM_NATS_URL=nats_url, WARROOM_HOST="127.0.0.1",
                        WARROOM_ADMIN_TOKEN="deploy-test-admin-token-0123456789",
                        **{f"WARROOM_{name.upper()}_PORT": str(port) for name, port in ports.items()})
-    started = {name: Process(container(name)["command"], env, tmp_path / f"{name}.log") for name in SERVICES}
+    started = {name: ContainerCommand(container(name)["command"], env, tmp_path / f"{name}.log") for name in SERVICES}
     try:
         for name, process in started.items():
             await process.answers(f"http://127.0.0.1:{ports[name]}/healthz", timeout=60)

@@ -5,7 +5,7 @@ import nats
 
 from shared.contract import CONSUMERS, STREAMS
 from tests.deploy.cluster import SIZE, NatsCluster
-from tests.deploy.deployment import Process, container, settings_env
+from tests.deploy.deployment import ContainerCommand, container, settings_env
 from tools.localstack import free_port
 
 
@@ -37,7 +37,7 @@ def everywhere() -> dict[str, tuple[int, int]]:
 async def test_the_init_step_replicates_every_stream_and_consumer_on_all_three_servers_and_services_keep_it(
         database_url, tmp_path):
     with NatsCluster(tmp_path) as cluster:
-        init = Process(container("warroom-init")["command"], settings_env(WARROOM_NATS_URL=cluster.urls[0]),
+        init = ContainerCommand(container("warroom-init")["command"], settings_env(WARROOM_NATS_URL=cluster.urls[0]),
                        tmp_path / "init.log")
         assert await init.wait(timeout=90) == 0, init.output()
         assert await copies(cluster.urls[1]) == everywhere()
@@ -50,7 +50,7 @@ async def test_the_init_step_replicates_every_stream_and_consumer_on_all_three_s
                 port = free_port()
                 env = settings_env(WARROOM_DATABASE_URL=database_url, WARROOM_NATS_URL=cluster.urls[node + 1],
                                    WARROOM_HOST="127.0.0.1", **{f"WARROOM_{name.upper()}_PORT": str(port)})
-                started.append(Process(container(name)["command"], env, tmp_path / f"{name}.log"))
+                started.append(ContainerCommand(container(name)["command"], env, tmp_path / f"{name}.log"))
                 await started[-1].answers(f"http://127.0.0.1:{port}/readyz", timeout=60)
             assert await copies(cluster.urls[2]) == everywhere()
         finally:

@@ -6,14 +6,14 @@ from datetime import datetime, timedelta
 import pytest
 from nats.js.errors import NotFoundError
 
-from services.notifier import domain, handlers
+from services.notifier import handlers, retries
 from shared import consumer, db, natsio
 from shared.clock import Clock, FakeClock
 from shared.contract import Consumer, Envelope, event_id
 from shared.contract.streams import INCIDENT
 from tests.support.incident import eventually
 from tests.support.notifier import (
-    Answer,
+    ScriptedAnswer,
     Producer,
     Receiver,
     admin,
@@ -127,7 +127,8 @@ async def test_f8_a_failing_receiver_is_retried_with_jittered_backoff_under_the_
 
 async def test_f8_retry_after_on_429_and_503_is_honoured(database_url, nats_url):
     clock = FakeClock()
-    answers = [Answer(429, {"retry-after": "120"}), Answer(503, {"retry-after": "7"}), Answer(200)]
+    answers = [ScriptedAnswer(429, {"retry-after": "120"}), ScriptedAnswer(503, {"retry-after": "7"}),
+               ScriptedAnswer(200)]
     async with Receiver(answers) as hook, notifier(database_url, nats_url, clock=clock) as run:
         await run.organisation(alice=hook.url("/alice"))
         await run.producer.declare("inc-1", "alice")
@@ -144,7 +145,7 @@ async def test_f8_retry_after_on_429_and_503_is_honoured(database_url, nats_url)
 
 
 async def test_f8_a_receiver_that_does_not_answer_in_time_is_retried(database_url, nats_url):
-    async with Receiver([Answer(200, delay=2.0), Answer(200)]) as hook, \
+    async with Receiver([ScriptedAnswer(200, delay=2.0), ScriptedAnswer(200)]) as hook, \
             notifier(database_url, nats_url, clock=FakeClock(), notifier_delivery_timeout=0.3) as run:
         await run.organisation(alice=hook.url("/alice"))
         await run.producer.declare("inc-1", "alice")
@@ -154,7 +155,7 @@ async def test_f8_a_receiver_that_does_not_answer_in_time_is_retried(database_ur
 
 
 async def test_f8_a_redirect_is_not_followed(database_url, nats_url):
-    redirect = Answer(302, {"location": "http://169.254.169.254/latest/meta-data"})
+    redirect = ScriptedAnswer(302, {"location": "http://169.254.169.254/latest/meta-data"})
     async with Receiver([redirect]) as hook, notifier(database_url, nats_url, clock=FakeClock()) as run:
         await run.organisation(alice=hook.url("/alice"))
         await run.producer.declare("inc-1", "alice")
@@ -166,14 +167,14 @@ async def test_f8_a_redirect_is_not_followed(database_url, nats_url):
 async def test_f8_a_receiver_that_never_succeeds_fails_after_the_last_attempt_and_can_be_redelivered(
         database_url, nats_url):
     clock = FakeClock()
-    async with Receiver([503] * domain.MAX_ATTEMPTS) as hook, notifier(database_url, nats_url, clock=clock) as run:
+    async with Receiver([503] * retries.MAX_ATTEMPTS) as hook, notifier(database_url, nats_url, clock=clock) as run:
         await run.organisation(alice=hook.url("/alice"))
         await run.producer.declare("inc-1", "alice")
-        for attempts in range(1, domain.MAX_ATTEMPTS + 1):
+        for attempts in range(1, retries.MAX_ATTEMPTS + 1):
             await eventually(single(run.api, lambda d, n=attempts: d["attempts"] == n))
             clock.advance(timedelta(hours=2))
         failed = await eventually(one_in_state(run.api, "failed"))
-        assert failed["last_error"] == "HTTP 503" and len(hook.requests) == domain.MAX_ATTEMPTS
+        assert failed["last_error"] == "HTTP 503" and len(hook.requests) == retries.MAX_ATTEMPTS
         metrics = (await run.api.get("/metrics")).text
         assert 'warroom_notifier_deliveries_given_up_total{channel="webhook",state="failed"}' in metrics
         assert 'warroom_notifier_attempts_total{channel="webhook",outcome="failed"}' in metrics
@@ -182,7 +183,7 @@ async def test_f8_a_receiver_that_never_succeeds_fails_after_the_last_attempt_an
         response = await run.api.post(f"/v1/deliveries/{failed['id']}/redeliver", headers=admin())
         assert response.status_code == 200, response.text
         delivered = await eventually(one_in_state(run.api, "delivered"))
-        assert delivered["attempts"] == domain.MAX_ATTEMPTS + 1 == len(delivered["history"])
+        assert delivered["attempts"] == retries.MAX_ATTEMPTS + 1 == len(delivered["history"])
         assert {r.headers["webhook-id"] for r in hook.requests} == {failed["id"]}
         # A delivered one can be sent once more on request, too.
         assert (await run.api.post(f"/v1/deliveries/{failed['id']}/redeliver", headers=admin())).status_code == 200

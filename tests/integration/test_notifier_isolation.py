@@ -6,12 +6,12 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from services.notifier import deliveries as queue
-from services.notifier import domain, handlers
+from services.notifier import handlers, isolation
 from shared import db
 from shared.clock import FakeClock
 from tests.support.incident import eventually
 from tests.support.notifier import (
-    Answer,
+    ScriptedAnswer,
     Hanging,
     Producer,
     Receiver,
@@ -93,7 +93,7 @@ async def test_f14_a_parked_endpoint_is_probed_with_one_delivery_and_released_wh
         assert sum(d["attempts"] for d in await deliveries(run.api)()) == attempts < 6
 
         # The endpoint is back, slow to answer its first request: the probe.
-        async with Receiver([Answer(200, delay=1.0)], port=port) as hook:
+        async with Receiver([ScriptedAnswer(200, delay=1.0)], port=port) as hook:
             clock.advance(timedelta(seconds=10))  # past the first parking (5 s) and every retry
             async def all_delivered():
                 found = await deliveries(run.api)()
@@ -152,10 +152,10 @@ async def test_f14_a_page_is_queued_urgent_a_reminder_behind_it_and_a_subscripti
         rows = await pool.fetch("SELECT reason, channel, priority, circuit FROM deliveries "
                                 "WHERE incident_id = 'inc-1' ORDER BY priority, reason")
         assert [tuple(r) for r in rows] == [
-            ("paged", "webhook", domain.URGENT, "http://127.0.0.1:9"),
-            ("status_update_due", "webhook", domain.PERSONAL, "http://127.0.0.1:9"),
-            ("subscribed", "subscription", domain.COPY, "http://127.0.0.1:9"),
-            ("subscribed", "subscription", domain.COPY, "http://127.0.0.1:9")]
+            ("paged", "webhook", isolation.URGENT, "http://127.0.0.1:9"),
+            ("status_update_due", "webhook", isolation.PERSONAL, "http://127.0.0.1:9"),
+            ("subscribed", "subscription", isolation.COPY, "http://127.0.0.1:9"),
+            ("subscribed", "subscription", isolation.COPY, "http://127.0.0.1:9")]
     finally:
         await pool.close()
 

@@ -25,7 +25,7 @@ def _event(subject: str, sequence: int, person: str = "p") -> Envelope:
                     sequence=sequence, position=sequence)
 
 
-class Handler:
+class PoisonHandler:
     """Fails on the person "poison" until fixed, as a bug fixed by a new release would."""
 
     def __init__(self):
@@ -47,7 +47,7 @@ async def harness(database_url, nats_url, request):
     await natsio.ensure_streams(js)
     probe = Consumer(INCIDENT_STREAM, f"poison-{request.node.name[-30:]}", ordered=True)
     await natsio.ensure_consumer(js, probe, ack_wait=5)
-    handler = Handler()
+    handler = PoisonHandler()
     with structlog.testing.capture_logs() as logged:
         task = asyncio.create_task(consumer.run(js, pool, probe, handler, max_deliver=5, idle_wait=0.2))
         yield pool, js, probe, handler, logged

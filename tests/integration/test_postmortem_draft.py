@@ -12,7 +12,7 @@ from services.postmortem.bootstrap import create_app
 from services.postmortem.settings import PostmortemSettings
 from shared import natsio
 from shared.contract import CONSUMERS, Envelope, event_id
-from shared.organisation import token_hash
+from shared.projection import token_hash
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 INCIDENT = "inc-42"

@@ -131,9 +131,9 @@ async def test_f6_replaying_every_kind_of_event_in_memory_derives_exactly_what_l
         live = await tables(pool)
 
         async with pool.acquire() as conn, conn.transaction():
-            store, processes = await MemoryStore.load(conn, t.clock), handlers.Processes()
+            store, versions = await MemoryStore.load(conn, t.clock), handlers.RulesByVersion()
             for event in t.applied:
-                await handlers.apply(store, event, clock=t.clock, processes=processes)
+                await handlers.apply(store, event, clock=t.clock, versions=versions)
             await store.fire_known()
             await conn.execute("TRUNCATE incidents, workers, steps_done, stretches, timers")
             await store.write()
@@ -163,9 +163,9 @@ async def test_r11_a_replay_counts_each_page_from_the_paged_persons_hours_as_the
         live = await tables(pool)
 
         async with pool.acquire() as conn, conn.transaction():
-            store, processes = await MemoryStore.load(conn, t.clock), handlers.Processes()
+            store, versions = await MemoryStore.load(conn, t.clock), handlers.RulesByVersion()
             for event in t.applied:
-                await handlers.apply(store, event, clock=t.clock, processes=processes)
+                await handlers.apply(store, event, clock=t.clock, versions=versions)
             await store.fire_known()
             await conn.execute("TRUNCATE incidents, workers, steps_done, stretches, timers")
             await store.write()

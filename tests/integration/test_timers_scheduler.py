@@ -15,7 +15,7 @@ DOCUMENT = process(handover_warning_after="PT2S", manager_shift_limit="PT4S")
 
 async def apply(pool, clock: Clock, event: Envelope) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        await handlers.handle(conn, event, clock=clock, processes=handlers.Processes())
+        await handlers.handle(conn, event, clock=clock, versions=handlers.RulesByVersion())
 
 
 async def publish_process(pool, clock: Clock, time: datetime) -> IncidentEvents:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from shared.contract import Envelope, event_id, validate
-from shared.organisation import token_hash
+from shared.projection import token_hash
 from shared.settings import Settings
 
 WORKING_HOURS = {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]}

@@ -44,7 +44,7 @@ class Received:
 
 
 @dataclass
-class Answer:
+class ScriptedAnswer:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (a slow receiver)
@@ -54,7 +54,7 @@ class Receiver:
     """A webhook receiver on a free loopback port: records each request, gives the scripted answers."""
 
     def __init__(self, answers=(), port: int = 0):
-        self.answers = [a if isinstance(a, Answer) else Answer(a) for a in answers]
+        self.answers = [a if isinstance(a, ScriptedAnswer) else ScriptedAnswer(a) for a in answers]
         self.requests: list[Received] = []
         self.arrivals: list[float] = []  # when each request arrived (monotonic), before any scripted delay
         self.port = port
@@ -80,7 +80,7 @@ class Receiver:
             headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if line)}
             raw = await reader.readexactly(int(headers.get("content-length", 0)))
             self.arrivals.append(time.monotonic())
-            answer = self.answers.pop(0) if self.answers else Answer()
+            answer = self.answers.pop(0) if self.answers else ScriptedAnswer()
             if answer.delay:
                 await asyncio.sleep(answer.delay)
             self.requests.append(Received(lines[0].split(" ")[1], headers, raw))
@@ -134,7 +134,7 @@ async def backlog(pool, count: int, *, recipient: str, target: str, channel: str
                   reason: str = "paged", priority: int = 0, payload: dict | None = None,
                   due_seconds_ago: int = 60) -> None:
     """``count`` pending deliveries already due, queued as the consumers queue them (but in one statement)."""
-    from services.notifier import domain  # the notifier's own names for endpoints
+    from services.notifier import isolation  # the endpoint (circuit) a delivery shares
     payload = payload or {"incident_id": "old", "event_type": "warroom.incident.declared.v1", "recipient": recipient,
                           "reason": reason, "message": "an old notice", "title": "Old", "severity": 1}
     await pool.execute(
@@ -145,7 +145,7 @@ async def backlog(pool, count: int, *, recipient: str, target: str, channel: str
         "EXISTS (SELECT 1 FROM circuits WHERE circuit = $8 AND state = 'open') "
         "FROM generate_series(1, $10) AS n",
         f"backlog-{recipient}-{channel}-{reason}-{target}", recipient, channel, reason, target, payload,
-        float(due_seconds_ago), domain.circuit(channel, target), priority, count)
+        float(due_seconds_ago), isolation.circuit(channel, target), priority, count)
 
 
 # --- a real SMTP server (aiosmtpd) in the test's event loop ---

@@ -134,7 +134,7 @@ class TimersHarness:
             return True
 
         self.pool, self.clock, self.document = pool, clock, document
-        self.handlers, self.processes = handlers, handlers.Processes()
+        self.handlers, self.versions = handlers, handlers.RulesByVersion()
         self.events = IncidentEvents(clock)
         self.scheduler = Scheduler(pool, clock, caught_up=caught_up)
         self.applied: list[Envelope] = []
@@ -146,7 +146,7 @@ class TimersHarness:
     async def apply(self, *events: Envelope) -> None:
         for event in events:
             async with self.pool.acquire() as conn, conn.transaction():
-                await self.handlers.handle(conn, event, clock=self.clock, processes=self.processes)
+                await self.handlers.handle(conn, event, clock=self.clock, versions=self.versions)
             self.applied.append(event)
 
     async def tick(self) -> None:
@@ -183,7 +183,7 @@ class TimerMessages:
                 if e.type == f"warroom.timer.{kind}.v1" and incident in (None, e.subject)]
 
 
-class Publisher:
+class RelayPublisher:
     """Publishes incident-stream envelopes the way the incident service's relay does."""
 
     def __init__(self, js, events: IncidentEvents):
@@ -205,7 +205,7 @@ async def streams(nats_url: str, clock=None):
     sub = await js.subscribe("warroom.timer.>", stream="WARROOM_TIMERS", cb=messages.on_message,
                              ordered_consumer=True)
     try:
-        yield Publisher(js, IncidentEvents(clock)), messages, js
+        yield RelayPublisher(js, IncidentEvents(clock)), messages, js
     finally:
         await sub.unsubscribe()
         await nc.close()

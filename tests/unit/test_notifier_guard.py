@@ -3,7 +3,7 @@ import ipaddress
 
 import pytest
 
-from services.notifier.guard import Allowlist, Refused, resolve
+from services.notifier.guard import Allowlist, ForbiddenTarget, resolve
 
 NOTHING = Allowlist.parse([])
 
@@ -20,18 +20,18 @@ NOTHING = Allowlist.parse([])
     "http://100.64.0.1/hook",              # carrier-grade NAT
 ])
 async def test_s4_private_loopback_and_link_local_targets_are_refused(url):
-    with pytest.raises(Refused, match="not allow-listed"):
+    with pytest.raises(ForbiddenTarget, match="not allow-listed"):
         await resolve(url, NOTHING)
 
 
 async def test_s4_a_host_name_is_checked_by_the_addresses_it_resolves_to():
-    with pytest.raises(Refused, match="localhost resolves to"):
+    with pytest.raises(ForbiddenTarget, match="localhost resolves to"):
         await resolve("http://localhost:9000/hook", NOTHING)
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/x", "file:///etc/passwd", "http:///nohost", "not a url"])
 async def test_s4_only_http_and_https_urls_with_a_host_are_accepted(url):
-    with pytest.raises(Refused):
+    with pytest.raises(ForbiddenTarget):
         await resolve(url, NOTHING)
 
 
@@ -56,23 +56,23 @@ async def test_s4_a_public_address_needs_no_allow_list():
 # An IPv6 address that carries an IPv4 one reaches that IPv4 host: it is judged as that host.
 
 async def test_s4_a_nat64_address_of_the_metadata_service_is_refused():
-    with pytest.raises(Refused, match="not allow-listed"):
+    with pytest.raises(ForbiddenTarget, match="not allow-listed"):
         await resolve("http://[64:ff9b::a9fe:a9fe]/latest/meta-data", NOTHING)
 
 
 async def test_s4_a_6to4_address_of_the_metadata_service_is_refused():
-    with pytest.raises(Refused, match="not allow-listed"):
+    with pytest.raises(ForbiddenTarget, match="not allow-listed"):
         await resolve("http://[2002:a9fe:a9fe::]/latest/meta-data", NOTHING)
 
 
 async def test_s4_an_ipv4_compatible_loopback_address_is_refused():
-    with pytest.raises(Refused, match="not allow-listed"):
+    with pytest.raises(ForbiddenTarget, match="not allow-listed"):
         await resolve("http://[::127.0.0.1]:9000/hook", NOTHING)
 
 
 @pytest.mark.parametrize("url", ["http://[::ffff:10.0.0.1]/hook", "http://[::ffff:a9fe:a9fe]/hook"])
 async def test_s4_an_ipv4_mapped_private_or_link_local_address_is_refused(url):
-    with pytest.raises(Refused, match="not allow-listed"):
+    with pytest.raises(ForbiddenTarget, match="not allow-listed"):
         await resolve(url, NOTHING)
 
 

@@ -4,13 +4,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.notifier import messages, projection
-from services.notifier.projection import Incident, StatusUpdate, Summary
+from services.notifier import incidents, messages
+from services.notifier.incidents import IncidentView, StatusUpdate, Summary
 from services.notifier.recipients import Notice, notices
 from shared.process.hours import ANY_HOUR
 from shared.process.rules import Level, Rules
 
-INCIDENT = Incident("inc-1", "Checkout down", "payments", 1, 1, "alice", smes=("alice", "sam"),
+INCIDENT = IncidentView("inc-1", "Checkout down", "payments", 1, 1, "alice", smes=("alice", "sam"),
                     workers=("wes",), observers=("olga",), pr_manager="pam",
                     participants=("alice", "sam", "wes", "pam"))
 EXECUTIVES = {"group": "executives", "channel": "email", "immediacy": "waking_hours"}
@@ -139,7 +139,7 @@ def at(hour: int, minute: int = 0) -> datetime:
 
 
 def update(sequence: int, worker: str, when: datetime, **parts) -> StatusUpdate:
-    return projection.status_update("inc-1", sequence, when, {**UPDATE, "worker": worker, **parts})
+    return incidents.status_update("inc-1", sequence, when, {**UPDATE, "worker": worker, **parts})
 
 
 def test_r07_observers_get_a_summary_of_the_workers_updates_each_status_cadence():
@@ -246,17 +246,17 @@ def test_the_projection_follows_roles_and_remembers_every_participant():
              ("resolved", {"resolution": "r", "test_plan": "t", "by": "bob"})]
     incident = None
     for name, event in steps:
-        incident = projection.apply(incident, incident_event(name), event, "inc-9")
-    assert incident == Incident("inc-9", "T", "a", 1, 3, "bob", "resolved", smes=("alice",), workers=(),
+        incident = incidents.apply(incident, incident_event(name), event, "inc-9")
+    assert incident == IncidentView("inc-9", "T", "a", 1, 3, "bob", "resolved", smes=("alice",), workers=(),
                                 observers=("olga",), pr_manager="pam", participants=("alice", "sam", "bob", "pam"))
-    assert projection.apply(None, incident_event("worker_added"), {"person": "x", "by": "y"}, "nope") is None
+    assert incidents.apply(None, incident_event("worker_added"), {"person": "x", "by": "y"}, "nope") is None
 
 
 # --- the words ---
 
-def compose(reason: str, role: str, data: dict, incident: Incident = INCIDENT, link=None, summary=None,
+def compose(reason: str, role: str, data: dict, incident: IncidentView = INCIDENT, link=None, summary=None,
             **notice) -> messages.Message:
-    ctx = messages.Context(LEVEL, Rules.of(PROCESS), {"alice": "Alice", "bob": "Bob", "wil": "Wil", "wes": "Wes"},
+    ctx = messages.MessageContext(LEVEL, Rules.of(PROCESS), {"alice": "Alice", "bob": "Bob", "wil": "Wil", "wes": "Wes"},
                            link, description=messages.description(PROCESS, incident.severity), summary=summary)
     return messages.compose(Notice(reason, role, **notice), incident, data, ctx)
 
@@ -315,7 +315,7 @@ def test_r16_the_postmortem_message_links_the_report():
 
 
 def test_an_unknown_level_still_reads_as_a_sentence():
-    ctx = messages.Context(Rules.of({}).level(1), Rules.of({}), {})
+    ctx = messages.MessageContext(Rules.of({}).level(1), Rules.of({}), {})
     text = messages.compose(Notice("paged", "manager"), INCIDENT,
                             {"paged": "alice", "smes": ["alice"], "aspect": "a"}, ctx).text
     assert "(level 1)" in text and "Communications" not in text

@@ -28,7 +28,7 @@ def minutes(n: float) -> datetime:
     return T0 + timedelta(minutes=n)
 
 
-class Script:
+class AdherenceScript:
     def __init__(self, **declared):
         self.entries = [Entry("inc-1", T0, "e1", 1, "warroom.incident.declared.v1", "dan", {**DECLARED, **declared})]
         self.timers: list[Entry] = []
@@ -52,7 +52,7 @@ class Script:
 
 
 def test_r14_checklist_steps_are_met_late_or_missed_against_the_deadline_of_each_level_visited():
-    script = (Script().add("checklist_step_completed", 25, step="announce", level=2, by="ann")
+    script = (AdherenceScript().add("checklist_step_completed", 25, step="announce", level=2, by="ann")
               .timer("checklist_step_due", 20, step="announce", level=2)
               .add("severity_changed", 40, previous=2, severity=1, reason="worse", by="ann")
               .add("checklist_step_completed", 50, step="call", level=1, by="ann")
@@ -68,7 +68,7 @@ def test_r14_checklist_steps_are_met_late_or_missed_against_the_deadline_of_each
 
 
 def test_r14_a_step_not_yet_due_when_the_level_changed_was_not_due_and_an_open_incident_is_pending():
-    script = Script().add("severity_changed", 10, previous=2, severity=1, reason="worse", by="ann")
+    script = AdherenceScript().add("severity_changed", 10, previous=2, severity=1, reason="worse", by="ann")
 
     assert script.adherence(now=12, kinds=("checklist",)) == [
         ("checklist", 2, "Announce", None, "not_due", None, 0), ("checklist", 2, "Ticket", None, "not_due", None, 0),
@@ -79,11 +79,11 @@ def test_r14_a_step_not_yet_due_when_the_level_changed_was_not_due_and_an_open_i
 
 
 def test_r11_acknowledgements_met_late_and_escalated_with_the_reminders_that_fired():
-    on_time = Script().add("acknowledged", 3, person="ann")
+    on_time = AdherenceScript().add("acknowledged", 3, person="ann")
     assert on_time.adherence(kinds=("acknowledgement",)) == [
         ("acknowledgement", 2, "Acknowledge the page", "ann", "met", None, 0)]
 
-    escalated = (Script().timer("ack_due", 15, "ann", level=2)
+    escalated = (AdherenceScript().timer("ack_due", 15, "ann", level=2)
                  .add("manager_changed", 15, previous="ann", manager="bob", how="escalated", by="warroom")
                  .add("severity_changed", 16, previous=2, severity=1, reason="worse", by="bob")
                  .add("acknowledged", 20, person="bob"))
@@ -91,14 +91,14 @@ def test_r11_acknowledgements_met_late_and_escalated_with_the_reminders_that_fir
         ("acknowledgement", 2, "Acknowledge the page", "ann", "missed", None, 1),
         ("acknowledgement", 2, "Acknowledge the page", "bob", "met", None, 0)]
 
-    unanswered = (Script().add("page_unanswered", 15, paged="ann", timer_id="t")
+    unanswered = (AdherenceScript().add("page_unanswered", 15, paged="ann", timer_id="t")
                   .add("acknowledged", 40, person="ann"))
     assert unanswered.adherence(kinds=("acknowledgement",)) == [
         ("acknowledgement", 2, "Acknowledge the page", "ann", "late", 25 * 60.0, 0)]
 
 
 def test_r06_status_updates_fall_due_per_worker_from_joining_asking_or_their_last_update():
-    script = (Script().add("worker_added", 0, person="cat", by="ann")
+    script = (AdherenceScript().add("worker_added", 0, person="cat", by="ann")
               .add("severity_changed", 30, previous=2, severity=1, reason="worse", by="ann")  # every 1 h from now
               .add("status_updated", 50, worker="cat")   # due 10:00: met
               .add("status_updated", 170, worker="cat")  # due 10:50: an hour late
@@ -115,7 +115,7 @@ def test_r06_status_updates_fall_due_per_worker_from_joining_asking_or_their_las
 
 
 def test_r08_public_updates_fall_due_only_at_levels_with_that_cadence():
-    script = (Script(severity=1).add("pr_manager_assigned", 5, person="pia", by="ann")
+    script = (AdherenceScript(severity=1).add("pr_manager_assigned", 5, person="pia", by="ann")
               .add("public_update_posted", 50, message="m", by="pia")  # due 10:00: met
               .add("severity_changed", 60, previous=1, severity=2, reason="better", by="ann")  # no cadence at 2
               .add("resolved", 300, resolution="r", test_plan="t", by="ann"))
@@ -125,7 +125,7 @@ def test_r08_public_updates_fall_due_only_at_levels_with_that_cadence():
 
 
 def test_r05_handover_warnings_and_a_breach_late_by_the_time_managed_past_the_limit():
-    script = (Script().timer("handover_warning", 7 * 60, "ann")
+    script = (AdherenceScript().timer("handover_warning", 7 * 60, "ann")
               .add("shift_limit_breached", 8 * 60, manager="ann", tenure_started_at=T0.isoformat(), limit="PT8H")
               .add("manager_changed", 8 * 60 + 30, previous="ann", manager="bob", how="accepted", by="bob"))
 
@@ -135,7 +135,7 @@ def test_r05_handover_warnings_and_a_breach_late_by_the_time_managed_past_the_li
 
 
 def test_r19_r10_freshness_warnings_and_a_coverage_gap_are_in_the_adherence_table():
-    script = (Script(coverage_gap=True).add("worker_added", 5, person="cat", by="ann", fresh=False,
+    script = (AdherenceScript(coverage_gap=True).add("worker_added", 5, person="cat", by="ann", fresh=False,
                                             worked_seconds_last_24h=13 * 3600)
               .timer("worker_fresh", 60, "eve")
               .add("worker_removed", 90, person="cat", by="ann"))
@@ -148,7 +148,7 @@ def test_r19_r10_freshness_warnings_and_a_coverage_gap_are_in_the_adherence_tabl
 
 
 def test_without_its_process_version_the_incident_still_lists_what_the_events_say():
-    items = evaluate(fold(Script().add("acknowledged", 3, person="ann").entries), None, [], minutes(10), str)
+    items = evaluate(fold(AdherenceScript().add("acknowledged", 3, person="ann").entries), None, [], minutes(10), str)
 
     assert [(i.kind, i.outcome, i.due_at) for i in items] == [("acknowledgement", "met", None)]
 
@@ -158,19 +158,19 @@ CHICAGO = {"timezone": "America/Chicago", "working_hours": None, "waking_hours":
 
 
 def test_r11_a_level_2_page_at_night_is_due_fifteen_minutes_after_the_paged_persons_waking_hours_begin():
-    script = Script().add("acknowledged", 4 * 60 + 5, person="ann")  # 07:05 in Chicago
+    script = AdherenceScript().add("acknowledged", 4 * 60 + 5, person="ann")  # 07:05 in Chicago
 
     row = evaluate(fold(script.entries), PROCESS, [], minutes(5 * 60), str, {"ann": CHICAGO})[0]
 
     assert (row.kind, row.outcome, row.late_by) == ("acknowledgement", "met", None)
     assert row.due_at == minutes(4 * 60 + 15)  # 07:15 in Chicago, not 03:15
     # A level-1 page wakes whoever it takes: due five minutes after the paging, whatever the hour.
-    level_1 = Script(severity=1).add("acknowledged", 4 * 60 + 5, person="ann")
+    level_1 = AdherenceScript(severity=1).add("acknowledged", 4 * 60 + 5, person="ann")
     assert level_1.adherence(kinds=("acknowledgement",), hours={"ann": CHICAGO})[0][4:6] == ("late", (4 * 60) * 60.0)
 
 
 def test_r14_a_one_minute_incident_owes_nothing_that_fell_due_after_its_resolution():
-    script = (Script(severity=1).add("acknowledged", 0.2, person="ann")
+    script = (AdherenceScript(severity=1).add("acknowledged", 0.2, person="ann")
               .add("pr_manager_assigned", 0.3, person="pia", by="ann")
               .add("worker_added", 0.4, person="cat", by="ann")
               .add("resolved", 1, resolution="r", test_plan="t", by="ann"))
@@ -188,7 +188,7 @@ def test_r14_a_one_minute_incident_owes_nothing_that_fell_due_after_its_resoluti
 
 
 def test_r11_a_page_whose_deadline_falls_after_the_resolution_was_not_due():
-    script = Script().add("resolved", 5, resolution="r", test_plan="t", by="ann")  # level 2: due after 15 min
+    script = AdherenceScript().add("resolved", 5, resolution="r", test_plan="t", by="ann")  # level 2: due after 15 min
 
     assert script.adherence(kinds=("acknowledgement",)) == [
         ("acknowledgement", 2, "Acknowledge the page", "ann", "not_due", None, 0)]
@@ -204,7 +204,7 @@ SYSTEM_PROCESS = {"levels": [
 
 
 def test_r14_the_system_declares_the_incident_over_by_resolving_it_and_starts_the_post_mortem_by_its_draft():
-    script = (Script(severity=1).add("resolved", 20, resolution="r", test_plan="t", by="bob"))
+    script = (AdherenceScript(severity=1).add("resolved", 20, resolution="r", test_plan="t", by="bob"))
 
     items = evaluate(fold(script.entries), SYSTEM_PROCESS, [], minutes(60), str)
     steps = [(i.what, i.outcome, i.person, i.done_at, i.note) for i in items if i.kind == "checklist"]
@@ -215,7 +215,7 @@ def test_r14_the_system_declares_the_incident_over_by_resolving_it_and_starts_th
 
 
 def test_r14_a_reopened_incident_is_no_longer_declared_over_and_a_late_resolution_is_late():
-    script = (Script().add("resolved", 10, resolution="r", test_plan="t", by="ann")
+    script = (AdherenceScript().add("resolved", 10, resolution="r", test_plan="t", by="ann")
               .add("reopened", 20, reason="back", by="ann"))
     assert script.adherence(now=25, kinds=("checklist",), process=SYSTEM_PROCESS) == [
         ("checklist", 2, "Declare the incident over", None, "pending", None, 0),

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from services.incident.application import IncidentApplication
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
 from services.incident.translate import to_envelope
-from services.notifier import projection, recipients
+from services.notifier import incidents, recipients
 from services.postmortem.adherence import evaluate
 from services.postmortem.domain import entry_of, fold
 from services.timers import handlers as timers
@@ -78,7 +78,7 @@ COMMANDS = st.lists(st.tuples(st.integers(0, 90), st.sampled_from(
     max_size=6)
 
 
-class History:
+class InMemoryIncidents:
     """The incident service, in memory, running the generated history on a fake clock."""
 
     def __init__(self, process: dict, sme_hours: dict, declared_at: datetime):
@@ -143,7 +143,7 @@ class History:
         return published
 
 
-class People:
+class ProjectedPeople:
     """The people projection a consuming service reads (only what the time rules need)."""
 
     def __init__(self, people: dict[str, dict]):
@@ -161,12 +161,12 @@ def timers_after(envelopes: list, process: dict, people: dict[str, dict], start:
     at the declaration, so nothing fires: what is compared is what each event planned."""
     async def replay() -> MemoryStore:
         clock = FakeClock(start)
-        store = MemoryStore(People(people), clock, {})
-        rules = timers.Processes()
+        store = MemoryStore(ProjectedPeople(people), clock, {})
+        rules = timers.RulesByVersion()
         rules._rules = {version: Rules.of(process) for version in (1, 2)}
         for envelope in envelopes:
             if envelope.type.startswith("warroom.incident."):
-                await timers.apply(store, envelope, clock=clock, processes=rules)
+                await timers.apply(store, envelope, clock=clock, versions=rules)
         return store
     store = asyncio.run(replay())
     pending: dict[str, list] = {}
@@ -184,7 +184,7 @@ def test_r20_r11_r14_r06_r08_r05_the_incident_timers_notifier_and_postmortem_agr
         process, sme_hours, data, commands, declared_minute):
     declared_at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=declared_minute)
     severity = data.draw(st.integers(1, len(process["levels"])))
-    history = History(process, sme_hours, declared_at)
+    history = InMemoryIncidents(process, sme_hours, declared_at)
     incident_id = history.run(severity, commands, data)
     app, incident = history.app, history.app.incident(incident_id)
     document = app.process_of(incident)
@@ -203,7 +203,7 @@ def test_r20_r11_r14_r06_r08_r05_the_incident_timers_notifier_and_postmortem_agr
     # The notifier: when it lets the declaration's page out to the paged person.
     level_at_declaration = rules.level(declared.data["severity"])
     page = next(n for n in recipients.notices(declared.type, declared.data,
-                                              projection.declared(incident_id, declared.data), level_at_declaration)
+                                              incidents.declared(incident_id, declared.data), level_at_declaration)
                 if n.reason == "paged")
     delivered = reachable_at(people[page.person], page.immediacy or level_at_declaration.immediacy, declared.time)
 

@@ -27,7 +27,7 @@ def by_kind(plan: domain.Plan) -> dict[str, domain.Timer]:
     return {timer.kind: timer for timer in plan.schedule}
 
 
-class Person:
+class PersonStretches:
     """One person's stretches on incidents, kept with a fake clock as a test tells the story."""
 
     def __init__(self, clock: FakeClock):
@@ -50,7 +50,7 @@ class Person:
 
 def test_r05_a_new_manager_gets_a_handover_warning_and_a_shift_limit_counted_from_taking_over():
     clock = FakeClock()
-    alice = Person(clock)
+    alice = PersonStretches(clock)
     alice.start("inc-1")
 
     timers = alice.tenure("inc-1")
@@ -64,7 +64,7 @@ def test_r05_a_new_manager_gets_a_handover_warning_and_a_shift_limit_counted_fro
 def test_r05_managing_two_incidents_back_to_back_keeps_one_tenure():
     clock = FakeClock()
     began = clock.now()
-    alice = Person(clock)
+    alice = PersonStretches(clock)
     alice.start("inc-1")
     clock.advance(3 * H)
     alice.start("inc-2")  # overlapping
@@ -80,7 +80,7 @@ def test_r05_managing_two_incidents_back_to_back_keeps_one_tenure():
 def test_r05_taking_a_role_back_within_the_minimum_break_continues_the_old_tenure():
     clock = FakeClock()
     began = clock.now()
-    alice = Person(clock)
+    alice = PersonStretches(clock)
     alice.start("inc-1")
     clock.advance(2 * H)
     alice.stop("inc-1")
@@ -92,7 +92,7 @@ def test_r05_taking_a_role_back_within_the_minimum_break_continues_the_old_tenur
 
 def test_r05_a_break_of_the_minimum_length_starts_a_new_tenure():
     clock = FakeClock()
-    alice = Person(clock)
+    alice = PersonStretches(clock)
     alice.start("inc-1")
     clock.advance(2 * H)
     alice.stop("inc-1")
@@ -105,7 +105,7 @@ def test_r05_a_break_of_the_minimum_length_starts_a_new_tenure():
 def test_r05_an_incident_taken_on_late_in_a_tenure_is_warned_at_once_never_before_it_was_taken_on():
     clock = FakeClock()
     began = clock.now()
-    alice = Person(clock)
+    alice = PersonStretches(clock)
     alice.start("inc-1")
     clock.advance(7 * H + 30 * M)
     alice.start("inc-2")
@@ -125,7 +125,7 @@ def test_r05_tenure_ends_when_the_person_manages_nothing_and_their_timers_are_ca
 
 def test_r05_replanning_an_unchanged_tenure_keeps_its_timers():
     clock = FakeClock()
-    alice = Person(clock)
+    alice = PersonStretches(clock)
     alice.start("inc-1")
 
     first = domain.plan_tenure("inc-1", "alice", alice.open["inc-1"], alice.all(), RULES)

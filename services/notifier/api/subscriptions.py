@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from services.notifier import deliveries, domain, guard, readmodel, signing
-from services.notifier.api import require_admin
+from services.notifier import deliveries, guard, names, readmodel, signing
+from services.notifier.permissions import require_admin
 from shared import idempotency
 from shared.problems import Problem
 from shared.text import Id, Url
@@ -68,7 +68,7 @@ async def subscribe(body: SubscriptionIn, request: Request, caller: Caller) -> J
     require_admin(caller, "subscribe to the events")
     try:
         await guard.resolve(body.url, request.app.state.allowlist)
-    except guard.Refused as exc:
+    except guard.ForbiddenTarget as exc:
         raise Problem(422, str(exc), rule="S4", errors=[{"field": "url", "message": str(exc)}]) from None
     except OSError as exc:
         raise Problem(422, f"cannot resolve the URL's host: {exc}",
@@ -116,8 +116,8 @@ async def unsubscribe(subscription_id: SubscriptionId, request: Request, caller:
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         if not await readmodel.delete_subscription(conn, subscription_id):
             raise Problem(404, f"no subscription {subscription_id!r}")
-        await deliveries.end_pending_of(conn, subscription_id, domain.SUBSCRIPTION, "the subscription was deleted")
-        await deliveries.enable_endpoint(conn, domain.endpoint(domain.SUBSCRIPTION, subscription_id, None))
+        await deliveries.end_pending_of(conn, subscription_id, names.SUBSCRIPTION, "the subscription was deleted")
+        await deliveries.enable_endpoint(conn, names.endpoint(names.SUBSCRIPTION, subscription_id, None))
     return Response(status_code=204)
 
 

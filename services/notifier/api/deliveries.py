@@ -6,7 +6,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from services.notifier import deliveries, domain
+from services.notifier import deliveries, names
+from services.notifier.permissions import require_admin
 from shared import idempotency
 from shared.problems import Problem
 from shared.web import Caller
@@ -48,12 +49,6 @@ class DeliveryPage(BaseModel):
     next: str | None
 
 
-def require_admin(caller: dict, what: str) -> None:
-    if not caller.get("admin"):
-        raise Problem(403, f"only an admin may {what}", rule="permissions: configure process, directory, "
-                      "people, tokens")
-
-
 @router.get("/deliveries", response_model=DeliveryPage)
 async def list_deliveries(request: Request, caller: Caller,
                           incident_id: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
@@ -88,7 +83,7 @@ async def redeliver(request: Request, caller: Caller, delivery_id: DeliveryId) -
             raise Problem(409, "the delivery is pending already: it is sent when due")
         if row["target"] is None:
             raise Problem(409, f"the delivery has nowhere to go: {row['state']} ({row['channel']})")
-        await deliveries.enable_endpoint(conn, domain.endpoint(row["channel"], row["recipient"], row["target"]))
+        await deliveries.enable_endpoint(conn, names.endpoint(row["channel"], row["recipient"], row["target"]))
         await deliveries.redeliver(conn, delivery_id, request.app.state.clock.now())
         redelivered = await _one(conn, delivery_id)
     request.app.state.wake_worker()  # the commit's NOTIFY wakes it too (worker.listen); this is sooner here

@@ -2,7 +2,7 @@
 post-mortems (R16) and their action items (R17), and its own stream for the incident list.
 
 The consequences are decided here and recorded as incident events, so an incident's
-history stays complete in one place (flows.md). They are idempotent on the incident itself
+history stays complete in one place (docs/architecture.md walks it). They are idempotent on the incident itself
 (each timer is handled once, closing twice changes nothing), because the event store and the
 consumer's processed-events record are two different transactions.
 """
@@ -12,7 +12,8 @@ from services.incident import action_items, readmodel
 from shared.contract import Envelope
 
 
-def handlers(app) -> dict:
+def by_durable(app) -> dict:
+    """Each durable consumer of the incident service (``CONSUMERS['incident']``) and its handler."""
     async def on_timer(conn, event: Envelope) -> None:
         data = event.data
         if event.type == "warroom.timer.ack_due.v1":

@@ -15,7 +15,7 @@ PARTS = ("learned", "tried", "outcome", "working_on", "remaining")
 
 
 @dataclass(frozen=True)
-class Incident:
+class IncidentView:
     id: str
     title: str
     aspect: str
@@ -39,14 +39,14 @@ def _without(people: tuple[str, ...], person: str) -> tuple[str, ...]:
     return tuple(p for p in people if p != person)
 
 
-def declared(incident_id: str, data: dict[str, Any]) -> Incident:
-    return Incident(id=incident_id, title=data["title"], aspect=data["aspect"], severity=data["severity"],
+def declared(incident_id: str, data: dict[str, Any]) -> IncidentView:
+    return IncidentView(id=incident_id, title=data["title"], aspect=data["aspect"], severity=data["severity"],
                     process_version=data["process_version"], manager=data["manager"],
                     smes=tuple(dict.fromkeys(data["smes"])),
                     participants=_with((), data["manager"], data["paged"], *data["smes"]))
 
 
-def apply(incident: Incident | None, event_type: str, data: dict[str, Any], incident_id: str) -> Incident | None:
+def apply(incident: IncidentView | None, event_type: str, data: dict[str, Any], incident_id: str) -> IncidentView | None:
     """The incident after this event (None: the event is not about a known incident)."""
     if event_type == DECLARED:
         return incident or declared(incident_id, data)
