@@ -21,22 +21,22 @@ def _timezone(name: str) -> str:
     return name
 
 
-class Strict(BaseModel):
+class StrictBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class WorkingHours(Strict):
+class WorkingHours(StrictBody):
     start: Clock
     end: Clock
     days: list[Annotated[int, Field(ge=1, le=7)]] = Field(min_length=1, max_length=7)
 
 
-class WakingHours(Strict):
+class WakingHours(StrictBody):
     start: Clock
     end: Clock
 
 
-class PersonIn(Strict):
+class PersonIn(StrictBody):
     name: Name
     email: Email
     timezone: Annotated[Line(64), AfterValidator(_timezone)]
@@ -52,7 +52,7 @@ class PersonOut(PersonIn):
     id: str
 
 
-class TokenIn(Strict):
+class TokenIn(StrictBody):
     person_id: PersonRef
 
 
@@ -61,7 +61,7 @@ class TokenOut(BaseModel):
     token: str
 
 
-class AspectIn(Strict):
+class AspectIn(StrictBody):
     smes: list[PersonRef] = Field(max_length=100)
 
 
@@ -70,7 +70,7 @@ class AspectOut(BaseModel):
     smes: list[str]
 
 
-class DeclareIn(Strict):
+class DeclareIn(StrictBody):
     title: Title
     description: Message = ""
     aspect: Aspect
@@ -78,36 +78,36 @@ class DeclareIn(Strict):
     manager: PersonRef | None = None
 
 
-class PersonRefIn(Strict):
+class PersonRefIn(StrictBody):
     person: PersonRef
 
 
-class HandoverIn(Strict):
+class HandoverIn(StrictBody):
     to: PersonRef
     briefing: Reason
 
 
-class ForceHandoverIn(Strict):
+class ForceHandoverIn(StrictBody):
     to: PersonRef
     reason: Reason
 
 
-class SeverityInputIn(Strict):
+class SeverityInputIn(StrictBody):
     level: Annotated[int, Field(ge=1, le=100)]
     comment: Reason = ""
 
 
-class SeverityIn(Strict):
+class SeverityIn(StrictBody):
     level: Annotated[int, Field(ge=1, le=100)]
     reason: Reason
     considered_input: list[Annotated[int, Field(ge=1)]] = Field(default=[], max_length=100)
 
 
-class EmptyIn(Strict):
+class EmptyIn(StrictBody):
     pass
 
 
-class StatusUpdateIn(Strict):
+class StatusUpdateIn(StrictBody):
     """All five parts are required (R06); they are optional here so one 422 can name every gap."""
     learned: Message | None = None
     tried: Message | None = None
@@ -116,38 +116,38 @@ class StatusUpdateIn(Strict):
     remaining: Message | None = None
 
 
-class BriefingIn(Strict):
+class BriefingIn(StrictBody):
     summary: Message
 
 
-class PublicUpdateIn(Strict):
+class PublicUpdateIn(StrictBody):
     message: Message
 
 
-class QuestionIn(Strict):
+class QuestionIn(StrictBody):
     question: Message
 
 
-class FindingsIn(Strict):
+class FindingsIn(StrictBody):
     findings: Message
 
 
-class ResolveIn(Strict):
+class ResolveIn(StrictBody):
     resolution: Message
     test_plan: Message
 
 
-class ReopenIn(Strict):
+class ReopenIn(StrictBody):
     reason: Message
 
 
-class ReportIn(Strict):
+class ReportIn(StrictBody):
     title: Title
     description: Message = ""
     aspect: Aspect
 
 
-class RefinementIn(Strict):
+class RefinementIn(StrictBody):
     """R17: a process-refinement action item recorded on a post-mortem, with exactly its recorded change."""
     postmortem: Annotated[Id, Field(description="the post-mortem's incident id")]
     action_item: Annotated[int, Field(ge=1, description="the action item's number on that post-mortem")]
