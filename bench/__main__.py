@@ -9,10 +9,20 @@ import traceback
 
 import uvloop
 
-from bench import (baseline, p1_page_latency, p1b_dead_endpoints, p2_command_throughput,
-                   p2b_declarations_one_aspect,
-                   p3_notifier_rebuild, p3_postmortem_rebuild,
-                   p3_timers_rebuild, p4_as_of, p5_postmortem_html, p6_timer_lateness, p7_memory)
+from bench import (
+    baseline,
+    p1_page_latency,
+    p1b_dead_endpoints,
+    p2_command_throughput,
+    p2b_declarations_one_aspect,
+    p3_notifier_rebuild,
+    p3_postmortem_rebuild,
+    p3_timers_rebuild,
+    p4_as_of,
+    p5_postmortem_html,
+    p6_timer_lateness,
+    p7_memory,
+)
 from bench.stack import Servers
 
 BENCHMARKS = {"p1": p1_page_latency.run, "p1b": p1b_dead_endpoints.run, "p2": p2_command_throughput.run,

@@ -68,7 +68,7 @@ async def queue_backlog(database_url: str, refusing: list[str], hanging: list[st
     shares = [int(BACKLOG * 0.4), int(BACKLOG * 0.3)]
     shares.append(BACKLOG - sum(shares))
     rows = []
-    for (channel, reason, priority, origins), count in zip(kinds, shares):
+    for (channel, reason, priority, origins), count in zip(kinds, shares, strict=True):
         for n in range(count):
             origin = origins[n % len(origins)]
             recipient = "issue_tracker" if channel == "issue_tracker" else f"dead-{n % 50}"

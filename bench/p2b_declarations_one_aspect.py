@@ -79,7 +79,8 @@ async def run(servers: Servers, baseline: float) -> None:
     line = (f"P2b declarations for one aspect, {CLIENTS} clients: {rate:.0f}/s "
             f"(ratio to asyncpg INSERT: {rate / baseline:.2f}) · refused {refused}")
     if p2_command_throughput.LAST_RATE is not None:
-        line += f" · beside P2 {p2_command_throughput.LAST_RATE:.0f}/s ({p2_command_throughput.LAST_RATE / baseline:.2f})"
+        p2 = p2_command_throughput.LAST_RATE
+        line += f" · beside P2 {p2:.0f}/s ({p2 / baseline:.2f})"
     print(line, flush=True)
     if refused:
         print("P2b refused by status: " + ", ".join(f"{k}×{v}" for k, v in tally.refused.most_common()), flush=True)

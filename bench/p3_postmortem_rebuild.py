@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bench.database import fetchval, wait_for
 from bench.p3_postmortem_history import PostmortemHistory, publish
@@ -28,7 +28,7 @@ TIMEOUT = 600.0
 
 def history() -> PostmortemHistory:
     built = PostmortemHistory()
-    start = datetime.now(timezone.utc) - timedelta(days=7)
+    start = datetime.now(UTC) - timedelta(days=7)
     built.organisation(start - timedelta(minutes=1))
     for n in range(INCIDENTS):
         built.long_incident(f"p3-incident-{n}", start + timedelta(hours=4 * n), EVENTS_EACH, crew=n)

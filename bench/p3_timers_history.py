@@ -3,7 +3,7 @@ contract envelopes, one sequence per aggregate, stable ids, in time order."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import nats
 
@@ -71,4 +71,4 @@ async def publish(nats_url: str, envelopes: list[Envelope]) -> None:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bench.admin import Admin, bearer
 from bench.loadclient import Connection
@@ -32,14 +32,14 @@ def write_history(database_url: str, incident_id: str) -> tuple[datetime, int]:
     app = IncidentApplication(event_store_env(database_url))
     try:
         incident = app.incident(incident_id)
-        ctx = Context(actor=Actor(incident.manager), at=datetime.now(timezone.utc), process=app.process_of(incident))
+        ctx = Context(actor=Actor(incident.manager), at=datetime.now(UTC), process=app.process_of(incident))
         middle = None
         while incident.version < EVENTS:
             for _ in range(min(BATCH, EVENTS - incident.version)):
                 incident.change_severity(2 if incident.severity == 1 else 1, "bench", [], ctx)
             app.save(incident)
             if middle is None and incident.version >= EVENTS // 2:
-                middle = datetime.now(timezone.utc)
+                middle = datetime.now(UTC)
         return middle, app.recorder.max_notification_id()
     finally:
         app.close()

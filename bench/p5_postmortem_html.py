@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bench.admin import bearer
 from bench.loadclient import Connection
@@ -58,7 +58,7 @@ async def _time(http: Connection, path: str, samples: int) -> tuple[list[float],
 
 async def run(servers: Servers, baseline: float) -> None:
     history = PostmortemHistory()
-    start = datetime.now(timezone.utc) - timedelta(days=3)
+    start = datetime.now(UTC) - timedelta(days=3)
     history.organisation(start - timedelta(minutes=1))
     history.long_incident(INCIDENT, start, EVENTS)
     async with servers.system("postmortem") as services:

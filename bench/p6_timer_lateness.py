@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import nats
 
@@ -64,7 +64,7 @@ class Arrivals:
         await self.nc.flush()
 
     async def _on_message(self, msg) -> None:
-        arrived = datetime.now(timezone.utc)
+        arrived = datetime.now(UTC)
         data = json.loads(msg.data)["data"]
         self.at.setdefault(data["timer_id"], (arrived, data))
 

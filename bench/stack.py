@@ -165,7 +165,7 @@ class BenchService:
         connection = Connection(self.url)
         try:
             return (await asyncio.wait_for(connection.request("GET", "/healthz"), 1.0)).status == 200
-        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError):
             return False
         finally:
             await connection.close()

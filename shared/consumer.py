@@ -196,7 +196,7 @@ async def run(js, pool: asyncpg.Pool, consumer: Consumer, handle: Handler, *,
             if sub is None:
                 sub = await natsio.bind(js, consumer)
             msgs = await sub.fetch(batch, timeout=idle_wait)
-        except (FetchTimeoutError, NatsTimeout, asyncio.TimeoutError):
+        except (TimeoutError, FetchTimeoutError, NatsTimeout):
             continue
         except asyncio.CancelledError:
             raise

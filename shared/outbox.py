@@ -6,7 +6,7 @@ after JetStream acknowledged it: nothing committed is lost, a crash re-sends (de
 by event id). Only one replica publishes at a time (advisory lock per schema).
 """
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -25,7 +25,7 @@ async def add(conn: asyncpg.Connection, *, source: str, event_type: str, subject
     position = await conn.fetchval("SELECT nextval(pg_get_serial_sequence('outbox', 'position'))")
     envelope = Envelope(
         id=event_id(key, 1), source=source, type=event_type, subject=subject,
-        time=time or datetime.now(timezone.utc), data=data, sequence=1, position=position)
+        time=time or datetime.now(UTC), data=data, sequence=1, position=position)
     await conn.execute("INSERT INTO outbox (position, event) VALUES ($1, $2)",
                        position, envelope.model_dump(mode="json"))
     return envelope

@@ -220,7 +220,7 @@ def install(app: FastAPI, public_url: str) -> None:
     async def _invalid(request: Request, exc: RequestValidationError):
         errors = [_said(e, request, exc.body) for e in exc.errors()]
         explained = getattr(request.app.state, "explained", {})
-        for error, given in zip(errors, exc.errors()):
+        for error, given in zip(errors, exc.errors(), strict=True):
             if error["field"] in explained and given["type"] != "missing":
                 error["message"] = await explained[error["field"]](request) or error["message"]
         detail = "; ".join(dict.fromkeys(_sentence(e) for e in errors))

@@ -8,16 +8,15 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 
-from services.incident import handlers, rules_page
+from services.incident import deps, handlers, rules_page
 from services.incident.api import commands, directory, events, incidents, people, process, reports
-from services.incident import deps
 from services.incident.application import IncidentApplication
 from services.incident.errors import NotFound, Refused
 from services.incident.relay import Relay
 from shared import db, logs, natsio, problems, runtime, web
 from shared.clock import Clock
-from shared.problems import Problem
 from shared.contract import CONSUMERS
+from shared.problems import Problem
 from shared.runtime import Infrastructure, start_consumers
 from shared.settings import Settings
 

@@ -13,10 +13,10 @@ from eventsourcing.persistence import IntegrityError
 from services.incident import organisation as org
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
 from services.incident.policy import Actor
+from shared.idempotency import Answer
 from shared.process import hours
 from shared.process.document import ProcessDocument, default_process
 from shared.process.rules import Rules
-from shared.idempotency import Answer
 from shared.projection import token_hash
 
 AUTH_CACHE_SECONDS = 2.0

@@ -46,7 +46,8 @@ def declared(incident_id: str, data: dict[str, Any]) -> IncidentView:
                     participants=_with((), data["manager"], data["paged"], *data["smes"]))
 
 
-def apply(incident: IncidentView | None, event_type: str, data: dict[str, Any], incident_id: str) -> IncidentView | None:
+def apply(incident: IncidentView | None, event_type: str, data: dict[str, Any],
+          incident_id: str) -> IncidentView | None:
     """The incident after this event (None: the event is not about a known incident)."""
     if event_type == DECLARED:
         return incident or declared(incident_id, data)

@@ -6,8 +6,8 @@ group stay a group here; the handler expands a group to its members.
 from dataclasses import dataclass
 from typing import Any
 
-from services.notifier.names import EMAIL, WEBHOOK
 from services.notifier.incidents import IncidentView
+from services.notifier.names import EMAIL, WEBHOOK
 from shared.process.hours import ANY_HOUR, NEXT_BUSINESS_DAY
 from shared.process.rules import Level
 

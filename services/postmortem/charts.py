@@ -2,7 +2,7 @@
 the severity level over time (a step chart) and the managers' tenures (one bar per interval, labelled with
 the person)."""
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from services.postmortem.wording import as_time, human
 
@@ -34,7 +34,7 @@ class Axis:
         span = self.end - self.start
         step = next((s for s in STEPS if span / s <= most - 1), STEPS[-1] * (span // (STEPS[-1] * (most - 1)) + 1))
         first = datetime.fromtimestamp(-(-self.start.timestamp() // step.total_seconds()) * step.total_seconds(),
-                                       tz=timezone.utc)
+                                       tz=UTC)
         days = self.end.date() != self.start.date()
         moments, moment = [], first
         while moment <= self.end:

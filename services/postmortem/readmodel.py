@@ -23,7 +23,7 @@ async def add_entry(conn: asyncpg.Connection, entry: Entry) -> None:
 
 async def add_entries(conn: asyncpg.Connection, entries: list[Entry]) -> None:
     """Many rows in one statement (a rebuild writes thousands a second)."""
-    columns = list(zip(*(_row(e) for e in entries))) or [()] * 7
+    columns = list(zip(*(_row(e) for e in entries), strict=True)) or [()] * 7
     await conn.execute(
         "INSERT INTO timeline (incident_id, at, event_id, sequence, type, actor, data) "
         "SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::bigint[], $5::text[], $6::text[], "

@@ -10,7 +10,6 @@ from typing import Any
 import asyncpg
 
 
-
 @dataclass(frozen=True)
 class NewActionItem:
     """An action item as a person asks for it, already validated (the API builds it from its body)."""

@@ -6,7 +6,7 @@ page carries its styles and its two SVG pictures inline and refers to nothing ou
 renders without any network.
 """
 import json as _json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -28,7 +28,7 @@ def json(doc: dict) -> bytes:
 def _moment(value):
     if isinstance(value, datetime):
         text = value.isoformat()
-        return text.removesuffix("+00:00") + "Z" if value.utcoffset() == timezone.utc.utcoffset(None) else text
+        return text.removesuffix("+00:00") + "Z" if value.utcoffset() == UTC.utcoffset(None) else text
     if isinstance(value, date):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not part of a post-mortem document")
@@ -89,7 +89,8 @@ def _adherence(doc: dict) -> list[str]:
     rows = shown.adherence(doc)
     if not rows:
         return ["_Nothing was due._"]
-    out = ["| Kind | What | Level | Who | Due (UTC) | Done (UTC) | Outcome | Note |", "|---|---|---|---|---|---|---|---|"]
+    out = ["| Kind | What | Level | Who | Due (UTC) | Done (UTC) | Outcome | Note |",
+           "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         due, done = (" ".join(part for part in r[key] if part) for key in ("due", "done"))
         out.append(f"| {r['kind']} ({r['rule']}) | {_cell(r['what'])} | {r['level']} | {_cell(r['who'])} | {due} "

@@ -87,7 +87,8 @@ def _incident(kind: str, d: dict[str, Any], name: Name, steps: dict[str, str]) -
         case "acknowledged":
             return f"{name(d['person'])} acknowledged the page"
         case "page_unanswered":
-            return f"Nobody acknowledged the page to {name(d['paged'])} and nobody is left to page: observers told (R11)"
+            return (f"Nobody acknowledged the page to {name(d['paged'])} and nobody is left to page: "
+                    "observers told (R11)")
         case "worker_added":
             tired = "" if d.get("fresh", True) else \
                 f", already {human(d.get('worked_seconds_last_24h', 0))} on incidents in the last 24 hours (R19)"

@@ -1,5 +1,5 @@
 """How times and durations read in the report: the same words in every format."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def human(seconds: float | None) -> str:
@@ -32,18 +32,18 @@ def when(value: datetime | str | None, seconds: bool = False) -> str:
     moment = as_time(value)
     if moment is None:
         return "—"
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " UTC"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " UTC"
 
 
 def day(value: datetime | str | None) -> str:
     moment = as_time(value)
-    return "" if moment is None else moment.astimezone(timezone.utc).strftime("%Y-%m-%d")
+    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d")
 
 
 def clock(value: datetime | str | None) -> str:
     """A moment in a timeline: "2026-01-05 09:00:07"."""
     moment = as_time(value)
-    return "—" if moment is None else moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return "—" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def span(start: datetime | str, end: datetime | str | None) -> str:
@@ -51,12 +51,12 @@ def span(start: datetime | str, end: datetime | str | None) -> str:
     first, last = as_time(start), as_time(end)
     if last is None:
         return f"{when(first)} → still going"
-    same_day = first.astimezone(timezone.utc).date() == last.astimezone(timezone.utc).date()
-    until = last.astimezone(timezone.utc).strftime("%H:%M") + " UTC" if same_day else when(last)
+    same_day = first.astimezone(UTC).date() == last.astimezone(UTC).date()
+    until = last.astimezone(UTC).strftime("%H:%M") + " UTC" if same_day else when(last)
     return f"{when(first).removesuffix(' UTC')}{'–' if same_day else ' → '}{until} " \
            f"({human((last - first).total_seconds())})"
 
 
 def hour(value: datetime | str | None) -> str:
     moment = as_time(value)
-    return "—" if moment is None else moment.astimezone(timezone.utc).strftime("%H:%M:%S")
+    return "—" if moment is None else moment.astimezone(UTC).strftime("%H:%M:%S")

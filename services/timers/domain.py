@@ -181,7 +181,8 @@ def plan_tenure(incident_id: str, manager: str, since: datetime | None, managing
         planned = tuple(
             Timer(timer_id(cause, kind, incident_id, manager), kind, incident_id, manager,
                   due, {"tenure_started_at": started.isoformat()})
-            for kind, due in zip((HANDOVER_WARNING, SHIFT_LIMIT), timing.shift_deadlines(started, since, rules)))
+            for kind, due in zip((HANDOVER_WARNING, SHIFT_LIMIT), timing.shift_deadlines(started, since, rules),
+                                  strict=True))
     return Plan((Cancel(incident_id, kinds=TENURE_KINDS, person=manager,
                         keep=frozenset(t.id for t in planned)),), planned)
 

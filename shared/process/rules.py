@@ -13,7 +13,6 @@ from shared import durations
 from shared.process.document import DEFAULT_LIMITS
 from shared.process.hours import ANY_HOUR
 
-
 # R14: checklist steps the system itself performs, and the incident event that performs them: resolving
 # declares the incident over; the post-mortem's draft, which exists from the declaration, starts it.
 SYSTEM_STEPS = {"declare-over": "warroom.incident.resolved.v1", "start-postmortem": "warroom.incident.declared.v1"}

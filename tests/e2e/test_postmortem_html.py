@@ -11,7 +11,7 @@ from tests.support.postmortem import PEOPLE, scripted_report
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-async def test_the_html_report_renders_every_section_and_both_pictures_offline(database_url, nats_url, chromium,
+async def test_the_html_report_renders_every_section_and_both_pictures_offline(database_url, nats_url, chromium,  # noqa: F811 — the fixture
                                                                                 tmp_path):
     document, _, html = await scripted_report(database_url, nats_url)
     # Self-contained: nothing to fetch (the SVG namespace is a name, not a request).

@@ -1,5 +1,5 @@
 """The incident service through its HTTP API, on a real PostgreSQL and NATS."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tests.support.incident import auth, incident_service, register
 
@@ -122,7 +122,7 @@ async def test_r18_state_as_of_a_past_moment_and_the_history_are_append_only(dat
         people = await _org(client)
         incident = (await _declare(client, people["Pat"][1])).json()
         base = f"/v1/incidents/{incident['id']}"
-        before_change = datetime.now(timezone.utc).isoformat()
+        before_change = datetime.now(UTC).isoformat()
         await client.post(f"{base}/severity", json={"level": 3, "reason": "partial fix"},
                           headers=auth(people["Sam"][1]))
         past = await client.get(base, params={"as_of": before_change})
@@ -155,7 +155,7 @@ async def test_s3_unknown_fields_are_rejected_and_change_nothing(database_url, n
 async def test_process_round_trips_through_get_and_put(database_url, nats_url):
     async with incident_service(database_url, nats_url) as (client, _):
         current = (await client.get("/v1/process")).json()
-        assert current["version"] == 1 and [l["level"] for l in current["levels"]] == [1, 2, 3]
+        assert current["version"] == 1 and [level["level"] for level in current["levels"]] == [1, 2, 3]
         same = await client.put("/v1/process", json=current)
         assert same.status_code == 200 and same.json()["version"] == 1
         current["levels"][1]["status_update_every"] = "PT1H"

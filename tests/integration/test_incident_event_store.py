@@ -2,7 +2,7 @@
 notification ids in the order they commit, so a reader following the ids, as the relay does,
 never passes over one that becomes visible later."""
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from services.incident.domain import Context
 from services.incident.policy import Actor
@@ -18,7 +18,7 @@ async def test_concurrent_saves_become_visible_in_notification_id_order(database
         done, passed_over, seen = threading.Event(), [], []
 
         def write(incident) -> None:
-            ctx = Context(actor=Actor(incident.manager), at=datetime.now(timezone.utc),
+            ctx = Context(actor=Actor(incident.manager), at=datetime.now(UTC),
                           process=app.process_of(incident))
             for _ in range(SAVES):
                 incident.change_severity(2 if incident.severity == 1 else 1, "flapping", [], ctx)

@@ -139,7 +139,8 @@ async def test_f10_a_declaration_retried_after_sigkill_of_the_service_is_replaye
             for _ in range(3):  # three crashes, eight declarations in flight at each
                 sent_before = sum(len(c.sent) for c in clients)
                 tasks = [asyncio.create_task(c.declare_until_broken()) for c in clients]
-                await eventually(lambda: sum(len(c.sent) for c in clients) >= sent_before + 40, timeout=60)
+                await eventually(lambda before=sent_before: sum(len(c.sent) for c in clients) >= before + 40,
+                                 timeout=60)
                 await asyncio.to_thread(service.kill)
                 await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
                 await asyncio.to_thread(service.start)
@@ -162,7 +163,8 @@ async def test_f10_commands_retried_after_sigkill_of_the_postmaster_are_replayed
             try:
                 for _ in range(3):  # three crashes of PostgreSQL under declarations and severity changes
                     sent_before = sum(len(c.sent) for c in clients)
-                    await eventually(lambda: sum(len(c.sent) for c in clients) >= sent_before + 24, timeout=60)
+                    await eventually(lambda before=sent_before: sum(len(c.sent) for c in clients) >= before + 24,
+                                     timeout=60)
                     await asyncio.to_thread(pg_server.kill)
                     await asyncio.sleep(0.5)
                     await asyncio.to_thread(pg_server.start)

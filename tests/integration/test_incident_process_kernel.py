@@ -1,7 +1,7 @@
 """The incident service's rules that read the process kernel's time rules (R05, R11, R20), and the rules
 on who may become manager (R08) and on the directory's coverage (R10), through HTTP."""
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import nats
 from structlog.testing import capture_logs
@@ -23,7 +23,7 @@ async def _process(client, level_1: dict | None = None, **changes) -> dict:
 
 async def _ack_due(app, nats_url: str, incident_id: str, person: str, timer_id: str) -> None:
     """Publish an ack_due timer as the timers service does, and wait until the incident service applied it."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     data = {"timer_id": timer_id, "kind": "ack_due", "incident_id": incident_id, "person": person,
             "due_at": now.isoformat(), "fired_at": now.isoformat()}
     envelope = Envelope(id=event_id(f"test:{timer_id}", 1), source="test", type="warroom.timer.ack_due.v1",
@@ -61,7 +61,7 @@ async def test_r05_a_rested_manager_may_reopen_after_the_shift_limit(database_ur
         assert reopened.status_code == 200, reopened.text
         body = reopened.json()
         assert body["status"] == "open"
-        assert datetime.fromisoformat(body["due"]["shift_limit_at"]) > datetime.now(timezone.utc)
+        assert datetime.fromisoformat(body["due"]["shift_limit_at"]) > datetime.now(UTC)
 
 
 async def test_r05_a_manager_still_within_a_tenure_past_the_limit_may_not_reopen(database_url, nats_url):
@@ -226,7 +226,7 @@ async def test_r10_the_service_warns_at_start_up_while_catch_all_sme_is_empty(da
 async def test_r20_the_acknowledgement_is_shown_due_after_waking_hours_begin(database_url, nats_url):
     async with incident_service(database_url, nats_url) as (client, _):
         org = await organisation(client)
-        wakes = (datetime.now(timezone.utc) + timedelta(hours=2)).replace(second=0, microsecond=0)
+        wakes = (datetime.now(UTC) + timedelta(hours=2)).replace(second=0, microsecond=0)
         window = {"start": wakes.strftime("%H:%M"), "end": (wakes + timedelta(hours=1)).strftime("%H:%M")}
         nora, _ = await register(client, "Nora", timezone="UTC", waking_hours=window,
                                  working_hours={**window, "days": [1, 2, 3, 4, 5, 6, 7]})

@@ -4,7 +4,7 @@ from the post-mortem stream: these tests publish them onto real NATS, and its co
 import asyncio
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import nats
 
@@ -20,8 +20,9 @@ async def _item(nats_url: str, incident: str, item_id: int, kind: str, by: str, 
     """The post-mortem service's event for one action item, as it publishes it."""
     data = {"incident_id": incident, "item_id": item_id, "kind": kind, "title": f"item {item_id}", "owner": by,
             "by": by, "change": change}
-    envelope = Envelope(id=str(uuid.uuid4()), source="warroom/postmortem", type="warroom.postmortem.action_item_added.v1",
-                        subject=incident, time=datetime.now(timezone.utc), data=data, sequence=item_id, position=1)
+    envelope = Envelope(id=str(uuid.uuid4()), source="warroom/postmortem",
+                        type="warroom.postmortem.action_item_added.v1", subject=incident, time=datetime.now(UTC),
+                        data=data, sequence=item_id, position=1)
     nc = await nats.connect(nats_url)
     try:
         await nc.jetstream().publish(envelope.type, envelope.to_bytes(), headers={"Nats-Msg-Id": envelope.id})
@@ -52,7 +53,8 @@ async def test_r17_a_refinement_is_applied_only_as_recorded_on_the_postmortem(da
         await _item(nats_url, other, 3, "process_refinement", sam, elsewhere)
         # Sam hands over: a past manager may still apply the incident's refinements.
         base = f"/v1/incidents/{incident}"
-        assert (await org.post("Sam", f"{base}/handover", {"to": org.id("Mia"), "briefing": "yours"})).status_code == 200
+        handed = await org.post("Sam", f"{base}/handover", {"to": org.id("Mia"), "briefing": "yours"})
+        assert handed.status_code == 200
         assert (await org.post("Mia", f"{base}/handover/accept")).status_code == 200
         before = await _process(client)
 

@@ -1,6 +1,6 @@
 """The incident service's rules through its HTTP API, each refusal beside the allowed path."""
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import nats
 
@@ -26,7 +26,7 @@ async def _publish(nats_url, event_type, subject, data, sequence: int = 1):
     nc = await nats.connect(nats_url)
     try:
         envelope = Envelope(id=event_id(f"test:{subject}:{event_type}", sequence), source="test", type=event_type,
-                            subject=subject, time=datetime.now(timezone.utc), data=data, sequence=sequence,
+                            subject=subject, time=datetime.now(UTC), data=data, sequence=sequence,
                             position=1)
         await nc.jetstream().publish(event_type, envelope.to_bytes(), headers={"Nats-Msg-Id": envelope.id})
     finally:

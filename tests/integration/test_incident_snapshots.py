@@ -1,5 +1,5 @@
 """P4's mechanism: snapshots every 100 events keep loading an incident, now or as of the past, short."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from services.incident import tenure
 from services.incident.application import IncidentApplication
@@ -12,13 +12,13 @@ from tests.support.incident import event_store
 async def test_r18_an_incident_past_its_snapshots_loads_now_and_as_of_any_moment(database_url):
     async with event_store(database_url) as (app, admin):
         incident = app.declare("long one", "", "servers", 1, None, admin)
-        ctx = Context(actor=Actor(incident.manager), at=datetime.now(timezone.utc), process=app.process_of(incident))
+        ctx = Context(actor=Actor(incident.manager), at=datetime.now(UTC), process=app.process_of(incident))
         middle = None
         for _ in range(5):
             for _ in range(50):
                 incident.change_severity(2 if incident.severity == 1 else 1, "flapping", [], ctx)
             app.save(incident)
-            middle = middle or datetime.now(timezone.utc)
+            middle = middle or datetime.now(UTC)
         assert incident.version == 251
         assert app.snapshots is not None and list(app.snapshots.get(incident.id, desc=True, limit=1))
         fresh = IncidentApplication(event_store_env(database_url))  # no aggregate cache: from the store
@@ -50,7 +50,7 @@ async def test_r19_a_workers_time_record_past_its_snapshots_loads_from_the_store
         fresh = IncidentApplication(event_store_env(database_url))  # no aggregate cache: from the store
         try:
             loaded = fresh.repository.get(tenure.load_id(person))
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             assert loaded.version == 121 and loaded.worked(now) == record.worked(now)
         finally:
             fresh.close()

@@ -13,9 +13,9 @@ from shared.contract import Consumer, Envelope, event_id
 from shared.contract.streams import INCIDENT
 from tests.support.incident import eventually
 from tests.support.notifier import (
-    ScriptedAnswer,
     Producer,
     Receiver,
+    ScriptedAnswer,
     admin,
     all_in_state,
     deliveries,

@@ -11,15 +11,14 @@ from shared import db
 from shared.clock import FakeClock
 from tests.support.incident import eventually
 from tests.support.notifier import (
-    ScriptedAnswer,
     Hanging,
     Producer,
     Receiver,
+    ScriptedAnswer,
     admin,
     backlog,
     deliveries,
     notifier,
-    one_in_state,
     refusing_port,
     smtp_server,
 )

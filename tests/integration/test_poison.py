@@ -3,7 +3,7 @@ other incidents, counts it, logs it once with the reason, and replays it after a
 import asyncio
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import structlog
@@ -21,7 +21,7 @@ TABLE = ("900_probe.sql", "CREATE TABLE applied (subject text, sequence int, per
 
 def _event(subject: str, sequence: int, person: str = "p") -> Envelope:
     return Envelope(id=event_id(subject, sequence), source="test", type="warroom.incident.worker_added.v1",
-                    subject=subject, time=datetime.now(timezone.utc), data={"person": person, "by": "m"},
+                    subject=subject, time=datetime.now(UTC), data={"person": person, "by": "m"},
                     sequence=sequence, position=sequence)
 
 

@@ -2,7 +2,7 @@
 import asyncio
 import time
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
@@ -14,7 +14,7 @@ from shared import natsio
 from shared.contract import CONSUMERS, Envelope, event_id
 from shared.projection import token_hash
 
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 INCIDENT = "inc-42"
 TOKEN = "tok-ann-secret"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

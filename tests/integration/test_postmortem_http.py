@@ -2,7 +2,7 @@
 Idempotency-Key on every POST (F10), a rate limit per token (S7), and the incident service's
 "retry later" passed back to whoever applies a refinement (R17)."""
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -102,7 +102,7 @@ def not_yet_seen_service(received: list) -> FastAPI:
 async def test_r17_applying_forwards_the_recorded_item_and_passes_a_503_back_with_its_retry_after(database_url,
                                                                                                 nats_url):
     received: list = []
-    clock = FakeClock(datetime(2026, 1, 6, 10, 0, tzinfo=timezone.utc))
+    clock = FakeClock(datetime(2026, 1, 6, 10, 0, tzinfo=UTC))
     async with postmortem_service(database_url, nats_url, clock=clock,
                                   incident_app=not_yet_seen_service(received)) as (client, _):
         await publish_all(nats_url, checkout_incident())

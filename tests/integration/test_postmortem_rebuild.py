@@ -1,6 +1,6 @@
 """F6: rebuilding the post-mortem's read model from the streams' start gives what live processing built,
 keeps what people wrote, and publishes nothing again."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from services.postmortem.rebuild import rebuild
 from shared.clock import FakeClock
@@ -36,7 +36,7 @@ async def test_f6_a_rebuild_from_the_streams_start_equals_live_processing_and_se
                                                                                                 nats_url):
     events = checkout_incident()
     about_it = sum(1 for e in events if e.subject == INCIDENT)
-    clock = FakeClock(datetime(2026, 1, 6, 10, 0, tzinfo=timezone.utc))
+    clock = FakeClock(datetime(2026, 1, 6, 10, 0, tzinfo=UTC))
     async with postmortem_service(database_url, nats_url, clock=clock) as (client, app):
         await publish_all(nats_url, events)
         # The same events again under fresh message ids, as after a crash outside the de-duplication window.

@@ -1,6 +1,6 @@
 """R14, R16, R17 and the report's sections on events produced by the real incident service, with
 the post-mortem service running beside it on the same PostgreSQL and NATS."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tests.support.incident import eventually
 from tests.support.org import organisation
@@ -84,7 +84,7 @@ async def test_r14_adherence_shows_every_checklist_step_and_cadence_met_late_mis
 
 def _later_than(moment: str, seconds: float) -> bool:
     start = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    return (datetime.now(timezone.utc) - start).total_seconds() > seconds
+    return (datetime.now(UTC) - start).total_seconds() > seconds
 
 
 async def test_r16_publishing_freezes_the_report_and_the_incident_service_closes_the_incident(database_url,
@@ -207,7 +207,8 @@ async def test_sections_keep_every_edit_with_author_and_time_and_only_the_permit
     assert cause["text"] == "disk full after a log storm; alerting missed it" and cause["written"]
     assert [(e["by_name"], e["text"]) for e in cause["history"]] == [
         ("Sam", "disk full"), ("Tess", "disk full after a log storm"),
-        ("Mia", "disk full after a log storm (confirmed)"), ("Admin", "disk full after a log storm; alerting missed it")]
+        ("Mia", "disk full after a log storm (confirmed)"),
+        ("Admin", "disk full after a log storm; alerting missed it")]
     assert [e["by"] for e in cause["history"][:3]] == [org.id("Sam"), org.id("Tess"), org.id("Mia")]
     times = [e["at"] for e in cause["history"]]
     assert times == sorted(times) and cause["written_at"] == times[-1]

@@ -56,7 +56,8 @@ def _ready(client) -> None:
         assert time.monotonic() < deadline, "the scripted incident was not projected in time"
         time.sleep(0.1)
     for kind, change in (("process_refinement", {"manager_shift_limit": "PT6H"}), ("prevention", None)):
-        body = {"title": "t", "owner": "ann", "due": "2026-02-01", "kind": kind} | ({"change": change} if change else {})
+        body = {"title": "t", "owner": "ann", "due": "2026-02-01", "kind": kind}
+        body |= {"change": change} if change else {}
         assert client.post(f"/v1/postmortems/{INCIDENT}/action-items", json=body, headers=HEADERS).status_code == 201
 
 

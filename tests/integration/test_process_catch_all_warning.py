@@ -6,8 +6,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from shared.process.document import default_process
-from tests.support import notifier, postmortem
 from shared.settings import Settings
+from tests.support import notifier, postmortem
 
 
 def _apps():

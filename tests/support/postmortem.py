@@ -1,7 +1,7 @@
 """Helpers for the post-mortem service's tests: the service in-process (beside the real incident
 service, or fed scripted events), and probes that wait for its projection to catch up."""
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import nats
@@ -81,7 +81,7 @@ async def write_lessons(postmortems: httpx.AsyncClient, incident_id: str, header
 
 # --- a scripted incident, with fixed times, as the incident, timers and notifier services publish it ---
 
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 INCIDENT = "inc-checkout-500"
 ADMIN_TOKEN = "rita-root-token-0123456789abcdef"
 PEOPLE = {"ann": "Ann Archer", "bob": "Bob Baker", "cat": "Cat Cole", "dan": "Dan Dunn", "eve": "Eve Evans",
@@ -252,7 +252,7 @@ async def scripted_report(database_url: str, nats_url: str) -> tuple[dict, str, 
     """The scripted incident's post-mortem, once people wrote theirs: (JSON, Markdown, HTML) as served."""
     events = checkout_incident()
     about_it = sum(1 for e in events if e.subject == INCIDENT)
-    clock = FakeClock(datetime(2026, 1, 6, 10, 0, tzinfo=timezone.utc))
+    clock = FakeClock(datetime(2026, 1, 6, 10, 0, tzinfo=UTC))
     async with postmortem_service(database_url, nats_url, clock=clock) as (client, _):
         await publish_all(nats_url, events)
         await projected(client, INCIDENT, ADMIN_TOKEN, lambda document: len(document["timeline"]) == about_it)

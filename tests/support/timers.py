@@ -1,7 +1,7 @@
 """Helpers for the timers service's tests: a process document, incident events as the incident
 service publishes them, and the timers' schema on a test database."""
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 
 import httpx
@@ -35,7 +35,7 @@ THREE_LEVELS = process([
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class IncidentEvents(builders.Events):

@@ -1,7 +1,7 @@
 """Every command works on a copy of the cached aggregate (services/incident/copying.py): the copy
 shares nothing mutable with the cache, so a command refused half-way leaves no trace."""
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
@@ -12,7 +12,7 @@ from tests.unit.test_incident_domain import World
 
 
 def test_a_fresh_copy_rebuilds_every_container_and_keeps_immutable_values():
-    at, key = datetime(2026, 11, 27, tzinfo=timezone.utc), uuid4()
+    at, key = datetime(2026, 11, 27, tzinfo=UTC), uuid4()
     state = {"pages": ["sam", "tess"], "handled": [(at, key)], "checked": {"1": ["announce"]}, "offer": None}
     copied = fresh(state)
     assert copied == state

@@ -1,5 +1,5 @@
 """The incident service's rules, in memory (no PostgreSQL, no HTTP), time driven by a fake clock."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -7,8 +7,8 @@ from services.incident.application import IncidentApplication
 from services.incident.domain import Incident
 from services.incident.errors import Conflict, Forbidden, Invalid
 from services.incident.policy import Actor
-from shared.process.document import ProcessDocument
 from shared.clock import FakeClock
+from shared.process.document import ProcessDocument
 
 ADMIN_TOKEN = "unit-admin-token"
 HOURS = {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]}
@@ -141,7 +141,7 @@ def test_r05_a_rested_manager_may_reopen_after_the_shift_limit(world):
 
 
 def test_r05_a_manager_still_within_a_tenure_past_the_limit_may_not_reopen(world):
-    first, second = world.declare(), world.declare()  # Sam manages both
+    first, _second = world.declare(), world.declare()  # Sam manages both
     world.do(first, "sam", lambda i, ctx: i.resolve("rolled back", "smoke tests", ctx))
     world.clock.advance(timedelta(hours=8, minutes=1))  # still managing the second: no break at all
     with pytest.raises(Conflict) as refused:
@@ -326,7 +326,8 @@ def test_r08_escalation_skips_the_pr_manager(world):
     world.clock.advance(ACK_WITHIN)
     assert world.app.escalate(str(incident.id), world.id("sam"), "t1")
     incident = world.app.incident(str(incident.id))
-    assert incident.manager == world.id("tess") and incident.pr_manager == world.id("prue")  # the list's order, less Prue
+    # the list's order, less Prue
+    assert incident.manager == world.id("tess") and incident.pr_manager == world.id("prue")
 
 
 def test_r08_escalation_never_pages_a_pr_manager_who_is_the_catch_all(world):
@@ -454,7 +455,7 @@ def test_r20_the_acknowledgement_is_shown_due_after_waking_hours_begin(world):
     nora = world.register("nora", timezone="America/Los_Angeles")  # 09:00 UTC is 01:00 there
     incident = world.declare(severity=2, manager=nora)  # level 2: waking hours, acknowledged within 15 minutes
     due = world.app.representation(incident)["due"]
-    assert due["acknowledgement_due_at"] == datetime(2026, 1, 5, 15, 15, tzinfo=timezone.utc)  # 07:15 there
+    assert due["acknowledgement_due_at"] == datetime(2026, 1, 5, 15, 15, tzinfo=UTC)  # 07:15 there
 
 
 def test_s1_a_revoked_token_no_longer_authenticates(world):

@@ -8,7 +8,7 @@ from services.notifier import incidents, messages
 from services.notifier.incidents import IncidentView, StatusUpdate, Summary
 from services.notifier.recipients import Notice, notices
 from shared.process.hours import ANY_HOUR
-from shared.process.rules import Level, Rules
+from shared.process.rules import Rules
 
 INCIDENT = IncidentView("inc-1", "Checkout down", "payments", 1, 1, "alice", smes=("alice", "sam"),
                     workers=("wes",), observers=("olga",), pr_manager="pam",
@@ -256,7 +256,8 @@ def test_the_projection_follows_roles_and_remembers_every_participant():
 
 def compose(reason: str, role: str, data: dict, incident: IncidentView = INCIDENT, link=None, summary=None,
             **notice) -> messages.Message:
-    ctx = messages.MessageContext(LEVEL, Rules.of(PROCESS), {"alice": "Alice", "bob": "Bob", "wil": "Wil", "wes": "Wes"},
+    names = {"alice": "Alice", "bob": "Bob", "wil": "Wil", "wes": "Wes"}
+    ctx = messages.MessageContext(LEVEL, Rules.of(PROCESS), names,
                            link, description=messages.description(PROCESS, incident.severity), summary=summary)
     return messages.compose(Notice(reason, role, **notice), incident, data, ctx)
 

@@ -1,12 +1,12 @@
 """R14 in the post-mortem: every deadline of the process, met, late by how much, or missed — computed
 from the events, the pinned process version and the paged people's hours (R11), with the timers'
 firings counted as reminders; what was never owed is "not due" or "not done", not missed."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from services.postmortem.adherence import evaluate
 from services.postmortem.domain import Entry, fold
 
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PROCESS = {
     "levels": [
         {"level": 1, "checklist": [{"id": "announce", "title": "Announce", "due_within": "PT10M"},
@@ -33,12 +33,12 @@ class AdherenceScript:
         self.entries = [Entry("inc-1", T0, "e1", 1, "warroom.incident.declared.v1", "dan", {**DECLARED, **declared})]
         self.timers: list[Entry] = []
 
-    def add(self, kind: str, at: float, **data) -> "Script":
+    def add(self, kind: str, at: float, **data) -> "AdherenceScript":
         n = len(self.entries) + 1
         self.entries.append(Entry("inc-1", minutes(at), f"e{n}", n, f"warroom.incident.{kind}.v1", None, data))
         return self
 
-    def timer(self, kind: str, at: float, person: str | None = None, **detail) -> "Script":
+    def timer(self, kind: str, at: float, person: str | None = None, **detail) -> "AdherenceScript":
         self.timers.append(Entry("inc-1", minutes(at), f"t{len(self.timers)}", 1, f"warroom.timer.{kind}.v1", person,
                                  {"kind": kind, "person": person, "due_at": minutes(at).isoformat(),
                                   "detail": detail}))

@@ -1,14 +1,14 @@
 """The report's formats: words for durations and intervals, the two pictures' geometry, a page that
 needs nothing from outside, and Markdown that people's text cannot break."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from services.postmortem import charts, render
 from services.postmortem.domain import Entry, fold
 from services.postmortem.report import document
 from services.postmortem.wording import human, span
 
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DECLARED = {"title": "Disk | full", "description": "d", "aspect": "db", "severity": 2, "manager": "ann",
             "smes": ["ann"], "declared_by": "dan", "process_version": 1, "paged": "ann"}
 PROCESS = {"levels": [{"level": n, "name": name, "checklist": [], "status_update_every": "PT1H",

@@ -1,7 +1,7 @@
 """The post-mortem's pure core: which events become timeline rows, the story folded from them, and
 the sentences and quotes the timeline shows."""
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from services.postmortem import render
 from services.postmortem.domain import Entry, entry_of, fold
@@ -10,7 +10,7 @@ from services.postmortem.schemas import Postmortem
 from services.postmortem.summaries import quote, summarise
 from shared.contract import Envelope, event_id
 
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 NAMES = {"ann": "Ann Archer", "bob": "Bob Baker", "cat": "Cat Cole", "dan": "Dan Dunn"}
 DECLARED = {"title": "Checkout down", "description": "500s on /pay", "aspect": "billing", "severity": 2,
             "manager": "ann", "smes": ["ann", "bob"], "declared_by": "dan", "process_version": 1, "paged": "ann"}
@@ -134,7 +134,8 @@ def test_timer_firings_and_deliveries_are_rows_about_the_person_they_concern():
                               "channel": "webhook", "reason": "paged", "event_id": "e"})
 
     assert (entry_of(timer).incident_id, entry_of(timer).actor) == ("inc-1", "ann")
-    assert summarise(timer.type, timer.data, name) == "Handover due: Ann Archer is nearing the manager shift limit (R05)"
+    assert summarise(timer.type, timer.data, name) == (
+        "Handover due: Ann Archer is nearing the manager shift limit (R05)")
     assert (entry_of(delivery("inc-1")).incident_id, entry_of(delivery("inc-1")).actor) == ("inc-1", "bob")
     assert summarise("warroom.notification.delivered.v1", delivery("inc-1").data, name) == \
         "Bob Baker was notified by webhook (paged)"

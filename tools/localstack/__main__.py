@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         nats.stop()
         pg.stop()
     else:
-        print(f"postgres: {'running pid %s' % pg.pid() if pg.running else 'stopped'}")
-        print(f"nats:     {'running pid %s' % nats.pid() if nats.running else 'stopped'}")
+        print(f"postgres: {f'running pid {pg.pid()}' if pg.running else 'stopped'}")
+        print(f"nats:     {f'running pid {nats.pid()}' if nats.running else 'stopped'}")
     return 0
 
 

@@ -71,7 +71,7 @@ class LocalNats:
             "}\n"
         )
 
-    def start(self, timeout: float = 30) -> "LocalNats":
+    def start(self, timeout: float = 30) -> LocalNats:
         """Start (reusing the store from earlier runs). Idempotent."""
         if self.pid():
             if self.conf.exists() and f'listen: "127.0.0.1:{self.port}"' in self.conf.read_text():
@@ -121,7 +121,7 @@ class LocalNats:
         self._proc = None
         self.pidfile.unlink(missing_ok=True)
 
-    def __enter__(self) -> "LocalNats":
+    def __enter__(self) -> LocalNats:
         return self.start()
 
     def __exit__(self, *exc) -> None:

