@@ -20,8 +20,8 @@ run: venv
 	$(VPY) -m tools.run
 
 # Static checks, run first by `make test` so CI enforces them (configuration: pyproject.toml).
-# Ruff's lint rules hold everywhere (make test runs them first). The type check is configured
-# (pyproject.toml: strict for shared/ and the domain packages) but not yet clean: `make typecheck`.
+# The type check is configured (strict for shared/ and the domain packages) but not yet clean,
+# so it is its own target for now: `make typecheck`.
 lint: venv
 	$(VPY) -m ruff check .
 
