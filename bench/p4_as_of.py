@@ -31,8 +31,8 @@ def write_history(database_url: str, incident_id: str) -> tuple[datetime, int]:
 
     app = IncidentApplication(event_store_env(database_url))
     try:
-        incident = app.incident(incident_id)
-        ctx = Context(actor=Actor(incident.manager), at=datetime.now(UTC), process=app.process_of(incident))
+        incident = app.incidents.incident(incident_id)
+        ctx = Context(actor=Actor(incident.manager), at=datetime.now(UTC), process=app.incidents.process_of(incident))
         middle = None
         while incident.version < EVENTS:
             for _ in range(min(BATCH, EVENTS - incident.version)):

@@ -31,19 +31,6 @@ from services.incident.timekeeping import Timekeeping
 from shared.clock import Clock
 from shared.idempotency import Answer
 
-# The stream handlers and the tests name a use case on the application; it is found on the part that
-# holds it (the routes name the part themselves).
-_SHORTCUTS = {name: part for part, names in {
-    "people": ("person", "hours_of", "require_people", "ensure_admin", "recently_authenticated", "authenticate",
-               "register_person", "issue_token", "revoke_token"),
-    "organisation": ("process", "rules_of", "put_process", "directory", "declaration_coverage", "coverage",
-                     "set_aspect", "file_report"),
-    "incidents": ("incident", "process_of", "representation", "declare", "command"),
-    "timekeeping": ("worker_freshness",),
-    "refinements": ("may_refine", "apply_refinement"),
-    "consequences": ("escalate", "record_shift_breach", "close_incident"),
-}.items() for name in names}
-
 
 class IncidentApplication(Application):
     name = "incident"
@@ -63,12 +50,6 @@ class IncidentApplication(Application):
         self.incidents = Incidents(self, self.people, self.organisation, self.timekeeping)
         self.refinements = Refinements(self, self.people)
         self.consequences = Consequences(self, self.incidents)
-
-    def __getattr__(self, name: str):
-        part = _SHORTCUTS.get(name)
-        if part is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        return getattr(getattr(self, part), name)
 
     # --- saving and loading, for every use case ---
 

@@ -60,7 +60,7 @@ async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, Incid
         application = await asyncio.to_thread(IncidentApplication, event_store_env(settings.database_url), clock)
     db.fail_fast(application.recorder.datastore.pool, db.Timeouts.of(settings))
     if settings.admin_token:
-        await asyncio.to_thread(application.ensure_admin, settings.admin_token)
+        await asyncio.to_thread(application.people.ensure_admin, settings.admin_token)
     else:
         log.warning("no_admin_token", detail="WARROOM_ADMIN_TOKEN is unset: nobody can configure Warroom")
     await asyncio.to_thread(warn_without_catch_all, application)

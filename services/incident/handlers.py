@@ -15,15 +15,16 @@ from shared.contract import Envelope
 def by_durable(app) -> dict:
     """Each durable consumer of the incident service (``CONSUMERS['incident']``) and its handler."""
     async def on_timer(conn, event: Envelope) -> None:
-        data = event.data
+        data, consequences = event.data, app.consequences
         if event.type == "warroom.timer.ack_due.v1":
-            await asyncio.to_thread(app.escalate, data["incident_id"], data["person"], data["timer_id"])
+            await asyncio.to_thread(consequences.escalate, data["incident_id"], data["person"], data["timer_id"])
         elif event.type == "warroom.timer.shift_limit.v1":
-            await asyncio.to_thread(app.record_shift_breach, data["incident_id"], data["person"], data["timer_id"])
+            breach = consequences.record_shift_breach
+            await asyncio.to_thread(breach, data["incident_id"], data["person"], data["timer_id"])
 
     async def on_postmortem(conn, event: Envelope) -> None:
         if event.type == "warroom.postmortem.published.v1":
-            await asyncio.to_thread(app.close_incident, event.data["incident_id"], event.data["by"])
+            await asyncio.to_thread(app.consequences.close_incident, event.data["incident_id"], event.data["by"])
         elif event.type == action_items.ADDED:
             await action_items.record(conn, event)
 

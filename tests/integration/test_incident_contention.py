@@ -136,14 +136,14 @@ class Race:
 
         def lose():
             try:
-                outcome["incident"] = self.loser_app.command(incident, expected_version, self.actor, held)
+                outcome["incident"] = self.loser_app.incidents.command(incident, expected_version, self.actor, held)
             except Exception as exc:  # noqa: BLE001 — the outcome is what the test reads
                 outcome["refused"] = exc
 
         thread = threading.Thread(target=lose)
         thread.start()
         assert loaded.wait(10)
-        self.winner_app.command(incident, None, self.winner_actor, winner)
+        self.winner_app.incidents.command(incident, None, self.winner_actor, winner)
         saved.set()
         thread.join(20)
         return outcome
@@ -162,11 +162,11 @@ async def race(database_url):
 
 
 def _declare(app: IncidentApplication, admin: Actor) -> str:
-    return str(app.declare("Checkout failing", "payments answer 500", "servers", 2, None, admin).id)
+    return str(app.incidents.declare("Checkout failing", "payments answer 500", "servers", 2, None, admin).id)
 
 
 def _people(app: IncidentApplication, admin: Actor, *names: str) -> list[str]:
-    return [str(app.register_person({**PERSON, "name": name, "email": f"{name.lower()}@example.com",
+    return [str(app.people.register_person({**PERSON, "name": name, "email": f"{name.lower()}@example.com",
                                      "phone": None, "groups": [], "waking_hours": None, "webhook_url": None,
                                      "admin": False}, admin).id) for name in names]
 
@@ -178,7 +178,7 @@ def test_f9_a_command_that_lost_a_race_is_checked_again_on_the_new_state_and_app
                        lambda i, ctx: i.add_worker(tess, 0, True, ctx))
     assert "refused" not in outcome, outcome
     assert race.checks == 2, "loaded and checked again after losing"
-    after = race.winner_app.incident(incident)
+    after = race.winner_app.incidents.incident(incident)
     assert after.version == 3 and after.workers == [tess, wes]
 
 
@@ -190,7 +190,7 @@ def test_f9_a_command_that_lost_a_race_is_409_only_when_its_rule_now_fails(race)
                        lambda i, ctx: i.add_worker(wes, 0, True, ctx))
     assert isinstance(outcome.get("refused"), Conflict) and outcome["refused"].status == 409, outcome
     assert race.checks == 2
-    after = race.winner_app.incident(incident)
+    after = race.winner_app.incidents.incident(incident)
     assert after.version == 2 and after.workers == [wes]
 
 
@@ -200,5 +200,5 @@ def test_f9_a_command_with_a_stale_if_match_is_412_and_changes_nothing(race):
     outcome = race.run(incident, lambda i, ctx: i.add_worker(wes, 0, True, ctx),
                        lambda i, ctx: i.add_worker(tess, 0, True, ctx), expected_version=1)
     assert isinstance(outcome.get("refused"), Stale) and outcome["refused"].status == 412, outcome
-    after = race.winner_app.incident(incident)
+    after = race.winner_app.incidents.incident(incident)
     assert after.version == 2 and after.workers == [tess]

@@ -13,13 +13,13 @@ WRITERS, SAVES = 6, 40
 
 async def test_concurrent_saves_become_visible_in_notification_id_order(database_url):
     async with event_store(database_url) as (app, admin):
-        incidents = [app.declare(f"incident {n}", "", "servers", 1, None, admin) for n in range(WRITERS)]
+        incidents = [app.incidents.declare(f"incident {n}", "", "servers", 1, None, admin) for n in range(WRITERS)]
         start = app.recorder.max_notification_id()
         done, passed_over, seen = threading.Event(), [], []
 
         def write(incident) -> None:
             ctx = Context(actor=Actor(incident.manager), at=datetime.now(UTC),
-                          process=app.process_of(incident))
+                          process=app.incidents.process_of(incident))
             for _ in range(SAVES):
                 incident.change_severity(2 if incident.severity == 1 else 1, "flapping", [], ctx)
                 app.save(incident)

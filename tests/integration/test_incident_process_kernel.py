@@ -107,7 +107,7 @@ async def test_r08_the_pr_manager_cannot_accept_a_handover(database_url, nats_ur
         assert (await org.post("Sam", f"{base}/handover", {"to": org.id("Prue"), "briefing": "yours"})).is_success
         # History written before the offeree could no longer be made PR manager: the offer, then the assignment.
         application = app.state.application
-        stored = application.incident(incident["id"])
+        stored = application.incidents.incident(incident["id"])
         stored.trigger_event(Incident.PrManagerAssigned, person=org.id("Prue"), previous=None, by=org.id("Sam"))
         await asyncio.to_thread(application.save, stored)
         refused = await org.post("Prue", f"{base}/handover/accept")

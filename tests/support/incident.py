@@ -73,9 +73,9 @@ async def event_store(database_url: str):
     await pool.close()
     app = IncidentApplication(event_store_env(database_url))
     try:
-        app.ensure_admin(ADMIN_TOKEN)
-        admin = app.authenticate(ADMIN_TOKEN)
-        app.set_aspect("servers", [admin.person_id], admin)
+        app.people.ensure_admin(ADMIN_TOKEN)
+        admin = app.people.authenticate(ADMIN_TOKEN)
+        app.organisation.set_aspect("servers", [admin.person_id], admin)
         yield app, admin
     finally:
         app.close()

@@ -46,18 +46,18 @@ def scenario() -> World:
     for who, change in steps:
         world.do(incident, who, change)
     other = world.declare()
-    world.app.escalate(str(other.id), world.id("sam"), "t1")
-    world.app.escalate(str(other.id), world.id("tess"), "t2")
-    world.app.escalate(str(other.id), world.id("olga"), "t3")
+    world.app.consequences.escalate(str(other.id), world.id("sam"), "t1")
+    world.app.consequences.escalate(str(other.id), world.id("tess"), "t2")
+    world.app.consequences.escalate(str(other.id), world.id("olga"), "t3")
     world.clock.advance(timedelta(hours=9))
-    world.app.record_shift_breach(str(other.id), world.id("olga"), "t4")
-    world.app.close_incident(str(incident.id), world.id("tess"))
-    token_id, _ = world.app.issue_token(world.id("wes"), world.admin)
-    world.app.revoke_token(token_id, world.admin)
-    world.app.ensure_admin("rotated-admin-token")
-    world.app.ensure_admin(ADMIN_TOKEN)  # rotating back reinstates the first token
-    world.app.set_aspect("web", [], world.admin)
-    world.app.file_report("typo", "", "web", world.people["pat"])
+    world.app.consequences.record_shift_breach(str(other.id), world.id("olga"), "t4")
+    world.app.consequences.close_incident(str(incident.id), world.id("tess"))
+    token_id, _ = world.app.people.issue_token(world.id("wes"), world.admin)
+    world.app.people.revoke_token(token_id, world.admin)
+    world.app.people.ensure_admin("rotated-admin-token")
+    world.app.people.ensure_admin(ADMIN_TOKEN)  # rotating back reinstates the first token
+    world.app.organisation.set_aspect("web", [], world.admin)
+    world.app.organisation.file_report("typo", "", "web", world.people["pat"])
     return world
 
 

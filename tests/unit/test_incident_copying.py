@@ -24,7 +24,7 @@ def test_a_fresh_copy_rebuilds_every_container_and_keeps_immutable_values():
 
 def test_a_deep_copy_of_an_incident_has_its_state_and_none_of_its_lists():
     world = World()
-    incident = world.app.incident(str(world.declare().id))
+    incident = world.app.incidents.incident(str(world.declare().id))
     copied = copy.deepcopy(incident)
     assert type(copied) is type(incident) and vars(copied) == vars(incident)
     assert copied.pages is not incident.pages and copied.managers is not incident.managers
@@ -40,4 +40,4 @@ def test_a_command_refused_half_way_leaves_the_cached_incident_as_it_was():
 
     with pytest.raises(Conflict):
         world.do(declared, "sam", half_way)
-    assert world.app.incident(str(declared.id)).pages == declared.pages
+    assert world.app.incidents.incident(str(declared.id)).pages == declared.pages

@@ -84,29 +84,29 @@ class InMemoryIncidents:
     def __init__(self, process: dict, sme_hours: dict, declared_at: datetime):
         self.clock = FakeClock(declared_at)
         self.app = IncidentApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=self.clock)
-        self.app.ensure_admin("agreement-admin")
-        self.admin = self.app.authenticate("agreement-admin")
+        self.app.people.ensure_admin("agreement-admin")
+        self.admin = self.app.people.authenticate("agreement-admin")
         self.people = {name: self._register(name, sme_hours if name == "sme" else None)
                        for name in ("sme", "worker", "pr", "declarer")}
-        self.app.set_aspect("database", [self.people["sme"].person_id], self.admin)
-        self.app.put_process(ProcessDocument.model_validate(process), self.admin)
+        self.app.organisation.set_aspect("database", [self.people["sme"].person_id], self.admin)
+        self.app.organisation.put_process(ProcessDocument.model_validate(process), self.admin)
 
     def _register(self, name: str, hours: dict | None):
         fields = {"name": name, "email": f"{name}@example.com", "phone": None, "groups": [],
                   "webhook_url": None, "admin": False, "timezone": "UTC",
                   "working_hours": {"start": "00:00", "end": "24:00", "days": [1, 2, 3, 4, 5, 6, 7]},
                   "waking_hours": None, **(hours or {})}
-        person = self.app.register_person(fields, self.admin)
-        return self.app.authenticate(self.app.issue_token(str(person.id), self.admin)[1])
+        person = self.app.people.register_person(fields, self.admin)
+        return self.app.people.authenticate(self.app.people.issue_token(str(person.id), self.admin)[1])
 
     def run(self, severity: int, commands: list[tuple[int, str]], data) -> str:
-        incident = self.app.declare("Orders fail", "", "database", severity, None, self.people["declarer"])
+        incident = self.app.incidents.declare("Orders fail", "", "database", severity, None, self.people["declarer"])
         self.id = str(incident.id)
         for pause, what in commands:
             self.clock.advance(timedelta(minutes=pause))
             who, change = self._command(what, data)
             try:
-                self.app.command(self.id, None, self.people[who], change)
+                self.app.incidents.command(self.id, None, self.people[who], change)
             except (Conflict, Forbidden, Invalid, NotFound):
                 pass  # a command the rules refuse changes nothing, here as over HTTP
         return self.id
@@ -114,7 +114,7 @@ class InMemoryIncidents:
     def _command(self, what: str, data):
         worker, pr = self.people["worker"].person_id, self.people["pr"].person_id
         parts = {"learned": "l", "tried": "t", "outcome": "o", "working_on": "w", "remaining": "r"}
-        levels = sorted(self.app.process()[1]["levels"], key=lambda lv: lv["level"])
+        levels = sorted(self.app.organisation.process()[1]["levels"], key=lambda lv: lv["level"])
         match what:
             case "add_worker":
                 return "sme", lambda i, ctx: i.add_worker(worker, 0, True, ctx)
@@ -186,13 +186,13 @@ def test_r20_r11_r14_r06_r08_r05_the_incident_timers_notifier_and_postmortem_agr
     severity = data.draw(st.integers(1, len(process["levels"])))
     history = InMemoryIncidents(process, sme_hours, declared_at)
     incident_id = history.run(severity, commands, data)
-    app, incident = history.app, history.app.incident(incident_id)
-    document = app.process_of(incident)
+    app, incident = history.app, history.app.incidents.incident(incident_id)
+    document = app.incidents.process_of(incident)
     rules = Rules.of(document)
-    due = app.representation(incident)["due"]
+    due = app.incidents.representation(incident)["due"]
     now = history.clock.now()
     envelopes = history.envelopes()
-    people = {str(p.person_id): {**app.person(p.person_id).hours(), "id": p.person_id}
+    people = {str(p.person_id): {**app.people.person(p.person_id).hours(), "id": p.person_id}
               for p in history.people.values()}
     sme = history.people["sme"].person_id
 
