@@ -83,6 +83,17 @@ async def wait_for_pages(receiver: PageReceiver, incidents, timeout: float) -> b
     return True
 
 
+async def warm_up(name: str, incident_url: str, aspects, receiver, services) -> None:
+    """One declaration per SME, paged through the whole pipeline, before anything is timed."""
+    declarations = Declarations(incident_url, aspects)
+    await declarations.run(SMES, RATE)
+    await declarations.close()
+    if declarations.failed or not await wait_for_pages(receiver, declarations.accepted, READY_TIMEOUT):
+        raise RuntimeError(f"{name} warm-up: {len(receiver.pages)} of {SMES} pages arrived within "
+                           f"{READY_TIMEOUT:.0f} s (declarations failed: {dict(declarations.failed)})\n"
+                           f"--- notifier log:\n{services['notifier'].log_tail()}")
+
+
 async def run(servers: Servers, baseline: float) -> None:
     receiver = await PageReceiver().start()
     try:
@@ -90,14 +101,7 @@ async def run(servers: Servers, baseline: float) -> None:
             incident = services["incident"]
             aspects = await organise(incident.url, receiver)
 
-            # One declaration per SME, paged through the whole pipeline, before anything is timed.
-            warm_up = Declarations(incident.url, aspects)
-            await warm_up.run(SMES, RATE)
-            await warm_up.close()
-            if warm_up.failed or not await wait_for_pages(receiver, warm_up.accepted, READY_TIMEOUT):
-                raise RuntimeError(f"P1 warm-up: {len(receiver.pages)} of {SMES} pages arrived within "
-                                   f"{READY_TIMEOUT:.0f} s (declarations failed: {dict(warm_up.failed)})\n"
-                                   f"--- notifier log:\n{services['notifier'].log_tail()}")
+            await warm_up("P1", incident.url, aspects, receiver, services)
 
             meter = CpuMeter({**{name: service.pid for name, service in services.items()},
                               "postgres": servers.pg_pid, "nats": servers.nats_pid, "bench": os.getpid()})

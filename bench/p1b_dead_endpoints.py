@@ -15,7 +15,7 @@ import json
 import asyncpg
 
 from bench.measure import ms, percentile
-from bench.p1_page_latency import DRAIN, RATE, READY_TIMEOUT, SERVICES, SMES, Declarations, organise, wait_for_pages
+from bench.p1_page_latency import DRAIN, RATE, SERVICES, Declarations, organise, wait_for_pages, warm_up
 from bench.stack import Servers
 from bench.webhooks import PageReceiver
 
@@ -112,12 +112,7 @@ async def run(servers: Servers, baseline: float) -> None:
         async with servers.system(*SERVICES) as services:
             incident = services["incident"]
             aspects = await organise(incident.url, receiver)
-            warm_up = Declarations(incident.url, aspects)
-            await warm_up.run(SMES, RATE)
-            await warm_up.close()
-            if warm_up.failed or not await wait_for_pages(receiver, warm_up.accepted, READY_TIMEOUT):
-                raise RuntimeError(f"P1b warm-up: {len(receiver.pages)} of {SMES} pages arrived\n"
-                                   f"--- notifier log:\n{services['notifier'].log_tail()}")
+            await warm_up("P1b", incident.url, aspects, receiver, services)
             quiet, quiet_lost = await timed(incident.url, aspects, receiver, QUIET_SECONDS)
 
             await queue_backlog(services["notifier"].env["WARROOM_DATABASE_URL"], refusing,

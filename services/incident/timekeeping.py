@@ -48,16 +48,15 @@ class Timekeeping:
         return changed
 
     def _tenure(self, person: str, change):
-        self.store.turns.take(turns.person_key(person))
-        record = self.store.find(tenure.tenure_id(person)) or tenure.ManagerTenure(id=tenure.tenure_id(person),
-                                                                                  person=person)
-        change(record)
-        return record
+        return self._changed(person, tenure.tenure_id(person), tenure.ManagerTenure, change)
 
     def _load(self, person: str, change):
+        return self._changed(person, tenure.load_id(person), tenure.WorkerLoad, change)
+
+    def _changed(self, person: str, record_id, kind, change):
+        """A person's time record (opened on first use) with ``change`` applied, under the person's turn."""
         self.store.turns.take(turns.person_key(person))
-        record = self.store.find(tenure.load_id(person)) or tenure.WorkerLoad(id=tenure.load_id(person),
-                                                                             person=person)
+        record = self.store.find(record_id) or kind(id=record_id, person=person)
         change(record)
         return record
 
