@@ -24,6 +24,7 @@ run: venv
 # so it is its own target for now: `make typecheck`.
 lint: venv
 	$(VPY) -m ruff check .
+	$(VPY) -m ruff format --check .
 
 typecheck: venv
 	$(VPY) -m mypy

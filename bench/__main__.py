@@ -1,4 +1,5 @@
 """`python -m bench [p1 p2 …]`: the baseline, then the named benchmarks (all, in order, by default)."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,11 +26,19 @@ from bench import (
 )
 from bench.stack import Servers
 
-BENCHMARKS = {"p1": p1_page_latency.run, "p1b": p1b_dead_endpoints.run, "p2": p2_command_throughput.run,
-              "p2b": p2b_declarations_one_aspect.run,
-              "p3-timers": p3_timers_rebuild.run, "p3-notifier": p3_notifier_rebuild.run,
-              "p3-postmortem": p3_postmortem_rebuild.run, "p4": p4_as_of.run, "p5": p5_postmortem_html.run,
-              "p6": p6_timer_lateness.run, "p7": p7_memory.run}
+BENCHMARKS = {
+    "p1": p1_page_latency.run,
+    "p1b": p1b_dead_endpoints.run,
+    "p2": p2_command_throughput.run,
+    "p2b": p2b_declarations_one_aspect.run,
+    "p3-timers": p3_timers_rebuild.run,
+    "p3-notifier": p3_notifier_rebuild.run,
+    "p3-postmortem": p3_postmortem_rebuild.run,
+    "p4": p4_as_of.run,
+    "p5": p5_postmortem_html.run,
+    "p6": p6_timer_lateness.run,
+    "p7": p7_memory.run,
+}
 
 
 async def main(names: list[str], servers: Servers) -> int:
@@ -53,8 +62,13 @@ async def main(names: list[str], servers: Servers) -> int:
 
 def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("benchmarks", nargs="*", type=str.lower, metavar="NAME",
-                        help=f"any of {', '.join(BENCHMARKS)} (default: all, in that order)")
+    parser.add_argument(
+        "benchmarks",
+        nargs="*",
+        type=str.lower,
+        metavar="NAME",
+        help=f"any of {', '.join(BENCHMARKS)} (default: all, in that order)",
+    )
     names = parser.parse_args(argv).benchmarks or list(BENCHMARKS)
     if unknown := [name for name in names if name not in BENCHMARKS]:
         parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")

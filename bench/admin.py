@@ -1,4 +1,5 @@
 """Setting an organisation up through the incident service's admin API, as a tool would."""
+
 from __future__ import annotations
 
 from bench.loadclient import Connection, Response
@@ -24,8 +25,7 @@ class Admin:
         self.http = Connection(incident_url, bearer(ADMIN_TOKEN))
 
     async def register(self, name: str, webhook_url: str | None = None) -> str:
-        body = {"name": name, "email": f"{name.lower()}@example.com", "timezone": "UTC",
-                "working_hours": WORKING_HOURS}
+        body = {"name": name, "email": f"{name.lower()}@example.com", "timezone": "UTC", "working_hours": WORKING_HOURS}
         if webhook_url:
             body["webhook_url"] = webhook_url
         return _expect(await self.http.request("POST", "/v1/people", body), 201, f"register {name}")["id"]
@@ -35,8 +35,9 @@ class Admin:
         return _expect(response, 201, f"token for {person}")["token"]
 
     async def set_aspect(self, aspect: str, smes: list[str]) -> None:
-        _expect(await self.http.request("PUT", f"/v1/directory/aspects/{aspect}", {"smes": smes}), 200,
-                f"aspect {aspect}")
+        _expect(
+            await self.http.request("PUT", f"/v1/directory/aspects/{aspect}", {"smes": smes}), 200, f"aspect {aspect}"
+        )
 
     async def declare(self, title: str, aspect: str, severity: int = 1) -> dict:
         body = {"title": title, "aspect": aspect, "severity": severity}

@@ -2,6 +2,7 @@
 
 Every figure is printed beside it, so runs on noisier or quieter machines compare by ratio.
 """
+
 from __future__ import annotations
 
 import time
@@ -16,8 +17,10 @@ async def insert_rate(database_url: str, seconds: float = SECONDS) -> float:
     """Committed single-row INSERTs per second, each its own transaction."""
     conn = await asyncpg.connect(database_url)
     try:
-        await conn.execute("CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, "
-                           "at timestamptz NOT NULL DEFAULT now(), payload text NOT NULL)")
+        await conn.execute(
+            "CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, "
+            "at timestamptz NOT NULL DEFAULT now(), payload text NOT NULL)"
+        )
         insert = await conn.prepare("INSERT INTO bench_baseline (payload) VALUES ($1)")
         payload = "x" * 200  # about the size of a small event
         for _ in range(WARM_UP):

@@ -1,4 +1,5 @@
 """CPU time of processes and their descendants, from /proc: where the machine's two cores went."""
+
 from __future__ import annotations
 
 import os
@@ -36,7 +37,7 @@ def cpu_seconds(root: int) -> float:
     for pid in [root] if root == os.getpid() else _tree(root):
         if fields := _stat(pid):
             # utime, stime, then cutime, cstime: what reaped children (e.g. PostgreSQL backends) used
-            total += sum(int(v) for v in fields[11:13 if pid == os.getpid() else 15])
+            total += sum(int(v) for v in fields[11 : 13 if pid == os.getpid() else 15])
     return total / TICKS
 
 

@@ -1,4 +1,5 @@
 """Reading a benchmark's database from outside the services: one value, or waiting for one."""
+
 from __future__ import annotations
 
 import asyncio

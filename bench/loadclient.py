@@ -4,6 +4,7 @@ httpx spends more CPU per request than the services under test do (≤ 500 req/s
 benchmarks speak HTTP themselves: one request at a time per connection, Content-Length bodies
 out, Content-Length or chunked bodies back. Loopback only; no TLS, redirects or proxies.
 """
+
 from __future__ import annotations
 
 import asyncio

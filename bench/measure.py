@@ -1,4 +1,5 @@
 """Small helpers for turning samples into the printed figures."""
+
 from __future__ import annotations
 
 import math

@@ -5,6 +5,7 @@ served by this process. Declarations are paced (not bursts) and spread over the 
 page is the notifier's POST whose body says ``reason: paged`` for that incident. The
 notifier may deliver before the 201 reaches us: that counts as 0 ms.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -89,9 +90,11 @@ async def warm_up(name: str, incident_url: str, aspects, receiver, services) -> 
     await declarations.run(SMES, RATE)
     await declarations.close()
     if declarations.failed or not await wait_for_pages(receiver, declarations.accepted, READY_TIMEOUT):
-        raise RuntimeError(f"{name} warm-up: {len(receiver.pages)} of {SMES} pages arrived within "
-                           f"{READY_TIMEOUT:.0f} s (declarations failed: {dict(declarations.failed)})\n"
-                           f"--- notifier log:\n{services['notifier'].log_tail()}")
+        raise RuntimeError(
+            f"{name} warm-up: {len(receiver.pages)} of {SMES} pages arrived within "
+            f"{READY_TIMEOUT:.0f} s (declarations failed: {dict(declarations.failed)})\n"
+            f"--- notifier log:\n{services['notifier'].log_tail()}"
+        )
 
 
 async def run(servers: Servers, baseline: float) -> None:
@@ -103,8 +106,14 @@ async def run(servers: Servers, baseline: float) -> None:
 
             await warm_up("P1", incident.url, aspects, receiver, services)
 
-            meter = CpuMeter({**{name: service.pid for name, service in services.items()},
-                              "postgres": servers.pg_pid, "nats": servers.nats_pid, "bench": os.getpid()})
+            meter = CpuMeter(
+                {
+                    **{name: service.pid for name, service in services.items()},
+                    "postgres": servers.pg_pid,
+                    "nats": servers.nats_pid,
+                    "bench": os.getpid(),
+                }
+            )
             timed = Declarations(incident.url, aspects)
             meter.start()
             await timed.run(int(RATE * SECONDS), RATE)
@@ -114,14 +123,22 @@ async def run(servers: Servers, baseline: float) -> None:
     finally:
         await receiver.close()
 
-    latencies = [max(0.0, receiver.pages[incident] - at) for incident, at in timed.accepted.items()
-                 if incident in receiver.pages]
-    figures = (f"p50 {ms(percentile(latencies, 50))} ms p99 {ms(percentile(latencies, 99))} ms"
-               if latencies else "no page arrived")
-    line = (f"P1 declaration→SME webhook: {figures} over {len(latencies)} "
-            f"(goal p50 ≤ 25 ms, p99 ≤ 100 ms) · baseline INSERT {baseline:.0f}/s")
+    latencies = [
+        max(0.0, receiver.pages[incident] - at) for incident, at in timed.accepted.items() if incident in receiver.pages
+    ]
+    figures = (
+        f"p50 {ms(percentile(latencies, 50))} ms p99 {ms(percentile(latencies, 99))} ms"
+        if latencies
+        else "no page arrived"
+    )
+    line = (
+        f"P1 declaration→SME webhook: {figures} over {len(latencies)} "
+        f"(goal p50 ≤ 25 ms, p99 ≤ 100 ms) · baseline INSERT {baseline:.0f}/s"
+    )
     unpaged = len(timed.accepted) - len(latencies)
     failed = sum(timed.failed.values())
-    print(line + (f" · unpaged {unpaged}" if unpaged else "") + (f" · failed declarations {failed}" if failed else ""),
-          flush=True)
+    print(
+        line + (f" · unpaged {unpaged}" if unpaged else "") + (f" · failed declarations {failed}" if failed else ""),
+        flush=True,
+    )
     print(f"P1 CPU during the declarations, % of one core: {meter.line()}", flush=True)

@@ -7,6 +7,7 @@ pages and reminders to people whose webhooks died, and copies for an issue track
 They are written straight into the notifier's table, as its consumers queue them, so the
 backlog is there at once. Goal: the live pages' p99 ≤ 1 s.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -63,8 +64,11 @@ async def refusing_url() -> str:
 
 async def queue_backlog(database_url: str, refusing: list[str], hanging: list[str]) -> None:
     """BACKLOG due deliveries: pages (40 %) and reminders (30 %) to dead people, copies (30 %) to a hung tracker."""
-    kinds = [("webhook", "paged", 0, refusing + hanging), ("webhook", "status_update_due", 1, refusing),
-             ("issue_tracker", "minor_report", 2, hanging)]
+    kinds = [
+        ("webhook", "paged", 0, refusing + hanging),
+        ("webhook", "status_update_due", 1, refusing),
+        ("issue_tracker", "minor_report", 2, hanging),
+    ]
     shares = [int(BACKLOG * 0.4), int(BACKLOG * 0.3)]
     shares.append(BACKLOG - sum(shares))
     rows = []
@@ -73,17 +77,40 @@ async def queue_backlog(database_url: str, refusing: list[str], hanging: list[st
             origin = origins[n % len(origins)]
             recipient = "issue_tracker" if channel == "issue_tracker" else f"dead-{n % 50}"
             key = f"p1b-{reason}-{n}"
-            payload = {"incident_id": key, "event_type": "warroom.incident.declared.v1", "recipient": recipient,
-                       "reason": reason, "message": "an older notice", "title": "Older", "severity": 1}
-            rows.append((key, key, "warroom.incident.declared.v1", key, recipient, channel, reason,
-                         f"{origin}/{recipient}", json.dumps(payload), "pending", origin, priority))
+            payload = {
+                "incident_id": key,
+                "event_type": "warroom.incident.declared.v1",
+                "recipient": recipient,
+                "reason": reason,
+                "message": "an older notice",
+                "title": "Older",
+                "severity": 1,
+            }
+            rows.append(
+                (
+                    key,
+                    key,
+                    "warroom.incident.declared.v1",
+                    key,
+                    recipient,
+                    channel,
+                    reason,
+                    f"{origin}/{recipient}",
+                    json.dumps(payload),
+                    "pending",
+                    origin,
+                    priority,
+                )
+            )
     conn = await asyncpg.connect(database_url)
     try:
         await conn.executemany(
             "INSERT INTO notifier.deliveries (id, event_id, event_type, incident_id, recipient, channel, reason, "
             "target, payload, state, circuit, priority, created_at, next_attempt_at) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, now() - interval '1 minute', "
-            "        now() - interval '1 minute')", rows)
+            "        now() - interval '1 minute')",
+            rows,
+        )
         await conn.execute("SELECT pg_notify('warroom_notifier_queued', '')")
     finally:
         await conn.close()
@@ -115,15 +142,15 @@ async def run(servers: Servers, baseline: float) -> None:
             await warm_up("P1b", incident.url, aspects, receiver, services)
             quiet, quiet_lost = await timed(incident.url, aspects, receiver, QUIET_SECONDS)
 
-            await queue_backlog(services["notifier"].env["WARROOM_DATABASE_URL"], refusing,
-                                [h.url for h in hanging])
+            await queue_backlog(services["notifier"].env["WARROOM_DATABASE_URL"], refusing, [h.url for h in hanging])
             await asyncio.sleep(SETTLE)
             loaded, loaded_lost = await timed(incident.url, aspects, receiver, LOADED_SECONDS)
             conn = await asyncpg.connect(services["notifier"].env["WARROOM_DATABASE_URL"])
             try:
                 circuits = await conn.fetch("SELECT state, count(*) AS n FROM notifier.circuits GROUP BY state")
-                pending = await conn.fetchval("SELECT count(*) FROM notifier.deliveries WHERE state = 'pending' "
-                                              "AND incident_id LIKE 'p1b-%'")
+                pending = await conn.fetchval(
+                    "SELECT count(*) FROM notifier.deliveries WHERE state = 'pending' AND incident_id LIKE 'p1b-%'"
+                )
             finally:
                 await conn.close()
     finally:
@@ -131,15 +158,24 @@ async def run(servers: Servers, baseline: float) -> None:
         for server in hanging:
             await server.close()
 
-    print(f"P1b quiet reference (same run, P1 at {RATE:.0f}/s): {figures(quiet)}"
-          + (f" · unpaged {quiet_lost}" if quiet_lost else ""), flush=True)
+    print(
+        f"P1b quiet reference (same run, P1 at {RATE:.0f}/s): {figures(quiet)}"
+        + (f" · unpaged {quiet_lost}" if quiet_lost else ""),
+        flush=True,
+    )
     p99 = percentile(loaded, 99) if loaded else None
     ratio = f" · ×{p99 / percentile(quiet, 99):.1f} the quiet p99" if loaded and quiet else ""
     insert_times = f" · p99 = {p99 * baseline:.0f} INSERT times (baseline INSERT {baseline:.0f}/s)" if p99 else ""
-    print(f"P1b declaration→SME webhook while {BACKLOG:,} deliveries retry against "
-          f"{len(refusing)} refusing and {len(hanging)} hanging endpoints: {figures(loaded)} "
-          f"(goal p99 ≤ 1 s){ratio}{insert_times}" + (f" · unpaged {loaded_lost}" if loaded_lost else ""), flush=True)
+    print(
+        f"P1b declaration→SME webhook while {BACKLOG:,} deliveries retry against "
+        f"{len(refusing)} refusing and {len(hanging)} hanging endpoints: {figures(loaded)} "
+        f"(goal p99 ≤ 1 s){ratio}{insert_times}" + (f" · unpaged {loaded_lost}" if loaded_lost else ""),
+        flush=True,
+    )
     states = ", ".join(f"{r['state']} {r['n']}" for r in circuits) or "none failed"
-    print(f"P1b endpoints after: {states} · "
-          f"backlog still pending {pending} · connections to the hanging servers "
-          f"{sum(h.connections for h in hanging)}", flush=True)
+    print(
+        f"P1b endpoints after: {states} · "
+        f"backlog still pending {pending} · connections to the hanging servers "
+        f"{sum(h.connections for h in hanging)}",
+        flush=True,
+    )

@@ -6,6 +6,7 @@ drives its own incidents, so commands never conflict: severity changes by the ma
 names the incident's new version; the relay publishes that version as the event's
 ``sequence``, so a plain NATS subscription can time each command's event against its answer.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -92,8 +93,9 @@ def command(kind: str, incident: dict, people: WorkerAndOfferee) -> tuple[str, s
     return "POST", f"{path}/handover", {"to": people.offeree, "briefing": "bench: state of play, next steps"}
 
 
-async def drive(url: str, token: str, incidents: list[dict], people: WorkerAndOfferee, until: float,
-                tally: ThroughputTally) -> None:
+async def drive(
+    url: str, token: str, incidents: list[dict], people: WorkerAndOfferee, until: float, tally: ThroughputTally
+) -> None:
     """One keep-alive connection taking its incidents in turn until ``until``."""
     http = Connection(url, bearer(token))
     try:
@@ -129,8 +131,10 @@ async def organise(url: str) -> tuple[list[str], list[WorkerAndOfferee], list[di
     admin = Admin(url)
     try:
         manager = await admin.register("Manager")
-        people = [WorkerAndOfferee(worker=await admin.register(f"Worker{n}"),
-                                   offeree=await admin.register(f"Offeree{n}")) for n in range(CLIENTS)]
+        people = [
+            WorkerAndOfferee(worker=await admin.register(f"Worker{n}"), offeree=await admin.register(f"Offeree{n}"))
+            for n in range(CLIENTS)
+        ]
         await admin.set_aspect("servers", [manager])  # the first SME manages every incident declared (R02)
         tokens = [await admin.token(manager) for _ in range(CLIENTS)]
         incidents = [await admin.declare(f"bench incident {n}", "servers") for n in range(INCIDENTS)]
@@ -147,15 +151,17 @@ async def run(servers: Servers, baseline: float) -> None:
         await watch.start(servers.nats_url)
         try:
             tally = ThroughputTally()
-            meter = CpuMeter({"incident": incident.pid, "postgres": servers.pg_pid, "nats": servers.nats_pid,
-                              "bench": os.getpid()})
+            meter = CpuMeter(
+                {"incident": incident.pid, "postgres": servers.pg_pid, "nats": servers.nats_pid, "bench": os.getpid()}
+            )
             started = time.monotonic()
             tally.since = started + WARM_UP
             until = tally.since + SECONDS
             mine = [incidents[n::CLIENTS] for n in range(CLIENTS)]
             meter_task = asyncio.create_task(_measure_after(meter, WARM_UP))
-            await asyncio.gather(*(drive(incident.url, tokens[n], mine[n], people[n], until, tally)
-                                   for n in range(CLIENTS)))
+            await asyncio.gather(
+                *(drive(incident.url, tokens[n], mine[n], people[n], until, tally) for n in range(CLIENTS))
+            )
             elapsed = time.monotonic() - tally.since
             await meter_task
             meter.stop()

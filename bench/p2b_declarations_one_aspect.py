@@ -6,6 +6,7 @@ the contention P2 keeps away (its clients never share a person). Nothing may be 
 (no command is refused because of contention inside the service): the figures are the rate of
 declarations and how many were refused, beside P2's rate from the same run when it ran.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,12 @@ from bench.stack import Servers
 CLIENTS = 16
 WARM_UP = 1.0
 SECONDS = 10.0
-DECLARATION = {"title": "bench: checkout failing", "description": "payments answer 500", "aspect": "servers",
-               "severity": 2}
+DECLARATION = {
+    "title": "bench: checkout failing",
+    "description": "payments answer 500",
+    "aspect": "servers",
+    "severity": 2,
+}
 
 
 @dataclass
@@ -76,8 +81,10 @@ async def run(servers: Servers, baseline: float) -> None:
         elapsed = time.monotonic() - tally.since
     rate = tally.declared / elapsed
     refused = sum(tally.refused.values())
-    line = (f"P2b declarations for one aspect, {CLIENTS} clients: {rate:.0f}/s "
-            f"(ratio to asyncpg INSERT: {rate / baseline:.2f}) · refused {refused}")
+    line = (
+        f"P2b declarations for one aspect, {CLIENTS} clients: {rate:.0f}/s "
+        f"(ratio to asyncpg INSERT: {rate / baseline:.2f}) · refused {refused}"
+    )
     if p2_command_throughput.LAST_RATE is not None:
         p2 = p2_command_throughput.LAST_RATE
         line += f" · beside P2 {p2:.0f}/s ({p2 / baseline:.2f})"

@@ -8,6 +8,7 @@ count from the moment the service answers health checks), then — the service s
 ``services.postmortem.rebuild`` replaying the three streams into the emptied projection, the P3
 figure.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -52,16 +53,23 @@ async def run(servers: Servers, baseline: float) -> None:
     await servers.clear_streams()
     async with servers.database() as database_url:
         await publish(servers.nats_url, events)
-        env = {"WARROOM_DATABASE_URL": database_url, "WARROOM_NATS_URL": servers.nats_url,
-               "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN, "WARROOM_LOG_LEVEL": "warning"}
+        env = {
+            "WARROOM_DATABASE_URL": database_url,
+            "WARROOM_NATS_URL": servers.nats_url,
+            "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
+            "WARROOM_LOG_LEVEL": "warning",
+        }
         service = BenchService("postmortem", env, servers.logs)
         try:
             await service.start()
             started = asyncio.get_running_loop().time()
             before = await fetchval(database_url, "SELECT count(*) FROM postmortem.processed_events")
-            done = await wait_for(database_url,
-                                  f"SELECT count(*) >= {len(events)} FROM postmortem.processed_events", TIMEOUT,
-                                  interval=0.02)
+            done = await wait_for(
+                database_url,
+                f"SELECT count(*) >= {len(events)} FROM postmortem.processed_events",
+                TIMEOUT,
+                interval=0.02,
+            )
             if done is None:
                 raise RuntimeError(f"P3 post-mortem: not caught up within {TIMEOUT:.0f} s\n{service.log_tail()}")
         finally:
@@ -70,16 +78,23 @@ async def run(servers: Servers, baseline: float) -> None:
         applied, seconds = await _rebuild(database_url, servers.nats_url)
         rows = await fetchval(database_url, "SELECT count(*) FROM postmortem.timeline")
     if (applied, rows) != (len(events), live_rows):
-        raise RuntimeError(f"P3 post-mortem: rebuilt {applied} events into {rows} rows; live had "
-                           f"{len(events)} events and {live_rows} rows")
+        raise RuntimeError(
+            f"P3 post-mortem: rebuilt {applied} events into {rows} rows; live had "
+            f"{len(events)} events and {live_rows} rows"
+        )
     live = (len(events) - before) / (done - started)
     rate = applied / seconds
-    print(f"P3 post-mortem rebuild: {rate:.0f} events/s over {applied} events from three streams "
-          f"({rows} timeline rows, same as live) (goal ≥ 10,000/s) · baseline INSERT {baseline:.0f}/s · "
-          f"ratio {rate / baseline:.2f}", flush=True)
-    print(f"P3 post-mortem live catch-up from the streams' start: {live:.0f} events/s "
-          f"(one transaction per event) · ratio {live / baseline:.2f}", flush=True)
-
+    print(
+        f"P3 post-mortem rebuild: {rate:.0f} events/s over {applied} events from three streams "
+        f"({rows} timeline rows, same as live) (goal ≥ 10,000/s) · baseline INSERT {baseline:.0f}/s · "
+        f"ratio {rate / baseline:.2f}",
+        flush=True,
+    )
+    print(
+        f"P3 post-mortem live catch-up from the streams' start: {live:.0f} events/s "
+        f"(one transaction per event) · ratio {live / baseline:.2f}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":  # `python -m bench.p3_postmortem_rebuild` = `python -m bench p3-postmortem`

@@ -12,6 +12,7 @@ a read model whose fired timers are all in the outbox, as any rebuild of a runni
 
     python -m bench.p3_timers_rebuild      (alone: measures its own baseline first)
 """
+
 from __future__ import annotations
 
 import os
@@ -30,11 +31,24 @@ from shared import db
 INCIDENTS = 1_540
 PEOPLE = [f"person-{n}" for n in range(60)]
 EVERY = timedelta(minutes=2)  # between two declarations
-PROCESS = document([
-    level(1, acknowledge_within="PT5M", status_update_every="PT1H", public_update_every="PT1H",
-          checklist=[step("announce", "PT15M"), step("call", "PT30M"), step("test-plan", None)]),
-    level(2, acknowledge_within="PT15M", status_update_every="PT2H", public_update_every="PT2H",
-          checklist=[step("announce", "PT20M"), step("observers", "PT1H")])])
+PROCESS = document(
+    [
+        level(
+            1,
+            acknowledge_within="PT5M",
+            status_update_every="PT1H",
+            public_update_every="PT1H",
+            checklist=[step("announce", "PT15M"), step("call", "PT30M"), step("test-plan", None)],
+        ),
+        level(
+            2,
+            acknowledge_within="PT15M",
+            status_update_every="PT2H",
+            public_update_every="PT2H",
+            checklist=[step("announce", "PT20M"), step("observers", "PT1H")],
+        ),
+    ]
+)
 
 
 def history() -> TimersHistory:
@@ -55,13 +69,19 @@ def history() -> TimersHistory:
         add(3, "warroom.incident.worker_added.v1", {"person": second, "by": manager})
         add(20, "warroom.incident.status_requested.v1", {"by": manager, "workers": [first, second]})
         for minutes, worker in ((25, first), (30, second)):
-            add(minutes, "warroom.incident.status_updated.v1", {
-                "worker": worker, "learned": "l", "tried": "t", "outcome": "o", "working_on": "w", "remaining": "r"})
+            add(
+                minutes,
+                "warroom.incident.status_updated.v1",
+                {"worker": worker, "learned": "l", "tried": "t", "outcome": "o", "working_on": "w", "remaining": "r"},
+            )
         add(40, "warroom.incident.severity_changed.v1", {"previous": 1, "severity": 2, "reason": "r", "by": manager})
         add(45, "warroom.incident.checklist_step_completed.v1", {"step": "announce", "level": 2, "by": manager})
         add(50, "warroom.incident.public_update_posted.v1", {"message": "m", "by": manager})
-        add(60, "warroom.incident.manager_changed.v1", {"previous": manager, "manager": successor,
-                                                        "how": "accepted", "by": successor})
+        add(
+            60,
+            "warroom.incident.manager_changed.v1",
+            {"previous": manager, "manager": successor, "how": "accepted", "by": successor},
+        )
         add(70, "warroom.incident.worker_removed.v1", {"person": second, "by": successor})
         add(90, "warroom.incident.resolved.v1", {"resolution": "r", "test_plan": "t", "by": successor})
     built = TimersHistory()
@@ -86,8 +106,9 @@ async def run(servers: Servers, baseline: float) -> None:
             await db.migrate(pool, "timers", db.service_migrations("services.timers"))
             # As if the service had consumed every one of them live.
             async with pool.acquire() as conn:
-                await conn.copy_records_to_table("processed_events", columns=["event_id", "type"],
-                                                 records=[(e.id, e.type) for e in events])
+                await conn.copy_records_to_table(
+                    "processed_events", columns=["event_id", "type"], records=[(e.id, e.type) for e in events]
+                )
             started = time.monotonic()
             await rebuild(pool, js)
             first = time.monotonic() - started
@@ -106,13 +127,18 @@ async def run(servers: Servers, baseline: float) -> None:
     if applied != len(events) or not unchanged:
         raise RuntimeError(f"P3 timers: applied {applied} of {len(events)} events; outbox unchanged: {unchanged}")
     rate = applied / seconds
-    print(f"P3 timers rebuild: {rate:.0f} events/s over {applied} events in {seconds:.2f} s "
-          f"({timers} timers re-derived, {fired} of them fired, none sent again) (goal ≥ 10,000/s) · "
-          f"baseline INSERT {baseline:.0f}/s · ratio {rate / baseline:.2f}", flush=True)
-    print(f"P3 timers first build from nothing, firing the {fired} timers due during the history: "
-          f"{applied / first:.0f} events/s", flush=True)
+    print(
+        f"P3 timers rebuild: {rate:.0f} events/s over {applied} events in {seconds:.2f} s "
+        f"({timers} timers re-derived, {fired} of them fired, none sent again) (goal ≥ 10,000/s) · "
+        f"baseline INSERT {baseline:.0f}/s · ratio {rate / baseline:.2f}",
+        flush=True,
+    )
+    print(
+        f"P3 timers first build from nothing, firing the {fired} timers due during the history: "
+        f"{applied / first:.0f} events/s",
+        flush=True,
+    )
     print(f"P3 timers CPU during the rebuild, % of one core: {meter.line()}", flush=True)
-
 
 
 if __name__ == "__main__":  # `python -m bench.p3_timers_rebuild` = `python -m bench p3-timers`

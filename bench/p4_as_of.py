@@ -5,6 +5,7 @@ The history is written straight into the event store by the incident application
 ``GET /v1/incidents/{id}?as_of=…`` for a moment in the middle of that history, and the
 current state for comparison. Goal: ≤ 50 ms.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -60,8 +61,9 @@ async def _relayed(http: Connection, last: int, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         metrics = (await http.request("GET", "/metrics")).body.decode()
-        position = next((float(line.split()[1]) for line in metrics.splitlines()
-                         if line.startswith("warroom_relay_position ")), 0.0)
+        position = next(
+            (float(line.split()[1]) for line in metrics.splitlines() if line.startswith("warroom_relay_position ")), 0.0
+        )
         if position >= last:
             return
         await asyncio.sleep(0.2)
@@ -91,6 +93,9 @@ async def run(servers: Servers, baseline: float) -> None:
         finally:
             await http.close()
     insert = 1 / baseline
-    print(f"P4 as_of in a {EVENTS}-event history: p50 {ms(percentile(past, 50))} ms "
-          f"p99 {ms(percentile(past, 99))} ms (goal ≤ 50 ms) · current state p50 {ms(percentile(now, 50))} ms · "
-          f"ratio p50 to one asyncpg INSERT: {percentile(past, 50) / insert:.1f}", flush=True)
+    print(
+        f"P4 as_of in a {EVENTS}-event history: p50 {ms(percentile(past, 50))} ms "
+        f"p99 {ms(percentile(past, 99))} ms (goal ≤ 50 ms) · current state p50 {ms(percentile(now, 50))} ms · "
+        f"ratio p50 to one asyncpg INSERT: {percentile(past, 50) / insert:.1f}",
+        flush=True,
+    )

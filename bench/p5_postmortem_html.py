@@ -7,6 +7,7 @@ answers ``GET /v1/postmortems/{id}/report.html`` — every fact folded from the 
 computed, the page rendered — and, for comparison, the JSON and Markdown of the same report.
 Goal: ≤ 500 ms.
 """
+
 from __future__ import annotations
 
 import sys
@@ -73,11 +74,13 @@ async def run(servers: Servers, baseline: float) -> None:
         finally:
             await http.close()
     insert = 1 / baseline
-    print(f"P5 post-mortem HTML for an incident with {rows} events: p50 {ms(percentile(html, 50))} ms "
-          f"p99 {ms(percentile(html, 99))} ms (goal ≤ 500 ms), {html_size // 1024} KiB · JSON p50 "
-          f"{ms(percentile(json, 50))} ms · Markdown p50 {ms(percentile(markdown, 50))} ms · "
-          f"ratio p50 to one asyncpg INSERT: {percentile(html, 50) / insert:.1f}", flush=True)
-
+    print(
+        f"P5 post-mortem HTML for an incident with {rows} events: p50 {ms(percentile(html, 50))} ms "
+        f"p99 {ms(percentile(html, 99))} ms (goal ≤ 500 ms), {html_size // 1024} KiB · JSON p50 "
+        f"{ms(percentile(json, 50))} ms · Markdown p50 {ms(percentile(markdown, 50))} ms · "
+        f"ratio p50 to one asyncpg INSERT: {percentile(html, 50) / insert:.1f}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":  # `python -m bench.p5_postmortem_html` = `python -m bench p5`

@@ -8,6 +8,7 @@ subscriber notes when each timer event arrives. Lateness is arrival minus ``due_
 (end to end: scheduler, outbox, JetStream); the scheduler's own part (``fired_at`` minus
 ``due_at``) is printed beside it. An event arriving before its due time would be counted early.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,10 +46,17 @@ def seconds(value: float) -> str:
 
 # Offsets from the declaration: the page first, then the steps, then the manager's tenure timers.
 PROCESS = document(
-    [level(1, acknowledge_within=seconds(LEAD), status_update_every=None,
-           checklist=[step(f"step-{k}", seconds(LEAD + k * SLOT)) for k in range(1, PER_INCIDENT - 2)])],
+    [
+        level(
+            1,
+            acknowledge_within=seconds(LEAD),
+            status_update_every=None,
+            checklist=[step(f"step-{k}", seconds(LEAD + k * SLOT)) for k in range(1, PER_INCIDENT - 2)],
+        )
+    ],
     handover_warning_after=seconds(LEAD + (PER_INCIDENT - 2) * SLOT),
-    manager_shift_limit=seconds(LEAD + (PER_INCIDENT - 1) * SLOT))
+    manager_shift_limit=seconds(LEAD + (PER_INCIDENT - 1) * SLOT),
+)
 
 
 class Arrivals:
@@ -102,10 +110,13 @@ async def run(servers: Servers, baseline: float) -> None:
         finally:
             await arrivals.close()
 
-    late = [(arrived - datetime.fromisoformat(data["due_at"])).total_seconds()
-            for arrived, data in arrivals.at.values()]
-    fired = [(datetime.fromisoformat(data["fired_at"]) - datetime.fromisoformat(data["due_at"])).total_seconds()
-             for _, data in arrivals.at.values()]
+    late = [
+        (arrived - datetime.fromisoformat(data["due_at"])).total_seconds() for arrived, data in arrivals.at.values()
+    ]
+    fired = [
+        (datetime.fromisoformat(data["fired_at"]) - datetime.fromisoformat(data["due_at"])).total_seconds()
+        for _, data in arrivals.at.values()
+    ]
     if not late:
         raise RuntimeError("P6: no timer event arrived")
     early = sum(1 for value in late if value < 0)
@@ -115,14 +126,16 @@ async def run(servers: Servers, baseline: float) -> None:
         notes.append("planning did not finish")
     elif overran > 0:
         notes.append(f"planning overran the lead by {overran:.1f} s: lateness includes it")
-    print(f"P6 timer lateness, {len(late)} timers due over {WINDOW:.0f} s: on the stream "
-          f"p50 {ms(percentile(late, 50))} ms p99 {ms(p99)} ms max {ms(max(late))} ms · "
-          f"scheduler's part p50 {ms(percentile(fired, 50))} ms p99 {ms(percentile(fired, 99))} ms · "
-          f"early {early} (goal p99 ≤ 500 ms, none early) · "
-          f"baseline INSERT {baseline:.0f}/s · p99 = {p99 * baseline:.0f} INSERT times"
-          + "".join(f" · {note}" for note in notes), flush=True)
+    print(
+        f"P6 timer lateness, {len(late)} timers due over {WINDOW:.0f} s: on the stream "
+        f"p50 {ms(percentile(late, 50))} ms p99 {ms(p99)} ms max {ms(max(late))} ms · "
+        f"scheduler's part p50 {ms(percentile(fired, 50))} ms p99 {ms(percentile(fired, 99))} ms · "
+        f"early {early} (goal p99 ≤ 500 ms, none early) · "
+        f"baseline INSERT {baseline:.0f}/s · p99 = {p99 * baseline:.0f} INSERT times"
+        + "".join(f" · {note}" for note in notes),
+        flush=True,
+    )
     print(f"P6 CPU while the timers fell due, % of one core: {meter.line()}", flush=True)
-
 
 
 if __name__ == "__main__":  # `python -m bench.p6_timer_lateness` = `python -m bench p6`

@@ -9,6 +9,7 @@ is printed too: a container's memory limit must hold it, start-up included.
 The yardstick, measured in the same run: an empty FastAPI app under uvicorn, the floor every
 service stands on. The Kubernetes requests and limits in deploy/k8s follow from these figures.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,9 @@ SECONDS = 15.0
 SAMPLE_EVERY = 0.2
 CATCH_UP = 60.0  # at most this long for the consumers to work through what the load published
 IDLE_GOAL_MB, LOAD_GOAL_MB = 120, 200
-EMPTY_APP = ("import fastapi, uvicorn; "
-             "uvicorn.run(fastapi.FastAPI(), host='127.0.0.1', port={port}, log_level='warning')")
+EMPTY_APP = (
+    "import fastapi, uvicorn; uvicorn.run(fastapi.FastAPI(), host='127.0.0.1', port={port}, log_level='warning')"
+)
 
 
 def status_mb(pid: int, field: str) -> float:
@@ -45,8 +47,9 @@ def status_mb(pid: int, field: str) -> float:
 async def empty_app_rss() -> float:
     """RSS of an empty FastAPI app on uvicorn, once it listens."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-c", EMPTY_APP.format(port=port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-c", EMPTY_APP.format(port=port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -105,10 +108,11 @@ async def run(servers: Servers, baseline: float) -> None:
         sampler = asyncio.create_task(sample_peaks(pids, peaks, stop))
         tally = p2.ThroughputTally(since=time.monotonic())
         until = tally.since + SECONDS
-        mine = [incidents[n::p2.CLIENTS] for n in range(p2.CLIENTS)]
+        mine = [incidents[n :: p2.CLIENTS] for n in range(p2.CLIENTS)]
         try:
-            await asyncio.gather(*(p2.drive(incident.url, tokens[n], mine[n], people[n], until, tally)
-                                   for n in range(p2.CLIENTS)))
+            await asyncio.gather(
+                *(p2.drive(incident.url, tokens[n], mine[n], people[n], until, tally) for n in range(p2.CLIENTS))
+            )
             elapsed = time.monotonic() - tally.since
             drained = await caught_up(servers.nats_url, CATCH_UP)
         finally:
@@ -116,15 +120,22 @@ async def run(servers: Servers, baseline: float) -> None:
             await sampler
         high_water = {name: status_mb(pid, "VmHWM") for name, pid in pids.items()}
 
-    print(f"P7 yardstick: an empty FastAPI app on uvicorn {floor:.0f} MB RSS · baseline INSERT {baseline:.0f}/s",
-          flush=True)
+    print(
+        f"P7 yardstick: an empty FastAPI app on uvicorn {floor:.0f} MB RSS · baseline INSERT {baseline:.0f}/s",
+        flush=True,
+    )
     for name in SERVICES:
         verdict = "ok" if idle[name] <= IDLE_GOAL_MB and peaks[name] <= LOAD_GOAL_MB else "OVER GOAL"
-        print(f"P7 {name}: idle {idle[name]:.0f} MB (goal ≤ {IDLE_GOAL_MB}) · under P2 load peak {peaks[name]:.0f} MB "
-              f"(goal ≤ {LOAD_GOAL_MB}) · high-water {high_water[name]:.0f} MB · ratio to the empty app "
-              f"{idle[name] / floor:.1f} idle, {peaks[name] / floor:.1f} loaded · {verdict}", flush=True)
+        print(
+            f"P7 {name}: idle {idle[name]:.0f} MB (goal ≤ {IDLE_GOAL_MB}) · under P2 load peak {peaks[name]:.0f} MB "
+            f"(goal ≤ {LOAD_GOAL_MB}) · high-water {high_water[name]:.0f} MB · ratio to the empty app "
+            f"{idle[name] / floor:.1f} idle, {peaks[name] / floor:.1f} loaded · {verdict}",
+            flush=True,
+        )
     rate = tally.ok / elapsed
     errors = sum(tally.failed.values())
-    print(f"P7 load: {rate:.0f} commands/s for {elapsed:.0f} s (ratio to asyncpg INSERT: {rate / baseline:.2f})"
-          f" · errors {errors}" + ("" if drained else f" · consumers still behind after {CATCH_UP:.0f} s"),
-          flush=True)
+    print(
+        f"P7 load: {rate:.0f} commands/s for {elapsed:.0f} s (ratio to asyncpg INSERT: {rate / baseline:.2f})"
+        f" · errors {errors}" + ("" if drained else f" · consumers still behind after {CATCH_UP:.0f} s"),
+        flush=True,
+    )

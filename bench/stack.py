@@ -9,6 +9,7 @@ WARROOM_BENCH_NATS_URL at a NATS whose Warroom streams you want to keep.
 The services run as separate processes (`python -m services.<name>`), one uvicorn worker
 each, the way `make run` starts them.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -109,9 +110,13 @@ class Servers:
         """A fresh database and streams, and the named services started in order; stopped after."""
         await self.clear_streams()
         async with self.database() as database_url:
-            env = {"WARROOM_DATABASE_URL": database_url, "WARROOM_NATS_URL": self.nats_url,
-                   "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN, "WARROOM_WEBHOOK_ALLOWLIST": "127.0.0.0/8",
-                   "WARROOM_LOG_LEVEL": "warning"}
+            env = {
+                "WARROOM_DATABASE_URL": database_url,
+                "WARROOM_NATS_URL": self.nats_url,
+                "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
+                "WARROOM_WEBHOOK_ALLOWLIST": "127.0.0.0/8",
+                "WARROOM_LOG_LEVEL": "warning",
+            }
             started: list[BenchService] = []
             try:
                 for name in names:  # the incident service first: it declares the streams
@@ -149,9 +154,14 @@ class BenchService:
 
     async def start(self, timeout: float = 60.0) -> None:
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", f"services.{self.name}"], cwd=ROOT,
-                                            env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", f"services.{self.name}"],
+                cwd=ROOT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -1,4 +1,5 @@
 """People's webhook endpoints, in the bench process: answer 200 at once, note when pages arrive."""
+
 from __future__ import annotations
 
 import asyncio

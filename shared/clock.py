@@ -1,4 +1,5 @@
 """One clock abstraction: services ask it for the time so tests can drive it."""
+
 from datetime import UTC, datetime, timedelta
 
 

@@ -17,6 +17,7 @@ parked events for replay, and this loop applies them with the same handler (``re
 An unreachable database is not the event's fault: such failures are retried for as long as it
 takes, and logged at most once every few seconds (``logs.Throttled``).
 """
+
 import asyncio
 from collections.abc import Awaitable, Callable
 
@@ -63,14 +64,21 @@ async def apply(conn: asyncpg.Connection, consumer: Consumer, event: Envelope, h
     """Apply one event in its own transaction; returns what happened."""
     async with conn.transaction():
         first = await conn.fetchval(
-            "INSERT INTO processed_events (event_id, type) VALUES ($1, $2) "
-            "ON CONFLICT DO NOTHING RETURNING true", event.id, event.type)
+            "INSERT INTO processed_events (event_id, type) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING true",
+            event.id,
+            event.type,
+        )
         if not first:
             return Outcome.DUPLICATE
         if consumer.ordered:
-            last = await conn.fetchval(
-                "SELECT last_sequence FROM applied_sequences WHERE stream = $1 AND subject = $2 FOR UPDATE",
-                consumer.stream.name, event.subject) or 0
+            last = (
+                await conn.fetchval(
+                    "SELECT last_sequence FROM applied_sequences WHERE stream = $1 AND subject = $2 FOR UPDATE",
+                    consumer.stream.name,
+                    event.subject,
+                )
+                or 0
+            )
             if event.sequence <= last:
                 return Outcome.DUPLICATE
             if event.sequence > last + 1:
@@ -78,7 +86,10 @@ async def apply(conn: asyncpg.Connection, consumer: Consumer, event: Envelope, h
             await conn.execute(
                 "INSERT INTO applied_sequences (stream, subject, last_sequence) VALUES ($1, $2, $3) "
                 "ON CONFLICT (stream, subject) DO UPDATE SET last_sequence = EXCLUDED.last_sequence",
-                consumer.stream.name, event.subject, event.sequence)
+                consumer.stream.name,
+                event.subject,
+                event.sequence,
+            )
         await handle(conn, event)
     return Outcome.APPLIED
 
@@ -95,14 +106,22 @@ async def park(pool: asyncpg.Pool, consumer: Consumer, raw: bytes, error: str) -
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
             "INSERT INTO parked_events (consumer, event_id, type, body, error) VALUES ($1, $2, $3, $4, $5)",
-            consumer.durable, decoded and decoded.id, decoded and decoded.type, raw.decode(errors="replace"), error)
+            consumer.durable,
+            decoded and decoded.id,
+            decoded and decoded.type,
+            raw.decode(errors="replace"),
+            error,
+        )
         if consumer.ordered and decoded is not None:
             # Move the aggregate past the poison event, or its later events would wait forever.
             await conn.execute(
                 "INSERT INTO applied_sequences (stream, subject, last_sequence) VALUES ($1, $2, $3) "
                 "ON CONFLICT (stream, subject) DO UPDATE SET last_sequence = "
                 "GREATEST(applied_sequences.last_sequence, EXCLUDED.last_sequence)",
-                consumer.stream.name, decoded.subject, decoded.sequence)
+                consumer.stream.name,
+                decoded.subject,
+                decoded.sequence,
+            )
     PARKED.labels(consumer.durable).inc()
 
 
@@ -116,8 +135,9 @@ async def handle_message(pool: asyncpg.Pool, consumer: Consumer, msg, handle: Ha
         await msg.nak(delay=GAP_DELAY)
         return Outcome.GAP
     except UNAVAILABLE as exc:
-        outage.warning("event_deferred", kind=f"event_deferred:{consumer.durable}", consumer=consumer.durable,
-                       error=repr(exc))
+        outage.warning(
+            "event_deferred", kind=f"event_deferred:{consumer.durable}", consumer=consumer.durable, error=repr(exc)
+        )
         await msg.nak(delay=backoff(min(attempt, 6)))
         return "deferred"
     except Exception as exc:  # the handler failed on this event: retry, then park
@@ -128,8 +148,14 @@ async def handle_message(pool: asyncpg.Pool, consumer: Consumer, msg, handle: Ha
             except UNAVAILABLE:
                 await msg.nak(delay=backoff(attempt))
                 return "deferred"
-            log.error("event_parked", consumer=consumer.durable, attempt=attempt, error=repr(exc),
-                      event_id=_id_of(msg.data), detail="python -m shared.parked replay replays it after a fix")
+            log.error(
+                "event_parked",
+                consumer=consumer.durable,
+                attempt=attempt,
+                error=repr(exc),
+                event_id=_id_of(msg.data),
+                detail="python -m shared.parked replay replays it after a fix",
+            )
             await msg.ack()
             return "parked"
         log.debug("event_failed", consumer=consumer.durable, attempt=attempt, error=repr(exc))
@@ -157,7 +183,9 @@ async def replay_requested(pool: asyncpg.Pool, consumer: Consumer, handle: Handl
     try:
         rows = await pool.fetch(
             "SELECT id, body FROM parked_events WHERE consumer = $1 AND replay_requested_at IS NOT NULL "
-            "AND replayed_at IS NULL ORDER BY id", consumer.durable)
+            "AND replayed_at IS NULL ORDER BY id",
+            consumer.durable,
+        )
     except UNAVAILABLE:
         return 0
     applied = 0
@@ -165,17 +193,23 @@ async def replay_requested(pool: asyncpg.Pool, consumer: Consumer, handle: Handl
         try:
             event = Envelope.from_bytes(row["body"].encode())
             async with pool.acquire() as conn, conn.transaction():
-                if await conn.fetchval("INSERT INTO processed_events (event_id, type) VALUES ($1, $2) "
-                                       "ON CONFLICT DO NOTHING RETURNING true", event.id, event.type):
+                if await conn.fetchval(
+                    "INSERT INTO processed_events (event_id, type) VALUES ($1, $2) "
+                    "ON CONFLICT DO NOTHING RETURNING true",
+                    event.id,
+                    event.type,
+                ):
                     await handle(conn, event)
-                await conn.execute("UPDATE parked_events SET replayed_at = now(), replay_requested_at = NULL "
-                                   "WHERE id = $1", row["id"])
+                await conn.execute(
+                    "UPDATE parked_events SET replayed_at = now(), replay_requested_at = NULL WHERE id = $1", row["id"]
+                )
         except UNAVAILABLE:
             return applied  # asked again at the next check
         except Exception as exc:
             log.error("parked_event_replay_failed", consumer=consumer.durable, parked=row["id"], error=repr(exc))
-            await pool.execute("UPDATE parked_events SET replay_requested_at = NULL, error = $2 WHERE id = $1",
-                               row["id"], repr(exc))
+            await pool.execute(
+                "UPDATE parked_events SET replay_requested_at = NULL, error = $2 WHERE id = $1", row["id"], repr(exc)
+            )
             continue
         applied += 1
         REPLAYED.labels(consumer.durable).inc()
@@ -183,8 +217,16 @@ async def replay_requested(pool: asyncpg.Pool, consumer: Consumer, handle: Handl
     return applied
 
 
-async def run(js, pool: asyncpg.Pool, consumer: Consumer, handle: Handler, *,
-              max_deliver: int, batch: int = 100, idle_wait: float = 1.0) -> None:
+async def run(
+    js,
+    pool: asyncpg.Pool,
+    consumer: Consumer,
+    handle: Handler,
+    *,
+    max_deliver: int,
+    batch: int = 100,
+    idle_wait: float = 1.0,
+) -> None:
     """Consume until cancelled. The consumer must have been declared (natsio.ensure_consumer)."""
     sub = None
     next_replay_check = 0.0
@@ -201,8 +243,9 @@ async def run(js, pool: asyncpg.Pool, consumer: Consumer, handle: Handler, *,
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # NATS away: keep trying until it returns
-            outage.warning("fetch_failed", kind=f"fetch_failed:{consumer.durable}", consumer=consumer.durable,
-                           error=repr(exc))
+            outage.warning(
+                "fetch_failed", kind=f"fetch_failed:{consumer.durable}", consumer=consumer.durable, error=repr(exc)
+            )
             await asyncio.sleep(1.0)
             continue
         for msg in msgs:

@@ -4,6 +4,7 @@ Fail fast when PostgreSQL is gone: every pool bounds how long a connection attem
 pooled connection and a statement may take (``Timeouts``), so a request meets an outage with a
 quick 503 and ``Retry-After`` rather than hanging, and the pool reconnects by itself afterwards.
 """
+
 import asyncio
 import json
 import threading
@@ -26,13 +27,20 @@ class Unavailable(ConnectionError):
 # asyncpg's "PostgreSQL is not there right now": refused, dropped, shutting down (57P0x), a pooled
 # connection caught between the server's "terminating" notice and the socket closing, and a
 # time-out (connecting, waiting for a pooled connection, or a statement). ``Unavailable`` is an OSError.
-UNAVAILABLE = (OSError, asyncio.TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
-               asyncpg.OperatorInterventionError, asyncpg.InternalClientError)
+UNAVAILABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InternalClientError,
+)
 
 
 @dataclass(frozen=True)
 class Timeouts:
     """Seconds. ``None`` waits for ever (tools and tests that make their own pools)."""
+
     connect: float | None = None
     acquire: float | None = None
     statement: float | None = None
@@ -56,8 +64,9 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(database_url: str, schema: str, *, min_size: int = 1, max_size: int = 10,
-                      timeouts: Timeouts = Timeouts()) -> asyncpg.Pool:
+async def create_pool(
+    database_url: str, schema: str, *, min_size: int = 1, max_size: int = 10, timeouts: Timeouts = Timeouts()
+) -> asyncpg.Pool:
     options = {} if timeouts.connect is None else {"timeout": timeouts.connect}
     pool = Pool(
         database_url,
@@ -68,7 +77,9 @@ async def create_pool(database_url: str, schema: str, *, min_size: int = 1, max_
         init=_init_connection,
         command_timeout=timeouts.statement,
         server_settings={"search_path": f"{schema},public", "application_name": f"warroom-{schema}"},
-        loop=None, connection_class=asyncpg.Connection, record_class=asyncpg.Record,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
         **options,
     )
     pool.acquire_timeout = timeouts.acquire
@@ -129,7 +140,8 @@ async def migrate(pool: asyncpg.Pool, schema: str, migrations: list[tuple[str, s
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"', timeout=MIGRATION_TIMEOUT)
         await conn.execute(
             f'CREATE TABLE IF NOT EXISTS "{schema}".schema_migrations '
-            "(name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", timeout=MIGRATION_TIMEOUT
+            "(name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+            timeout=MIGRATION_TIMEOUT,
         )
         done = {r["name"] for r in await conn.fetch(f'SELECT name FROM "{schema}".schema_migrations')}
         for name, sql in migrations:

@@ -1,4 +1,5 @@
 """ISO 8601 durations, as every body of the API spells them ("PT7H", "PT30S")."""
+
 from datetime import timedelta
 from functools import lru_cache
 

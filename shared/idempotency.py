@@ -22,6 +22,7 @@ is recorded with the secret withheld (S11), so no secret is ever at rest in this
 
 The cost is one pooled connection per keyed request in flight; requests without a key pay nothing.
 """
+
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator
@@ -47,10 +48,14 @@ WAIT_FOR_FIRST = "30s"
 UNAVAILABLE = db.UNAVAILABLE
 
 # Per schema, caller and key: the services share a database, and so its advisory locks.
-LOCK = ("SELECT pg_advisory_xact_lock(('x' || left(encode(sha256(convert_to(current_schema(), 'UTF8') || $1::bytea"
-        " || convert_to($2::text, 'UTF8')), 'hex'), 16))::bit(64)::bigint)")
-RECORDED = ("SELECT fingerprint, status, headers, body FROM idempotency_keys "
-            "WHERE caller = $1 AND key = $2 AND expires_at > now() AND status IS NOT NULL")
+LOCK = (
+    "SELECT pg_advisory_xact_lock(('x' || left(encode(sha256(convert_to(current_schema(), 'UTF8') || $1::bytea"
+    " || convert_to($2::text, 'UTF8')), 'hex'), 16))::bit(64)::bigint)"
+)
+RECORDED = (
+    "SELECT fingerprint, status, headers, body FROM idempotency_keys "
+    "WHERE caller = $1 AND key = $2 AND expires_at > now() AND status IS NOT NULL"
+)
 RECORD = f"""
 INSERT INTO idempotency_keys AS k (caller, key, fingerprint, status, headers, body, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, now() + interval '{KEPT_FOR}')
@@ -64,6 +69,7 @@ ON CONFLICT (caller, key) DO UPDATE
 @dataclass
 class Claim:
     """A keyed request's key, for the work to record its answer in its own commit (``Answer``)."""
+
     caller: bytes
     key: str
     fingerprint: bytes
@@ -80,6 +86,7 @@ class Claim:
 @dataclass
 class Answer:
     """What a retry of the claim's key will be answered: written with the work's effect, in one commit."""
+
     claim: Claim
     status: int
     headers: list[list[str]]
@@ -137,8 +144,12 @@ async def release(pool: asyncpg.Pool, conn) -> None:
 
 
 def unavailable(scope) -> JSONResponse:
-    return problems.response(503, "the database is unavailable; nothing was changed, retry shortly",
-                             headers={"Retry-After": "1"}, instance=scope["path"])
+    return problems.response(
+        503,
+        "the database is unavailable; nothing was changed, retry shortly",
+        headers={"Retry-After": "1"},
+        instance=scope["path"],
+    )
 
 
 def _header(scope, wanted: bytes) -> bytes | None:
@@ -198,8 +209,11 @@ class _Captured:
         return self.complete and self.status < 500 and self.status != 401
 
     def kept_headers(self) -> list[list[str]]:
-        return [[name.decode("latin-1"), value.decode("latin-1")]
-                for name, value in self.headers if name.lower() in KEPT_HEADERS]
+        return [
+            [name.decode("latin-1"), value.decode("latin-1")]
+            for name, value in self.headers
+            if name.lower() in KEPT_HEADERS
+        ]
 
     async def forward(self, send) -> None:
         await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
@@ -228,8 +242,11 @@ class IdempotencyMiddleware:
         key = key.decode("latin-1").strip()
         if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
             refusal = problems.response(
-                422, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters",
-                errors=[{"field": "Idempotency-Key", "message": "malformed"}], instance=scope["path"])
+                422,
+                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters",
+                errors=[{"field": "Idempotency-Key", "message": "malformed"}],
+                instance=scope["path"],
+            )
             return await refusal(scope, receive, send)
         body = await _read_body(receive)
         if body is None:
@@ -253,8 +270,12 @@ class IdempotencyMiddleware:
             recorded = await conn.fetchrow(RECORDED, caller, key)
         except asyncpg.LockNotAvailableError:
             await _rollback(transaction)
-            busy = problems.response(409, f"a request with Idempotency-Key {key!r} is still in progress; "
-                                          "retry it later", headers={"Retry-After": "1"}, instance=scope["path"])
+            busy = problems.response(
+                409,
+                f"a request with Idempotency-Key {key!r} is still in progress; retry it later",
+                headers={"Retry-After": "1"},
+                instance=scope["path"],
+            )
             return await busy(scope, receive, send)
         except UNAVAILABLE:
             await _rollback(transaction)
@@ -298,10 +319,12 @@ class IdempotencyMiddleware:
     async def _answer_retry(scope, receive, send, key: str, fingerprint: bytes, recorded) -> None:
         if recorded["fingerprint"] != fingerprint:
             refusal = problems.response(
-                422, f"Idempotency-Key {key!r} was already used for another request (method, path or body "
-                     "differ); use a new key for a new request",
+                422,
+                f"Idempotency-Key {key!r} was already used for another request (method, path or body "
+                "differ); use a new key for a new request",
                 errors=[{"field": "Idempotency-Key", "message": "reused for another request"}],
-                instance=scope["path"])
+                instance=scope["path"],
+            )
             return await refusal(scope, receive, send)
         await _replay(send, recorded["status"], recorded["headers"], recorded["body"])
 
@@ -309,8 +332,9 @@ class IdempotencyMiddleware:
     async def _record(conn, transaction, caller: bytes, key: str, fingerprint: bytes, captured: _Captured) -> bool:
         """Whether the answer (and the work done in this transaction, if any) committed."""
         try:
-            await conn.execute(RECORD, caller, key, fingerprint, captured.status, captured.kept_headers(),
-                               b"".join(captured.chunks))
+            await conn.execute(
+                RECORD, caller, key, fingerprint, captured.status, captured.kept_headers(), b"".join(captured.chunks)
+            )
             await transaction.commit()
         except UNAVAILABLE as exc:
             # A command that committed on its own took effect: it is answered, though a retry of

@@ -16,6 +16,7 @@ Options:
   --timeout S  keep trying this long (NATS still starting, a cluster still electing its leader);
                default 120; exit status 1 when it runs out
 """
+
 from __future__ import annotations
 
 import argparse
@@ -86,8 +87,12 @@ async def run(settings: InitSettings, *, wait: bool, timeout: float) -> bool:
                     reason = f"not declared yet: {', '.join(absent)}"
                 else:
                     await declare(js, settings)
-                    log.info("init_declared", streams=len(STREAMS), replicas=settings.stream_replicas,
-                             consumers=sum(len(c) for c in CONSUMERS.values()))
+                    log.info(
+                        "init_declared",
+                        streams=len(STREAMS),
+                        replicas=settings.stream_replicas,
+                        consumers=sum(len(c) for c in CONSUMERS.values()),
+                    )
                     return True
             # A cluster answers "unavailable" or not at all until it has elected a leader; a
             # replica count it cannot place yet (nodes still joining) fails until they have.

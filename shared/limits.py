@@ -7,6 +7,7 @@ middleware, FastAPI's parser — meets a 413 as soon as the count passes the lim
 the limit is ever held in memory. Nothing inside runs for a refused body but authentication, and
 that only when the body came without a length.
 """
+
 from fastapi import HTTPException
 
 from shared import problems
@@ -21,8 +22,9 @@ class BodyTooLarge(HTTPException):
 
 
 def too_large(scope, limit: int):
-    return problems.response(413, f"the request body is larger than the limit of {limit} bytes",
-                             instance=scope.get("path"))
+    return problems.response(
+        413, f"the request body is larger than the limit of {limit} bytes", instance=scope.get("path")
+    )
 
 
 def _declared_length(scope) -> int | None:

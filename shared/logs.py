@@ -1,4 +1,5 @@
 """Structured JSON logs for every service."""
+
 import logging
 import os
 import time

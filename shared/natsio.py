@@ -1,4 +1,5 @@
 """NATS JetStream plumbing: connect, declare streams and consumers explicitly, publish."""
+
 import asyncio
 from collections.abc import Iterable
 
@@ -86,8 +87,9 @@ async def bind(js: JetStreamContext, consumer: Consumer) -> JetStreamContext.Pul
 
 async def publish_async(js: JetStreamContext, envelope: Envelope):
     """Send without waiting: returns the future of the stream's acknowledgement (deduplicated by event id)."""
-    return await js.publish_async(envelope.type, envelope.to_bytes(), stream=stream_of(envelope.type).name,
-                                  headers={"Nats-Msg-Id": envelope.id})
+    return await js.publish_async(
+        envelope.type, envelope.to_bytes(), stream=stream_of(envelope.type).name, headers={"Nats-Msg-Id": envelope.id}
+    )
 
 
 async def publish_batch(js: JetStreamContext, envelopes: Iterable[Envelope], timeout: float = 10.0) -> None:

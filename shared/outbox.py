@@ -5,6 +5,7 @@ this publisher sends unpublished rows to JetStream in position order, marking ea
 after JetStream acknowledged it: nothing committed is lost, a crash re-sends (deduplicated
 by event id). Only one replica publishes at a time (advisory lock per schema).
 """
+
 import asyncio
 from datetime import UTC, datetime
 
@@ -19,15 +20,31 @@ log = logs.get(__name__)
 ACK_TIMEOUT = 10.0  # for a whole batch's acknowledgements
 
 
-async def add(conn: asyncpg.Connection, *, source: str, event_type: str, subject: str,
-              data: dict, key: str, time: datetime | None = None) -> Envelope:
+async def add(
+    conn: asyncpg.Connection,
+    *,
+    source: str,
+    event_type: str,
+    subject: str,
+    data: dict,
+    key: str,
+    time: datetime | None = None,
+) -> Envelope:
     """Queue one event. ``key`` names the fact uniquely (e.g. the timer id), so its id is stable."""
     position = await conn.fetchval("SELECT nextval(pg_get_serial_sequence('outbox', 'position'))")
     envelope = Envelope(
-        id=event_id(key, 1), source=source, type=event_type, subject=subject,
-        time=time or datetime.now(UTC), data=data, sequence=1, position=position)
-    await conn.execute("INSERT INTO outbox (position, event) VALUES ($1, $2)",
-                       position, envelope.model_dump(mode="json"))
+        id=event_id(key, 1),
+        source=source,
+        type=event_type,
+        subject=subject,
+        time=time or datetime.now(UTC),
+        data=data,
+        sequence=1,
+        position=position,
+    )
+    await conn.execute(
+        "INSERT INTO outbox (position, event) VALUES ($1, $2)", position, envelope.model_dump(mode="json")
+    )
     return envelope
 
 
@@ -39,13 +56,16 @@ class Publisher:
 
     async def publish_pending(self, conn: asyncpg.Connection, limit: int = 500) -> int:
         rows = await conn.fetch(
-            "SELECT position, event FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT $1", limit)
+            "SELECT position, event FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT $1", limit
+        )
         if not rows:
             return 0
         # In position order, then marked in one statement: one commit per batch instead of per event.
         await natsio.publish_batch(self.js, (Envelope.model_validate(row["event"]) for row in rows), ACK_TIMEOUT)
-        await conn.execute("UPDATE outbox SET published_at = now() WHERE position = ANY($1::bigint[])",
-                           [row["position"] for row in rows])
+        await conn.execute(
+            "UPDATE outbox SET published_at = now() WHERE position = ANY($1::bigint[])",
+            [row["position"] for row in rows],
+        )
         return len(rows)
 
     async def run(self) -> None:

@@ -10,6 +10,7 @@ keeps it parked with the new reason. The command waits for that and prints each 
 0 when every requested event was replayed, 1 otherwise (one failed again, or no replica of the
 service is running to replay it). It reads ``WARROOM_DATABASE_URL``.
 """
+
 import argparse
 import asyncio
 import re
@@ -22,11 +23,15 @@ from shared.settings import Settings
 
 SERVICES = ("incident", "notifier", "timers", "postmortem")
 
-LIST = ("SELECT id, consumer, event_id, type, error, parked_at, replay_requested_at FROM parked_events "
-        "WHERE replayed_at IS NULL AND ($1::text IS NULL OR consumer = $1) ORDER BY id")
-REQUEST = ("UPDATE parked_events SET replay_requested_at = now() WHERE replayed_at IS NULL "
-           "AND ($1::text IS NULL OR consumer = $1) AND (cardinality($2::bigint[]) = 0 OR id = ANY($2)) "
-           "RETURNING id")
+LIST = (
+    "SELECT id, consumer, event_id, type, error, parked_at, replay_requested_at FROM parked_events "
+    "WHERE replayed_at IS NULL AND ($1::text IS NULL OR consumer = $1) ORDER BY id"
+)
+REQUEST = (
+    "UPDATE parked_events SET replay_requested_at = now() WHERE replayed_at IS NULL "
+    "AND ($1::text IS NULL OR consumer = $1) AND (cardinality($2::bigint[]) = 0 OR id = ANY($2)) "
+    "RETURNING id"
+)
 OUTCOMES = "SELECT id, event_id, replay_requested_at, replayed_at, error FROM parked_events WHERE id = ANY($1)"
 
 
@@ -42,8 +47,10 @@ async def list_parked(database_url: str, service: str, consumer: str | None) -> 
         await conn.close()
     for row in rows:
         pending = " (replay requested)" if row["replay_requested_at"] else ""
-        print(f"{row['id']}\t{row['consumer']}\t{row['parked_at']:%Y-%m-%dT%H:%M:%SZ}\t{row['type']}\t"
-              f"{row['event_id']}\t{row['error']}{pending}")
+        print(
+            f"{row['id']}\t{row['consumer']}\t{row['parked_at']:%Y-%m-%dT%H:%M:%SZ}\t{row['type']}\t"
+            f"{row['event_id']}\t{row['error']}{pending}"
+        )
     print(f"{len(rows)} parked event(s) in {service}", file=sys.stderr)
     return 0
 
@@ -87,19 +94,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m shared.parked",
         description="List the events a service's consumers parked (F13), or replay them after a fix: the "
-                    "running service applies each again with its handler, once, and it leaves the parked list.")
+        "running service applies each again with its handler, once, and it leaves the parked list.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, summary in (("list", "list the events still parked"),
-                          ("replay", "have the running service apply its parked events again")):
+    for name, summary in (
+        ("list", "list the events still parked"),
+        ("replay", "have the running service apply its parked events again"),
+    ):
         command = commands.add_parser(name, help=summary, description=summary)
-        command.add_argument("--service", required=True, type=_schema,
-                             help=f"whose parked events: {', '.join(SERVICES)} (its schema)")
+        command.add_argument(
+            "--service", required=True, type=_schema, help=f"whose parked events: {', '.join(SERVICES)} (its schema)"
+        )
         command.add_argument("--consumer", help="only this durable consumer's (e.g. notifier-incident)")
         if name == "replay":
-            command.add_argument("--id", type=int, action="append", default=[], dest="ids",
-                                 help="only this parked event (repeatable); all by default")
-            command.add_argument("--wait", type=float, default=30.0,
-                                 help="seconds to wait for the service to apply them (default 30)")
+            command.add_argument(
+                "--id",
+                type=int,
+                action="append",
+                default=[],
+                dest="ids",
+                help="only this parked event (repeatable); all by default",
+            )
+            command.add_argument(
+                "--wait", type=float, default=30.0, help="seconds to wait for the service to apply them (default 30)"
+            )
     args = parser.parse_args(argv)
     database_url = Settings().database_url
     if args.command == "list":

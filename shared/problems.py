@@ -5,6 +5,7 @@ the incident service serves (``{WARROOM_PUBLIC_URL}/rules#r05``, ``…#permissio
 permission table): a client, or a person reading a log, follows it to the rule in full. Problems
 that name no rule of docs/process.md keep ``about:blank``.
 """
+
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,10 +21,20 @@ from shared.text import FORMS
 
 MEDIA_TYPE = "application/problem+json"
 
-TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-          405: "Method not allowed", 409: "Conflict", 412: "Precondition failed", 413: "Content too large",
-          415: "Unsupported media type", 422: "Unprocessable content", 429: "Too many requests",
-          503: "Service unavailable"}
+TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Content too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    503: "Service unavailable",
+}
 
 
 # Every operation may answer these, always as a problem body (documented so clients and fuzzers know).
@@ -38,9 +49,13 @@ _PERMISSIONS = "permissions"
 
 class ProblemDetails(BaseModel):
     """An RFC 9457 problem; ``rule`` names the rule of the process that refused the request."""
+
     model_config = ConfigDict(extra="allow")
-    type: str = Field(BLANK, description="The rule's section of the rules page ({WARROOM_PUBLIC_URL}/rules#r05) "
-                                         "when `rule` names one, otherwise about:blank")
+    type: str = Field(
+        BLANK,
+        description="The rule's section of the rules page ({WARROOM_PUBLIC_URL}/rules#r05) "
+        "when `rule` names one, otherwise about:blank",
+    )
     title: str
     status: int
     detail: str
@@ -52,9 +67,16 @@ class ProblemDetails(BaseModel):
 class Problem(Exception):
     """Raise anywhere in a request to answer with a problem body; ``rule`` names the rule broken."""
 
-    def __init__(self, status: int, detail: str, *, rule: str | None = None,
-                 errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
-                 title: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        rule: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        title: str | None = None,
+    ):
         super().__init__(detail)
         self.status, self.detail, self.rule = status, detail, rule
         self.errors, self.headers, self.title = errors, headers, title
@@ -73,11 +95,24 @@ def type_of(rule: str | None, public_url: str) -> str:
     return f"{public_url.rstrip('/')}/rules#{anchor}"
 
 
-def response(status: int, detail: str, *, rule: str | None = None, errors=None, headers=None,
-             title: str | None = None, instance: str | None = None, public_url: str | None = None) -> JSONResponse:
+def response(
+    status: int,
+    detail: str,
+    *,
+    rule: str | None = None,
+    errors=None,
+    headers=None,
+    title: str | None = None,
+    instance: str | None = None,
+    public_url: str | None = None,
+) -> JSONResponse:
     """A problem body; ``public_url`` (where people reach the incident service) links ``rule`` to its section."""
-    body: dict[str, Any] = {"type": type_of(rule, public_url) if public_url else BLANK,
-                            "title": title or TITLES.get(status, "Error"), "status": status, "detail": detail}
+    body: dict[str, Any] = {
+        "type": type_of(rule, public_url) if public_url else BLANK,
+        "title": title or TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
     if instance:
         body["instance"] = instance
     if rule:
@@ -127,7 +162,7 @@ def _json_trouble(ctx: dict, loc: tuple, text: Any) -> str:
         text = text.decode("utf-8", "replace")
     if not isinstance(text, str):
         return f"{reason}, at character {loc[1] + 1}"
-    before = text[:loc[1]]
+    before = text[: loc[1]]
     return f"{reason} near line {before.count(chr(10)) + 1}, column {loc[1] - before.rfind(chr(10))}"
 
 
@@ -165,8 +200,9 @@ _MESSAGES: dict[str, Callable[[dict, dict], str]] = {
     "model_attributes_type": lambda e, c: "must be a JSON object",
     "greater_than_equal": lambda e, c: f"must be at least {c.get('ge')}",
     "less_than_equal": lambda e, c: f"must be at most {c.get('le')}",
-    "string_too_short": lambda e, c: "must not be empty" if c.get("min_length") == 1
-    else f"must be at least {c.get('min_length')} characters long",
+    "string_too_short": lambda e, c: (
+        "must not be empty" if c.get("min_length") == 1 else f"must be at least {c.get('min_length')} characters long"
+    ),
     "string_too_long": lambda e, c: f"must be at most {c.get('max_length')} characters long",
     "too_long": lambda e, c: f"may hold at most {c.get('max_length')} items",
     "string_pattern_mismatch": _form,
@@ -205,16 +241,28 @@ def install(app: FastAPI, public_url: str) -> None:
     _document(app)
 
     async def _unavailable(request: Request, exc: Exception):
-        return response(503, "the database is unavailable; nothing was changed, retry shortly",
-                        headers={"Retry-After": "1"}, instance=request.url.path)
+        return response(
+            503,
+            "the database is unavailable; nothing was changed, retry shortly",
+            headers={"Retry-After": "1"},
+            instance=request.url.path,
+        )
 
     for kind in UNAVAILABLE:
         app.add_exception_handler(kind, _unavailable)
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
-        return response(exc.status, exc.detail, rule=exc.rule, errors=exc.errors, headers=exc.headers,
-                        title=exc.title, instance=request.url.path, public_url=public_url)
+        return response(
+            exc.status,
+            exc.detail,
+            rule=exc.rule,
+            errors=exc.errors,
+            headers=exc.headers,
+            title=exc.title,
+            instance=request.url.path,
+            public_url=public_url,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
@@ -228,5 +276,6 @@ def install(app: FastAPI, public_url: str) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        return response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None),
-                        instance=request.url.path)
+        return response(
+            exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None), instance=request.url.path
+        )

@@ -4,6 +4,7 @@ Every downstream service applies these from the incident stream into its own sch
 authenticates requests and reads contact data and the process from there — never by
 calling the incident service.
 """
+
 import hashlib
 
 import asyncpg
@@ -24,22 +25,33 @@ async def apply(conn: asyncpg.Connection, event: Envelope) -> bool:
             await conn.execute(
                 "INSERT INTO people (id, data, admin) VALUES ($1, $2, $3) "
                 "ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, admin = EXCLUDED.admin",
-                data["id"], data, data.get("admin", False))
+                data["id"],
+                data,
+                data.get("admin", False),
+            )
         case "warroom.token.issued.v1":
             await conn.execute(
                 "INSERT INTO tokens (id, person_id, token_hash) VALUES ($1, $2, $3) "
                 "ON CONFLICT (id) DO UPDATE SET token_hash = EXCLUDED.token_hash, revoked = false",
-                data["id"], data["person_id"], data["token_hash"])
+                data["id"],
+                data["person_id"],
+                data["token_hash"],
+            )
         case "warroom.token.revoked.v1":
             await conn.execute("UPDATE tokens SET revoked = true WHERE id = $1", data["id"])
         case "warroom.process.published.v1":
             await conn.execute(
                 "INSERT INTO process_versions (version, document) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                data["version"], data["document"])
+                data["version"],
+                data["document"],
+            )
         case "warroom.directory.aspect_set.v1":
             await conn.execute(
                 "INSERT INTO aspects (aspect, smes) VALUES ($1, $2) "
-                "ON CONFLICT (aspect) DO UPDATE SET smes = EXCLUDED.smes", data["aspect"], data["smes"])
+                "ON CONFLICT (aspect) DO UPDATE SET smes = EXCLUDED.smes",
+                data["aspect"],
+                data["smes"],
+            )
         case _:
             return False
     return True
@@ -49,7 +61,9 @@ async def authenticate(conn, token: str) -> dict | None:
     """The person a bearer token belongs to (their data plus ``admin``), or None."""
     row = await conn.fetchrow(
         "SELECT p.data, p.admin FROM tokens t JOIN people p ON p.id = t.person_id "
-        "WHERE t.token_hash = $1 AND NOT t.revoked", token_hash(token))
+        "WHERE t.token_hash = $1 AND NOT t.revoked",
+        token_hash(token),
+    )
     return None if row is None else {**row["data"], "admin": row["admin"]}
 
 

@@ -14,6 +14,7 @@ answered 401 without the body being read. Then:
 An address over its limit is remembered by the replica until its bucket has a token again, so a
 flood of failures costs no statement. A valid token is never refused because of its address.
 """
+
 import asyncio
 import hashlib
 import ipaddress
@@ -31,8 +32,9 @@ from shared.settings import Settings
 
 log = logs.get(__name__)
 
-EXEMPT = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect",
-                    "/redoc", "/rules"})
+EXEMPT = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/rules"}
+)
 # Where the gate leaves the authenticated principal, for the route's dependency to reuse.
 STATE = "warroom_principal"
 # Addresses over their limit remembered per replica (oldest forgotten first beyond this many).
@@ -82,8 +84,9 @@ def unauthorized(scope, detail: str):
 
 
 def throttled(scope, wait: int, detail: str):
-    return problems.response(429, f"{detail}; retry in {wait} s", headers={"Retry-After": str(wait)},
-                             instance=scope["path"])
+    return problems.response(
+        429, f"{detail}; retry in {wait} s", headers={"Retry-After": str(wait)}, instance=scope["path"]
+    )
 
 
 class RateLimitMiddleware:
@@ -103,8 +106,9 @@ class RateLimitMiddleware:
         try:
             principal = None if token is None else await self.authenticate(scope, token)
         except Problem as refused:
-            return await problems.response(refused.status, refused.detail, headers=refused.headers,
-                                           instance=scope["path"])(scope, receive, send)
+            return await problems.response(
+                refused.status, refused.detail, headers=refused.headers, instance=scope["path"]
+            )(scope, receive, send)
         except UNAVAILABLE:
             return await unavailable(scope)(scope, receive, send)
         if principal is None:
@@ -117,8 +121,9 @@ class RateLimitMiddleware:
         allowed, wait = taken
         if allowed:
             return await self.app(scope, receive, send)
-        await throttled(scope, wait, f"rate limit: {self.per_second:g} requests per second (bursts of "
-                                     f"{self.burst:g}) per token")(scope, receive, send)
+        await throttled(
+            scope, wait, f"rate limit: {self.per_second:g} requests per second (bursts of {self.burst:g}) per token"
+        )(scope, receive, send)
 
     async def _failed(self, scope, receive, send, detail: str) -> None:
         address = address_of(scope)
@@ -139,9 +144,13 @@ class RateLimitMiddleware:
         await self._refuse_address(scope, receive, send, wait)
 
     async def _refuse_address(self, scope, receive, send, wait: int) -> None:
-        await throttled(scope, max(1, wait), f"too many failed authentications from this address: "
-                                             f"{self.failures_per_second:g} per second (bursts of "
-                                             f"{self.failure_burst:g})")(scope, receive, send)
+        await throttled(
+            scope,
+            max(1, wait),
+            f"too many failed authentications from this address: "
+            f"{self.failures_per_second:g} per second (bursts of "
+            f"{self.failure_burst:g})",
+        )(scope, receive, send)
 
     async def _take(self, scope, receive, send, bucket: bytes, per_second: float, burst: float):
         """(allowed, seconds until the next token), or None when 503 was answered."""
@@ -161,12 +170,15 @@ class RateLimitMiddleware:
 async def forget_full_buckets(pool: asyncpg.Pool, limits: Settings, every: float = 600.0) -> None:
     """Delete buckets that have refilled completely: no row means a full bucket, so nothing changes,
     but the table stays bounded (a row per real token or address used within the refill time)."""
-    full_after = max(limits.rate_limit_burst / limits.rate_limit_per_second,
-                     limits.auth_failure_burst / limits.auth_failures_per_second)
+    full_after = max(
+        limits.rate_limit_burst / limits.rate_limit_per_second,
+        limits.auth_failure_burst / limits.auth_failures_per_second,
+    )
     while True:
         try:
-            await pool.execute("DELETE FROM rate_limits WHERE refilled_at < now() - make_interval(secs => $1)",
-                               full_after)
+            await pool.execute(
+                "DELETE FROM rate_limits WHERE refilled_at < now() - make_interval(secs => $1)", full_after
+            )
         except UNAVAILABLE as exc:
             log.warning("rate_limit_cleanup_failed", error=repr(exc))
         await asyncio.sleep(every)

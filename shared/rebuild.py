@@ -1,4 +1,5 @@
 """Read-model rebuilds: replay a stream from its first message, and the ``python -m …rebuild`` entry point."""
+
 import asyncio
 import json
 import time
@@ -17,14 +18,25 @@ from shared.contract import Envelope
 from shared.settings import Settings
 
 
-async def replay(js, stream_name: str, on_batch: Callable[[list[Envelope]], Awaitable[None]], *,
-                 batch: int, until: int | None = None, owner: str = "rebuild") -> None:
+async def replay(
+    js,
+    stream_name: str,
+    on_batch: Callable[[list[Envelope]], Awaitable[None]],
+    *,
+    batch: int,
+    until: int | None = None,
+    owner: str = "rebuild",
+) -> None:
     """Pass every message of the stream, from its first to ``until`` (default: its last now), to
     ``on_batch`` a batch at a time, through an ephemeral consumer named after ``owner``. The next
     batch is fetched while ``on_batch`` handles this one."""
     name = f"{owner}-rebuild-{uuid.uuid4().hex[:12]}"
-    await js.add_consumer(stream_name, ConsumerConfig(
-        name=name, deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=300.0))
+    await js.add_consumer(
+        stream_name,
+        ConsumerConfig(
+            name=name, deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=300.0
+        ),
+    )
     try:
         state = (await js.stream_info(stream_name)).state
         end = state.last_seq if until is None else until
@@ -153,14 +165,16 @@ class _Pull:
                 self._answered.set_exception(error)
 
 
-def run_cli(service: str, package: str, settings: Settings,
-            rebuild: Callable[[asyncpg.Pool, object], Awaitable[int]], what: str) -> int:
+def run_cli(
+    service: str, package: str, settings: Settings, rebuild: Callable[[asyncpg.Pool, object], Awaitable[int]], what: str
+) -> int:
     """``main()`` of ``python -m services.<service>.rebuild``: migrate, rebuild, print the rate."""
     return asyncio.run(_run(service, package, settings, rebuild, what))
 
 
-async def _run(service: str, package: str, settings: Settings,
-               rebuild: Callable[[asyncpg.Pool, object], Awaitable[int]], what: str) -> int:
+async def _run(
+    service: str, package: str, settings: Settings, rebuild: Callable[[asyncpg.Pool, object], Awaitable[int]], what: str
+) -> int:
     pool = await db.create_pool(settings.database_url, service)
     nc = await natsio.connect(settings.nats_url, f"warroom-{service}-rebuild")
     try:
@@ -168,8 +182,7 @@ async def _run(service: str, package: str, settings: Settings,
         started = time.monotonic()
         applied = await rebuild(pool, nc.jetstream())
         seconds = time.monotonic() - started
-        print(f"rebuilt {what}: {applied} events in {seconds:.1f} s "
-              f"({applied / max(seconds, 1e-9):.0f}/s)")
+        print(f"rebuilt {what}: {applied} events in {seconds:.1f} s ({applied / max(seconds, 1e-9):.0f}/s)")
     finally:
         await nc.close()
         await pool.close()

@@ -1,4 +1,5 @@
 """Start-up and shut-down shared by the services: pool, migrations, NATS, streams, consumer tasks."""
+
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,11 +60,9 @@ def _report_crash(task: asyncio.Task) -> None:
         log.error("background_task_crashed", task=task.get_name(), error=repr(task.exception()))
 
 
-async def open_infrastructure(settings: Settings, service: str, package: str, *,
-                              pool_size: int = 10) -> Infrastructure:
+async def open_infrastructure(settings: Settings, service: str, package: str, *, pool_size: int = 10) -> Infrastructure:
     """Connect, migrate the service's schema and declare every stream and this service's consumers."""
-    pool = await db.create_pool(settings.database_url, service, max_size=pool_size,
-                                timeouts=db.Timeouts.of(settings))
+    pool = await db.create_pool(settings.database_url, service, max_size=pool_size, timeouts=db.Timeouts.of(settings))
     await db.migrate(pool, service, db.service_migrations(package))
     nc = await natsio.connect(settings.nats_url, f"warroom-{service}")
     js = nc.jetstream()
@@ -79,8 +78,11 @@ async def warn_without_catch_all(pool: asyncpg.Pool) -> None:
     said at every start, so an operator reading any service's log learns it before 04:00 does."""
     document = await projection.process(pool)
     if document is not None and not Rules.of(document).catch_all_sme:
-        log.warning("no_catch_all_sme", rule="R10",
-                    detail="catch_all_sme is empty: declaring for an aspect without SMEs will be refused")
+        log.warning(
+            "no_catch_all_sme",
+            rule="R10",
+            detail="catch_all_sme is empty: declaring for an aspect without SMEs will be refused",
+        )
 
 
 def keep_request_tables(infra: Infrastructure) -> None:
@@ -92,12 +94,23 @@ def keep_request_tables(infra: Infrastructure) -> None:
 def start_consumers(infra: Infrastructure, service: str, handlers: Mapping[str, consumer.Handler]) -> None:
     """Run a consumer loop for each of the service's durable consumers, with its handler."""
     for declared in CONSUMERS.get(service, ()):
-        infra.spawn(consumer.run(infra.js, infra.pool, declared, handlers[declared.durable],
-                                 max_deliver=infra.settings.max_deliver), f"consume-{declared.durable}")
+        infra.spawn(
+            consumer.run(
+                infra.js, infra.pool, declared, handlers[declared.durable], max_deliver=infra.settings.max_deliver
+            ),
+            f"consume-{declared.durable}",
+        )
 
 
 def serve(app_factory: str, port: int, settings: Settings) -> None:
     trusted = settings.forwarded_allow_ips
-    uvicorn.run(app_factory, factory=True, host=settings.host, port=port,
-                log_level=settings.log_level, access_log=False,
-                proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None)
+    uvicorn.run(
+        app_factory,
+        factory=True,
+        host=settings.host,
+        port=port,
+        log_level=settings.log_level,
+        access_log=False,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+    )

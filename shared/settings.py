@@ -1,4 +1,5 @@
 """Settings shared by every service, read from the environment (prefix WARROOM_)."""
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 

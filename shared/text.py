@@ -16,6 +16,7 @@ event's data model alike, so the OpenAPI documents and the event JSON Schemas st
 (``maxLength``, ``pattern``). A value outside them is a 422 naming the field (shared/problems)
 before anything is written.
 """
+
 import re
 from typing import Annotated, Any
 
@@ -51,6 +52,7 @@ def _checker(forbidden: re.Pattern, multi_line: bool):
         if (found := forbidden.search(value)) is not None:
             raise ValueError(f"{_refusal(found.group(), multi_line)} (at character {found.start() + 1})")
         return value
+
     return check
 
 
@@ -62,14 +64,20 @@ def Line(max_length: int, *, min_length: int = 0, pattern: str | None = None, **
     """Single-line text of at most ``max_length`` characters. A ``pattern`` narrows it further
     (it is documented and enforced beside the line rule)."""
     constraints = {"pattern": pattern} if pattern else {"json_schema_extra": {"pattern": LINE_PATTERN}}
-    return Annotated[str, Field(min_length=min_length or None, max_length=max_length, **constraints, **field),
-                     AfterValidator(_line)]
+    return Annotated[
+        str, Field(min_length=min_length or None, max_length=max_length, **constraints, **field), AfterValidator(_line)
+    ]
 
 
 def Text(max_length: int, *, min_length: int = 0, **field: Any) -> Any:
     """Multi-line text (TAB, CR and LF allowed) of at most ``max_length`` characters."""
-    return Annotated[str, Field(min_length=min_length or None, max_length=max_length,
-                                json_schema_extra={"pattern": TEXT_PATTERN}, **field), AfterValidator(_text)]
+    return Annotated[
+        str,
+        Field(
+            min_length=min_length or None, max_length=max_length, json_schema_extra={"pattern": TEXT_PATTERN}, **field
+        ),
+        AfterValidator(_text),
+    ]
 
 
 def _json(value: Any) -> Any:
@@ -94,8 +102,9 @@ def _json(value: Any) -> Any:
 
 
 # Free-form JSON: an object, at most MAX_DEPTH deep, its keys and strings multi-line text.
-Json = Annotated[dict[str, Any], BeforeValidator(_json),
-                 Field(description=f"a JSON object at most {MAX_DEPTH} levels deep")]
+Json = Annotated[
+    dict[str, Any], BeforeValidator(_json), Field(description=f"a JSON object at most {MAX_DEPTH} levels deep")
+]
 
 # Identifiers: a person, token, incident, subscription or delivery as given in a body or a path.
 Id = Line(64, min_length=1)
@@ -117,5 +126,8 @@ Email = Line(254, pattern=EMAIL)
 Url = Line(2000, pattern=URL)
 
 # What a value of each pattern looks like, in words: a refusal says this, never the regular expression.
-FORMS = {EMAIL: "an email address like alex@example.com", URL: "an http or https URL",
-         CLOCK: "a time like 09:00 (00:00 to 24:00)"}
+FORMS = {
+    EMAIL: "an email address like alex@example.com",
+    URL: "an http or https URL",
+    CLOCK: "a time like 09:00 (00:00 to 24:00)",
+}

@@ -1,4 +1,5 @@
 """Background loops sleep until woken or until their poll interval passes."""
+
 import asyncio
 
 

@@ -1,5 +1,6 @@
 """What every service's HTTP side shares: health, readiness, metrics, bearer authentication, and the
 limits every request meets before any work (body size, authentication, rate limits)."""
+
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -42,8 +43,9 @@ def unauthorized(detail: str = "a valid bearer token is required") -> Problem:
     return Problem(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def projected_caller(request: Request,
-                           credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> dict:
+async def projected_caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> dict:
     """The signed-in person, from this service's own projection of people and tokens."""
     if credentials is None:
         raise unauthorized()
@@ -64,8 +66,13 @@ async def projected_person(scope, token: str) -> dict | None:
 Caller = Annotated[dict, Depends(projected_caller)]
 
 
-def attach(app: FastAPI, ready: Callable[[Request], Awaitable[bool]], settings: Settings, *,
-           authenticate: Authenticate = projected_person) -> None:
+def attach(
+    app: FastAPI,
+    ready: Callable[[Request], Awaitable[bool]],
+    settings: Settings,
+    *,
+    authenticate: Authenticate = projected_person,
+) -> None:
     """Problem bodies, health and metrics, and — on ``app.state.pool`` — Idempotency-Key replay for
     every POST and the limits. Work that is local SQL records its key in the same transaction
     (``idempotency.transaction``); a service that keeps its people elsewhere than the projection (the

@@ -117,8 +117,12 @@ class RunningService:
     def __init__(self, name: str, module: str, port: int, env: dict[str, str]):
         self.name, self.module, self.port = name, module, port
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", module], cwd=ROOT, env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", module],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches only us; we stop it in order
             preexec_fn=_PREEXEC,
         )
@@ -214,10 +218,13 @@ def run(stack: contextlib.ExitStack) -> int:
                 time.sleep(0.3)
 
         lines = [f"  {s.name:<11} http://127.0.0.1:{s.port}" for s in services]
-        say("Warroom is up:\n" + "\n".join(lines)
+        say(
+            "Warroom is up:\n"
+            + "\n".join(lines)
             + f"\n  admin token {env['WARROOM_ADMIN_TOKEN']}"
             + f"\n  PostgreSQL  {env['WARROOM_DATABASE_URL']}\n  NATS        {env['WARROOM_NATS_URL']}"
-            + "\nPress Ctrl-C to stop.")
+            + "\nPress Ctrl-C to stop."
+        )
         while True:
             check_alive(services, pg, nats)
             time.sleep(0.5)

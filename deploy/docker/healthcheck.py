@@ -3,6 +3,7 @@
 The image runs any one of the four services, so this asks at each one's port (WARROOM_<NAME>_PORT,
 else its default): only the one running answers.
 """
+
 import os
 import sys
 import urllib.request

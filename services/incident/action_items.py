@@ -4,6 +4,7 @@ A refinement is applied only as a process-refinement item recorded here; one the
 brought yet is waited for a little, since the post-mortem service publishes it just before a
 caller may apply it. (jsonb columns come and go as Python values: shared.db's codec.)
 """
+
 import asyncio
 import time
 from typing import Any
@@ -19,14 +20,20 @@ POLL_SECONDS = 0.05
 async def record(conn: asyncpg.Connection, event: Envelope) -> None:
     """Items are never edited: a redelivery, or a second replica's copy, changes nothing."""
     data = event.data
-    await conn.execute("INSERT INTO action_items (incident_id, item_id, kind, change) VALUES ($1, $2, $3, $4::jsonb) "
-                       "ON CONFLICT (incident_id, item_id) DO NOTHING",
-                       data["incident_id"], data["item_id"], data["kind"], data.get("change"))
+    await conn.execute(
+        "INSERT INTO action_items (incident_id, item_id, kind, change) VALUES ($1, $2, $3, $4::jsonb) "
+        "ON CONFLICT (incident_id, item_id) DO NOTHING",
+        data["incident_id"],
+        data["item_id"],
+        data["kind"],
+        data.get("change"),
+    )
 
 
 async def _find(pool: asyncpg.Pool, incident_id: str, item_id: int) -> dict[str, Any] | None:
-    row = await pool.fetchrow("SELECT kind, change FROM action_items WHERE incident_id = $1 AND item_id = $2",
-                              incident_id, item_id)
+    row = await pool.fetchrow(
+        "SELECT kind, change FROM action_items WHERE incident_id = $1 AND item_id = $2", incident_id, item_id
+    )
     if row is None:
         return None
     return {"kind": row["kind"], "change": row["change"]}
@@ -43,5 +50,9 @@ async def waited(pool: asyncpg.Pool, incident_id: str, item_id: int, seconds: fl
 
 async def recorded_elsewhere(pool: asyncpg.Pool, incident_id: str, item_id: int, change: dict) -> str | None:
     """Another post-mortem on which this very item (number and change) is recorded, if any."""
-    return await pool.fetchval("SELECT incident_id FROM action_items WHERE item_id = $1 AND incident_id <> $2 "
-                               "AND change = $3::jsonb LIMIT 1", item_id, incident_id, change)
+    return await pool.fetchval(
+        "SELECT incident_id FROM action_items WHERE item_id = $1 AND incident_id <> $2 AND change = $3::jsonb LIMIT 1",
+        item_id,
+        incident_id,
+        change,
+    )

@@ -14,6 +14,7 @@ each about one thing:
 
 Synchronous (the eventsourcing library is): the API calls these from FastAPI's threadpool.
 """
+
 from collections.abc import Callable
 from uuid import UUID
 

@@ -1,4 +1,5 @@
 """Wires the incident service: event store, relay, HTTP. FastAPI's lifespan calls it."""
+
 import asyncio
 from contextlib import asynccontextmanager
 from urllib.parse import unquote, urlsplit
@@ -85,8 +86,11 @@ def warn_without_catch_all(application: IncidentApplication) -> None:
     except NotFound:
         return  # no process yet (no admin token): nothing is declared until one is published
     if not document.get("catch_all_sme"):
-        log.warning("no_catch_all_sme", rule="R10",
-                    detail="catch_all_sme is empty: declaring for an aspect without SMEs will be refused")
+        log.warning(
+            "no_catch_all_sme",
+            rule="R10",
+            detail="catch_all_sme is empty: declaring for an aspect without SMEs will be refused",
+        )
 
 
 async def authenticate(scope, token: str):
@@ -102,13 +106,15 @@ async def authenticate(scope, token: str):
 
 def refusals(app: FastAPI) -> None:
     """A use case's refusal (errors.py) and an unreachable event store answer as problems, for every route."""
+
     async def refused(request: Request, exc: Refused):
         problem = Problem(exc.status, exc.detail, rule=exc.rule, errors=exc.errors)
         return await request.app.exception_handlers[Problem](request, problem)
 
     async def unavailable(request: Request, exc: Exception):
-        problem = Problem(503, "the event store is unavailable; nothing was changed, retry shortly",
-                          headers={"Retry-After": "1"})
+        problem = Problem(
+            503, "the event store is unavailable; nothing was changed, retry shortly", headers={"Retry-After": "1"}
+        )
         return await request.app.exception_handlers[Problem](request, problem)
 
     app.add_exception_handler(Refused, refused)
@@ -145,8 +151,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         problems.explain(app, field, deps.levels_in_words)
     refusals(app)
     # In this order, which is the API document's.
-    for router in (people.router, process.router, directory.router, reports.router, process.refinement_router,
-                   incidents.router, events.router, commands.router):
+    for router in (
+        people.router,
+        process.router,
+        directory.router,
+        reports.router,
+        process.refinement_router,
+        incidents.router,
+        events.router,
+        commands.router,
+    ):
         app.include_router(router)
     app.include_router(rules_page.router)  # GET /rules, no token: what problem types link to
     return app

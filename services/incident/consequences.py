@@ -1,5 +1,6 @@
 """What other services' events change on an incident: timers that fired (R05, R11) and a published
 post-mortem (R16). Decided here and recorded as incident events, so an incident's history stays whole."""
+
 from services.incident.domain import Incident
 from services.incident.errors import NotFound
 from services.incident.policy import Actor
@@ -18,11 +19,13 @@ class Consequences:
 
     def record_shift_breach(self, incident_id: str, manager: str, timer_id: str) -> bool:
         """The shift_limit timer fired (R05): record the breach if the incident's own clock agrees."""
+
         def change(incident, ctx):
             if incident.manager != manager or not incident.over_shift_limit(ctx):
                 return False
             limit = durations.format(ctx.rules.manager_shift_limit)
             return incident.record_shift_breach(manager, incident.manager_since, limit, timer_id)
+
         return self._system_command(incident_id, change)
 
     def close_incident(self, incident_id: str, by: str) -> bool:

@@ -6,6 +6,7 @@ incident or a person's time records hold hundreds of them: that copy was half of
 CPU. The state here is plain data — dicts, lists and tuples of immutable values — so a copy
 only needs to rebuild the containers.
 """
+
 import copy
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal

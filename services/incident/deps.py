@@ -1,4 +1,5 @@
 """FastAPI dependencies of the incident service: the application, the caller, If-Match, a keyed reply."""
+
 from typing import Annotated
 
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -47,7 +48,7 @@ async def expected_version(if_match: Annotated[str | None, Header(max_length=40)
     try:
         return int(if_match.strip().removeprefix("W/").strip('"'))
     except ValueError:
-        raise Problem(422, "If-Match must be an incident ETag such as \"7\"") from None
+        raise Problem(422, 'If-Match must be an incident ETag such as "7"') from None
 
 
 IfMatch = Annotated[int | None, Depends(expected_version)]
@@ -74,8 +75,6 @@ class Reply:
         return self.claim.answer(self.status, dict(self.response.headers), self.response.body)
 
 
-
-
 async def levels_in_words(request: Request) -> str | None:
     """R09: what a severity must be, naming the levels of the incident's process (of the current process on a
     declaration), for a severity given as a word or out of range: "must be one of 1 Critical, 2 Serious"."""
@@ -87,6 +86,7 @@ async def levels_in_words(request: Request) -> str | None:
         if incident_id is None:
             return _named(organisation.rules_of(organisation.process()[1]))
         return _named(organisation.rules_of(incidents.process_of(incidents.incident(incident_id))))
+
     try:
         return f"must be one of {await run_in_threadpool(levels)}"
     except (Refused, OperationalError, InterfaceError):

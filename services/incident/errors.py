@@ -11,16 +11,19 @@ class Refused(Exception):
 
 class Forbidden(Refused):
     """The caller's role may not do this (403)."""
+
     status = 403
 
 
 class Conflict(Refused):
     """The incident's state or an invariant forbids it (409)."""
+
     status = 409
 
 
 class Invalid(Refused):
     """The input is malformed or incomplete (422)."""
+
     status = 422
 
 

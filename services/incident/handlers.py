@@ -6,6 +6,7 @@ history stays complete in one place (docs/architecture.md walks it). They are id
 (each timer is handled once, closing twice changes nothing), because the event store and the
 consumer's processed-events record are two different transactions.
 """
+
 import asyncio
 
 from services.incident import action_items, readmodel
@@ -14,6 +15,7 @@ from shared.contract import Envelope
 
 def by_durable(app) -> dict:
     """Each durable consumer of the incident service (``CONSUMERS['incident']``) and its handler."""
+
     async def on_timer(conn, event: Envelope) -> None:
         data, consequences = event.data, app.consequences
         if event.type == "warroom.timer.ack_due.v1":

@@ -1,5 +1,6 @@
 """Incidents: reading one (now or as of a moment), declaring, and every command on it, with the loop
 that runs a command again when it lost a race."""
+
 import random
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ T = TypeVar("T")
 
 class Stale(Conflict):
     """If-Match named another version (412)."""
+
     status = 412
 
 
@@ -92,8 +94,16 @@ class Incidents:
 
     # --- declaring ---
 
-    def declare(self, title: str, description: str, aspect: str, severity: int, manager: str | None,
-                actor: Actor, answer: Callable[[Incident], Answer] | None = None) -> Incident:
+    def declare(
+        self,
+        title: str,
+        description: str,
+        aspect: str,
+        severity: int,
+        manager: str | None,
+        actor: Actor,
+        answer: Callable[[Incident], Answer] | None = None,
+    ) -> Incident:
         version, document = self.organisation.process()
         if severity not in self.organisation.rules_of(document).levels:
             raise level_refused("severity", severity, self.organisation.rules_of(document))
@@ -106,13 +116,24 @@ class Incidents:
             ctx = self._context(actor, document)
             now = ctx.at
             with moment.of_command(now):
-                incident = Incident(title=title, description=description, aspect=aspect, severity=severity,
-                                    manager=paged, smes=smes, declared_by=actor.person_id,
-                                    process_version=version, paged=paged, coverage_gap=coverage_gap, at=now,
-                                    manager_since=ctx.tenure_start(paged, now))
+                incident = Incident(
+                    title=title,
+                    description=description,
+                    aspect=aspect,
+                    severity=severity,
+                    manager=paged,
+                    smes=smes,
+                    declared_by=actor.person_id,
+                    process_version=version,
+                    paged=paged,
+                    coverage_gap=coverage_gap,
+                    at=now,
+                    manager_since=ctx.tenure_start(paged, now),
+                )
             tracked = self.timekeeping.track(None, incident, document, now)
             self.store.record(incident, *tracked, answer=answer and answer(incident))
             return incident
+
         return in_turn(self.store, {turns.person_key(paged)}, attempt)
 
     def _smes(self, aspect: str, document: dict) -> tuple[list[str], bool]:
@@ -130,15 +151,21 @@ class Incidents:
 
     # --- commands on an incident ---
 
-    def command(self, incident_id: str, expected_version: int | None, actor: Actor,
-                change: Callable[[Incident, Context], object],
-                answer: Callable[[Incident], Answer] | None = None) -> Incident:
+    def command(
+        self,
+        incident_id: str,
+        expected_version: int | None,
+        actor: Actor,
+        change: Callable[[Incident, Context], object],
+        answer: Callable[[Incident], Answer] | None = None,
+    ) -> Incident:
         """Load, check, apply one change, save with the people's time records; If-Match mismatch is 412.
 
         A command that lost a race is loaded and checked again on the new state (§5): it applies if its
         rule still holds and is refused only by the rule — or, with If-Match, as stale (412).
         ``answer`` renders the reply from the changed incident before it is saved: a keyed request's
         reply is recorded in the same commit as the events (F10)."""
+
         def attempt() -> Incident:
             incident = self.store.load(Incident, incident_id, "incident")
             if expected_version is not None and incident.version != expected_version:
@@ -153,6 +180,7 @@ class Incidents:
             tracked = self.timekeeping.track(before, incident, document, ctx.at)
             self.store.record(incident, *tracked, answer=answer and answer(incident))
             return incident
+
         return in_turn(self.store, {turns.incident_key(incident_id)}, attempt)
 
     def _context(self, actor: Actor, document: dict) -> Context:
@@ -168,5 +196,12 @@ class Incidents:
             except NotFound:
                 return person
 
-        return Context(actor=actor, at=self.store.clock.now(), process=document, tenure_start=tenure_start,
-                       hours_of=self.people.hours_of, rules=rules, name_of=name_of)
+        return Context(
+            actor=actor,
+            at=self.store.clock.now(),
+            process=document,
+            tenure_start=tenure_start,
+            hours_of=self.people.hours_of,
+            rules=rules,
+            name_of=name_of,
+        )

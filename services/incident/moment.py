@@ -5,6 +5,7 @@ as their timestamp, which the relay publishes as the CloudEvent's ``time``. So t
 downstream services count from an event's time are the very instants the incident service counts
 from (docs/process.md: one kernel, the same instants) — not a clock read a little later.
 """
+
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar

@@ -3,6 +3,7 @@
 Stored events carry this module's path in their topic (``services.incident.organisation:…``);
 ``tests/unit/test_incident_stored_topics.py`` proves events stored under it still load.
 """
+
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -22,8 +23,19 @@ def token_id_for(token_hash: str) -> UUID:
 
 class Person(CheapCopy, Aggregate):
     @event("Registered")
-    def __init__(self, id: UUID, name: str, email: str, timezone: str, phone: str | None, groups: list[str],
-                 working_hours: dict, waking_hours: dict | None, webhook_url: str | None, admin: bool):
+    def __init__(
+        self,
+        id: UUID,
+        name: str,
+        email: str,
+        timezone: str,
+        phone: str | None,
+        groups: list[str],
+        working_hours: dict,
+        waking_hours: dict | None,
+        webhook_url: str | None,
+        admin: bool,
+    ):
         self.name, self.email, self.timezone, self.phone = name, email, timezone, phone
         self.groups, self.working_hours, self.waking_hours = groups, working_hours, waking_hours
         self.webhook_url, self.admin = webhook_url, admin
@@ -73,6 +85,7 @@ class Process(CheapCopy, Aggregate):
 
     class VersionPublished(Aggregate.Event):
         """Version 2 cites the post-mortem's action item a refinement applied (R17); version 1 events cite none."""
+
         version: int
         document: dict
         by: str
@@ -85,8 +98,9 @@ class Process(CheapCopy, Aggregate):
             state.setdefault("cites_action_item", None)
 
     @event(VersionPublished)
-    def _published(self, version: int, document: dict, by: str, cites_postmortem: str | None,
-                   cites_action_item: int | None) -> None:
+    def _published(
+        self, version: int, document: dict, by: str, cites_postmortem: str | None, cites_action_item: int | None
+    ) -> None:
         self.versions.append(document)
         if cites_action_item is not None:
             self.applied.append([cites_postmortem, cites_action_item])
@@ -102,10 +116,16 @@ class Process(CheapCopy, Aggregate):
     def current(self) -> dict:
         return self.versions[-1]
 
-    def publish(self, document: dict, by: str, cites_postmortem: str | None = None,
-                cites_action_item: int | None = None) -> None:
-        self._published(version=self.current_version + 1, document=document, by=by,
-                        cites_postmortem=cites_postmortem, cites_action_item=cites_action_item)
+    def publish(
+        self, document: dict, by: str, cites_postmortem: str | None = None, cites_action_item: int | None = None
+    ) -> None:
+        self._published(
+            version=self.current_version + 1,
+            document=document,
+            by=by,
+            cites_postmortem=cites_postmortem,
+            cites_action_item=cites_action_item,
+        )
 
 
 class Directory(CheapCopy, Aggregate):

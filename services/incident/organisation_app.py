@@ -1,6 +1,7 @@
 """The organisation's use cases, on the incident application's store (application.py): ``People`` —
 authentication and its cache, people, tokens, the built-in admin; ``Organisation`` — process versions,
 the SME directory, minor reports."""
+
 import difflib
 import secrets
 import time
@@ -24,8 +25,10 @@ AUTH_CACHE_SECONDS = 2.0
 
 def require_admin(actor: Actor) -> None:
     if not actor.admin:
-        raise Forbidden("only an admin may configure the process, directory, people and tokens",
-                        rule="permissions: configure process, directory, people, tokens")
+        raise Forbidden(
+            "only an admin may configure the process, directory, people and tokens",
+            rule="permissions: configure process, directory, people, tokens",
+        )
 
 
 class People:
@@ -64,8 +67,10 @@ class People:
             try:
                 self.person(person)
             except NotFound:
-                raise Invalid(f"{field}: no registered person {person}",
-                              errors=[{"field": field, "message": f"unknown person {person}"}]) from None
+                raise Invalid(
+                    f"{field}: no registered person {person}",
+                    errors=[{"field": field, "message": f"unknown person {person}"}],
+                ) from None
 
     # --- the built-in admin and first start ---
 
@@ -82,17 +87,34 @@ class People:
 
     def _ensure_admin_once(self, admin_token: str) -> None:
         if self.store.find(org.ADMIN_ID) is None:
-            self._record(org.Person(id=org.ADMIN_ID, name="Admin", email="admin@warroom.invalid", timezone="UTC",
-                                    phone=None, groups=[], working_hours={"start": "00:00", "end": "24:00",
-                                                                         "days": [1, 2, 3, 4, 5, 6, 7]},
-                                    waking_hours=None, webhook_url=None, admin=True))
+            self._record(
+                org.Person(
+                    id=org.ADMIN_ID,
+                    name="Admin",
+                    email="admin@warroom.invalid",
+                    timezone="UTC",
+                    phone=None,
+                    groups=[],
+                    working_hours={"start": "00:00", "end": "24:00", "days": [1, 2, 3, 4, 5, 6, 7]},
+                    waking_hours=None,
+                    webhook_url=None,
+                    admin=True,
+                )
+            )
         token_id = org.token_id_for(token_hash(admin_token))
         changed = self._admin_token(admin_token) + self._admin_credential(token_id)
         if changed:
             self._record(*changed)
         if self.store.find(org.PROCESS_ID) is None:
-            self._record(org.Process(id=org.PROCESS_ID, version=1, document=default_process(),
-                                     by=str(org.ADMIN_ID), cites_postmortem=None))
+            self._record(
+                org.Process(
+                    id=org.PROCESS_ID,
+                    version=1,
+                    document=default_process(),
+                    by=str(org.ADMIN_ID),
+                    cites_postmortem=None,
+                )
+            )
 
     def _admin_token(self, admin_token: str) -> list:
         digest = token_hash(admin_token)
@@ -138,15 +160,17 @@ class People:
         self._actors[digest] = (actor, time.monotonic() + AUTH_CACHE_SECONDS)
         return actor
 
-    def register_person(self, fields: dict, actor: Actor,
-                        answer: Callable[[org.Person], Answer] | None = None) -> org.Person:
+    def register_person(
+        self, fields: dict, actor: Actor, answer: Callable[[org.Person], Answer] | None = None
+    ) -> org.Person:
         require_admin(actor)
         person = org.Person(id=uuid4(), **fields)
         self._record(person, answer=answer and answer(person))
         return person
 
-    def issue_token(self, person_id: str, actor: Actor,
-                    answer: Callable[[str], Answer] | None = None) -> tuple[str, str]:
+    def issue_token(
+        self, person_id: str, actor: Actor, answer: Callable[[str], Answer] | None = None
+    ) -> tuple[str, str]:
         """``answer`` is given the token's id only: the secret is shown once and never recorded (S11)."""
         require_admin(actor)
         self.require_people("person_id", person_id)
@@ -193,8 +217,9 @@ class Organisation:
             cached = self._rules[id(document)] = (document, Rules.of(document))
         return cached[1]
 
-    def put_process(self, document: ProcessDocument, actor: Actor, cites_postmortem: str | None = None,
-                    authorized: bool = False) -> tuple[int, dict]:
+    def put_process(
+        self, document: ProcessDocument, actor: Actor, cites_postmortem: str | None = None, authorized: bool = False
+    ) -> tuple[int, dict]:
         if not authorized:
             require_admin(actor)
         if document.catch_all_sme:
@@ -215,8 +240,12 @@ class Organisation:
         """R10, for the declaration's answer: an unknown aspect (a typo at 04:00) still pages the catch-all,
         and the declarer learns the aspect was not found and which known aspects are nearest."""
         known = set(self.directory())
-        return {"gap": gap, "aspect_known": aspect in known, "paged": paged,
-                "did_you_mean": [] if aspect in known else nearest_aspects(aspect, known)}
+        return {
+            "gap": gap,
+            "aspect_known": aspect in known,
+            "paged": paged,
+            "did_you_mean": [] if aspect in known else nearest_aspects(aspect, known),
+        }
 
     def coverage(self, declared_aspects: set[str]) -> dict:
         """R10's coverage report: the directory's aspects without an SME, the aspects incidents were declared
@@ -224,11 +253,15 @@ class Organisation:
         directory = self.directory()
         _, document = self.process()
         catch_all = document.get("catch_all_sme") or None
-        warnings = [] if catch_all else ["catch_all_sme is empty: declaring for an aspect without SMEs will be "
-                                         "refused (R10)"]
-        return {"uncovered": sorted(name for name, smes in directory.items() if not smes),
-                "declared_without_sme": sorted(a for a in declared_aspects if not directory.get(a)),
-                "catch_all_sme": catch_all, "warnings": warnings}
+        warnings = (
+            [] if catch_all else ["catch_all_sme is empty: declaring for an aspect without SMEs will be refused (R10)"]
+        )
+        return {
+            "uncovered": sorted(name for name, smes in directory.items() if not smes),
+            "declared_without_sme": sorted(a for a in declared_aspects if not directory.get(a)),
+            "catch_all_sme": catch_all,
+            "warnings": warnings,
+        }
 
     def set_aspect(self, aspect: str, smes: list[str], actor: Actor) -> list[str]:
         require_admin(actor)
@@ -245,8 +278,14 @@ class Organisation:
 
     # --- minor reports (R12) ---
 
-    def file_report(self, title: str, description: str, aspect: str, actor: Actor,
-                    answer: Callable[[org.MinorReport], Answer] | None = None) -> org.MinorReport:
+    def file_report(
+        self,
+        title: str,
+        description: str,
+        aspect: str,
+        actor: Actor,
+        answer: Callable[[org.MinorReport], Answer] | None = None,
+    ) -> org.MinorReport:
         report = org.MinorReport(title=title, description=description, aspect=aspect, by=actor.person_id)
         self.store.record(report, answer=answer and answer(report))
         return report

@@ -1,4 +1,5 @@
 """The permission table (docs/process.md, "Who may do what"), in one place: which incident roles may do what."""
+
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,34 +23,51 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 ROWS = {
-    "offer_handover": "offer handover", "force_handover": "force handover",
+    "offer_handover": "offer handover",
+    "force_handover": "force handover",
     "manage_roles": "add/remove workers, SMEs, observers; assign PR manager",
-    "give_severity_input": "give severity input", "change_severity": "change severity",
+    "give_severity_input": "give severity input",
+    "change_severity": "change severity",
     "request_status": "request status update; brief observers",
     "brief_observers": "request status update; brief observers",
-    "post_status_update": "post status update", "post_public_update": "post public update",
-    "report_affected_info": "report affected-user info", "request_affected_info": "request affected-user info",
-    "complete_checklist_step": "complete checklist step", "resolve": "resolve / reopen", "reopen": "resolve / reopen",
+    "post_status_update": "post status update",
+    "post_public_update": "post public update",
+    "report_affected_info": "report affected-user info",
+    "request_affected_info": "request affected-user info",
+    "complete_checklist_step": "complete checklist step",
+    "resolve": "resolve / reopen",
+    "reopen": "resolve / reopen",
     "configure": "configure process, directory, people, tokens",
 }
 
 
 # What each action is, in words, as a refusal says it: "only the incident's manager may resolve it".
 DOING = {
-    "offer_handover": "offer the handover", "force_handover": "force a handover",
+    "offer_handover": "offer the handover",
+    "force_handover": "force a handover",
     "manage_roles": "add or remove its workers, SMEs and observers, or assign its PR manager",
-    "give_severity_input": "give severity input", "change_severity": "change its severity",
-    "request_status": "request a status update", "brief_observers": "brief its observers",
-    "post_status_update": "post a status update", "post_public_update": "post a public update",
+    "give_severity_input": "give severity input",
+    "change_severity": "change its severity",
+    "request_status": "request a status update",
+    "brief_observers": "brief its observers",
+    "post_status_update": "post a status update",
+    "post_public_update": "post a public update",
     "report_affected_info": "report affected-user information",
     "request_affected_info": "request affected-user information",
-    "complete_checklist_step": "complete a checklist step", "resolve": "resolve it", "reopen": "reopen it",
+    "complete_checklist_step": "complete a checklist step",
+    "resolve": "resolve it",
+    "reopen": "reopen it",
     "configure": "configure the process, the directory, people and tokens",
 }
 
 # A role on the incident in words: who may (plural where several hold it), and the attribute naming who does.
-_ROLES = {"manager": ("manager", "manager"), "worker": ("workers", "workers"), "sme": ("SMEs", "smes"),
-          "observer": ("observers", "observers"), "pr_manager": ("PR manager", "pr_manager")}
+_ROLES = {
+    "manager": ("manager", "manager"),
+    "worker": ("workers", "workers"),
+    "sme": ("SMEs", "smes"),
+    "observer": ("observers", "observers"),
+    "pr_manager": ("PR manager", "pr_manager"),
+}
 
 
 def refusal(action: str, incident, name_of: Callable[[str], str] = str) -> str:
@@ -99,6 +117,12 @@ def allowed(action: str, actor: Actor, incident=None) -> bool:
 
 def rule_for(action: str) -> str:
     """How a refusal names the permission row (and rule, where one applies)."""
-    rules = {"change_severity": "R13", "post_public_update": "R08", "report_affected_info": "R08",
-             "offer_handover": "R04", "force_handover": "R04", "post_status_update": "R06"}
+    rules = {
+        "change_severity": "R13",
+        "post_public_update": "R08",
+        "report_affected_info": "R08",
+        "offer_handover": "R04",
+        "force_handover": "R04",
+        "post_status_update": "R06",
+    }
     return rules.get(action, f"permissions: {ROWS[action]}")

@@ -1,4 +1,5 @@
 """R17: a post-mortem's process refinement, applied as a new process version that cites it."""
+
 from collections.abc import Callable
 
 from pydantic import ValidationError
@@ -20,23 +21,34 @@ class Refinements:
         """R17: the cited incident exists and the caller is an admin or one of its managers (past ones too)."""
         incident = self.store.load(Incident, postmortem, "post-mortem")
         if not actor.admin and actor.person_id not in incident.managers:
-            raise Forbidden("only the cited incident's managers (past ones too) and admins apply its refinements",
-                            rule="R17")
+            raise Forbidden(
+                "only the cited incident's managers (past ones too) and admins apply its refinements", rule="R17"
+            )
 
-    def apply_refinement(self, postmortem: str, action_item: int, change: dict, recorded: dict, actor: Actor,
-                         answer: Callable[[int, dict], Answer] | None = None
-                         ) -> tuple[int, dict]:
+    def apply_refinement(
+        self,
+        postmortem: str,
+        action_item: int,
+        change: dict,
+        recorded: dict,
+        actor: Actor,
+        answer: Callable[[int, dict], Answer] | None = None,
+    ) -> tuple[int, dict]:
         """Publish a new process version at once, citing the post-mortem (its incident's id) and the action
         item ``recorded`` on it (as the post-mortem stream told it): only a process refinement, with exactly
         its change, once. Two applying it at once: the one that loses is checked again, and refused."""
         self.may_refine(postmortem, actor)
         item = f"action item {action_item} of post-mortem {postmortem}"
         if recorded["kind"] != "process_refinement":
-            raise Conflict(f"{item} is a {recorded['kind']} item: only a process refinement changes the process",
-                           rule="R17")
+            raise Conflict(
+                f"{item} is a {recorded['kind']} item: only a process refinement changes the process", rule="R17"
+            )
         if change != recorded["change"]:
-            raise Conflict(f"the change differs from the one recorded on {item}; nothing was changed", rule="R17",
-                           errors=[{"field": "change", "message": "must be exactly the recorded change"}])
+            raise Conflict(
+                f"the change differs from the one recorded on {item}; nothing was changed",
+                rule="R17",
+                errors=[{"field": "change", "message": "must be exactly the recorded change"}],
+            )
 
         def attempt() -> tuple[int, dict]:
             process = self.store.load(org.Process, org.PROCESS_ID, "process")
@@ -45,10 +57,12 @@ class Refinements:
             document = _refined(process.current, change)
             if document.catch_all_sme:
                 self.people.require_people("catch_all_sme", document.catch_all_sme)
-            process.publish(document.document(), by=actor.person_id, cites_postmortem=postmortem,
-                            cites_action_item=action_item)
+            process.publish(
+                document.document(), by=actor.person_id, cites_postmortem=postmortem, cites_action_item=action_item
+            )
             self.store.record(process, answer=answer and answer(process.current_version, process.current))
             return process.current_version, process.current
+
         return in_turn(self.store, {"process"}, attempt)
 
 
@@ -57,10 +71,10 @@ def _refined(current: dict, change: dict) -> ProcessDocument:
     try:
         document = ProcessDocument.model_validate(merge_patch(current, change))
     except ValidationError as exc:
-        errors = [{"field": ".".join(str(p) for p in e["loc"]) or "change", "message": e["msg"]}
-                  for e in exc.errors()]
-        raise Invalid("the change no longer fits the current process; nothing was changed", rule="R17",
-                      errors=errors) from None
+        errors = [{"field": ".".join(str(p) for p in e["loc"]) or "change", "message": e["msg"]} for e in exc.errors()]
+        raise Invalid(
+            "the change no longer fits the current process; nothing was changed", rule="R17", errors=errors
+        ) from None
     if document.document() == current:
         raise Conflict("the change is already part of the current process", rule="R17")
     return document

@@ -7,6 +7,7 @@ A crash between publish and checkpoint re-publishes with the same event ids, whi
 JetStream and the consumers drop as duplicates. Notification ids may have gaps (rolled-back
 inserts); the store's table lock makes ids commit in order, so none is skipped.
 """
+
 import asyncio
 
 import asyncpg
@@ -70,7 +71,8 @@ class Relay:
         position = await conn.fetchval("SELECT position FROM relay_checkpoint WHERE id = 1")
         while True:
             notifications = await asyncio.to_thread(
-                self.app.recorder.select_notifications, start=position + 1, limit=BATCH)
+                self.app.recorder.select_notifications, start=position + 1, limit=BATCH
+            )
             if not notifications:
                 await self._idle()
                 continue

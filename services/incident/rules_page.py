@@ -8,6 +8,7 @@ or fonts from elsewhere — its Content-Security-Policy says so) and reads on a 
 copy, a wheel carries the file's content as package data, and the image copies docs/process.md to
 where the link points.
 """
+
 import functools
 import html
 import re
@@ -20,8 +21,10 @@ from markdown_it import MarkdownIt
 router = APIRouter(include_in_schema=False)
 
 # Inline styles only; nothing may be fetched from elsewhere.
-HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-           "Cache-Control": "public, max-age=300"}
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "Cache-Control": "public, max-age=300",
+}
 
 STYLE = """
 body { font: 16px/1.5 system-ui, sans-serif; max-width: 48rem; margin: 0 auto; padding: 0 1rem 3rem;
@@ -56,9 +59,11 @@ def page() -> str:
     env: dict = {}
     tokens = _anchored_headings(markdown.parse(source, env))
     body = markdown.renderer.render(tokens, markdown.options, env)
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}</body></html>\n"
+    )
 
 
 def _anchored_headings(tokens: list) -> list:
@@ -70,8 +75,11 @@ def _anchored_headings(tokens: list) -> list:
             token.attrSet("id", anchor)
             anchor = None
         kept.append(token)
-        if token.type == "paragraph_close" and kept[-2].type == "inline" and \
-                (found := _ANCHOR.fullmatch(kept[-2].content.strip())):
+        if (
+            token.type == "paragraph_close"
+            and kept[-2].type == "inline"
+            and (found := _ANCHOR.fullmatch(kept[-2].content.strip()))
+        ):
             anchor = found.group(1)
             del kept[-3:]
     return kept

@@ -1,4 +1,5 @@
 """Request and response bodies of the incident service (strict: unknown fields are 422)."""
+
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -109,6 +110,7 @@ class EmptyIn(StrictBody):
 
 class StatusUpdateIn(StrictBody):
     """All five parts are required (R06); they are optional here so one 422 can name every gap."""
+
     learned: Message | None = None
     tried: Message | None = None
     outcome: Message | None = None
@@ -149,6 +151,7 @@ class ReportIn(StrictBody):
 
 class RefinementIn(StrictBody):
     """R17: a process-refinement action item recorded on a post-mortem, with exactly its recorded change."""
+
     postmortem: Annotated[Id, Field(description="the post-mortem's incident id")]
     action_item: Annotated[int, Field(ge=1, description="the action item's number on that post-mortem")]
     change: Json = Field(description="a JSON merge patch (RFC 7386) on the process document: the item's change")
@@ -162,6 +165,7 @@ class HandoverOffer(BaseModel):
 
 class Due(BaseModel):
     """R20: what is due next for the manager."""
+
     checklist: list[dict]
     next_status_update_at: datetime | None
     next_public_update_at: datetime | None
@@ -174,6 +178,7 @@ class Due(BaseModel):
 
 class Coverage(BaseModel):
     """R10: how the directory covered the declared aspect; in the declaration's answer only."""
+
     gap: bool = Field(description="the aspect has no SME: the catch-all was paged, a gap for the post-mortem")
     aspect_known: bool = Field(description="the aspect is in the directory (false: perhaps a typo)")
     did_you_mean: list[str] = Field(description="for an unknown aspect, the nearest known ones")
@@ -182,9 +187,11 @@ class Coverage(BaseModel):
 
 class CoverageReport(BaseModel):
     """R10: where the directory does not cover the company."""
+
     uncovered: list[str] = Field(description="the directory's aspects without an SME")
     declared_without_sme: list[str] = Field(
-        description="aspects incidents were declared for that have no SME, unknown aspects included")
+        description="aspects incidents were declared for that have no SME, unknown aspects included"
+    )
     catch_all_sme: str | None = Field(description="who is paged for them; null: such declarations are refused")
     warnings: list[str]
 
@@ -239,10 +246,30 @@ class EventsPage(BaseModel):
 
 
 def incident_out(incident, extra: dict | None = None) -> IncidentOut:
-    fields = ("title", "description", "aspect", "status", "severity", "manager", "pr_manager", "handover_offer",
-              "version", "process_version", "declared_at", "resolved_at", "closed_at", "coverage_gap", "paged",
-              "acknowledged", "resolution")
+    fields = (
+        "title",
+        "description",
+        "aspect",
+        "status",
+        "severity",
+        "manager",
+        "pr_manager",
+        "handover_offer",
+        "version",
+        "process_version",
+        "declared_at",
+        "resolved_at",
+        "closed_at",
+        "coverage_gap",
+        "paged",
+        "acknowledged",
+        "resolution",
+    )
     lists = ("workers", "smes", "observers", "managers", "severity_inputs")
-    return IncidentOut(id=str(incident.id), **{f: getattr(incident, f) for f in fields},
-                       **{f: list(getattr(incident, f)) for f in lists},
-                       checklist_done=dict(incident.checklist_done), **(extra or {}))
+    return IncidentOut(
+        id=str(incident.id),
+        **{f: getattr(incident, f) for f in fields},
+        **{f: list(getattr(incident, f)) for f in lists},
+        checklist_done=dict(incident.checklist_done),
+        **(extra or {}),
+    )

@@ -5,6 +5,7 @@ or ends a stretch, so the rule is checked against a consistent history. Commands
 person take turns in a replica (turns.py), so these records are not where commands collide. The
 time rules themselves are the process kernel's (``shared.process.timing``).
 """
+
 from datetime import datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid5
 

@@ -3,6 +3,7 @@
 A command saves its incident together with the time records of the people it moves, so these are
 read and changed under the person's turn (turns.py) and saved in the same commit (incidents.py).
 """
+
 from datetime import datetime, timedelta
 
 from services.incident import tenure, turns
@@ -39,8 +40,9 @@ class Timekeeping:
                 changed.append(self._tenure(old_manager, lambda t: t.end(incident=incident_id, at=at)))
             if new_manager:
                 rest = self.organisation.rules_of(document).manager_min_break.total_seconds()
-                changed.append(self._tenure(new_manager, lambda t: t.start(incident=incident_id, at=at,
-                                                                           min_break_seconds=rest)))
+                changed.append(
+                    self._tenure(new_manager, lambda t: t.start(incident=incident_id, at=at, min_break_seconds=rest))
+                )
         for person in old_workers - new_workers:
             changed.append(self._load(person, lambda w: w.end(incident=incident_id, at=at)))
         for person in new_workers - old_workers:

@@ -2,6 +2,7 @@
 
 Stored events may evolve (upcasting); the published types are versioned and frozen.
 """
+
 from uuid import UUID
 
 from services.incident import organisation as org
@@ -16,16 +17,30 @@ _ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "origina
 _PRIVATE_FIELDS = {"at", "timer_id", "manager_since"}
 
 _INCIDENT = {
-    "Declared": "declared", "Acknowledged": "acknowledged", "WorkerAdded": "worker_added",
-    "WorkerRemoved": "worker_removed", "SmeAdded": "sme_added", "SmeRemoved": "sme_removed",
-    "ObserverAdded": "observer_added", "ObserverRemoved": "observer_removed",
-    "PrManagerAssigned": "pr_manager_assigned", "HandoverOffered": "handover_offered",
-    "HandoverDeclined": "handover_declined", "ManagerChanged": "manager_changed",
-    "ShiftLimitBreached": "shift_limit_breached", "SeverityInputGiven": "severity_input_given",
-    "SeverityChanged": "severity_changed", "StatusRequested": "status_requested", "StatusUpdated": "status_updated",
-    "ObserversBriefed": "observers_briefed", "PublicUpdatePosted": "public_update_posted",
-    "AffectedInfoRequested": "affected_info_requested", "AffectedInfoReported": "affected_info_reported",
-    "ChecklistStepCompleted": "checklist_step_completed", "Resolved": "resolved", "Reopened": "reopened",
+    "Declared": "declared",
+    "Acknowledged": "acknowledged",
+    "WorkerAdded": "worker_added",
+    "WorkerRemoved": "worker_removed",
+    "SmeAdded": "sme_added",
+    "SmeRemoved": "sme_removed",
+    "ObserverAdded": "observer_added",
+    "ObserverRemoved": "observer_removed",
+    "PrManagerAssigned": "pr_manager_assigned",
+    "HandoverOffered": "handover_offered",
+    "HandoverDeclined": "handover_declined",
+    "ManagerChanged": "manager_changed",
+    "ShiftLimitBreached": "shift_limit_breached",
+    "SeverityInputGiven": "severity_input_given",
+    "SeverityChanged": "severity_changed",
+    "StatusRequested": "status_requested",
+    "StatusUpdated": "status_updated",
+    "ObserversBriefed": "observers_briefed",
+    "PublicUpdatePosted": "public_update_posted",
+    "AffectedInfoRequested": "affected_info_requested",
+    "AffectedInfoReported": "affected_info_reported",
+    "ChecklistStepCompleted": "checklist_step_completed",
+    "Resolved": "resolved",
+    "Reopened": "reopened",
     "Closed": "closed",
 }
 
@@ -41,16 +56,22 @@ TYPES: dict[type, tuple[str, set[str]]] = {
     org.Directory.AspectSet: ("warroom.directory.aspect_set.v1", set()),
     org.MinorReport.Filed: ("warroom.report.filed.v1", set()),
     Incident.PageUnanswered: ("warroom.incident.page_unanswered.v1", set()),
-    **{getattr(Incident, stored): (f"warroom.incident.{published}.v1", _PRIVATE_FIELDS)
-       for stored, published in _INCIDENT.items()},
+    **{
+        getattr(Incident, stored): (f"warroom.incident.{published}.v1", _PRIVATE_FIELDS)
+        for stored, published in _INCIDENT.items()
+    },
 }
 
 # Aggregates kept private to the incident service (never published).
 PRIVATE = (org.AdminCredential.Event, tenure.ManagerTenure.Event, tenure.WorkerLoad.Event)
 
 # Published data that names the aggregate itself.
-_ID_FIELD = {"warroom.person.registered.v1": "id", "warroom.token.issued.v1": "id",
-             "warroom.token.revoked.v1": "id", "warroom.report.filed.v1": "id"}
+_ID_FIELD = {
+    "warroom.person.registered.v1": "id",
+    "warroom.token.issued.v1": "id",
+    "warroom.token.revoked.v1": "id",
+    "warroom.report.filed.v1": "id",
+}
 
 
 def _plain(value):

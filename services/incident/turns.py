@@ -10,6 +10,7 @@ command has it, the command starts again holding it too (``Busy``). So no two co
 each other in a cycle, and a replica never races itself. Another replica can still win a race:
 the event store's version check catches that, and the command is checked again (application.py).
 """
+
 import threading
 import weakref
 from collections.abc import Iterable

@@ -1,4 +1,5 @@
 """python -m services.notifier: serve the notifier on WARROOM_NOTIFIER_PORT (8081)."""
+
 from services.notifier.settings import NotifierSettings
 from shared.runtime import serve
 

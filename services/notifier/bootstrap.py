@@ -1,4 +1,5 @@
 """Wires the notifier: consumers queue deliveries, the worker sends them, the outbox announces them."""
+
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -26,8 +27,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         # Consumers, publisher, worker slots, API: more than the default pool of 10.
-        infra = await runtime.open_infrastructure(settings, "notifier", "services.notifier",
-                                                  pool_size=12 + settings.notifier_concurrency)
+        infra = await runtime.open_infrastructure(
+            settings, "notifier", "services.notifier", pool_size=12 + settings.notifier_concurrency
+        )
         runtime.keep_request_tables(infra)
         keys, generated = await _signing_keys(infra.pool, settings)
         # No proxies from the environment (they would bypass the SSRF guard's pinned address),
@@ -35,19 +37,28 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         # Every phase bounded (connect within 3 s at most, each read and write within the budget),
         # and the whole attempt within the budget too (channels.Webhooks).
         budget = settings.notifier_delivery_timeout
-        client = httpx.AsyncClient(timeout=httpx.Timeout(budget, connect=min(budget, 3.0)),
-                                   limits=httpx.Limits(max_connections=4 * settings.notifier_concurrency),
-                                   follow_redirects=False, trust_env=False)
+        client = httpx.AsyncClient(
+            timeout=httpx.Timeout(budget, connect=min(budget, 3.0)),
+            limits=httpx.Limits(max_connections=4 * settings.notifier_concurrency),
+            follow_redirects=False,
+            trust_env=False,
+        )
         publisher = outbox.Publisher(infra.pool, infra.js, OUTBOX_LOCK, settings.poll_interval)
-        worker = DeliveryWorker(infra.pool, Webhooks(client, allowlist, settings.notifier_delivery_timeout),
-                                _mailer(settings), clock, signing_keys=keys, database_url=settings.database_url,
-                                poll_interval=settings.poll_interval, concurrency=settings.notifier_concurrency,
-                                on_delivered=publisher.wake.set)
+        worker = DeliveryWorker(
+            infra.pool,
+            Webhooks(client, allowlist, settings.notifier_delivery_timeout),
+            _mailer(settings),
+            clock,
+            signing_keys=keys,
+            database_url=settings.database_url,
+            poll_interval=settings.poll_interval,
+            concurrency=settings.notifier_concurrency,
+            on_delivered=publisher.wake.set,
+        )
         app.state.infra, app.state.pool = infra, infra.pool
         app.state.signing_keys, app.state.secrets_generated = keys, generated
         app.state.wake_worker = worker.wake.set
-        options = handlers.Options(clock, email=bool(settings.smtp_host),
-                                   postmortem_url=settings.postmortem_base_url())
+        options = handlers.Options(clock, email=bool(settings.smtp_host), postmortem_url=settings.postmortem_base_url())
         runtime.start_consumers(infra, "notifier", handlers.by_durable(options))
         infra.spawn(worker.listen(), "delivery-listener")
         infra.spawn(worker.run(), "delivery-worker")
@@ -58,9 +69,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await infra.close()
             await client.aclose()
 
-    app = FastAPI(title="Warroom notifier", version="1", lifespan=lifespan,
-                  description="Tells the right people at the right hour through webhooks, email and "
-                              "subscriptions; every delivery and attempt is on record.")
+    app = FastAPI(
+        title="Warroom notifier",
+        version="1",
+        lifespan=lifespan,
+        description="Tells the right people at the right hour through webhooks, email and "
+        "subscriptions; every delivery and attempt is on record.",
+    )
     app.state.clock, app.state.allowlist = clock, allowlist
     for router in api.ROUTERS:
         app.include_router(router)
@@ -84,9 +99,15 @@ async def _signing_keys(pool: asyncpg.Pool, settings: NotifierSettings) -> tuple
 def _mailer(settings: NotifierSettings) -> Mailer | None:
     if not settings.smtp_host:
         return None
-    return Mailer(host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from,
-                  username=settings.smtp_username, password=settings.smtp_password,
-                  starttls=settings.smtp_starttls, timeout=settings.notifier_delivery_timeout)
+    return Mailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_from,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        starttls=settings.smtp_starttls,
+        timeout=settings.notifier_delivery_timeout,
+    )
 
 
 async def _ready(request: Request) -> bool:

@@ -2,6 +2,7 @@
 
 Each attempt answers an AttemptOutcome; the worker decides from it what happens next.
 """
+
 import asyncio
 import email.errors
 import unicodedata
@@ -51,9 +52,13 @@ class Webhooks:
                 except OSError as exc:  # DNS failed: worth trying again later, like a refused connection
                     return AttemptOutcome(error=f"cannot resolve the webhook host: {exc}", unreachable=True)
                 # Streamed and never read: a hostile receiver cannot make us buffer a huge answer.
-                async with self.client.stream("POST", target.url, content=body,
-                                              headers={**headers, **target.headers},
-                                              extensions=target.extensions) as response:
+                async with self.client.stream(
+                    "POST",
+                    target.url,
+                    content=body,
+                    headers={**headers, **target.headers},
+                    extensions=target.extensions,
+                ) as response:
                     status, wait = response.status_code, response.headers.get("retry-after")
         except (TimeoutError, httpx.TimeoutException):
             return AttemptOutcome(error=f"timed out after {self.timeout:g} s", unreachable=True)
@@ -85,8 +90,9 @@ _HTML = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
 def header_text(value: object) -> str:
     """Text safe in a mail header: control characters (CR and LF above all, which would start a
     header of the sender's choosing, defect 3) become spaces; the policy encodes the rest."""
-    return " ".join("".join(" " if unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") else c
-                            for c in str(value)).split())
+    return " ".join(
+        "".join(" " if unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") else c for c in str(value)).split()
+    )
 
 
 def email_message(payload: dict, sender: str, to: str, delivery_id: str) -> EmailMessage:
@@ -105,8 +111,17 @@ def email_message(payload: dict, sender: str, to: str, delivery_id: str) -> Emai
 
 
 class Mailer:
-    def __init__(self, *, host: str, port: int, sender: str, username: str = "", password: str = "",
-                 starttls: bool = False, timeout: float = 10.0):
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        sender: str,
+        username: str = "",
+        password: str = "",
+        starttls: bool = False,
+        timeout: float = 10.0,
+    ):
         self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
         self.username, self.password, self.starttls = username or None, password or None, starttls
 
@@ -119,14 +134,22 @@ class Mailer:
         try:
             # aiosmtplib's time-out is per command; this bounds the whole exchange.
             async with asyncio.timeout(self.timeout):
-                await aiosmtplib.send(message, hostname=self.host, port=self.port, username=self.username,
-                                      password=self.password, start_tls=self.starttls, timeout=self.timeout)
+                await aiosmtplib.send(
+                    message,
+                    hostname=self.host,
+                    port=self.port,
+                    username=self.username,
+                    password=self.password,
+                    start_tls=self.starttls,
+                    timeout=self.timeout,
+                )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [refused.code for refused in exc.recipients]
             return AttemptOutcome(error=f"SMTP refused the recipient: {codes}", permanent=all(c >= 500 for c in codes))
         except aiosmtplib.SMTPResponseException as exc:
-            return AttemptOutcome(error=f"SMTP {exc.code}: {exc.message}", permanent=exc.code >= 500,
-                           unreachable=exc.code == 421)
+            return AttemptOutcome(
+                error=f"SMTP {exc.code}: {exc.message}", permanent=exc.code >= 500, unreachable=exc.code == 421
+            )
         except TimeoutError:
             return AttemptOutcome(error=f"SMTP: timed out after {self.timeout:g} s", unreachable=True)
         except (aiosmtplib.SMTPException, OSError) as exc:

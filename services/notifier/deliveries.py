@@ -3,6 +3,7 @@
 One row per (event, recipient, channel): the UNIQUE constraint is what makes a redelivered or
 replayed event send nothing twice (F4, F6).
 """
+
 from datetime import datetime
 
 import asyncpg
@@ -12,14 +13,31 @@ from services.notifier import isolation
 # NOTIFY is delivered on commit only, so a listener woken by it always finds the new rows.
 QUEUED_CHANNEL = "warroom_notifier_queued"
 
-_FIELDS = ("id, event_id, event_type, incident_id, recipient, channel, reason, target, payload, state, "
-           "attempts, round_start, not_before, order_key, circuit, priority")
+_FIELDS = (
+    "id, event_id, event_type, incident_id, recipient, channel, reason, target, payload, state, "
+    "attempts, round_start, not_before, order_key, circuit, priority"
+)
 
 
-async def queue(conn: asyncpg.Connection, *, id: str, event_id: str, event_type: str, incident_id: str | None,
-                recipient: str, channel: str, reason: str, target: str | None, payload: dict, state: str,
-                last_error: str | None, now: datetime, not_before: datetime | None = None,
-                order_key: str | None = None, priority: int = isolation.PERSONAL) -> bool:
+async def queue(
+    conn: asyncpg.Connection,
+    *,
+    id: str,
+    event_id: str,
+    event_type: str,
+    incident_id: str | None,
+    recipient: str,
+    channel: str,
+    reason: str,
+    target: str | None,
+    payload: dict,
+    state: str,
+    last_error: str | None,
+    now: datetime,
+    not_before: datetime | None = None,
+    order_key: str | None = None,
+    priority: int = isolation.PERSONAL,
+) -> bool:
     """Queue one delivery unless this (event, recipient, channel) already has one; True if queued.
 
     A delivery to a parked endpoint is queued held: it waits with the others for the probe.
@@ -31,15 +49,32 @@ async def queue(conn: asyncpg.Connection, *, id: str, event_id: str, event_type:
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
         "        EXISTS (SELECT 1 FROM circuits WHERE circuit = $16 AND state = 'open')) "
         "ON CONFLICT DO NOTHING RETURNING true",
-        id, event_id, event_type, incident_id, recipient, channel, reason, target, payload, state, last_error,
-        now, due, not_before, order_key, isolation.circuit(channel, target), priority)
+        id,
+        event_id,
+        event_type,
+        incident_id,
+        recipient,
+        channel,
+        reason,
+        target,
+        payload,
+        state,
+        last_error,
+        now,
+        due,
+        not_before,
+        order_key,
+        isolation.circuit(channel, target),
+        priority,
+    )
     if queued and state == "pending":
         await conn.execute("SELECT pg_notify($1, '')", QUEUED_CHANNEL)
     return bool(queued)
 
 
-async def claim_due(conn: asyncpg.Connection, now: datetime, busy: list[str] = (),
-                    suspects: bool = True) -> asyncpg.Record | None:
+async def claim_due(
+    conn: asyncpg.Connection, now: datetime, busy: list[str] = (), suspects: bool = True
+) -> asyncpg.Record | None:
     """Lock the most urgent due delivery for this transaction; other replicas skip it (never send it too).
 
     Held deliveries (a parked endpoint's) are not in the index it walks; ``busy`` endpoints have
@@ -58,29 +93,46 @@ async def claim_due(conn: asyncpg.Connection, now: datetime, busy: list[str] = (
         "  AND (d.order_key IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.order_key = d.order_key "
         "       AND e.state = 'pending' AND e.position < d.position)) "
         "ORDER BY d.priority, d.next_attempt_at, d.position LIMIT 1 FOR UPDATE OF d SKIP LOCKED",
-        now, list(busy), suspects)
+        now,
+        list(busy),
+        suspects,
+    )
 
 
-async def record_attempt(conn: asyncpg.Connection, delivery_id: str, attempt: int, at: datetime,
-                         status_code: int | None, error: str | None) -> None:
+async def record_attempt(
+    conn: asyncpg.Connection, delivery_id: str, attempt: int, at: datetime, status_code: int | None, error: str | None
+) -> None:
     await conn.execute(
-        "INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, error) "
-        "VALUES ($1, $2, $3, $4, $5)", delivery_id, attempt, at, status_code, error)
+        "INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, error) VALUES ($1, $2, $3, $4, $5)",
+        delivery_id,
+        attempt,
+        at,
+        status_code,
+        error,
+    )
 
 
 async def mark_delivered(conn: asyncpg.Connection, delivery_id: str, attempts: int, at: datetime) -> None:
     await conn.execute(
         "UPDATE deliveries SET state = 'delivered', attempts = $2, delivered_at = $3, "
-        "next_attempt_at = NULL, last_error = NULL WHERE id = $1", delivery_id, attempts, at)
+        "next_attempt_at = NULL, last_error = NULL WHERE id = $1",
+        delivery_id,
+        attempts,
+        at,
+    )
 
 
-async def mark_retry(conn: asyncpg.Connection, delivery_id: str, attempts: int, next_at: datetime,
-                     error: str) -> None:
+async def mark_retry(conn: asyncpg.Connection, delivery_id: str, attempts: int, next_at: datetime, error: str) -> None:
     """Try again at ``next_at``, or with its endpoint's probe if the endpoint is parked by then."""
     await conn.execute(
         "UPDATE deliveries SET attempts = $2, next_attempt_at = $3, last_error = $4, "
         "       held = EXISTS (SELECT 1 FROM circuits c WHERE c.circuit = deliveries.circuit AND c.state = 'open') "
-        "WHERE id = $1", delivery_id, attempts, next_at, error)
+        "WHERE id = $1",
+        delivery_id,
+        attempts,
+        next_at,
+        error,
+    )
 
 
 async def hold(conn: asyncpg.Connection, delivery_id: str) -> None:
@@ -90,11 +142,16 @@ async def hold(conn: asyncpg.Connection, delivery_id: str) -> None:
 async def mark_ended(conn: asyncpg.Connection, delivery_id: str, state: str, attempts: int, error: str) -> None:
     """Give up: ``failed`` after the last attempt, ``refused`` by the SSRF guard, ``disabled`` by a 410."""
     await conn.execute(
-        "UPDATE deliveries SET state = $2, attempts = $3, next_attempt_at = NULL, last_error = $4 "
-        "WHERE id = $1", delivery_id, state, attempts, error)
+        "UPDATE deliveries SET state = $2, attempts = $3, next_attempt_at = NULL, last_error = $4 WHERE id = $1",
+        delivery_id,
+        state,
+        attempts,
+        error,
+    )
 
 
 # --- circuit breakers (F14): an endpoint that keeps failing is parked, then probed ---
+
 
 async def circuit_failed(conn: asyncpg.Connection, circuit: str, at: datetime, error: str) -> str | None:
     """Count a failure; park the endpoint (holding its deliveries) after too many in a row or a
@@ -103,17 +160,27 @@ async def circuit_failed(conn: asyncpg.Connection, circuit: str, at: datetime, e
         "INSERT INTO circuits AS c (circuit, state, failures, last_error, changed_at) "
         "VALUES ($1, 'closed', 1, $3, $2) "
         "ON CONFLICT (circuit) DO UPDATE SET failures = c.failures + 1, last_error = $3 "
-        "RETURNING state, failures, parks", circuit, at, error)
+        "RETURNING state, failures, parks",
+        circuit,
+        at,
+        error,
+    )
     if row["state"] == "open" or (row["state"] == "closed" and row["failures"] < isolation.FAILURES_TO_PARK):
         return None
     parks = row["parks"] + 1
     await conn.execute(
         "UPDATE circuits SET state = 'open', parks = $2, parked_until = $3, changed_at = $4 WHERE circuit = $1",
-        circuit, parks, at + isolation.park_for(parks), at)
+        circuit,
+        parks,
+        at + isolation.park_for(parks),
+        at,
+    )
     # Deliveries other slots are sending right now are locked: skipped here, held when they settle.
     await conn.execute(
         "UPDATE deliveries SET held = true WHERE id IN (SELECT id FROM deliveries WHERE circuit = $1 "
-        "AND state = 'pending' AND NOT held FOR UPDATE SKIP LOCKED)", circuit)
+        "AND state = 'pending' AND NOT held FOR UPDATE SKIP LOCKED)",
+        circuit,
+    )
     return "open"
 
 
@@ -121,11 +188,16 @@ async def circuit_answered(conn: asyncpg.Connection, circuit: str, at: datetime)
     """The endpoint answered: close its circuit and release its deliveries; True if it had failed."""
     closed = await conn.fetchval(
         "UPDATE circuits SET state = 'closed', failures = 0, parks = 0, parked_until = NULL, changed_at = $2 "
-        "WHERE circuit = $1 AND (state <> 'closed' OR failures > 0) RETURNING true", circuit, at)
+        "WHERE circuit = $1 AND (state <> 'closed' OR failures > 0) RETURNING true",
+        circuit,
+        at,
+    )
     if closed:
         await conn.execute(
             "UPDATE deliveries SET held = false WHERE id IN (SELECT id FROM deliveries WHERE circuit = $1 "
-            "AND state = 'pending' AND held FOR UPDATE SKIP LOCKED)", circuit)
+            "AND state = 'pending' AND held FOR UPDATE SKIP LOCKED)",
+            circuit,
+        )
         await conn.execute("SELECT pg_notify($1, '')", QUEUED_CHANNEL)
     return bool(closed)
 
@@ -139,15 +211,21 @@ async def release_probes(conn: asyncpg.Connection, now: datetime) -> list[str]:
     await conn.execute(
         "UPDATE deliveries SET held = true WHERE id IN (SELECT d.id FROM circuits c JOIN deliveries d "
         "ON d.circuit = c.circuit AND d.state = 'pending' AND NOT d.held WHERE c.state = 'open' "
-        "FOR UPDATE OF d SKIP LOCKED)")
+        "FOR UPDATE OF d SKIP LOCKED)"
+    )
     due = await conn.fetch(
         "UPDATE circuits SET state = 'half_open', changed_at = $1 WHERE circuit IN (SELECT circuit FROM "
-        "circuits WHERE state = 'open' AND parked_until <= $1 FOR UPDATE SKIP LOCKED) RETURNING circuit", now)
+        "circuits WHERE state = 'open' AND parked_until <= $1 FOR UPDATE SKIP LOCKED) RETURNING circuit",
+        now,
+    )
     for row in due:
         await conn.execute(
             "UPDATE deliveries SET held = false, next_attempt_at = least(next_attempt_at, $2) WHERE id = ("
             "  SELECT id FROM deliveries WHERE circuit = $1 AND state = 'pending' AND held "
-            "  ORDER BY priority, next_attempt_at, position LIMIT 1 FOR UPDATE SKIP LOCKED)", row["circuit"], now)
+            "  ORDER BY priority, next_attempt_at, position LIMIT 1 FOR UPDATE SKIP LOCKED)",
+            row["circuit"],
+            now,
+        )
     if due:
         await conn.execute("SELECT pg_notify($1, '')", QUEUED_CHANNEL)
     return [row["circuit"] for row in due]
@@ -160,24 +238,33 @@ async def circuits(conn: asyncpg.Connection) -> list[asyncpg.Record]:
         "       coalesce(p.pending, 0) AS pending, coalesce(p.held, 0) AS held "
         "FROM circuits c LEFT JOIN (SELECT circuit, count(*) AS pending, count(*) FILTER (WHERE held) AS held "
         "    FROM deliveries WHERE state = 'pending' GROUP BY circuit) p ON p.circuit = c.circuit "
-        "ORDER BY c.state <> 'open', c.state <> 'half_open', c.circuit")
+        "ORDER BY c.state <> 'open', c.state <> 'half_open', c.circuit"
+    )
 
 
 async def circuit_counts(conn: asyncpg.Connection) -> dict[str, int]:
-    return {row["state"]: row["n"] for row in
-            await conn.fetch("SELECT state, count(*) AS n FROM circuits GROUP BY state")}
+    return {
+        row["state"]: row["n"] for row in await conn.fetch("SELECT state, count(*) AS n FROM circuits GROUP BY state")
+    }
 
 
 # --- endpoints disabled by 410 Gone ---
 
+
 async def disable_endpoint(conn: asyncpg.Connection, endpoint: str, at: datetime, delivery_id: str) -> None:
-    await conn.execute("INSERT INTO disabled_endpoints (endpoint, disabled_at, delivery_id) VALUES ($1, $2, $3) "
-                       "ON CONFLICT DO NOTHING", endpoint, at, delivery_id)
+    await conn.execute(
+        "INSERT INTO disabled_endpoints (endpoint, disabled_at, delivery_id) VALUES ($1, $2, $3) "
+        "ON CONFLICT DO NOTHING",
+        endpoint,
+        at,
+        delivery_id,
+    )
 
 
 async def endpoint_disabled(conn: asyncpg.Connection, endpoint: str | None) -> bool:
     return endpoint is not None and bool(
-        await conn.fetchval("SELECT true FROM disabled_endpoints WHERE endpoint = $1", endpoint))
+        await conn.fetchval("SELECT true FROM disabled_endpoints WHERE endpoint = $1", endpoint)
+    )
 
 
 async def enable_endpoint(conn: asyncpg.Connection, endpoint: str | None) -> None:
@@ -189,10 +276,15 @@ async def end_pending_of(conn: asyncpg.Connection, recipient: str, channel: str,
     """A deleted subscription's queued deliveries go nowhere."""
     await conn.execute(
         "UPDATE deliveries SET state = 'disabled', next_attempt_at = NULL, last_error = $3 "
-        "WHERE recipient = $1 AND channel = $2 AND state = 'pending'", recipient, channel, error)
+        "WHERE recipient = $1 AND channel = $2 AND state = 'pending'",
+        recipient,
+        channel,
+        error,
+    )
 
 
 # --- manual redelivery ---
+
 
 async def lock(conn: asyncpg.Connection, delivery_id: str) -> asyncpg.Record | None:
     """The delivery, locked (waits for a worker sending it right now to finish)."""
@@ -203,15 +295,25 @@ async def redeliver(conn: asyncpg.Connection, delivery_id: str, now: datetime) -
     """Send it again now, under the same id; its retries count afresh from here."""
     await conn.execute(
         "UPDATE deliveries SET state = 'pending', next_attempt_at = $2, round_start = attempts, held = false "
-        "WHERE id = $1", delivery_id, now)
+        "WHERE id = $1",
+        delivery_id,
+        now,
+    )
     await conn.execute("SELECT pg_notify($1, '')", QUEUED_CHANNEL)
 
 
 # --- read by the API ---
 
-async def listing(conn: asyncpg.Connection, *, incident_id: str | None, person: str | None,
-                  delivery_id: str | None = None, before: int | None = None,
-                  limit: int = 1) -> list[asyncpg.Record]:
+
+async def listing(
+    conn: asyncpg.Connection,
+    *,
+    incident_id: str | None,
+    person: str | None,
+    delivery_id: str | None = None,
+    before: int | None = None,
+    limit: int = 1,
+) -> list[asyncpg.Record]:
     """Newest first, each with its attempts (newest first); ``before`` is where the previous page ended."""
     return await conn.fetch(
         "SELECT d.position, d.id, d.event_id, d.event_type, d.incident_id, d.recipient, d.channel, "
@@ -223,4 +325,10 @@ async def listing(conn: asyncpg.Connection, *, incident_id: str | None, person: 
         "    FROM delivery_attempts a WHERE a.delivery_id = d.id) h ON true "
         "WHERE ($1::text IS NULL OR d.incident_id = $1) AND ($2::text IS NULL OR d.recipient = $2) "
         "  AND ($3::text IS NULL OR d.id = $3) AND ($4::bigint IS NULL OR d.position < $4) "
-        "ORDER BY d.position DESC LIMIT $5", incident_id, person, delivery_id, before, limit)
+        "ORDER BY d.position DESC LIMIT $5",
+        incident_id,
+        person,
+        delivery_id,
+        before,
+        limit,
+    )

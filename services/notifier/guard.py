@@ -5,6 +5,7 @@ notifier would POST to the cloud metadata service or an internal admin port on r
 The guard resolves the host itself and the caller connects to the address it approved, so a
 DNS answer that changes between the check and the connection (rebinding) cannot slip past.
 """
+
 import asyncio
 import ipaddress
 import socket
@@ -37,13 +38,15 @@ class Allowlist:
     def allows(self, host: str, address: Address) -> bool:
         # An allow-listed IPv4 network covers that network's hosts in their IPv6 dress too.
         inner = embedded(address)
-        return host in self.hosts or any(address in network or (inner is not None and inner in network)
-                                         for network in self.networks)
+        return host in self.hosts or any(
+            address in network or (inner is not None and inner in network) for network in self.networks
+        )
 
 
 @dataclass(frozen=True)
 class Target:
     """A checked webhook: the URL to request (host replaced by the approved address) and how."""
+
     url: httpx.URL
     headers: dict[str, str]
     extensions: dict[str, str]
@@ -93,8 +96,10 @@ async def resolve(url: str, allowlist: Allowlist) -> Target:
     # One bad address refuses the host: which address a connection would use is not ours to pick.
     for address in addresses:
         if forbidden(address) and not allowlist.allows(host, address):
-            raise ForbiddenTarget(f"{host} resolves to {address}, a private, loopback or link-local address "
-                          f"that is not allow-listed (WARROOM_WEBHOOK_ALLOWLIST)")
+            raise ForbiddenTarget(
+                f"{host} resolves to {address}, a private, loopback or link-local address "
+                f"that is not allow-listed (WARROOM_WEBHOOK_ALLOWLIST)"
+            )
     pinned = parsed.copy_with(host=str(addresses[0]))
     # Host and TLS server name stay the URL's own, so virtual hosts and certificates still work.
     extensions = {"sni_hostname": parsed.host} if parsed.scheme == "https" else {}

@@ -3,6 +3,7 @@
 Nothing is sent here: a handler runs inside the consumer's transaction, so it only queues
 deliveries (one per event, recipient and channel) that the delivery worker sends after commit.
 """
+
 from dataclasses import dataclass
 from functools import partial
 
@@ -28,8 +29,11 @@ from shared.contract import Envelope
 from shared.process.hours import reachable_at
 from shared.process.rules import Rules
 
-QUEUED = Counter("warroom_notifier_deliveries_queued_total", "Deliveries queued, by channel and whether deferred "
-                 "to the recipient's hours", ["channel", "deferred"])
+QUEUED = Counter(
+    "warroom_notifier_deliveries_queued_total",
+    "Deliveries queued, by channel and whether deferred to the recipient's hours",
+    ["channel", "deferred"],
+)
 
 
 # The fields of event data that name a person, whom a message may mention by name.
@@ -68,7 +72,8 @@ async def handle_incident(conn: asyncpg.Connection, event: Envelope, *, options:
         await readmodel.save(conn, incident)
     if event.type == incidents.STATUS_UPDATED:
         await readmodel.save_status_updates(
-            conn, [incidents.status_update(incident.id, event.sequence, event.time, event.data)])
+            conn, [incidents.status_update(incident.id, event.sequence, event.time, event.data)]
+        )
     await tell(conn, event, incident, options)
 
 
@@ -91,8 +96,9 @@ async def handle_postmortem(conn: asyncpg.Connection, event: Envelope, *, option
     await _about_incident(conn, event, incident_id, options, link=link)
 
 
-async def _about_incident(conn: asyncpg.Connection, event: Envelope, incident_id: str, options: Options,
-                          link: str | None = None) -> None:
+async def _about_incident(
+    conn: asyncpg.Connection, event: Envelope, incident_id: str, options: Options, link: str | None = None
+) -> None:
     incident = await readmodel.incident(conn, incident_id)
     if incident is None:
         # The timers and post-mortem streams can overtake the incident stream: wait for the declaration.
@@ -102,8 +108,14 @@ async def _about_incident(conn: asyncpg.Connection, event: Envelope, incident_id
     await tell(conn, event, incident, options, link=link, summary=summary)
 
 
-async def tell(conn: asyncpg.Connection, event: Envelope, incident: IncidentView, options: Options,
-               link: str | None = None, summary: Summary | None = None) -> None:
+async def tell(
+    conn: asyncpg.Connection,
+    event: Envelope,
+    incident: IncidentView,
+    options: Options,
+    link: str | None = None,
+    summary: Summary | None = None,
+) -> None:
     """Queue a delivery per person and channel this event concerns under the incident's current level."""
     process = await projection.process(conn, incident.process_version) or {}
     rules = Rules.of(process)
@@ -116,25 +128,49 @@ async def tell(conn: asyncpg.Connection, event: Envelope, incident: IncidentView
     if summary is not None:
         referenced += [*incident.workers, *(update.worker for update in summary.updates)]
     named = {pid: person["name"] for pid, person in (await readmodel.people(conn, referenced)).items()}
-    ctx = messages.MessageContext(level, rules, named, link,
-                           description=messages.description(process, incident.severity), summary=summary)
+    ctx = messages.MessageContext(
+        level, rules, named, link, description=messages.description(process, incident.severity), summary=summary
+    )
     now = options.clock.now()
     for person_id, person, notice in audience:
         message = messages.compose(notice, incident, event.data, ctx)
-        payload = {"incident_id": incident.id, "event_type": event.type, "recipient": person_id,
-                   "reason": notice.reason, "message": message.text, "event": event.model_dump(mode="json"),
-                   "title": incident.title, "severity": incident.severity, "level_name": level.name or None,
-                   "role": notice.role, "what": message.what, "why": message.why, "ask": message.ask,
-                   "communications": message.communications, "link": link}
+        payload = {
+            "incident_id": incident.id,
+            "event_type": event.type,
+            "recipient": person_id,
+            "reason": notice.reason,
+            "message": message.text,
+            "event": event.model_dump(mode="json"),
+            "title": incident.title,
+            "severity": incident.severity,
+            "level_name": level.name or None,
+            "role": notice.role,
+            "what": message.what,
+            "why": message.why,
+            "ask": message.ask,
+            "communications": message.communications,
+            "link": link,
+        }
         immediacy = notice.immediacy or level.immediacy
         not_before = reachable_at(person, immediacy, now)
         for channel, target, error in _channels(person_id, person, notice, options):
             queued = await deliveries.queue(
-                conn, id=names.delivery_id(event.id, person_id, channel), event_id=event.id,
-                event_type=event.type, incident_id=incident.id, recipient=person_id, channel=channel,
-                reason=notice.reason, target=target, payload=payload, state="skipped" if error else "pending",
-                last_error=error, now=now, not_before=not_before if not_before > now else None,
-                priority=isolation.priority(channel, notice.reason, immediacy, event.type.startswith("warroom.timer.")))
+                conn,
+                id=names.delivery_id(event.id, person_id, channel),
+                event_id=event.id,
+                event_type=event.type,
+                incident_id=incident.id,
+                recipient=person_id,
+                channel=channel,
+                reason=notice.reason,
+                target=target,
+                payload=payload,
+                state="skipped" if error else "pending",
+                last_error=error,
+                now=now,
+                not_before=not_before if not_before > now else None,
+                priority=isolation.priority(channel, notice.reason, immediacy, event.type.startswith("warroom.timer.")),
+            )
             if queued and not error:
                 QUEUED.labels(channel, str(not_before > now).lower()).inc()
 
@@ -144,8 +180,11 @@ async def _audience(conn: asyncpg.Connection, notices: list[Notice]) -> list[tup
     people = await readmodel.people(conn, [n.person for n in notices if n.person])
     audience: dict[str, tuple[str, dict | None, Notice]] = {}
     for notice in notices:
-        members = await readmodel.group_members(conn, notice.group) if notice.group else \
-            [people.get(notice.person) or {"id": notice.person, "unknown": True}]
+        members = (
+            await readmodel.group_members(conn, notice.group)
+            if notice.group
+            else [people.get(notice.person) or {"id": notice.person, "unknown": True}]
+        )
         for member in members:
             known = None if member.get("unknown") else member
             audience.setdefault(member["id"], (member["id"], known, notice))
@@ -165,8 +204,10 @@ def _channels(person_id: str, person: dict | None, notice: Notice, options: Opti
             out.append((channel, person["email"], None))
     if out:
         return out
-    missing = {names.WEBHOOK: f"{person_id} has no webhook_url",
-               names.EMAIL: "no SMTP server is configured (WARROOM_SMTP_HOST)"}
+    missing = {
+        names.WEBHOOK: f"{person_id} has no webhook_url",
+        names.EMAIL: "no SMTP server is configured (WARROOM_SMTP_HOST)",
+    }
     return [(wanted[0], None, " and ".join(missing[c] for c in wanted))]
 
 
@@ -176,31 +217,61 @@ async def forward_report(conn: asyncpg.Connection, event: Envelope, options: Opt
     if not url:
         return
     data = event.data
-    payload = {"report_id": data["id"], "title": data["title"], "description": data["description"],
-               "aspect": data["aspect"], "filed_by": data["by"], "event_type": event.type,
-               "reason": "minor_report", "event": event.model_dump(mode="json"),
-               "message": f'Minor report "{data["title"]}" on "{data["aspect"]}" (R12): {data["description"]}'}
+    payload = {
+        "report_id": data["id"],
+        "title": data["title"],
+        "description": data["description"],
+        "aspect": data["aspect"],
+        "filed_by": data["by"],
+        "event_type": event.type,
+        "reason": "minor_report",
+        "event": event.model_dump(mode="json"),
+        "message": f'Minor report "{data["title"]}" on "{data["aspect"]}" (R12): {data["description"]}',
+    }
     await deliveries.queue(
-        conn, id=names.delivery_id(event.id, names.ISSUE_TRACKER, names.ISSUE_TRACKER), event_id=event.id,
-        event_type=event.type, incident_id=None, recipient=names.ISSUE_TRACKER, channel=names.ISSUE_TRACKER,
-        reason="minor_report", target=url, payload=payload, state="pending", last_error=None,
-        now=options.clock.now(), priority=isolation.COPY)
+        conn,
+        id=names.delivery_id(event.id, names.ISSUE_TRACKER, names.ISSUE_TRACKER),
+        event_id=event.id,
+        event_type=event.type,
+        incident_id=None,
+        recipient=names.ISSUE_TRACKER,
+        channel=names.ISSUE_TRACKER,
+        reason="minor_report",
+        target=url,
+        payload=payload,
+        state="pending",
+        last_error=None,
+        now=options.clock.now(),
+        priority=isolation.COPY,
+    )
     QUEUED.labels(names.ISSUE_TRACKER, "false").inc()
 
 
 async def subscribers(conn: asyncpg.Connection, event: Envelope, options: Options) -> None:
     """Every subscription whose patterns take this type gets the CloudEvent, in order per subject (F5)."""
-    incident_id = event.subject if event.type.startswith(("warroom.incident.", "warroom.timer.",
-                                                          "warroom.postmortem.")) else None
+    incident_id = (
+        event.subject if event.type.startswith(("warroom.incident.", "warroom.timer.", "warroom.postmortem.")) else None
+    )
     for subscription in await readmodel.active_subscriptions(conn):
         if not patterns.matches(subscription["event_types"], event.type):
             continue
         await deliveries.queue(
-            conn, id=names.delivery_id(event.id, subscription["id"], names.SUBSCRIPTION), event_id=event.id,
-            event_type=event.type, incident_id=incident_id, recipient=subscription["id"],
-            channel=names.SUBSCRIPTION, reason="subscribed", target=subscription["url"],
-            payload=event.model_dump(mode="json"), state="pending", last_error=None, now=options.clock.now(),
-            order_key=f"{subscription['id']}:{event.subject}", priority=isolation.COPY)
+            conn,
+            id=names.delivery_id(event.id, subscription["id"], names.SUBSCRIPTION),
+            event_id=event.id,
+            event_type=event.type,
+            incident_id=incident_id,
+            recipient=subscription["id"],
+            channel=names.SUBSCRIPTION,
+            reason="subscribed",
+            target=subscription["url"],
+            payload=event.model_dump(mode="json"),
+            state="pending",
+            last_error=None,
+            now=options.clock.now(),
+            order_key=f"{subscription['id']}:{event.subject}",
+            priority=isolation.COPY,
+        )
         QUEUED.labels(names.SUBSCRIPTION, "false").inc()
 
 

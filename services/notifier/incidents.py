@@ -3,6 +3,7 @@
 Pure, so the live consumer (one event at a time) and the rebuild (thousands per transaction)
 apply exactly the same rules and cannot drift apart.
 """
+
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -40,14 +41,21 @@ def _without(people: tuple[str, ...], person: str) -> tuple[str, ...]:
 
 
 def declared(incident_id: str, data: dict[str, Any]) -> IncidentView:
-    return IncidentView(id=incident_id, title=data["title"], aspect=data["aspect"], severity=data["severity"],
-                    process_version=data["process_version"], manager=data["manager"],
-                    smes=tuple(dict.fromkeys(data["smes"])),
-                    participants=_with((), data["manager"], data["paged"], *data["smes"]))
+    return IncidentView(
+        id=incident_id,
+        title=data["title"],
+        aspect=data["aspect"],
+        severity=data["severity"],
+        process_version=data["process_version"],
+        manager=data["manager"],
+        smes=tuple(dict.fromkeys(data["smes"])),
+        participants=_with((), data["manager"], data["paged"], *data["smes"]),
+    )
 
 
-def apply(incident: IncidentView | None, event_type: str, data: dict[str, Any],
-          incident_id: str) -> IncidentView | None:
+def apply(
+    incident: IncidentView | None, event_type: str, data: dict[str, Any], incident_id: str
+) -> IncidentView | None:
     """The incident after this event (None: the event is not about a known incident)."""
     if event_type == DECLARED:
         return incident or declared(incident_id, data)
@@ -56,14 +64,22 @@ def apply(incident: IncidentView | None, event_type: str, data: dict[str, Any],
     name = event_type.removeprefix("warroom.incident.").removesuffix(".v1")
     match name:
         case "manager_changed":
-            workers = _without(incident.workers, data["manager"]) if data.get("removed_from_workers") \
-                else incident.workers
-            return replace(incident, manager=data["manager"], workers=workers,
-                           participants=_with(incident.participants, data["manager"]))
+            workers = (
+                _without(incident.workers, data["manager"]) if data.get("removed_from_workers") else incident.workers
+            )
+            return replace(
+                incident,
+                manager=data["manager"],
+                workers=workers,
+                participants=_with(incident.participants, data["manager"]),
+            )
         case "worker_added" | "sme_added":
             role = name.removesuffix("_added") + "s"
-            return replace(incident, **{role: _with(getattr(incident, role), data["person"])},
-                           participants=_with(incident.participants, data["person"]))
+            return replace(
+                incident,
+                **{role: _with(getattr(incident, role), data["person"])},
+                participants=_with(incident.participants, data["person"]),
+            )
         case "observer_added":
             # Observers take no part in the handling: they are told as observers, not participants.
             return replace(incident, observers=_with(incident.observers, data["person"]))
@@ -71,8 +87,9 @@ def apply(incident: IncidentView | None, event_type: str, data: dict[str, Any],
             role = name.removesuffix("_removed") + "s"
             return replace(incident, **{role: _without(getattr(incident, role), data["person"])})
         case "pr_manager_assigned":
-            return replace(incident, pr_manager=data["person"],
-                           participants=_with(incident.participants, data["person"]))
+            return replace(
+                incident, pr_manager=data["person"], participants=_with(incident.participants, data["person"])
+            )
         case "severity_changed":
             return replace(incident, severity=data["severity"])
         case "resolved":
@@ -85,6 +102,7 @@ def apply(incident: IncidentView | None, event_type: str, data: dict[str, Any],
 
 
 # --- the workers' status updates, kept for the observers' summaries (R06, R07) ---
+
 
 @dataclass(frozen=True)
 class StatusUpdate:
@@ -111,6 +129,7 @@ def status_update(incident_id: str, sequence: int, at: datetime, data: dict[str,
 class Summary:
     """The status updates an observer summary covers: those after the previous summary (``since``;
     None: since the declaration), of which each worker's latest counts."""
+
     updates: tuple[StatusUpdate, ...]
     since: datetime | None = None
 

@@ -3,6 +3,7 @@
 Pure: no SQL, HTTP or NATS here. When a notice may reach a person (R11 immediacy) is the process
 kernel's rule: ``shared.process.hours.reachable_at``.
 """
+
 from datetime import timedelta
 
 from services.notifier.names import EMAIL, ISSUE_TRACKER, SUBSCRIPTION

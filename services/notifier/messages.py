@@ -3,6 +3,7 @@ what is asked of them, and how the level says to communicate (R11).
 
 Pure: everything it names comes in as arguments.
 """
+
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ class Message:
 @dataclass(frozen=True)
 class MessageContext:
     """What a message may mention besides the event: the policy, people's names, a link."""
+
     level: Level
     rules: Rules
     names: dict[str, str]
@@ -53,14 +55,16 @@ def why(notice: Notice, incident: IncidentView, data: dict[str, Any], ctx: Messa
     if notice.reason == "paged":
         return f"You are paged {_why_paged(data)}."
     if notice.role == "observer" and notice.group:
-        return (f'You observe level {incident.severity} incidents as a member of "{notice.group}": '
-                f"you take no part in fixing it but must know, in case customers call (R07).")
+        return (
+            f'You observe level {incident.severity} incidents as a member of "{notice.group}": '
+            f"you take no part in fixing it but must know, in case customers call (R07)."
+        )
     return {
         "manager": "You are its manager.",
         "sme": "You are one of its subject-matter experts.",
         "worker": "You are one of its workers.",
         "observer": "You are one of its observers: you take no part in fixing it but must know, in case "
-                    "customers call (R07).",
+        "customers call (R07).",
         "pr_manager": "You are its PR manager (R08).",
         "participant": "You took part in it.",
         "offeree": f"{ctx.name(data.get('by'))} chose you.",
@@ -88,55 +92,81 @@ def _pr_needed(incident: IncidentView, ctx: MessageContext) -> str:
 
 
 def _paged(subject, incident, data, ctx):
-    return (f"{subject} was declared for \"{data['aspect']}\".",
-            (f"{_acknowledge(ctx)} You manage it from now on until you hand over; never work on the problem "
-             f"yourself (R03).{_pr_needed(incident, ctx)}"))
+    return (
+        f'{subject} was declared for "{data["aspect"]}".',
+        (
+            f"{_acknowledge(ctx)} You manage it from now on until you hand over; never work on the problem "
+            f"yourself (R03).{_pr_needed(incident, ctx)}"
+        ),
+    )
 
 
 def _escalated(subject, incident, data, ctx):
     whom = "the catch-all SME" if data.get("to_catch_all") else "you, the next SME"
-    return (f"nobody acknowledged the page for {subject}, so it escalated to {whom}: you are its manager now.",
-            f"{_acknowledge(ctx)}{_pr_needed(incident, ctx)}")
+    return (
+        f"nobody acknowledged the page for {subject}, so it escalated to {whom}: you are its manager now.",
+        f"{_acknowledge(ctx)}{_pr_needed(incident, ctx)}",
+    )
 
 
 def _forced(subject, incident, data, ctx):
     reason = f': "{data["reason"]}"' if data.get("reason") else ""
-    return ((f"{ctx.name(data.get('by'))} made you manager of {subject}, taking over from "
-             f"{ctx.name(data.get('previous'))}{reason}."), "Take charge now and brief yourself on its state.")
+    return (
+        (
+            f"{ctx.name(data.get('by'))} made you manager of {subject}, taking over from "
+            f"{ctx.name(data.get('previous'))}{reason}."
+        ),
+        "Take charge now and brief yourself on its state.",
+    )
 
 
 def _offered(subject, incident, data, ctx):
     offerer = ctx.name(data.get("by"))
-    return (f"{offerer} offers you the manager role of {subject}. Briefing: \"{data['briefing']}\".",
-            f"Accept or decline; {offerer} stays in charge until you accept (R04).")
+    return (
+        f'{offerer} offers you the manager role of {subject}. Briefing: "{data["briefing"]}".',
+        f"Accept or decline; {offerer} stays in charge until you accept (R04).",
+    )
 
 
 def _accepted(subject, incident, data, ctx):
-    return (f"{ctx.name(data.get('manager'))} accepted the manager role of {subject}: they are in charge from now "
-            "on (R04).", "Brief them on anything still open; the new manager may add you as a worker.")
+    return (
+        f"{ctx.name(data.get('manager'))} accepted the manager role of {subject}: they are in charge from now "
+        "on (R04).",
+        "Brief them on anything still open; the new manager may add you as a worker.",
+    )
 
 
 def _declined(subject, incident, data, ctx):
-    return (f"{ctx.name(data.get('to'))} declined the manager role of {subject}.",
-            "You stay in charge: offer the role to someone else (R04).")
+    return (
+        f"{ctx.name(data.get('to'))} declined the manager role of {subject}.",
+        "You stay in charge: offer the role to someone else (R04).",
+    )
 
 
 def _handover_due(subject, incident, data, ctx):
     held = f" for {ctx.limit('handover_warning_after')}" if ctx.limit("handover_warning_after") else ""
     limit = f" before the shift limit of {ctx.limit('manager_shift_limit')}" if ctx.limit("manager_shift_limit") else ""
     who = "you have" if ctx.role == "manager" else f"{ctx.name(incident.manager)} has"
-    return (f"{who} managed {subject}{held}: a handover is due (R05).",
-            (f"Begin the handover now: offer the role to someone rested{limit}." if ctx.role == "manager"
-             else f"Help the manager hand over to someone rested{limit}."))
+    return (
+        f"{who} managed {subject}{held}: a handover is due (R05).",
+        (
+            f"Begin the handover now: offer the role to someone rested{limit}."
+            if ctx.role == "manager"
+            else f"Help the manager hand over to someone rested{limit}."
+        ),
+    )
 
 
 def _shift_limit(subject, incident, data, ctx):
     limit = f" of {ctx.limit('manager_shift_limit')}" if ctx.limit("manager_shift_limit") else ""
     who = "you" if ctx.role == "manager" else ctx.name(incident.manager)
-    return ((f"{who} reached the manager shift limit{limit} on {subject}; the breach is recorded for the "
-             "post-mortem (R05)."),
-            ("Hand over now: until someone else manages, every manager command but offering the handover "
-             "is refused."))
+    return (
+        (
+            f"{who} reached the manager shift limit{limit} on {subject}; the breach is recorded for the "
+            "post-mortem (R05)."
+        ),
+        ("Hand over now: until someone else manages, every manager command but offering the handover is refused."),
+    )
 
 
 def _breached(subject, incident, data, ctx):
@@ -146,8 +176,10 @@ def _breached(subject, incident, data, ctx):
 
 def _observer(subject, incident, data, ctx):
     description = ctx.description
-    return (f"{subject} was declared{': ' + description if description else '.'}",
-            "Be ready to answer customers; you may give input on the severity level.")
+    return (
+        f"{subject} was declared{': ' + description if description else '.'}",
+        "Be ready to answer customers; you may give input on the severity level.",
+    )
 
 
 def _severity_changed(subject, incident, data, ctx):
@@ -159,20 +191,30 @@ def _severity_changed(subject, incident, data, ctx):
 
 
 def _briefed(subject, incident, data, ctx):
-    return (f"the manager briefs the observers of {subject}: \"{data['summary']}\".",
-            "Nothing more is asked of you; you may give input on the severity level.")
+    return (
+        f'the manager briefs the observers of {subject}: "{data["summary"]}".',
+        "Nothing more is asked of you; you may give input on the severity level.",
+    )
 
 
 def _unanswered(subject, incident, data, ctx):
-    return ((f"nobody acknowledged the pages for {subject}: every SME and the catch-all were paged; "
-             f"{ctx.name(data.get('paged'))} stays its manager (R11)."),
-            "Help reach someone who can take charge of it.")
+    return (
+        (
+            f"nobody acknowledged the pages for {subject}: every SME and the catch-all were paged; "
+            f"{ctx.name(data.get('paged'))} stays its manager (R11)."
+        ),
+        "Help reach someone who can take charge of it.",
+    )
 
 
 def _status_requested(subject, incident, data, ctx):
-    return (f"{ctx.name(data.get('by'))} asks for your status update on {subject}.",
-            ("Post it with all five parts: what you learned, tried, the outcome, what you are working on and "
-             "what remains (R06)."))
+    return (
+        f"{ctx.name(data.get('by'))} asks for your status update on {subject}.",
+        (
+            "Post it with all five parts: what you learned, tried, the outcome, what you are working on and "
+            "what remains (R06)."
+        ),
+    )
 
 
 def _cadence(kind: str):
@@ -180,12 +222,15 @@ def _cadence(kind: str):
         every = getattr(ctx.level, f"{kind}_update_every")
         cadence = f" (every {spoken(every)})" if every else ""
         if kind == "status":
-            return (f"a status update from the workers of {subject} is due{cadence}.",
-                    "Request status from the workers (R06).")
+            return (
+                f"a status update from the workers of {subject} is due{cadence}.",
+                "Request status from the workers (R06).",
+            )
         if ctx.role == "pr_manager":
             return f"a public update on {subject} is due{cadence}.", "Post a public update now (R08)."
         who = "Make sure the PR manager posts one" if incident.pr_manager else "Assign a PR manager to post one"
         return f"a public update on {subject} is due{cadence}.", f"{who} (R08)."
+
     return words
 
 
@@ -199,31 +244,43 @@ def _step_due(subject, incident, data, ctx):
 def _not_fresh(subject, incident, data, ctx):
     worker = ctx.name(data.get("person"))
     fresh = f" longer than {ctx.limit('worker_fresh_for')}" if ctx.limit("worker_fresh_for") else " too long"
-    return (f"{worker} has been on incidents{fresh} in the last 24 hours, now on {subject} (R19).",
-            f"Relieve {worker}: bring in someone fresh.")
+    return (
+        f"{worker} has been on incidents{fresh} in the last 24 hours, now on {subject} (R19).",
+        f"Relieve {worker}: bring in someone fresh.",
+    )
 
 
 def _added(role: str, ask: str):
     def words(subject, incident, data, ctx):
         return f"{ctx.name(data.get('by'))} added you to {subject} as {role}.", ask
+
     return words
 
 
 def _pr_assigned(subject, incident, data, ctx):
     every = ctx.level.public_update_every
     cadence = f" every {spoken(every)}" if every else " as the manager asks"
-    return (f"{ctx.name(data.get('by'))} made you PR manager of {subject}.",
-            f"Keep clients and end users informed: post public updates{cadence} (R08).")
+    return (
+        f"{ctx.name(data.get('by'))} made you PR manager of {subject}.",
+        f"Keep clients and end users informed: post public updates{cadence} (R08).",
+    )
 
 
 def _severity_input(subject, incident, data, ctx):
-    return (f"{ctx.name(data.get('by'))} suggests level {data['level']} for {subject}: \"{data['comment']}\".",
-            "Consider it: only you change the level (R13).")
+    return (
+        f'{ctx.name(data.get("by"))} suggests level {data["level"]} for {subject}: "{data["comment"]}".',
+        "Consider it: only you change the level (R13).",
+    )
 
 
 def _affected(subject, incident, data, ctx):
-    return ((f"{ctx.name(data.get('by'))} asks you to gather information from affected users on {subject}: "
-             f"\"{data['question']}\"."), "Report your findings to the incident (R08).")
+    return (
+        (
+            f"{ctx.name(data.get('by'))} asks you to gather information from affected users on {subject}: "
+            f'"{data["question"]}".'
+        ),
+        "Report your findings to the incident (R08).",
+    )
 
 
 def _postmortem(subject, incident, data, ctx):
@@ -234,10 +291,13 @@ def _postmortem(subject, incident, data, ctx):
 def _sme_listed(subject, incident, data, ctx):
     ack = ctx.level.acknowledge_within
     within = f" within {spoken(ack)}" if ack else ""
-    return (f"{subject} was declared for \"{data['aspect']}\", and you are on its list of subject-matter experts "
-            "(R02).",
-            (f"{ctx.name(data.get('paged'))} is paged first; unacknowledged{within}, the page escalates down the "
-             "list and may reach you (R11). Be ready to advise."))
+    return (
+        f'{subject} was declared for "{data["aspect"]}", and you are on its list of subject-matter experts (R02).',
+        (
+            f"{ctx.name(data.get('paged'))} is paged first; unacknowledged{within}, the page escalates down the "
+            "list and may reach you (R11). Be ready to advise."
+        ),
+    )
 
 
 def quoted(parts: dict[str, str]) -> str:
@@ -248,8 +308,10 @@ def quoted(parts: dict[str, str]) -> str:
 def _status_update(subject, incident, data, ctx):
     every = ctx.level.status_update_every
     summary = f"; the observers get a summary of the workers' updates every {spoken(every)} (R07)" if every else ""
-    return (f"{ctx.name(data.get('worker'))} posted a status update on {subject}: {quoted(data)}.",
-            f"Act on it (R06){summary}.")
+    return (
+        f"{ctx.name(data.get('worker'))} posted a status update on {subject}: {quoted(data)}.",
+        f"Act on it (R06){summary}.",
+    )
 
 
 def _moment(at: datetime) -> str:
@@ -264,20 +326,26 @@ def _status_summary(subject, incident, data, ctx):
     said = " ".join(lines) if lines else f"No status update since {since}."
     every = ctx.level.status_update_every
     nxt = f" The next summary follows in {spoken(every)}." if every else ""
-    return (f"the workers' status on {subject} since {since} (R06): {said}",
-            f"Nothing is asked of you; be ready to answer customers.{nxt}")
+    return (
+        f"the workers' status on {subject} since {since} (R06): {said}",
+        f"Nothing is asked of you; be ready to answer customers.{nxt}",
+    )
 
 
 def _resolved(subject, incident, data, ctx):
-    return (f"{ctx.name(data.get('by'))} resolved {subject}: \"{data['resolution']}\", verified by "
-            f"\"{data['test_plan']}\" (R15).",
-            "Nothing more is asked of you unless it is reopened; its post-mortem follows (R16).")
+    return (
+        f'{ctx.name(data.get("by"))} resolved {subject}: "{data["resolution"]}", verified by '
+        f'"{data["test_plan"]}" (R15).',
+        "Nothing more is asked of you unless it is reopened; its post-mortem follows (R16).",
+    )
 
 
 def _reopened(subject, incident, data, ctx):
     ask = {"manager": "Take charge of it again.", "observer": "Be ready to answer customers again."}
-    return (f"{ctx.name(data.get('by'))} reopened {subject}: \"{data['reason']}\" (R15).",
-            ask.get(ctx.role, "It needs you again in your role."))
+    return (
+        f'{ctx.name(data.get("by"))} reopened {subject}: "{data["reason"]}" (R15).',
+        ask.get(ctx.role, "It needs you again in your role."),
+    )
 
 
 def _news(subject, incident, data, ctx):
@@ -285,19 +353,36 @@ def _news(subject, incident, data, ctx):
 
 
 _WORDS = {
-    "paged": _paged, "escalated": _escalated, "handover_forced": _forced, "handover_offered": _offered,
-    "handover_declined": _declined, "handover_accepted": _accepted, "sme_listed": _sme_listed,
-    "status_update": _status_update, "status_summary": _status_summary, "resolved": _resolved,
-    "reopened": _reopened, "handover_due": _handover_due, "shift_limit": _shift_limit,
-    "shift_limit_breached": _breached, "observer": _observer, "severity_changed": _severity_changed,
-    "observers_briefed": _briefed, "page_unanswered": _unanswered, "status_requested": _status_requested,
-    "status_update_due": _cadence("status"), "public_update_due": _cadence("public"),
-    "checklist_step_due": _step_due, "worker_not_fresh": _not_fresh,
+    "paged": _paged,
+    "escalated": _escalated,
+    "handover_forced": _forced,
+    "handover_offered": _offered,
+    "handover_declined": _declined,
+    "handover_accepted": _accepted,
+    "sme_listed": _sme_listed,
+    "status_update": _status_update,
+    "status_summary": _status_summary,
+    "resolved": _resolved,
+    "reopened": _reopened,
+    "handover_due": _handover_due,
+    "shift_limit": _shift_limit,
+    "shift_limit_breached": _breached,
+    "observer": _observer,
+    "severity_changed": _severity_changed,
+    "observers_briefed": _briefed,
+    "page_unanswered": _unanswered,
+    "status_requested": _status_requested,
+    "status_update_due": _cadence("status"),
+    "public_update_due": _cadence("public"),
+    "checklist_step_due": _step_due,
+    "worker_not_fresh": _not_fresh,
     "worker_added": _added("a worker", "Work on the problem and report honest status when asked (R06)."),
     "sme_added": _added("a subject-matter expert", "Advise the manager and the workers on your domain."),
     "observer_added": _added("an observer", "Be ready to answer customers; you may give input on the severity."),
-    "pr_manager_assigned": _pr_assigned, "severity_input": _severity_input,
-    "affected_info_requested": _affected, "postmortem_published": _postmortem,
+    "pr_manager_assigned": _pr_assigned,
+    "severity_input": _severity_input,
+    "affected_info_requested": _affected,
+    "postmortem_published": _postmortem,
 }
 
 

@@ -2,6 +2,7 @@
 
 Pure: no SQL, HTTP or NATS here.
 """
+
 import uuid
 
 WEBHOOK, EMAIL, SUBSCRIPTION, ISSUE_TRACKER = "webhook", "email", "subscription", "issue_tracker"

@@ -1,4 +1,5 @@
 """Which event types a subscription takes: its patterns, where ``*`` matches any run of characters."""
+
 import fnmatch
 from collections.abc import Iterable
 

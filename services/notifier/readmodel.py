@@ -1,4 +1,5 @@
 """The notifier's read model: the incidents it names, the people it reaches, its subscriptions."""
+
 from dataclasses import fields
 from datetime import datetime
 
@@ -9,16 +10,18 @@ from services.notifier.incidents import IncidentView, StatusUpdate, Summary
 COLUMNS = tuple(f.name for f in fields(IncidentView))
 _ARRAYS = {"smes", "workers", "observers", "participants"}
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM incidents"
-_UPSERT = (f"INSERT INTO incidents ({', '.join(COLUMNS)}) "
-           f"VALUES ({', '.join(f'${n}' for n in range(1, len(COLUMNS) + 1))}) "
-           f"ON CONFLICT (id) DO UPDATE SET "
-           + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id"))
+_UPSERT = (
+    f"INSERT INTO incidents ({', '.join(COLUMNS)}) "
+    f"VALUES ({', '.join(f'${n}' for n in range(1, len(COLUMNS) + 1))}) "
+    f"ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id")
+)
 
 # The projection's tables, emptied by a rebuild before it replays the stream.
 PROJECTION = ("incidents", "status_updates", "people", "tokens", "process_versions", "aspects")
 
 
 # --- incidents ---
+
 
 def _incident(row: asyncpg.Record) -> IncidentView:
     return IncidentView(**{c: tuple(row[c]) if c in _ARRAYS else row[c] for c in COLUMNS})
@@ -53,8 +56,10 @@ async def clear_projection(conn: asyncpg.Connection) -> None:
 # --- status updates and the observers' summaries of them (R06, R07) ---
 
 _UPDATE_COLUMNS = tuple(f.name for f in fields(StatusUpdate))
-_INSERT_UPDATE = (f"INSERT INTO status_updates ({', '.join(_UPDATE_COLUMNS)}) "
-                  f"VALUES ({', '.join(f'${n}' for n in range(1, len(_UPDATE_COLUMNS) + 1))}) ON CONFLICT DO NOTHING")
+_INSERT_UPDATE = (
+    f"INSERT INTO status_updates ({', '.join(_UPDATE_COLUMNS)}) "
+    f"VALUES ({', '.join(f'${n}' for n in range(1, len(_UPDATE_COLUMNS) + 1))}) ON CONFLICT DO NOTHING"
+)
 
 
 async def save_status_updates(conn: asyncpg.Connection, updates: list[StatusUpdate]) -> None:
@@ -64,25 +69,37 @@ async def save_status_updates(conn: asyncpg.Connection, updates: list[StatusUpda
 
 async def unsummarised(conn: asyncpg.Connection, incident_id: str) -> Summary:
     """The incident's status updates after those its previous observer summary covered."""
-    last = await conn.fetchrow("SELECT through_sequence, at FROM observer_summaries WHERE incident_id = $1 "
-                               "ORDER BY through_sequence DESC, at DESC LIMIT 1", incident_id)
-    rows = await conn.fetch(f"SELECT {', '.join(_UPDATE_COLUMNS)} FROM status_updates "
-                            "WHERE incident_id = $1 AND sequence > $2 ORDER BY sequence",
-                            incident_id, last["through_sequence"] if last else 0)
+    last = await conn.fetchrow(
+        "SELECT through_sequence, at FROM observer_summaries WHERE incident_id = $1 "
+        "ORDER BY through_sequence DESC, at DESC LIMIT 1",
+        incident_id,
+    )
+    rows = await conn.fetch(
+        f"SELECT {', '.join(_UPDATE_COLUMNS)} FROM status_updates "
+        "WHERE incident_id = $1 AND sequence > $2 ORDER BY sequence",
+        incident_id,
+        last["through_sequence"] if last else 0,
+    )
     return Summary(tuple(StatusUpdate(**row) for row in rows), last["at"] if last else None)
 
 
-async def record_summary(conn: asyncpg.Connection, event_id: str, incident_id: str, summary: Summary,
-                         at: datetime) -> None:
+async def record_summary(
+    conn: asyncpg.Connection, event_id: str, incident_id: str, summary: Summary, at: datetime
+) -> None:
     """The summary taken for this timer covers everything up to its last update (or what the previous did)."""
     await conn.execute(
         "INSERT INTO observer_summaries (event_id, incident_id, through_sequence, at) "
         "VALUES ($1, $2, greatest($3, (SELECT coalesce(max(through_sequence), 0) FROM observer_summaries "
         "                              WHERE incident_id = $2)), $4) ON CONFLICT DO NOTHING",
-        event_id, incident_id, summary.through, at)
+        event_id,
+        incident_id,
+        summary.through,
+        at,
+    )
 
 
 # --- people ---
+
 
 async def people(conn: asyncpg.Connection, ids: list[str]) -> dict[str, dict]:
     rows = await conn.fetch("SELECT id, data FROM people WHERE id = ANY($1)", ids)
@@ -97,15 +114,25 @@ async def group_members(conn: asyncpg.Connection, group: str) -> list[dict]:
 
 # --- subscriptions ---
 
-_SUBSCRIPTION = ("SELECT s.id, s.url, s.event_types, s.created_at, d.disabled_at "
-                 "FROM subscriptions s LEFT JOIN disabled_endpoints d ON d.endpoint = 'subscription:' || s.id")
+_SUBSCRIPTION = (
+    "SELECT s.id, s.url, s.event_types, s.created_at, d.disabled_at "
+    "FROM subscriptions s LEFT JOIN disabled_endpoints d ON d.endpoint = 'subscription:' || s.id"
+)
 
 
-async def add_subscription(conn: asyncpg.Connection, *, id: str, url: str, event_types: list[str],
-                           secret: str, by: str, at: datetime) -> None:
+async def add_subscription(
+    conn: asyncpg.Connection, *, id: str, url: str, event_types: list[str], secret: str, by: str, at: datetime
+) -> None:
     await conn.execute(
         "INSERT INTO subscriptions (id, url, event_types, secrets, created_by, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6)", id, url, event_types, [secret], by, at)
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        id,
+        url,
+        event_types,
+        [secret],
+        by,
+        at,
+    )
 
 
 async def subscriptions(conn: asyncpg.Connection) -> list[asyncpg.Record]:
@@ -135,6 +162,7 @@ async def delete_subscription(conn: asyncpg.Connection, subscription_id: str) ->
 
 
 # --- the generated signing secret ---
+
 
 async def generated_secret(conn: asyncpg.Connection, candidate: str) -> str:
     """The secret generated at the first start; ``candidate`` becomes it if there is none yet."""

@@ -10,6 +10,7 @@ summary repeats an update an earlier one covered. Events not yet processed are l
 consumer, which finds them unapplied. Live consumers wait while it runs (it holds the projection's
 tables), so it is safe, if briefly blocking, to run beside a running notifier.
 """
+
 import sys
 
 import asyncpg
@@ -36,8 +37,12 @@ class NotifierReplay:
         self.applied = 0
 
     async def batch(self, events: list[Envelope]) -> None:
-        processed = {row["event_id"] for row in await self.conn.fetch(
-            "SELECT event_id FROM processed_events WHERE event_id = ANY($1)", [e.id for e in events])}
+        processed = {
+            row["event_id"]
+            for row in await self.conn.fetch(
+                "SELECT event_id FROM processed_events WHERE event_id = ANY($1)", [e.id for e in events]
+            )
+        }
         await self._run([e for e in events if e.id in processed])
 
     async def finish(self) -> None:
@@ -61,7 +66,8 @@ class NotifierReplay:
         self.applied += 1
         if event.type.startswith("warroom.incident."):
             incident = self.incidents[event.subject] = incidents.apply(
-                self.incidents.get(event.subject), event.type, event.data, event.subject)
+                self.incidents.get(event.subject), event.type, event.data, event.subject
+            )
             if event.type == incidents.STATUS_UPDATED and incident is not None:
                 self.updates.append(incidents.status_update(incident.id, event.sequence, event.time, event.data))
         else:

@@ -3,6 +3,7 @@
 Pure: the incident (as projected), the level's policy and the event decide. Observers named by
 group stay a group here; the handler expands a group to its members.
 """
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ _CHANNELS = {"webhook": WEBHOOK, "email": EMAIL}
 @dataclass(frozen=True)
 class Notice:
     """Tell ``person`` (or every member of ``group``) about the event as ``role``, because of ``reason``."""
+
     reason: str
     role: str
     person: str | None = None
@@ -41,16 +43,28 @@ def _each(people, reason: str, role: str, immediacy: str | None = None) -> list[
 
 def observers(incident: IncidentView, level: Level, reason: str, immediacy: str | None = None) -> list[Notice]:
     """R07: the level's observers (people or groups, each with its channel and immediacy), then the incident's own."""
-    policy = [Notice(reason, "observer", person=entry.person, group=entry.group, channel=_CHANNELS.get(entry.channel),
-                     immediacy=immediacy or entry.immediacy)
-              for entry in level.observers]
+    policy = [
+        Notice(
+            reason,
+            "observer",
+            person=entry.person,
+            group=entry.group,
+            channel=_CHANNELS.get(entry.channel),
+            immediacy=immediacy or entry.immediacy,
+        )
+        for entry in level.observers
+    ]
     return policy + _each(incident.observers, reason, "observer", immediacy)
 
 
 def participants(incident: IncidentView, reason: str, but: str | None = None) -> list[Notice]:
     """Everyone holding a role in it now, each in that role (the manager first), except ``but``."""
-    everyone = (_one(incident.manager, reason, "manager") + _each(incident.workers, reason, "worker")
-                + _each(incident.smes, reason, "sme") + _one(incident.pr_manager, reason, "pr_manager"))
+    everyone = (
+        _one(incident.manager, reason, "manager")
+        + _each(incident.workers, reason, "worker")
+        + _each(incident.smes, reason, "sme")
+        + _one(incident.pr_manager, reason, "pr_manager")
+    )
     first = {notice.person: notice for notice in reversed(everyone)}  # each in their most involved role
     return [notice for notice in everyone if notice.person != but and first[notice.person] is notice]
 
@@ -59,14 +73,15 @@ def notices(event_type: str, data: dict[str, Any], incident: IncidentView, level
     """Everyone this event concerns, the most involved first (a person told twice hears the first)."""
     if event_type.startswith(TIMER):
         # A timer that outlived its incident's resolution has nobody left to remind.
-        return _timer(event_type[len(TIMER):-len(".v1")], data, incident, level) if incident.status == "open" else []
+        return _timer(event_type[len(TIMER) : -len(".v1")], data, incident, level) if incident.status == "open" else []
     if event_type == POSTMORTEM_PUBLISHED:
         # Reading it is work, not an emergency: within each person's working hours.
-        return (_each(incident.participants, "postmortem_published", "participant", NEXT_BUSINESS_DAY)
-                + observers(incident, level, "postmortem_published", NEXT_BUSINESS_DAY))
+        return _each(incident.participants, "postmortem_published", "participant", NEXT_BUSINESS_DAY) + observers(
+            incident, level, "postmortem_published", NEXT_BUSINESS_DAY
+        )
     if not event_type.startswith(INCIDENT):
         return []
-    return _incident(event_type[len(INCIDENT):-len(".v1")], data, incident, level)
+    return _incident(event_type[len(INCIDENT) : -len(".v1")], data, incident, level)
 
 
 def _incident(name: str, data: dict[str, Any], incident: IncidentView, level: Level) -> list[Notice]:
@@ -75,8 +90,11 @@ def _incident(name: str, data: dict[str, Any], incident: IncidentView, level: Le
             # R02: the paged person first of all; the incident's other SMEs learn they are on its list
             # (the page may escalate to them); then R07 the level's observers.
             listed = [sme for sme in dict.fromkeys(data["smes"]) if sme != data["paged"]]
-            return (_one(data["paged"], "paged", "manager") + _each(listed, "sme_listed", "sme")
-                    + observers(incident, level, "observer"))
+            return (
+                _one(data["paged"], "paged", "manager")
+                + _each(listed, "sme_listed", "sme")
+                + observers(incident, level, "observer")
+            )
         case "manager_changed" if data["how"] == "escalated":
             return _one(data["manager"], "escalated", "manager")  # R11: paged, must acknowledge
         case "manager_changed" if data["how"] == "forced":
@@ -93,13 +111,16 @@ def _incident(name: str, data: dict[str, Any], incident: IncidentView, level: Le
             return _one(incident.manager, "handover_declined", "manager")
         case "shift_limit_breached":
             # R05: the breach is escalated to the manager, the SMEs and the observers.
-            return (_one(incident.manager, "shift_limit", "manager")
-                    + _each(incident.smes, "shift_limit_breached", "sme")
-                    + observers(incident, level, "shift_limit_breached"))
+            return (
+                _one(incident.manager, "shift_limit", "manager")
+                + _each(incident.smes, "shift_limit_breached", "sme")
+                + observers(incident, level, "shift_limit_breached")
+            )
         case "severity_changed":
             # R13: the new level's observers are informed; the PR manager learns the new cadence.
-            return (observers(incident, level, "severity_changed")
-                    + _one(incident.pr_manager, "severity_changed", "pr_manager"))
+            return observers(incident, level, "severity_changed") + _one(
+                incident.pr_manager, "severity_changed", "pr_manager"
+            )
         case "severity_input_given":
             return _one(incident.manager, "severity_input", "manager")
         case "status_requested":

@@ -1,4 +1,5 @@
 """How failing deliveries are retried (F8). Pure: the caller draws the jitter and gives the moment."""
+
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 

@@ -1,4 +1,5 @@
 """The notifier's own settings, beside the shared ones (all read from WARROOM_* variables)."""
+
 from pydantic import Field
 
 from shared.settings import Settings

@@ -4,6 +4,7 @@ The signature is HMAC-SHA256 over ``"{id}.{timestamp}.{body}"``, base64, prefixe
 valid secret signs, space-separated, so a receiver holding either the old or the new secret
 verifies a message during a rotation.
 """
+
 import base64
 import binascii
 import hashlib
@@ -37,11 +38,14 @@ def generate() -> str:
 def signature(keys: list[str], msg_id: str, timestamp: int, body: bytes) -> str:
     signed = f"{msg_id}.{timestamp}.".encode() + body
     return " ".join(
-        "v1," + base64.b64encode(hmac.new(decode(key), signed, hashlib.sha256).digest()).decode()
-        for key in keys)
+        "v1," + base64.b64encode(hmac.new(decode(key), signed, hashlib.sha256).digest()).decode() for key in keys
+    )
 
 
 def headers(keys: list[str], msg_id: str, at: datetime, body: bytes) -> dict[str, str]:
     timestamp = int(at.timestamp())
-    return {"webhook-id": msg_id, "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature(keys, msg_id, timestamp, body)}
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature(keys, msg_id, timestamp, body),
+    }

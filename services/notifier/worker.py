@@ -11,6 +11,7 @@ flight here; endpoints that failed lately share half the slots, so a healthy one
 free slot; and an endpoint that keeps failing is parked (its deliveries held, out of the claim
 query's sight) and probed with one delivery at growing intervals.
 """
+
 import asyncio
 import json
 import random
@@ -33,21 +34,39 @@ SOURCE = "warroom/notifier"
 DELIVERED = "warroom.notification.delivered.v1"
 
 # F8: failures are visible in /metrics, per channel.
-ATTEMPTS = Counter("warroom_notifier_attempts_total", "Delivery attempts by channel and outcome",
-                   ["channel", "outcome"])
-GIVEN_UP = Counter("warroom_notifier_deliveries_given_up_total",
-                   "Deliveries ended without success: failed after the last attempt, refused by the SSRF guard, "
-                   "or disabled with their endpoint", ["channel", "state"])
-CIRCUITS = Gauge("warroom_notifier_endpoints", "Endpoints that ever failed, by circuit state "
-                 "(closed: delivered to; open: parked, its deliveries held; half_open: being probed)", ["state"])
+ATTEMPTS = Counter(
+    "warroom_notifier_attempts_total", "Delivery attempts by channel and outcome", ["channel", "outcome"]
+)
+GIVEN_UP = Counter(
+    "warroom_notifier_deliveries_given_up_total",
+    "Deliveries ended without success: failed after the last attempt, refused by the SSRF guard, "
+    "or disabled with their endpoint",
+    ["channel", "state"],
+)
+CIRCUITS = Gauge(
+    "warroom_notifier_endpoints",
+    "Endpoints that ever failed, by circuit state "
+    "(closed: delivered to; open: parked, its deliveries held; half_open: being probed)",
+    ["state"],
+)
 PARKED = Counter("warroom_notifier_endpoints_parked_total", "Times an endpoint was parked after failing")
 IN_FLIGHT = Gauge("warroom_notifier_attempts_in_flight", "Delivery attempts in flight in this replica")
 
 
 class DeliveryWorker:
-    def __init__(self, pool: asyncpg.Pool, webhooks: Webhooks, mailer: Mailer | None, clock: Clock, *,
-                 signing_keys: list[str], database_url: str, poll_interval: float, concurrency: int = 8,
-                 on_delivered: Callable[[], None] = lambda: None):
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        webhooks: Webhooks,
+        mailer: Mailer | None,
+        clock: Clock,
+        *,
+        signing_keys: list[str],
+        database_url: str,
+        poll_interval: float,
+        concurrency: int = 8,
+        on_delivered: Callable[[], None] = lambda: None,
+    ):
         self.pool, self.webhooks, self.mailer, self.clock = pool, webhooks, mailer, clock
         self.signing_keys, self.database_url = signing_keys, database_url
         self.poll_interval, self.concurrency = poll_interval, concurrency
@@ -125,8 +144,9 @@ class DeliveryWorker:
         async with self.pool.acquire() as conn, conn.transaction():
             async with self._claiming:  # this replica's count of attempts per endpoint stays exact
                 busy = [c for c, n in self.in_flight.items() if c is not None and n >= isolation.PER_ENDPOINT]
-                row = await deliveries.claim_due(conn, self.clock.now(), busy,
-                                                 suspects=self.suspects_in_flight < self.suspect_slots)
+                row = await deliveries.claim_due(
+                    conn, self.clock.now(), busy, suspects=self.suspects_in_flight < self.suspect_slots
+                )
                 if row is None:
                     return False
                 circuit = row["circuit"]
@@ -154,8 +174,13 @@ class DeliveryWorker:
         attempt, at, channel = row["attempts"] + 1, self.clock.now(), row["channel"]
         endpoint = names.endpoint(channel, row["recipient"], row["target"])
         if await deliveries.endpoint_disabled(conn, endpoint):
-            return await self._end(conn, row, "disabled", row["attempts"], "the endpoint answered 410 Gone earlier "
-                                   "and is disabled until an admin redelivers to it")
+            return await self._end(
+                conn,
+                row,
+                "disabled",
+                row["attempts"],
+                "the endpoint answered 410 Gone earlier and is disabled until an admin redelivers to it",
+            )
         try:
             outcome = await self._send(conn, row, at)
         except guard.ForbiddenTarget as exc:
@@ -166,8 +191,16 @@ class DeliveryWorker:
         except Exception as exc:  # noqa: BLE001 — F13: a message that cannot be built fails alone, on record
             outcome = AttemptOutcome(error=f"the message cannot be built: {type(exc).__name__}: {exc}", permanent=True)
         await deliveries.record_attempt(conn, row["id"], attempt, at, outcome.status_code, outcome.error)
-        log.info("delivery_attempt", delivery=row["id"], channel=channel, reason=row["reason"],
-                 recipient=row["recipient"], attempt=attempt, status=outcome.status_code, error=outcome.error)
+        log.info(
+            "delivery_attempt",
+            delivery=row["id"],
+            channel=channel,
+            reason=row["reason"],
+            recipient=row["recipient"],
+            attempt=attempt,
+            status=outcome.status_code,
+            error=outcome.error,
+        )
         await self._judge_endpoint(conn, row["circuit"], outcome, at)
         if outcome.delivered:
             ATTEMPTS.labels(channel, "delivered").inc()
@@ -178,8 +211,11 @@ class DeliveryWorker:
         if outcome.gone:
             await deliveries.disable_endpoint(conn, endpoint, at, row["id"])
             return await self._end(conn, row, "disabled", attempt, outcome.error)
-        delay = None if outcome.permanent else (
-            outcome.retry_after or retries.retry_delay(attempt - row["round_start"], random.random()))
+        delay = (
+            None
+            if outcome.permanent
+            else (outcome.retry_after or retries.retry_delay(attempt - row["round_start"], random.random()))
+        )
         if delay is None:
             return await self._end(conn, row, "failed", attempt, outcome.error)
         await deliveries.mark_retry(conn, row["id"], attempt, at + delay, outcome.error)
@@ -197,8 +233,7 @@ class DeliveryWorker:
             if await deliveries.circuit_answered(conn, circuit, at):
                 log.info("endpoint_recovered", endpoint=circuit)
 
-    async def _end(self, conn: asyncpg.Connection, row: asyncpg.Record, state: str, attempts: int,
-                   error: str) -> bool:
+    async def _end(self, conn: asyncpg.Connection, row: asyncpg.Record, state: str, attempts: int, error: str) -> bool:
         GIVEN_UP.labels(row["channel"], state).inc()
         log.warning("delivery_given_up", delivery=row["id"], channel=row["channel"], state=state, error=error)
         await deliveries.mark_ended(conn, row["id"], state, attempts, error)
@@ -218,17 +253,34 @@ class DeliveryWorker:
                 return AttemptOutcome(error="the subscription was deleted", permanent=True)
             content_type = "application/cloudevents+json"
         body = json.dumps(payload).encode()
-        headers = {"content-type": content_type, "user-agent": "warroom-notifier",
-                   **signing.headers(keys, row["id"], at, body)}
+        headers = {
+            "content-type": content_type,
+            "user-agent": "warroom-notifier",
+            **signing.headers(keys, row["id"], at, body),
+        }
         return await self.webhooks.post(row["target"], body, headers, at)
 
 
 async def _announce(conn: asyncpg.Connection, row: asyncpg.Record, at) -> None:
     """Queue ``notification.delivered`` in the transaction that marks the delivery delivered."""
     person = row["channel"] in (names.WEBHOOK, names.EMAIL)
-    data = validate(DELIVERED, {
-        "delivery_id": row["id"], "incident_id": row["incident_id"],
-        "recipient": row["recipient"] if person else None, "channel": row["channel"],
-        "reason": row["reason"], "event_id": row["event_id"]})
-    await outbox.add(conn, source=SOURCE, event_type=DELIVERED, subject=row["incident_id"] or row["id"],
-                     data=data, key=row["id"], time=at)
+    data = validate(
+        DELIVERED,
+        {
+            "delivery_id": row["id"],
+            "incident_id": row["incident_id"],
+            "recipient": row["recipient"] if person else None,
+            "channel": row["channel"],
+            "reason": row["reason"],
+            "event_id": row["event_id"],
+        },
+    )
+    await outbox.add(
+        conn,
+        source=SOURCE,
+        event_type=DELIVERED,
+        subject=row["incident_id"] or row["id"],
+        data=data,
+        key=row["id"],
+        time=at,
+    )

@@ -1,4 +1,5 @@
 """python -m services.postmortem: serve the post-mortem service on its port (default 8083)."""
+
 from services.postmortem.settings import PostmortemSettings
 from shared.runtime import serve
 

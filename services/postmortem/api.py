@@ -1,5 +1,6 @@
 """HTTP: read a post-mortem (JSON, Markdown, HTML), write its narrative and action items, apply a
 process refinement from it, publish it. Reading needs a token; writing needs a role (permissions.py)."""
+
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
@@ -20,8 +21,12 @@ from services.postmortem.schemas import (
 from shared.problems import MEDIA_TYPE
 from shared.web import Caller
 
-IncidentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$",
-                                 description="The incident's id: a post-mortem is its incident's")]
+IncidentId = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$", description="The incident's id: a post-mortem is its incident's"
+    ),
+]
 ItemId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The action item's number in this post-mortem")]
 
 
@@ -43,8 +48,13 @@ async def get_postmortem(incident_id: IncidentId, request: Request, caller: Call
     return Response(render.json(await _read(request, incident_id)), media_type="application/json")
 
 
-@router.get("/{incident_id}/report.md", response_class=Response, responses={
-    200: {"content": {"text/markdown": {"schema": {"type": "string"}}}, "description": "The report in Markdown"}})
+@router.get(
+    "/{incident_id}/report.md",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/markdown": {"schema": {"type": "string"}}}, "description": "The report in Markdown"}
+    },
+)
 async def get_markdown(incident_id: IncidentId, request: Request, caller: Caller) -> Response:
     report = await _read(request, incident_id)
     return Response(render.markdown(report), media_type="text/markdown; charset=utf-8")
@@ -57,22 +67,26 @@ async def get_html(incident_id: IncidentId, request: Request, caller: Caller) ->
 
 
 @router.put("/{incident_id}/sections/{section}", response_model=Section)
-async def edit_section(incident_id: IncidentId, section: SectionId, body: SectionIn, request: Request,
-                       caller: Caller) -> dict[str, Any]:
+async def edit_section(
+    incident_id: IncidentId, section: SectionId, body: SectionIn, request: Request, caller: Caller
+) -> dict[str, Any]:
     """A new version of a section's narrative, with its author and time; earlier ones stay in its history."""
     async with request.app.state.pool.acquire() as conn:
-        return await postmortems.edit_section(conn, incident_id, section.value, body.text, caller,
-                                              request.app.state.clock.now())
+        return await postmortems.edit_section(
+            conn, incident_id, section.value, body.text, caller, request.app.state.clock.now()
+        )
 
 
 @router.post("/{incident_id}/action-items", status_code=201, response_model=ActionItem)
-async def add_action_item(incident_id: IncidentId, body: ActionItemIn, request: Request, response: Response,
-                          caller: Caller) -> dict[str, Any]:
+async def add_action_item(
+    incident_id: IncidentId, body: ActionItemIn, request: Request, response: Response, caller: Caller
+) -> dict[str, Any]:
     """A prevention, handling or process-refinement item (the last with its change, R17), published to the
     other services as ``warroom.postmortem.action_item_added.v1``."""
     async with request.app.state.pool.acquire() as conn:
-        item = await postmortems.add_action_item(conn, incident_id, NewActionItem(**body.model_dump()), caller,
-                                                  request.app.state.clock.now())
+        item = await postmortems.add_action_item(
+            conn, incident_id, NewActionItem(**body.model_dump()), caller, request.app.state.clock.now()
+        )
     request.app.state.publisher.wake.set()  # the incident service waits for it before applying it (R17)
     response.headers["Location"] = f"/v1/postmortems/{incident_id}/action-items/{item['id']}"
     return item
@@ -85,13 +99,24 @@ async def apply_refinement(incident_id: IncidentId, item_id: ItemId, request: Re
     incident service has not yet seen the item comes back with its Retry-After."""
     async with request.app.state.pool.acquire() as conn:
         try:
-            return await refinements.apply(conn, request.app.state.incident_service, incident_id, item_id, caller,
-                                           request.headers["Authorization"], request.app.state.clock.now())
+            return await refinements.apply(
+                conn,
+                request.app.state.incident_service,
+                incident_id,
+                item_id,
+                caller,
+                request.headers["Authorization"],
+                request.app.state.clock.now(),
+            )
         except RefinementRefused as refused:
             answer = refused.response
             passed = {name: answer.headers[name] for name in PASSED_HEADERS if name in answer.headers}
-            return Response(answer.content, status_code=answer.status_code, headers=passed,
-                            media_type=answer.headers.get("content-type", MEDIA_TYPE))
+            return Response(
+                answer.content,
+                status_code=answer.status_code,
+                headers=passed,
+                media_type=answer.headers.get("content-type", MEDIA_TYPE),
+            )
 
 
 @router.post("/{incident_id}/publish", response_model=Postmortem)

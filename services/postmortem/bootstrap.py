@@ -1,4 +1,5 @@
 """Wiring: the post-mortem service's app, its infrastructure, consumers, outbox and incident client."""
+
 from contextlib import asynccontextmanager
 
 import httpx
@@ -17,8 +18,11 @@ SERVICE = "postmortem"
 OUTBOX_LOCK = 7_431_103
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None,
-               incident_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    incident_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
     """``incident_transport`` reaches the incident service another way than over the network (tests
     run it in-process); by default requests go to ``settings.incident_url``."""
     if not isinstance(settings, PostmortemSettings):  # shared settings: the rest from the environment
@@ -27,8 +31,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        async with httpx.AsyncClient(base_url=settings.incident_url, transport=incident_transport,
-                                     timeout=settings.incident_timeout) as client:
+        async with httpx.AsyncClient(
+            base_url=settings.incident_url, transport=incident_transport, timeout=settings.incident_timeout
+        ) as client:
             app.state.incident_service = IncidentService(client)
             infra = await runtime.open_infrastructure(settings, SERVICE, "services.postmortem")
             runtime.keep_request_tables(infra)

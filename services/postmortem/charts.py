@@ -1,6 +1,7 @@
 """The two pictures of the HTML report, as geometry for inline SVG (docs/process.md, "The post-mortem"):
 the severity level over time (a step chart) and the managers' tenures (one bar per interval, labelled with
 the person)."""
+
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -11,13 +12,18 @@ LEFT, RIGHT, TOP, BOTTOM = 150, 24, 12, 34
 ROW = 30
 MINUTE = timedelta(minutes=1)
 # Tick spacings a reader counts in, from seconds (a test incident) to weeks.
-STEPS = [timedelta(seconds=n) for n in (1, 2, 5, 10, 15, 30)] + [MINUTE * n for n in (1, 2, 5, 10, 15, 30)] + [
-    timedelta(hours=n) for n in (1, 2, 3, 6, 12)] + [timedelta(days=n) for n in (1, 2, 7)]
+STEPS = (
+    [timedelta(seconds=n) for n in (1, 2, 5, 10, 15, 30)]
+    + [MINUTE * n for n in (1, 2, 5, 10, 15, 30)]
+    + [timedelta(hours=n) for n in (1, 2, 3, 6, 12)]
+    + [timedelta(days=n) for n in (1, 2, 7)]
+)
 
 
 @dataclass(frozen=True)
 class Axis:
     """Time on x, from the declaration to the end (resolution, or now while open)."""
+
     start: datetime
     end: datetime
 
@@ -33,15 +39,18 @@ class Axis:
         """Round moments (every 5 min, 1 h, 1 d, …) across the axis, at most ``most`` of them."""
         span = self.end - self.start
         step = next((s for s in STEPS if span / s <= most - 1), STEPS[-1] * (span // (STEPS[-1] * (most - 1)) + 1))
-        first = datetime.fromtimestamp(-(-self.start.timestamp() // step.total_seconds()) * step.total_seconds(),
-                                       tz=UTC)
+        first = datetime.fromtimestamp(
+            -(-self.start.timestamp() // step.total_seconds()) * step.total_seconds(), tz=UTC
+        )
         days = self.end.date() != self.start.date()
         moments, moment = [], first
         while moment <= self.end:
             moments.append(moment)
             moment += step
-        return [(self.x(m), m.strftime("%d %b %H:%M" if days else "%H:%M:%S" if step < MINUTE else "%H:%M"))
-                for m in moments]
+        return [
+            (self.x(m), m.strftime("%d %b %H:%M" if days else "%H:%M:%S" if step < MINUTE else "%H:%M"))
+            for m in moments
+        ]
 
 
 @dataclass
@@ -75,9 +84,14 @@ def severity(doc: dict, level_names: dict[int, str]) -> Chart:
     periods = doc["levels"]
     deepest = max([p["level"] for p in periods] + list(level_names))
     height = TOP + BOTTOM + ROW * deepest
-    chart = Chart(height, time.ticks(),
-                  rows=[(TOP + ROW * (n - 0.5), f"Level {n} · {level_names[n]}" if n in level_names else f"Level {n}")
-                        for n in range(1, deepest + 1)])
+    chart = Chart(
+        height,
+        time.ticks(),
+        rows=[
+            (TOP + ROW * (n - 0.5), f"Level {n} · {level_names[n]}" if n in level_names else f"Level {n}")
+            for n in range(1, deepest + 1)
+        ],
+    )
     chart.path = " ".join(_step_path(time, periods))
     chart.gaps = _resolved_gaps(time, doc)
     return chart
@@ -110,14 +124,28 @@ def _resolved_gaps(time: Axis, doc: dict) -> list[tuple[float, float]]:
 def tenure(doc: dict) -> Chart:
     """One bar per tenure interval, in the order they began, each labelled with the person."""
     time = axis(doc)
-    intervals = sorted(((as_time(t["from"]), as_time(t["to"]), p["name"] or p["person"])
-                        for p in doc["participants"] for t in p["tenures"]), key=lambda i: i[0])
+    intervals = sorted(
+        (
+            (as_time(t["from"]), as_time(t["to"]), p["name"] or p["person"])
+            for p in doc["participants"]
+            for t in p["tenures"]
+        ),
+        key=lambda i: i[0],
+    )
     chart = Chart(TOP + BOTTOM + ROW * max(len(intervals), 1), time.ticks())
     for row, (start, end, person) in enumerate(intervals):
         x0, x1 = time.x(start), time.x(end or time.end)
         y = TOP + ROW * row
         chart.rows.append((y + ROW / 2, person))
-        chart.bars.append({"x": x0, "y": y + 5, "width": max(round(x1 - x0, 1), 2.0), "height": ROW - 10,
-                           "label": person, "duration": human(((end or time.end) - start).total_seconds()),
-                           "ongoing": end is None})
+        chart.bars.append(
+            {
+                "x": x0,
+                "y": y + 5,
+                "width": max(round(x1 - x0, 1), 2.0),
+                "height": ROW - 10,
+                "label": person,
+                "duration": human(((end or time.end) - start).total_seconds()),
+                "ongoing": end is None,
+            }
+        )
     return chart

@@ -3,6 +3,7 @@
 An `Item` is one row of the process-adherence table; `Reminders` counts the timers that fired for a
 deadline. The deadlines themselves come from the process kernel (`shared.process`), as everywhere else.
 """
+
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
@@ -53,17 +54,27 @@ class Reminders:
     def __init__(self, timers: list):
         fired: dict[str, list[tuple[datetime, str | None, str | None]]] = defaultdict(list)
         for t in timers:
-            fired[t.data.get("kind")].append((moment(t.data.get("due_at"), t.at), t.data.get("person"),
-                                              (t.data.get("detail") or {}).get("step")))
+            fired[t.data.get("kind")].append(
+                (moment(t.data.get("due_at"), t.at), t.data.get("person"), (t.data.get("detail") or {}).get("step"))
+            )
         self.fired = {kind: sorted(rows, key=lambda row: row[0]) for kind, rows in fired.items()}
         self.times = {kind: [row[0] for row in rows] for kind, rows in self.fired.items()}
 
-    def count(self, kind: str, due: datetime | None, until: datetime | None, person: str | None = None,
-              step: str | None = None) -> int:
+    def count(
+        self,
+        kind: str,
+        due: datetime | None,
+        until: datetime | None,
+        person: str | None = None,
+        step: str | None = None,
+    ) -> int:
         if due is None or kind not in self.fired:
             return 0
         times = self.times[kind]
         low = bisect_left(times, due - timedelta(seconds=1))  # the timers' own rounding of the same deadline
         high = len(times) if until is None else bisect_right(times, until)
-        return sum(1 for _, p, s in self.fired[kind][low:high]
-                   if (person is None or p == person) and (step is None or s == step))
+        return sum(
+            1
+            for _, p, s in self.fired[kind][low:high]
+            if (person is None or p == person) and (step is None or s == step)
+        )

@@ -6,6 +6,7 @@ folded from those rows when the post-mortem is read. The read model is thus appe
 rebuild from the streams cannot differ from what live processing built, whatever order the
 consumers ran in.
 """
+
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ ROLES = ("declarer", "manager", "sme", "worker", "observer", "pr_manager")
 @dataclass(frozen=True)
 class Entry:
     """One line of an incident's timeline: an event as it happened, with the person it concerns."""
+
     incident_id: str
     at: datetime
     event_id: str
@@ -59,13 +61,21 @@ def entry_of(event: Envelope) -> Entry | None:
     incident_id = incident_of(event)
     if incident_id is None:
         return None
-    return Entry(incident_id=incident_id, at=event.time, event_id=event.id, sequence=event.sequence,
-                 type=event.type, actor=actor_of(event), data=event.data)
+    return Entry(
+        incident_id=incident_id,
+        at=event.time,
+        event_id=event.id,
+        sequence=event.sequence,
+        type=event.type,
+        actor=actor_of(event),
+        data=event.data,
+    )
 
 
 @dataclass
 class Stint:
     """A person holding one role from ``start`` until ``end`` (None: still holding it)."""
+
     person: str
     role: str
     start: datetime
@@ -75,6 +85,7 @@ class Stint:
 @dataclass
 class Period:
     """A stretch of time the incident was open: from its declaration or reopening to its resolution."""
+
     start: datetime
     end: datetime | None = None
 
@@ -82,6 +93,7 @@ class Period:
 @dataclass
 class Visit:
     """A stay at one severity level, from the declaration or a change to the next change."""
+
     level: int
     start: datetime
     end: datetime | None = None
@@ -90,6 +102,7 @@ class Visit:
 @dataclass
 class ManagerPage:
     """R02/R11: someone paged to manage, who must acknowledge; how the page ended."""
+
     person: str
     at: datetime
     level: int
@@ -175,10 +188,20 @@ def fold(entries: list[Entry]) -> Story | None:
 
 def _declared(entry: Entry) -> Story:
     d, at = entry.data, entry.at
-    story = Story(incident_id=entry.incident_id, title=d["title"], description=d["description"], aspect=d["aspect"],
-                  declared_at=at, declared_by=d["declared_by"], initial_severity=d["severity"],
-                  process_version=d["process_version"], coverage_gap=d.get("coverage_gap", False),
-                  severity=d["severity"], manager=d["manager"], smes=list(d["smes"]))
+    story = Story(
+        incident_id=entry.incident_id,
+        title=d["title"],
+        description=d["description"],
+        aspect=d["aspect"],
+        declared_at=at,
+        declared_by=d["declared_by"],
+        initial_severity=d["severity"],
+        process_version=d["process_version"],
+        coverage_gap=d.get("coverage_gap", False),
+        severity=d["severity"],
+        manager=d["manager"],
+        smes=list(d["smes"]),
+    )
     story.start(d["declared_by"], "declarer", at)
     story.start(d["manager"], "manager", at)
     for sme in d["smes"]:
@@ -203,8 +226,9 @@ def _apply(s: Story, kind: str, d: dict[str, Any], at: datetime) -> None:
         case "worker_added":
             s.start(d["person"], "worker", at)
             if not d.get("fresh", True):
-                s.tired_workers.append({"person": d["person"], "at": at,
-                                        "worked_seconds": d.get("worked_seconds_last_24h", 0)})
+                s.tired_workers.append(
+                    {"person": d["person"], "at": at, "worked_seconds": d.get("worked_seconds_last_24h", 0)}
+                )
         case "worker_removed":
             s.end("worker", at, d["person"])
         case "sme_added":
@@ -224,14 +248,16 @@ def _apply(s: Story, kind: str, d: dict[str, Any], at: datetime) -> None:
         case "manager_changed":
             _manager_changed(s, d, at, pending)
         case "shift_limit_breached":
-            s.breaches.append({"manager": d["manager"], "at": at, "tenure_started_at": d["tenure_started_at"],
-                               "limit": d["limit"]})
+            s.breaches.append(
+                {"manager": d["manager"], "at": at, "tenure_started_at": d["tenure_started_at"], "limit": d["limit"]}
+            )
         case "severity_changed":
             s.visits[-1].end = at
             s.visits.append(Visit(d["severity"], at))
             s.severity = d["severity"]
-            s.severity_changes.append({"at": at, "from": d["previous"], "to": d["severity"], "reason": d["reason"],
-                                       "by": d["by"]})
+            s.severity_changes.append(
+                {"at": at, "from": d["previous"], "to": d["severity"], "reason": d["reason"], "by": d["by"]}
+            )
         case "status_requested":
             s.status_requests.append((at, list(d["workers"])))
         case "status_updated":

@@ -1,4 +1,5 @@
 """The post-mortem service's consumers: each event, in the consumer's transaction, into the read model."""
+
 import asyncpg
 
 from services.postmortem import readmodel

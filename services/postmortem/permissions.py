@@ -4,6 +4,7 @@ Roles are per incident: the managers are everyone who ever managed it (past mana
 what they handled), the SMEs are its SMEs now; admin is organisation-wide. Reading needs
 nothing but being signed in.
 """
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -17,16 +18,22 @@ class Permission:
     rule: str
 
 
-EDIT = Permission("the incident's managers (past ones too), its SMEs or an admin",
-                  "edit the post-mortem or add action items",
-                  "permissions: edit post-mortem narrative, add action items")
-PUBLISH = Permission("the incident's managers (past ones too) or an admin", "publish the post-mortem",
-                     "permissions: publish post-mortem; apply a process refinement from it")
+EDIT = Permission(
+    "the incident's managers (past ones too), its SMEs or an admin",
+    "edit the post-mortem or add action items",
+    "permissions: edit post-mortem narrative, add action items",
+)
+PUBLISH = Permission(
+    "the incident's managers (past ones too) or an admin",
+    "publish the post-mortem",
+    "permissions: publish post-mortem; apply a process refinement from it",
+)
 APPLY = Permission(PUBLISH.roles, "apply a process refinement from the post-mortem", "R17")
 
 
 def refusal(permission: Permission, story: Story, names: Mapping[str, str]) -> str:
     """Why the caller may not, and who may, by name (``names``: person id to the name people know)."""
+
     def named(people: list[str]) -> str:
         listed = [names.get(person, person) for person in people]
         return listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} and {listed[-1]}"
@@ -34,11 +41,17 @@ def refusal(permission: Permission, story: Story, names: Mapping[str, str]) -> s
     managers = story.holders("manager")
     said = [f"only {permission.roles} may {permission.doing}"]
     if managers:
-        said.append(f"its managers were {named(managers)}" if len(managers) > 1
-                    else f"its manager was {named(managers)}")
+        said.append(
+            f"its managers were {named(managers)}" if len(managers) > 1 else f"its manager was {named(managers)}"
+        )
     if permission is EDIT:
-        said.append(f"its SMEs now are {named(story.smes)}" if len(story.smes) > 1
-                    else f"its SME now is {named(story.smes)}" if story.smes else "it has no SME now")
+        said.append(
+            f"its SMEs now are {named(story.smes)}"
+            if len(story.smes) > 1
+            else f"its SME now is {named(story.smes)}"
+            if story.smes
+            else "it has no SME now"
+        )
     return "; ".join(said)
 
 

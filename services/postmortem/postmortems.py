@@ -3,6 +3,7 @@
 Each runs in one transaction on a connection the API gives it. Writers lock the post-mortem's own
 row first, so nothing is written beside or after the publication that freezes the report.
 """
+
 import json
 from datetime import datetime
 from typing import Any
@@ -40,8 +41,9 @@ async def read(conn: asyncpg.Connection, incident_id: str, now: datetime) -> dic
     return await _draft(conn, incident_id, now)
 
 
-async def _draft(conn: asyncpg.Connection, incident_id: str, now: datetime,
-                 publication: dict[str, Any] | None = None) -> dict[str, Any]:
+async def _draft(
+    conn: asyncpg.Connection, incident_id: str, now: datetime, publication: dict[str, Any] | None = None
+) -> dict[str, Any]:
     entries = await readmodel.entries(conn, incident_id)
     found = fold(entries)
     if found is None:
@@ -64,8 +66,9 @@ async def writable(conn: asyncpg.Connection, incident_id: str, caller: dict, per
     return found
 
 
-async def edit_section(conn: asyncpg.Connection, incident_id: str, section: str, text: str, caller: dict,
-                       now: datetime) -> dict[str, Any]:
+async def edit_section(
+    conn: asyncpg.Connection, incident_id: str, section: str, text: str, caller: dict, now: datetime
+) -> dict[str, Any]:
     """A new version of a section's narrative; the earlier ones stay in its history."""
     async with conn.transaction():
         await writable(conn, incident_id, caller, EDIT)
@@ -74,22 +77,40 @@ async def edit_section(conn: asyncpg.Connection, incident_id: str, section: str,
     return next(s for s in draft["sections"] if s["id"] == section)
 
 
-async def add_action_item(conn: asyncpg.Connection, incident_id: str, item: NewActionItem, caller: dict,
-                          now: datetime) -> dict[str, Any]:
+async def add_action_item(
+    conn: asyncpg.Connection, incident_id: str, item: NewActionItem, caller: dict, now: datetime
+) -> dict[str, Any]:
     """Record an action item and, in the same transaction, tell the other services (R17: the incident
     service applies a process refinement only with exactly the change recorded here)."""
     async with conn.transaction():
         await writable(conn, incident_id, caller, EDIT)
         if not await readmodel.is_person(conn, item.owner):
-            raise Problem(422, f"the owner {item.owner!r} is not a registered person",
-                          errors=[{"field": "owner", "message": "unknown person"}])
+            raise Problem(
+                422,
+                f"the owner {item.owner!r} is not a registered person",
+                errors=[{"field": "owner", "message": "unknown person"}],
+            )
         row = await records.add_action_item(conn, incident_id, item, caller["id"], now)
-        await outbox.add(conn, source=SOURCE, event_type=ITEM_ADDED, subject=incident_id, time=now,
-                         data=validate(ITEM_ADDED, {"incident_id": incident_id, "item_id": row["id"],
-                                                    "kind": row["kind"], "title": row["title"],
-                                                    "owner": row["owner"], "by": caller["id"],
-                                                    "change": row["change"]}),
-                         key=f"postmortem-action-item:{incident_id}:{row['id']}")
+        await outbox.add(
+            conn,
+            source=SOURCE,
+            event_type=ITEM_ADDED,
+            subject=incident_id,
+            time=now,
+            data=validate(
+                ITEM_ADDED,
+                {
+                    "incident_id": incident_id,
+                    "item_id": row["id"],
+                    "kind": row["kind"],
+                    "title": row["title"],
+                    "owner": row["owner"],
+                    "by": caller["id"],
+                    "change": row["change"],
+                },
+            ),
+            key=f"postmortem-action-item:{incident_id}:{row['id']}",
+        )
     names = await readmodel.names(conn, {item.owner})
     return {**row, "owner_name": names.get(item.owner)}
 
@@ -103,15 +124,31 @@ async def publish(conn: asyncpg.Connection, incident_id: str, caller: dict, now:
         empty = unwritten(await records.edits(conn, incident_id))
         if empty:
             titles = ", ".join(title for _, title in empty)
-            raise Problem(422, f"write what went wrong and how it could be improved before publishing: "
-                               f"{titles} {'is' if len(empty) == 1 else 'are'} empty", rule="R16",
-                          errors=[{"field": f"sections.{sid}", "section": sid,
-                                   "message": f"the {title} narrative is empty"} for sid, title in empty])
-        report = await _draft(conn, incident_id, now, {"published_at": now, "published_by": caller["id"],
-                                                         "published_by_name": caller.get("name")})
+            raise Problem(
+                422,
+                f"write what went wrong and how it could be improved before publishing: "
+                f"{titles} {'is' if len(empty) == 1 else 'are'} empty",
+                rule="R16",
+                errors=[
+                    {"field": f"sections.{sid}", "section": sid, "message": f"the {title} narrative is empty"}
+                    for sid, title in empty
+                ],
+            )
+        report = await _draft(
+            conn,
+            incident_id,
+            now,
+            {"published_at": now, "published_by": caller["id"], "published_by_name": caller.get("name")},
+        )
         frozen = json.loads(render.json(report))
         await records.publish(conn, incident_id, caller["id"], now, frozen)
-        await outbox.add(conn, source=SOURCE, event_type=PUBLISHED, subject=incident_id, time=now,
-                         data=validate(PUBLISHED, {"incident_id": incident_id, "by": caller["id"]}),
-                         key=f"postmortem-published:{incident_id}")
+        await outbox.add(
+            conn,
+            source=SOURCE,
+            event_type=PUBLISHED,
+            subject=incident_id,
+            time=now,
+            data=validate(PUBLISHED, {"incident_id": incident_id, "by": caller["id"]}),
+            key=f"postmortem-published:{incident_id}",
+        )
     return frozen

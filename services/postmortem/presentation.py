@@ -4,17 +4,30 @@ each section, the key durations, participants, adherence and action items as row
 Both `render.markdown` and the HTML template draw on this, so report.md and report.html say
 exactly the same things.
 """
+
 from typing import Any
 
 from services.postmortem.wording import day, hour, human, span, when
 
-ROLE_WORDS = {"declarer": "declarer", "manager": "manager", "sme": "SME", "worker": "worker",
-              "observer": "observer", "pr_manager": "PR manager"}
+ROLE_WORDS = {
+    "declarer": "declarer",
+    "manager": "manager",
+    "sme": "SME",
+    "worker": "worker",
+    "observer": "observer",
+    "pr_manager": "PR manager",
+}
 KIND_WORDS = {"prevention": "prevention", "handling": "handling", "process_refinement": "process refinement"}
-ADHERENCE_KINDS = {"coverage_gap": "Coverage", "acknowledgement": "Acknowledgement", "checklist": "Checklist",
-                   "status_update": "Status updates", "public_update": "Public updates",
-                   "handover_warning": "Shift limit", "shift_limit": "Shift limit",
-                   "worker_freshness": "Worker freshness"}
+ADHERENCE_KINDS = {
+    "coverage_gap": "Coverage",
+    "acknowledgement": "Acknowledgement",
+    "checklist": "Checklist",
+    "status_update": "Status updates",
+    "public_update": "Public updates",
+    "handover_warning": "Shift limit",
+    "shift_limit": "Shift limit",
+    "worker_freshness": "Worker freshness",
+}
 OUTCOME_ORDER = ("met", "late", "missed", "pending", "not_due", "not_done", "warning")
 CADENCES = ("status_update", "public_update")
 
@@ -24,7 +37,7 @@ def who(person: dict | None) -> str:
 
 
 def outcome(item: dict) -> str:
-    """"met", "late by 5 min", "missed (12 min overdue)", "not due", "not done", …"""
+    """ "met", "late by 5 min", "missed (12 min overdue)", "not due", "not done", …"""
     late_by = item["late_by"]
     match item["outcome"]:
         case "late":
@@ -41,11 +54,15 @@ def outcome(item: dict) -> str:
 def durations(doc: dict) -> list[tuple[str, str]]:
     d = doc["durations"]
     names = {p["level"]: p["name"] for p in doc["levels"]}
-    rows = [("To acknowledge", human(d["to_acknowledge"])), ("To first status update",
-                                                             human(d["to_first_status_update"])),
-            ("To resolve", human(d["to_resolve"]) if d["to_resolve"] is not None else "not resolved")]
-    return rows + [(f"At level {level} ({names.get(int(level), '?')})", human(seconds))
-                   for level, seconds in sorted(d["at_level"].items(), key=lambda pair: int(pair[0]))]
+    rows = [
+        ("To acknowledge", human(d["to_acknowledge"])),
+        ("To first status update", human(d["to_first_status_update"])),
+        ("To resolve", human(d["to_resolve"]) if d["to_resolve"] is not None else "not resolved"),
+    ]
+    return rows + [
+        (f"At level {level} ({names.get(int(level), '?')})", human(seconds))
+        for level, seconds in sorted(d["at_level"].items(), key=lambda pair: int(pair[0]))
+    ]
 
 
 def facts(section: dict, doc: dict) -> list[tuple[str, str]]:
@@ -53,29 +70,46 @@ def facts(section: dict, doc: dict) -> list[tuple[str, str]]:
     g = section["generated"]
     match section["id"]:
         case "problem":
-            rows = [("Declared", f"{when(g['declared_at'])} by {who(g['declared_by'])}, for “{g['aspect']}”, "
-                                 f"at level {g['initial_severity']}"),
-                    ("Severity", f"level {g['severity']} now, level {g['highest_severity']} at its highest"),
-                    ("Resolved", when(g["resolved_at"]) if g["resolved_at"] else f"not yet ({g['status']})"),
-                    ("Description", g["description"] or "—")]
+            rows = [
+                (
+                    "Declared",
+                    f"{when(g['declared_at'])} by {who(g['declared_by'])}, for “{g['aspect']}”, "
+                    f"at level {g['initial_severity']}",
+                ),
+                ("Severity", f"level {g['severity']} now, level {g['highest_severity']} at its highest"),
+                ("Resolved", when(g["resolved_at"]) if g["resolved_at"] else f"not yet ({g['status']})"),
+                ("Description", g["description"] or "—"),
+            ]
             if g["closed_at"]:
                 rows.append(("Closed", when(g["closed_at"])))
             if g["coverage_gap"]:
                 rows.append(("Coverage gap", f"no SME covers “{g['aspect']}”; the catch-all SME was paged (R10)"))
             return rows + [("Process", f"version {g['process_version']}")]
         case "handling":
-            changes = "; ".join(f"{when(c['at'])} level {c['from']} → {c['to']} by {who(c['by'])}: {c['reason']}"
-                                for c in g["severity_changes"]) or "none"
-            return [("Events", str(g["events"])), ("Manager changes", str(g["manager_changes"])),
-                    ("Escalations", str(g["escalations"])), ("Severity changes", changes),
-                    ("Status updates", str(g["status_updates"])), ("Public updates", str(g["public_updates"])),
-                    ("Observer briefings", str(g["observer_briefings"]))] + [
-                   ("Reopened", f"{when(r['at'])} by {who(r['by'])}: {r['reason']}") for r in g["reopenings"]]
+            changes = (
+                "; ".join(
+                    f"{when(c['at'])} level {c['from']} → {c['to']} by {who(c['by'])}: {c['reason']}"
+                    for c in g["severity_changes"]
+                )
+                or "none"
+            )
+            return [
+                ("Events", str(g["events"])),
+                ("Manager changes", str(g["manager_changes"])),
+                ("Escalations", str(g["escalations"])),
+                ("Severity changes", changes),
+                ("Status updates", str(g["status_updates"])),
+                ("Public updates", str(g["public_updates"])),
+                ("Observer briefings", str(g["observer_briefings"])),
+            ] + [("Reopened", f"{when(r['at'])} by {who(r['by'])}: {r['reason']}") for r in g["reopenings"]]
         case "solution":
             if not g["resolved_at"]:
                 return [("Resolution", "not resolved yet")]
-            return [("Resolution", g["resolution"]), ("Test plan", g["test_plan"]),
-                    ("Resolved", f"{when(g['resolved_at'])} by {who(g['resolved_by'])}")]
+            return [
+                ("Resolution", g["resolution"]),
+                ("Test plan", g["test_plan"]),
+                ("Resolved", f"{when(g['resolved_at'])} by {who(g['resolved_by'])}"),
+            ]
         case "handling_lessons":
             counts = g["adherence"]
             summary = " · ".join(f"{counts[o]} {o.replace('_', ' ')}" for o in OUTCOME_ORDER if counts.get(o))
@@ -88,8 +122,13 @@ def participants(doc: dict) -> list[dict[str, str]]:
     rows = []
     for p in doc["participants"]:
         tenures = "; ".join(span(t["from"], t["to"]) for t in p["tenures"])
-        rows.append({"name": p["name"] or p["person"], "roles": ", ".join(ROLE_WORDS[r] for r in p["roles"]),
-                     "tenures": tenures or "—"})
+        rows.append(
+            {
+                "name": p["name"] or p["person"],
+                "roles": ", ".join(ROLE_WORDS[r] for r in p["roles"]),
+                "tenures": tenures or "—",
+            }
+        )
     return rows
 
 
@@ -109,16 +148,29 @@ def adherence(doc: dict) -> list[dict[str, Any]]:
             on_time[key] = row
     for row in on_time.values():
         if row["count"] > 1:
-            row.update(due=("—", ""), done=("—", ""), outcome_text=f"met ×{row['count']}",
-                       note=f"{row['count']} {row['what'].lower()}s, each on time")
+            row.update(
+                due=("—", ""),
+                done=("—", ""),
+                outcome_text=f"met ×{row['count']}",
+                note=f"{row['count']} {row['what'].lower()}s, each on time",
+            )
     return rows
 
 
 def _row(i: dict) -> dict[str, Any]:
-    return {"kind": ADHERENCE_KINDS.get(i["kind"], i["kind"]), "what": i["what"], "rule": i["rule"],
-            "level": str(i["level"]) if i["level"] is not None else "—", "who": i["person_name"] or "—",
-            "due": _moment(i["due_at"]), "done": _moment(i["done_at"]), "outcome": i["outcome"],
-            "outcome_text": outcome(i), "note": _note(i), "count": 1}
+    return {
+        "kind": ADHERENCE_KINDS.get(i["kind"], i["kind"]),
+        "what": i["what"],
+        "rule": i["rule"],
+        "level": str(i["level"]) if i["level"] is not None else "—",
+        "who": i["person_name"] or "—",
+        "due": _moment(i["due_at"]),
+        "done": _moment(i["done_at"]),
+        "outcome": i["outcome"],
+        "outcome_text": outcome(i),
+        "note": _note(i),
+        "count": 1,
+    }
 
 
 def _moment(value) -> tuple[str, str]:
@@ -135,12 +187,24 @@ def _note(item: dict) -> str:
 def action_items(doc: dict, section: str) -> list[dict[str, str]]:
     """Prevention items under Prevention; handling items and process refinements under Handling lessons."""
     wanted = ("prevention",) if section == "prevention" else ("handling", "process_refinement")
-    return [{"id": str(a["id"]), "title": a["title"], "owner": a["owner_name"] or a["owner"],
-             "due": a["due"].isoformat() if hasattr(a["due"], "isoformat") else str(a["due"]),
-             "kind": KIND_WORDS[a["kind"]],
-             "applied": (f"applied: process version {a['applied_version']}" if a["applied_version"]
-                         else "not applied yet" if a["kind"] == "process_refinement" else "")}
-            for a in doc["action_items"] if a["kind"] in wanted]
+    return [
+        {
+            "id": str(a["id"]),
+            "title": a["title"],
+            "owner": a["owner_name"] or a["owner"],
+            "due": a["due"].isoformat() if hasattr(a["due"], "isoformat") else str(a["due"]),
+            "kind": KIND_WORDS[a["kind"]],
+            "applied": (
+                f"applied: process version {a['applied_version']}"
+                if a["applied_version"]
+                else "not applied yet"
+                if a["kind"] == "process_refinement"
+                else ""
+            ),
+        }
+        for a in doc["action_items"]
+        if a["kind"] in wanted
+    ]
 
 
 def state_line(doc: dict) -> str:

@@ -1,12 +1,15 @@
 """The post-mortem's projection: every event about an incident as one timeline row, plus the
 organisation (shared.projection). Append-only, so a redelivery or a rebuild changes nothing."""
+
 import asyncpg
 
 from services.postmortem.domain import INCIDENT, Entry
 from shared.process.hours import hours_of
 
-INSERT = ("INSERT INTO timeline (incident_id, at, event_id, sequence, type, actor, data) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING")
+INSERT = (
+    "INSERT INTO timeline (incident_id, at, event_id, sequence, type, actor, data) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING"
+)
 # Emptied by a rebuild; what people wrote (postmortems, section_edits, action_items) is not a projection.
 PROJECTION = ("timeline", "people", "tokens", "process_versions", "aspects")
 
@@ -27,7 +30,9 @@ async def add_entries(conn: asyncpg.Connection, entries: list[Entry]) -> None:
     await conn.execute(
         "INSERT INTO timeline (incident_id, at, event_id, sequence, type, actor, data) "
         "SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::bigint[], $5::text[], $6::text[], "
-        "$7::jsonb[]) ON CONFLICT (event_id) DO NOTHING", *(list(c) for c in columns))
+        "$7::jsonb[]) ON CONFLICT (event_id) DO NOTHING",
+        *(list(c) for c in columns),
+    )
 
 
 async def entries(conn: asyncpg.Connection, incident_id: str, *, incident_only: bool = False) -> list[Entry]:
@@ -35,7 +40,9 @@ async def entries(conn: asyncpg.Connection, incident_id: str, *, incident_only: 
     rows = await conn.fetch(
         "SELECT incident_id, at, event_id, sequence, type, actor, data FROM timeline "
         "WHERE incident_id = $1 AND ($2::text IS NULL OR type LIKE $2) ORDER BY at, sequence, event_id",
-        incident_id, f"{INCIDENT}%" if incident_only else None)
+        incident_id,
+        f"{INCIDENT}%" if incident_only else None,
+    )
     return [Entry(**row) for row in rows]
 
 

@@ -9,6 +9,7 @@ projection and stays as it is; nothing is published again. Events not yet proces
 the live consumers, which find them unapplied. Live consumers wait while it runs (it holds the
 projection's tables), so it is safe, if briefly blocking, to run beside a running service.
 """
+
 import sys
 
 import asyncpg
@@ -33,8 +34,12 @@ class PostmortemReplay:
         self.applied = 0
 
     async def batch(self, events: list[Envelope]) -> None:
-        processed = {row["event_id"] for row in await self.conn.fetch(
-            "SELECT event_id FROM processed_events WHERE event_id = ANY($1::text[])", [e.id for e in events])}
+        processed = {
+            row["event_id"]
+            for row in await self.conn.fetch(
+                "SELECT event_id FROM processed_events WHERE event_id = ANY($1::text[])", [e.id for e in events]
+            )
+        }
         entries = []
         for event in events:
             if event.id not in processed or event.id in self.seen:
@@ -57,8 +62,7 @@ async def rebuild(pool: asyncpg.Pool, js, *, batch: int = BATCH) -> int:
 
 
 def main() -> int:
-    return run_cli("postmortem", "services.postmortem", PostmortemSettings(), rebuild,
-                   "the post-mortem read model")
+    return run_cli("postmortem", "services.postmortem", PostmortemSettings(), rebuild, "the post-mortem read model")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ knows from ``warroom.postmortem.action_item_added.v1`` (a 503 with Retry-After w
 reached it yet). Its answer decides: on success the action item records the version it
 published; on a refusal its problem is passed through as it is and nothing changes here.
 """
+
 from datetime import datetime
 from typing import Any
 
@@ -38,21 +39,32 @@ class IncidentService:
         """The process version the refinement published; raises `RefinementRefused` with any other answer. The
         incident service checks the item against the one it learned from our stream (R17)."""
         try:
-            response = await self.client.post("/v1/process/refinements",
-                                              json={"postmortem": postmortem, "action_item": item_id,
-                                                    "change": change},
-                                              headers={"Authorization": authorization})
+            response = await self.client.post(
+                "/v1/process/refinements",
+                json={"postmortem": postmortem, "action_item": item_id, "change": change},
+                headers={"Authorization": authorization},
+            )
         except httpx.HTTPError as exc:
             log.warning("incident_service_unreachable", error=repr(exc))
-            raise Problem(503, "the incident service cannot be reached; nothing was changed, retry shortly",
-                          headers={"Retry-After": "5"}) from exc
+            raise Problem(
+                503,
+                "the incident service cannot be reached; nothing was changed, retry shortly",
+                headers={"Retry-After": "5"},
+            ) from exc
         if not response.is_success:
             raise RefinementRefused(response)
         return response.json()["version"]
 
 
-async def apply(conn: asyncpg.Connection, incident: IncidentService, incident_id: str, item_id: int, caller: dict,
-                authorization: str, now: datetime) -> dict[str, Any]:
+async def apply(
+    conn: asyncpg.Connection,
+    incident: IncidentService,
+    incident_id: str,
+    item_id: int,
+    caller: dict,
+    authorization: str,
+    now: datetime,
+) -> dict[str, Any]:
     """Apply one process-refinement action item; the transaction (and the post-mortem's lock) spans the
     forwarded call, so the same item is never applied twice and a refusal leaves nothing behind."""
     async with conn.transaction():
@@ -61,11 +73,15 @@ async def apply(conn: asyncpg.Connection, incident: IncidentService, incident_id
         if item is None:
             raise Problem(404, f"post-mortem {incident_id!r} has no action item {item_id}")
         if item["kind"] != "process_refinement":
-            raise Problem(409, f"action item {item_id} is a {item['kind']} item: only a process refinement "
-                               f"changes the process", rule="R17")
+            raise Problem(
+                409,
+                f"action item {item_id} is a {item['kind']} item: only a process refinement changes the process",
+                rule="R17",
+            )
         if item["applied_version"] is not None:
-            raise Problem(409, f"action item {item_id} was already applied: process version "
-                               f"{item['applied_version']}", rule="R17")
+            raise Problem(
+                409, f"action item {item_id} was already applied: process version {item['applied_version']}", rule="R17"
+            )
         version = await incident.refine(authorization, incident_id, item_id, item["change"])
         applied = await records.mark_applied(conn, incident_id, item_id, version, caller["id"], now)
     names = await readmodel.names(conn, {applied["owner"]})

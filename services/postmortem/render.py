@@ -5,6 +5,7 @@ published report read back from JSON (times as text) — and say what `presentat
 page carries its styles and its two SVG pictures inline and refers to nothing outside itself, so it
 renders without any network.
 """
+
 import json as _json
 from datetime import UTC, date, datetime
 from functools import cache
@@ -35,9 +36,14 @@ def _moment(value):
 
 
 def markdown(doc: dict) -> str:
-    out = [f"# Post-mortem: {doc['title']}", "",
-           f"*{shown.state_line(doc)}* · incident `{doc['incident_id']}` · process version {doc['process_version']}",
-           "", "| Key durations | |", "|---|---|"]
+    out = [
+        f"# Post-mortem: {doc['title']}",
+        "",
+        f"*{shown.state_line(doc)}* · incident `{doc['incident_id']}` · process version {doc['process_version']}",
+        "",
+        "| Key durations | |",
+        "|---|---|",
+    ]
     out += [f"| {label} | {value} |" for label, value in shown.durations(doc)]
     for number, section in enumerate(doc["sections"], start=1):
         out += ["", f"## {number}. {section['title']}", ""]
@@ -62,8 +68,10 @@ def _section_body(section: dict, doc: dict) -> list[str]:
         items = shown.action_items(doc, section["id"])
         if items:
             out += ["", "### Action items", "", "| # | Action | Owner | Due | Kind | |", "|---|---|---|---|---|---|"]
-            out += [f"| {a['id']} | {_cell(a['title'])} | {_cell(a['owner'])} | {a['due']} | {a['kind']} "
-                    f"| {a['applied']} |" for a in items]
+            out += [
+                f"| {a['id']} | {_cell(a['title'])} | {_cell(a['owner'])} | {a['due']} | {a['kind']} | {a['applied']} |"
+                for a in items
+            ]
     return out
 
 
@@ -71,9 +79,12 @@ def _narrative(section: dict) -> list[str]:
     if not section["written"]:
         return [f"_{section['prompt']}_"]
     edits = len(section["history"])
-    return [section["text"].strip(), "",
-            f"<sub>Last edited by {section['history'][-1]['by_name']} at {when(section['written_at'])}"
-            f"{f' ({edits} edits)' if edits > 1 else ''}</sub>"]
+    return [
+        section["text"].strip(),
+        "",
+        f"<sub>Last edited by {section['history'][-1]['by_name']} at {when(section['written_at'])}"
+        f"{f' ({edits} edits)' if edits > 1 else ''}</sub>",
+    ]
 
 
 def _timeline(doc: dict) -> list[str]:
@@ -89,12 +100,16 @@ def _adherence(doc: dict) -> list[str]:
     rows = shown.adherence(doc)
     if not rows:
         return ["_Nothing was due._"]
-    out = ["| Kind | What | Level | Who | Due (UTC) | Done (UTC) | Outcome | Note |",
-           "|---|---|---|---|---|---|---|---|"]
+    out = [
+        "| Kind | What | Level | Who | Due (UTC) | Done (UTC) | Outcome | Note |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         due, done = (" ".join(part for part in r[key] if part) for key in ("due", "done"))
-        out.append(f"| {r['kind']} ({r['rule']}) | {_cell(r['what'])} | {r['level']} | {_cell(r['who'])} | {due} "
-                   f"| {done} | **{r['outcome_text']}** | {_cell(r['note'])} |")
+        out.append(
+            f"| {r['kind']} ({r['rule']}) | {_cell(r['what'])} | {r['level']} | {_cell(r['who'])} | {due} "
+            f"| {done} | **{r['outcome_text']}** | {_cell(r['note'])} |"
+        )
     return out
 
 
@@ -109,14 +124,27 @@ def _cell(text: str) -> str:
 
 @cache
 def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters.update(when=when, clock=clock, human=human)
     return env
 
 
 def html(doc: dict) -> str:
     names = {p["level"]: p["name"] for p in doc["levels"]}
-    return _environment().get_template("report.html.j2").render(
-        doc=doc, shown=shown, severity=charts.severity(doc, names), tenure=charts.tenure(doc),
-        sections=[dict(s, number=n, facts=shown.facts(s, doc)) for n, s in enumerate(doc["sections"], start=1)])
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            doc=doc,
+            shown=shown,
+            severity=charts.severity(doc, names),
+            tenure=charts.tenure(doc),
+            sections=[dict(s, number=n, facts=shown.facts(s, doc)) for n, s in enumerate(doc["sections"], start=1)],
+        )
+    )

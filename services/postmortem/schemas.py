@@ -1,4 +1,5 @@
 """The post-mortem API's bodies: what it accepts (strict) and what it answers (documented for S6)."""
+
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, Literal
@@ -29,7 +30,8 @@ class ActionItemIn(In):
     due: date
     kind: Kind
     change: Json | None = Field(
-        default=None, description="process_refinement only: a JSON merge patch (RFC 7386) on the process document")
+        default=None, description="process_refinement only: a JSON merge patch (RFC 7386) on the process document"
+    )
 
     @model_validator(mode="after")
     def _change_only_for_refinements(self):
@@ -92,14 +94,18 @@ class LevelPeriod(Out):
 
 
 class AdherenceItem(Out):
-    kind: str = Field(description="checklist, acknowledgement, status_update, public_update, handover_warning, "
-                                  "shift_limit, worker_freshness or coverage_gap")
+    kind: str = Field(
+        description="checklist, acknowledgement, status_update, public_update, handover_warning, "
+        "shift_limit, worker_freshness or coverage_gap"
+    )
     rule: str
     what: str
-    outcome: Outcome = Field(description="met; late or missed (the deviations); pending (not yet due, or not done "
-                                         "yet while the incident is open); not_due (its deadline fell after the "
-                                         "resolution or the level's end); not_done (a step without a deadline left "
-                                         "undone); warning")
+    outcome: Outcome = Field(
+        description="met; late or missed (the deviations); pending (not yet due, or not done "
+        "yet while the incident is open); not_due (its deadline fell after the "
+        "resolution or the level's end); not_done (a step without a deadline left "
+        "undone); warning"
+    )
     level: int | None
     person: str | None
     person_name: str | None

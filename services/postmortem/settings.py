@@ -1,4 +1,5 @@
 """The post-mortem service's settings: the shared ones, plus where the incident service listens."""
+
 from shared.settings import Settings
 
 

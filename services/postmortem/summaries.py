@@ -3,6 +3,7 @@
 Rendering at read time (rather than storing the text) keeps names current and makes a rebuilt
 read model identical to the live one whatever order the consumers ran in.
 """
+
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -23,8 +24,13 @@ TIMERS = {
     "worker_fresh": "{person} has worked on incidents longer than is fresh (R19)",
 }
 
-STATUS_PARTS = (("learned", "Learned"), ("tried", "Tried"), ("outcome", "Outcome"), ("working_on", "Working on"),
-                ("remaining", "Remaining"))
+STATUS_PARTS = (
+    ("learned", "Learned"),
+    ("tried", "Tried"),
+    ("outcome", "Outcome"),
+    ("working_on", "Working on"),
+    ("remaining", "Remaining"),
+)
 
 # What people wrote in an event, quoted in the timeline: (field, label) pairs per event type.
 QUOTED = {
@@ -70,8 +76,9 @@ def summarise(event_type: str, data: dict[str, Any], name: Name, steps: dict[str
     if event_type.startswith("warroom.timer."):
         template = TIMERS.get(data.get("kind", ""), "Timer {kind} fired")
         step = (data.get("detail") or {}).get("step", "?")
-        return template.format(person=name(data.get("person")), kind=data.get("kind", "?"),
-                               step=f"“{(steps or {}).get(step, step)}”")
+        return template.format(
+            person=name(data.get("person")), kind=data.get("kind", "?"), step=f"“{(steps or {}).get(step, step)}”"
+        )
     if event_type == "warroom.notification.delivered.v1":
         return f"{name(data.get('recipient'))} was notified by {data['channel']} ({data['reason']})"
     return _generic(event_type, data, name)
@@ -82,16 +89,22 @@ def _incident(kind: str, d: dict[str, Any], name: Name, steps: dict[str, str]) -
     match kind:
         case "declared":
             gap = "; no SME covers this aspect, the catch-all was paged (R10)" if d.get("coverage_gap") else ""
-            return (f"{name(d['declared_by'])} declared “{d['title']}” for {d['aspect']} at level "
-                    f"{d['severity']}; {name(d['manager'])} manages{gap}")
+            return (
+                f"{name(d['declared_by'])} declared “{d['title']}” for {d['aspect']} at level "
+                f"{d['severity']}; {name(d['manager'])} manages{gap}"
+            )
         case "acknowledged":
             return f"{name(d['person'])} acknowledged the page"
         case "page_unanswered":
-            return (f"Nobody acknowledged the page to {name(d['paged'])} and nobody is left to page: "
-                    "observers told (R11)")
+            return (
+                f"Nobody acknowledged the page to {name(d['paged'])} and nobody is left to page: observers told (R11)"
+            )
         case "worker_added":
-            tired = "" if d.get("fresh", True) else \
-                f", already {human(d.get('worked_seconds_last_24h', 0))} on incidents in the last 24 hours (R19)"
+            tired = (
+                ""
+                if d.get("fresh", True)
+                else f", already {human(d.get('worked_seconds_last_24h', 0))} on incidents in the last 24 hours (R19)"
+            )
             return f"{by} added {name(d['person'])} as a worker{tired}"
         case "worker_removed":
             return f"{by} released {name(d['person'])} from the workers"
@@ -114,8 +127,7 @@ def _incident(kind: str, d: dict[str, Any], name: Name, steps: dict[str, str]) -
             return f"{by} suggested level {d['level']}"
         case "severity_changed":
             direction = "raised" if d["severity"] < d["previous"] else "lowered"
-            return (f"{by} {direction} the severity from level {d['previous']} to level {d['severity']}: "
-                    f"{d['reason']}")
+            return f"{by} {direction} the severity from level {d['previous']} to level {d['severity']}: {d['reason']}"
         case "status_requested":
             return f"{by} asked {_listing([name(w) for w in d['workers']])} for a status update"
         case "status_updated":

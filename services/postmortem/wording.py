@@ -1,4 +1,5 @@
 """How times and durations read in the report: the same words in every format."""
+
 from datetime import UTC, datetime
 
 
@@ -17,7 +18,7 @@ def human(seconds: float | None) -> str:
         return "0 s"
     # The two largest units are precise enough for a post-mortem.
     first = next(i for i, (value, _) in enumerate(parts) if value)
-    return " ".join(f"{value} {unit}" for value, unit in parts[first:first + 2] if value)
+    return " ".join(f"{value} {unit}" for value, unit in parts[first : first + 2] if value)
 
 
 def as_time(value: datetime | str | None) -> datetime | None:
@@ -53,8 +54,10 @@ def span(start: datetime | str, end: datetime | str | None) -> str:
         return f"{when(first)} → still going"
     same_day = first.astimezone(UTC).date() == last.astimezone(UTC).date()
     until = last.astimezone(UTC).strftime("%H:%M") + " UTC" if same_day else when(last)
-    return f"{when(first).removesuffix(' UTC')}{'–' if same_day else ' → '}{until} " \
-           f"({human((last - first).total_seconds())})"
+    return (
+        f"{when(first).removesuffix(' UTC')}{'–' if same_day else ' → '}{until} "
+        f"({human((last - first).total_seconds())})"
+    )
 
 
 def hour(value: datetime | str | None) -> str:

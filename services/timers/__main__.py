@@ -1,4 +1,5 @@
 """Run the timers service: python -m services.timers"""
+
 from shared.runtime import serve
 from shared.settings import Settings
 

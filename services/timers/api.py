@@ -1,4 +1,5 @@
 """HTTP: the timers of an incident, for tools and people watching its deadlines."""
+
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -28,11 +29,22 @@ class TimerList(BaseModel):
 
 
 @router.get("/timers", response_model=TimerList, summary="An incident's timers, by due time")
-async def list_timers(request: Request, caller: Caller,
-                      incident_id: Annotated[Line(200, min_length=1), Query()]) -> TimerList:
+async def list_timers(
+    request: Request, caller: Caller, incident_id: Annotated[Line(200, min_length=1), Query()]
+) -> TimerList:
     async with request.app.state.pool.acquire() as conn:
         rows = await readmodel.timers_of(conn, incident_id)
-    return TimerList(timers=[
-        TimerOut(id=str(row["id"]), kind=row["kind"], incident_id=row["incident_id"], person=row["person"],
-                 due_at=row["due_at"], state=row["state"], fired_at=row["fired_at"])
-        for row in rows])
+    return TimerList(
+        timers=[
+            TimerOut(
+                id=str(row["id"]),
+                kind=row["kind"],
+                incident_id=row["incident_id"],
+                person=row["person"],
+                due_at=row["due_at"],
+                state=row["state"],
+                fired_at=row["fired_at"],
+            )
+            for row in rows
+        ]
+    )

@@ -1,4 +1,5 @@
 """Wires the timers service: projection consumer, scheduler, outbox publisher, HTTP."""
+
 import functools
 from contextlib import asynccontextmanager
 
@@ -29,8 +30,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.infra, app.state.pool = infra, infra.pool
         publisher = outbox.Publisher(infra.pool, infra.js, OUTBOX_LOCK, settings.poll_interval)
         scheduler = Scheduler(
-            infra.pool, clock, poll_interval=settings.poll_interval, on_fired=publisher.wake.set,
-            caught_up=functools.partial(consumer_caught_up, infra.js, INCIDENT.name, CONSUMER))
+            infra.pool,
+            clock,
+            poll_interval=settings.poll_interval,
+            on_fired=publisher.wake.set,
+            caught_up=functools.partial(consumer_caught_up, infra.js, INCIDENT.name, CONSUMER),
+        )
         handle = functools.partial(handlers.handle, clock=clock, versions=handlers.RulesByVersion())
         runtime.start_consumers(infra, SERVICE, {CONSUMER: handle})
         infra.spawn(scheduler.run(), "timers-scheduler")

@@ -7,6 +7,7 @@ those facts and apply the plan. Every instant comes from the process kernel
 Timer ids derive from what caused a timer, so a redelivered or replayed event plans the very
 same rows again and a rebuild re-derives the same timers.
 """
+
 import hashlib
 import uuid
 from collections.abc import Collection, Iterable, Mapping
@@ -58,14 +59,22 @@ class Timer:
     def following(self) -> "Timer":
         """The cadence's next occurrence after this one fired."""
         assert self.every is not None, "only a cadence repeats"
-        return Timer(timer_id(self.id, "next"), self.kind, self.incident_id, self.person,
-                     self.due_at + self.every, self.detail, self.every)
+        return Timer(
+            timer_id(self.id, "next"),
+            self.kind,
+            self.incident_id,
+            self.person,
+            self.due_at + self.every,
+            self.detail,
+            self.every,
+        )
 
 
 @dataclass(frozen=True)
 class Cancel:
     """Cancel an incident's pending timers, narrowed to some kinds, one person and/or one checklist
     step, except the timers in ``keep`` (those a re-plan wants to stay as they are)."""
+
     incident_id: str
     kinds: frozenset[str] | None = None
     person: str | None = None
@@ -76,6 +85,7 @@ class Cancel:
 @dataclass(frozen=True)
 class Plan:
     """What an event does to the timers: cancellations apply before the new timers are scheduled."""
+
     cancel: tuple[Cancel, ...] = ()
     schedule: tuple[Timer, ...] = ()
 
@@ -88,8 +98,8 @@ NOTHING = Plan()
 
 # --- R11: acknowledging a page ---
 
-def plan_page(cause: str, incident_id: str, paged: str, at: datetime, level: Level,
-              hours: Mapping | None) -> Plan:
+
+def plan_page(cause: str, incident_id: str, paged: str, at: datetime, level: Level, hours: Mapping | None) -> Plan:
     """R11: a page (the declaration's, or an escalation's) must be acknowledged within the level's
     ``acknowledge_within`` of the moment its immediacy lets the page out to the paged person (whose
     ``hours`` they are, as projected when they were paged): a night page of a ``waking_hours`` level
@@ -107,8 +117,10 @@ def plan_page_ended(incident_id: str) -> Plan:
 
 # --- R06: status and public updates (cadences) ---
 
-def plan_status_update(cause: str, incident_id: str, worker: str, since: datetime, level: Level,
-                       not_before: datetime) -> Plan:
+
+def plan_status_update(
+    cause: str, incident_id: str, worker: str, since: datetime, level: Level, not_before: datetime
+) -> Plan:
     """R06: the worker's update is due ``status_update_every`` after their last request, update or
     joining, then again every ``status_update_every`` until it comes. A level's cadence applies
     from the moment the incident changed to it (``not_before``), never retroactively."""
@@ -116,8 +128,20 @@ def plan_status_update(cause: str, incident_id: str, worker: str, since: datetim
     every = level.status_update_every
     if (due := timing.cadence_due(since, every, not_before)) is None:
         return Plan(cancel)
-    return Plan(cancel, (Timer(timer_id(cause, STATUS_UPDATE_DUE, worker), STATUS_UPDATE_DUE, incident_id, worker,
-                               due, {"level": level.number}, every),))
+    return Plan(
+        cancel,
+        (
+            Timer(
+                timer_id(cause, STATUS_UPDATE_DUE, worker),
+                STATUS_UPDATE_DUE,
+                incident_id,
+                worker,
+                due,
+                {"level": level.number},
+                every,
+            ),
+        ),
+    )
 
 
 def plan_status_ended(incident_id: str, worker: str) -> Plan:
@@ -132,8 +156,20 @@ def plan_public_update(cause: str, incident_id: str, since: datetime, level: Lev
     every = level.public_update_every
     if (due := timing.cadence_due(since, every, not_before)) is None:
         return Plan(cancel)
-    return Plan(cancel, (Timer(timer_id(cause, PUBLIC_UPDATE_DUE), PUBLIC_UPDATE_DUE, incident_id, None,
-                               due, {"level": level.number}, every),))
+    return Plan(
+        cancel,
+        (
+            Timer(
+                timer_id(cause, PUBLIC_UPDATE_DUE),
+                PUBLIC_UPDATE_DUE,
+                incident_id,
+                None,
+                due,
+                {"level": level.number},
+                every,
+            ),
+        ),
+    )
 
 
 def plan_observer_summary(cause: str, incident_id: str, since: datetime, level: Level, not_before: datetime) -> Plan:
@@ -145,11 +181,24 @@ def plan_observer_summary(cause: str, incident_id: str, since: datetime, level: 
     every = level.status_update_every
     if (due := timing.cadence_due(since, every, not_before)) is None:
         return Plan(cancel)
-    return Plan(cancel, (Timer(timer_id(cause, OBSERVER_SUMMARY_DUE), OBSERVER_SUMMARY_DUE, incident_id, None,
-                               due, {"level": level.number}, every),))
+    return Plan(
+        cancel,
+        (
+            Timer(
+                timer_id(cause, OBSERVER_SUMMARY_DUE),
+                OBSERVER_SUMMARY_DUE,
+                incident_id,
+                None,
+                due,
+                {"level": level.number},
+                every,
+            ),
+        ),
+    )
 
 
 # --- R14: the level's checklist ---
+
 
 def plan_checklist(cause: str, incident_id: str, level: Level, since: datetime, done: Collection[str]) -> Plan:
     """R14: each step of the level with a deadline is due ``due_within`` after the declaration or the
@@ -157,10 +206,21 @@ def plan_checklist(cause: str, incident_id: str, level: Level, since: datetime, 
     the incident service records it) are not asked again, and the previous
     level's pending steps no longer apply. The manager of the moment is who owes them."""
     cancel = (Cancel(incident_id, kinds=frozenset({CHECKLIST_STEP_DUE})),)
-    return Plan(cancel, tuple(
-        Timer(timer_id(cause, CHECKLIST_STEP_DUE, step.id), CHECKLIST_STEP_DUE, incident_id, None,
-              timing.step_due(step, since), {"step": step.id, "level": level.number})
-        for step in level.timed_steps if step.id not in done))
+    return Plan(
+        cancel,
+        tuple(
+            Timer(
+                timer_id(cause, CHECKLIST_STEP_DUE, step.id),
+                CHECKLIST_STEP_DUE,
+                incident_id,
+                None,
+                timing.step_due(step, since),
+                {"step": step.id, "level": level.number},
+            )
+            for step in level.timed_steps
+            if step.id not in done
+        ),
+    )
 
 
 def plan_step_done(incident_id: str, step: str) -> Plan:
@@ -169,8 +229,10 @@ def plan_step_done(incident_id: str, step: str) -> Plan:
 
 # --- people's time on incidents, across incidents (R05, R19) ---
 
-def plan_tenure(incident_id: str, manager: str, since: datetime | None, managing: Iterable[Stretch],
-                rules: Rules) -> Plan:
+
+def plan_tenure(
+    incident_id: str, manager: str, since: datetime | None, managing: Iterable[Stretch], rules: Rules
+) -> Plan:
     """R05: ``manager``'s handover warning and shift limit on this incident, counted from the start of
     their tenure across all incidents, and never due before they took this incident on (``since``).
     With ``since`` None they no longer manage it: its tenure timers for them are cancelled."""
@@ -179,29 +241,50 @@ def plan_tenure(incident_id: str, manager: str, since: datetime | None, managing
         started = timing.tenure_start(managing, since, rules.manager_min_break)
         cause = f"tenure:{started.isoformat()}:{since.isoformat()}"
         planned = tuple(
-            Timer(timer_id(cause, kind, incident_id, manager), kind, incident_id, manager,
-                  due, {"tenure_started_at": started.isoformat()})
-            for kind, due in zip((HANDOVER_WARNING, SHIFT_LIMIT), timing.shift_deadlines(started, since, rules),
-                                  strict=True))
-    return Plan((Cancel(incident_id, kinds=TENURE_KINDS, person=manager,
-                        keep=frozenset(t.id for t in planned)),), planned)
+            Timer(
+                timer_id(cause, kind, incident_id, manager),
+                kind,
+                incident_id,
+                manager,
+                due,
+                {"tenure_started_at": started.isoformat()},
+            )
+            for kind, due in zip(
+                (HANDOVER_WARNING, SHIFT_LIMIT), timing.shift_deadlines(started, since, rules), strict=True
+            )
+        )
+    return Plan(
+        (Cancel(incident_id, kinds=TENURE_KINDS, person=manager, keep=frozenset(t.id for t in planned)),), planned
+    )
 
 
-def plan_freshness(incident_id: str, worker: str, since: datetime | None, working: Iterable[Stretch],
-                   rules: Rules) -> Plan:
+def plan_freshness(
+    incident_id: str, worker: str, since: datetime | None, working: Iterable[Stretch], rules: Rules
+) -> Plan:
     """R19: tell the manager of this incident when ``worker`` will have been on incidents longer than
     ``worker_fresh_for`` in the last 24 hours (not before they joined it). With ``since`` None
     they no longer work on it: the warning is cancelled."""
     planned: tuple[Timer, ...] = ()
     if since is not None and (due := timing.tired_at(working, since, rules.worker_fresh_for)) is not None:
         cause = f"fresh:{since.isoformat()}:{due.isoformat()}"
-        planned = (Timer(timer_id(cause, WORKER_FRESH, incident_id, worker), WORKER_FRESH, incident_id, worker,
-                         due, {"worked_since": since.isoformat()}),)
-    return Plan((Cancel(incident_id, kinds=frozenset({WORKER_FRESH}), person=worker,
-                        keep=frozenset(t.id for t in planned)),), planned)
+        planned = (
+            Timer(
+                timer_id(cause, WORKER_FRESH, incident_id, worker),
+                WORKER_FRESH,
+                incident_id,
+                worker,
+                due,
+                {"worked_since": since.isoformat()},
+            ),
+        )
+    return Plan(
+        (Cancel(incident_id, kinds=frozenset({WORKER_FRESH}), person=worker, keep=frozenset(t.id for t in planned)),),
+        planned,
+    )
 
 
 # --- the incident's lifecycle (R15, R16) ---
+
 
 def plan_resolution(incident_id: str) -> Plan:
     """A resolved (or closed) incident has no deadlines left: every pending timer of it is cancelled."""

@@ -4,6 +4,7 @@ Each incident event updates what the timers depend on (the incident's level, wor
 stretches on incidents) and returns the domain's `Plan` for it, applied in the same transaction.
 The handlers work on a `Store`: live it is SQL in the event's transaction, in a rebuild memory.
 """
+
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,6 +54,7 @@ class RulesByVersion:
 @dataclass(frozen=True)
 class Applying:
     """One incident event being applied, with the incident as it stood before it."""
+
     store: Store
     event: Envelope
     incident: asyncpg.Record
@@ -91,14 +93,15 @@ async def apply(store: Store, event: Envelope, *, clock: Clock, versions: RulesB
 async def _declared(store: Store, event: Envelope, versions: RulesByVersion) -> None:
     declared = contract.IncidentDeclared.model_validate(event.data)
     rules = await versions.rules(store.conn, declared.process_version)
-    await store.add_incident(event.subject, declared.process_version, declared.severity, declared.manager,
-                             event.time)
+    await store.add_incident(event.subject, declared.process_version, declared.severity, declared.manager, event.time)
     level, at = rules.level(declared.severity), event.time
-    plan = (domain.plan_page(event.id, event.subject, declared.paged, at, level, await store.hours(declared.paged))
-            + await _manager_starts(store, event.subject, declared.manager, at, rules)
-            + domain.plan_public_update(event.id, event.subject, at, level, at)
-            + domain.plan_observer_summary(event.id, event.subject, at, level, at)
-            + domain.plan_checklist(event.id, event.subject, level, at, done=()))
+    plan = (
+        domain.plan_page(event.id, event.subject, declared.paged, at, level, await store.hours(declared.paged))
+        + await _manager_starts(store, event.subject, declared.manager, at, rules)
+        + domain.plan_public_update(event.id, event.subject, at, level, at)
+        + domain.plan_observer_summary(event.id, event.subject, at, level, at)
+        + domain.plan_checklist(event.id, event.subject, level, at, done=())
+    )
     await store.apply_plan(plan)
 
 
@@ -117,6 +120,7 @@ async def _incident_event(store: Store, event: Envelope, clock: Clock, versions:
 
 # --- who manages and who works, and the timers that follow people (R05, R19) ---
 
+
 async def _manager_starts(store: Store, incident_id: str, person: str, at: datetime, rules: Rules) -> Plan:
     await store.start_stretch(person, MANAGER, incident_id, at)
     # A tenure reaching further back than this without a single break is not looked for.
@@ -132,8 +136,9 @@ async def _manager_stops(store: Store, incident_id: str, person: str, at: dateti
 async def _worker_starts(c: Applying, person: str) -> Plan:
     await c.store.start_stretch(person, WORKER, c.id, c.at)
     working = await c.store.stretches(person, WORKER, c.at - domain.DAY)
-    return (domain.plan_status_update(c.event.id, c.id, person, c.at, c.level, c.at)
-            + domain.plan_freshness(c.id, person, c.at, working, c.rules))
+    return domain.plan_status_update(c.event.id, c.id, person, c.at, c.level, c.at) + domain.plan_freshness(
+        c.id, person, c.at, working, c.rules
+    )
 
 
 async def _worker_stops(c: Applying, person: str) -> Plan:
@@ -143,6 +148,7 @@ async def _worker_stops(c: Applying, person: str) -> Plan:
 
 # --- each incident event that moves a deadline ---
 
+
 async def _acknowledged(c: Applying) -> Plan:
     return domain.plan_page_ended(c.id)
 
@@ -150,13 +156,15 @@ async def _acknowledged(c: Applying) -> Plan:
 async def _manager_changed(c: Applying) -> Plan:
     changed = contract.ManagerChanged.model_validate(c.event.data)
     await c.store.set_manager(c.id, changed.manager)
-    plan = (await _manager_stops(c.store, c.id, changed.previous, c.at, c.rules)
-            + await _manager_starts(c.store, c.id, changed.manager, c.at, c.rules))
+    plan = await _manager_stops(c.store, c.id, changed.previous, c.at, c.rules) + await _manager_starts(
+        c.store, c.id, changed.manager, c.at, c.rules
+    )
     if await c.store.remove_worker(c.id, changed.manager):  # R03: the manager never works on it
         plan += await _worker_stops(c, changed.manager)
     if changed.how == "escalated":  # the new manager was paged and must acknowledge (R11)
-        return plan + domain.plan_page(c.event.id, c.id, changed.manager, c.at, c.level,
-                                       await c.store.hours(changed.manager))
+        return plan + domain.plan_page(
+            c.event.id, c.id, changed.manager, c.at, c.level, await c.store.hours(changed.manager)
+        )
     return plan + domain.plan_page_ended(c.id)
 
 
@@ -233,8 +241,11 @@ async def _reopened(c: Applying) -> Plan:
         plan += await _worker_starts(c, worker)
     await c.store.set_status_since(c.id, workers, c.at)
     await c.store.set_public_since(c.id, c.at)
-    return (plan + domain.plan_public_update(c.event.id, c.id, c.at, c.level, c.at)
-            + domain.plan_observer_summary(c.event.id, c.id, c.at, c.level, c.at))
+    return (
+        plan
+        + domain.plan_public_update(c.event.id, c.id, c.at, c.level, c.at)
+        + domain.plan_observer_summary(c.event.id, c.id, c.at, c.level, c.at)
+    )
 
 
 APPLY: dict[str, Callable[[Applying], Awaitable[Plan]]] = {

@@ -3,6 +3,7 @@
 It starts empty, knows which timers fired before (their events are in the outbox), and is
 written out at the end, a statement per table instead of a dozen statements per event.
 """
+
 import csv
 import io
 import json
@@ -33,6 +34,7 @@ class Row:
 class Span:
     """A stretch as the store keeps it, with the domain's `Stretch` of it made once per change
     rather than on every look at the person's recent stretches."""
+
     __slots__ = ("incident_id", "person", "role", "start", "end", "stretch")
 
     def __init__(self, incident_id: str, person: str, role: str, start: datetime):
@@ -71,16 +73,27 @@ class MemoryStore:
 
     @classmethod
     async def load(cls, conn: asyncpg.Connection, clock: Clock) -> "MemoryStore":
-        rows = await conn.fetch("SELECT event -> 'data' ->> 'timer_id' AS id, event -> 'data' ->> 'fired_at' AS at "
-                                "FROM outbox WHERE event ->> 'type' LIKE 'warroom.timer.%'")
+        rows = await conn.fetch(
+            "SELECT event -> 'data' ->> 'timer_id' AS id, event -> 'data' ->> 'fired_at' AS at "
+            "FROM outbox WHERE event ->> 'type' LIKE 'warroom.timer.%'"
+        )
         return cls(conn, clock, {row["id"]: datetime.fromisoformat(row["at"]) for row in rows})
 
     # --- incidents, workers, checklist ---
 
     async def add_incident(self, incident_id, process_version, severity, manager, at):
-        self.incidents.setdefault(incident_id, {
-            "id": incident_id, "process_version": process_version, "severity": severity, "manager": manager,
-            "status": "open", "level_since": at, "public_since": at})
+        self.incidents.setdefault(
+            incident_id,
+            {
+                "id": incident_id,
+                "process_version": process_version,
+                "severity": severity,
+                "manager": manager,
+                "status": "open",
+                "level_since": at,
+                "public_since": at,
+            },
+        )
 
     async def lock_incident(self, incident_id):
         incident = self.incidents.get(incident_id)
@@ -156,9 +169,15 @@ class MemoryStore:
     # --- timers ---
 
     async def cadence_since(self, incident_id, kind):
-        timer = min((row.timer for row in self.pending[incident_id].values()
-                     if row.timer.kind == kind and row.timer.every is not None),
-                    key=lambda t: t.due_at, default=None)
+        timer = min(
+            (
+                row.timer
+                for row in self.pending[incident_id].values()
+                if row.timer.kind == kind and row.timer.every is not None
+            ),
+            key=lambda t: t.due_at,
+            default=None,
+        )
         return None if timer is None else timer.due_at - timer.every
 
     async def apply_plan(self, plan: Plan) -> None:
@@ -166,9 +185,14 @@ class MemoryStore:
             pending = self.pending[cancel.incident_id]
             kinds, person, step, keep = cancel.kinds, cancel.person, cancel.step, cancel.keep
             # Inline, not a function per row: this runs for every pending timer of every cancel.
-            for row in [row for row in pending.values()
-                        if (kinds is None or row.timer.kind in kinds) and person in (None, row.timer.person)
-                        and step in (None, row.timer.detail.get("step")) and row.timer.id not in keep]:
+            for row in [
+                row
+                for row in pending.values()
+                if (kinds is None or row.timer.kind in kinds)
+                and person in (None, row.timer.person)
+                and step in (None, row.timer.detail.get("step"))
+                and row.timer.id not in keep
+            ]:
                 row.state = "cancelled"
                 del pending[row.timer.id]
         for timer in plan.schedule:
@@ -178,16 +202,21 @@ class MemoryStore:
         if (earliest := self.earliest.get(incident_id)) is None or until < earliest:
             return
         pending = self.pending[incident_id]
-        while due := sorted((row for row in pending.values() if row.timer.due_at <= until),
-                            key=lambda r: r.timer.due_at):
+        while due := sorted(
+            (row for row in pending.values() if row.timer.due_at <= until), key=lambda r: r.timer.due_at
+        ):
             for row in due:
                 await self._fire(row, fired_at)
         self.earliest[incident_id] = min((row.timer.due_at for row in pending.values()), default=None)
 
     async def fire_known(self) -> None:
         """Timers left pending that fired live after the last replayed event (the outbox says so)."""
-        while known := [row for rows in self.timers.values() for row in rows.values()
-                        if row.state == "pending" and row.timer.id in self.fired_before]:
+        while known := [
+            row
+            for rows in self.timers.values()
+            for row in rows.values()
+            if row.state == "pending" and row.timer.id in self.fired_before
+        ]:
             for row in known:
                 await self._fire(row, self.clock.now())
 
@@ -217,19 +246,33 @@ class MemoryStore:
 
     async def write(self) -> None:
         copy = self.conn.copy_records_to_table
-        await copy("incidents", columns=["id", "process_version", "severity", "manager", "status", "level_since",
-                                         "public_since"],
-                   records=[tuple(i.values()) for i in self.incidents.values()])
-        await copy("workers", columns=["incident_id", "person", "status_since"],
-                   records=[(i, p, at) for i, people in self.members.items() for p, at in people.items()])
-        await copy("steps_done", columns=["incident_id", "level", "step"],
-                   records=[(incident, level, step) for (incident, level), done in self.done.items() for step in done])
-        await copy("stretches", columns=["person", "role", "incident_id", "started_at", "ended_at"],
-                   records=[(s.person, s.role, s.incident_id, s.start, s.end) for s in self.spans])
+        await copy(
+            "incidents",
+            columns=["id", "process_version", "severity", "manager", "status", "level_since", "public_since"],
+            records=[tuple(i.values()) for i in self.incidents.values()],
+        )
+        await copy(
+            "workers",
+            columns=["incident_id", "person", "status_since"],
+            records=[(i, p, at) for i, people in self.members.items() for p, at in people.items()],
+        )
+        await copy(
+            "steps_done",
+            columns=["incident_id", "level", "step"],
+            records=[(incident, level, step) for (incident, level), done in self.done.items() for step in done],
+        )
+        await copy(
+            "stretches",
+            columns=["person", "role", "incident_id", "started_at", "ended_at"],
+            records=[(s.person, s.role, s.incident_id, s.start, s.end) for s in self.spans],
+        )
         # As CSV: asyncpg's binary COPY has no encoder for jsonb here, text needs none (empty is NULL).
-        await self.conn.copy_to_table("timers", source=self._timers_csv(), format="csv",
-                                      columns=["id", "kind", "incident_id", "person", "due_at", "state", "fired_at",
-                                               "detail", "every"])
+        await self.conn.copy_to_table(
+            "timers",
+            source=self._timers_csv(),
+            format="csv",
+            columns=["id", "kind", "incident_id", "person", "due_at", "state", "fired_at", "detail", "every"],
+        )
 
     async def _timers_csv(self):
         """The timers' rows as CSV, a chunk at a time: PostgreSQL takes one in while the next is made."""
@@ -238,9 +281,19 @@ class MemoryStore:
         as_json = _JsonCache()
         for n, row in enumerate(row for timers in self.timers.values() for row in timers.values()):
             t = row.timer
-            write((t.id, t.kind, t.incident_id, t.person, t.due_at.isoformat(), row.state,
-                   row.fired_at and row.fired_at.isoformat(), as_json(t.detail),
-                   t.every and f"{t.every.total_seconds()} seconds"))
+            write(
+                (
+                    t.id,
+                    t.kind,
+                    t.incident_id,
+                    t.person,
+                    t.due_at.isoformat(),
+                    row.state,
+                    row.fired_at and row.fired_at.isoformat(),
+                    as_json(t.detail),
+                    t.every and f"{t.every.total_seconds()} seconds",
+                )
+            )
             if n % CSV_CHUNK == CSV_CHUNK - 1:
                 yield chunk.getvalue().encode()
                 chunk.seek(0)

@@ -1,4 +1,5 @@
 """The timers service's SQL: the incidents it follows, people's stretches on them, the timers."""
+
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -12,12 +13,19 @@ TIMER_COLUMNS = "t.id, t.kind, t.incident_id, t.person, t.due_at, t.state, t.fir
 
 # --- incidents ---
 
-async def add_incident(conn: asyncpg.Connection, incident_id: str, process_version: int, severity: int,
-                       manager: str, at: datetime) -> None:
+
+async def add_incident(
+    conn: asyncpg.Connection, incident_id: str, process_version: int, severity: int, manager: str, at: datetime
+) -> None:
     await conn.execute(
         "INSERT INTO incidents (id, process_version, severity, manager, status, level_since, public_since) "
         "VALUES ($1, $2, $3, $4, 'open', $5, $5) ON CONFLICT (id) DO NOTHING",
-        incident_id, process_version, severity, manager, at)
+        incident_id,
+        process_version,
+        severity,
+        manager,
+        at,
+    )
 
 
 async def lock_incident(conn: asyncpg.Connection, incident_id: str) -> asyncpg.Record | None:
@@ -25,7 +33,9 @@ async def lock_incident(conn: asyncpg.Connection, incident_id: str) -> asyncpg.R
     cadence's next occurrence, inserted as one fires, is never left behind by a cancellation."""
     return await conn.fetchrow(
         "SELECT id, process_version, severity, manager, status, level_since, public_since "
-        "FROM incidents WHERE id = $1 FOR UPDATE", incident_id)
+        "FROM incidents WHERE id = $1 FOR UPDATE",
+        incident_id,
+    )
 
 
 async def set_manager(conn: asyncpg.Connection, incident_id: str, manager: str) -> None:
@@ -37,8 +47,7 @@ async def set_status(conn: asyncpg.Connection, incident_id: str, status: str) ->
 
 
 async def set_level(conn: asyncpg.Connection, incident_id: str, severity: int, at: datetime) -> None:
-    await conn.execute("UPDATE incidents SET severity = $2, level_since = $3 WHERE id = $1",
-                       incident_id, severity, at)
+    await conn.execute("UPDATE incidents SET severity = $2, level_since = $3 WHERE id = $1", incident_id, severity, at)
 
 
 async def set_public_since(conn: asyncpg.Connection, incident_id: str, at: datetime) -> None:
@@ -47,34 +56,55 @@ async def set_public_since(conn: asyncpg.Connection, incident_id: str, at: datet
 
 # --- workers and checklist ---
 
+
 async def workers(conn: asyncpg.Connection, incident_id: str) -> dict[str, datetime]:
     """Each worker of the incident with their last status request, update or joining."""
-    rows = await conn.fetch("SELECT person, status_since FROM workers WHERE incident_id = $1 ORDER BY person",
-                            incident_id)
+    rows = await conn.fetch(
+        "SELECT person, status_since FROM workers WHERE incident_id = $1 ORDER BY person", incident_id
+    )
     return {row["person"]: row["status_since"] for row in rows}
 
 
 async def add_worker(conn: asyncpg.Connection, incident_id: str, person: str, at: datetime) -> bool:
     """False when they already were a worker (nothing changes then)."""
-    return await conn.fetchval(
-        "INSERT INTO workers (incident_id, person, status_since) VALUES ($1, $2, $3) "
-        "ON CONFLICT DO NOTHING RETURNING true", incident_id, person, at) or False
+    return (
+        await conn.fetchval(
+            "INSERT INTO workers (incident_id, person, status_since) VALUES ($1, $2, $3) "
+            "ON CONFLICT DO NOTHING RETURNING true",
+            incident_id,
+            person,
+            at,
+        )
+        or False
+    )
 
 
 async def remove_worker(conn: asyncpg.Connection, incident_id: str, person: str) -> bool:
     """False when they were not a worker."""
-    return await conn.fetchval("DELETE FROM workers WHERE incident_id = $1 AND person = $2 RETURNING true",
-                               incident_id, person) or False
+    return (
+        await conn.fetchval(
+            "DELETE FROM workers WHERE incident_id = $1 AND person = $2 RETURNING true", incident_id, person
+        )
+        or False
+    )
 
 
 async def set_status_since(conn: asyncpg.Connection, incident_id: str, people: Iterable[str], at: datetime) -> None:
-    await conn.execute("UPDATE workers SET status_since = $3 WHERE incident_id = $1 AND person = ANY($2::text[])",
-                       incident_id, list(people), at)
+    await conn.execute(
+        "UPDATE workers SET status_since = $3 WHERE incident_id = $1 AND person = ANY($2::text[])",
+        incident_id,
+        list(people),
+        at,
+    )
 
 
 async def step_done(conn: asyncpg.Connection, incident_id: str, level: int, step: str) -> None:
-    await conn.execute("INSERT INTO steps_done (incident_id, level, step) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                       incident_id, level, step)
+    await conn.execute(
+        "INSERT INTO steps_done (incident_id, level, step) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        incident_id,
+        level,
+        step,
+    )
 
 
 async def steps_done(conn: asyncpg.Connection, incident_id: str) -> set[str]:
@@ -85,29 +115,44 @@ async def steps_done(conn: asyncpg.Connection, incident_id: str) -> set[str]:
 
 # --- people's stretches on incidents (R05, R19) ---
 
+
 async def start_stretch(conn: asyncpg.Connection, person: str, role: str, incident_id: str, at: datetime) -> None:
     await conn.execute(
         "INSERT INTO stretches (person, role, incident_id, started_at) VALUES ($1, $2, $3, $4) "
-        "ON CONFLICT (person, role, incident_id) WHERE ended_at IS NULL DO NOTHING", person, role, incident_id, at)
+        "ON CONFLICT (person, role, incident_id) WHERE ended_at IS NULL DO NOTHING",
+        person,
+        role,
+        incident_id,
+        at,
+    )
 
 
 async def end_stretch(conn: asyncpg.Connection, person: str, role: str, incident_id: str, at: datetime) -> None:
     await conn.execute(
-        "UPDATE stretches SET ended_at = $4 WHERE person = $1 AND role = $2 AND incident_id = $3 "
-        "AND ended_at IS NULL", person, role, incident_id, at)
+        "UPDATE stretches SET ended_at = $4 WHERE person = $1 AND role = $2 AND incident_id = $3 AND ended_at IS NULL",
+        person,
+        role,
+        incident_id,
+        at,
+    )
 
 
 async def end_stretches(conn: asyncpg.Connection, incident_id: str, at: datetime) -> None:
     """Nobody manages or works on a resolved or closed incident any more."""
-    await conn.execute("UPDATE stretches SET ended_at = $2 WHERE incident_id = $1 AND ended_at IS NULL",
-                       incident_id, at)
+    await conn.execute(
+        "UPDATE stretches SET ended_at = $2 WHERE incident_id = $1 AND ended_at IS NULL", incident_id, at
+    )
 
 
 async def stretches(conn: asyncpg.Connection, person: str, role: str, since: datetime) -> list[Stretch]:
     """The person's stretches in the role on any incident, those lasting or ended after ``since``."""
     rows = await conn.fetch(
         "SELECT started_at, ended_at FROM stretches WHERE person = $1 AND role = $2 "
-        "AND (ended_at IS NULL OR ended_at > $3) ORDER BY started_at", person, role, since)
+        "AND (ended_at IS NULL OR ended_at > $3) ORDER BY started_at",
+        person,
+        role,
+        since,
+    )
     return [Stretch(row["started_at"], row["ended_at"]) for row in rows]
 
 
@@ -127,9 +172,18 @@ async def apply_plan(conn: asyncpg.Connection, plan: Plan) -> None:
             "keep uuid[]) WHERE (c.kinds IS NULL OR t.kind = ANY(c.kinds)) "
             "AND (c.person IS NULL OR t.person = c.person) "
             "AND (c.step IS NULL OR t.detail ->> 'step' = c.step) AND NOT t.id = ANY(c.keep))",
-            incident_id, [{"kinds": None if c.kinds is None else sorted(c.kinds), "person": c.person,
-                           "step": c.step, "keep": sorted(c.keep)}
-                          for c in plan.cancel if c.incident_id == incident_id])
+            incident_id,
+            [
+                {
+                    "kinds": None if c.kinds is None else sorted(c.kinds),
+                    "person": c.person,
+                    "step": c.step,
+                    "keep": sorted(c.keep),
+                }
+                for c in plan.cancel
+                if c.incident_id == incident_id
+            ],
+        )
     if plan.schedule:
         await schedule(conn, plan.schedule)
 
@@ -139,7 +193,8 @@ async def schedule(conn: asyncpg.Connection, timers: Iterable[Timer]) -> None:
     await conn.executemany(
         "INSERT INTO timers (id, kind, incident_id, person, due_at, detail, every) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-        [(t.id, t.kind, t.incident_id, t.person, t.due_at, dict(t.detail), t.every) for t in timers])
+        [(t.id, t.kind, t.incident_id, t.person, t.due_at, dict(t.detail), t.every) for t in timers],
+    )
 
 
 async def cadence_since(conn: asyncpg.Connection, incident_id: str, kind: str) -> datetime | None:
@@ -147,22 +202,27 @@ async def cadence_since(conn: asyncpg.Connection, incident_id: str, kind: str) -
     (None: no such cadence is pending)."""
     return await conn.fetchval(
         "SELECT due_at - every FROM timers WHERE incident_id = $1 AND kind = $2 AND state = 'pending' "
-        "AND every IS NOT NULL ORDER BY due_at LIMIT 1", incident_id, kind)
+        "AND every IS NOT NULL ORDER BY due_at LIMIT 1",
+        incident_id,
+        kind,
+    )
 
 
 def timer(row: asyncpg.Record) -> Timer:
-    return Timer(str(row["id"]), row["kind"], row["incident_id"], row["person"], row["due_at"], row["detail"],
-                 row["every"])
+    return Timer(
+        str(row["id"]), row["kind"], row["incident_id"], row["person"], row["due_at"], row["detail"], row["every"]
+    )
 
 
 async def timers_of(conn: asyncpg.Connection, incident_id: str) -> list[asyncpg.Record]:
     return await conn.fetch(
-        f"SELECT {TIMER_COLUMNS} FROM timers t WHERE t.incident_id = $1 ORDER BY t.due_at, t.kind, t.id",
-        incident_id)
+        f"SELECT {TIMER_COLUMNS} FROM timers t WHERE t.incident_id = $1 ORDER BY t.due_at, t.kind, t.id", incident_id
+    )
 
 
-async def lock_due(conn: asyncpg.Connection, until: datetime, limit: int,
-                   incident_id: str | None = None) -> list[asyncpg.Record]:
+async def lock_due(
+    conn: asyncpg.Connection, until: datetime, limit: int, incident_id: str | None = None
+) -> list[asyncpg.Record]:
     """Pending timers of open incidents due by ``until``, locked with their incident; a timer another
     transaction is firing, or whose incident another transaction is changing, is skipped."""
     return await conn.fetch(
@@ -170,12 +230,14 @@ async def lock_due(conn: asyncpg.Connection, until: datetime, limit: int,
         "WHERE t.state = 'pending' AND t.due_at <= $1 AND i.status = 'open' "
         "AND ($3::text IS NULL OR t.incident_id = $3) "
         "ORDER BY t.due_at LIMIT $2 FOR UPDATE OF t SKIP LOCKED FOR SHARE OF i SKIP LOCKED",
-        until, limit, incident_id)
+        until,
+        limit,
+        incident_id,
+    )
 
 
 async def mark_fired(conn: asyncpg.Connection, ids: list, fired_at: datetime) -> None:
-    await conn.execute("UPDATE timers SET state = 'fired', fired_at = $2 WHERE id = ANY($1::uuid[])",
-                       ids, fired_at)
+    await conn.execute("UPDATE timers SET state = 'fired', fired_at = $2 WHERE id = ANY($1::uuid[])", ids, fired_at)
 
 
 async def next_due(conn: asyncpg.Connection) -> datetime | None:
@@ -184,11 +246,14 @@ async def next_due(conn: asyncpg.Connection) -> datetime | None:
 
 # --- progress through the incident stream ---
 
+
 async def advance_applied_until(conn: asyncpg.Connection, consumer: str, event_time: datetime) -> None:
     await conn.execute(
         "INSERT INTO applied_until (consumer, event_time) VALUES ($1, $2) ON CONFLICT (consumer) "
         "DO UPDATE SET event_time = GREATEST(applied_until.event_time, EXCLUDED.event_time)",
-        consumer, event_time)
+        consumer,
+        event_time,
+    )
 
 
 async def applied_until(conn: asyncpg.Connection, consumer: str) -> datetime | None:

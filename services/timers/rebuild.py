@@ -9,6 +9,7 @@ scheduler, which fires it unless an event not yet applied cancels it first. Even
 processed are left to the live consumer. Consumers and schedulers of running replicas wait
 while it runs (it holds the read model's tables).
 """
+
 import gc
 import sys
 from contextlib import contextmanager
@@ -43,8 +44,12 @@ class TimersReplay:
         return self.apply.applied
 
     async def batch(self, events: list[Envelope]) -> None:
-        processed = {row["event_id"] for row in await self.store.conn.fetch(
-            "SELECT event_id FROM processed_events WHERE event_id = ANY($1::text[])", [e.id for e in events])}
+        processed = {
+            row["event_id"]
+            for row in await self.store.conn.fetch(
+                "SELECT event_id FROM processed_events WHERE event_id = ANY($1::text[])", [e.id for e in events]
+            )
+        }
         for event in events:
             if event.id in processed:
                 await self.order(event)

@@ -14,6 +14,7 @@ stamps events as it stores them) — a rebuild replaying old events must not fir
 that a later event (a handover, a resolution) cancelled. Its other half is in the handler:
 applying an event first fires the incident's timers due before it, as live processing did.
 """
+
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -34,8 +35,9 @@ SOURCE = "warroom/timers"
 CONSUMER = "timers-incident"
 
 
-async def fire_due(conn: asyncpg.Connection, *, until: datetime, fired_at: datetime, limit: int = 500,
-                   incident_id: str | None = None) -> int:
+async def fire_due(
+    conn: asyncpg.Connection, *, until: datetime, fired_at: datetime, limit: int = 500, incident_id: str | None = None
+) -> int:
     """In the caller's transaction: fire pending timers due by ``until``; returns how many."""
     rows = await readmodel.lock_due(conn, until, limit, incident_id)
     if not rows:
@@ -53,17 +55,35 @@ async def fire_due(conn: asyncpg.Connection, *, until: datetime, fired_at: datet
 async def queue_fired(conn: asyncpg.Connection, timer: Timer, fired_at: datetime) -> None:
     """Queue the timer's event in the outbox, in the caller's transaction."""
     event_type = timer_type(timer.kind)
-    data = validate(event_type, {
-        "timer_id": timer.id, "kind": timer.kind, "incident_id": timer.incident_id, "person": timer.person,
-        "due_at": timer.due_at, "fired_at": fired_at, "detail": dict(timer.detail)})
+    data = validate(
+        event_type,
+        {
+            "timer_id": timer.id,
+            "kind": timer.kind,
+            "incident_id": timer.incident_id,
+            "person": timer.person,
+            "due_at": timer.due_at,
+            "fired_at": fired_at,
+            "detail": dict(timer.detail),
+        },
+    )
     # Keyed by the timer id: however often this timer is re-derived, its event keeps one id.
-    await outbox.add(conn, source=SOURCE, event_type=event_type, subject=timer.incident_id, data=data,
-                     key=timer.id, time=fired_at)
+    await outbox.add(
+        conn, source=SOURCE, event_type=event_type, subject=timer.incident_id, data=data, key=timer.id, time=fired_at
+    )
 
 
 class Scheduler:
-    def __init__(self, pool: asyncpg.Pool, clock: Clock, *, caught_up: Callable[[], Awaitable[bool]],
-                 on_fired: Callable[[], None] = lambda: None, poll_interval: float = 0.5, batch: int = 500):
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        clock: Clock,
+        *,
+        caught_up: Callable[[], Awaitable[bool]],
+        on_fired: Callable[[], None] = lambda: None,
+        poll_interval: float = 0.5,
+        batch: int = 500,
+    ):
         self.pool, self.clock, self.caught_up, self.on_fired = pool, clock, caught_up, on_fired
         self.poll_interval, self.batch = poll_interval, batch
         self.wake = asyncio.Event()

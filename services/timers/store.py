@@ -4,6 +4,7 @@ Live, `SqlStore` makes each call a statement in the event's transaction. A rebui
 stream through the very same handlers into `services.timers.rebuild.MemoryStore`, which keeps
 the read model in memory and writes it out at the end, so the two can never disagree on a rule.
 """
+
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
@@ -21,8 +22,9 @@ from shared.process.timing import Stretch
 class Store(Protocol):
     conn: asyncpg.Connection  # the organisation projection (people, tokens, process) is always SQL
 
-    async def add_incident(self, incident_id: str, process_version: int, severity: int, manager: str,
-                           at: datetime) -> None: ...
+    async def add_incident(
+        self, incident_id: str, process_version: int, severity: int, manager: str, at: datetime
+    ) -> None: ...
     async def lock_incident(self, incident_id: str) -> Mapping[str, Any] | None: ...
     async def set_manager(self, incident_id: str, manager: str) -> None: ...
     async def set_status(self, incident_id: str, status: str) -> None: ...

@@ -1,4 +1,5 @@
 """The base of every event's data model."""
+
 from pydantic import BaseModel, ConfigDict
 
 from shared.text import Line

@@ -1,4 +1,5 @@
 """Events of the consuming services: timers fired, notifications delivered, post-mortems published."""
+
 from datetime import datetime
 from typing import Literal
 
@@ -9,8 +10,16 @@ from shared.text import Json, Line
 
 # observer_summary_due: the level's status_update_every, once per incident, for the observers'
 # summary of the workers' updates (R06/R07).
-TimerKind = Literal["ack_due", "handover_warning", "shift_limit", "status_update_due",
-                    "public_update_due", "checklist_step_due", "worker_fresh", "observer_summary_due"]
+TimerKind = Literal[
+    "ack_due",
+    "handover_warning",
+    "shift_limit",
+    "status_update_due",
+    "public_update_due",
+    "checklist_step_due",
+    "worker_fresh",
+    "observer_summary_due",
+]
 
 
 class TimerFired(Data):
@@ -26,6 +35,7 @@ class TimerFired(Data):
 
 # --- notifier (subject = incident id, or the report id) ---
 
+
 class NotificationDelivered(Data):
     delivery_id: Key
     incident_id: Key | None = None
@@ -37,6 +47,7 @@ class NotificationDelivered(Data):
 
 # --- post-mortem (subject = incident id) ---
 
+
 class PostmortemPublished(Data):
     incident_id: Key
     by: PersonId
@@ -45,6 +56,7 @@ class PostmortemPublished(Data):
 class ActionItemAdded(Data):
     """An action item recorded on a post-mortem (R17): the incident service learns from these which
     process refinements exist, with exactly which change, before anyone applies one."""
+
     incident_id: Key
     item_id: int
     kind: Literal["prevention", "handling", "process_refinement"]

@@ -1,4 +1,5 @@
 """The CloudEvents 1.0 structured envelope every published event travels in."""
+
 import uuid
 from datetime import datetime
 from typing import Any

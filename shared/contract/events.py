@@ -4,6 +4,7 @@ These types are what other services and other systems see. A changed meaning is 
 version (``.v2``) beside the old one, never an edit; `schemas.py` writes a JSON Schema
 per type into ``shared/contract/schemas/`` and a test fails when they drift apart.
 """
+
 from typing import Any
 
 from shared.contract import downstream as down

@@ -1,4 +1,5 @@
 """Incident events (subject = incident id, sequence = incident version)."""
+
 from typing import Literal
 
 from shared.contract.base import Data, Key, PersonId
@@ -25,12 +26,14 @@ class PageAcknowledged(Data):
 
 class PageUnanswered(Data):
     """R11: every SME and the catch-all were paged in vain; observers are told, the last paged stays manager."""
+
     paged: PersonId
     timer_id: Key
 
 
 class RoleChanged(Data):
     """A worker, SME or observer added or removed by the manager or an admin."""
+
     person: PersonId
     by: PersonId
 
@@ -60,6 +63,7 @@ class HandoverDeclined(Data):
 
 class ManagerChanged(Data):
     """Accepted or forced handover, or an escalation of an unanswered page (then the new manager is paged)."""
+
     previous: PersonId
     manager: PersonId
     how: Literal["accepted", "forced", "escalated"]
@@ -73,6 +77,7 @@ class ManagerChanged(Data):
 
 class ShiftLimitBreached(Data):
     """R05: the manager reached manager_shift_limit of continuous tenure; only handing over remains."""
+
     manager: PersonId
     tenure_started_at: Line(64)
     limit: Line(64)
@@ -100,6 +105,7 @@ class StatusRequested(Data):
 
 class StatusUpdated(Data):
     """R06: a worker's honest, complete update; never edited, a correction is a new update."""
+
     worker: PersonId
     learned: Message
     tried: Message
@@ -147,4 +153,5 @@ class IncidentReopened(Data):
 
 class IncidentClosed(Data):
     """R16: the post-mortem was published; the incident takes no more commands."""
+
     by: PersonId

@@ -1,8 +1,10 @@
 """Organisation events: people, tokens, the SME directory, process versions, minor reports."""
+
 from shared.contract.base import Data, Key, PersonId
 from shared.text import Aspect, Json, Line, Message, Name, Title
 
 # --- organisation: people, tokens, directory, process (subject = the aggregate's id) ---
+
 
 class WorkingHours(Data):
     start: Line(5)
@@ -30,6 +32,7 @@ class PersonRegistered(Data):
 
 class TokenIssued(Data):
     """A token's SHA-256 hash (never the token): every service authenticates from these."""
+
     id: Key
     person_id: PersonId
     token_hash: Line(128)

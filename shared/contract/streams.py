@@ -3,6 +3,7 @@
 A NATS subject is the CloudEvent type itself (``warroom.incident.declared.v1``), so a
 stream's subjects are the type prefixes its producer owns.
 """
+
 from dataclasses import dataclass
 
 
@@ -16,8 +17,14 @@ class Stream:
 INCIDENT = Stream(
     "WARROOM_INCIDENT",
     "incident",
-    ("warroom.incident.>", "warroom.person.>", "warroom.token.>", "warroom.directory.>",
-     "warroom.process.>", "warroom.report.>"),
+    (
+        "warroom.incident.>",
+        "warroom.person.>",
+        "warroom.token.>",
+        "warroom.directory.>",
+        "warroom.process.>",
+        "warroom.report.>",
+    ),
 )
 TIMERS = Stream("WARROOM_TIMERS", "timers", ("warroom.timer.>",))
 NOTIFIER = Stream("WARROOM_NOTIFIER", "notifier", ("warroom.notification.>",))
@@ -36,13 +43,22 @@ class Consumer:
 
 # Which service reads which stream, under which durable name.
 CONSUMERS = {
-    "incident": (Consumer(TIMERS, "incident-timers", False), Consumer(POSTMORTEM, "incident-postmortem", False),
-                 Consumer(INCIDENT, "incident-list", True)),
-    "notifier": (Consumer(INCIDENT, "notifier-incident", True), Consumer(TIMERS, "notifier-timers", False),
-                 Consumer(POSTMORTEM, "notifier-postmortem", False)),
+    "incident": (
+        Consumer(TIMERS, "incident-timers", False),
+        Consumer(POSTMORTEM, "incident-postmortem", False),
+        Consumer(INCIDENT, "incident-list", True),
+    ),
+    "notifier": (
+        Consumer(INCIDENT, "notifier-incident", True),
+        Consumer(TIMERS, "notifier-timers", False),
+        Consumer(POSTMORTEM, "notifier-postmortem", False),
+    ),
     "timers": (Consumer(INCIDENT, "timers-incident", True),),
-    "postmortem": (Consumer(INCIDENT, "postmortem-incident", True), Consumer(TIMERS, "postmortem-timers", False),
-                   Consumer(NOTIFIER, "postmortem-notifier", False)),
+    "postmortem": (
+        Consumer(INCIDENT, "postmortem-incident", True),
+        Consumer(TIMERS, "postmortem-timers", False),
+        Consumer(NOTIFIER, "postmortem-notifier", False),
+    ),
 }
 
 

@@ -1,5 +1,6 @@
 """The process document as the API reads and writes it: its shape, validation, warnings (R09, R10)
 and the default process (docs/process.md). The defaults of the limits are stated here only."""
+
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -13,8 +14,12 @@ Duration = Line(64)
 Immediacy = Literal["any_hour", "waking_hours", "next_business_day"]
 
 # The limits a document may leave out, as docs/process.md states them (R05, R19).
-DEFAULT_LIMITS = {"manager_shift_limit": "PT8H", "handover_warning_after": "PT7H", "manager_min_break": "PT1H",
-                  "worker_fresh_for": "PT12H"}
+DEFAULT_LIMITS = {
+    "manager_shift_limit": "PT8H",
+    "handover_warning_after": "PT7H",
+    "manager_min_break": "PT1H",
+    "worker_fresh_for": "PT12H",
+}
 
 
 def _duration(value: str | None) -> str | None:
@@ -81,8 +86,9 @@ class ProcessDocument(Strict):
     catch_all_sme: Line(64) | None = None
     issue_tracker_webhook: Line(2000) | None = None
 
-    _check = field_validator("manager_shift_limit", "handover_warning_after", "manager_min_break",
-                             "worker_fresh_for")(_duration)
+    _check = field_validator("manager_shift_limit", "handover_warning_after", "manager_min_break", "worker_fresh_for")(
+        _duration
+    )
 
     @model_validator(mode="after")
     def _coherent(self):
@@ -120,13 +126,21 @@ def merge_patch(target, patch):
 
 
 def _level(n, name, description, immediacy, communications, observer_immediacy, status, public, pr, ack, steps):
-    return {"level": n, "name": name, "description": description, "immediacy": immediacy,
-            "communications": communications,
-            "observers": [{"group": "executives", "channel": "webhook" if n < 3 else "email",
-                           "immediacy": observer_immediacy}],
-            "checklist": [{"id": sid, "title": title, "due_within": due} for sid, title, due in steps],
-            "status_update_every": status, "public_update_every": public, "requires_pr_manager": pr,
-            "acknowledge_within": ack}
+    return {
+        "level": n,
+        "name": name,
+        "description": description,
+        "immediacy": immediacy,
+        "communications": communications,
+        "observers": [
+            {"group": "executives", "channel": "webhook" if n < 3 else "email", "immediacy": observer_immediacy}
+        ],
+        "checklist": [{"id": sid, "title": title, "due_within": due} for sid, title, due in steps],
+        "status_update_every": status,
+        "public_update_every": public,
+        "requires_pr_manager": pr,
+        "acknowledge_within": ack,
+    }
 
 
 _LEVEL1_STEPS = [
@@ -151,19 +165,49 @@ _LEVEL1_STEPS = [
 def default_process() -> dict:
     """Three levels restating the original process's examples, in our own words (docs/process.md,
     "The default process")."""
-    return ProcessDocument.model_validate({
-        "levels": [
-            _level(1, "Critical", "Worst case: several customer sites down, a top customer down, "
-                   "or customers actively harmed.", "any_hour",
-                   "Incident chat room, conference call and IM; the manager's direct phone.",
-                   "any_hour", "PT1H", "PT1H", True, "PT5M", _LEVEL1_STEPS),
-            _level(2, "Serious", "Important parts unusable; harm or losses are coming, but there is no "
-                   "need to wake people. Escalate to level 1 if not fixed quickly.", "waking_hours",
-                   "Chat room and IM; the manager's phone.", "waking_hours", "PT2H", "PT2H", True, "PT15M",
-                   [(s, t, d) for s, t, d in _LEVEL1_STEPS if s != "conference-call"]),
-            _level(3, "Significant", "A significant problem for customers; nobody is harmed right now.",
-                   "next_business_day", "Chat room if useful; IM; the manager's phone.",
-                   "next_business_day", "PT4H", None, False, "PT24H",
-                   [(s, t, None) for s, t, _ in _LEVEL1_STEPS if s not in ("conference-call", "pr-manager")]),
-        ],
-    }).document()
+    return ProcessDocument.model_validate(
+        {
+            "levels": [
+                _level(
+                    1,
+                    "Critical",
+                    "Worst case: several customer sites down, a top customer down, or customers actively harmed.",
+                    "any_hour",
+                    "Incident chat room, conference call and IM; the manager's direct phone.",
+                    "any_hour",
+                    "PT1H",
+                    "PT1H",
+                    True,
+                    "PT5M",
+                    _LEVEL1_STEPS,
+                ),
+                _level(
+                    2,
+                    "Serious",
+                    "Important parts unusable; harm or losses are coming, but there is no "
+                    "need to wake people. Escalate to level 1 if not fixed quickly.",
+                    "waking_hours",
+                    "Chat room and IM; the manager's phone.",
+                    "waking_hours",
+                    "PT2H",
+                    "PT2H",
+                    True,
+                    "PT15M",
+                    [(s, t, d) for s, t, d in _LEVEL1_STEPS if s != "conference-call"],
+                ),
+                _level(
+                    3,
+                    "Significant",
+                    "A significant problem for customers; nobody is harmed right now.",
+                    "next_business_day",
+                    "Chat room if useful; IM; the manager's phone.",
+                    "next_business_day",
+                    "PT4H",
+                    None,
+                    False,
+                    "PT24H",
+                    [(s, t, None) for s, t, _ in _LEVEL1_STEPS if s not in ("conference-call", "pr-manager")],
+                ),
+            ],
+        }
+    ).document()

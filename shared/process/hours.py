@@ -6,6 +6,7 @@ waking people is not — so their working hours count too, for people who work a
 timezone, ``end`` exclusive, ``"00:00"``–``"24:00"`` is the whole day, and an end at or before the
 start runs past midnight (a night shift belongs to the ISO weekday it starts on).
 """
+
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,6 +23,7 @@ DAY = 24 * 60
 @dataclass(frozen=True)
 class Window:
     """Open from ``start`` to ``end`` minutes past local midnight on the ISO weekdays ``days``."""
+
     start: int
     end: int
     days: frozenset[int]
@@ -86,18 +88,21 @@ def reachable_at(person: Mapping | None, immediacy: str | None, at: datetime) ->
 
 def _hours_key(person: Mapping) -> tuple:
     working, waking = person.get("working_hours"), person.get("waking_hours")
-    return (person.get("timezone"),
-            None if not working else (working["start"], working["end"], tuple(working.get("days", ()))),
-            None if not waking else (waking["start"], waking["end"]))
+    return (
+        person.get("timezone"),
+        None if not working else (working["start"], working["end"], tuple(working.get("days", ()))),
+        None if not waking else (waking["start"], waking["end"]),
+    )
 
 
 # The incident shows a page's deadline on every answer while the page waits: the same question, often.
 @lru_cache(maxsize=4096)
 def _reachable(key: tuple, immediacy: str, at: datetime) -> datetime:
     timezone, working, waking = key
-    person = {"working_hours": None if working is None else {"start": working[0], "end": working[1],
-                                                             "days": working[2]},
-              "waking_hours": None if waking is None else {"start": waking[0], "end": waking[1]}}
+    person = {
+        "working_hours": None if working is None else {"start": working[0], "end": working[1], "days": working[2]},
+        "waking_hours": None if waking is None else {"start": waking[0], "end": waking[1]},
+    }
     tz = zone(timezone)
     earliest = None
     for window in windows_for(person, immediacy):
@@ -114,5 +119,8 @@ def hours_of(person: Mapping | None) -> dict | None:
     """Only what the time rules read of a person, so services keep and compare the same thing."""
     if person is None:
         return None
-    return {"timezone": person.get("timezone"), "working_hours": person.get("working_hours"),
-            "waking_hours": person.get("waking_hours")}
+    return {
+        "timezone": person.get("timezone"),
+        "working_hours": person.get("working_hours"),
+        "waking_hours": person.get("waking_hours"),
+    }

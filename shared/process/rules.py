@@ -4,6 +4,7 @@
 document leaves out takes the defaults of ``document.DEFAULT_LIMITS``. An incident keeps the
 version it was declared under, so every service reads that version's `Rules`.
 """
+
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -54,16 +55,24 @@ class Level:
     @classmethod
     def of(cls, level: Mapping[str, Any]) -> "Level":
         return cls(
-            number=level["level"], immediacy=level.get("immediacy") or ANY_HOUR,
+            number=level["level"],
+            immediacy=level.get("immediacy") or ANY_HOUR,
             acknowledge_within=_duration(level, "acknowledge_within"),
             status_update_every=_duration(level, "status_update_every"),
             public_update_every=_duration(level, "public_update_every"),
-            checklist=tuple(Step(s["id"], s.get("title", ""), _duration(s, "due_within"))
-                            for s in level.get("checklist") or ()),
+            checklist=tuple(
+                Step(s["id"], s.get("title", ""), _duration(s, "due_within")) for s in level.get("checklist") or ()
+            ),
             requires_pr_manager=bool(level.get("requires_pr_manager")),
-            observers=tuple(ObserverEntry(o.get("group"), o.get("person"), o.get("channel") or "webhook",
-                                          o.get("immediacy") or ANY_HOUR) for o in level.get("observers") or ()),
-            communications=level.get("communications") or "", name=level.get("name") or "")
+            observers=tuple(
+                ObserverEntry(
+                    o.get("group"), o.get("person"), o.get("channel") or "webhook", o.get("immediacy") or ANY_HOUR
+                )
+                for o in level.get("observers") or ()
+            ),
+            communications=level.get("communications") or "",
+            name=level.get("name") or "",
+        )
 
     @property
     def timed_steps(self) -> tuple[Step, ...]:
@@ -88,7 +97,8 @@ class Rules:
             levels={level["level"]: Level.of(level) for level in document.get("levels") or ()},
             **{key: _duration(document, key, default) for key, default in DEFAULT_LIMITS.items()},
             catch_all_sme=document.get("catch_all_sme") or None,
-            issue_tracker_webhook=document.get("issue_tracker_webhook") or None)
+            issue_tracker_webhook=document.get("issue_tracker_webhook") or None,
+        )
 
     def level(self, number: int | None) -> Level:
         # An unknown level sets no deadlines rather than stopping the incident's other rules.

@@ -11,6 +11,7 @@ judges are the same instants.
   level that set it applied.
 - R14: a checklist step falls due ``due_within`` after the declaration or the change to its level.
 """
+
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ DAY = timedelta(hours=24)
 
 
 # --- R11: the page ---
+
 
 def page_released_at(person: Mapping | None, level: Level, paged_at: datetime) -> datetime:
     """When the level's immediacy lets a page sent at ``paged_at`` out to ``person``."""
@@ -37,6 +39,7 @@ def ack_due_at(person: Mapping | None, level: Level, paged_at: datetime) -> date
 
 # --- R06, R08: cadences ---
 
+
 def cadence_due(since: datetime, every: timedelta | None, not_before: datetime) -> datetime | None:
     """The next occurrence of a cadence last met (or started) at ``since``; a level's cadence applies
     from the moment the incident changed to it (``not_before``), never retroactively."""
@@ -45,15 +48,18 @@ def cadence_due(since: datetime, every: timedelta | None, not_before: datetime) 
 
 # --- R14: the checklist ---
 
+
 def step_due(step: Step, level_since: datetime) -> datetime | None:
     return None if step.due_within is None else level_since + step.due_within
 
 
 # --- people's time on incidents, across incidents (R05, R19) ---
 
+
 @dataclass(frozen=True)
 class Stretch:
     """A stretch of time in one role on one incident; ``end`` None while it lasts."""
+
     start: datetime
     end: datetime | None = None
 
@@ -62,8 +68,9 @@ def merged(stretches: Iterable[Stretch], at: datetime) -> list[tuple[datetime, d
     """The union of the stretches begun by ``at`` (those still lasting end at ``at``), in time order."""
     # min(end, at) written out, over a list rather than a generator: this runs for every stretch
     # of every look at someone's time on incidents.
-    spans = sorted([(s.start, s.end if s.end is not None and not at < s.end else at)
-                    for s in stretches if s.start <= at])
+    spans = sorted(
+        [(s.start, s.end if s.end is not None and not at < s.end else at) for s in stretches if s.start <= at]
+    )
     union: list[tuple[datetime, datetime]] = []
     for start, end in spans:
         if union and start <= union[-1][1]:

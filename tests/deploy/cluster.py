@@ -1,5 +1,6 @@
 """Three NATS servers clustered on loopback, each running the Kubernetes ConfigMap's nats.conf with
 only its addresses and folders made local, as the StatefulSet's pods nats-0..2 run it."""
+
 from __future__ import annotations
 
 import socket
@@ -55,9 +56,15 @@ class NatsCluster:
             path = self.folder / f"nats-{node}.conf"
             path.write_text(self.config(node))
             log = self.folder / f"nats-{node}.log"
-            self.processes.append(subprocess.Popen(
-                [server, "-c", path, "-l", log], env={"SERVER_NAME": f"nats-{node}"},
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            self.processes.append(
+                subprocess.Popen(
+                    [server, "-c", path, "-l", log],
+                    env={"SERVER_NAME": f"nats-{node}"},
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         deadline = time.monotonic() + 30
         while not all(_accepts(port) for port in self.client_ports):
             if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):

@@ -1,4 +1,5 @@
 """The deployment files as data, for the tests: the Kubernetes manifests, the compose file, the image."""
+
 from __future__ import annotations
 
 import asyncio
@@ -41,8 +42,11 @@ def one(kind: str, name: str) -> dict:
 
 def pod_templates() -> dict[str, dict]:
     """The pod template of each workload, by workload name."""
-    return {doc["metadata"]["name"]: doc["spec"]["template"] for doc in manifests()
-            if doc["kind"] in ("Deployment", "StatefulSet", "Job")}
+    return {
+        doc["metadata"]["name"]: doc["spec"]["template"]
+        for doc in manifests()
+        if doc["kind"] in ("Deployment", "StatefulSet", "Job")
+    }
 
 
 def container(workload: str) -> dict:
@@ -84,8 +88,14 @@ class ContainerCommand:
     def __init__(self, command: list[str], env: dict[str, str], log: Path):
         self.log = log
         with open(log, "ab") as out:
-            self.process = subprocess.Popen(local_command(command), cwd=ROOT, env={**os.environ, **env},
-                                            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                local_command(command),
+                cwd=ROOT,
+                env={**os.environ, **env},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]

@@ -5,6 +5,7 @@ it. A pod that no policy of a direction selects is open in that direction; one t
 selects is closed but for what the rules of those policies allow (their union). Peers outside the
 namespace are modelled as `Peer`s: the cluster's DNS, a host on the internet, a private address.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -25,9 +26,12 @@ def selects(selector: dict, labels: dict) -> bool:
         return False
     for expression in selector.get("matchExpressions", []):
         present, value = expression["key"] in labels, labels.get(expression["key"])
-        matched = {"In": present and value in expression.get("values", []),
-                   "NotIn": not present or value not in expression.get("values", []),
-                   "Exists": present, "DoesNotExist": not present}[expression["operator"]]
+        matched = {
+            "In": present and value in expression.get("values", []),
+            "NotIn": not present or value not in expression.get("values", []),
+            "Exists": present,
+            "DoesNotExist": not present,
+        }[expression["operator"]]
         if not matched:
             return False
     return True
@@ -40,9 +44,15 @@ def peer_matches(rule_peer: dict, peer: Peer) -> bool:
         address = ipaddress.ip_address(peer.ip)
         block = rule_peer["ipBlock"]
         network = ipaddress.ip_network(block["cidr"])
-        return (address.version == network.version and address in network
-                and not any(address in ipaddress.ip_network(e) for e in block.get("except", [])
-                            if ipaddress.ip_network(e).version == address.version))
+        return (
+            address.version == network.version
+            and address in network
+            and not any(
+                address in ipaddress.ip_network(e)
+                for e in block.get("except", [])
+                if ipaddress.ip_network(e).version == address.version
+            )
+        )
     if peer.ip is not None:
         return False
     if "namespaceSelector" not in rule_peer and not peer.in_namespace:
@@ -64,15 +74,19 @@ def port_matches(rule_ports: list[dict] | None, target: Peer, port: int) -> bool
 
 def _allowed(policies: list[dict], subject: Peer, direction: str, other: Peer, target: Peer, port: int) -> bool:
     key, peers_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
-    relevant = [p for p in policies if direction in p["spec"].get("policyTypes", ["Ingress"])
-                and selects(p["spec"]["podSelector"], subject.labels)]
+    relevant = [
+        p
+        for p in policies
+        if direction in p["spec"].get("policyTypes", ["Ingress"]) and selects(p["spec"]["podSelector"], subject.labels)
+    ]
     if not relevant:
         return True
     for policy in relevant:
         for rule in policy["spec"].get(key, []):
             peers = rule.get(peers_key)
-            if (not peers or any(peer_matches(p, other) for p in peers)) and port_matches(rule.get("ports"), target,
-                                                                                         port):
+            if (not peers or any(peer_matches(p, other) for p in peers)) and port_matches(
+                rule.get("ports"), target, port
+            ):
                 return True
     return False
 

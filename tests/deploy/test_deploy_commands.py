@@ -1,6 +1,7 @@
 """Each container's command, as compose and Kubernetes give it, run here as a real process against
 the test's PostgreSQL and NATS: the init step declares everything, each service starts and is
 healthy, and the image's health check tells a running service from a stopped one."""
+
 import subprocess
 import sys
 
@@ -56,15 +57,23 @@ async def test_the_init_step_declares_every_stream_and_consumer_and_services_wai
 
 
 async def test_each_services_container_command_starts_it_and_the_image_health_check_sees_it(
-        database_url, nats_url, tmp_path):
-    init = ContainerCommand(container("warroom-init")["command"],
-                   settings_env(WARROOM_NATS_URL=nats_url, WARROOM_STREAM_REPLICAS="1"), tmp_path / "init.log")
+    database_url, nats_url, tmp_path
+):
+    init = ContainerCommand(
+        container("warroom-init")["command"],
+        settings_env(WARROOM_NATS_URL=nats_url, WARROOM_STREAM_REPLICAS="1"),
+        tmp_path / "init.log",
+    )
     assert await init.wait(timeout=60) == 0, init.output()
 
     ports = {name: free_port() for name in SERVICES}
-    env = settings_env(WARROOM_DATABASE_URL=database_url, WARROOM_NATS_URL=nats_url, WARROOM_HOST="127.0.0.1",
-                       WARROOM_ADMIN_TOKEN="deploy-test-admin-token-0123456789",
-                       **{f"WARROOM_{name.upper()}_PORT": str(port) for name, port in ports.items()})
+    env = settings_env(
+        WARROOM_DATABASE_URL=database_url,
+        WARROOM_NATS_URL=nats_url,
+        WARROOM_HOST="127.0.0.1",
+        WARROOM_ADMIN_TOKEN="deploy-test-admin-token-0123456789",
+        **{f"WARROOM_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+    )
     started = {name: ContainerCommand(container(name)["command"], env, tmp_path / f"{name}.log") for name in SERVICES}
     try:
         for name, process in started.items():

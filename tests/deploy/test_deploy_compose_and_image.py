@@ -1,4 +1,5 @@
 """docker-compose.yml and the Dockerfile, checked offline (no container engine runs here)."""
+
 import fnmatch
 import re
 import subprocess
@@ -12,8 +13,13 @@ from packaging.utils import canonicalize_name
 
 from tests.deploy.deployment import COMPOSE, DOCKERFILE, ROOT, SERVICES, compose
 
-RUNTIME_MARKERS = {"python_version": "3.11", "sys_platform": "linux", "platform_system": "Linux",
-                   "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+RUNTIME_MARKERS = {
+    "python_version": "3.11",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+}
 
 
 def test_the_compose_file_names_every_service():
@@ -38,8 +44,10 @@ def test_each_compose_service_is_health_checked_and_starts_after_the_init_step()
 
 
 def test_compose_lets_webhooks_reach_nothing_private_by_default():
-    assert compose()["services"]["notifier"]["environment"]["WARROOM_WEBHOOK_ALLOWLIST"] == \
-        "${WARROOM_WEBHOOK_ALLOWLIST:-}"
+    assert (
+        compose()["services"]["notifier"]["environment"]["WARROOM_WEBHOOK_ALLOWLIST"]
+        == "${WARROOM_WEBHOOK_ALLOWLIST:-}"
+    )
 
 
 def test_compose_runs_nats_with_jetstream_syncing_every_write():
@@ -47,8 +55,7 @@ def test_compose_runs_nats_with_jetstream_syncing_every_write():
     config = nats["command"][nats["command"].index("--config") + 1]
     mounted = {volume.split(":")[1]: volume.split(":")[0] for volume in nats["volumes"]}
     path = (COMPOSE.parent / mounted[config]).resolve()
-    assert re.search(r"jetstream\s*\{[^}]*^\s*sync_interval:\s*always\s*$", path.read_text(),
-                     re.MULTILINE | re.DOTALL)
+    assert re.search(r"jetstream\s*\{[^}]*^\s*sync_interval:\s*always\s*$", path.read_text(), re.MULTILINE | re.DOTALL)
     server = Path(sys.executable).parent / "nats-server"
     checked = subprocess.run([server, "-t", "-c", path], capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -62,7 +69,7 @@ def instructions() -> list[tuple[str, str]]:
 def test_the_image_is_slim_runs_as_a_non_root_user_and_checks_its_health():
     steps = instructions()
     assert [arg.split()[0] for op, arg in steps if op == "FROM"] == ["python:3.11-slim"] * 2
-    final = steps[max(i for i, (op, _) in enumerate(steps) if op == "FROM"):]
+    final = steps[max(i for i, (op, _) in enumerate(steps) if op == "FROM") :]
     users = [arg for op, arg in final if op == "USER"]
     assert users and users[-1].split(":")[0].isdigit() and int(users[-1].split(":")[0]) != 0
     assert any(op == "HEALTHCHECK" and "/app/healthcheck.py" in arg for op, arg in final)
@@ -82,8 +89,11 @@ def _ignored(path: str, patterns: list[str]) -> bool:
 
 
 def test_the_build_context_holds_what_the_image_copies_and_leaves_the_rest_out():
-    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     copied = [arg.split()[:-1] for op, arg in instructions() if op == "COPY" and not arg.startswith("--from")]
     for sources in copied:
         for source in sources:
@@ -97,8 +107,11 @@ def test_the_build_context_holds_what_the_image_copies_and_leaves_the_rest_out()
 def test_every_runtime_dependency_of_the_image_is_pinned_by_the_lock():
     """The image installs pyproject's dependencies constrained by requirements.lock: a package the
     lock does not pin would come in at whatever version is newest on the day of the build."""
-    pinned = {canonicalize_name(line.split("==")[0]) for line in (ROOT / "requirements.lock").read_text().splitlines()
-              if "==" in line}
+    pinned = {
+        canonicalize_name(line.split("==")[0])
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if "==" in line
+    }
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pending = [Requirement(r) for r in project["dependencies"]]
     seen: set[tuple[str, str]] = set()

@@ -1,5 +1,6 @@
 """deploy/k8s, checked offline: every object against the Kubernetes schemas, and what the objects
 must say to run Warroom scaled out (issue 7)."""
+
 import re
 import subprocess
 import sys
@@ -49,8 +50,12 @@ def test_the_kustomization_applies_every_manifest_and_retargets_the_image():
     files = {path.name for path in K8S.glob("*.yaml")} - {"kustomization.yaml"}
     assert sorted(kustomization["resources"]) == sorted(files)
     assert kustomization["namespace"] == "warroom"
-    ours = {c["image"].split(":")[0] for t in pod_templates().values()
-            for c in t["spec"].get("initContainers", []) + t["spec"]["containers"] if c["image"].startswith("warroom")}
+    ours = {
+        c["image"].split(":")[0]
+        for t in pod_templates().values()
+        for c in t["spec"].get("initContainers", []) + t["spec"]["containers"]
+        if c["image"].startswith("warroom")
+    }
     assert ours == {image["name"] for image in kustomization["images"]} == {"warroom"}
 
 
@@ -77,8 +82,10 @@ def test_every_service_has_a_disruption_budget_and_the_consumers_an_autoscaler()
     autoscalers = {hpa["spec"]["scaleTargetRef"]["name"]: hpa for hpa in objects("HorizontalPodAutoscaler").values()}
     for name in SERVICES:
         labels = pod_templates()[name]["metadata"]["labels"]
-        assert any(netpol.selects(b["spec"]["selector"], labels) and b["spec"].get("minAvailable") == 1
-                   for b in budgets.values()), name
+        assert any(
+            netpol.selects(b["spec"]["selector"], labels) and b["spec"].get("minAvailable") == 1
+            for b in budgets.values()
+        ), name
     assert set(autoscalers) == {"notifier", "timers", "postmortem"}
     for name, hpa in autoscalers.items():
         assert hpa["spec"]["minReplicas"] >= 2
@@ -89,8 +96,11 @@ def test_every_service_has_a_disruption_budget_and_the_consumers_an_autoscaler()
 def test_services_select_the_pods_they_front_on_named_ports():
     templates = pod_templates()
     for service in objects("Service").values():
-        matched = [t for t in templates.values() if netpol.selects({"matchLabels": service["spec"]["selector"]},
-                                                                   t["metadata"]["labels"])]
+        matched = [
+            t
+            for t in templates.values()
+            if netpol.selects({"matchLabels": service["spec"]["selector"]}, t["metadata"]["labels"])
+        ]
         assert len(matched) == 1, service["metadata"]["name"]
         names = {port["name"] for c in matched[0]["spec"]["containers"] for port in c["ports"]}
         assert {port["targetPort"] for port in service["spec"]["ports"]} <= names
@@ -109,8 +119,9 @@ def test_nats_is_a_three_node_jetstream_cluster_that_syncs_every_write(tmp_path)
     path = tmp_path / "nats.conf"
     path.write_text(conf)
     server = Path(sys.executable).parent / "nats-server"
-    checked = subprocess.run([server, "-t", "-c", path], env={"SERVER_NAME": "nats-0"}, capture_output=True,
-                             text=True, check=False)
+    checked = subprocess.run(
+        [server, "-t", "-c", path], env={"SERVER_NAME": "nats-0"}, capture_output=True, text=True, check=False
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
@@ -128,12 +139,16 @@ def test_the_default_settings_let_webhooks_reach_nothing_private():
 def _peers() -> dict[str, netpol.Peer]:
     peers = {}
     for name, template in pod_templates().items():
-        ports = {port.get("name", ""): port["containerPort"]
-                 for c in template["spec"]["containers"] for port in c.get("ports", [])}
+        ports = {
+            port.get("name", ""): port["containerPort"]
+            for c in template["spec"]["containers"]
+            for port in c.get("ports", [])
+        }
         peers[name] = netpol.Peer(name, template["metadata"]["labels"], ports)
     peers["dns"] = netpol.Peer("dns", {"k8s-app": "kube-dns"}, {"dns": 53}, in_namespace=False)
-    peers["internet"] = netpol.Peer("internet", ports={"https": 443, "smtp": 587}, in_namespace=False,
-                                    ip="93.184.216.34")
+    peers["internet"] = netpol.Peer(
+        "internet", ports={"https": 443, "smtp": 587}, in_namespace=False, ip="93.184.216.34"
+    )
     peers["private"] = netpol.Peer("private", ports={"https": 443}, in_namespace=False, ip="10.20.30.40")
     peers["metadata"] = netpol.Peer("metadata", ports={"http": 80}, in_namespace=False, ip="169.254.169.254")
     return peers
@@ -142,13 +157,27 @@ def _peers() -> dict[str, netpol.Peer]:
 def test_network_policies_let_each_pod_reach_only_what_it_needs():
     policies = list(objects("NetworkPolicy").values())
     peers = _peers()
-    reached = {(source, target, port) for source, s in peers.items() if s.in_namespace
-               for target, t in peers.items() for port in t.ports.values() if netpol.allowed(policies, s, t, port)}
+    reached = {
+        (source, target, port)
+        for source, s in peers.items()
+        if s.in_namespace
+        for target, t in peers.items()
+        for port in t.ports.values()
+        if netpol.allowed(policies, s, t, port)
+    }
     services = set(SERVICES)
-    expected = ({(name, "postgres", 5432) for name in services} | {(name, "nats", 4222) for name in services}
-                | {(name, "dns", 53) for name in peers if peers[name].in_namespace}
-                | {("warroom-init", "nats", 4222), ("nats", "nats", 6222), ("postmortem", "incident", 8080),
-                   ("notifier", "internet", 443), ("notifier", "internet", 587)})
+    expected = (
+        {(name, "postgres", 5432) for name in services}
+        | {(name, "nats", 4222) for name in services}
+        | {(name, "dns", 53) for name in peers if peers[name].in_namespace}
+        | {
+            ("warroom-init", "nats", 4222),
+            ("nats", "nats", 6222),
+            ("postmortem", "incident", 8080),
+            ("notifier", "internet", 443),
+            ("notifier", "internet", 587),
+        }
+    )
     assert reached == expected
 
 

@@ -1,6 +1,7 @@
 """Streams at 3 replicas in the cluster: the init Job's command, run with the Kubernetes settings
 against a real 3-node cluster running the ConfigMap's nats.conf, puts every stream and consumer on
 all three servers, and service replicas starting afterwards keep it so."""
+
 import nats
 
 from shared.contract import CONSUMERS, STREAMS
@@ -22,8 +23,10 @@ async def copies(url: str) -> dict[str, tuple[int, int]]:
         for consumers in CONSUMERS.values():
             for consumer in consumers:
                 info = await js.consumer_info(consumer.stream.name, consumer.durable)
-                found[f"{consumer.stream.name}/{consumer.durable}"] = (info.config.num_replicas or SIZE,
-                                                                       1 + len(info.cluster.replicas or []))
+                found[f"{consumer.stream.name}/{consumer.durable}"] = (
+                    info.config.num_replicas or SIZE,
+                    1 + len(info.cluster.replicas or []),
+                )
         return found
     finally:
         await nc.close()
@@ -35,10 +38,12 @@ def everywhere() -> dict[str, tuple[int, int]]:
 
 
 async def test_the_init_step_replicates_every_stream_and_consumer_on_all_three_servers_and_services_keep_it(
-        database_url, tmp_path):
+    database_url, tmp_path
+):
     with NatsCluster(tmp_path) as cluster:
-        init = ContainerCommand(container("warroom-init")["command"], settings_env(WARROOM_NATS_URL=cluster.urls[0]),
-                       tmp_path / "init.log")
+        init = ContainerCommand(
+            container("warroom-init")["command"], settings_env(WARROOM_NATS_URL=cluster.urls[0]), tmp_path / "init.log"
+        )
         assert await init.wait(timeout=90) == 0, init.output()
         assert await copies(cluster.urls[1]) == everywhere()
 
@@ -48,8 +53,12 @@ async def test_the_init_step_replicates_every_stream_and_consumer_on_all_three_s
         try:
             for node, name in enumerate(("incident", "timers")):
                 port = free_port()
-                env = settings_env(WARROOM_DATABASE_URL=database_url, WARROOM_NATS_URL=cluster.urls[node + 1],
-                                   WARROOM_HOST="127.0.0.1", **{f"WARROOM_{name.upper()}_PORT": str(port)})
+                env = settings_env(
+                    WARROOM_DATABASE_URL=database_url,
+                    WARROOM_NATS_URL=cluster.urls[node + 1],
+                    WARROOM_HOST="127.0.0.1",
+                    **{f"WARROOM_{name.upper()}_PORT": str(port)},
+                )
                 started.append(ContainerCommand(container(name)["command"], env, tmp_path / f"{name}.log"))
                 await started[-1].answers(f"http://127.0.0.1:{port}/readyz", timeout=60)
             assert await copies(cluster.urls[2]) == everywhere()

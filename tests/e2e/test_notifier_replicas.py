@@ -1,5 +1,6 @@
 """Two notifier replicas, separate processes sharing the durable consumers and the database: each
 notice is sent once; when one replica dies the other carries on alone."""
+
 import re
 from functools import partial
 
@@ -19,9 +20,15 @@ def delivered_here(metrics: str) -> int:
 
 
 async def test_f4_two_notifier_processes_send_every_page_once(database_url, nats_url, tmp_path):
-    env = {"WARROOM_DATABASE_URL": database_url, "WARROOM_NATS_URL": nats_url, "WARROOM_LOG_LEVEL": "warning",
-           "WARROOM_WEBHOOK_ALLOWLIST": "127.0.0.0/8", "WARROOM_POLL_INTERVAL": "0.2", "WARROOM_ACK_WAIT": "3",
-           "WARROOM_NOTIFIER_SIGNING_SECRETS": SECRET}
+    env = {
+        "WARROOM_DATABASE_URL": database_url,
+        "WARROOM_NATS_URL": nats_url,
+        "WARROOM_LOG_LEVEL": "warning",
+        "WARROOM_WEBHOOK_ALLOWLIST": "127.0.0.0/8",
+        "WARROOM_POLL_INTERVAL": "0.2",
+        "WARROOM_ACK_WAIT": "3",
+        "WARROOM_NOTIFIER_SIGNING_SECRETS": SECRET,
+    }
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     replicas = [ServiceProcess("notifier", env, tmp_path / name) for name in ("a", "b")]
     nc = await nats.connect(nats_url)
@@ -48,6 +55,7 @@ async def test_f4_two_notifier_processes_send_every_page_once(database_url, nats
                     response = await client.get(f"{replicas[1].url}/v1/deliveries", params={"limit": 100})
                     found = response.json()["deliveries"] if response.status_code == 200 else []
                     return found if len(found) == 40 and {d["state"] for d in found} == {"delivered"} else None
+
                 found = await eventually(all_delivered, timeout=30)
 
             webhook_ids = [r["headers"]["webhook-id"] for r in receiver.received]

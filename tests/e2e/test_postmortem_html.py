@@ -1,6 +1,7 @@
 """The HTML report opened in headless Chromium (Debian's `chromium`, installed by the session set-up
 when missing): every section and both pictures are on the page, it needs no network, and the
 screenshot shows something. WARROOM_KEEP_SCREENSHOT=<path> keeps the screenshot to look at."""
+
 import os
 import re
 import shutil
@@ -11,8 +12,12 @@ from tests.support.postmortem import PEOPLE, scripted_report
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-async def test_the_html_report_renders_every_section_and_both_pictures_offline(database_url, nats_url, chromium,  # noqa: F811 — the fixture
-                                                                                tmp_path):
+async def test_the_html_report_renders_every_section_and_both_pictures_offline(
+    database_url,
+    nats_url,
+    chromium,  # noqa: F811 — the fixture
+    tmp_path,
+):
     document, _, html = await scripted_report(database_url, nats_url)
     # Self-contained: nothing to fetch (the SVG namespace is a name, not a request).
     assert not re.search(r"""\b(src|href)\s*=|url\(|@import|<script|<link""", html, re.I)

@@ -2,6 +2,7 @@
 every service run side by side as separate processes on one database and one NATS. Incidents are
 driven through both incident replicas, each incident's commands alternating between them; nothing
 is lost, duplicated or reordered per incident anywhere downstream."""
+
 import asyncio
 import os
 import subprocess
@@ -22,21 +23,39 @@ SERVICES = ("incident", "notifier", "timers", "postmortem")
 INCIDENTS = 20
 SMES = 4  # each manages a share of the incidents
 # Each incident's commands, in order, and the event each one records.
-EXPECTED = ["warroom.incident.declared.v1", "warroom.incident.acknowledged.v1", "warroom.incident.worker_added.v1",
-            "warroom.incident.status_requested.v1", "warroom.incident.worker_removed.v1",
-            "warroom.incident.worker_added.v1"]
+EXPECTED = [
+    "warroom.incident.declared.v1",
+    "warroom.incident.acknowledged.v1",
+    "warroom.incident.worker_added.v1",
+    "warroom.incident.status_requested.v1",
+    "warroom.incident.worker_removed.v1",
+    "warroom.incident.worker_added.v1",
+]
 
 
 @pytest.fixture
 async def replicas(database_url, nats_url, tmp_path):
     """The init step, then two replicas of each service, as a rollout starts them."""
-    init = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "shared.init"], cwd=ROOT, text=True,
-                                   env={**os.environ, "WARROOM_NATS_URL": nats_url}, capture_output=True,
-                                   timeout=60, check=False)
+    init = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "shared.init"],
+        cwd=ROOT,
+        text=True,
+        env={**os.environ, "WARROOM_NATS_URL": nats_url},
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     assert init.returncode == 0, init.stdout + init.stderr
-    env = {"WARROOM_DATABASE_URL": database_url, "WARROOM_NATS_URL": nats_url, "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
-           "WARROOM_WEBHOOK_ALLOWLIST": "127.0.0.0/8", "WARROOM_POLL_INTERVAL": "0.2", "WARROOM_ACK_WAIT": "5",
-           "WARROOM_LOG_LEVEL": "warning"}
+    env = {
+        "WARROOM_DATABASE_URL": database_url,
+        "WARROOM_NATS_URL": nats_url,
+        "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
+        "WARROOM_WEBHOOK_ALLOWLIST": "127.0.0.0/8",
+        "WARROOM_POLL_INTERVAL": "0.2",
+        "WARROOM_ACK_WAIT": "5",
+        "WARROOM_LOG_LEVEL": "warning",
+    }
     started = {}
     for name in SERVICES:
         for replica in ("a", "b"):
@@ -67,6 +86,7 @@ async def caught_up(nats_url: str) -> bool:
 async def organise(admin: httpx.AsyncClient, webhooks: str) -> tuple[list[str], list[str]]:
     """An SME with a webhook for each of a few aspects, a worker per incident, and level 1's checklist
     step due 3 s after a declaration. Returns the SMEs' tokens and the workers."""
+
     async def register(name: str, **fields) -> str:
         body = {**PERSON, "name": name, "email": f"{name.lower()}@example.com", **fields}
         response = await admin.post("/v1/people", json=body)
@@ -99,13 +119,18 @@ async def send(client: httpx.AsyncClient, method: str, path: str, body: dict | N
 async def drive(clients: list[httpx.AsyncClient], n: int, worker: str) -> tuple[str, list[int]]:
     """One incident's commands by its manager, each sent to the other incident replica than the one before."""
     turn = (clients[(n + k) % 2] for k in range(len(EXPECTED)))
-    declared = await send(next(turn), "POST", "/v1/incidents",
-                          {"title": f"Database {n} down", "aspect": f"db{n % SMES}", "severity": 1})
+    declared = await send(
+        next(turn), "POST", "/v1/incidents", {"title": f"Database {n} down", "aspect": f"db{n % SMES}", "severity": 1}
+    )
     base = f"/v1/incidents/{declared['id']}"
     versions = [declared["version"]]
-    for method, path, body in (("POST", "/acknowledge", None), ("POST", "/workers", {"person": worker}),
-                               ("POST", "/status-requests", {}), ("DELETE", f"/workers/{worker}", None),
-                               ("POST", "/workers", {"person": worker})):
+    for method, path, body in (
+        ("POST", "/acknowledge", None),
+        ("POST", "/workers", {"person": worker}),
+        ("POST", "/status-requests", {}),
+        ("DELETE", f"/workers/{worker}", None),
+        ("POST", "/workers", {"person": worker}),
+    ):
         versions.append((await send(next(turn), method, base + path, body))["version"])
     return declared["id"], versions
 
@@ -117,8 +142,10 @@ async def test_two_replicas_of_every_service_lose_duplicate_and_reorder_nothing_
             tokens, workers = await organise(admin, receiver.url)
         await eventually(lambda: caught_up(nats_url), timeout=30)
 
-        clients = [[httpx.AsyncClient(base_url=url, headers=auth(token), timeout=30) for url in incident_urls]
-                   for token in tokens]
+        clients = [
+            [httpx.AsyncClient(base_url=url, headers=auth(token), timeout=30) for url in incident_urls]
+            for token in tokens
+        ]
         try:
             driven = dict(await asyncio.gather(*(drive(clients[n % SMES], n, workers[n]) for n in range(INCIDENTS))))
         finally:
@@ -129,9 +156,11 @@ async def test_two_replicas_of_every_service_lose_duplicate_and_reorder_nothing_
 
         # The stream: each incident's events exactly once, in sequence order.
         async def published():
-            events = [e for e in await stream_events(nats_url, "WARROOM_INCIDENT")
-                      if e.type.startswith("warroom.incident.")]
+            events = [
+                e for e in await stream_events(nats_url, "WARROOM_INCIDENT") if e.type.startswith("warroom.incident.")
+            ]
             return events if len(events) >= INCIDENTS * len(EXPECTED) else None
+
         events = await eventually(published, timeout=30)
         assert {e.subject for e in events} == set(driven)  # a command refused with 409 left nothing behind
         assert len({e.id for e in events}) == len(events) == INCIDENTS * len(EXPECTED)
@@ -144,6 +173,7 @@ async def test_two_replicas_of_every_service_lose_duplicate_and_reorder_nothing_
         async def fired():
             timers = [e for e in await stream_events(nats_url, "WARROOM_TIMERS") if e.data["incident_id"] in driven]
             return timers if len(timers) >= INCIDENTS else None
+
         await eventually(fired, timeout=30)
         await eventually(lambda: caught_up(nats_url), timeout=30)
         timers = await stream_events(nats_url, "WARROOM_TIMERS")
@@ -152,8 +182,10 @@ async def test_two_replicas_of_every_service_lose_duplicate_and_reorder_nothing_
         async with httpx.AsyncClient(headers=auth(ADMIN_TOKEN), timeout=30) as client:
             for n, incident in enumerate(driven):
                 url = replicas["timers", "ab"[n % 2]].url
-                states = {t["kind"]: t["state"] for t in
-                          (await client.get(f"{url}/v1/timers", params={"incident_id": incident})).json()["timers"]}
+                states = {
+                    t["kind"]: t["state"]
+                    for t in (await client.get(f"{url}/v1/timers", params={"incident_id": incident})).json()["timers"]
+                }
                 assert states["ack_due"] == "cancelled" and states["checklist_step_due"] == "fired", states
 
             # The SMEs' webhooks: every page once, and no notification twice.

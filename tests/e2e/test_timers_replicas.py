@@ -1,5 +1,6 @@
 """F7: two timers replicas as real processes on one database; one is killed (SIGKILL) while timers
 fall due. Every timer reaches the timers stream exactly once, and none before its due time."""
+
 import asyncio
 import json
 from collections import Counter
@@ -17,16 +18,30 @@ from tests.support.timers import IncidentEvents, level, now, process
 INCIDENTS = 60
 # Each declaration plans four timers, due 3 to 9 s after it: the page, a checklist step, and the
 # manager's handover warning and shift limit.
-DOCUMENT = process([level(1, acknowledge_within="PT3S", status_update_every=None,
-                          checklist=[{"id": "announce", "title": "Announce", "due_within": "PT5S"}])],
-                   handover_warning_after="PT7S", manager_shift_limit="PT9S")
+DOCUMENT = process(
+    [
+        level(
+            1,
+            acknowledge_within="PT3S",
+            status_update_every=None,
+            checklist=[{"id": "announce", "title": "Announce", "due_within": "PT5S"}],
+        )
+    ],
+    handover_warning_after="PT7S",
+    manager_shift_limit="PT9S",
+)
 TIMERS = 4 * INCIDENTS
 
 
 @pytest.fixture
 def replicas(database_url, nats_url, tmp_path):
-    env = {"WARROOM_DATABASE_URL": database_url, "WARROOM_NATS_URL": nats_url, "WARROOM_POLL_INTERVAL": "0.05",
-           "WARROOM_ACK_WAIT": "2", "WARROOM_LOG_LEVEL": "warning"}
+    env = {
+        "WARROOM_DATABASE_URL": database_url,
+        "WARROOM_NATS_URL": nats_url,
+        "WARROOM_POLL_INTERVAL": "0.05",
+        "WARROOM_ACK_WAIT": "2",
+        "WARROOM_LOG_LEVEL": "warning",
+    }
     started = []
     try:
         for replica in ("a", "b"):
@@ -59,7 +74,8 @@ async def count(database_url: str, query: str) -> int:
 
 
 async def test_f7_two_replicas_one_killed_while_timers_fall_due_fire_each_timer_exactly_once_never_early(
-        replicas, database_url, nats_url):
+    replicas, database_url, nats_url
+):
     events = IncidentEvents()
     nc = await nats.connect(nats_url)
     try:
@@ -77,10 +93,12 @@ async def test_f7_two_replicas_one_killed_while_timers_fall_due_fire_each_timer_
     await asyncio.sleep(max(0.0, (declared_at + timedelta(seconds=5.5) - now()).total_seconds()))
     killed_at = now()
     replicas[0].kill()
-    await eventually(lambda: count(database_url, "SELECT count(*) = 0 FROM timers.timers WHERE state <> 'fired'"),
-                     timeout=30)
-    await eventually(lambda: count(database_url, "SELECT count(*) = 0 FROM timers.outbox WHERE published_at IS NULL"),
-                     timeout=30)
+    await eventually(
+        lambda: count(database_url, "SELECT count(*) = 0 FROM timers.timers WHERE state <> 'fired'"), timeout=30
+    )
+    await eventually(
+        lambda: count(database_url, "SELECT count(*) = 0 FROM timers.outbox WHERE published_at IS NULL"), timeout=30
+    )
     published = await stream_with_times(nats_url, "WARROOM_TIMERS")
 
     by_timer = Counter(event["data"]["timer_id"] for _, event in published)

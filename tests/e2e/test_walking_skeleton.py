@@ -1,4 +1,5 @@
 """Four services as separate processes over real NATS and PostgreSQL: one incident end to end."""
+
 import httpx
 import pytest
 
@@ -11,8 +12,13 @@ SERVICES = ("incident", "notifier", "timers", "postmortem")
 
 @pytest.fixture
 def system(database_url, nats_url, tmp_path):
-    env = {"WARROOM_DATABASE_URL": database_url, "WARROOM_NATS_URL": nats_url, "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
-           "WARROOM_WEBHOOK_ALLOWLIST": "127.0.0.0/8", "WARROOM_POLL_INTERVAL": "0.2"}
+    env = {
+        "WARROOM_DATABASE_URL": database_url,
+        "WARROOM_NATS_URL": nats_url,
+        "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
+        "WARROOM_WEBHOOK_ALLOWLIST": "127.0.0.0/8",
+        "WARROOM_POLL_INTERVAL": "0.2",
+    }
     started = []
     try:
         for name in SERVICES:  # the incident service first: it declares the streams others read
@@ -27,16 +33,23 @@ async def test_r05_declared_incident_pages_the_sme_fires_the_handover_warning_an
     incident_url = system["incident"].url
     with WebhookReceiver() as receiver:
         async with httpx.AsyncClient(base_url=incident_url, headers=auth(ADMIN_TOKEN), timeout=10) as admin:
-            sme = (await admin.post("/v1/people", json={**PERSON, "name": "Sam", "email": "sam@example.com",
-                                                        "webhook_url": f"{receiver.url}/sam"})).json()["id"]
+            sme = (
+                await admin.post(
+                    "/v1/people",
+                    json={**PERSON, "name": "Sam", "email": "sam@example.com", "webhook_url": f"{receiver.url}/sam"},
+                )
+            ).json()["id"]
             token = (await admin.post("/v1/tokens", json={"person_id": sme})).json()["token"]
             assert (await admin.put("/v1/directory/aspects/servers", json={"smes": [sme]})).status_code == 200
             process = (await admin.get("/v1/process")).json()
             process.update(handover_warning_after="PT2S", manager_shift_limit="PT4S")
             assert (await admin.put("/v1/process", json=process)).json()["version"] == 2
 
-            declared = await admin.post("/v1/incidents", json={"title": "Checkout down", "aspect": "servers",
-                                                               "severity": 1}, headers=auth(token))
+            declared = await admin.post(
+                "/v1/incidents",
+                json={"title": "Checkout down", "aspect": "servers", "severity": 1},
+                headers=auth(token),
+            )
             assert declared.status_code == 201, declared.text
             incident = declared.json()
             assert incident["manager"] == sme and incident["process_version"] == 2
@@ -52,8 +65,9 @@ async def test_r05_declared_incident_pages_the_sme_fires_the_handover_warning_an
                 response = await client.get(timers_url, params={"incident_id": incident["id"]})
                 if response.status_code != 200:
                     return None
-                return [t for t in response.json()["timers"]
-                        if t["kind"] == "handover_warning" and t["state"] == "fired"]
+                return [
+                    t for t in response.json()["timers"] if t["kind"] == "handover_warning" and t["state"] == "fired"
+                ]
 
             fired = (await eventually(warning_fired, timeout=20))[0]
             assert fired["person"] == sme and fired["fired_at"] >= fired["due_at"]

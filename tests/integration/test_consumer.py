@@ -1,4 +1,5 @@
 """The shared consumer loop on real NATS and PostgreSQL: once in effect, in order, poison parked."""
+
 import asyncio
 from datetime import UTC, datetime
 
@@ -14,9 +15,16 @@ TABLE = ("900_probe.sql", "CREATE TABLE applied (subject text, sequence int, eve
 
 
 def _event(subject: str, sequence: int, kind: str = "warroom.incident.worker_added.v1") -> Envelope:
-    return Envelope(id=event_id(subject, sequence), source="test", type=kind, subject=subject,
-                    time=datetime.now(UTC), data={"person": "p", "by": "m"}, sequence=sequence,
-                    position=sequence)
+    return Envelope(
+        id=event_id(subject, sequence),
+        source="test",
+        type=kind,
+        subject=subject,
+        time=datetime.now(UTC),
+        data={"person": "p", "by": "m"},
+        sequence=sequence,
+        position=sequence,
+    )
 
 
 async def _record(conn, event):

@@ -1,6 +1,7 @@
 """Fail fast when PostgreSQL is gone: a request is answered 503 problem+json with Retry-After
 within about two seconds — never left hanging — and the service recovers by itself once the
 database is back, with no restart."""
+
 import asyncio
 import time
 
@@ -37,7 +38,8 @@ DECLARATION = {"title": "Checkout down", "description": "500s", "aspect": "serve
 
 
 async def test_with_postgresql_stopped_the_incident_service_answers_503_within_two_seconds_and_recovers(
-        database_url, nats_url, pg_server):
+    database_url, nats_url, pg_server
+):
     async with incident_service(database_url, nats_url) as (client, _):
         token = await _org(client)
         incident = (await client.post("/v1/incidents", json=DECLARATION, headers=auth(token))).json()["id"]
@@ -50,8 +52,14 @@ async def test_with_postgresql_stopped_the_incident_service_answers_503_within_t
                 _timed(client.post("/v1/incidents", json=DECLARATION, headers=auth(token))),
                 _timed(client.post(f"/v1/incidents/{incident}/acknowledge", headers=auth(token))),
                 *(_timed(client.get("/v1/incidents")) for _ in range(12)),
-                _timed(client.post("/v1/incidents", json=DECLARATION,
-                                   headers={**auth(token), "Idempotency-Key": "during-the-outage"})))
+                _timed(
+                    client.post(
+                        "/v1/incidents",
+                        json=DECLARATION,
+                        headers={**auth(token), "Idempotency-Key": "during-the-outage"},
+                    )
+                ),
+            )
         finally:
             pg_server.start()
         for response, took in answers:
@@ -66,9 +74,12 @@ async def test_with_postgresql_stopped_the_incident_service_answers_503_within_t
 
 
 async def test_commands_in_flight_when_postgresql_crashes_are_answered_within_two_seconds_not_held_until_it_returns(
-        database_url, nats_url, pg_server):
-    async with incident_service(database_url, nats_url, rate_limit_per_second=1e6,
-                                rate_limit_burst=1_000_000) as (client, _):
+    database_url, nats_url, pg_server
+):
+    async with incident_service(database_url, nats_url, rate_limit_per_second=1e6, rate_limit_burst=1_000_000) as (
+        client,
+        _,
+    ):
         token = await _org(client)
         incident = (await client.post("/v1/incidents", json=DECLARATION, headers=auth(token))).json()["id"]
         answers: list[tuple[float, int, float]] = []  # (sent at, status, seconds taken)
@@ -105,18 +116,21 @@ async def test_commands_in_flight_when_postgresql_crashes_are_answered_within_tw
 
 
 async def test_with_postgresql_stopped_a_consuming_service_answers_503_within_two_seconds_and_recovers(
-        database_url, nats_url, pg_server):
+    database_url, nats_url, pg_server
+):
     app = timers_app(Settings(database_url=database_url, nats_url=nats_url, poll_interval=0.05))
     async with streams(nats_url) as (publish, _, _), app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://timers",
-                                     headers=auth(TOKEN)) as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://timers", headers=auth(TOKEN)
+        ) as client:
             await publish(*publish.events.organisation(process([level(1)])))
             await eventually(lambda: signed_in(client))
 
             pg_server.stop()
             try:
-                answers = await asyncio.gather(*(_timed(client.get("/v1/timers", params={"incident_id": "x"}))
-                                                 for _ in range(15)))
+                answers = await asyncio.gather(
+                    *(_timed(client.get("/v1/timers", params={"incident_id": "x"})) for _ in range(15))
+                )
             finally:
                 pg_server.start()
             for response, took in answers:
@@ -125,7 +139,8 @@ async def test_with_postgresql_stopped_a_consuming_service_answers_503_within_tw
 
 
 async def test_during_a_nats_outage_each_kind_of_error_is_logged_at_most_once_per_interval_with_a_count(
-        database_url, nats_url, nats_server):
+    database_url, nats_url, nats_server
+):
     from collections import Counter
 
     import structlog
@@ -144,8 +159,10 @@ async def test_during_a_nats_outage_each_kind_of_error_is_logged_at_most_once_pe
                 nats_server.start()
             await asyncio.sleep(1.0)
         said = [entry for entry in logged if entry["log_level"] in ("warning", "error")]
-        kinds = Counter((entry["event"], entry.get("consumer") or entry.get("connection"), entry.get("error", "")[:40])
-                        for entry in said)
+        kinds = Counter(
+            (entry["event"], entry.get("consumer") or entry.get("connection"), entry.get("error", "")[:40])
+            for entry in said
+        )
         assert said, "the outage was not reported at all"
         repeated = {kind: count for kind, count in kinds.items() if count > 1}
         assert not repeated, repeated  # 6 s of outage, one line per kind per 10 s at most

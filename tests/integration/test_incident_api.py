@@ -1,4 +1,5 @@
 """The incident service through its HTTP API, on a real PostgreSQL and NATS."""
+
 from datetime import UTC, datetime
 
 from tests.support.incident import auth, incident_service, register
@@ -7,8 +8,7 @@ from tests.support.incident import auth, incident_service, register
 async def _org(client):
     """An aspect 'servers' with two SMEs; returns {name: (id, token)}."""
     people = {name: await register(client, name) for name in ("Sam", "Tess", "Wes", "Pat")}
-    response = await client.put("/v1/directory/aspects/servers",
-                                json={"smes": [people["Sam"][0], people["Tess"][0]]})
+    response = await client.put("/v1/directory/aspects/servers", json={"smes": [people["Sam"][0], people["Tess"][0]]})
     assert response.status_code == 200, response.text
     return people
 
@@ -61,8 +61,9 @@ async def test_r04_handover_is_offered_then_accepted_and_the_new_manager_stops_w
         incident = (await _declare(client, people["Pat"][1])).json()
         base = f"/v1/incidents/{incident['id']}"
         await client.post(f"{base}/workers", json={"person": wes_id}, headers=auth(sam))
-        offered = await client.post(f"{base}/handover", json={"to": wes_id, "briefing": "DB failover"},
-                                    headers=auth(sam))
+        offered = await client.post(
+            f"{base}/handover", json={"to": wes_id, "briefing": "DB failover"}, headers=auth(sam)
+        )
         assert offered.status_code == 200 and offered.json()["manager"] == sam_id
         assert offered.json()["handover_offer"]["to"] == wes_id
         not_offeree = await client.post(f"{base}/handover/accept", headers=auth(people["Tess"][1]))
@@ -109,11 +110,11 @@ async def test_r15_resolving_needs_a_resolution_and_a_test_plan(database_url, na
         blank = await client.post(url, json={"resolution": "rolled back", "test_plan": " "}, headers=auth(sam))
         assert blank.status_code == 422 and blank.json()["rule"] == "R15"
         assert [e["field"] for e in blank.json()["errors"]] == ["test_plan"]
-        done = await client.post(url, json={"resolution": "rolled back", "test_plan": "smoke tests"},
-                                 headers=auth(sam))
+        done = await client.post(url, json={"resolution": "rolled back", "test_plan": "smoke tests"}, headers=auth(sam))
         assert done.status_code == 200 and done.json()["status"] == "resolved"
-        after = await client.post(f"/v1/incidents/{incident['id']}/severity", json={"level": 2, "reason": "x"},
-                                  headers=auth(sam))
+        after = await client.post(
+            f"/v1/incidents/{incident['id']}/severity", json={"level": 2, "reason": "x"}, headers=auth(sam)
+        )
         assert after.status_code == 409
 
 
@@ -123,15 +124,18 @@ async def test_r18_state_as_of_a_past_moment_and_the_history_are_append_only(dat
         incident = (await _declare(client, people["Pat"][1])).json()
         base = f"/v1/incidents/{incident['id']}"
         before_change = datetime.now(UTC).isoformat()
-        await client.post(f"{base}/severity", json={"level": 3, "reason": "partial fix"},
-                          headers=auth(people["Sam"][1]))
+        await client.post(
+            f"{base}/severity", json={"level": 3, "reason": "partial fix"}, headers=auth(people["Sam"][1])
+        )
         past = await client.get(base, params={"as_of": before_change})
         assert past.status_code == 200 and past.json()["severity"] == 1 and past.json()["version"] == 1
         now = await client.get(base)
         assert now.json()["severity"] == 3
         history = (await client.get(f"{base}/events")).json()
-        assert [e["type"] for e in history["events"]] == ["warroom.incident.declared.v1",
-                                                          "warroom.incident.severity_changed.v1"]
+        assert [e["type"] for e in history["events"]] == [
+            "warroom.incident.declared.v1",
+            "warroom.incident.severity_changed.v1",
+        ]
         assert [e["sequence"] for e in history["events"]] == [1, 2]
         assert history["next"] is None
 

@@ -4,6 +4,7 @@ Many commands at once on one person's time records (tenure R05, load R19) all ap
 and across two; a command that lost a race on its incident is loaded and checked again, applied if
 its rule still holds and refused only by the rule; with a stale If-Match it is 412.
 """
+
 import asyncio
 import threading
 
@@ -18,8 +19,7 @@ from services.incident.policy import Actor
 from tests.support.incident import ADMIN_TOKEN, PERSON, auth, event_store, incident_service, register
 from tests.support.processes import ServiceProcess
 
-DECLARATION = {"title": "Checkout failing", "description": "payments answer 500", "aspect": "servers",
-               "severity": 2}
+DECLARATION = {"title": "Checkout failing", "description": "payments answer 500", "aspect": "servers", "severity": 2}
 
 
 async def _sme_of_servers(client) -> tuple[str, str]:
@@ -30,8 +30,9 @@ async def _sme_of_servers(client) -> tuple[str, str]:
 
 
 async def _declare_at_once(clients: list[httpx.AsyncClient], count: int) -> list[httpx.Response]:
-    return list(await asyncio.gather(*(clients[n % len(clients)].post("/v1/incidents", json=DECLARATION)
-                                       for n in range(count))))
+    return list(
+        await asyncio.gather(*(clients[n % len(clients)].post("/v1/incidents", json=DECLARATION) for n in range(count)))
+    )
 
 
 async def _all_in_one_tenure(client, answers: list[httpx.Response], sam: str) -> None:
@@ -44,18 +45,25 @@ async def _all_in_one_tenure(client, answers: list[httpx.Response], sam: str) ->
     assert len({s["due"]["shift_limit_at"] for s in states}) == 1, "one tenure, one shift limit"
 
 
-async def _commands_on_one_managers_incidents(clients: list[httpx.AsyncClient], sam_token: str, wes: str,
-                                              tess: str) -> None:
+async def _commands_on_one_managers_incidents(
+    clients: list[httpx.AsyncClient], sam_token: str, wes: str, tess: str
+) -> None:
     """32 incidents of Sam's; at once, Wes is added to half (Wes's load) and the other half are handed to
     Tess by force (Sam's and Tess's tenure): every command applies."""
     declared = await _declare_at_once(clients, 32)
     ids = [a.json()["id"] for a in declared]
-    commands = [clients[n % len(clients)].post(f"/v1/incidents/{incident}/workers", json={"person": wes},
-                                               headers=auth(sam_token))
-                for n, incident in enumerate(ids[:16])]
-    commands += [clients[n % len(clients)].post(f"/v1/incidents/{incident}/handover/force",
-                                                json={"to": tess, "reason": "Sam is unreachable"})
-                 for n, incident in enumerate(ids[16:])]
+    commands = [
+        clients[n % len(clients)].post(
+            f"/v1/incidents/{incident}/workers", json={"person": wes}, headers=auth(sam_token)
+        )
+        for n, incident in enumerate(ids[:16])
+    ]
+    commands += [
+        clients[n % len(clients)].post(
+            f"/v1/incidents/{incident}/handover/force", json={"to": tess, "reason": "Sam is unreachable"}
+        )
+        for n, incident in enumerate(ids[16:])
+    ]
     answers = await asyncio.gather(*commands)
     assert [a.status_code for a in answers] == [200] * 32, [a.text for a in answers if a.status_code != 200]
     states = [(await clients[0].get(f"/v1/incidents/{incident}")).json() for incident in ids]
@@ -80,17 +88,27 @@ async def test_f9_32_concurrent_commands_on_different_incidents_of_one_manager_a
 @pytest.fixture
 async def two_replicas(database_url, nats_url, tmp_path):
     """Two incident service processes on one database, started together as a rollout would."""
-    env = {"WARROOM_DATABASE_URL": database_url, "WARROOM_NATS_URL": nats_url, "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
-           "WARROOM_RATE_LIMIT_PER_SECOND": "100000", "WARROOM_RATE_LIMIT_BURST": "100000",
-           "WARROOM_POLL_INTERVAL": "0.2", "WARROOM_LOG_LEVEL": "warning"}
+    env = {
+        "WARROOM_DATABASE_URL": database_url,
+        "WARROOM_NATS_URL": nats_url,
+        "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
+        "WARROOM_RATE_LIMIT_PER_SECOND": "100000",
+        "WARROOM_RATE_LIMIT_BURST": "100000",
+        "WARROOM_POLL_INTERVAL": "0.2",
+        "WARROOM_LOG_LEVEL": "warning",
+    }
     replicas = []
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         replicas.append(ServiceProcess("incident", env, tmp_path / name))
     try:
         await asyncio.gather(*(asyncio.to_thread(replica.start, 60) for replica in replicas))
-        clients = [httpx.AsyncClient(base_url=replica.url, headers=auth(ADMIN_TOKEN), timeout=60,
-                                     limits=httpx.Limits(max_connections=64)) for replica in replicas]
+        clients = [
+            httpx.AsyncClient(
+                base_url=replica.url, headers=auth(ADMIN_TOKEN), timeout=60, limits=httpx.Limits(max_connections=64)
+            )
+            for replica in replicas
+        ]
         try:
             yield clients
         finally:
@@ -114,6 +132,7 @@ async def test_f9_32_concurrent_commands_of_one_manager_across_two_replicas_all_
 
 
 # --- a lost race, exactly: two replicas in this process, one command held until the other saved ---
+
 
 class Race:
     """Runs ``loser``'s command on one replica so that it loads the incident, then waits until ``winner``
@@ -166,16 +185,32 @@ def _declare(app: IncidentApplication, admin: Actor) -> str:
 
 
 def _people(app: IncidentApplication, admin: Actor, *names: str) -> list[str]:
-    return [str(app.people.register_person({**PERSON, "name": name, "email": f"{name.lower()}@example.com",
-                                     "phone": None, "groups": [], "waking_hours": None, "webhook_url": None,
-                                     "admin": False}, admin).id) for name in names]
+    return [
+        str(
+            app.people.register_person(
+                {
+                    **PERSON,
+                    "name": name,
+                    "email": f"{name.lower()}@example.com",
+                    "phone": None,
+                    "groups": [],
+                    "waking_hours": None,
+                    "webhook_url": None,
+                    "admin": False,
+                },
+                admin,
+            ).id
+        )
+        for name in names
+    ]
 
 
 def test_f9_a_command_that_lost_a_race_is_checked_again_on_the_new_state_and_applied(race):
     incident = _declare(race.loser_app, race.actor)
     wes, tess = _people(race.loser_app, race.actor, "Wes", "Tess")
-    outcome = race.run(incident, lambda i, ctx: i.add_worker(wes, 0, True, ctx),
-                       lambda i, ctx: i.add_worker(tess, 0, True, ctx))
+    outcome = race.run(
+        incident, lambda i, ctx: i.add_worker(wes, 0, True, ctx), lambda i, ctx: i.add_worker(tess, 0, True, ctx)
+    )
     assert "refused" not in outcome, outcome
     assert race.checks == 2, "loaded and checked again after losing"
     after = race.winner_app.incidents.incident(incident)
@@ -186,8 +221,9 @@ def test_f9_a_command_that_lost_a_race_is_409_only_when_its_rule_now_fails(race)
     incident = _declare(race.loser_app, race.actor)
     (wes,) = _people(race.loser_app, race.actor, "Wes")
     # Both add Wes: the loser's rule (R01, already a worker) now fails.
-    outcome = race.run(incident, lambda i, ctx: i.add_worker(wes, 0, True, ctx),
-                       lambda i, ctx: i.add_worker(wes, 0, True, ctx))
+    outcome = race.run(
+        incident, lambda i, ctx: i.add_worker(wes, 0, True, ctx), lambda i, ctx: i.add_worker(wes, 0, True, ctx)
+    )
     assert isinstance(outcome.get("refused"), Conflict) and outcome["refused"].status == 409, outcome
     assert race.checks == 2
     after = race.winner_app.incidents.incident(incident)
@@ -197,8 +233,12 @@ def test_f9_a_command_that_lost_a_race_is_409_only_when_its_rule_now_fails(race)
 def test_f9_a_command_with_a_stale_if_match_is_412_and_changes_nothing(race):
     incident = _declare(race.loser_app, race.actor)
     wes, tess = _people(race.loser_app, race.actor, "Wes", "Tess")
-    outcome = race.run(incident, lambda i, ctx: i.add_worker(wes, 0, True, ctx),
-                       lambda i, ctx: i.add_worker(tess, 0, True, ctx), expected_version=1)
+    outcome = race.run(
+        incident,
+        lambda i, ctx: i.add_worker(wes, 0, True, ctx),
+        lambda i, ctx: i.add_worker(tess, 0, True, ctx),
+        expected_version=1,
+    )
     assert isinstance(outcome.get("refused"), Stale) and outcome["refused"].status == 412, outcome
     after = race.winner_app.incidents.incident(incident)
     assert after.version == 2 and after.workers == [tess]

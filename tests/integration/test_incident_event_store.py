@@ -1,6 +1,7 @@
 """The event store's writer (services/incident/recorder.py): saves from many threads at once take
 notification ids in the order they commit, so a reader following the ids, as the relay does,
 never passes over one that becomes visible later."""
+
 import threading
 from datetime import UTC, datetime
 
@@ -18,8 +19,9 @@ async def test_concurrent_saves_become_visible_in_notification_id_order(database
         done, passed_over, seen = threading.Event(), [], []
 
         def write(incident) -> None:
-            ctx = Context(actor=Actor(incident.manager), at=datetime.now(UTC),
-                          process=app.incidents.process_of(incident))
+            ctx = Context(
+                actor=Actor(incident.manager), at=datetime.now(UTC), process=app.incidents.process_of(incident)
+            )
             for _ in range(SAVES):
                 incident.change_severity(2 if incident.severity == 1 else 1, "flapping", [], ctx)
                 app.save(incident)

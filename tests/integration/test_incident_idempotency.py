@@ -1,4 +1,5 @@
 """F10: an Idempotency-Key makes a POST safe to retry, one after another or at the same moment."""
+
 import asyncio
 import uuid
 
@@ -10,8 +11,7 @@ from shared.problems import Problem
 from tests.support.incident import auth, eventually, incident_service, register
 from tests.support.streams import stream_events
 
-DECLARATION = {"title": "Checkout failing", "description": "payments answer 500", "aspect": "servers",
-               "severity": 2}
+DECLARATION = {"title": "Checkout failing", "description": "payments answer 500", "aspect": "servers", "severity": 2}
 
 
 async def _org(client) -> dict[str, tuple[str, str]]:
@@ -61,8 +61,9 @@ async def test_f10_concurrent_retries_wait_for_the_first_and_get_its_response(da
     async with incident_service(database_url, nats_url) as (client, _):
         pat = (await _org(client))["Pat"][1]
         key = str(uuid.uuid4())
-        answers = await asyncio.gather(*(client.post("/v1/incidents", json=DECLARATION, headers=_keyed(pat, key))
-                                         for _ in range(8)))
+        answers = await asyncio.gather(
+            *(client.post("/v1/incidents", json=DECLARATION, headers=_keyed(pat, key)) for _ in range(8))
+        )
         assert {a.status_code for a in answers} == {201}, [a.text for a in answers]
         assert len({a.text for a in answers}) == 1
         assert sum("Idempotent-Replayed" not in a.headers for a in answers) == 1
@@ -77,8 +78,9 @@ async def test_f10_the_same_key_for_another_request_is_422_naming_the_key(databa
         first = await client.post("/v1/incidents", json=DECLARATION, headers=_keyed(pat, key))
         assert first.status_code == 201, first.text
         other_body = await client.post("/v1/incidents", json={**DECLARATION, "severity": 1}, headers=_keyed(pat, key))
-        other_path = await client.post(f"/v1/incidents/{first.json()['id']}/workers",
-                                       json={"person": people["Wes"][0]}, headers=_keyed(pat, key))
+        other_path = await client.post(
+            f"/v1/incidents/{first.json()['id']}/workers", json={"person": people["Wes"][0]}, headers=_keyed(pat, key)
+        )
         for refused in (other_body, other_path):
             assert refused.status_code == 422
             assert refused.headers["content-type"].startswith("application/problem+json")
@@ -101,11 +103,13 @@ async def test_f10_keys_are_scoped_per_caller(database_url, nats_url):
 async def test_f10_a_refusal_is_replayed_but_a_failure_leaves_the_key_free(database_url, nats_url):
     async with incident_service(database_url, nats_url) as (client, app):
         pat = (await _org(client))["Pat"][1]
-        refused = await client.post("/v1/incidents", json={**DECLARATION, "aspect": "billing"},
-                                    headers=_keyed(pat, "no-sme"))
+        refused = await client.post(
+            "/v1/incidents", json={**DECLARATION, "aspect": "billing"}, headers=_keyed(pat, "no-sme")
+        )
         assert refused.status_code == 409 and refused.json()["rule"] == "R10"
-        replayed = await client.post("/v1/incidents", json={**DECLARATION, "aspect": "billing"},
-                                     headers=_keyed(pat, "no-sme"))
+        replayed = await client.post(
+            "/v1/incidents", json={**DECLARATION, "aspect": "billing"}, headers=_keyed(pat, "no-sme")
+        )
         assert replayed.status_code == 409 and replayed.json() == refused.json()
 
         # An endpoint that fails twice (a 503, then an exception) before it succeeds: each try runs.
@@ -152,9 +156,12 @@ async def test_f10_a_retry_waits_for_the_first_attempt_and_runs_itself_when_that
             await eventually(lambda: attempts == [1])
             retry = asyncio.create_task(client.post("/v1/test/slow", json={}, headers=keyed))
             # The retry is parked in PostgreSQL on the first attempt's key, not running the endpoint.
-            await eventually(lambda: app.state.pool.fetchval(
-                "SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()"))
+            await eventually(
+                lambda: app.state.pool.fetchval(
+                    "SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            )
             assert attempts == [1]
         finally:
             release_first.set()
@@ -168,8 +175,7 @@ async def test_f10_a_key_is_kept_for_24_hours_then_counts_as_new(database_url, n
     async with incident_service(database_url, nats_url) as (client, app):
         pat = (await _org(client))["Pat"][1]
         first = await client.post("/v1/incidents", json=DECLARATION, headers=_keyed(pat, "daily"))
-        kept = await app.state.pool.fetchval(
-            "SELECT expires_at - now() FROM idempotency_keys WHERE key = 'daily'")
+        kept = await app.state.pool.fetchval("SELECT expires_at - now() FROM idempotency_keys WHERE key = 'daily'")
         assert 23.9 * 3600 < kept.total_seconds() <= 24 * 3600
         await app.state.pool.execute("UPDATE idempotency_keys SET expires_at = now() - interval '1 second'")
         again = await client.post("/v1/incidents", json=DECLARATION, headers=_keyed(pat, "daily"))

@@ -1,6 +1,7 @@
 """F10 across a crash: an Idempotency-Key retried after SIGKILL of the incident service or of PostgreSQL's
 postmaster is replayed — one effect, the same answer, never 409 for its own first attempt — because the key
 and its answer are committed with the command's events (services/incident/recorder.py)."""
+
 import asyncio
 import uuid
 
@@ -39,11 +40,15 @@ class Client:
         async def answered():
             response = await self.send(key, path, body)
             return response if response is not None and response.status_code not in RETRYABLE else None
+
         return await eventually(answered, timeout=timeout, interval=0.2)
 
     async def declare(self, n: int) -> httpx.Response | None:
-        return await self.send(f"{self.name}-declare-{n}", "/v1/incidents",
-                               {**DECLARATION, "title": f"{self.name} #{n}", "manager": self.person})
+        return await self.send(
+            f"{self.name}-declare-{n}",
+            "/v1/incidents",
+            {**DECLARATION, "title": f"{self.name} #{n}", "manager": self.person},
+        )
 
     async def declare_until_broken(self) -> None:
         """Declarations back to back until the service is killed under them."""
@@ -56,15 +61,17 @@ class Client:
         n = 0
         while not stopping.is_set():
             key = f"{self.name}-declare-{n}"
-            declared = await self.until_answered(key, "/v1/incidents",
-                                                 {**DECLARATION, "title": f"{self.name} #{n}", "manager": self.person})
+            declared = await self.until_answered(
+                key, "/v1/incidents", {**DECLARATION, "title": f"{self.name} #{n}", "manager": self.person}
+            )
             assert declared.status_code == 201, declared.text
             incident = declared.json()["id"]
             for step, level in enumerate((1, 2)):
                 key = f"{self.name}-severity-{n}-{step}"
                 self.severity_keys.setdefault(incident, []).append(key)
-                changed = await self.until_answered(key, f"/v1/incidents/{incident}/severity",
-                                                    {"level": level, "reason": f"step {step}"})
+                changed = await self.until_answered(
+                    key, f"/v1/incidents/{incident}/severity", {"level": level, "reason": f"step {step}"}
+                )
                 assert changed.status_code == 200, changed.text  # never 409 "already at level …"
             n += 1
 
@@ -93,8 +100,9 @@ async def _clients(admin: httpx.AsyncClient, http: httpx.AsyncClient, count: int
 
 async def _declared(http: httpx.AsyncClient, nats_url: str, clients: list[Client]) -> dict[str, set[str]]:
     """Title -> ids of the incidents declared with it, once everything stored so far is on the stream."""
-    marker = await clients[0].until_answered(f"marker-{uuid.uuid4()}", "/v1/incidents",
-                                             {**DECLARATION, "title": "marker"})
+    marker = await clients[0].until_answered(
+        f"marker-{uuid.uuid4()}", "/v1/incidents", {**DECLARATION, "title": "marker"}
+    )
 
     async def published():
         events = await stream_events(nats_url, "WARROOM_INCIDENT")
@@ -119,28 +127,39 @@ async def _verify_once(http: httpx.AsyncClient, nats_url: str, clients: list[Cli
     assert twice == {}, f"declarations run twice (or lost): {twice}"
     for client in clients:
         for incident, keys in client.severity_keys.items():
-            history = (await http.get(f"/v1/incidents/{incident}/events", params={"limit": 1000},
-                                      headers=client.headers)).json()["events"]
+            history = (
+                await http.get(f"/v1/incidents/{incident}/events", params={"limit": 1000}, headers=client.headers)
+            ).json()["events"]
             changes = [e for e in history if e["type"] == "warroom.incident.severity_changed.v1"]
             answered = [k for k in keys if client.sent[k][2] is not None]
             assert len(changes) == len(answered), (incident, [e["data"]["reason"] for e in changes], answered)
 
 
 async def test_f10_a_declaration_retried_after_sigkill_of_the_service_is_replayed_not_run_twice(
-        database_url, nats_url, tmp_path):
-    env = {"WARROOM_DATABASE_URL": database_url, "WARROOM_NATS_URL": nats_url, "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
-           "WARROOM_RATE_LIMIT_PER_SECOND": "100000", "WARROOM_RATE_LIMIT_BURST": "100000",
-           "WARROOM_POLL_INTERVAL": "0.2", "WARROOM_LOG_LEVEL": "warning"}
+    database_url, nats_url, tmp_path
+):
+    env = {
+        "WARROOM_DATABASE_URL": database_url,
+        "WARROOM_NATS_URL": nats_url,
+        "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
+        "WARROOM_RATE_LIMIT_PER_SECOND": "100000",
+        "WARROOM_RATE_LIMIT_BURST": "100000",
+        "WARROOM_POLL_INTERVAL": "0.2",
+        "WARROOM_LOG_LEVEL": "warning",
+    }
     service = await asyncio.to_thread(ServiceProcess("incident", env, tmp_path).start)
     try:
-        async with httpx.AsyncClient(base_url=service.url, headers=auth(ADMIN_TOKEN), timeout=30) as admin, \
-                httpx.AsyncClient(base_url=service.url, timeout=30, limits=httpx.Limits(max_connections=16)) as http:
+        async with (
+            httpx.AsyncClient(base_url=service.url, headers=auth(ADMIN_TOKEN), timeout=30) as admin,
+            httpx.AsyncClient(base_url=service.url, timeout=30, limits=httpx.Limits(max_connections=16)) as http,
+        ):
             clients = await _clients(admin, http)
             for _ in range(3):  # three crashes, eight declarations in flight at each
                 sent_before = sum(len(c.sent) for c in clients)
                 tasks = [asyncio.create_task(c.declare_until_broken()) for c in clients]
-                await eventually(lambda before=sent_before: sum(len(c.sent) for c in clients) >= before + 40,
-                                 timeout=60)
+                await eventually(
+                    lambda before=sent_before: sum(len(c.sent) for c in clients) >= before + 40, timeout=60
+                )
                 await asyncio.to_thread(service.kill)
                 await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
                 await asyncio.to_thread(service.start)
@@ -152,9 +171,12 @@ async def test_f10_a_declaration_retried_after_sigkill_of_the_service_is_replaye
 
 
 async def test_f10_commands_retried_after_sigkill_of_the_postmaster_are_replayed_never_409(
-        database_url, nats_url, pg_server):
-    async with incident_service(database_url, nats_url, rate_limit_per_second=100000,
-                                rate_limit_burst=100000) as (admin, app):
+    database_url, nats_url, pg_server
+):
+    async with incident_service(database_url, nats_url, rate_limit_per_second=100000, rate_limit_burst=100000) as (
+        admin,
+        app,
+    ):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://incident", timeout=60) as http:
             clients = await _clients(admin, http)
@@ -163,8 +185,9 @@ async def test_f10_commands_retried_after_sigkill_of_the_postmaster_are_replayed
             try:
                 for _ in range(3):  # three crashes of PostgreSQL under declarations and severity changes
                     sent_before = sum(len(c.sent) for c in clients)
-                    await eventually(lambda before=sent_before: sum(len(c.sent) for c in clients) >= before + 24,
-                                     timeout=60)
+                    await eventually(
+                        lambda before=sent_before: sum(len(c.sent) for c in clients) >= before + 24, timeout=60
+                    )
                     await asyncio.to_thread(pg_server.kill)
                     await asyncio.sleep(0.5)
                     await asyncio.to_thread(pg_server.start)

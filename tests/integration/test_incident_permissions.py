@@ -3,13 +3,21 @@
 The expected table is written out here from docs/process.md ("Who may do what"), not derived from the
 service's policy module, so a drift between the two fails this test.
 """
+
 import pytest
 
 from tests.support.incident import incident_service
 from tests.support.org import organisation
 
-ROLES = {"manager": "Mia", "sme": "Tess", "worker": "Wes", "observer": "Olga", "pr_manager": "Prue",
-         "admin": "Admin", "signed_in": "Pat"}
+ROLES = {
+    "manager": "Mia",
+    "sme": "Tess",
+    "worker": "Wes",
+    "observer": "Olga",
+    "pr_manager": "Prue",
+    "admin": "Admin",
+    "signed_in": "Pat",
+}
 
 # (method, path under the incident, body) -> roles the table permits
 MATRIX = [
@@ -26,8 +34,12 @@ MATRIX = [
     ("POST", "severity", {"level": 2, "reason": "workaround"}, {"manager"}),
     ("POST", "status-requests", {}, {"manager"}),
     ("POST", "observer-briefings", {"summary": "still down"}, {"manager"}),
-    ("POST", "status-updates", {"learned": "a", "tried": "b", "outcome": "c", "working_on": "d",
-                                "remaining": "e"}, {"worker"}),
+    (
+        "POST",
+        "status-updates",
+        {"learned": "a", "tried": "b", "outcome": "c", "working_on": "d", "remaining": "e"},
+        {"worker"},
+    ),
     ("POST", "public-updates", {"message": "we are on it"}, {"pr_manager"}),
     ("POST", "affected-info-requests", {"question": "which region?"}, {"manager"}),
     ("POST", "affected-info-reports", {"findings": "EU only"}, {"pr_manager"}),
@@ -43,13 +55,15 @@ def _fill(value, org):
 
 
 @pytest.mark.parametrize("method,path,body,allowed", MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX])
-async def test_s2_every_endpoint_answers_each_role_as_the_permission_table_says(database_url, nats_url, method,
-                                                                               path, body, allowed):
+async def test_s2_every_endpoint_answers_each_role_as_the_permission_table_says(
+    database_url, nats_url, method, path, body, allowed
+):
     async with incident_service(database_url, nats_url) as (client, _):
         org = await organisation(client)
         incident = await org.staffed()
-        url = f"/v1/incidents/{incident['id']}/" + "/".join(org.id(p) if p in org.people else p
-                                                            for p in path.split("/"))
+        url = f"/v1/incidents/{incident['id']}/" + "/".join(
+            org.id(p) if p in org.people else p for p in path.split("/")
+        )
         # Refused roles first: a refusal must change nothing, so every later call sees the same incident.
         for role in sorted(set(ROLES) - allowed) + sorted(allowed):
             response = await client.request(method, url, json=_fill(body, org), headers=org.as_(ROLES[role]))
@@ -82,13 +96,29 @@ async def test_s2_configuring_the_organisation_is_for_admins_and_reading_for_eve
     async with incident_service(database_url, nats_url) as (client, _):
         org = await organisation(client)
         incident = await org.staffed()
-        writes = [("POST", "/v1/people", {"name": "X", "email": "x@example.com", "timezone": "UTC",
-                                          "working_hours": {"start": "09:00", "end": "17:00", "days": [1]}}),
-                  ("POST", "/v1/tokens", {"person_id": org.id("Pat")}),
-                  ("PUT", "/v1/directory/aspects/billing", {"smes": []}),
-                  ("PUT", "/v1/process", (await client.get("/v1/process")).json())]
-        reads = ["/v1/process", "/v1/directory/aspects", "/v1/directory/coverage", f"/v1/incidents/{incident['id']}",
-                 f"/v1/incidents/{incident['id']}/events", "/v1/incidents"]
+        writes = [
+            (
+                "POST",
+                "/v1/people",
+                {
+                    "name": "X",
+                    "email": "x@example.com",
+                    "timezone": "UTC",
+                    "working_hours": {"start": "09:00", "end": "17:00", "days": [1]},
+                },
+            ),
+            ("POST", "/v1/tokens", {"person_id": org.id("Pat")}),
+            ("PUT", "/v1/directory/aspects/billing", {"smes": []}),
+            ("PUT", "/v1/process", (await client.get("/v1/process")).json()),
+        ]
+        reads = [
+            "/v1/process",
+            "/v1/directory/aspects",
+            "/v1/directory/coverage",
+            f"/v1/incidents/{incident['id']}",
+            f"/v1/incidents/{incident['id']}/events",
+            "/v1/incidents",
+        ]
         for role, name in ROLES.items():
             for method, path, body in writes:
                 response = await client.request(method, path, json=body, headers=org.as_(name))

@@ -1,5 +1,6 @@
 """The incident service's rules that read the process kernel's time rules (R05, R11, R20), and the rules
 on who may become manager (R08) and on the directory's coverage (R10), through HTTP."""
+
 import asyncio
 from datetime import UTC, datetime, timedelta
 
@@ -24,10 +25,24 @@ async def _process(client, level_1: dict | None = None, **changes) -> dict:
 async def _ack_due(app, nats_url: str, incident_id: str, person: str, timer_id: str) -> None:
     """Publish an ack_due timer as the timers service does, and wait until the incident service applied it."""
     now = datetime.now(UTC)
-    data = {"timer_id": timer_id, "kind": "ack_due", "incident_id": incident_id, "person": person,
-            "due_at": now.isoformat(), "fired_at": now.isoformat()}
-    envelope = Envelope(id=event_id(f"test:{timer_id}", 1), source="test", type="warroom.timer.ack_due.v1",
-                        subject=incident_id, time=now, data=data, sequence=1, position=1)
+    data = {
+        "timer_id": timer_id,
+        "kind": "ack_due",
+        "incident_id": incident_id,
+        "person": person,
+        "due_at": now.isoformat(),
+        "fired_at": now.isoformat(),
+    }
+    envelope = Envelope(
+        id=event_id(f"test:{timer_id}", 1),
+        source="test",
+        type="warroom.timer.ack_due.v1",
+        subject=incident_id,
+        time=now,
+        data=data,
+        sequence=1,
+        position=1,
+    )
     nc = await nats.connect(nats_url)
     try:
         await nc.jetstream().publish(envelope.type, envelope.to_bytes(), headers={"Nats-Msg-Id": envelope.id})
@@ -36,6 +51,7 @@ async def _ack_due(app, nats_url: str, incident_id: str, person: str, timer_id: 
 
     async def applied():
         return await app.state.pool.fetchval("SELECT true FROM processed_events WHERE event_id = $1", envelope.id)
+
     await eventually(applied)
 
 
@@ -86,8 +102,11 @@ async def test_r05_an_admin_who_manages_is_held_to_the_shift_limit(database_url,
         incident = await org.declare(manager=org.id("Ann"))
         base = f"/v1/incidents/{incident['id']}"
         await asyncio.sleep(2.2)
-        for path, body in (("severity", {"level": 2, "reason": "workaround"}), ("workers", {"person": org.id("Wes")}),
-                           ("checklist/announce/done", None)):
+        for path, body in (
+            ("severity", {"level": 2, "reason": "workaround"}),
+            ("workers", {"person": org.id("Wes")}),
+            ("checklist/announce/done", None),
+        ):
             refused = await org.post("Ann", f"{base}/{path}", body)
             assert refused.status_code == 409 and refused.json()["rule"] == "R05", path
         assert (await _incident(client, incident["id"]))["version"] == incident["version"]  # nothing changed
@@ -98,6 +117,7 @@ async def test_r05_an_admin_who_manages_is_held_to_the_shift_limit(database_url,
 
 
 # --- R08: the PR manager never becomes manager ---
+
 
 async def test_r08_the_pr_manager_cannot_accept_a_handover(database_url, nats_url):
     async with incident_service(database_url, nats_url) as (client, app):
@@ -140,8 +160,9 @@ async def test_r08_escalation_skips_the_pr_manager(database_url, nats_url):
         assert (await client.put("/v1/directory/aspects/servers", json={"smes": smes})).is_success
         await _process(client, level_1={"acknowledge_within": "PT1S"})
         incident = await org.declare()
-        assigned = await client.put(f"/v1/incidents/{incident['id']}/pr-manager", json={"person": org.id("Prue")},
-                                    headers=org.as_("Sam"))
+        assigned = await client.put(
+            f"/v1/incidents/{incident['id']}/pr-manager", json={"person": org.id("Prue")}, headers=org.as_("Sam")
+        )
         assert assigned.status_code == 200
         await asyncio.sleep(1.1)
         await _ack_due(app, nats_url, incident["id"], org.id("Sam"), "t-1")
@@ -151,6 +172,7 @@ async def test_r08_escalation_skips_the_pr_manager(database_url, nats_url):
 
 
 # --- R11: only a page that is due, and still current, escalates ---
+
 
 async def test_r11_an_ack_due_before_the_page_is_due_changes_nothing(database_url, nats_url):
     async with incident_service(database_url, nats_url) as (client, app):
@@ -178,24 +200,33 @@ async def test_r11_a_stale_ack_due_after_a_handover_changes_nothing(database_url
 
 # --- R10: the directory's coverage ---
 
+
 async def test_r10_a_typo_in_the_aspect_pages_the_catch_all_and_suggests_the_nearest_aspect(database_url, nats_url):
     async with incident_service(database_url, nats_url) as (client, _):
         org = await organisation(client, catch_all="Cato")
         assert (await client.put("/v1/directory/aspects/database", json={"smes": [org.id("Wes")]})).is_success
         incident = await org.declare(aspect="databse")
         assert incident["manager"] == incident["paged"] == org.id("Cato") and incident["coverage_gap"]
-        assert incident["coverage"] == {"gap": True, "aspect_known": False, "did_you_mean": ["database"],
-                                        "paged": org.id("Cato")}
+        assert incident["coverage"] == {
+            "gap": True,
+            "aspect_known": False,
+            "did_you_mean": ["database"],
+            "paged": org.id("Cato"),
+        }
         covered = await org.declare(aspect="database")
-        assert covered["coverage"] == {"gap": False, "aspect_known": True, "did_you_mean": [],
-                                       "paged": org.id("Wes")}
+        assert covered["coverage"] == {"gap": False, "aspect_known": True, "did_you_mean": [], "paged": org.id("Wes")}
 
         async def reported():
             report = (await client.get("/v1/directory/coverage", headers=org.as_("Pat"))).json()
             return report if report["declared_without_sme"] else None
+
         report = await eventually(reported)
-        assert report == {"uncovered": [], "declared_without_sme": ["databse"], "catch_all_sme": org.id("Cato"),
-                          "warnings": []}
+        assert report == {
+            "uncovered": [],
+            "declared_without_sme": ["databse"],
+            "catch_all_sme": org.id("Cato"),
+            "warnings": [],
+        }
 
 
 async def test_r10_without_a_catch_all_the_coverage_report_and_the_process_warn(database_url, nats_url):
@@ -223,13 +254,15 @@ async def test_r10_the_service_warns_at_start_up_while_catch_all_sme_is_empty(da
 
 # --- R20: what is due, by the kernel's time rules ---
 
+
 async def test_r20_the_acknowledgement_is_shown_due_after_waking_hours_begin(database_url, nats_url):
     async with incident_service(database_url, nats_url) as (client, _):
         org = await organisation(client)
         wakes = (datetime.now(UTC) + timedelta(hours=2)).replace(second=0, microsecond=0)
         window = {"start": wakes.strftime("%H:%M"), "end": (wakes + timedelta(hours=1)).strftime("%H:%M")}
-        nora, _ = await register(client, "Nora", timezone="UTC", waking_hours=window,
-                                 working_hours={**window, "days": [1, 2, 3, 4, 5, 6, 7]})
+        nora, _ = await register(
+            client, "Nora", timezone="UTC", waking_hours=window, working_hours={**window, "days": [1, 2, 3, 4, 5, 6, 7]}
+        )
         incident = await org.declare(severity=2, manager=nora)  # level 2: waking hours, acknowledged in 15 min
         due = datetime.fromisoformat(incident["due"]["acknowledgement_due_at"])
         assert due == wakes + timedelta(minutes=15)

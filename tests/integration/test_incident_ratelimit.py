@@ -1,5 +1,6 @@
 """S7: a rate limit per token, 429 with Retry-After, counted in PostgreSQL so replicas share it; failed
 and missing authentications limited per client address, with a row per real token or address only."""
+
 import asyncio
 from contextlib import asynccontextmanager
 
@@ -15,11 +16,15 @@ from tests.support.incident import ADMIN_TOKEN, auth, eventually, register, sett
 async def limited_service(database_url: str, nats_url: str, per_second: float, burst: int):
     """The incident service in-process with the given limits; a client signed in as admin."""
     limits = settings(database_url, nats_url).model_copy(
-        update={"rate_limit_per_second": per_second, "rate_limit_burst": burst})
+        update={"rate_limit_per_second": per_second, "rate_limit_burst": burst}
+    )
     app = create_app(limits)
-    async with (app.router.lifespan_context(app),
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://incident",
-                                  headers=auth(ADMIN_TOKEN)) as client):
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://incident", headers=auth(ADMIN_TOKEN)
+        ) as client,
+    ):
         yield client, app
 
 
@@ -73,8 +78,10 @@ async def _answered_ok(client) -> bool:
 
 
 async def test_s7_replicas_draw_from_one_bucket_per_token(database_url, nats_url):
-    async with (limited_service(database_url, nats_url, per_second=0.01, burst=5) as (first, _),
-                limited_service(database_url, nats_url, per_second=0.01, burst=5) as (second, _)):
+    async with (
+        limited_service(database_url, nats_url, per_second=0.01, burst=5) as (first, _),
+        limited_service(database_url, nats_url, per_second=0.01, burst=5) as (second, _),
+    ):
         assert await _spend(first, 3) == [200] * 3
         assert await _spend(second, 2) == [200] * 2
         assert (await first.get("/v1/process")).status_code == 429
@@ -84,8 +91,9 @@ async def test_s7_replicas_draw_from_one_bucket_per_token(database_url, nats_url
 async def test_s7_buckets_that_refilled_completely_are_forgotten(database_url, nats_url):
     async with limited_service(database_url, nats_url, per_second=100, burst=2) as (client, app):
         await _spend(client, 2)
-        limits = Settings(rate_limit_per_second=100, rate_limit_burst=2, auth_failures_per_second=100,
-                          auth_failure_burst=2)
+        limits = Settings(
+            rate_limit_per_second=100, rate_limit_burst=2, auth_failures_per_second=100, auth_failure_burst=2
+        )
         cleanup = asyncio.create_task(forget_full_buckets(app.state.pool, limits, every=0.05))
         try:  # full again after 2 / 100 s: the row goes, and the next request finds a full bucket
             await eventually(lambda: app.state.pool.fetchval("SELECT count(*) = 0 FROM rate_limits"))
@@ -106,22 +114,23 @@ def test_s7_limits_default_to_50_per_second_bursts_of_200_and_are_configurable(m
 @asynccontextmanager
 async def failure_limited_service(database_url: str, nats_url: str, per_second: float, burst: int):
     limits = settings(database_url, nats_url).model_copy(
-        update={"auth_failures_per_second": per_second, "auth_failure_burst": burst})
+        update={"auth_failures_per_second": per_second, "auth_failure_burst": burst}
+    )
     app = create_app(limits)
     async with app.router.lifespan_context(app):
         yield app
 
 
 def _client(app, address: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 40000)),
-                             base_url="http://incident")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(address, 40000)), base_url="http://incident"
+    )
 
 
 async def test_s7_failed_and_missing_authentications_are_limited_per_client_address(database_url, nats_url):
     async with failure_limited_service(database_url, nats_url, per_second=0.1, burst=3) as app:
         async with _client(app, "203.0.113.7") as attacker, _client(app, "198.51.100.1") as neighbour:
-            guesses = [(await attacker.get("/v1/process", headers=auth(f"guess-{n}"))).status_code
-                       for n in range(3)]
+            guesses = [(await attacker.get("/v1/process", headers=auth(f"guess-{n}"))).status_code for n in range(3)]
             assert guesses == [401] * 3
             refused = await attacker.get("/v1/process", headers=auth("guess-3"))
             assert refused.status_code == 429
@@ -161,20 +170,31 @@ def test_s7_failed_authentication_limits_default_and_are_configurable(monkeypatc
 
 
 async def test_s7_behind_a_trusted_proxy_failed_authentications_count_the_forwarded_client(
-        database_url, nats_url, tmp_path):
+    database_url, nats_url, tmp_path
+):
     from tests.support.processes import ServiceProcess
 
-    service = ServiceProcess("incident", {
-        "WARROOM_DATABASE_URL": database_url, "WARROOM_NATS_URL": nats_url, "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
-        "WARROOM_AUTH_FAILURES_PER_SECOND": "0.1", "WARROOM_AUTH_FAILURE_BURST": "2",
-        "WARROOM_FORWARDED_ALLOW_IPS": "127.0.0.1"}, tmp_path).start()
+    service = ServiceProcess(
+        "incident",
+        {
+            "WARROOM_DATABASE_URL": database_url,
+            "WARROOM_NATS_URL": nats_url,
+            "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
+            "WARROOM_AUTH_FAILURES_PER_SECOND": "0.1",
+            "WARROOM_AUTH_FAILURE_BURST": "2",
+            "WARROOM_FORWARDED_ALLOW_IPS": "127.0.0.1",
+        },
+        tmp_path,
+    ).start()
     try:
         async with httpx.AsyncClient(base_url=service.url) as proxy:
+
             def behind(client: str, n: int) -> dict:
                 return {**auth(f"guess-{client}-{n}"), "X-Forwarded-For": client}
 
-            attacker = [(await proxy.get("/v1/process", headers=behind("203.0.113.7", n))).status_code
-                        for n in range(3)]
+            attacker = [
+                (await proxy.get("/v1/process", headers=behind("203.0.113.7", n))).status_code for n in range(3)
+            ]
             neighbour = (await proxy.get("/v1/process", headers=behind("198.51.100.1", 0))).status_code
     finally:
         service.stop()

@@ -1,6 +1,7 @@
 """R17, made exact (§5): a refinement applies only as a process-refinement action item recorded on that
 incident's post-mortem, with exactly the recorded change, once. The incident service learns the items
 from the post-mortem stream: these tests publish them onto real NATS, and its consumers run."""
+
 import asyncio
 import time
 import uuid
@@ -18,11 +19,25 @@ REFINEMENTS = "/v1/process/refinements"
 
 async def _item(nats_url: str, incident: str, item_id: int, kind: str, by: str, change: dict | None = None) -> None:
     """The post-mortem service's event for one action item, as it publishes it."""
-    data = {"incident_id": incident, "item_id": item_id, "kind": kind, "title": f"item {item_id}", "owner": by,
-            "by": by, "change": change}
-    envelope = Envelope(id=str(uuid.uuid4()), source="warroom/postmortem",
-                        type="warroom.postmortem.action_item_added.v1", subject=incident, time=datetime.now(UTC),
-                        data=data, sequence=item_id, position=1)
+    data = {
+        "incident_id": incident,
+        "item_id": item_id,
+        "kind": kind,
+        "title": f"item {item_id}",
+        "owner": by,
+        "by": by,
+        "change": change,
+    }
+    envelope = Envelope(
+        id=str(uuid.uuid4()),
+        source="warroom/postmortem",
+        type="warroom.postmortem.action_item_added.v1",
+        subject=incident,
+        time=datetime.now(UTC),
+        data=data,
+        sequence=item_id,
+        position=1,
+    )
     nc = await nats.connect(nats_url)
     try:
         await nc.jetstream().publish(envelope.type, envelope.to_bytes(), headers={"Nats-Msg-Id": envelope.id})
@@ -58,12 +73,15 @@ async def test_r17_a_refinement_is_applied_only_as_recorded_on_the_postmortem(da
         assert (await org.post("Mia", f"{base}/handover/accept")).status_code == 200
         before = await _process(client)
 
-        not_a_refinement = await org.post("Sam", REFINEMENTS, {"postmortem": incident, "action_item": 1,
-                                                               "change": refinement})
-        of_another_incident = await org.post("Sam", REFINEMENTS, {"postmortem": incident, "action_item": 3,
-                                                                  "change": elsewhere})
-        not_a_manager = await org.post("Wes", REFINEMENTS, {"postmortem": incident, "action_item": 2,
-                                                            "change": refinement})
+        not_a_refinement = await org.post(
+            "Sam", REFINEMENTS, {"postmortem": incident, "action_item": 1, "change": refinement}
+        )
+        of_another_incident = await org.post(
+            "Sam", REFINEMENTS, {"postmortem": incident, "action_item": 3, "change": elsewhere}
+        )
+        not_a_manager = await org.post(
+            "Wes", REFINEMENTS, {"postmortem": incident, "action_item": 2, "change": refinement}
+        )
         _refused_by_r17(not_a_refinement)
         _refused_by_r17(of_another_incident)
         _refused_by_r17(not_a_manager, 403)
@@ -77,9 +95,13 @@ async def test_r17_a_refinement_is_applied_only_as_recorded_on_the_postmortem(da
         assert after["manager_shift_limit"] == before["manager_shift_limit"]
 
         async def published():
-            events = [e for e in await stream_events(nats_url, "WARROOM_INCIDENT")
-                      if e.type == "warroom.process.published.v1" and e.data["version"] == after["version"]]
+            events = [
+                e
+                for e in await stream_events(nats_url, "WARROOM_INCIDENT")
+                if e.type == "warroom.process.published.v1" and e.data["version"] == after["version"]
+            ]
             return events and events[0].data
+
         data = await eventually(published)
         assert data["cites_postmortem"] == incident and data["cites_action_item"] == 2
 

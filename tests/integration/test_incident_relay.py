@@ -1,4 +1,5 @@
 """The relay: every stored event reaches JetStream once, in store order, across restarts and outages."""
+
 from collections import defaultdict
 
 from tests.support.incident import auth, eventually, incident_service, register
@@ -14,13 +15,17 @@ async def _scenario(client, incidents: int = 3) -> int:
     await client.put("/v1/directory/aspects/servers", json={"smes": [sme]})
     stored = 0
     for n in range(incidents):
-        response = await client.post("/v1/incidents", json={"title": f"incident {n}", "aspect": "servers",
-                                                            "severity": 2}, headers=auth(sme_token))
+        response = await client.post(
+            "/v1/incidents",
+            json={"title": f"incident {n}", "aspect": "servers", "severity": 2},
+            headers=auth(sme_token),
+        )
         assert response.status_code == 201
         base = f"/v1/incidents/{response.json()['id']}"
         assert (await client.post(f"{base}/workers", json={"person": worker}, headers=auth(sme_token))).is_success
-        assert (await client.post(f"{base}/severity", json={"level": 1, "reason": "worse"},
-                                  headers=auth(sme_token))).is_success
+        assert (
+            await client.post(f"{base}/severity", json={"level": 1, "reason": "worse"}, headers=auth(sme_token))
+        ).is_success
         stored += 3
     return stored
 
@@ -59,8 +64,9 @@ async def test_relay_resumes_after_a_restart_without_loss_or_duplicates(database
         await eventually(lambda: _complete(nats_url, first))
     async with incident_service(database_url, nats_url) as (client, _):
         token = (await client.post("/v1/tokens", json={"person_id": (await _person(client))})).json()["token"]
-        response = await client.post("/v1/incidents", json={"title": "after restart", "aspect": "servers",
-                                                            "severity": 3}, headers=auth(token))
+        response = await client.post(
+            "/v1/incidents", json={"title": "after restart", "aspect": "servers", "severity": 3}, headers=auth(token)
+        )
         assert response.status_code == 201
         events = await eventually(lambda: _complete(nats_url, first + 1))
     _assert_ordered_and_contiguous(events)
@@ -73,7 +79,8 @@ async def _person(client):
 
 
 async def test_f2_commands_are_accepted_while_nats_is_down_and_the_relay_catches_up(
-        database_url, nats_url, nats_server):
+    database_url, nats_url, nats_server
+):
     async with incident_service(database_url, nats_url) as (client, _):
         await eventually(lambda: _published_process(nats_url))
         nats_server.stop()

@@ -1,4 +1,5 @@
 """Reliability of the incident service: PostgreSQL down (F3), kill -9 under load (F1), races (F9)."""
+
 import asyncio
 import uuid
 from collections import Counter
@@ -15,8 +16,7 @@ from tests.support.incident import (
 from tests.support.processes import ServiceProcess
 from tests.support.streams import stream_events
 
-DECLARATION = {"title": "Checkout failing", "description": "payments answer 500", "aspect": "servers",
-               "severity": 2}
+DECLARATION = {"title": "Checkout failing", "description": "payments answer 500", "aspect": "servers", "severity": 2}
 
 
 async def _org(client) -> dict[str, tuple[str, str]]:
@@ -45,8 +45,10 @@ class Load:
 
     def start(self) -> list[asyncio.Task]:
         tasks = [asyncio.create_task(self._declare()) for _ in range(2)]
-        return tasks + [asyncio.create_task(self._toggle(self.incidents[n % len(self.incidents)], worker))
-                        for n, worker in enumerate(self.workers * 2)]
+        return tasks + [
+            asyncio.create_task(self._toggle(self.incidents[n % len(self.incidents)], worker))
+            for n, worker in enumerate(self.workers * 2)
+        ]
 
     async def _declare(self) -> None:
         while not self.stopping.is_set():
@@ -110,8 +112,10 @@ async def _published(nats_url: str, histories: dict[str, list[dict]]) -> bool:
             published.setdefault(envelope.subject, []).append(envelope.model_dump(mode="json"))
     for incident, events in published.items():
         assert [e["sequence"] for e in events] == list(range(1, len(events) + 1)), incident
-    return all([e["id"] for e in published.get(incident, [])] == [e["id"] for e in history]
-               for incident, history in histories.items())
+    return all(
+        [e["id"] for e in published.get(incident, [])] == [e["id"] for e in history]
+        for incident, history in histories.items()
+    )
 
 
 async def _workers_and_incidents(client) -> tuple[list[str], list[str]]:
@@ -122,7 +126,8 @@ async def _workers_and_incidents(client) -> tuple[list[str], list[str]]:
 
 
 async def test_f3_with_postgresql_stopped_commands_get_503_and_the_service_recovers_by_itself(
-        database_url, nats_url, pg_server):
+    database_url, nats_url, pg_server
+):
     async with incident_service(database_url, nats_url) as (client, _):
         people = await _org(client)
         incident = (await client.post("/v1/incidents", json=DECLARATION)).json()
@@ -131,9 +136,11 @@ async def test_f3_with_postgresql_stopped_commands_get_503_and_the_service_recov
 
         pg_server.stop()
         try:
-            refusals = [await client.post("/v1/incidents", json=DECLARATION),
-                        await client.post(workers, json={"person": people["Wes"][0]}, headers=retried),
-                        await client.get(f"/v1/incidents/{incident['id']}")]
+            refusals = [
+                await client.post("/v1/incidents", json=DECLARATION),
+                await client.post(workers, json={"person": people["Wes"][0]}, headers=retried),
+                await client.get(f"/v1/incidents/{incident['id']}"),
+            ]
         finally:
             pg_server.start()
         for refused in refusals:
@@ -154,7 +161,8 @@ async def test_f3_with_postgresql_stopped_commands_get_503_and_the_service_recov
 
 
 async def test_f3_commands_in_flight_when_postgresql_stops_are_answered_whole_or_not_at_all(
-        database_url, nats_url, pg_server):
+    database_url, nats_url, pg_server
+):
     async with incident_service(database_url, nats_url) as (client, _):
         load = Load(client, *reversed(await _workers_and_incidents(client)))
         tasks = load.start()
@@ -175,14 +183,22 @@ async def test_f3_commands_in_flight_when_postgresql_stops_are_answered_whole_or
 
 
 async def test_f1_after_kill_9_during_concurrent_commands_every_answered_command_is_stored_and_published(
-        database_url, nats_url, tmp_path):
-    env = {"WARROOM_DATABASE_URL": database_url, "WARROOM_NATS_URL": nats_url, "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
-           "WARROOM_RATE_LIMIT_PER_SECOND": "100000", "WARROOM_RATE_LIMIT_BURST": "100000",
-           "WARROOM_POLL_INTERVAL": "0.2", "WARROOM_LOG_LEVEL": "warning"}
+    database_url, nats_url, tmp_path
+):
+    env = {
+        "WARROOM_DATABASE_URL": database_url,
+        "WARROOM_NATS_URL": nats_url,
+        "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
+        "WARROOM_RATE_LIMIT_PER_SECOND": "100000",
+        "WARROOM_RATE_LIMIT_BURST": "100000",
+        "WARROOM_POLL_INTERVAL": "0.2",
+        "WARROOM_LOG_LEVEL": "warning",
+    }
     service = await asyncio.to_thread(ServiceProcess("incident", env, tmp_path).start)
     try:
-        async with httpx.AsyncClient(base_url=service.url, headers=auth(ADMIN_TOKEN), timeout=30,
-                                     limits=httpx.Limits(max_connections=32)) as client:
+        async with httpx.AsyncClient(
+            base_url=service.url, headers=auth(ADMIN_TOKEN), timeout=30, limits=httpx.Limits(max_connections=32)
+        ) as client:
             load = Load(client, *reversed(await _workers_and_incidents(client)))
             tasks = load.start()
             try:
@@ -201,7 +217,8 @@ async def test_f1_after_kill_9_during_concurrent_commands_every_answered_command
 
 
 async def test_f9_two_severity_changes_with_the_same_if_match_one_wins_and_the_other_is_412_changing_nothing(
-        database_url, nats_url):
+    database_url, nats_url
+):
     async with incident_service(database_url, nats_url) as (client, _):
         people = await _org(client)
         sam = auth(people["Sam"][1])
@@ -211,8 +228,12 @@ async def test_f9_two_severity_changes_with_the_same_if_match_one_wins_and_the_o
             current = (await client.get(f"/v1/incidents/{incident['id']}")).json()
             levels = [level for level in (1, 2, 3) if level != current["severity"]]
             if_match = {**sam, "If-Match": f'"{current["version"]}"'}
-            answers = await asyncio.gather(*(client.post(url, json={"level": level, "reason": f"round {round}"},
-                                                         headers=if_match) for level in levels))
+            answers = await asyncio.gather(
+                *(
+                    client.post(url, json={"level": level, "reason": f"round {round}"}, headers=if_match)
+                    for level in levels
+                )
+            )
             statuses = sorted(a.status_code for a in answers)
             # The loser is checked again on the new state: its If-Match is stale now (§5).
             assert statuses == [200, 412], [a.text for a in answers]
@@ -226,8 +247,7 @@ async def test_f9_two_severity_changes_with_the_same_if_match_one_wins_and_the_o
         assert [e["type"] for e in history[1:]] == ["warroom.incident.severity_changed.v1"] * 4
 
 
-async def test_f9_accepting_and_declining_one_handover_at_once_one_wins_the_other_is_409_by_r04(
-        database_url, nats_url):
+async def test_f9_accepting_and_declining_one_handover_at_once_one_wins_the_other_is_409_by_r04(database_url, nats_url):
     async with incident_service(database_url, nats_url) as (client, _):
         people = await _org(client)
         incident = (await client.post("/v1/incidents", json=DECLARATION)).json()
@@ -236,11 +256,14 @@ async def test_f9_accepting_and_declining_one_handover_at_once_one_wins_the_othe
             current = (await client.get(base)).json()
             manager = next(token for person, token in people.values() if person == current["manager"])
             offeree_id, offeree = next(p for p in people.values() if p[0] != current["manager"])
-            offered = await client.post(f"{base}/handover", json={"to": offeree_id, "briefing": "over to you"},
-                                        headers=auth(manager))
+            offered = await client.post(
+                f"{base}/handover", json={"to": offeree_id, "briefing": "over to you"}, headers=auth(manager)
+            )
             assert offered.status_code == 200, offered.text
-            accept, decline = await asyncio.gather(client.post(f"{base}/handover/accept", headers=auth(offeree)),
-                                                   client.post(f"{base}/handover/decline", headers=auth(offeree)))
+            accept, decline = await asyncio.gather(
+                client.post(f"{base}/handover/accept", headers=auth(offeree)),
+                client.post(f"{base}/handover/decline", headers=auth(offeree)),
+            )
             assert sorted([accept.status_code, decline.status_code]) == [200, 409], (accept.text, decline.text)
             # Refused by the rule on the new state (no offer any more), not by the race itself.
             loser = accept if accept.status_code == 409 else decline

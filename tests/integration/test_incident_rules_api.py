@@ -1,4 +1,5 @@
 """The incident service's rules through its HTTP API, each refusal beside the allowed path."""
+
 import asyncio
 from datetime import UTC, datetime
 
@@ -25,9 +26,16 @@ async def _events(client, incident_id):
 async def _publish(nats_url, event_type, subject, data, sequence: int = 1):
     nc = await nats.connect(nats_url)
     try:
-        envelope = Envelope(id=event_id(f"test:{subject}:{event_type}", sequence), source="test", type=event_type,
-                            subject=subject, time=datetime.now(UTC), data=data, sequence=sequence,
-                            position=1)
+        envelope = Envelope(
+            id=event_id(f"test:{subject}:{event_type}", sequence),
+            source="test",
+            type=event_type,
+            subject=subject,
+            time=datetime.now(UTC),
+            data=data,
+            sequence=sequence,
+            position=1,
+        )
         await nc.jetstream().publish(event_type, envelope.to_bytes(), headers={"Nats-Msg-Id": envelope.id})
     finally:
         await nc.close()
@@ -56,6 +64,7 @@ async def test_r05_past_the_shift_limit_the_manager_may_only_offer_the_handover(
         async def refused():  # a probe that changes nothing: 404 before the limit, 409 R05 after it
             response = await org.post("Sam", f"{base}/checklist/no-such-step/done")
             return response if response.status_code == 409 else None
+
         assert (await eventually(refused, timeout=10)).json()["rule"] == "R05"
         response = await org.post("Sam", f"{base}/severity", {"level": 2, "reason": "better"})
         assert response.status_code == 409 and response.json()["rule"] == "R05"
@@ -75,8 +84,13 @@ async def test_r06_a_status_update_missing_parts_is_one_422_naming_them_all(data
         partial = await org.post("Wes", f"{base}/status-updates", {"learned": "db is full", "outcome": " "})
         assert partial.status_code == 422 and partial.json()["rule"] == "R06"
         assert [e["field"] for e in partial.json()["errors"]] == ["tried", "outcome", "working_on", "remaining"]
-        whole = {"learned": "db is full", "tried": "vacuum", "outcome": "no space freed", "working_on": "resize",
-                 "remaining": "verify"}
+        whole = {
+            "learned": "db is full",
+            "tried": "vacuum",
+            "outcome": "no space freed",
+            "working_on": "resize",
+            "remaining": "verify",
+        }
         assert (await org.post("Wes", f"{base}/status-updates", whole)).status_code == 200
         types = [e["type"] for e in await _events(client, incident["id"])]
         assert types.count("warroom.incident.status_updated.v1") == 1
@@ -132,13 +146,24 @@ async def test_r11_an_overdue_acknowledgement_escalates_to_the_next_sme(database
         assert (await client.put("/v1/process", json=process)).status_code == 200
         incident = await org.declare()
         await asyncio.sleep(1.1)  # an ack_due before the page is due changes nothing
-        await _publish(nats_url, "warroom.timer.ack_due.v1", incident["id"],
-                       {"timer_id": "t-1", "kind": "ack_due", "incident_id": incident["id"], "person": org.id("Sam"),
-                        "due_at": "2026-01-01T00:00:00Z", "fired_at": "2026-01-01T00:00:01Z"})
+        await _publish(
+            nats_url,
+            "warroom.timer.ack_due.v1",
+            incident["id"],
+            {
+                "timer_id": "t-1",
+                "kind": "ack_due",
+                "incident_id": incident["id"],
+                "person": org.id("Sam"),
+                "due_at": "2026-01-01T00:00:00Z",
+                "fired_at": "2026-01-01T00:00:01Z",
+            },
+        )
 
         async def escalated():
             current = (await client.get(f"/v1/incidents/{incident['id']}")).json()
             return current if current["manager"] == org.id("Tess") else None
+
         current = await eventually(escalated)
         assert current["paged"] == org.id("Tess") and not current["acknowledged"]
         changed = [e for e in await _events(client, incident["id"]) if e["type"].endswith("manager_changed.v1")]
@@ -157,6 +182,7 @@ async def test_r12_a_minor_report_is_accepted_recorded_and_published(database_ur
         async def published():
             events = await stream_events(nats_url, "WARROOM_INCIDENT")
             return [e for e in events if e.type == "warroom.report.filed.v1" and e.data["id"] == report_id]
+
         assert (await eventually(published))[0].data["by"] == org.id("Pat")
         assert (await org.post("Pat", "/v1/reports", {"title": "", "aspect": "web"})).status_code == 422
 
@@ -179,11 +205,16 @@ async def test_r16_publishing_the_post_mortem_closes_the_incident_and_every_comm
         incident = await org.declare()
         base = f"/v1/incidents/{incident['id']}"
         await org.post("Sam", f"{base}/resolve", {"resolution": "rolled back", "test_plan": "smoke"})
-        await _publish(nats_url, "warroom.postmortem.published.v1", incident["id"],
-                       {"incident_id": incident["id"], "by": org.id("Sam")})
+        await _publish(
+            nats_url,
+            "warroom.postmortem.published.v1",
+            incident["id"],
+            {"incident_id": incident["id"], "by": org.id("Sam")},
+        )
 
         async def closed():
             return (await client.get(base)).json()["status"] == "closed"
+
         await eventually(closed)
         for path, body in (("reopen", {"reason": "again"}), ("workers", {"person": org.id("Wes")})):
             response = await org.post("Sam", f"{base}/{path}", body)
@@ -196,8 +227,15 @@ async def test_r17_a_refinement_publishes_a_new_process_version_citing_the_post_
         incident = await org.declare()
         change, unfit_change = {"worker_fresh_for": "PT10H"}, {"levels": None}
         for number, recorded in ((1, change), (2, unfit_change)):
-            item = {"incident_id": incident["id"], "item_id": number, "kind": "process_refinement",
-                    "title": "refine", "owner": org.id("Sam"), "by": org.id("Sam"), "change": recorded}
+            item = {
+                "incident_id": incident["id"],
+                "item_id": number,
+                "kind": "process_refinement",
+                "title": "refine",
+                "owner": org.id("Sam"),
+                "by": org.id("Sam"),
+                "change": recorded,
+            }
             await _publish(nats_url, "warroom.postmortem.action_item_added.v1", incident["id"], item, number)
         body = {"postmortem": incident["id"], "action_item": 1, "change": change}
         refused = await org.post("Wes", "/v1/process/refinements", body)
@@ -206,8 +244,9 @@ async def test_r17_a_refinement_publishes_a_new_process_version_citing_the_post_
         assert applied.status_code == 200 and applied.json()["version"] == 2
         assert applied.json()["cites_postmortem"] == incident["id"] and applied.json()["cites_action_item"] == 1
         assert (await client.get("/v1/process")).json()["worker_fresh_for"] == "PT10H"
-        unfit = await org.post("Sam", "/v1/process/refinements",
-                               {"postmortem": incident["id"], "action_item": 2, "change": unfit_change})
+        unfit = await org.post(
+            "Sam", "/v1/process/refinements", {"postmortem": incident["id"], "action_item": 2, "change": unfit_change}
+        )
         assert unfit.status_code == 422 and unfit.json()["rule"] == "R17"
         assert (await org.declare())["process_version"] == 2
 

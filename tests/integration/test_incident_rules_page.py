@@ -1,5 +1,6 @@
 """The rules of the process served by the incident service (GET /rules, docs/process.md as HTML), and
 problem bodies whose ``type`` links the rule that refused a request to its section of that page."""
+
 import re
 
 from tests.support.org import organisation
@@ -8,8 +9,9 @@ from tests.support.postmortem import both_services, has, projected
 PUBLIC = "https://warroom.example.com"
 
 
-async def test_the_incident_service_rules_page_serves_every_rule_with_its_anchor_without_a_token(database_url,
-                                                                                                   nats_url):
+async def test_the_incident_service_rules_page_serves_every_rule_with_its_anchor_without_a_token(
+    database_url, nats_url
+):
     async with both_services(database_url, nats_url) as (incidents, _):
         page = await incidents.get("/rules", headers={"Authorization": ""})
         anonymous = await incidents.get("/rules", headers={"Authorization": "Bearer not-a-token"})

@@ -5,6 +5,7 @@ lifespan on its event loop thread. Valid and invalid inputs are generated; half 
 a real incident, person, token, aspect or checklist step (in the path and in the body), so the
 fuzzing reaches the commands and not only the 404s and 422s.
 """
+
 import pytest
 import schemathesis
 from schemathesis.python import asgi
@@ -17,16 +18,16 @@ ADMIN = {"Authorization": f"Bearer {incident.ADMIN_TOKEN}"}
 PERSON_FIELDS = ("person", "person_id", "to", "manager")
 
 
-
-
 def _start(database_url: str, nats_url: str):
     """The incident service, loaded by schemathesis (which starts its lifespan), unthrottled."""
-    return schemathesis.openapi.from_asgi("/openapi.json",
-                                          create_app(incident.settings(database_url, nats_url, **UNTHROTTLED)))
+    return schemathesis.openapi.from_asgi(
+        "/openapi.json", create_app(incident.settings(database_url, nats_url, **UNTHROTTLED))
+    )
 
 
 def _real_ids(client) -> dict[str, str]:
     """Path parameters that exist: an organisation and an open incident to aim the fuzzing at."""
+
     def post(path, body):
         response = client.post(path, json=body, headers=ADMIN)
         assert response.status_code in (200, 201), response.text
@@ -39,8 +40,14 @@ def _real_ids(client) -> dict[str, str]:
     declared = post("/v1/incidents", {"title": "Fuzzed", "aspect": "servers", "severity": 2})
     levels = client.get("/v1/process", headers=ADMIN).json()["levels"]
     steps = [step["id"] for level in levels if level["level"] == 2 for step in level["checklist"]]
-    return {"incident_id": declared["id"], "person": worker, "person_id": worker, "token_id": token,
-            "aspect": "servers", "step": steps[0] if steps else "no-step"}
+    return {
+        "incident_id": declared["id"],
+        "person": worker,
+        "person_id": worker,
+        "token_id": token,
+        "aspect": "servers",
+        "step": steps[0] if steps else "no-step",
+    }
 
 
 def _aim(case, real: dict[str, str]) -> None:
@@ -55,6 +62,7 @@ def _fuzz(schema, max_examples: int) -> list[str]:
     with asgi.get_client(schema.app) as client:
         real = _real_ids(client)
     return fuzz_operations(schema, max_examples=max_examples, headers=ADMIN, aim=lambda case: _aim(case, real))
+
 
 def _run(database_url: str, nats_url: str, max_examples: int) -> None:
     try:

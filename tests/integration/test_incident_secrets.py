@@ -1,4 +1,5 @@
 """S11: no API token at rest in plaintext — not in any table (idempotency records included), log or event."""
+
 import json
 
 import asyncpg
@@ -12,14 +13,19 @@ async def _tables_holding(database_url: str, secret: str) -> tuple[list[str], in
     in hex); and how many tables were searched."""
     conn = await asyncpg.connect(database_url)
     try:
-        tables = await conn.fetch("SELECT table_schema, table_name FROM information_schema.tables "
-                                  "WHERE table_type = 'BASE TABLE' "
-                                  "AND table_schema NOT IN ('pg_catalog', 'information_schema')")
+        tables = await conn.fetch(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_type = 'BASE TABLE' "
+            "AND table_schema NOT IN ('pg_catalog', 'information_schema')"
+        )
         holding = []
         for table in tables:
             name = f'"{table["table_schema"]}"."{table["table_name"]}"'
-            if await conn.fetchval(f"SELECT count(*) FROM {name} AS t WHERE strpos(t::text, $1) > 0 "
-                                   "OR strpos(t::text, $2) > 0", secret, secret.encode().hex()):
+            if await conn.fetchval(
+                f"SELECT count(*) FROM {name} AS t WHERE strpos(t::text, $1) > 0 OR strpos(t::text, $2) > 0",
+                secret,
+                secret.encode().hex(),
+            ):
                 holding.append(name)
         return holding, len(tables)
     finally:
@@ -42,8 +48,12 @@ async def test_s11_no_token_is_stored_in_plaintext_in_any_table(database_url, na
         assert retried.headers["Idempotent-Replayed"] == "true"
         assert retried.json()["id"] == first.json()["id"] and retried.json()["token"] is None
         assert "revoke" in retried.json()["detail"] and first.json()["id"] in retried.json()["detail"]
-        assert await app.state.pool.fetchval(  # the key's record exists, without the secret
-            "SELECT count(*) FROM idempotency_keys WHERE key = 'issue-ada-1' AND status = 201") == 1
+        assert (
+            await app.state.pool.fetchval(  # the key's record exists, without the secret
+                "SELECT count(*) FROM idempotency_keys WHERE key = 'issue-ada-1' AND status = 201"
+            )
+            == 1
+        )
 
         async def published() -> list:
             events = await stream_events(nats_url, "WARROOM_INCIDENT")

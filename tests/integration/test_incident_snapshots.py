@@ -1,4 +1,5 @@
 """P4's mechanism: snapshots every 100 events keep loading an incident, now or as of the past, short."""
+
 from datetime import UTC, datetime
 
 from services.incident import tenure
@@ -31,9 +32,20 @@ async def test_r18_an_incident_past_its_snapshots_loads_now_and_as_of_any_moment
 
 async def test_r19_a_workers_time_record_past_its_snapshots_loads_from_the_store_as_it_was(database_url):
     async with event_store(database_url) as (app, admin):
-        worker = app.people.register_person({"name": "Wes", "email": "wes@example.com", "timezone": "UTC",
-                                             "phone": None, "groups": [], "working_hours": None,
-                                             "waking_hours": None, "webhook_url": None, "admin": False}, admin)
+        worker = app.people.register_person(
+            {
+                "name": "Wes",
+                "email": "wes@example.com",
+                "timezone": "UTC",
+                "phone": None,
+                "groups": [],
+                "working_hours": None,
+                "waking_hours": None,
+                "webhook_url": None,
+                "admin": False,
+            },
+            admin,
+        )
         incident = app.incidents.declare("busy worker", "", "servers", 1, None, admin)
         manager, person = Actor(incident.manager), str(worker.id)
 
@@ -43,8 +55,9 @@ async def test_r19_a_workers_time_record_past_its_snapshots_loads_from_the_store
 
         for _ in range(60):  # 120 events on the worker's record: past its first snapshot
             app.incidents.command(str(incident.id), None, manager, add)
-            app.incidents.command(str(incident.id), None, manager,
-                                  lambda current, ctx: current.remove_worker(person, ctx))
+            app.incidents.command(
+                str(incident.id), None, manager, lambda current, ctx: current.remove_worker(person, ctx)
+            )
         record = app.repository.get(tenure.load_id(person))
         assert record.version == 121
         assert list(app.snapshots.get(record.id, desc=True, limit=1))

@@ -12,8 +12,7 @@ from tools.localstack import LocalNats, LocalPostgres
 
 def test_postgres_accepts_a_query(database_url):
     with psycopg.connect(database_url) as conn:
-        assert conn.execute("SELECT current_database(), 1 + 1").fetchone() == (
-            database_url.rsplit("/", 1)[1], 2)
+        assert conn.execute("SELECT current_database(), 1 + 1").fetchone() == (database_url.rsplit("/", 1)[1], 2)
         # each test gets a fresh, empty database
         assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,)
 

@@ -1,5 +1,6 @@
 """The channels: signed webhooks (S5), email over real SMTP, subscriptions in order per incident
 (F5), and the SSRF guard at subscription time (S4)."""
+
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -24,10 +25,11 @@ from tests.support.notifier import (
 NEW_SECRET = "whsec_" + "QmVzdFNlY3JldEV2ZXJNYWRlRm9yVGVzdGluZ1dlYmhvb2tz"
 
 
-async def test_s5_a_persons_webhook_is_signed_with_every_configured_secret_during_a_rotation(
-        database_url, nats_url):
-    async with Receiver() as hook, notifier(database_url, nats_url,
-                                            notifier_signing_secrets=f"{SECRET},{OLD_SECRET}") as run:
+async def test_s5_a_persons_webhook_is_signed_with_every_configured_secret_during_a_rotation(database_url, nats_url):
+    async with (
+        Receiver() as hook,
+        notifier(database_url, nats_url, notifier_signing_secrets=f"{SECRET},{OLD_SECRET}") as run,
+    ):
         await run.organisation(alice=hook.url("/alice"))
         await run.producer.declare("inc-1", "alice")
         delivery = await eventually(one_in_state(run.api, "delivered"))
@@ -43,7 +45,9 @@ async def test_s5_a_persons_webhook_is_signed_with_every_configured_secret_durin
         else:
             raise AssertionError("a secret the notifier does not hold verified its signature")
         assert (await run.api.get("/v1/signing-secrets", headers=admin())).json() == {
-            "source": "settings", "secrets": []}
+            "source": "settings",
+            "secrets": [],
+        }
 
 
 async def test_s5_without_a_configured_secret_one_is_generated_kept_and_shown_to_admins(database_url, nats_url):
@@ -62,8 +66,11 @@ async def test_s5_without_a_configured_secret_one_is_generated_kept_and_shown_to
 
 
 async def test_people_are_emailed_over_smtp_in_plain_text_and_html_besides_their_webhook(database_url, nats_url):
-    async with smtp_server() as (mailbox, port), Receiver() as hook, notifier(
-            database_url, nats_url, smtp_host="127.0.0.1", smtp_port=port, smtp_from="warroom@example.com") as run:
+    async with (
+        smtp_server() as (mailbox, port),
+        Receiver() as hook,
+        notifier(database_url, nats_url, smtp_host="127.0.0.1", smtp_port=port, smtp_from="warroom@example.com") as run,
+    ):
         await run.organisation(alice=hook.url("/alice"))
         await run.producer.declare("inc-1", "alice")
         found = await eventually(all_in_state(run.api, "delivered", 2))
@@ -105,8 +112,13 @@ def subscription(url: str, secret: str = SECRET, types=("warroom.incident.*",)) 
 async def test_s4_a_subscription_to_a_private_address_is_refused_unless_allow_listed(database_url, nats_url):
     async with notifier(database_url, nats_url, webhook_allowlist="") as run:
         await run.organisation()
-        for url in ("http://127.0.0.1:9/hook", "http://169.254.169.254/latest", "http://10.0.0.1/x",
-                    "http://[::1]/x", "http://localhost:9/x"):
+        for url in (
+            "http://127.0.0.1:9/hook",
+            "http://169.254.169.254/latest",
+            "http://10.0.0.1/x",
+            "http://[::1]/x",
+            "http://localhost:9/x",
+        ):
             response = await run.api.post("/v1/subscriptions", json=subscription(url), headers=admin())
             assert response.status_code == 422 and response.json()["rule"] == "S4", (url, response.text)
         assert (await run.api.get("/v1/subscriptions", headers=admin())).json()["subscriptions"] == []
@@ -136,32 +148,62 @@ async def test_f5_a_subscription_gets_every_matching_event_signed_and_in_order_p
     clock = FakeClock()
     async with Receiver([500, 500]) as hook, notifier(database_url, nats_url, clock=clock) as run:
         await run.organisation(alice=None)
-        created = await run.api.post("/v1/subscriptions", headers=admin(), json=subscription(
-            hook.url("/ops"), types=["warroom.incident.*", "warroom.timer.*"]))
+        created = await run.api.post(
+            "/v1/subscriptions",
+            headers=admin(),
+            json=subscription(hook.url("/ops"), types=["warroom.incident.*", "warroom.timer.*"]),
+        )
         assert created.status_code == 201, created.text
         subscription_id = created.json()["id"]
 
         # Two incidents' events, each incident's published out of order; the first POSTs fail.
         events = []
         for incident_id in ("inc-1", "inc-2"):
-            events.append(run.producer.envelope("warroom.incident.declared.v1", incident_id, {
-                "title": "Checkout down", "description": "", "aspect": "payments", "severity": 1,
-                "manager": "alice", "smes": ["alice"], "declared_by": "reader", "process_version": 1,
-                "paged": "alice"}))
+            events.append(
+                run.producer.envelope(
+                    "warroom.incident.declared.v1",
+                    incident_id,
+                    {
+                        "title": "Checkout down",
+                        "description": "",
+                        "aspect": "payments",
+                        "severity": 1,
+                        "manager": "alice",
+                        "smes": ["alice"],
+                        "declared_by": "reader",
+                        "process_version": 1,
+                        "paged": "alice",
+                    },
+                )
+            )
             for n in range(4):
-                events.append(run.producer.envelope("warroom.incident.observers_briefed.v1", incident_id,
-                                                    {"summary": f"{incident_id} update {n}", "by": "alice"}))
+                events.append(
+                    run.producer.envelope(
+                        "warroom.incident.observers_briefed.v1",
+                        incident_id,
+                        {"summary": f"{incident_id} update {n}", "by": "alice"},
+                    )
+                )
         random.Random(5).shuffle(events)
         for envelope in events:
             await run.producer.send(envelope)
-        await run.producer.publish("warroom.person.registered.v1", "zed", {  # not subscribed: not sent
-            "id": "zed", "name": "Zed", "email": "zed@example.com", "timezone": "UTC",
-            "working_hours": {"start": "09:00", "end": "17:00", "days": [1]}})
+        await run.producer.publish(
+            "warroom.person.registered.v1",
+            "zed",
+            {  # not subscribed: not sent
+                "id": "zed",
+                "name": "Zed",
+                "email": "zed@example.com",
+                "timezone": "UTC",
+                "working_hours": {"start": "09:00", "end": "17:00", "days": [1]},
+            },
+        )
         everything = all_in_state(run.api, "delivered", 10, person=subscription_id)
 
         async def delivered_as_time_passes():
             clock.advance(timedelta(seconds=1))  # so that retries fall due
             return await everything()
+
         await eventually(delivered_as_time_passes, timeout=30)
 
         received = hook.requests
@@ -175,17 +217,21 @@ async def test_f5_a_subscription_gets_every_matching_event_signed_and_in_order_p
             arrived = [r.body["sequence"] for r in received if r.body["subject"] == incident_id]
             # A failed POST is sent again before anything later of its incident.
             assert arrived == sorted(arrived) and set(arrived) == {1, 2, 3, 4, 5}, (incident_id, arrived)
-        assert {r.body["type"] for r in received} == {"warroom.incident.declared.v1",
-                                                      "warroom.incident.observers_briefed.v1"}
+        assert {r.body["type"] for r in received} == {
+            "warroom.incident.declared.v1",
+            "warroom.incident.observers_briefed.v1",
+        }
 
 
 async def test_s5_rotating_a_subscriptions_secrets_signs_with_both_and_410_disables_it(database_url, nats_url):
     async with Receiver([200, 410]) as hook, notifier(database_url, nats_url) as run:
         await run.organisation(alice=None)
-        subscription_id = (await run.api.post("/v1/subscriptions", headers=admin(),
-                                              json=subscription(hook.url("/ops")))).json()["id"]
-        rotated = await run.api.put(f"/v1/subscriptions/{subscription_id}/secrets", headers=admin(),
-                                    json={"secrets": [NEW_SECRET, SECRET]})
+        subscription_id = (
+            await run.api.post("/v1/subscriptions", headers=admin(), json=subscription(hook.url("/ops")))
+        ).json()["id"]
+        rotated = await run.api.put(
+            f"/v1/subscriptions/{subscription_id}/secrets", headers=admin(), json={"secrets": [NEW_SECRET, SECRET]}
+        )
         assert rotated.status_code == 200 and rotated.json()["disabled_at"] is None
         await run.producer.declare("inc-1", "alice")
         await eventually(lambda: hook.requests)

@@ -1,5 +1,6 @@
 """The notifier's deliveries against real PostgreSQL, NATS and a webhook receiver on loopback:
 exactly once (F4), retries, Retry-After, timeouts, 410, redelivery and metrics (F8), SSRF (S4)."""
+
 import asyncio
 from datetime import datetime, timedelta
 
@@ -36,11 +37,16 @@ async def test_r02_declaration_pages_the_first_sme_on_their_webhook(database_url
         assert request.headers["content-type"] == "application/json"
         body = request.body
         assert {k: body[k] for k in ("incident_id", "event_type", "recipient", "reason")} == {
-            "incident_id": "inc-1", "event_type": "warroom.incident.declared.v1", "recipient": "alice",
-            "reason": "paged"}
+            "incident_id": "inc-1",
+            "event_type": "warroom.incident.declared.v1",
+            "recipient": "alice",
+            "reason": "paged",
+        }
         assert body["event"] == declared.model_dump(mode="json")
-        assert body["message"].startswith('Incident "Checkout down" (level 1, Critical) was declared for '
-                                          '"payments". You are paged as the first subject-matter expert')
+        assert body["message"].startswith(
+            'Incident "Checkout down" (level 1, Critical) was declared for '
+            '"payments". You are paged as the first subject-matter expert'
+        )
         assert body["message"].endswith("Communications: incident chat room + conference call.")
         assert delivery["attempts"] == 1 and delivery["delivered_at"] and delivery["reason"] == "paged"
         assert await deliveries(run.api, person="alice")() == [delivery]
@@ -51,6 +57,7 @@ async def test_r02_declaration_pages_the_first_sme_on_their_webhook(database_url
                 return await run.js.get_last_msg("WARROOM_NOTIFIER", "warroom.notification.delivered.v1")
             except NotFoundError:  # not published yet
                 return None
+
         announced = Envelope.from_bytes((await eventually(announcement)).data)
         assert announced.id == event_id(delivery["id"], 1) and announced.subject == "inc-1"
         assert announced.data["delivery_id"] == delivery["id"] and announced.data["event_id"] == declared.id
@@ -88,6 +95,7 @@ async def test_f4_the_same_event_handled_twice_queues_one_delivery_per_recipient
 
     async def record(envelope):
         events.append(envelope)
+
     producer = Producer(record)
     await producer.organisation(alice="http://127.0.0.1:9/alice")
     declared = await producer.declare("inc-1", "alice")
@@ -104,8 +112,7 @@ async def test_f4_the_same_event_handled_twice_queues_one_delivery_per_recipient
         await pool.close()
 
 
-async def test_f8_a_failing_receiver_is_retried_with_jittered_backoff_under_the_same_webhook_id(
-        database_url, nats_url):
+async def test_f8_a_failing_receiver_is_retried_with_jittered_backoff_under_the_same_webhook_id(database_url, nats_url):
     clock = FakeClock()
     async with Receiver([500, 500, 200]) as hook, notifier(database_url, nats_url, clock=clock) as run:
         await run.organisation(alice=hook.url("/alice"))
@@ -113,8 +120,9 @@ async def test_f8_a_failing_receiver_is_retried_with_jittered_backoff_under_the_
         for attempts, backoff in ((1, 5), (2, 10)):
             delivery = await eventually(single(run.api, lambda d, n=attempts: d["attempts"] == n))
             assert delivery["state"] == "pending" and delivery["last_error"] == "HTTP 500"
-            waited = datetime.fromisoformat(delivery["next_attempt_at"]) - \
-                datetime.fromisoformat(delivery["history"][0]["at"])
+            waited = datetime.fromisoformat(delivery["next_attempt_at"]) - datetime.fromisoformat(
+                delivery["history"][0]["at"]
+            )
             assert timedelta(seconds=backoff * 0.75) <= waited <= timedelta(seconds=backoff * 1.25)
             clock.advance(waited)
         delivery = await eventually(one_in_state(run.api, "delivered"))
@@ -127,8 +135,11 @@ async def test_f8_a_failing_receiver_is_retried_with_jittered_backoff_under_the_
 
 async def test_f8_retry_after_on_429_and_503_is_honoured(database_url, nats_url):
     clock = FakeClock()
-    answers = [ScriptedAnswer(429, {"retry-after": "120"}), ScriptedAnswer(503, {"retry-after": "7"}),
-               ScriptedAnswer(200)]
+    answers = [
+        ScriptedAnswer(429, {"retry-after": "120"}),
+        ScriptedAnswer(503, {"retry-after": "7"}),
+        ScriptedAnswer(200),
+    ]
     async with Receiver(answers) as hook, notifier(database_url, nats_url, clock=clock) as run:
         await run.organisation(alice=hook.url("/alice"))
         await run.producer.declare("inc-1", "alice")
@@ -145,8 +156,10 @@ async def test_f8_retry_after_on_429_and_503_is_honoured(database_url, nats_url)
 
 
 async def test_f8_a_receiver_that_does_not_answer_in_time_is_retried(database_url, nats_url):
-    async with Receiver([ScriptedAnswer(200, delay=2.0), ScriptedAnswer(200)]) as hook, \
-            notifier(database_url, nats_url, clock=FakeClock(), notifier_delivery_timeout=0.3) as run:
+    async with (
+        Receiver([ScriptedAnswer(200, delay=2.0), ScriptedAnswer(200)]) as hook,
+        notifier(database_url, nats_url, clock=FakeClock(), notifier_delivery_timeout=0.3) as run,
+    ):
         await run.organisation(alice=hook.url("/alice"))
         await run.producer.declare("inc-1", "alice")
         delivery = await eventually(single(run.api, lambda d: d["attempts"] == 1))
@@ -165,7 +178,8 @@ async def test_f8_a_redirect_is_not_followed(database_url, nats_url):
 
 
 async def test_f8_a_receiver_that_never_succeeds_fails_after_the_last_attempt_and_can_be_redelivered(
-        database_url, nats_url):
+    database_url, nats_url
+):
     clock = FakeClock()
     async with Receiver([503] * retries.MAX_ATTEMPTS) as hook, notifier(database_url, nats_url, clock=clock) as run:
         await run.organisation(alice=hook.url("/alice"))
@@ -221,8 +235,10 @@ async def test_s4_a_private_webhook_that_is_not_allow_listed_is_refused_at_conne
 
         assert "127.0.0.1" in delivery["last_error"] and "not allow-listed" in delivery["last_error"]
         assert delivery["attempts"] == 0 and hook.requests == []
-        assert 'warroom_notifier_attempts_total{channel="webhook",outcome="refused"}' in \
-            (await run.api.get("/metrics")).text
+        assert (
+            'warroom_notifier_attempts_total{channel="webhook",outcome="refused"}'
+            in (await run.api.get("/metrics")).text
+        )
 
 
 async def test_a_person_without_a_webhook_gets_a_skipped_delivery_with_the_reason(database_url, nats_url):
@@ -230,8 +246,10 @@ async def test_a_person_without_a_webhook_gets_a_skipped_delivery_with_the_reaso
         await run.organisation(alice=None)
         await run.producer.declare("inc-1", "alice")
         delivery = await eventually(one_in_state(run.api, "skipped"))
-        assert delivery["last_error"] == ("alice has no webhook_url and no SMTP server is configured "
-                                          "(WARROOM_SMTP_HOST)") and delivery["attempts"] == 0
+        assert (
+            delivery["last_error"] == ("alice has no webhook_url and no SMTP server is configured (WARROOM_SMTP_HOST)")
+            and delivery["attempts"] == 0
+        )
 
 
 async def test_two_replicas_in_one_process_never_send_the_same_delivery(database_url, nats_url):
@@ -268,4 +286,3 @@ async def test_deliveries_page_newest_first_with_a_cursor(database_url, nats_url
         one = first["deliveries"][0]
         assert (await run.api.get(f"/v1/deliveries/{one['id']}")).json() == one
         assert (await run.api.get("/v1/deliveries/nope")).status_code == 404
-

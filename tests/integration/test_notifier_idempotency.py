@@ -1,5 +1,6 @@
 """F10 in the notifier: an Idempotency-Key makes its POSTs safe to retry, answered as every service
 answers them (shared/idempotency.py), and the key's answer commits with the work or not at all."""
+
 import asyncio
 import uuid
 
@@ -23,7 +24,8 @@ async def subscriptions(api) -> list[dict]:
 
 
 async def test_f10_the_notifier_replays_with_idempotent_replayed_and_answers_409_while_the_first_runs(
-        database_url, nats_url, monkeypatch):
+    database_url, nats_url, monkeypatch
+):
     monkeypatch.setattr(idempotency, "WAIT_FOR_FIRST", "300ms")
     async with notifier(database_url, nats_url) as run:
         await run.organisation()
@@ -34,13 +36,16 @@ async def test_f10_the_notifier_replays_with_idempotent_replayed_and_answers_409
             await holding.start()
             await blocker.execute("LOCK TABLE subscriptions IN EXCLUSIVE MODE")
             try:
-                first = asyncio.create_task(run.api.post("/v1/subscriptions", json=subscription(),
-                                                         headers=keyed(key)))
-                await eventually(lambda: pool.fetchval(
-                    "SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND query LIKE 'INSERT INTO subscriptions%'"))
+                first = asyncio.create_task(run.api.post("/v1/subscriptions", json=subscription(), headers=keyed(key)))
+                await eventually(
+                    lambda: pool.fetchval(
+                        "SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND query LIKE 'INSERT INTO subscriptions%'"
+                    )
+                )
                 busy = await asyncio.wait_for(
-                    run.api.post("/v1/subscriptions", json=subscription(), headers=keyed(key)), timeout=10)
+                    run.api.post("/v1/subscriptions", json=subscription(), headers=keyed(key)), timeout=10
+                )
                 assert busy.status_code == 409, busy.text
                 assert busy.headers["retry-after"] == "1" and key in busy.json()["detail"]
                 assert not first.done()
@@ -59,11 +64,14 @@ async def test_f10_a_notifier_post_whose_work_fails_records_no_key_and_a_retry_r
     async with notifier(database_url, nats_url) as run:
         await run.organisation()
         pool = run.app.state.pool
-        await pool.execute("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
-                           "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$")
+        await pool.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$"
+        )
         await pool.execute("CREATE TRIGGER refuse BEFORE INSERT ON subscriptions EXECUTE FUNCTION refuse()")
-        unraised = httpx.AsyncClient(transport=httpx.ASGITransport(app=run.app, raise_app_exceptions=False),
-                                     base_url="http://notifier")
+        unraised = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=run.app, raise_app_exceptions=False), base_url="http://notifier"
+        )
         async with unraised:
             failed = await unraised.post("/v1/subscriptions", json=subscription(), headers=keyed("atomic"))
         assert failed.status_code == 500
@@ -80,11 +88,14 @@ async def test_f10_a_notifier_answer_that_cannot_be_recorded_undoes_its_work(dat
     async with notifier(database_url, nats_url) as run:
         await run.organisation()
         pool = run.app.state.pool
-        await pool.execute("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
-                           "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$")
+        await pool.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$"
+        )
         await pool.execute("CREATE TRIGGER refuse BEFORE INSERT ON idempotency_keys EXECUTE FUNCTION refuse()")
-        unraised = httpx.AsyncClient(transport=httpx.ASGITransport(app=run.app, raise_app_exceptions=False),
-                                     base_url="http://notifier")
+        unraised = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=run.app, raise_app_exceptions=False), base_url="http://notifier"
+        )
         async with unraised:
             failed = await unraised.post("/v1/subscriptions", json=subscription(), headers=keyed("atomic"))
         assert failed.status_code == 500

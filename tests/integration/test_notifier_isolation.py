@@ -1,6 +1,7 @@
 """No noisy neighbour (F14) and no poison message in the delivery loop (F13), against real
 PostgreSQL, NATS, webhook receivers and an SMTP server: endpoints that refuse or hang, with
 thousands of deliveries pending to them, never delay a page to anyone else."""
+
 import asyncio
 import time
 from datetime import UTC, datetime, timedelta
@@ -37,18 +38,23 @@ async def _page_arrives(run, hook: Receiver, incident_id: str, person: str) -> f
 
 async def test_f14_a_refusing_or_hanging_endpoint_never_delays_a_page_to_someone_else(database_url, nats_url):
     refused = f"http://127.0.0.1:{await refusing_port()}"
-    async with Receiver() as hook, Hanging() as hanging, Hanging() as stuck, \
-            notifier(database_url, nats_url) as run:
+    async with Receiver() as hook, Hanging() as hanging, Hanging() as stuck, notifier(database_url, nats_url) as run:
         await run.organisation(alice=hook.url("/alice"), dora=f"{refused}/dora", hank=hanging.url("/hank"))
         pool = run.app.state.pool
         # Thousands of retries due long ago: pages to people whose webhooks died, copies for the
         # issue tracker and reminders, to an endpoint that refuses and two that never answer.
         await backlog(pool, 1500, recipient="dora", target=f"{refused}/dora")
         await backlog(pool, 1500, recipient="hank", target=hanging.url("/hank"))
-        await backlog(pool, 1000, recipient="issue_tracker", target=stuck.url("/events"), channel="issue_tracker",
-                      reason="minor_report", priority=2)
-        await backlog(pool, 1000, recipient="dora", target=f"{refused}/dora", reason="status_update_due",
-                      priority=1)
+        await backlog(
+            pool,
+            1000,
+            recipient="issue_tracker",
+            target=stuck.url("/events"),
+            channel="issue_tracker",
+            reason="minor_report",
+            priority=2,
+        )
+        await backlog(pool, 1000, recipient="dora", target=f"{refused}/dora", reason="status_update_due", priority=1)
         run.app.state.wake_worker()
 
         waits = []
@@ -61,8 +67,11 @@ async def test_f14_a_refusing_or_hanging_endpoint_never_delays_a_page_to_someone
         # The refusing endpoint is parked, its deliveries held; the API and the metrics say so.
         async def parked():
             found = (await run.api.get("/v1/endpoints", headers=admin())).json()["endpoints"]
-            return next((e for e in found if e["endpoint"] == refused and e["state"] == "open"
-                         and e["held"] == e["pending"]), None)
+            return next(
+                (e for e in found if e["endpoint"] == refused and e["state"] == "open" and e["held"] == e["pending"]),
+                None,
+            )
+
         endpoint = await eventually(parked)
         assert endpoint["consecutive_failures"] >= 3 and endpoint["pending"] >= 2400
         assert endpoint["last_error"].startswith("ConnectError")
@@ -74,8 +83,7 @@ async def test_f14_a_refusing_or_hanging_endpoint_never_delays_a_page_to_someone
         assert hanging.connections <= 2 + 1 and stuck.connections <= 2 + 1
 
 
-async def test_f14_a_parked_endpoint_is_probed_with_one_delivery_and_released_when_it_answers(
-        database_url, nats_url):
+async def test_f14_a_parked_endpoint_is_probed_with_one_delivery_and_released_when_it_answers(database_url, nats_url):
     clock, port = FakeClock(), await refusing_port()
     async with notifier(database_url, nats_url, clock=clock) as run:
         await run.organisation(dora=f"http://127.0.0.1:{port}/dora")
@@ -85,6 +93,7 @@ async def test_f14_a_parked_endpoint_is_probed_with_one_delivery_and_released_wh
         async def parked():
             found = (await run.api.get("/v1/endpoints", headers=admin())).json()["endpoints"]
             return found[0] if found and found[0]["state"] == "open" and found[0]["held"] == 6 else None
+
         endpoint = await eventually(parked)
         assert endpoint["parked_times"] == 1 and endpoint["consecutive_failures"] >= 3
         attempts = sum(d["attempts"] for d in await deliveries(run.api)())
@@ -94,9 +103,11 @@ async def test_f14_a_parked_endpoint_is_probed_with_one_delivery_and_released_wh
         # The endpoint is back, slow to answer its first request: the probe.
         async with Receiver([ScriptedAnswer(200, delay=1.0)], port=port) as hook:
             clock.advance(timedelta(seconds=10))  # past the first parking (5 s) and every retry
+
             async def all_delivered():
                 found = await deliveries(run.api)()
                 return found if len(found) == 6 and {d["state"] for d in found} == {"delivered"} else None
+
             await eventually(all_delivered)
             assert sorted(r.body["incident_id"] for r in hook.requests) == [f"inc-{n}" for n in range(6)]
             assert len(hook.requests) == 6  # each once
@@ -111,10 +122,25 @@ async def test_f14_pages_and_escalations_are_claimed_before_reminders_and_subscr
     try:
         await db.migrate(pool, "notifier", db.service_migrations("services.notifier"))
         # Oldest first: a subscription copy, a reminder, then an escalation and a page queued later.
-        await backlog(pool, 1, recipient="sub", target="http://127.0.0.1:9/s", channel="subscription",
-                      reason="subscribed", priority=2, due_seconds_ago=40)
-        await backlog(pool, 1, recipient="ann", target="http://127.0.0.1:9/a", reason="status_update_due",
-                      priority=1, due_seconds_ago=30)
+        await backlog(
+            pool,
+            1,
+            recipient="sub",
+            target="http://127.0.0.1:9/s",
+            channel="subscription",
+            reason="subscribed",
+            priority=2,
+            due_seconds_ago=40,
+        )
+        await backlog(
+            pool,
+            1,
+            recipient="ann",
+            target="http://127.0.0.1:9/a",
+            reason="status_update_due",
+            priority=1,
+            due_seconds_ago=30,
+        )
         await backlog(pool, 1, recipient="bob", target="http://127.0.0.1:9/b", reason="escalated", due_seconds_ago=20)
         await backlog(pool, 1, recipient="cat", target="http://127.0.0.1:9/c", reason="paged", due_seconds_ago=10)
         order = []
@@ -134,6 +160,7 @@ async def test_f14_a_page_is_queued_urgent_a_reminder_behind_it_and_a_subscripti
 
     async def record(envelope):
         events.append(envelope)
+
     producer = Producer(record)
     await producer.organisation(alice="http://127.0.0.1:9/alice")
     await producer.declare("inc-1", "alice")
@@ -141,35 +168,55 @@ async def test_f14_a_page_is_queued_urgent_a_reminder_behind_it_and_a_subscripti
     pool = await db.create_pool(database_url, "notifier")
     try:
         await db.migrate(pool, "notifier", db.service_migrations("services.notifier"))
-        await pool.execute("INSERT INTO subscriptions (id, url, event_types, secrets, created_by, created_at) "
-                           "VALUES ('sub-1', 'http://127.0.0.1:9/events', '{warroom.*}', '{}', 'admin', now())")
+        await pool.execute(
+            "INSERT INTO subscriptions (id, url, event_types, secrets, created_by, created_at) "
+            "VALUES ('sub-1', 'http://127.0.0.1:9/events', '{warroom.*}', '{}', 'admin', now())"
+        )
         handle = handlers.by_durable(handlers.Options(FakeClock()))
         for event in events:
             durable = "notifier-timers" if event.type.startswith("warroom.timer.") else "notifier-incident"
             async with pool.acquire() as conn, conn.transaction():
                 await handle[durable](conn, event)
-        rows = await pool.fetch("SELECT reason, channel, priority, circuit FROM deliveries "
-                                "WHERE incident_id = 'inc-1' ORDER BY priority, reason")
+        rows = await pool.fetch(
+            "SELECT reason, channel, priority, circuit FROM deliveries "
+            "WHERE incident_id = 'inc-1' ORDER BY priority, reason"
+        )
         assert [tuple(r) for r in rows] == [
             ("paged", "webhook", isolation.URGENT, "http://127.0.0.1:9"),
             ("status_update_due", "webhook", isolation.PERSONAL, "http://127.0.0.1:9"),
             ("subscribed", "subscription", isolation.COPY, "http://127.0.0.1:9"),
-            ("subscribed", "subscription", isolation.COPY, "http://127.0.0.1:9")]
+            ("subscribed", "subscription", isolation.COPY, "http://127.0.0.1:9"),
+        ]
     finally:
         await pool.close()
 
 
 async def test_f13_a_message_that_cannot_be_built_fails_alone_and_others_are_delivered(database_url, nats_url):
-    async with smtp_server() as (mailbox, port), Receiver() as hook, notifier(
-            database_url, nats_url, smtp_host="127.0.0.1", smtp_port=port, smtp_from="warroom@example.com") as run:
+    async with (
+        smtp_server() as (mailbox, port),
+        Receiver() as hook,
+        notifier(database_url, nats_url, smtp_host="127.0.0.1", smtp_port=port, smtp_from="warroom@example.com") as run,
+    ):
         await run.organisation(alice=hook.url("/alice"))
         pool = run.app.state.pool
         # Queued before the edge refused such text: a line break in a title, and in an address.
-        title = {"incident_id": "old", "event_type": "warroom.incident.declared.v1", "recipient": "alice",
-                 "reason": "paged", "message": "hello", "title": "Disk full\r\nBcc: victim@example.com"}
+        title = {
+            "incident_id": "old",
+            "event_type": "warroom.incident.declared.v1",
+            "recipient": "alice",
+            "reason": "paged",
+            "message": "hello",
+            "title": "Disk full\r\nBcc: victim@example.com",
+        }
         await backlog(pool, 1, recipient="alice", target="alice@example.com", channel="email", payload=title)
-        await backlog(pool, 1, recipient="eve", target="eve@example.com\r\nBcc: victim@example.com",
-                      channel="email", payload={**title, "title": "Plain"})
+        await backlog(
+            pool,
+            1,
+            recipient="eve",
+            target="eve@example.com\r\nBcc: victim@example.com",
+            channel="email",
+            payload={**title, "title": "Plain"},
+        )
         run.app.state.wake_worker()
         for n in range(3):
             await run.producer.declare(f"inc-{n}", "alice")
@@ -177,6 +224,7 @@ async def test_f13_a_message_that_cannot_be_built_fails_alone_and_others_are_del
         async def settled():
             found = await deliveries(run.api)()
             return found if len(found) == 8 and "pending" not in {d["state"] for d in found} else None
+
         found = await eventually(settled)
         broken = next(d for d in found if d["recipient"] == "eve")
         assert broken["state"] == "failed" and broken["attempts"] == 1 and len(broken["history"]) == 1
@@ -189,8 +237,11 @@ async def test_f13_a_message_that_cannot_be_built_fails_alone_and_others_are_del
 
 
 async def test_f14_a_hanging_mail_server_never_delays_pages_on_webhooks(database_url, nats_url):
-    async with Hanging() as mail_server, Receiver() as hook, notifier(
-            database_url, nats_url, smtp_host="127.0.0.1", smtp_port=mail_server.port) as run:
+    async with (
+        Hanging() as mail_server,
+        Receiver() as hook,
+        notifier(database_url, nats_url, smtp_host="127.0.0.1", smtp_port=mail_server.port) as run,
+    ):
         await run.organisation(alice=hook.url("/alice"))
         waits = [await _page_arrives(run, hook, f"inc-{n}", "alice") for n in range(6)]
         assert max(waits) < 2.0, waits

@@ -1,4 +1,5 @@
 """F6: the read model rebuilt from the stream's start equals the live one, and nothing is sent again."""
+
 import nats
 
 from services.notifier import readmodel
@@ -9,8 +10,10 @@ from tests.support.notifier import Receiver, all_in_state, deliveries, notifier
 
 
 async def projection(pool) -> dict[str, list]:
-    return {table: [dict(row) for row in await pool.fetch(f"SELECT * FROM {table} ORDER BY 1")]
-            for table in readmodel.PROJECTION}
+    return {
+        table: [dict(row) for row in await pool.fetch(f"SELECT * FROM {table} ORDER BY 1")]
+        for table in readmodel.PROJECTION
+    }
 
 
 async def test_f6_a_rebuilt_read_model_equals_the_live_one_and_sends_nothing_again(database_url, nats_url):
@@ -22,14 +25,35 @@ async def test_f6_a_rebuilt_read_model_equals_the_live_one_and_sends_nothing_aga
                 incident = f"inc-{n}"
                 await run.producer.declare(incident, "alice", smes=["alice", "sam"])
                 await publish("warroom.incident.worker_added.v1", incident, {"person": "bob", "by": "alice"})
-                await publish("warroom.incident.status_updated.v1", incident, {
-                    "worker": "bob", "learned": f"l{n}", "tried": "t", "outcome": "o", "working_on": "w",
-                    "remaining": "r"})
-                await publish("warroom.incident.manager_changed.v1", incident, {
-                    "previous": "alice", "manager": "bob", "how": "forced", "reason": "r", "by": "admin",
-                    "removed_from_workers": True})
-                await publish("warroom.incident.severity_changed.v1", incident,
-                              {"previous": 1, "severity": 1, "reason": "same", "by": "bob"})
+                await publish(
+                    "warroom.incident.status_updated.v1",
+                    incident,
+                    {
+                        "worker": "bob",
+                        "learned": f"l{n}",
+                        "tried": "t",
+                        "outcome": "o",
+                        "working_on": "w",
+                        "remaining": "r",
+                    },
+                )
+                await publish(
+                    "warroom.incident.manager_changed.v1",
+                    incident,
+                    {
+                        "previous": "alice",
+                        "manager": "bob",
+                        "how": "forced",
+                        "reason": "r",
+                        "by": "admin",
+                        "removed_from_workers": True,
+                    },
+                )
+                await publish(
+                    "warroom.incident.severity_changed.v1",
+                    incident,
+                    {"previous": 1, "severity": 1, "reason": "same", "by": "bob"},
+                )
             # One incident's events reach the stream out of order: live and rebuilt apply them in sequence.
             late = run.producer.envelope("warroom.incident.observer_added.v1", "inc-0", {"person": "sam", "by": "bob"})
             later = run.producer.envelope("warroom.incident.sme_removed.v1", "inc-0", {"person": "sam", "by": "bob"})
@@ -42,11 +66,15 @@ async def test_f6_a_rebuilt_read_model_equals_the_live_one_and_sends_nothing_aga
         requests = len(hook.requests)
         assert live["incidents"][0]["observers"] == ["sam"] and live["incidents"][0]["smes"] == ["alice"]
         assert [(u["incident_id"], u["worker"], u["learned"]) for u in live["status_updates"]] == [
-            ("inc-0", "bob", "l0"), ("inc-1", "bob", "l1"), ("inc-2", "bob", "l2")]
+            ("inc-0", "bob", "l0"),
+            ("inc-1", "bob", "l1"),
+            ("inc-2", "bob", "l2"),
+        ]
 
         # An event the notifier has not processed yet (it is down): left to the live consumer.
-        pending = run.producer.envelope("warroom.incident.handover_offered.v1", "inc-1",
-                                        {"to": "alice", "briefing": "your turn", "by": "bob"})
+        pending = run.producer.envelope(
+            "warroom.incident.handover_offered.v1", "inc-1", {"to": "alice", "briefing": "your turn", "by": "bob"}
+        )
         nc = await nats.connect(nats_url)
         pool = await db.create_pool(database_url, "notifier")
         try:
@@ -62,8 +90,9 @@ async def test_f6_a_rebuilt_read_model_equals_the_live_one_and_sends_nothing_aga
             await nc.close()
 
         async with notifier(database_url, nats_url) as run:
-            offer = await eventually(lambda: hook.to("/alice")[-1] if hook.to("/alice")[-1].body["reason"]
-                                     == "handover_offered" else None)
+            offer = await eventually(
+                lambda: hook.to("/alice")[-1] if hook.to("/alice")[-1].body["reason"] == "handover_offered" else None
+            )
             await eventually(run.caught_up)
             assert offer.body["message"].startswith('Bob offers you the manager role of incident "Checkout down"')
             assert len(hook.requests) == requests + 1

@@ -5,6 +5,7 @@ lifespan on its event loop thread. The organisation (an admin and a token) comes
 always does, as events on the incident stream. Half of the generated cases name a real delivery
 or subscription, so the fuzzing reaches past the 404s.
 """
+
 import asyncio
 import time
 from functools import partial
@@ -44,19 +45,23 @@ def _real_ids(client, receiver_url: str) -> dict[str, str]:
             break
         assert time.monotonic() < deadline, response.text
         time.sleep(0.05)
-    created = client.post("/v1/subscriptions", headers=ADMIN, json={
-        "url": f"{receiver_url}/ops", "event_types": ["warroom.incident.*"], "secret": notifier.SECRET})
+    created = client.post(
+        "/v1/subscriptions",
+        headers=ADMIN,
+        json={"url": f"{receiver_url}/ops", "event_types": ["warroom.incident.*"], "secret": notifier.SECRET},
+    )
     assert created.status_code == 201, created.text
     return {"delivery_id": response.json()["deliveries"][0]["id"], "subscription_id": created.json()["id"]}
 
 
 def _fuzz(schema, real: dict[str, str], max_examples: int) -> list[str]:
     """Run every operation; the failures found, one line each (all operations run even after one fails)."""
+
     def aim(case) -> None:
         case.path_parameters = {name: real.get(name, value) for name, value in (case.path_parameters or {}).items()}
 
-    return fuzz_operations(schema, max_examples=max_examples, headers=ADMIN, aim=aim,
-                           modes=(GenerationMode.POSITIVE,))
+    return fuzz_operations(schema, max_examples=max_examples, headers=ADMIN, aim=aim, modes=(GenerationMode.POSITIVE,))
+
 
 def test_s6_fuzzing_every_notifier_operation_finds_no_5xx_and_no_answer_off_its_schema(database_url, nats_url):
     with WebhookReceiver() as receiver:

@@ -1,6 +1,7 @@
 """R06/R07 end to end: a worker's status update reaches the manager's webhook at once, and each
 status cadence the observers' webhooks get a summary of the workers' updates since the previous
 one — each exactly once, across a restart and a rebuild of the read model."""
+
 from datetime import timedelta
 
 import nats
@@ -12,13 +13,26 @@ from tests.support.incident import eventually
 from tests.support.notifier import Receiver, deliveries, level, notifier, process, utc
 
 # Level 1 names Olga as its observer; its immediacy would hold other notices back, never these.
-OBSERVED = process([level(1, immediacy="next_business_day",
-                          observers=[{"person": "olga", "channel": "webhook", "immediacy": "any_hour"}])])
+OBSERVED = process(
+    [
+        level(
+            1,
+            immediacy="next_business_day",
+            observers=[{"person": "olga", "channel": "webhook", "immediacy": "any_hour"}],
+        )
+    ]
+)
 
 
 def update(worker: str, learned: str) -> dict:
-    return {"worker": worker, "learned": learned, "tried": "restarting the pool", "outcome": "no change",
-            "working_on": "reading the heap dump", "remaining": "the fix"}
+    return {
+        "worker": worker,
+        "learned": learned,
+        "tried": "restarting the pool",
+        "outcome": "no change",
+        "working_on": "reading the heap dump",
+        "remaining": "the fix",
+    }
 
 
 def reasons(hook: Receiver, path: str) -> list[str]:
@@ -26,23 +40,29 @@ def reasons(hook: Receiver, path: str) -> list[str]:
 
 
 async def test_r06_r07_a_status_update_reaches_the_manager_and_its_summary_an_observer_each_once(
-        database_url, nats_url):
+    database_url, nats_url
+):
     clock = FakeClock(utc(2026, 3, 2, 3, 0))  # Monday 03:00: the level's own notices wait for 09:00
     async with Receiver() as hook:
         async with notifier(database_url, nats_url, clock=clock) as run:
-            await run.organisation(OBSERVED, alice=hook.url("/alice"), wes=hook.url("/wes"), olga=hook.url("/olga"),
-                                   wil=None)
+            await run.organisation(
+                OBSERVED, alice=hook.url("/alice"), wes=hook.url("/wes"), olga=hook.url("/olga"), wil=None
+            )
             await run.producer.declare("inc-1", "alice")
             for worker in ("wes", "wil"):
-                await run.producer.publish("warroom.incident.worker_added.v1", "inc-1",
-                                           {"person": worker, "by": "alice"})
-            posted = await run.producer.publish("warroom.incident.status_updated.v1", "inc-1",
-                                                update("wes", "the pool leaks connections"))
+                await run.producer.publish(
+                    "warroom.incident.worker_added.v1", "inc-1", {"person": worker, "by": "alice"}
+                )
+            posted = await run.producer.publish(
+                "warroom.incident.status_updated.v1", "inc-1", update("wes", "the pool leaks connections")
+            )
             [told] = await eventually(lambda: [r for r in hook.to("/alice") if r.body["reason"] == "status_update"])
             assert told.body["event"]["id"] == posted.id and told.body["role"] == "manager"
-            assert ('Wes posted a status update on incident "Checkout down" (level 1, Critical): learned "the pool '
-                    'leaks connections"; tried "restarting the pool"; outcome "no change"; working on "reading '
-                    'the heap dump"; remaining "the fix".') in told.body["message"]
+            assert (
+                'Wes posted a status update on incident "Checkout down" (level 1, Critical): learned "the pool '
+                'leaks connections"; tried "restarting the pool"; outcome "no change"; working on "reading '
+                'the heap dump"; remaining "the fix".'
+            ) in told.body["message"]
 
             await eventually(run.caught_up)
             await run.producer.timer("observer_summary_due", "inc-1", level=1)
@@ -82,6 +102,9 @@ async def test_r06_r07_a_status_update_reaches_the_manager_and_its_summary_an_ob
             [page] = [d for d in sent if d["reason"] == "paged"]
             assert page["state"] == "pending" and page["not_before"] == "2026-03-02T09:00:00Z"
             assert sorted((d["recipient"], d["reason"]) for d in sent if d["reason"].startswith("status_")) == [
-                ("alice", "status_update"), ("alice", "status_update"),
-                ("olga", "status_summary"), ("olga", "status_summary")]
+                ("alice", "status_update"),
+                ("alice", "status_update"),
+                ("olga", "status_summary"),
+                ("olga", "status_summary"),
+            ]
             assert len({r.headers["webhook-id"] for r in hook.requests}) == len(hook.requests)

@@ -1,5 +1,6 @@
 """F13, no poison message: a consumer that cannot handle one event parks it without holding back
 other incidents, counts it, logs it once with the reason, and replays it after a fix on command."""
+
 import asyncio
 import os
 import sys
@@ -20,9 +21,16 @@ TABLE = ("900_probe.sql", "CREATE TABLE applied (subject text, sequence int, per
 
 
 def _event(subject: str, sequence: int, person: str = "p") -> Envelope:
-    return Envelope(id=event_id(subject, sequence), source="test", type="warroom.incident.worker_added.v1",
-                    subject=subject, time=datetime.now(UTC), data={"person": person, "by": "m"},
-                    sequence=sequence, position=sequence)
+    return Envelope(
+        id=event_id(subject, sequence),
+        source="test",
+        type="warroom.incident.worker_added.v1",
+        subject=subject,
+        time=datetime.now(UTC),
+        data={"person": person, "by": "m"},
+        sequence=sequence,
+        position=sequence,
+    )
 
 
 class PoisonHandler:
@@ -34,8 +42,9 @@ class PoisonHandler:
     async def __call__(self, conn, event) -> None:
         if event.data["person"] == "poison" and not self.fixed:
             raise KeyError("no such person in this projection: poison")
-        await conn.execute("INSERT INTO applied VALUES ($1, $2, $3)", event.subject, event.sequence,
-                           event.data["person"])
+        await conn.execute(
+            "INSERT INTO applied VALUES ($1, $2, $3)", event.subject, event.sequence, event.data["person"]
+        )
 
 
 @pytest.fixture
@@ -63,8 +72,10 @@ async def _publish(js, *events: Envelope) -> None:
 
 
 async def _applied(pool, subject: str) -> list[int]:
-    return [r["sequence"] for r in await pool.fetch(
-        "SELECT sequence FROM applied WHERE subject = $1 ORDER BY sequence", subject)]
+    return [
+        r["sequence"]
+        for r in await pool.fetch("SELECT sequence FROM applied WHERE subject = $1 ORDER BY sequence", subject)
+    ]
 
 
 async def _parked(pool) -> list:
@@ -73,9 +84,15 @@ async def _parked(pool) -> list:
 
 async def _command(database_url: str, *args: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shared.parked", *args, cwd=ROOT,
+        sys.executable,
+        "-m",
+        "shared.parked",
+        *args,
+        cwd=ROOT,
         env={**os.environ, "WARROOM_DATABASE_URL": database_url},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out, _ = await process.communicate()
     return process.returncode, out.decode()
 
@@ -101,8 +118,11 @@ async def test_f13_a_poison_event_is_parked_alone_and_replayed_after_a_fix(harne
     assert await eventually(lambda: _applied(pool, "inc-a")) == [2]
     assert _parked_total(probe) == counted_before + 1
     # Said once, when parked, with the reason; the retries before stay below the service's log level.
-    said = [entry for entry in logged if entry["log_level"] in ("info", "warning", "error")
-            and entry["event"] in ("event_parked", "event_failed")]
+    said = [
+        entry
+        for entry in logged
+        if entry["log_level"] in ("info", "warning", "error") and entry["event"] in ("event_parked", "event_failed")
+    ]
     assert [(entry["event"], entry["log_level"]) for entry in said] == [("event_parked", "error")]
     assert "no such person" in said[0]["error"]
 
@@ -143,8 +163,13 @@ async def test_f13_a_replay_that_fails_again_keeps_the_event_parked_with_the_new
 def test_f13_the_replay_command_documents_itself():
     import subprocess
 
-    out = subprocess.run([sys.executable, "-m", "shared.parked", "replay", "--help"], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "shared.parked", "replay", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "--service" in out and "--wait" in out and "--id" in out
 
 

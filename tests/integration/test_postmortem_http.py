@@ -1,6 +1,7 @@
 """The HTTP conventions every service keeps (README, "Calling the API"), on the post-mortem service: an optional
 Idempotency-Key on every POST (F10), a rate limit per token (S7), and the incident service's
 "retry later" passed back to whoever applies a refinement (R17)."""
+
 import asyncio
 from datetime import UTC, datetime
 
@@ -39,8 +40,9 @@ async def test_f10_an_action_item_posted_again_with_the_same_idempotency_key_is_
         body = {**ITEM, "owner": org.id("Wes")}
 
         def post(key: str, json: dict):
-            return postmortems.post(f"{base}/action-items", json=json,
-                                    headers={**org.as_("Sam"), "Idempotency-Key": key})
+            return postmortems.post(
+                f"{base}/action-items", json=json, headers={**org.as_("Sam"), "Idempotency-Key": key}
+            )
 
         first = await post("disk-alert", body)
         retries = await asyncio.gather(*(post("disk-alert", body) for _ in range(3)))
@@ -50,8 +52,11 @@ async def test_f10_an_action_item_posted_again_with_the_same_idempotency_key_is_
 
     assert first.status_code == 201, first.text
     for retry in retries:
-        assert (retry.status_code, retry.json(), retry.headers["location"]) == \
-            (201, first.json(), first.headers["location"])
+        assert (retry.status_code, retry.json(), retry.headers["location"]) == (
+            201,
+            first.json(),
+            first.headers["location"],
+        )
         assert retry.headers["idempotent-replayed"] == "true"
     assert other_body.status_code == 422
     assert other_body.headers["content-type"] == "application/problem+json"
@@ -62,7 +67,9 @@ async def test_f10_an_action_item_posted_again_with_the_same_idempotency_key_is_
 
 async def test_s7_the_post_mortem_service_limits_each_token_with_429_and_retry_after(database_url, nats_url):
     async with both_services(database_url, nats_url, rate_limit_per_second=0.5, rate_limit_burst=3) as (
-            incidents, postmortems):
+        incidents,
+        postmortems,
+    ):
         org = await organisation(incidents)
         sam, wes = org.as_("Sam"), org.as_("Wes")
         # The token is known once the post-mortem service has projected it (401 before).
@@ -73,7 +80,7 @@ async def test_s7_the_post_mortem_service_limits_each_token_with_429_and_retry_a
         health = await postmortems.get("/healthz")
 
     statuses = [answer.status_code for answer in answers]
-    assert 429 in statuses and set(statuses[:statuses.index(429)]) <= {404}, statuses
+    assert 429 in statuses and set(statuses[: statuses.index(429)]) <= {404}, statuses
     refused = answers[statuses.index(429)]
     assert refused.headers["content-type"] == "application/problem+json"
     assert int(refused.headers["retry-after"]) >= 1
@@ -93,23 +100,35 @@ def not_yet_seen_service(received: list) -> FastAPI:
     @app.post("/v1/process/refinements")
     async def refine(request: Request) -> JSONResponse:
         received.append((await request.json(), request.headers["authorization"]))
-        return JSONResponse({"type": "about:blank", "title": "Service unavailable", "status": 503, "rule": "R17",
-                             "detail": "that action item has not reached the incident service yet"},
-                            status_code=503, headers={"Retry-After": "2"}, media_type="application/problem+json")
+        return JSONResponse(
+            {
+                "type": "about:blank",
+                "title": "Service unavailable",
+                "status": 503,
+                "rule": "R17",
+                "detail": "that action item has not reached the incident service yet",
+            },
+            status_code=503,
+            headers={"Retry-After": "2"},
+            media_type="application/problem+json",
+        )
+
     return app
 
 
-async def test_r17_applying_forwards_the_recorded_item_and_passes_a_503_back_with_its_retry_after(database_url,
-                                                                                                nats_url):
+async def test_r17_applying_forwards_the_recorded_item_and_passes_a_503_back_with_its_retry_after(
+    database_url, nats_url
+):
     received: list = []
     clock = FakeClock(datetime(2026, 1, 6, 10, 0, tzinfo=UTC))
-    async with postmortem_service(database_url, nats_url, clock=clock,
-                                  incident_app=not_yet_seen_service(received)) as (client, _):
+    async with postmortem_service(database_url, nats_url, clock=clock, incident_app=not_yet_seen_service(received)) as (
+        client,
+        _,
+    ):
         await publish_all(nats_url, checkout_incident())
         await projected(client, INCIDENT, TOKENS["rita"], has("resolved"))
         await write_postmortem(client, clock)  # item 3 is the process refinement
-        retry_later = await client.post(f"/v1/postmortems/{INCIDENT}/action-items/3/apply",
-                                        headers=auth(TOKENS["bob"]))
+        retry_later = await client.post(f"/v1/postmortems/{INCIDENT}/action-items/3/apply", headers=auth(TOKENS["bob"]))
         item = (await client.get(f"/v1/postmortems/{INCIDENT}", headers=auth(TOKENS["bob"]))).json()["action_items"][2]
 
     assert retry_later.status_code == 503
@@ -117,6 +136,7 @@ async def test_r17_applying_forwards_the_recorded_item_and_passes_a_503_back_wit
     assert retry_later.headers["content-type"] == "application/problem+json"
     assert retry_later.json()["rule"] == "R17"
     refinement = ACTION_ITEMS[2][1]
-    assert received == [({"postmortem": INCIDENT, "action_item": 3, "change": refinement["change"]},
-                         f"Bearer {TOKENS['bob']}")]
+    assert received == [
+        ({"postmortem": INCIDENT, "action_item": 3, "change": refinement["change"]}, f"Bearer {TOKENS['bob']}")
+    ]
     assert (item["applied_version"], item["applied_at"], item["applied_by"]) == (None, None, None)

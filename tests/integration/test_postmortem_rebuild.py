@@ -1,5 +1,6 @@
 """F6: rebuilding the post-mortem's read model from the streams' start gives what live processing built,
 keeps what people wrote, and publishes nothing again."""
+
 from datetime import UTC, datetime
 
 from services.postmortem.rebuild import rebuild
@@ -17,14 +18,25 @@ from tests.support.postmortem import (
 )
 from tests.support.streams import stream_events
 
-TABLES = {"timeline": "event_id", "people": "id", "tokens": "id", "process_versions": "version", "aspects": "aspect",
-          "section_edits": "id", "action_items": "id", "postmortems": "incident_id", "outbox": "position"}
+TABLES = {
+    "timeline": "event_id",
+    "people": "id",
+    "tokens": "id",
+    "process_versions": "version",
+    "aspects": "aspect",
+    "section_edits": "id",
+    "action_items": "id",
+    "postmortems": "incident_id",
+    "outbox": "position",
+}
 
 
 async def snapshot(pool) -> dict[str, list]:
     async with pool.acquire() as conn:
-        return {table: [dict(row) for row in await conn.fetch(f"SELECT * FROM {table} ORDER BY {key}")]
-                for table, key in TABLES.items()}
+        return {
+            table: [dict(row) for row in await conn.fetch(f"SELECT * FROM {table} ORDER BY {key}")]
+            for table, key in TABLES.items()
+        }
 
 
 async def _sent(pool) -> bool:
@@ -32,8 +44,9 @@ async def _sent(pool) -> bool:
     return await pool.fetchval("SELECT count(*) = 4 FROM outbox WHERE published_at IS NOT NULL")
 
 
-async def test_f6_a_rebuild_from_the_streams_start_equals_live_processing_and_sends_nothing_again(database_url,
-                                                                                                nats_url):
+async def test_f6_a_rebuild_from_the_streams_start_equals_live_processing_and_sends_nothing_again(
+    database_url, nats_url
+):
     events = checkout_incident()
     about_it = sum(1 for e in events if e.subject == INCIDENT)
     clock = FakeClock(datetime(2026, 1, 6, 10, 0, tzinfo=UTC))
@@ -44,8 +57,9 @@ async def test_f6_a_rebuild_from_the_streams_start_equals_live_processing_and_se
             await app.state.infra.js.publish(event.type, event.to_bytes(), headers={"Nats-Msg-Id": f"again-{event.id}"})
         await projected(client, INCIDENT, ADMIN_TOKEN, lambda d: len(d["timeline"]) == about_it)
         await write_postmortem(client, clock)
-        assert (await client.post(f"/v1/postmortems/{INCIDENT}/publish", headers=auth(TOKENS["ann"]))).status_code \
-            == 200
+        assert (
+            await client.post(f"/v1/postmortems/{INCIDENT}/publish", headers=auth(TOKENS["ann"]))
+        ).status_code == 200
         live_report = (await client.get(f"/v1/postmortems/{INCIDENT}/report.md", headers=auth(ADMIN_TOKEN))).text
         await eventually(lambda: _sent(app.state.pool))  # the outbox had its turn before the snapshot
         live = await snapshot(app.state.pool)
@@ -60,4 +74,5 @@ async def test_f6_a_rebuild_from_the_streams_start_equals_live_processing_and_se
     assert rebuilt == live and report == live_report
     assert len(live["timeline"]) == about_it and len(live["section_edits"]) == 7
     assert [e.type for e in published] == ["warroom.postmortem.action_item_added.v1"] * 3 + [
-        "warroom.postmortem.published.v1"]
+        "warroom.postmortem.published.v1"
+    ]

@@ -3,6 +3,7 @@ facts, and the same document in JSON, Markdown and HTML.
 
 Regenerate the golden file after an intended change with WARROOM_UPDATE_GOLDEN=1.
 """
+
 import os
 import re
 from pathlib import Path
@@ -29,11 +30,16 @@ async def test_sections_of_the_scripted_report_carry_the_generated_facts(databas
     document, _, _ = await scripted_report(database_url, nats_url)
 
     problem = section(document, "problem")["generated"]
-    assert (problem["title"], problem["initial_severity"], problem["highest_severity"]) == \
-        ("Checkout returns 500", 2, 1)
+    assert (problem["title"], problem["initial_severity"], problem["highest_severity"]) == (
+        "Checkout returns 500",
+        2,
+        1,
+    )
     managers = section(document, "participants")["generated"]["managers"]
     assert [(m["name"], [(t["from"][11:16], t["to"][11:16]) for t in m["tenures"]]) for m in managers] == [
-        ("Ann Archer", [("09:00", "09:15"), ("10:45", "12:00")]), ("Bob Baker", [("09:15", "10:45")])]
+        ("Ann Archer", [("09:00", "09:15"), ("10:45", "12:00")]),
+        ("Bob Baker", [("09:15", "10:45")]),
+    ]
     participants = section(document, "participants")["generated"]
     assert [p["name"] for p in participants["observers"]] == ["Eve Evans"]
     assert [p["name"] for p in participants["pr_managers"]] == ["Pia Park"]
@@ -43,5 +49,9 @@ async def test_sections_of_the_scripted_report_carry_the_generated_facts(databas
     assert solution["resolution"] == "Reverted the payment gateway configuration change"
     assert section(document, "prevention")["generated"]["action_items"] == [1]
     assert section(document, "handling_lessons")["generated"]["action_items"] == [2, 3]
-    assert document["durations"] == {"to_acknowledge": 18 * 60.0, "to_first_status_update": 70 * 60.0,
-                                     "to_resolve": 180 * 60.0, "at_level": {"2": 45 * 60.0, "1": 135 * 60.0}}
+    assert document["durations"] == {
+        "to_acknowledge": 18 * 60.0,
+        "to_first_status_update": 70 * 60.0,
+        "to_resolve": 180 * 60.0,
+        "at_level": {"2": 45 * 60.0, "1": 135 * 60.0},
+    }

@@ -7,6 +7,7 @@ the same lifespan, so applying a refinement really forwards (and its answers pas
 the cases name the scripted incident and its action items, so the fuzzing reaches the writes and
 not only the 404s and 422s.
 """
+
 import asyncio
 import time
 from contextlib import asynccontextmanager
@@ -30,8 +31,6 @@ from tests.support.postmortem import (
 from tests.support.postmortem import settings as pm
 
 HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
 
 
 def _app(database_url: str, nats_url: str):
@@ -64,9 +63,11 @@ def _ready(client) -> None:
 def _aim(case) -> None:
     """Point the case at the scripted incident, its first action items and its people."""
     params = case.path_parameters or {}
-    case.path_parameters = {**params, **({"incident_id": INCIDENT} if "incident_id" in params else {}),
-                            **({"item_id": 1 + params["item_id"] % 2} if isinstance(params.get("item_id"), int)
-                               else {})}
+    case.path_parameters = {
+        **params,
+        **({"incident_id": INCIDENT} if "incident_id" in params else {}),
+        **({"item_id": 1 + params["item_id"] % 2} if isinstance(params.get("item_id"), int) else {}),
+    }
     if isinstance(case.body, dict) and "owner" in case.body:
         case.body = {**case.body, "owner": next(iter(PEOPLE))}
 
@@ -75,6 +76,7 @@ def _fuzz(schema, max_examples: int) -> list[str]:
     with asgi.get_client(schema.app) as client:
         _ready(client)
     return fuzz_operations(schema, max_examples=max_examples, headers=HEADERS, aim=_aim)
+
 
 def _run(database_url: str, nats_url: str, max_examples: int) -> None:
     asyncio.run(publish_all(nats_url, checkout_incident()))

@@ -1,4 +1,5 @@
 """R10 at start-up: while the process names no catch-all SME, every service says so in its log."""
+
 import json
 
 import asyncpg
@@ -18,8 +19,11 @@ def _apps():
     def timers_settings(database_url: str, nats_url: str) -> Settings:
         return Settings(database_url=database_url, nats_url=nats_url, poll_interval=0.05)
 
-    return {"notifier": (notifier_app, notifier.settings), "timers": (timers_app, timers_settings),
-            "postmortem": (postmortem_app, postmortem.settings)}
+    return {
+        "notifier": (notifier_app, notifier.settings),
+        "timers": (timers_app, timers_settings),
+        "postmortem": (postmortem_app, postmortem.settings),
+    }
 
 
 async def _start(service: str, database_url: str, nats_url: str) -> list[dict]:
@@ -34,8 +38,9 @@ async def _start(service: str, database_url: str, nats_url: str) -> list[dict]:
 async def _project(database_url: str, service: str, version: int, document: dict) -> None:
     conn = await asyncpg.connect(database_url, server_settings={"search_path": service})
     try:
-        await conn.execute("INSERT INTO process_versions (version, document) VALUES ($1, $2::jsonb)",
-                           version, json.dumps(document))
+        await conn.execute(
+            "INSERT INTO process_versions (version, document) VALUES ($1, $2::jsonb)", version, json.dumps(document)
+        )
     finally:
         await conn.close()
 

@@ -2,6 +2,7 @@
 line breaks in a single-line field, lone surrogates, over-long values, JSON nested too deep — with
 a 422 naming the field, before anything is written; what it accepts reaches every service (the
 page is delivered, the post-mortem draft exists, the incident is listed, nothing is parked)."""
+
 import asyncio
 import json
 from urllib.parse import quote
@@ -49,10 +50,12 @@ async def test_s3_a_nul_in_a_title_is_refused_and_nothing_is_declared(database_u
         sam, _ = await register(client, "Sam")
         assert (await client.put("/v1/directory/aspects/servers", json={"smes": [sam]})).status_code == 200
         before = await stored_events(app)
-        nul = await client.post("/v1/incidents", content=raw({"title": "nul\u0000byte", "aspect": "servers",
-                                                               "severity": 1}), headers=JSON)
-        crlf = await client.post("/v1/incidents", json={"title": "x\r\nBcc: all@example.com", "aspect": "servers",
-                                                        "severity": 1})
+        nul = await client.post(
+            "/v1/incidents", content=raw({"title": "nul\u0000byte", "aspect": "servers", "severity": 1}), headers=JSON
+        )
+        crlf = await client.post(
+            "/v1/incidents", json={"title": "x\r\nBcc: all@example.com", "aspect": "servers", "severity": 1}
+        )
         after = await stored_events(app)
         listed = (await client.get("/v1/incidents")).json()["incidents"]
 
@@ -92,23 +95,40 @@ async def test_s3_an_aspect_with_a_nul_in_the_path_is_refused_and_the_directory_
 
 
 async def test_s3_an_action_item_whose_change_is_nested_300_levels_deep_is_refused_and_not_stored(
-        database_url, nats_url):
+    database_url, nats_url
+):
     async with both_services(database_url, nats_url) as (incidents, postmortems):
         sam, token = await register(incidents, "Sam")
         assert (await incidents.put("/v1/directory/aspects/servers", json={"smes": [sam]})).status_code == 200
-        incident = (await incidents.post("/v1/incidents", json={"title": "Disk full", "aspect": "servers",
-                                                                "severity": 1}, headers=auth(token))).json()
+        incident = (
+            await incidents.post(
+                "/v1/incidents", json={"title": "Disk full", "aspect": "servers", "severity": 1}, headers=auth(token)
+            )
+        ).json()
         base = f"/v1/postmortems/{incident['id']}"
         await projected(postmortems, incident["id"], token)
         answers = {}
         for depth in (33, 300, 490, 900):
-            item = {"title": "Name a catch-all", "owner": sam, "due": "2026-12-01", "kind": "process_refinement",
-                    "change": nested(depth)}
+            item = {
+                "title": "Name a catch-all",
+                "owner": sam,
+                "due": "2026-12-01",
+                "kind": "process_refinement",
+                "change": nested(depth),
+            }
             answers[depth] = await postmortems.post(f"{base}/action-items", json=item, headers=auth(token))
         items = (await postmortems.get(base, headers=auth(token))).json()["action_items"]
-        at_the_limit = await postmortems.post(f"{base}/action-items", headers=auth(token), json={
-            "title": "Name a catch-all", "owner": sam, "due": "2026-12-01", "kind": "process_refinement",
-            "change": nested(32)})
+        at_the_limit = await postmortems.post(
+            f"{base}/action-items",
+            headers=auth(token),
+            json={
+                "title": "Name a catch-all",
+                "owner": sam,
+                "due": "2026-12-01",
+                "kind": "process_refinement",
+                "change": nested(32),
+            },
+        )
 
     for depth, answer in answers.items():
         assert fields(answer) == ["change"], depth
@@ -118,7 +138,8 @@ async def test_s3_an_action_item_whose_change_is_nested_300_levels_deep_is_refus
 
 
 async def test_s3_a_process_or_refinement_nested_300_levels_deep_is_refused_and_nothing_is_published(
-        database_url, nats_url):
+    database_url, nats_url
+):
     async with incident_service(database_url, nats_url) as (client, app):
         process = (await client.get("/v1/process")).json()
         before = await stored_events(app)
@@ -126,8 +147,11 @@ async def test_s3_a_process_or_refinement_nested_300_levels_deep_is_refused_and_
         for depth in (300, 490, 900):
             answers.append(await client.put("/v1/process", json={**process, "levels": [nested(depth)]}))
             answers.append(await client.put("/v1/process", json={**process, "catch_all_sme": nested(depth)}))
-            answers.append(await client.post("/v1/process/refinements", json={
-                "postmortem": "p1", "action_item": 1, "change": nested(depth)}))
+            answers.append(
+                await client.post(
+                    "/v1/process/refinements", json={"postmortem": "p1", "action_item": 1, "change": nested(depth)}
+                )
+            )
         after = await stored_events(app)
         version = (await client.get("/v1/process")).json()["version"]
 
@@ -139,15 +163,57 @@ async def test_s3_a_process_or_refinement_nested_300_levels_deep_is_refused_and_
 
 
 # Every general category of Unicode (surrogates apart: below), control characters among them.
-CATEGORIES = ("Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe", "Pi",
-              "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf", "Co", "Cn")
+CATEGORIES = (
+    "Lu",
+    "Ll",
+    "Lt",
+    "Lm",
+    "Lo",
+    "Mn",
+    "Mc",
+    "Me",
+    "Nd",
+    "Nl",
+    "No",
+    "Pc",
+    "Pd",
+    "Ps",
+    "Pe",
+    "Pi",
+    "Pf",
+    "Po",
+    "Sm",
+    "Sc",
+    "Sk",
+    "So",
+    "Zs",
+    "Zl",
+    "Zp",
+    "Cc",
+    "Cf",
+    "Co",
+    "Cn",
+)
 HOSTILE = st.one_of(
     st.text(st.characters(codec=None, categories=CATEGORIES), min_size=1, max_size=40),
     st.text(st.characters(codec=None, max_codepoint=0x9F), min_size=1, max_size=20),  # C0, DEL and C1 often
-    st.tuples(st.text(max_size=5), st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF),
-                                           min_size=1, max_size=2)).map("".join),  # lone surrogates
-    st.sampled_from(["Checkout\r\nBcc: all@example.com", "two\nlines", "tab\tseparated", "nul\x00byte",
-                     "del\x7f", "next\x85line", "line\u2028separator", "zero\u200bwidth", "\ufeffbom", "ok"]),
+    st.tuples(
+        st.text(max_size=5), st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=2)
+    ).map("".join),  # lone surrogates
+    st.sampled_from(
+        [
+            "Checkout\r\nBcc: all@example.com",
+            "two\nlines",
+            "tab\tseparated",
+            "nul\x00byte",
+            "del\x7f",
+            "next\x85line",
+            "line\u2028separator",
+            "zero\u200bwidth",
+            "\ufeffbom",
+            "ok",
+        ]
+    ),
     st.integers(min_value=60, max_value=12_000).map(lambda n: "é" * n),  # around every field's limit
 )
 
@@ -156,15 +222,21 @@ class Probe:
     """The three services of one test, driven from hypothesis's thread onto the test's event loop."""
 
     def __init__(self, loop, incidents, notifier_api, postmortems, app):
-        self.loop, self.incidents, self.notifier, self.postmortems, self.app = loop, incidents, notifier_api, \
-            postmortems, app
+        self.loop, self.incidents, self.notifier, self.postmortems, self.app = (
+            loop,
+            incidents,
+            notifier_api,
+            postmortems,
+            app,
+        )
 
     def run(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
 
     def send(self, method: str, path: str, body: dict, headers: dict, client=None) -> httpx.Response:
-        return self.run((client or self.incidents).request(method, path, content=raw(body),
-                                                             headers={**JSON, **headers}))
+        return self.run(
+            (client or self.incidents).request(method, path, content=raw(body), headers={**JSON, **headers})
+        )
 
     def events(self) -> int:
         return self.run(stored_events(self.app))
@@ -183,23 +255,31 @@ def fuzz(field: str, check) -> None:
     @given(value=HOSTILE)
     def run(value):
         check(value)
+
     run()
 
 
 async def test_s3_hostile_text_in_any_field_is_refused_or_reaches_the_page_the_draft_and_the_list(
-        database_url, nats_url):
+    database_url, nats_url
+):
     async with Receiver() as receiver, incident_service(database_url, nats_url, **UNTHROTTLED) as (incidents, app):
         sam, sam_token = await register(incidents, "Sam", webhook_url=receiver.url("/sam"))
         wes, wes_token = await register(incidents, "Wes")
         assert (await incidents.put("/v1/directory/aspects/servers", json={"smes": [sam]})).status_code == 200
         process = (await incidents.get("/v1/process")).json()
         assert (await incidents.put("/v1/process", json={**process, "catch_all_sme": sam})).status_code == 200
-        async with notifier(database_url, nats_url, **UNTHROTTLED) as running, \
-                postmortem_service(database_url, nats_url, incident_app=app, **UNTHROTTLED) as (postmortems, _):
-            base = (await incidents.post("/v1/incidents", json={"title": "Base", "aspect": "servers", "severity": 1},
-                                         headers=auth(sam_token))).json()["id"]
-            assert (await incidents.post(f"/v1/incidents/{base}/workers", json={"person": wes},
-                                         headers=auth(sam_token))).status_code == 200
+        async with (
+            notifier(database_url, nats_url, **UNTHROTTLED) as running,
+            postmortem_service(database_url, nats_url, incident_app=app, **UNTHROTTLED) as (postmortems, _),
+        ):
+            base = (
+                await incidents.post(
+                    "/v1/incidents", json={"title": "Base", "aspect": "servers", "severity": 1}, headers=auth(sam_token)
+                )
+            ).json()["id"]
+            assert (
+                await incidents.post(f"/v1/incidents/{base}/workers", json={"person": wes}, headers=auth(sam_token))
+            ).status_code == 200
             await projected(postmortems, base, sam_token)
             probe = Probe(asyncio.get_running_loop(), incidents, running.api, postmortems, app)
             declared, updates, names = [base], [], {}
@@ -213,24 +293,37 @@ async def test_s3_hostile_text_in_any_field_is_refused_or_reaches_the_page_the_d
                         declared.append(answer.json()["id"])
                     else:
                         assert probe.events() == before
+
                 return check
 
             def person(field):
                 def check(value):
-                    shaped = {"email": f"{value}@example.com", "groups": [value],
-                              "webhook_url": receiver.url(f"/people/{value}")}.get(field, value)
+                    shaped = {
+                        "email": f"{value}@example.com",
+                        "groups": [value],
+                        "webhook_url": receiver.url(f"/people/{value}"),
+                    }.get(field, value)
                     before = probe.events()
-                    answer = probe.send("POST", "/v1/people", {**PERSON, "name": "Pia", "email": "pia@example.com",
-                                                               field: shaped}, ADMIN)
+                    answer = probe.send(
+                        "POST",
+                        "/v1/people",
+                        {**PERSON, "name": "Pia", "email": "pia@example.com", field: shaped},
+                        ADMIN,
+                    )
                     if not refused_or_accepted(answer, field.replace("groups", "groups.0"), 201):
                         assert probe.events() == before
                         return
                     pia = answer.json()
                     names[pia["id"]] = pia["name"]
-                    managed = probe.send("POST", "/v1/incidents", {"title": "Pia's", "aspect": "servers",
-                                                                   "severity": 1, "manager": pia["id"]}, ADMIN)
+                    managed = probe.send(
+                        "POST",
+                        "/v1/incidents",
+                        {"title": "Pia's", "aspect": "servers", "severity": 1, "manager": pia["id"]},
+                        ADMIN,
+                    )
                     assert managed.status_code == 201, managed.text
                     declared.append(managed.json()["id"])
+
                 return check
 
             def aspect(value):
@@ -251,12 +344,14 @@ async def test_s3_hostile_text_in_any_field_is_refused_or_reaches_the_page_the_d
                 def check(value):
                     parts = {part: "ok" for part in ("learned", "tried", "outcome", "working_on", "remaining")}
                     version = probe.run(incidents.get(f"/v1/incidents/{base}")).json()["version"]
-                    answer = probe.send("POST", f"/v1/incidents/{base}/status-updates", {**parts, field: value},
-                                        auth(wes_token))
+                    answer = probe.send(
+                        "POST", f"/v1/incidents/{base}/status-updates", {**parts, field: value}, auth(wes_token)
+                    )
                     if refused_or_accepted(answer, field, 200):
                         updates.append(value)
                     else:
                         assert probe.run(incidents.get(f"/v1/incidents/{base}")).json()["version"] == version
+
                 return check
 
             def narrative(value):
@@ -270,35 +365,50 @@ async def test_s3_hostile_text_in_any_field_is_refused_or_reaches_the_page_the_d
                 else:
                     assert cause == next(s for s in before["sections"] if s["id"] == "cause")
 
-            checks = [*((f"declaration.{f}", declaration(f)) for f in ("title", "description", "aspect")),
-                      *((f"person.{f}", person(f)) for f in ("name", "email", "timezone", "phone", "groups",
-                                                              "webhook_url")),
-                      ("path.aspect", aspect),
-                      *((f"status_update.{f}", status_update(f)) for f in ("learned", "tried", "outcome",
-                                                                            "working_on", "remaining")),
-                      ("postmortem.cause", narrative)]
+            checks = [
+                *((f"declaration.{f}", declaration(f)) for f in ("title", "description", "aspect")),
+                *((f"person.{f}", person(f)) for f in ("name", "email", "timezone", "phone", "groups", "webhook_url")),
+                ("path.aspect", aspect),
+                *(
+                    (f"status_update.{f}", status_update(f))
+                    for f in ("learned", "tried", "outcome", "working_on", "remaining")
+                ),
+                ("postmortem.cause", narrative),
+            ]
             for name, check in checks:
                 await asyncio.to_thread(fuzz, name, check)
 
             # What was accepted reached everyone: paged, drafted, listed; nothing parked anywhere.
             async def everywhere():
-                listed = {i["id"] for i in (await incidents.get("/v1/incidents", params={"limit": 500})).json()[
-                    "incidents"]}
-                pages = {d["incident_id"] for d in (await running.api.get("/v1/deliveries", params={"limit": 500},
-                                                                          headers=ADMIN)).json()["deliveries"]
-                         if d["reason"] == "paged"}
+                listed = {
+                    i["id"] for i in (await incidents.get("/v1/incidents", params={"limit": 500})).json()["incidents"]
+                }
+                pages = {
+                    d["incident_id"]
+                    for d in (await running.api.get("/v1/deliveries", params={"limit": 500}, headers=ADMIN)).json()[
+                        "deliveries"
+                    ]
+                    if d["reason"] == "paged"
+                }
                 drafts = [(await postmortems.get(f"/v1/postmortems/{i}", headers=ADMIN)).status_code for i in declared]
                 return set(declared) <= listed and set(declared) <= pages and set(drafts) == {200}
+
             await eventually(everywhere, timeout=30)
 
             async def updates_everywhere():
-                told = [d for d in (await running.api.get("/v1/deliveries", params={"incident_id": base,
-                                                                                    "limit": 500},
-                                                          headers=ADMIN)).json()["deliveries"]
-                        if d["reason"] == "status_update"]
+                told = [
+                    d
+                    for d in (
+                        await running.api.get(
+                            "/v1/deliveries", params={"incident_id": base, "limit": 500}, headers=ADMIN
+                        )
+                    ).json()["deliveries"]
+                    if d["reason"] == "status_update"
+                ]
                 report = (await postmortems.get(f"/v1/postmortems/{base}", headers=ADMIN)).json()
                 quoted = [e for e in report["timeline"] if e["type"] == "warroom.incident.status_updated.v1"]
                 return len(told) == len(quoted) == len(updates)
+
             await eventually(updates_everywhere, timeout=30)
 
             participants = {}
@@ -308,8 +418,10 @@ async def test_s3_hostile_text_in_any_field_is_refused_or_reaches_the_page_the_d
 
         pool = await asyncpg.connect(database_url)
         try:
-            parked = {schema: await pool.fetchval(f"SELECT count(*) FROM {schema}.parked_events")
-                      for schema in ("incident", "notifier", "postmortem")}
+            parked = {
+                schema: await pool.fetchval(f"SELECT count(*) FROM {schema}.parked_events")
+                for schema in ("incident", "notifier", "postmortem")
+            }
         finally:
             await pool.close()
 

@@ -1,5 +1,6 @@
 """S6: schemathesis fuzzes every operation of the timers API, signed in with a valid token:
 no 5xx, and every answer conforms to the OpenAPI document (status, media type, body schema)."""
+
 import asyncio
 
 import httpx
@@ -30,15 +31,26 @@ def fuzz(operation, client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) 
     sent = []
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(case=st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
-                          operation.as_strategy(GenerationMode.NEGATIVE),
-                          # An incident with timers, so whole timer lists are checked against the schema too.
-                          operation.as_strategy(GenerationMode.POSITIVE, query={"incident_id": "inc-1"})))
+    @given(
+        case=st.one_of(
+            operation.as_strategy(GenerationMode.POSITIVE),
+            operation.as_strategy(GenerationMode.NEGATIVE),
+            # An incident with timers, so whole timer lists are checked against the schema too.
+            operation.as_strategy(GenerationMode.POSITIVE, query={"incident_id": "inc-1"}),
+        )
+    )
     def check(case):
         request = case.as_transport_kwargs(base_url=str(client.base_url), headers=AUTH)
         response = asyncio.run_coroutine_threadsafe(
-            client.request(request["method"], request["url"], headers=request.get("headers"),
-                           params=request.get("params"), content=request.get("data")), loop).result()
+            client.request(
+                request["method"],
+                request["url"],
+                headers=request.get("headers"),
+                params=request.get("params"),
+                content=request.get("data"),
+            ),
+            loop,
+        ).result()
         sent.append(response.status_code)
         case.validate_response(response, checks=CHECKS)
 
@@ -49,8 +61,9 @@ def fuzz(operation, client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) 
 async def test_s6_fuzzing_the_timers_api_finds_no_server_error_and_no_answer_off_its_schema(database_url, nats_url):
     app = create_app(Settings(database_url=database_url, nats_url=nats_url, poll_interval=0.05, **UNTHROTTLED))
     async with streams(nats_url) as (publish, _, _), app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://timers",
-                                     headers=AUTH) as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://timers", headers=AUTH
+        ) as client:
             events = publish.events
             await publish(*events.organisation(process([level(1, public_update_every="PT1H")])))
             await publish(events.declare("inc-1"), events.add_worker("inc-1", "wes"))

@@ -3,6 +3,7 @@
 The handler and the scheduler run in the test's event loop with a fake clock, so hours of an
 incident pass in an instant; the service's consumer and NATS are covered in test_timers_service.
 """
+
 import asyncio
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ def of_kind(pending: set, kind: str) -> set:
 
 
 # --- R11: acknowledgement ---
+
 
 async def test_r11_declaring_pages_the_paged_person_who_must_acknowledge_within_the_levels_time(database_url):
     async with harness(database_url) as t:
@@ -68,7 +70,8 @@ async def test_r11_an_escalation_pages_the_new_manager_under_the_current_level(d
 
 
 async def test_r11_an_escalation_at_night_is_due_fifteen_minutes_after_the_new_managers_waking_hours_begin(
-        database_url):
+    database_url,
+):
     document = process([level(1), level(2, immediacy="waking_hours", acknowledge_within="PT15M")])
     tokyo = ZoneInfo("Asia/Tokyo")
     async with timers_pool(database_url) as pool:
@@ -90,6 +93,7 @@ async def test_r11_a_handover_accepted_while_a_page_is_unanswered_ends_the_wait(
 
 # --- R06: status and public updates ---
 
+
 async def test_r06_a_workers_update_is_due_every_status_update_every_until_it_comes(database_url):
     async with harness(database_url) as t:
         await t.apply(t.events.declare("inc-1"), t.events.add_worker("inc-1", "wes"))
@@ -110,13 +114,16 @@ async def test_r06_a_workers_update_is_due_every_status_update_every_until_it_co
 async def test_r06_a_status_request_restarts_the_cadence_of_the_workers_asked_only(database_url):
     async with harness(database_url) as t:
         start = t.clock.now()
-        await t.apply(t.events.declare("inc-1"), t.events.add_worker("inc-1", "wes"),
-                      t.events.add_worker("inc-1", "val"))
+        await t.apply(
+            t.events.declare("inc-1"), t.events.add_worker("inc-1", "wes"), t.events.add_worker("inc-1", "val")
+        )
         t.clock.advance(20 * M)
         await t.apply(t.events.request_status("inc-1", ["wes"]))
 
         assert of_kind(await t.pending("inc-1"), "status_update_due") == {
-            ("wes", start + 20 * M + H), ("val", start + H)}
+            ("wes", start + 20 * M + H),
+            ("val", start + H),
+        }
 
 
 async def test_r06_a_removed_worker_is_asked_for_no_more_updates(database_url):
@@ -148,7 +155,9 @@ async def test_r06_a_reminder_firing_while_its_worker_is_removed_leaves_no_next_
 
         assert of_kind(await t.pending("inc-1"), "status_update_due") == set()
         assert [x["state"] for x in await t.timers("inc-1") if x["kind"] == "status_update_due"] == [
-            "fired", "cancelled"]
+            "fired",
+            "cancelled",
+        ]
 
 
 async def test_r06_public_updates_are_due_from_the_declaration_then_from_the_last_one_posted(database_url):
@@ -165,6 +174,7 @@ async def test_r06_public_updates_are_due_from_the_declaration_then_from_the_las
 
 # --- R07: the observers' summary of the workers' updates ---
 
+
 async def test_r07_the_observers_summary_is_due_every_status_update_every_until_the_resolution(database_url):
     async with harness(database_url) as t:
         declared = t.clock.now()
@@ -178,9 +188,12 @@ async def test_r07_the_observers_summary_is_due_every_status_update_every_until_
         states = [x["state"] for x in await t.timers("inc-1") if x["kind"] == "observer_summary_due"]
 
     assert [(x["person"], x["due_at"], x["detail"]) for x in planned if x["kind"] == "observer_summary_due"] == [
-        (None, declared + 2 * H, {"level": 2})]  # level 2's status_update_every
+        (None, declared + 2 * H, {"level": 2})
+    ]  # level 2's status_update_every
     assert [(f["person"], datetime.fromisoformat(f["due_at"]), f["detail"]) for f in fired] == [
-        (None, declared + 2 * H, {"level": 2}), (None, declared + 4 * H, {"level": 2})]
+        (None, declared + 2 * H, {"level": 2}),
+        (None, declared + 4 * H, {"level": 2}),
+    ]
     assert states == ["fired", "fired", "cancelled"]
 
 
@@ -201,10 +214,12 @@ async def test_r13_a_level_change_moves_the_observers_summary_to_the_new_interva
     assert slower == {(None, declared + 2 * H + 4 * H)}  # level 3: four hours after the last summary
     # Level 1 (every hour) would have wanted one an hour after the last summary: due at the change, not before.
     assert [(x["due_at"], x["detail"]) for x in faster if x["kind"] == "observer_summary_due"] == [
-        (changed_back, {"level": 1})]
+        (changed_back, {"level": 1})
+    ]
 
 
 # --- R13: a level change switches cadences and checklist ---
+
 
 async def test_r13_a_level_change_replans_status_public_and_checklist_deadlines_under_the_new_level(database_url):
     async with harness(database_url) as t:
@@ -250,6 +265,7 @@ async def test_r13_a_level_without_public_updates_cancels_the_public_cadence(dat
 
 # --- R14: the checklist ---
 
+
 async def test_r14_checklist_steps_with_a_deadline_fall_due_unless_completed(database_url):
     async with harness(database_url) as t:
         declared = t.clock.now()
@@ -262,11 +278,13 @@ async def test_r14_checklist_steps_with_a_deadline_fall_due_unless_completed(dat
         states = {x["detail"]["step"]: x["state"] for x in await t.timers("inc-1") if x["kind"] == "checklist_step_due"}
 
     assert [(f["detail"], datetime.fromisoformat(f["due_at"])) for f in fired] == [
-        ({"step": "call", "level": 1}, declared + 30 * M)]
+        ({"step": "call", "level": 1}, declared + 30 * M)
+    ]
     assert states == {"announce": "cancelled", "call": "fired"}  # "test-plan" has no deadline
 
 
 # --- R05: tenure across incidents ---
+
 
 async def test_r05_a_person_managing_two_incidents_back_to_back_keeps_one_tenure(database_url):
     async with harness(database_url) as t:
@@ -306,19 +324,26 @@ async def test_r05_the_warning_and_the_limit_fire_once_for_each_incident_the_per
         t.clock.advance(30 * M)
         await t.tick()
         await t.tick()
-        fired = [(f["kind"], f["incident_id"]) for f in await t.fired() if f["kind"] in ("handover_warning",
-                                                                                          "shift_limit")]
+        fired = [
+            (f["kind"], f["incident_id"]) for f in await t.fired() if f["kind"] in ("handover_warning", "shift_limit")
+        ]
 
-    assert sorted(fired) == [("handover_warning", "inc-1"), ("handover_warning", "inc-2"),
-                             ("shift_limit", "inc-1"), ("shift_limit", "inc-2")]
+    assert sorted(fired) == [
+        ("handover_warning", "inc-1"),
+        ("handover_warning", "inc-2"),
+        ("shift_limit", "inc-1"),
+        ("shift_limit", "inc-2"),
+    ]
 
 
 # --- R19: worker freshness ---
 
+
 async def test_r19_worker_fresh_falls_due_when_a_days_work_across_incidents_passes_worker_fresh_for(database_url):
     async with harness(database_url) as t:
-        await t.apply(t.events.declare("inc-1"), t.events.declare("inc-2", manager="bob"),
-                      t.events.add_worker("inc-1", "wes"))
+        await t.apply(
+            t.events.declare("inc-1"), t.events.declare("inc-2", manager="bob"), t.events.add_worker("inc-1", "wes")
+        )
         t.clock.advance(5 * H)
         await t.apply(t.events.remove_worker("inc-1", "wes"))
         t.clock.advance(3 * H)
@@ -335,6 +360,7 @@ async def test_r19_worker_fresh_falls_due_when_a_days_work_across_incidents_pass
 
 # --- the lifecycle ---
 
+
 async def test_r15_resolving_cancels_everything_and_reopening_replans_the_cadences(database_url):
     async with harness(database_url) as t:
         await t.apply(t.events.declare("inc-1"), t.events.add_worker("inc-1", "wes"))
@@ -347,8 +373,14 @@ async def test_r15_resolving_cancels_everything_and_reopening_replans_the_cadenc
         pending = await t.pending("inc-1")
 
     assert resolved == set()
-    assert {k for k, _, _ in pending} == {"status_update_due", "public_update_due", "observer_summary_due",
-                                          "handover_warning", "shift_limit", "worker_fresh"}
+    assert {k for k, _, _ in pending} == {
+        "status_update_due",
+        "public_update_due",
+        "observer_summary_due",
+        "handover_warning",
+        "shift_limit",
+        "worker_fresh",
+    }
     assert of_kind(pending, "status_update_due") == {("wes", reopened + H)}
     assert of_kind(pending, "public_update_due") == {(None, reopened + H)}
     assert of_kind(pending, "observer_summary_due") == {(None, reopened + H)}
@@ -356,8 +388,13 @@ async def test_r15_resolving_cancels_everything_and_reopening_replans_the_cadenc
 
 async def test_r16_nothing_ever_fires_for_a_closed_incident(database_url):
     async with harness(database_url) as t:
-        await t.apply(t.events.declare("inc-1"), t.events.resolve("inc-1"), t.events.close("inc-1"),
-                      t.events.reopen("inc-1"), t.events.add_worker("inc-1", "wes"))
+        await t.apply(
+            t.events.declare("inc-1"),
+            t.events.resolve("inc-1"),
+            t.events.close("inc-1"),
+            t.events.reopen("inc-1"),
+            t.events.add_worker("inc-1", "wes"),
+        )
         t.clock.advance(24 * H)
         await t.tick()
 

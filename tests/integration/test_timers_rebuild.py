@@ -1,5 +1,6 @@
 """F6 for the timers: a rebuild from the incident stream's start re-derives the timers that live
 processing planned, in the same states, and publishes nothing a second time."""
+
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -29,10 +30,21 @@ from tests.support.timers import (
 # Second-scale deadlines: within four seconds a page, a step, a status update and the handover
 # warning fall due while the rest (shift limit, freshness, the other step) stay a minute away.
 DOCUMENT = process(
-    [level(1, acknowledge_within="PT1S", status_update_every="PT2S",
-           checklist=[{"id": "announce", "title": "Announce", "due_within": "PT1S"},
-                      {"id": "call", "title": "Start the call", "due_within": "PT1M"}])],
-    handover_warning_after="PT3S", manager_shift_limit="PT1M", worker_fresh_for="PT1M")
+    [
+        level(
+            1,
+            acknowledge_within="PT1S",
+            status_update_every="PT2S",
+            checklist=[
+                {"id": "announce", "title": "Announce", "due_within": "PT1S"},
+                {"id": "call", "title": "Start the call", "due_within": "PT1M"},
+            ],
+        )
+    ],
+    handover_warning_after="PT3S",
+    manager_shift_limit="PT1M",
+    worker_fresh_for="PT1M",
+)
 
 
 def without_fired_at(timers: list[dict]) -> list[dict]:
@@ -79,9 +91,15 @@ async def test_f6_a_rebuild_from_the_stream_rederives_the_same_timers_and_sends_
             await eventually(lambda: messages.of("handover_warning"))
             await publish(events.resolve("inc-1"))
             # Another incident, under a later process version, stays open: its deadlines are hours ahead.
-            await publish(events.make("warroom.process.published.v1", "process",
-                                      {"version": 2, "document": process([level(1)]), "by": "alice"}),
-                          events.declare("inc-2", manager="bob", version=2), events.add_worker("inc-2", "val"))
+            await publish(
+                events.make(
+                    "warroom.process.published.v1",
+                    "process",
+                    {"version": 2, "document": process([level(1)]), "by": "alice"},
+                ),
+                events.declare("inc-2", manager="bob", version=2),
+                events.add_worker("inc-2", "val"),
+            )
             live = await eventually(lambda: settled(client, "inc-1"))
             live_open = await eventually(lambda: open_timers(client))
 
@@ -91,16 +109,28 @@ async def test_f6_a_rebuild_from_the_stream_rederives_the_same_timers_and_sends_
             await eventually(lambda: signed_in(client))
             rebuilt = await eventually(lambda: settled(client, "inc-1"))
             rebuilt_open = await eventually(lambda: open_timers(client))
-            await eventually(lambda: sql(database_url, "SELECT count(*) > 0 AND bool_and(published_at IS NOT NULL) "
-                                                       "FROM timers.outbox"))
+            await eventually(
+                lambda: sql(
+                    database_url, "SELECT count(*) > 0 AND bool_and(published_at IS NOT NULL) FROM timers.outbox"
+                )
+            )
         info = await js.stream_info("WARROOM_TIMERS")
 
     fired = Counter(t["kind"] for t in live if t["state"] == "fired")
-    assert fired == {"ack_due": 1, "checklist_step_due": 1, "status_update_due": 1, "handover_warning": 1,
-                     "observer_summary_due": 1}
+    assert fired == {
+        "ack_due": 1,
+        "checklist_step_due": 1,
+        "status_update_due": 1,
+        "handover_warning": 1,
+        "observer_summary_due": 1,
+    }
     assert Counter(t["kind"] for t in live if t["state"] == "cancelled") == {
-        "status_update_due": 2, "checklist_step_due": 1, "shift_limit": 1, "worker_fresh": 1,
-        "observer_summary_due": 1}
+        "status_update_due": 2,
+        "checklist_step_due": 1,
+        "shift_limit": 1,
+        "worker_fresh": 1,
+        "observer_summary_due": 1,
+    }
     assert without_fired_at(rebuilt) == without_fired_at(live)
     assert rebuilt_open == live_open and {t["state"] for t in live_open} == {"pending"}
     assert info.state.messages == len(messages.received) == sum(fired.values())
@@ -108,22 +138,36 @@ async def test_f6_a_rebuild_from_the_stream_rederives_the_same_timers_and_sends_
 
 # --- the rebuild tool: python -m services.timers.rebuild ---
 
+
 async def test_f6_replaying_every_kind_of_event_in_memory_derives_exactly_what_live_processing_built(database_url):
     h, m = timedelta(hours=1), timedelta(minutes=1)
     async with timers_pool(database_url) as pool:
         t = await TimersHarness(pool, FakeClock(), THREE_LEVELS).organise()
         e = t.events
-        await t.apply(e.declare("inc-1", manager="sam"), e.declare("inc-2", manager="alice", severity=3),
-                      e.add_worker("inc-1", "wes"), e.add_worker("inc-1", "val"), e.add_worker("inc-2", "wes"))
+        await t.apply(
+            e.declare("inc-1", manager="sam"),
+            e.declare("inc-2", manager="alice", severity=3),
+            e.add_worker("inc-1", "wes"),
+            e.add_worker("inc-1", "val"),
+            e.add_worker("inc-2", "wes"),
+        )
         for step in (6 * m, 20 * m, 50 * m, 3 * h, 9 * h):  # pages, steps, cadences, tenure and freshness fall due
             t.clock.advance(step)
             await t.tick()
-            await t.apply(e.request_status("inc-1", ["wes"]), e.update_status("inc-1", "val"),
-                          e.post_public_update("inc-1"))
-        await t.apply(e.hand_over("inc-1", "sam", "tom", how="escalated"), e.acknowledge("inc-1", "tom"),
-                      e.change_severity("inc-1", 1, 2), e.complete_step("inc-1", "observers", level=2),
-                      e.hand_over("inc-2", "alice", "wes", removed_from_workers=True), e.remove_worker("inc-1", "val"),
-                      e.resolve("inc-2"), e.close("inc-2"), e.resolve("inc-1"))
+            await t.apply(
+                e.request_status("inc-1", ["wes"]), e.update_status("inc-1", "val"), e.post_public_update("inc-1")
+            )
+        await t.apply(
+            e.hand_over("inc-1", "sam", "tom", how="escalated"),
+            e.acknowledge("inc-1", "tom"),
+            e.change_severity("inc-1", 1, 2),
+            e.complete_step("inc-1", "observers", level=2),
+            e.hand_over("inc-2", "alice", "wes", removed_from_workers=True),
+            e.remove_worker("inc-1", "val"),
+            e.resolve("inc-2"),
+            e.close("inc-2"),
+            e.resolve("inc-1"),
+        )
         t.clock.advance(30 * m)
         await t.apply(e.reopen("inc-1"), e.add_worker("inc-1", "zoe"))
         t.clock.advance(2 * h)
@@ -152,14 +196,19 @@ async def test_r11_a_replay_counts_each_page_from_the_paged_persons_hours_as_the
     async with timers_pool(database_url) as pool:
         t = await TimersHarness(pool, FakeClock(night_in_la.astimezone(UTC)), document).organise()
         e = t.events
-        await t.apply(e.register("sam", "America/Los_Angeles"), e.register("tom", "Asia/Tokyo"),
-                      e.declare("inc-1", manager="sam", severity=2),
-                      e.register("sam", "America/Los_Angeles", waking_hours={"start": "02:00", "end": "23:00"}),
-                      e.declare("inc-2", manager="sam", severity=2))
+        await t.apply(
+            e.register("sam", "America/Los_Angeles"),
+            e.register("tom", "Asia/Tokyo"),
+            e.declare("inc-1", manager="sam", severity=2),
+            e.register("sam", "America/Los_Angeles", waking_hours={"start": "02:00", "end": "23:00"}),
+            e.declare("inc-2", manager="sam", severity=2),
+        )
         t.clock.advance(datetime(2026, 1, 8, 2, 0, tzinfo=tokyo) - t.clock.now())  # 02:00 in Tokyo
         await t.tick()
-        await t.apply(e.hand_over("inc-1", "sam", "tom", how="escalated"),
-                      e.register("tom", "Asia/Tokyo", waking_hours={"start": "00:00", "end": "24:00"}))
+        await t.apply(
+            e.hand_over("inc-1", "sam", "tom", how="escalated"),
+            e.register("tom", "Asia/Tokyo", waking_hours={"start": "00:00", "end": "24:00"}),
+        )
         live = await tables(pool)
 
         async with pool.acquire() as conn, conn.transaction():
@@ -171,18 +220,23 @@ async def test_r11_a_replay_counts_each_page_from_the_paged_persons_hours_as_the
             await store.write()
         replayed = await tables(pool)
 
-    pages = sorted((row["incident_id"], row["person"], row["due_at"])
-                   for row in live["timers"] if row["kind"] == "ack_due")
+    pages = sorted(
+        (row["incident_id"], row["person"], row["due_at"]) for row in live["timers"] if row["kind"] == "ack_due"
+    )
     # Each page waits for its person's waking hours as they stood when paged, not as they were changed after.
-    assert pages == [("inc-1", "sam", datetime(2026, 1, 7, 7, 15, tzinfo=los_angeles)),
-                     ("inc-1", "tom", datetime(2026, 1, 8, 7, 15, tzinfo=tokyo)),
-                     ("inc-2", "sam", night_in_la + 15 * m)]  # Sam is awake from 02:00 by then
+    assert pages == [
+        ("inc-1", "sam", datetime(2026, 1, 7, 7, 15, tzinfo=los_angeles)),
+        ("inc-1", "tom", datetime(2026, 1, 8, 7, 15, tzinfo=tokyo)),
+        ("inc-2", "sam", night_in_la + 15 * m),
+    ]  # Sam is awake from 02:00 by then
     assert replayed == live
 
 
 async def tables(pool) -> dict[str, list[dict]]:
-    return {table: [dict(row) for row in await pool.fetch(query.replace("timers.", ""))]
-            for table, query in SNAPSHOT.items()}
+    return {
+        table: [dict(row) for row in await pool.fetch(query.replace("timers.", ""))]
+        for table, query in SNAPSHOT.items()
+    }
 
 
 SNAPSHOT = {
@@ -212,7 +266,8 @@ async def rebuild_now(database_url: str, js, clock=None) -> int:
 
 
 async def test_f6_the_rebuild_tool_restores_exactly_what_live_processing_built_and_sends_nothing_again(
-        database_url, nats_url):
+    database_url, nats_url
+):
     async with streams(nats_url) as (publish, messages, js):
         events = publish.events
         async with timers_service(database_url, nats_url) as client:
@@ -220,11 +275,15 @@ async def test_f6_the_rebuild_tool_restores_exactly_what_live_processing_built_a
             await eventually(lambda: signed_in(client))
             await publish(events.declare("inc-1"), events.add_worker("inc-1", "wes"))
             await eventually(lambda: messages.of("status_update_due"))
-            await publish(events.update_status("inc-1", "wes"), events.complete_step("inc-1", "call"),
-                          events.change_severity("inc-1", 1, 2))
+            await publish(
+                events.update_status("inc-1", "wes"),
+                events.complete_step("inc-1", "call"),
+                events.change_severity("inc-1", 1, 2),
+            )
             await eventually(lambda: messages.of("handover_warning"))
-            await publish(events.resolve("inc-1"), events.declare("inc-2", manager="bob"),
-                          events.add_worker("inc-2", "val"))
+            await publish(
+                events.resolve("inc-1"), events.declare("inc-2", manager="bob"), events.add_worker("inc-2", "val")
+            )
             await eventually(lambda: settled(client, "inc-1"))
             await eventually(lambda: caught_up(js))  # inc-2's events applied too, not only inc-1's
             live = await snapshot(database_url)

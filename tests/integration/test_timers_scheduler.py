@@ -1,4 +1,5 @@
 """The scheduler on real PostgreSQL, with a clock the test drives: never early, exactly once, never ahead."""
+
 import asyncio
 import inspect
 from datetime import datetime, timedelta
@@ -102,8 +103,9 @@ async def test_f7_two_schedulers_fire_each_timer_exactly_once(database_url):
 
         await asyncio.gather(*(replica.tick() for replica in replicas))
         events = await fired_events(pool)
-        unfired = await pool.fetchval("SELECT count(*) FROM timers WHERE state <> 'fired' AND due_at <= $1",
-                                      clock.now())
+        unfired = await pool.fetchval(
+            "SELECT count(*) FROM timers WHERE state <> 'fired' AND due_at <= $1", clock.now()
+        )
 
     assert len(events) == 120
     assert len({event["id"] for event in events}) == len({event["data"]["timer_id"] for event in events}) == 120

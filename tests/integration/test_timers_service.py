@@ -3,6 +3,7 @@
 A test process runs R05 in seconds: a handover warning after 2 s, the shift limit after 4 s.
 Events dated in the past make timers fall due at once where waiting proves nothing.
 """
+
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,8 +21,11 @@ from tests.support.timers import (
     timers_service,
 )
 
-DOCUMENT = process([level(1, acknowledge_within="PT5M", status_update_every="PT1H")],
-                   handover_warning_after="PT2S", manager_shift_limit="PT4S")
+DOCUMENT = process(
+    [level(1, acknowledge_within="PT5M", status_update_every="PT1H")],
+    handover_warning_after="PT2S",
+    manager_shift_limit="PT4S",
+)
 TENURE = ("handover_warning", "shift_limit")
 
 
@@ -71,9 +75,13 @@ async def test_r05_declaring_schedules_the_managers_handover_warning_and_shift_l
 
     assert list(timers[0]) == ["id", "kind", "incident_id", "person", "due_at", "state", "fired_at"]
     assert [(t["kind"], t["person"], t["state"], t["fired_at"]) for t in timers] == [
-        ("handover_warning", "alice", "pending", None), ("shift_limit", "alice", "pending", None)]
+        ("handover_warning", "alice", "pending", None),
+        ("shift_limit", "alice", "pending", None),
+    ]
     assert [datetime.fromisoformat(t["due_at"]) for t in timers] == [
-        declared.time + timedelta(seconds=2), declared.time + timedelta(seconds=4)]
+        declared.time + timedelta(seconds=2),
+        declared.time + timedelta(seconds=4),
+    ]
 
 
 async def test_r05_handover_warning_fires_once_after_its_offset_never_before(database_url, nats_url):
@@ -128,8 +136,7 @@ async def test_r11_a_page_held_until_waking_hours_is_due_fifteen_minutes_after_t
     assert due == datetime.combine(night.date(), time(7, 15), los_angeles) != night + timedelta(minutes=15)
 
 
-async def test_r05_a_manager_change_cancels_the_old_managers_timers_and_schedules_the_new_ones(
-        database_url, nats_url):
+async def test_r05_a_manager_change_cancels_the_old_managers_timers_and_schedules_the_new_ones(database_url, nats_url):
     async with streams(nats_url) as (publish, _, _), timers_service(database_url, nats_url) as client:
         await organised(publish, client)
         await publish(publish.events.declare("inc-1", manager="alice"))
@@ -139,11 +146,16 @@ async def test_r05_a_manager_change_cancels_the_old_managers_timers_and_schedule
         timers = await eventually(lambda: tenure_timers(client, "inc-1", 4))
 
     assert states(timers) == {
-        ("handover_warning", "alice", "cancelled"), ("shift_limit", "alice", "cancelled"),
-        ("handover_warning", "bob", "pending"), ("shift_limit", "bob", "pending")}
+        ("handover_warning", "alice", "cancelled"),
+        ("shift_limit", "alice", "cancelled"),
+        ("handover_warning", "bob", "pending"),
+        ("shift_limit", "bob", "pending"),
+    }
     bobs = {t["kind"]: datetime.fromisoformat(t["due_at"]) for t in timers if t["person"] == "bob"}
-    assert bobs == {"handover_warning": changed.time + timedelta(seconds=2),
-                    "shift_limit": changed.time + timedelta(seconds=4)}
+    assert bobs == {
+        "handover_warning": changed.time + timedelta(seconds=2),
+        "shift_limit": changed.time + timedelta(seconds=4),
+    }
 
 
 async def test_f4_a_duplicated_declaration_schedules_and_fires_nothing_twice(database_url, nats_url):
@@ -152,13 +164,21 @@ async def test_f4_a_duplicated_declaration_schedules_and_fires_nothing_twice(dat
         # Dated so the warning falls due at once and the shift limit a little later.
         declared = await publish(publish.events.declare("inc-1", time=now() - timedelta(seconds=3)))
         # The same event again under another message id: JetStream cannot drop it, the service must.
-        await js.publish(declared.type, declared.to_bytes(), stream="WARROOM_INCIDENT",
-                         headers={"Nats-Msg-Id": "redelivered-" + declared.id})
+        await js.publish(
+            declared.type,
+            declared.to_bytes(),
+            stream="WARROOM_INCIDENT",
+            headers={"Nats-Msg-Id": "redelivered-" + declared.id},
+        )
         await eventually(lambda: messages.of("shift_limit", "inc-1"))
         timers = await listed(client, "inc-1")
 
-    assert states(timers) == {("handover_warning", "alice", "fired"), ("shift_limit", "alice", "fired"),
-                              ("ack_due", "alice", "pending"), ("observer_summary_due", None, "pending")}
+    assert states(timers) == {
+        ("handover_warning", "alice", "fired"),
+        ("shift_limit", "alice", "fired"),
+        ("ack_due", "alice", "pending"),
+        ("observer_summary_due", None, "pending"),
+    }
     assert len(messages.of("handover_warning", "inc-1")) == 1
     assert await outbox_count(database_url) == 2
 
@@ -167,8 +187,12 @@ async def test_r15_resolving_cancels_every_pending_timer_of_the_incident(databas
     async with streams(nats_url) as (publish, _, _), timers_service(database_url, nats_url) as client:
         await organised(publish, client)
         events = publish.events
-        await publish(events.declare("inc-1"), events.declare("inc-2"), events.add_worker("inc-1", "wes"),
-                      events.hand_over("inc-1", previous="alice", manager="bob"))
+        await publish(
+            events.declare("inc-1"),
+            events.declare("inc-2"),
+            events.add_worker("inc-1", "wes"),
+            events.hand_over("inc-1", previous="alice", manager="bob"),
+        )
         await eventually(lambda: tenure_timers(client, "inc-1", 4))
         await publish(events.resolve("inc-1"))
 
@@ -180,8 +204,7 @@ async def test_r15_resolving_cancels_every_pending_timer_of_the_incident(databas
     assert {t["state"] for t in other} == {"pending"}
 
 
-async def test_r05_a_timer_that_fell_due_while_the_service_was_down_fires_once_on_restart(
-        database_url, nats_url):
+async def test_r05_a_timer_that_fell_due_while_the_service_was_down_fires_once_on_restart(database_url, nats_url):
     clock = FakeClock(now())
     async with streams(nats_url, clock) as (publish, messages, _):
         async with timers_service(database_url, nats_url, clock) as client:

@@ -5,6 +5,7 @@ apt-get when running as root (a fresh machine, CI), and skips with the reason ot
 `Chromium.render` opens a local file without any network and answers the page's DOM as the
 browser built it, plus a screenshot.
 """
+
 import os
 import shutil
 import subprocess
@@ -18,9 +19,18 @@ PACKAGE = "chromium"
 INSTALL_TIMEOUT = 900
 RENDER_TIMEOUT = 120
 # No first-run work, no background traffic, no GPU, no sandbox (containers run tests as root).
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--hide-scrollbars")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+)
 
 
 def find() -> str | None:
@@ -68,8 +78,10 @@ def chromium() -> Chromium:
     binary = find()
     if binary is None:
         if os.geteuid() != 0:
-            pytest.skip(f"headless Chromium is not installed and installing it needs root: "
-                        f"run `apt-get install -y {PACKAGE}` as root")
+            pytest.skip(
+                f"headless Chromium is not installed and installing it needs root: "
+                f"run `apt-get install -y {PACKAGE}` as root"
+            )
         install()
         binary = find()
         if binary is None:

@@ -1,4 +1,5 @@
 """What every service's schemathesis run (S6) checks: no 5xx, answers as documented, errors as problems."""
+
 from collections.abc import Callable
 
 from hypothesis import HealthCheck, Phase, given, settings
@@ -28,17 +29,25 @@ UNTHROTTLED = {"rate_limit_per_second": 1e6, "rate_limit_burst": 1_000_000}
 BOTH_MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 
 
-def fuzz_operations(schema, *, max_examples: int, headers: dict[str, str], aim: Callable[[object], None],
-                    modes=BOTH_MODES) -> list[str]:
+def fuzz_operations(
+    schema, *, max_examples: int, headers: dict[str, str], aim: Callable[[object], None], modes=BOTH_MODES
+) -> list[str]:
     """Every operation in each mode, ``aim(case)`` pointing half the cases at things that exist;
     the failures found, one line each (every operation runs even after one fails)."""
     failures = []
     for result in schema.get_all_operations():
         operation = result.ok()
         for mode in modes:
+
             @given(case=operation.as_strategy(generation_mode=mode), aimed=st.booleans())
-            @settings(max_examples=max_examples, deadline=None, database=None, derandomize=True,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=max_examples,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             def run(case, aimed):
                 if aimed:
                     aim(case)

@@ -1,4 +1,5 @@
 """Helpers to run the incident service in-process against the test's PostgreSQL and NATS."""
+
 import asyncio
 import time
 from contextlib import asynccontextmanager
@@ -10,13 +11,24 @@ from tests.support import builders
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 
-PERSON = {"name": "Ada", "email": "ada@example.com", "timezone": "Europe/London",
-          "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]}}
+PERSON = {
+    "name": "Ada",
+    "email": "ada@example.com",
+    "timezone": "Europe/London",
+    "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]},
+}
 
 
 def settings(database_url: str, nats_url: str, **overrides) -> Settings:
-    return builders.settings(Settings, database_url, nats_url, admin_token=ADMIN_TOKEN, poll_interval=0.2,
-                             webhook_allowlist="127.0.0.0/8", **overrides)
+    return builders.settings(
+        Settings,
+        database_url,
+        nats_url,
+        admin_token=ADMIN_TOKEN,
+        poll_interval=0.2,
+        webhook_allowlist="127.0.0.0/8",
+        **overrides,
+    )
 
 
 @asynccontextmanager
@@ -79,4 +91,3 @@ async def event_store(database_url: str):
         yield app, admin
     finally:
         app.close()
-

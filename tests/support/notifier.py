@@ -1,5 +1,6 @@
 """Helpers for the notifier's tests: a scripted webhook receiver, a real SMTP server, events as
 the incident, timers and post-mortem services publish them, and the notifier run in-process."""
+
 import asyncio
 import json
 import time
@@ -31,6 +32,7 @@ OLD_SECRET = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
 
 
 # --- a webhook receiver ---
+
 
 @dataclass
 class Received:
@@ -85,8 +87,9 @@ class Receiver:
                 await asyncio.sleep(answer.delay)
             self.requests.append(Received(lines[0].split(" ")[1], headers, raw))
             extra = "".join(f"{k}: {v}\r\n" for k, v in answer.headers.items())
-            writer.write(f"HTTP/1.1 {answer.status} Scripted\r\ncontent-length: 0\r\n{extra}"
-                         f"connection: close\r\n\r\n".encode())
+            writer.write(
+                f"HTTP/1.1 {answer.status} Scripted\r\ncontent-length: 0\r\n{extra}connection: close\r\n\r\n".encode()
+            )
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
@@ -130,13 +133,30 @@ async def refusing_port() -> int:
     return port
 
 
-async def backlog(pool, count: int, *, recipient: str, target: str, channel: str = "webhook",
-                  reason: str = "paged", priority: int = 0, payload: dict | None = None,
-                  due_seconds_ago: int = 60) -> None:
+async def backlog(
+    pool,
+    count: int,
+    *,
+    recipient: str,
+    target: str,
+    channel: str = "webhook",
+    reason: str = "paged",
+    priority: int = 0,
+    payload: dict | None = None,
+    due_seconds_ago: int = 60,
+) -> None:
     """``count`` pending deliveries already due, queued as the consumers queue them (but in one statement)."""
     from services.notifier import isolation  # the endpoint (circuit) a delivery shares
-    payload = payload or {"incident_id": "old", "event_type": "warroom.incident.declared.v1", "recipient": recipient,
-                          "reason": reason, "message": "an old notice", "title": "Old", "severity": 1}
+
+    payload = payload or {
+        "incident_id": "old",
+        "event_type": "warroom.incident.declared.v1",
+        "recipient": recipient,
+        "reason": reason,
+        "message": "an old notice",
+        "title": "Old",
+        "severity": 1,
+    }
     await pool.execute(
         "INSERT INTO deliveries (id, event_id, event_type, incident_id, recipient, channel, reason, target, payload, "
         "state, created_at, next_attempt_at, circuit, priority, held) "
@@ -144,11 +164,21 @@ async def backlog(pool, count: int, *, recipient: str, target: str, channel: str
         "'pending', now() - make_interval(secs => $7), now() - make_interval(secs => $7), $8, $9, "
         "EXISTS (SELECT 1 FROM circuits WHERE circuit = $8 AND state = 'open') "
         "FROM generate_series(1, $10) AS n",
-        f"backlog-{recipient}-{channel}-{reason}-{target}", recipient, channel, reason, target, payload,
-        float(due_seconds_ago), isolation.circuit(channel, target), priority, count)
+        f"backlog-{recipient}-{channel}-{reason}-{target}",
+        recipient,
+        channel,
+        reason,
+        target,
+        payload,
+        float(due_seconds_ago),
+        isolation.circuit(channel, target),
+        priority,
+        count,
+    )
 
 
 # --- a real SMTP server (aiosmtpd) in the test's event loop ---
+
 
 class Mailbox:
     def __init__(self):
@@ -174,6 +204,7 @@ async def smtp_server():
 
 # --- events as the other services publish them ---
 
+
 class Producer:
     """Events as the incident, timers and post-mortem services publish them (stable ids, sequences)."""
 
@@ -182,10 +213,10 @@ class Producer:
         self.events = Events(self.clock)
 
     # A test that goes on with another producer's story takes over its sequences and position.
-    versions = property(lambda self: self.events.sequences,
-                        lambda self, value: setattr(self.events, "sequences", value))
-    position = property(lambda self: self.events.position,
-                        lambda self, value: setattr(self.events, "position", value))
+    versions = property(
+        lambda self: self.events.sequences, lambda self, value: setattr(self.events, "sequences", value)
+    )
+    position = property(lambda self: self.events.position, lambda self, value: setattr(self.events, "position", value))
 
     def envelope(self, event_type: str, subject: str, data: dict, source: str = "warroom/incident") -> Envelope:
         return self.events.make(event_type, subject, data, source=source)
@@ -199,18 +230,40 @@ class Producer:
         now, timer_id = self.clock.now(), f"{incident_id}:{kind}:{self.position}"
         self.position += 1
         envelope = Envelope(
-            id=event_id(timer_id, 1), source="warroom/timers", type=f"warroom.timer.{kind}.v1", subject=incident_id,
-            time=now, sequence=1, position=self.position, data=validate(f"warroom.timer.{kind}.v1", {
-                "timer_id": timer_id, "kind": kind, "incident_id": incident_id, "person": person,
-                "due_at": now, "fired_at": now, "detail": detail}))
+            id=event_id(timer_id, 1),
+            source="warroom/timers",
+            type=f"warroom.timer.{kind}.v1",
+            subject=incident_id,
+            time=now,
+            sequence=1,
+            position=self.position,
+            data=validate(
+                f"warroom.timer.{kind}.v1",
+                {
+                    "timer_id": timer_id,
+                    "kind": kind,
+                    "incident_id": incident_id,
+                    "person": person,
+                    "due_at": now,
+                    "fired_at": now,
+                    "detail": detail,
+                },
+            ),
+        )
         await self.send(envelope)
         return envelope
 
     async def postmortem_published(self, incident_id: str, by: str) -> Envelope:
         envelope = Envelope(
-            id=event_id(f"postmortem:{incident_id}", 1), source="warroom/postmortem",
-            type="warroom.postmortem.published.v1", subject=incident_id, time=self.clock.now(), sequence=1,
-            position=self.position, data={"incident_id": incident_id, "by": by})
+            id=event_id(f"postmortem:{incident_id}", 1),
+            source="warroom/postmortem",
+            type="warroom.postmortem.published.v1",
+            subject=incident_id,
+            time=self.clock.now(),
+            sequence=1,
+            position=self.position,
+            data={"incident_id": incident_id, "by": by},
+        )
         await self.send(envelope)
         return envelope
 
@@ -231,12 +284,26 @@ class Producer:
 
     async def declare(self, incident_id: str, paged: str, smes=None, severity: int = 1, **extra) -> Envelope:
         smes = [paged] if smes is None else smes
-        return await self.publish("warroom.incident.declared.v1", incident_id, {
-            "title": "Checkout down", "description": "payments fail", "aspect": "payments", "severity": severity,
-            "manager": paged, "smes": smes, "declared_by": "reader", "process_version": 1, "paged": paged, **extra})
+        return await self.publish(
+            "warroom.incident.declared.v1",
+            incident_id,
+            {
+                "title": "Checkout down",
+                "description": "payments fail",
+                "aspect": "payments",
+                "severity": severity,
+                "manager": paged,
+                "smes": smes,
+                "declared_by": "reader",
+                "process_version": 1,
+                "paged": paged,
+                **extra,
+            },
+        )
 
 
 # --- the notifier in-process ---
+
 
 @dataclass
 class Running:
@@ -251,6 +318,7 @@ class Running:
 
         async def signed_in():
             return (await self.api.get("/v1/deliveries", headers=admin())).status_code == 200
+
         await eventually(signed_in)
 
     async def caught_up(self, stream: str = "WARROOM_INCIDENT", durable: str = "notifier-incident") -> bool:
@@ -262,8 +330,13 @@ def admin() -> dict[str, str]:
 
 
 def settings(database_url: str, nats_url: str, **overrides) -> NotifierSettings:
-    values = {"poll_interval": 0.05, "webhook_allowlist": "127.0.0.0/8", "notifier_signing_secrets": SECRET,
-              "log_level": "warning", **overrides}
+    values = {
+        "poll_interval": 0.05,
+        "webhook_allowlist": "127.0.0.0/8",
+        "notifier_signing_secrets": SECRET,
+        "log_level": "warning",
+        **overrides,
+    }
     return builders.settings(NotifierSettings, database_url, nats_url, **values)
 
 
@@ -273,8 +346,11 @@ async def notifier(database_url: str, nats_url: str, *, clock: Clock | None = No
     app = create_app(settings(database_url, nats_url, **overrides), clock)
     nc = await nats.connect(nats_url)
     try:
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notifier",
-                                   headers={"authorization": f"Bearer {TOKEN}"})
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://notifier",
+            headers={"authorization": f"Bearer {TOKEN}"},
+        )
         async with app.router.lifespan_context(app), client as api:
             js = nc.jetstream()
             yield Running(app, api, js, Producer(partial(natsio.publish, js), clock))
@@ -287,14 +363,17 @@ def deliveries(api: httpx.AsyncClient, **params):
         response = await api.get("/v1/deliveries", params=params)
         assert response.status_code == 200, response.text
         return response.json()["deliveries"]
+
     return fetch
 
 
 def single(api: httpx.AsyncClient, condition, **params):
     """A check for exactly one delivery (matching ``params``), which meets ``condition``."""
+
     async def check():
         found = await deliveries(api, **params)()
         return found[0] if len(found) == 1 and condition(found[0]) else None
+
     return check
 
 
@@ -306,6 +385,7 @@ def all_in_state(api: httpx.AsyncClient, state: str, count: int, **params):
     async def check():
         found = await deliveries(api, **params)()
         return found if len(found) == count and {d["state"] for d in found} == {state} else None
+
     return check
 
 

@@ -1,4 +1,5 @@
 """A small organisation on a running incident service, and an incident with every role filled."""
+
 from dataclasses import dataclass, field
 
 from tests.support.incident import auth, register
@@ -33,8 +34,9 @@ class Org:
         base = f"/v1/incidents/{incident['id']}"
         for path, person in (("workers", "Wes"), ("observers", "Olga")):
             assert (await self.post("Mia", f"{base}/{path}", {"person": self.id(person)})).status_code == 200
-        response = await self.client.put(f"{base}/pr-manager", json={"person": self.id("Prue")},
-                                          headers=self.as_("Mia"))
+        response = await self.client.put(
+            f"{base}/pr-manager", json={"person": self.id("Prue")}, headers=self.as_("Mia")
+        )
         assert response.status_code == 200, response.text
         return response.json()
 

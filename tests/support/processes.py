@@ -1,4 +1,5 @@
 """Services as separate processes, the way `make run` starts them, for end-to-end tests."""
+
 import os
 import signal
 import subprocess
@@ -26,8 +27,13 @@ class ServiceProcess:
 
     def start(self, timeout: float = 30.0) -> "ServiceProcess":
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([sys.executable, "-m", f"services.{self.name}"], cwd=ROOT, env=self.env,
-                                        stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.name}"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

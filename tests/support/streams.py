@@ -1,4 +1,5 @@
 """Reading what reached a JetStream stream, for assertions."""
+
 import nats
 from nats.js.errors import NotFoundError
 

@@ -1,5 +1,6 @@
 """Helpers for the timers service's tests: a process document, incident events as the incident
 service publishes them, and the timers' schema on a test database."""
+
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -21,17 +22,38 @@ level = partial(builders.level, description="a test level", communications="chat
 
 
 # Three levels with hour-scale deadlines, for tests that drive a fake clock through an incident.
-THREE_LEVELS = process([
-    level(1, acknowledge_within="PT5M", status_update_every="PT1H", public_update_every="PT1H",
-          checklist=[{"id": "announce", "title": "Announce", "due_within": "PT15M"},
-                     {"id": "call", "title": "Start the call", "due_within": "PT30M"},
-                     {"id": "test-plan", "title": "Start a test plan", "due_within": None}]),
-    level(2, acknowledge_within="PT15M", status_update_every="PT2H", public_update_every="PT2H",
-          checklist=[{"id": "announce", "title": "Announce", "due_within": "PT20M"},
-                     {"id": "observers", "title": "Tell the observers", "due_within": "PT1H"}]),
-    level(3, acknowledge_within="PT24H", status_update_every="PT4H", public_update_every=None,
-          checklist=[{"id": "ticket", "title": "File a ticket", "due_within": "PT2H"}]),
-])
+THREE_LEVELS = process(
+    [
+        level(
+            1,
+            acknowledge_within="PT5M",
+            status_update_every="PT1H",
+            public_update_every="PT1H",
+            checklist=[
+                {"id": "announce", "title": "Announce", "due_within": "PT15M"},
+                {"id": "call", "title": "Start the call", "due_within": "PT30M"},
+                {"id": "test-plan", "title": "Start a test plan", "due_within": None},
+            ],
+        ),
+        level(
+            2,
+            acknowledge_within="PT15M",
+            status_update_every="PT2H",
+            public_update_every="PT2H",
+            checklist=[
+                {"id": "announce", "title": "Announce", "due_within": "PT20M"},
+                {"id": "observers", "title": "Tell the observers", "due_within": "PT1H"},
+            ],
+        ),
+        level(
+            3,
+            acknowledge_within="PT24H",
+            status_update_every="PT4H",
+            public_update_every=None,
+            checklist=[{"id": "ticket", "title": "File a ticket", "due_within": "PT2H"}],
+        ),
+    ]
+)
 
 
 def now() -> datetime:
@@ -44,36 +66,67 @@ class IncidentEvents(builders.Events):
     ``time`` defaults to ``clock()`` (the real time unless a test's clock is given).
     """
 
-    def organisation(self, document: dict, people: tuple[str, ...] = ("alice", "bob"),
-                     time: datetime | None = None) -> list[Envelope]:
+    def organisation(
+        self, document: dict, people: tuple[str, ...] = ("alice", "bob"), time: datetime | None = None
+    ) -> list[Envelope]:
         """People, a token for the first of them (``TOKEN``), and the process as version 1."""
         events = [self.person(person, time) for person in people]
         events.append(self.token(f"tok-{people[0]}", people[0], TOKEN, time))
         events.append(self.process(document, people[0], time))
         return events
 
-    def register(self, person: str, timezone: str = "UTC", waking_hours: dict | None = None,
-                 time: datetime | None = None) -> Envelope:
+    def register(
+        self, person: str, timezone: str = "UTC", waking_hours: dict | None = None, time: datetime | None = None
+    ) -> Envelope:
         """A person (again: a re-registration changes their data) in ``timezone``, working 09:00-17:00
         on weekdays, with ``waking_hours`` or none (the process's default waking hours then apply)."""
         waking = {} if waking_hours is None else {"waking_hours": waking_hours}
         return self.person(person, time, timezone=timezone, **waking)
 
-    def declare(self, incident: str, manager: str = "alice", severity: int = 1, time: datetime | None = None,
-                version: int = 1) -> Envelope:
-        return self.make("warroom.incident.declared.v1", incident, {
-            "title": "Checkout down", "description": "500s", "aspect": "billing", "severity": severity,
-            "manager": manager, "smes": [manager], "declared_by": "bob", "process_version": version,
-            "paged": manager}, time)
+    def declare(
+        self, incident: str, manager: str = "alice", severity: int = 1, time: datetime | None = None, version: int = 1
+    ) -> Envelope:
+        return self.make(
+            "warroom.incident.declared.v1",
+            incident,
+            {
+                "title": "Checkout down",
+                "description": "500s",
+                "aspect": "billing",
+                "severity": severity,
+                "manager": manager,
+                "smes": [manager],
+                "declared_by": "bob",
+                "process_version": version,
+                "paged": manager,
+            },
+            time,
+        )
 
     def acknowledge(self, incident: str, person: str, time: datetime | None = None) -> Envelope:
         return self.make("warroom.incident.acknowledged.v1", incident, {"person": person}, time)
 
-    def hand_over(self, incident: str, previous: str, manager: str, how: str = "accepted",
-                  time: datetime | None = None, removed_from_workers: bool = False) -> Envelope:
-        return self.make("warroom.incident.manager_changed.v1", incident, {
-            "previous": previous, "manager": manager, "how": how, "by": manager,
-            "removed_from_workers": removed_from_workers}, time)
+    def hand_over(
+        self,
+        incident: str,
+        previous: str,
+        manager: str,
+        how: str = "accepted",
+        time: datetime | None = None,
+        removed_from_workers: bool = False,
+    ) -> Envelope:
+        return self.make(
+            "warroom.incident.manager_changed.v1",
+            incident,
+            {
+                "previous": previous,
+                "manager": manager,
+                "how": how,
+                "by": manager,
+                "removed_from_workers": removed_from_workers,
+            },
+            time,
+        )
 
     def add_worker(self, incident: str, person: str, time: datetime | None = None) -> Envelope:
         return self.make("warroom.incident.worker_added.v1", incident, {"person": person, "by": "alice"}, time)
@@ -85,25 +138,41 @@ class IncidentEvents(builders.Events):
         return self.make("warroom.incident.status_requested.v1", incident, {"by": "alice", "workers": workers}, time)
 
     def update_status(self, incident: str, worker: str, time: datetime | None = None) -> Envelope:
-        return self.make("warroom.incident.status_updated.v1", incident, {
-            "worker": worker, "learned": "l", "tried": "t", "outcome": "o", "working_on": "w", "remaining": "r"},
-            time)
+        return self.make(
+            "warroom.incident.status_updated.v1",
+            incident,
+            {"worker": worker, "learned": "l", "tried": "t", "outcome": "o", "working_on": "w", "remaining": "r"},
+            time,
+        )
 
     def post_public_update(self, incident: str, time: datetime | None = None) -> Envelope:
-        return self.make("warroom.incident.public_update_posted.v1", incident,
-                         {"message": "We are on it", "by": "carol"}, time)
+        return self.make(
+            "warroom.incident.public_update_posted.v1", incident, {"message": "We are on it", "by": "carol"}, time
+        )
 
     def change_severity(self, incident: str, previous: int, severity: int, time: datetime | None = None) -> Envelope:
-        return self.make("warroom.incident.severity_changed.v1", incident, {
-            "previous": previous, "severity": severity, "reason": "it drags on", "by": "alice"}, time)
+        return self.make(
+            "warroom.incident.severity_changed.v1",
+            incident,
+            {"previous": previous, "severity": severity, "reason": "it drags on", "by": "alice"},
+            time,
+        )
 
     def complete_step(self, incident: str, step: str, level: int = 1, time: datetime | None = None) -> Envelope:
-        return self.make("warroom.incident.checklist_step_completed.v1", incident,
-                         {"step": step, "level": level, "by": "alice"}, time)
+        return self.make(
+            "warroom.incident.checklist_step_completed.v1",
+            incident,
+            {"step": step, "level": level, "by": "alice"},
+            time,
+        )
 
     def resolve(self, incident: str, time: datetime | None = None) -> Envelope:
-        return self.make("warroom.incident.resolved.v1", incident, {
-            "resolution": "rolled back", "test_plan": "checkout smoke test", "by": "alice"}, time)
+        return self.make(
+            "warroom.incident.resolved.v1",
+            incident,
+            {"resolution": "rolled back", "test_plan": "checkout smoke test", "by": "alice"},
+            time,
+        )
 
     def reopen(self, incident: str, time: datetime | None = None) -> Envelope:
         return self.make("warroom.incident.reopened.v1", incident, {"reason": "it is back", "by": "alice"}, time)
@@ -155,7 +224,10 @@ class TimersHarness:
     async def timers(self, incident: str, state: str | None = None) -> list[dict]:
         rows = await self.pool.fetch(
             "SELECT kind, person, due_at, state, detail FROM timers WHERE incident_id = $1 "
-            "AND ($2::text IS NULL OR state = $2) ORDER BY due_at, kind, person", incident, state)
+            "AND ($2::text IS NULL OR state = $2) ORDER BY due_at, kind, person",
+            incident,
+            state,
+        )
         return [dict(row) for row in rows]
 
     async def pending(self, incident: str) -> set[tuple[str, str | None, datetime]]:
@@ -169,6 +241,7 @@ class TimersHarness:
 
 # --- the service in-process, over real NATS ---
 
+
 class TimerMessages:
     """A plain JetStream subscription on WARROOM_TIMERS, recording when each message arrived."""
 
@@ -179,8 +252,9 @@ class TimerMessages:
         self.received.append((now(), Envelope.from_bytes(msg.data)))
 
     def of(self, kind: str, incident: str | None = None) -> list[tuple[datetime, Envelope]]:
-        return [(at, e) for at, e in self.received
-                if e.type == f"warroom.timer.{kind}.v1" and incident in (None, e.subject)]
+        return [
+            (at, e) for at, e in self.received if e.type == f"warroom.timer.{kind}.v1" and incident in (None, e.subject)
+        ]
 
 
 class RelayPublisher:
@@ -202,8 +276,7 @@ async def streams(nats_url: str, clock=None):
     js = nc.jetstream()
     await natsio.ensure_streams(js)
     messages = TimerMessages()
-    sub = await js.subscribe("warroom.timer.>", stream="WARROOM_TIMERS", cb=messages.on_message,
-                             ordered_consumer=True)
+    sub = await js.subscribe("warroom.timer.>", stream="WARROOM_TIMERS", cb=messages.on_message, ordered_consumer=True)
     try:
         yield RelayPublisher(js, IncidentEvents(clock)), messages, js
     finally:
@@ -219,8 +292,11 @@ async def timers_service(database_url: str, nats_url: str, clock=None):
     settings = builders.settings(Settings, database_url, nats_url, poll_interval=0.05)
     app = create_app(settings, clock)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://timers",
-                                     headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://timers",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        ) as client:
             yield client
 
 

@@ -1,4 +1,5 @@
 """A real HTTP server standing in for people's webhook endpoints: records what it receives."""
+
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,8 +15,14 @@ class WebhookReceiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
-                receiver.received.append({"path": self.path, "headers": dict(self.headers),
-                                          "body": json.loads(body or b"null"), "answered": status})
+                receiver.received.append(
+                    {
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "body": json.loads(body or b"null"),
+                        "answered": status,
+                    }
+                )
                 self.send_response(status)
                 self.end_headers()
 

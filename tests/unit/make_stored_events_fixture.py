@@ -5,6 +5,7 @@ are forever; a changed class needs an upcaster or a registered old topic instead
 
     .venv/bin/python -m tests.unit.make_stored_events_fixture
 """
+
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -27,8 +28,12 @@ def scenario() -> World:
         ("olga", lambda i, ctx: i.give_severity_input(2, "calmer", ctx)),
         ("sam", lambda i, ctx: i.change_severity(2, "workaround", [7], ctx)),
         ("sam", lambda i, ctx: i.request_status(ctx)),
-        ("wes", lambda i, ctx: i.post_status_update(dict(learned="a", tried="b", outcome="c", working_on="d",
-                                                         remaining="e"), ctx)),
+        (
+            "wes",
+            lambda i, ctx: i.post_status_update(
+                dict(learned="a", tried="b", outcome="c", working_on="d", remaining="e"), ctx
+            ),
+        ),
         ("sam", lambda i, ctx: i.brief_observers("on it", ctx)),
         ("prue", lambda i, ctx: i.post_public_update("on it", ctx)),
         ("sam", lambda i, ctx: i.request_affected_info("where?", ctx)),
@@ -67,8 +72,14 @@ def main() -> None:
     for n in world.app.recorder.select_notifications(start=1, limit=10_000):
         if n.topic not in seen:
             seen.add(n.topic)
-            out.append({"originator_id": str(n.originator_id), "originator_version": n.originator_version,
-                        "topic": n.topic, "state": n.state.decode()})
+            out.append(
+                {
+                    "originator_id": str(n.originator_id),
+                    "originator_version": n.originator_version,
+                    "topic": n.topic,
+                    "state": n.state.decode(),
+                }
+            )
     FIXTURE.write_text(json.dumps(out, indent=1) + "\n")
 
 

@@ -1,4 +1,5 @@
 """The published contract: schemas and the catalogue are generated from the code, and envelopes validate."""
+
 import json
 from datetime import UTC, datetime
 
@@ -29,8 +30,16 @@ def test_event_ids_are_stable_per_aggregate_version():
 
 def test_an_envelope_round_trips_and_its_data_matches_the_published_schema():
     data = {"resolution": "rolled back", "test_plan": "smoke", "by": "p1"}
-    envelope = Envelope(id=event_id("i1", 4), source="warroom/incident", type="warroom.incident.resolved.v1",
-                        subject="i1", time=datetime.now(UTC), data=data, sequence=4, position=17)
+    envelope = Envelope(
+        id=event_id("i1", 4),
+        source="warroom/incident",
+        type="warroom.incident.resolved.v1",
+        subject="i1",
+        time=datetime.now(UTC),
+        data=data,
+        sequence=4,
+        position=17,
+    )
     decoded = Envelope.from_bytes(envelope.to_bytes())
     assert decoded == envelope and decoded.specversion == "1.0"
     schema = json.loads((schemas.FOLDER / "warroom.incident.resolved.v1.json").read_text())

@@ -1,5 +1,6 @@
 """The documents a newcomer reads stay true: links resolve inside the repository, and every file
 docs/architecture.md names exists."""
+
 import re
 from pathlib import Path
 

@@ -1,5 +1,6 @@
 """Every command works on a copy of the cached aggregate (services/incident/copying.py): the copy
 shares nothing mutable with the cache, so a command refused half-way leaves no trace."""
+
 import copy
 from datetime import UTC, datetime
 from uuid import uuid4

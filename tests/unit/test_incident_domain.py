@@ -1,4 +1,5 @@
 """The incident service's rules, in memory (no PostgreSQL, no HTTP), time driven by a fake clock."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -27,10 +28,21 @@ class World:
         self.app.organisation.set_aspect("servers", [self.id("sam"), self.id("tess")], self.admin)
 
     def register(self, name: str, **fields) -> str:
-        person = self.app.people.register_person({"name": name, "email": f"{name}@example.com", "timezone": "UTC",
-                                           "phone": None, "groups": [], "working_hours": HOURS,
-                                           "waking_hours": None, "webhook_url": None, "admin": False, **fields},
-                                          self.admin)
+        person = self.app.people.register_person(
+            {
+                "name": name,
+                "email": f"{name}@example.com",
+                "timezone": "UTC",
+                "phone": None,
+                "groups": [],
+                "working_hours": HOURS,
+                "waking_hours": None,
+                "webhook_url": None,
+                "admin": False,
+                **fields,
+            },
+            self.admin,
+        )
         self.people[name] = Actor(str(person.id), admin=person.admin)
         return str(person.id)
 
@@ -155,10 +167,12 @@ def test_r05_an_admin_who_manages_is_held_to_the_shift_limit(world):
     ann = world.register("ann", admin=True)
     incident = world.declare(manager=ann)
     world.clock.advance(timedelta(hours=8, minutes=1))
-    for change in (lambda i, ctx: i.change_severity(2, "better", [], ctx),
-                   lambda i, ctx: i.add_worker(world.id("wes"), 0, True, ctx),
-                   lambda i, ctx: i.complete_step("announce", ctx),
-                   lambda i, ctx: i.resolve("fixed", "tests", ctx)):
+    for change in (
+        lambda i, ctx: i.change_severity(2, "better", [], ctx),
+        lambda i, ctx: i.add_worker(world.id("wes"), 0, True, ctx),
+        lambda i, ctx: i.complete_step("announce", ctx),
+        lambda i, ctx: i.resolve("fixed", "tests", ctx),
+    ):
         with pytest.raises(Conflict) as refused:
             world.do(incident, "ann", change)
         assert refused.value.rule == "R05"
@@ -363,8 +377,9 @@ def test_r08_the_offeree_of_a_pending_handover_cannot_be_made_pr_manager(world):
         world.do(incident, "sam", lambda i, ctx: i.assign_pr_manager(world.id("prue"), ctx))
     assert refused.value.rule == "R08"
     world.do(incident, "prue", lambda i, ctx: i.decline_handover(ctx))
-    assert world.do(incident, "sam", lambda i, ctx: i.assign_pr_manager(world.id("prue"), ctx)).pr_manager == \
-        world.id("prue")
+    assert world.do(incident, "sam", lambda i, ctx: i.assign_pr_manager(world.id("prue"), ctx)).pr_manager == world.id(
+        "prue"
+    )
 
 
 def test_r13_severity_changes_by_the_manager_only_with_a_reason_citing_input(world):
@@ -421,8 +436,9 @@ def test_r17_a_refinement_from_the_post_mortem_publishes_a_new_version_at_once(w
         world.app.refinements.apply_refinement(incident, 1, change, recorded, world.people["sam"])
     assert twice.value.rule == "R17"
     with pytest.raises(Invalid):
-        world.app.refinements.apply_refinement(incident, 2, {"levels": []}, {"kind": "process_refinement",
-                                                                 "change": {"levels": []}}, world.people["sam"])
+        world.app.refinements.apply_refinement(
+            incident, 2, {"levels": []}, {"kind": "process_refinement", "change": {"levels": []}}, world.people["sam"]
+        )
 
 
 def test_r18_any_past_state_is_reconstructed_from_the_history(world):

@@ -1,4 +1,5 @@
 """Stored events are forever: their topics (module paths) stay loadable and old versions upcast."""
+
 import inspect
 import json
 from uuid import UUID
@@ -18,8 +19,12 @@ def _app():
 
 
 def _stored(item) -> StoredEvent:
-    return StoredEvent(originator_id=UUID(item["originator_id"]), originator_version=item["originator_version"],
-                       topic=item["topic"], state=item["state"].encode())
+    return StoredEvent(
+        originator_id=UUID(item["originator_id"]),
+        originator_version=item["originator_version"],
+        topic=item["topic"],
+        state=item["state"].encode(),
+    )
 
 
 def test_r18_every_kind_of_stored_event_written_before_still_loads_and_translates():
@@ -40,18 +45,25 @@ def test_every_stored_event_class_has_a_sample_in_the_fixture():
             if not issubclass(aggregate, Aggregate) or aggregate.__module__ != module.__name__:
                 continue
             for event_name, event_class in vars(aggregate).items():
-                triggered = (inspect.isclass(event_class) and issubclass(event_class, Aggregate.Event)
-                             and event_name not in ("Event", "Created", "Snapshot"))
+                triggered = (
+                    inspect.isclass(event_class)
+                    and issubclass(event_class, Aggregate.Event)
+                    and event_name not in ("Event", "Created", "Snapshot")
+                )
                 if triggered:
                     checked.append(f"{module.__name__}:{name}.{event_name}")
     assert len(checked) >= 40 and set(checked) <= topics, sorted(set(checked) - topics)
 
 
 def test_a_version_1_worker_added_event_is_upcast_to_a_fresh_worker():
-    item = {"originator_id": "6f1d8a52-8f1e-4d3c-9a57-0c7bde3c1b11", "originator_version": 2,
-            "topic": "services.incident.domain:Incident.WorkerAdded",
-            "state": json.dumps({"timestamp": {"_type_": "datetime_iso", "_data_": "2026-01-05T09:00:00+00:00"},
-                                 "person": "p1", "by": "m1"})}
+    item = {
+        "originator_id": "6f1d8a52-8f1e-4d3c-9a57-0c7bde3c1b11",
+        "originator_version": 2,
+        "topic": "services.incident.domain:Incident.WorkerAdded",
+        "state": json.dumps(
+            {"timestamp": {"_type_": "datetime_iso", "_data_": "2026-01-05T09:00:00+00:00"}, "person": "p1", "by": "m1"}
+        ),
+    }
     event = _app().mapper.to_domain_event(_stored(item))
     assert (event.person, event.worked_seconds_last_24h, event.fresh) == ("p1", 0, True)
     assert translate.to_envelope(event, position=5).data["fresh"] is True

@@ -1,5 +1,6 @@
 """The notifier's pure rules: retries and Retry-After (F8), stable ids (F4), subscriptions' patterns,
 and Standard Webhooks signatures checked by the reference library (S5)."""
+
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -38,8 +39,17 @@ def test_f8_retry_after_reads_seconds_and_http_dates_within_bounds():
 
 def test_f4_a_delivery_id_is_stable_per_event_recipient_and_channel():
     assert names.delivery_id("e1", "alice", "webhook") == names.delivery_id("e1", "alice", "webhook")
-    assert len({names.delivery_id("e1", "alice", "webhook"), names.delivery_id("e1", "bob", "webhook"),
-                names.delivery_id("e1", "alice", "email"), names.delivery_id("e2", "alice", "webhook")}) == 4
+    assert (
+        len(
+            {
+                names.delivery_id("e1", "alice", "webhook"),
+                names.delivery_id("e1", "bob", "webhook"),
+                names.delivery_id("e1", "alice", "email"),
+                names.delivery_id("e2", "alice", "webhook"),
+            }
+        )
+        == 4
+    )
 
 
 def test_f8_a_410_disables_a_subscription_or_a_url_but_never_an_email_address():
@@ -48,14 +58,17 @@ def test_f8_a_410_disables_a_subscription_or_a_url_but_never_an_email_address():
     assert names.endpoint("email", "alice", "alice@example.com") is None
 
 
-@pytest.mark.parametrize("subscribed, event_type, expected", [
-    (["warroom.incident.*"], "warroom.incident.declared.v1", True),
-    (["warroom.incident.*"], "warroom.timer.ack_due.v1", False),
-    (["warroom.incident.declared.v1"], "warroom.incident.declared.v1", True),
-    (["warroom.incident.declared.v1"], "warroom.incident.declared.v2", False),
-    (["warroom.timer.*", "warroom.postmortem.*"], "warroom.postmortem.published.v1", True),
-    (["*"], "warroom.person.registered.v1", True),
-])
+@pytest.mark.parametrize(
+    "subscribed, event_type, expected",
+    [
+        (["warroom.incident.*"], "warroom.incident.declared.v1", True),
+        (["warroom.incident.*"], "warroom.timer.ack_due.v1", False),
+        (["warroom.incident.declared.v1"], "warroom.incident.declared.v1", True),
+        (["warroom.incident.declared.v1"], "warroom.incident.declared.v2", False),
+        (["warroom.timer.*", "warroom.postmortem.*"], "warroom.postmortem.published.v1", True),
+        (["*"], "warroom.person.registered.v1", True),
+    ],
+)
 def test_subscription_patterns_match_whole_types_with_star_as_any_run(subscribed, event_type, expected):
     assert patterns.matches(subscribed, event_type) is expected
 
@@ -84,8 +97,9 @@ def test_s5_an_old_timestamp_fails_verification_so_replays_are_refused():
         Webhook(SECRET).verify(body, headers)
 
 
-@pytest.mark.parametrize("secret", ["", "whsec_", "whsec_short", "not base64 at all!!!!!!!!!!!!!!!!!!!",
-                                    "whsec_" + "A" * 120])
+@pytest.mark.parametrize(
+    "secret", ["", "whsec_", "whsec_short", "not base64 at all!!!!!!!!!!!!!!!!!!!", "whsec_" + "A" * 120]
+)
 def test_s5_only_standard_webhooks_secrets_are_accepted(secret):
     with pytest.raises(ValueError):
         signing.decode(secret)

@@ -1,4 +1,5 @@
 """Who is told what (R02, R04, R05, R06, R07, R08, R11, R13, R15, R16, R19) and what each message says."""
+
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -10,21 +11,45 @@ from services.notifier.recipients import Notice, notices
 from shared.process.hours import ANY_HOUR
 from shared.process.rules import Rules
 
-INCIDENT = IncidentView("inc-1", "Checkout down", "payments", 1, 1, "alice", smes=("alice", "sam"),
-                    workers=("wes",), observers=("olga",), pr_manager="pam",
-                    participants=("alice", "sam", "wes", "pam"))
+INCIDENT = IncidentView(
+    "inc-1",
+    "Checkout down",
+    "payments",
+    1,
+    1,
+    "alice",
+    smes=("alice", "sam"),
+    workers=("wes",),
+    observers=("olga",),
+    pr_manager="pam",
+    participants=("alice", "sam", "wes", "pam"),
+)
 EXECUTIVES = {"group": "executives", "channel": "email", "immediacy": "waking_hours"}
-LEVEL_POLICY = {"level": 1, "name": "Critical", "description": "worst case", "immediacy": "any_hour",
-         "communications": "incident chat room + conference call", "acknowledge_within": "PT5M",
-         "observers": [EXECUTIVES, {"person": "cfo", "channel": "sms", "immediacy": "any_hour"}],
-         "checklist": [{"id": "announce", "title": "Announce in the chat room", "due_within": "PT10M"}],
-         "status_update_every": "PT1H", "public_update_every": "PT30M", "requires_pr_manager": True}
-PROCESS = {"levels": [LEVEL_POLICY], "manager_shift_limit": "PT8H", "handover_warning_after": "PT7H",
-           "worker_fresh_for": "PT12H"}
+LEVEL_POLICY = {
+    "level": 1,
+    "name": "Critical",
+    "description": "worst case",
+    "immediacy": "any_hour",
+    "communications": "incident chat room + conference call",
+    "acknowledge_within": "PT5M",
+    "observers": [EXECUTIVES, {"person": "cfo", "channel": "sms", "immediacy": "any_hour"}],
+    "checklist": [{"id": "announce", "title": "Announce in the chat room", "due_within": "PT10M"}],
+    "status_update_every": "PT1H",
+    "public_update_every": "PT30M",
+    "requires_pr_manager": True,
+}
+PROCESS = {
+    "levels": [LEVEL_POLICY],
+    "manager_shift_limit": "PT8H",
+    "handover_warning_after": "PT7H",
+    "worker_fresh_for": "PT12H",
+}
 LEVEL = Rules.of(PROCESS).level(1)
-OBSERVERS = [Notice("observer", "observer", group="executives", channel="email", immediacy="waking_hours"),
-             Notice("observer", "observer", person="cfo", channel=None, immediacy="any_hour"),
-             Notice("observer", "observer", person="olga")]
+OBSERVERS = [
+    Notice("observer", "observer", group="executives", channel="email", immediacy="waking_hours"),
+    Notice("observer", "observer", person="cfo", channel=None, immediacy="any_hour"),
+    Notice("observer", "observer", person="olga"),
+]
 
 
 def incident_event(name: str) -> str:
@@ -46,13 +71,20 @@ def test_r02_the_incidents_other_smes_are_told_they_are_on_its_list():
     data = {"paged": "alice", "manager": "alice", "smes": ["alice", "sam", "sue"], "aspect": "payments"}
     found = notices(incident_event("declared"), data, INCIDENT, LEVEL)
     # After the page, before the observers; the level's immediacy (None here) as for the page.
-    assert found[:3] == [Notice("paged", "manager", person="alice"), Notice("sme_listed", "sme", person="sam"),
-                         Notice("sme_listed", "sme", person="sue")]
+    assert found[:3] == [
+        Notice("paged", "manager", person="alice"),
+        Notice("sme_listed", "sme", person="sam"),
+        Notice("sme_listed", "sme", person="sue"),
+    ]
     assert found[3:] == OBSERVERS
     # A manager named by the declaration is paged; every SME of the aspect is told they are listed.
     named = {**data, "paged": "dave", "manager": "dave"}
     assert who(notices(incident_event("declared"), named, INCIDENT, LEVEL))[:4] == [
-        ("dave", "paged"), ("alice", "sme_listed"), ("sam", "sme_listed"), ("sue", "sme_listed")]
+        ("dave", "paged"),
+        ("alice", "sme_listed"),
+        ("sam", "sme_listed"),
+        ("sue", "sme_listed"),
+    ]
     message = compose("sme_listed", "sme", data)
     assert 'declared for "payments", and you are on its list of subject-matter experts (R02)' in message.what
     assert message.ask.startswith("Alice is paged first; unacknowledged within 5 minutes, the page escalates")
@@ -61,7 +93,8 @@ def test_r02_the_incidents_other_smes_are_told_they_are_on_its_list():
 def test_r11_an_escalation_pages_the_new_manager_who_must_acknowledge():
     data = {"previous": "alice", "manager": "sam", "how": "escalated", "by": "system"}
     assert notices(incident_event("manager_changed"), data, INCIDENT, LEVEL) == [
-        Notice("escalated", "manager", person="sam")]
+        Notice("escalated", "manager", person="sam")
+    ]
 
 
 def test_r04_a_forced_handover_tells_the_new_manager():
@@ -73,7 +106,8 @@ def test_r04_the_offering_manager_hears_the_handover_was_accepted():
     accepted = {"previous": "alice", "manager": "bob", "how": "accepted", "by": "bob"}
     after = replace(INCIDENT, manager="bob")  # the projection has applied the change
     assert notices(incident_event("manager_changed"), accepted, after, LEVEL) == [
-        Notice("handover_accepted", "previous_manager", person="alice")]
+        Notice("handover_accepted", "previous_manager", person="alice")
+    ]
     message = compose("handover_accepted", "previous_manager", accepted, after)
     assert message.what.startswith('Bob accepted the manager role of incident "Checkout down"')
     assert message.why == "You offered them the role."
@@ -88,21 +122,28 @@ def test_r04_a_handover_offer_tells_the_offeree_and_a_decline_tells_the_manager(
     offer = {"to": "bob", "briefing": "failover running", "by": "alice"}
     assert who(notices(incident_event("handover_offered"), offer, INCIDENT, LEVEL)) == [("bob", "handover_offered")]
     assert who(notices(incident_event("handover_declined"), {"to": "bob", "by": "bob"}, INCIDENT, LEVEL)) == [
-        ("alice", "handover_declined")]
+        ("alice", "handover_declined")
+    ]
 
 
 def test_r05_the_handover_warning_tells_the_current_manager_and_the_incidents_smes():
     data = {"incident_id": "inc-1", "person": "someone-else"}
     found = notices("warroom.timer.handover_warning.v1", data, replace(INCIDENT, manager="bob"), LEVEL)
     assert [(n.person, n.reason, n.role) for n in found] == [
-        ("bob", "handover_due", "manager"), ("alice", "handover_due", "sme"), ("sam", "handover_due", "sme")]
+        ("bob", "handover_due", "manager"),
+        ("alice", "handover_due", "sme"),
+        ("sam", "handover_due", "sme"),
+    ]
 
 
 def test_r05_a_shift_limit_breach_is_escalated_to_manager_smes_and_observers():
     data = {"manager": "alice", "tenure_started_at": "2026-03-02T00:00:00Z", "limit": "PT8H"}
     found = notices(incident_event("shift_limit_breached"), data, INCIDENT, LEVEL)
-    assert who(found)[:3] == [("alice", "shift_limit"), ("alice", "shift_limit_breached"),
-                              ("sam", "shift_limit_breached")]
+    assert who(found)[:3] == [
+        ("alice", "shift_limit"),
+        ("alice", "shift_limit_breached"),
+        ("sam", "shift_limit_breached"),
+    ]
     assert {n.role for n in found[3:]} == {"observer"} and len(found[3:]) == 3
     # The timer alone tells nobody: the incident service decides the breach, and we tell that.
     assert notices("warroom.timer.shift_limit.v1", {"incident_id": "inc-1"}, INCIDENT, LEVEL) == []
@@ -120,17 +161,25 @@ def test_r07_observer_briefings_reach_the_observers():
     assert [n.person or n.group for n in found] == ["executives", "cfo", "olga"]
 
 
-UPDATE = {"worker": "wes", "learned": "the pool is exhausted", "tried": "raising the limit",
-          "outcome": "errors halved", "working_on": "finding the leak", "remaining": "a fix and a deploy"}
+UPDATE = {
+    "worker": "wes",
+    "learned": "the pool is exhausted",
+    "tried": "raising the limit",
+    "outcome": "errors halved",
+    "working_on": "finding the leak",
+    "remaining": "a fix and a deploy",
+}
 
 
 def test_r06_a_status_update_reaches_the_manager_at_once():
     found = notices(incident_event("status_updated"), UPDATE, INCIDENT, LEVEL)
     assert found == [Notice("status_update", "manager", person="alice", immediacy=ANY_HOUR)]
     message = compose("status_update", "manager", UPDATE)
-    assert message.what == ('Wes posted a status update on incident "Checkout down" (level 1, Critical): '
-                            'learned "the pool is exhausted"; tried "raising the limit"; outcome "errors halved"; '
-                            'working on "finding the leak"; remaining "a fix and a deploy".')
+    assert message.what == (
+        'Wes posted a status update on incident "Checkout down" (level 1, Critical): '
+        'learned "the pool is exhausted"; tried "raising the limit"; outcome "errors halved"; '
+        'working on "finding the leak"; remaining "a fix and a deploy".'
+    )
     assert message.why == "You are its manager." and message.ask.startswith("Act on it (R06)")
 
 
@@ -147,18 +196,21 @@ def test_r07_observers_get_a_summary_of_the_workers_updates_each_status_cadence(
     found = notices("warroom.timer.observer_summary_due.v1", timer, INCIDENT, LEVEL)
     # The level's observers with their own channel and immediacy, then the incident's.
     assert [(n.person or n.group, n.reason, n.channel, n.immediacy) for n in found] == [
-        ("executives", "status_summary", "email", "waking_hours"), ("cfo", "status_summary", None, "any_hour"),
-        ("olga", "status_summary", None, None)]
+        ("executives", "status_summary", "email", "waking_hours"),
+        ("cfo", "status_summary", None, "any_hour"),
+        ("olga", "status_summary", None, None),
+    ]
     assert notices("warroom.timer.observer_summary_due.v1", timer, replace(INCIDENT, status="resolved"), LEVEL) == []
 
     # Per worker, their latest update since the previous summary; a worker who posted nothing is named.
     two = replace(INCIDENT, workers=("wes", "wil"))
-    summary = Summary((update(5, "wes", at(10, 5), outcome="nothing yet"), update(8, "wes", at(10, 40))),
-                      since=at(10))
+    summary = Summary((update(5, "wes", at(10, 5), outcome="nothing yet"), update(8, "wes", at(10, 40))), since=at(10))
     message = compose("status_summary", "observer", timer, two, summary=summary)
     assert "since the previous summary (2026-03-02 10:00 UTC)" in message.what
-    assert ('Wes (2026-03-02 10:40 UTC): learned "the pool is exhausted"; tried "raising the limit"; '
-            'outcome "errors halved"') in message.what and "nothing yet" not in message.what
+    assert (
+        'Wes (2026-03-02 10:40 UTC): learned "the pool is exhausted"; tried "raising the limit"; '
+        'outcome "errors halved"'
+    ) in message.what and "nothing yet" not in message.what
     assert "Wil: no status update since the previous summary (2026-03-02 10:00 UTC)." in message.what
     assert "The next summary follows in 1 hour." in message.ask
 
@@ -172,11 +224,18 @@ def test_r15_resolution_and_reopening_reach_participants_and_observers():
     found = notices(incident_event("resolved"), resolved, replace(INCIDENT, status="resolved"), LEVEL)
     # Whoever resolved it knows; every other role holder hears it in their role, then the observers.
     assert [(n.person or n.group, n.role) for n in found] == [
-        ("wes", "worker"), ("sam", "sme"), ("pam", "pr_manager"), ("executives", "observer"), ("cfo", "observer"),
-        ("olga", "observer")]
+        ("wes", "worker"),
+        ("sam", "sme"),
+        ("pam", "pr_manager"),
+        ("executives", "observer"),
+        ("cfo", "observer"),
+        ("olga", "observer"),
+    ]
     assert {n.reason for n in found} == {"resolved"}
-    assert 'resolved incident "Checkout down" (level 1, Critical): "rolled back 4.2", verified by ' \
-           '"checkout smoke suite" (R15).' in compose("resolved", "worker", resolved).what
+    assert (
+        'resolved incident "Checkout down" (level 1, Critical): "rolled back 4.2", verified by '
+        '"checkout smoke suite" (R15).' in compose("resolved", "worker", resolved).what
+    )
 
     reopened = {"reason": "errors are back", "by": "sam"}
     found = notices(incident_event("reopened"), reopened, INCIDENT, LEVEL)
@@ -190,13 +249,16 @@ def test_r06_a_status_request_tells_exactly_the_workers_asked():
     assert who(found) == [("wes", "status_requested"), ("wil", "status_requested")]
 
 
-@pytest.mark.parametrize("kind, reasons", [
-    ("status_update_due", [("alice", "status_update_due")]),
-    ("checklist_step_due", [("alice", "checklist_step_due")]),
-    ("public_update_due", [("alice", "public_update_due"), ("pam", "public_update_due")]),
-    ("worker_fresh", [("alice", "worker_not_fresh")]),
-    ("ack_due", []),
-])
+@pytest.mark.parametrize(
+    "kind, reasons",
+    [
+        ("status_update_due", [("alice", "status_update_due")]),
+        ("checklist_step_due", [("alice", "checklist_step_due")]),
+        ("public_update_due", [("alice", "public_update_due"), ("pam", "public_update_due")]),
+        ("worker_fresh", [("alice", "worker_not_fresh")]),
+        ("ack_due", []),
+    ],
+)
 def test_r14_overdue_cadences_steps_and_r19_freshness_tell_the_manager(kind, reasons):
     assert who(notices(f"warroom.timer.{kind}.v1", {"incident_id": "inc-1"}, INCIDENT, LEVEL)) == reasons
 
@@ -209,16 +271,21 @@ def test_r14_timers_of_a_resolved_incident_remind_nobody():
 def test_r19_adding_a_worker_who_is_not_fresh_tells_the_manager():
     data = {"person": "wil", "by": "alice", "worked_seconds_last_24h": 50000, "fresh": False}
     assert who(notices(incident_event("worker_added"), data, INCIDENT, LEVEL)) == [
-        ("wil", "worker_added"), ("alice", "worker_not_fresh")]
+        ("wil", "worker_added"),
+        ("alice", "worker_not_fresh"),
+    ]
     assert who(notices(incident_event("worker_added"), {**data, "fresh": True}, INCIDENT, LEVEL)) == [
-        ("wil", "worker_added")]
+        ("wil", "worker_added")
+    ]
 
 
 def test_r08_the_pr_manager_is_told_when_assigned_and_when_affected_info_is_asked():
-    assert who(notices(incident_event("pr_manager_assigned"), {"person": "pam", "by": "alice"}, INCIDENT, LEVEL)) \
-        == [("pam", "pr_manager_assigned")]
-    assert who(notices(incident_event("affected_info_requested"), {"question": "who?", "by": "alice"},
-                       INCIDENT, LEVEL)) == [("pam", "affected_info_requested")]
+    assert who(notices(incident_event("pr_manager_assigned"), {"person": "pam", "by": "alice"}, INCIDENT, LEVEL)) == [
+        ("pam", "pr_manager_assigned")
+    ]
+    assert who(
+        notices(incident_event("affected_info_requested"), {"question": "who?", "by": "alice"}, INCIDENT, LEVEL)
+    ) == [("pam", "affected_info_requested")]
 
 
 def test_r16_a_published_postmortem_reaches_participants_and_observers_in_working_hours():
@@ -234,37 +301,77 @@ def test_events_that_concern_nobody_tell_nobody():
 
 # --- the projection ---
 
+
 def test_the_projection_follows_roles_and_remembers_every_participant():
-    data = {"title": "T", "description": "", "aspect": "a", "severity": 2, "manager": "alice",
-            "smes": ["alice", "sam"], "declared_by": "x", "process_version": 3, "paged": "alice"}
-    steps = [("declared", data), ("worker_added", {"person": "bob", "by": "alice"}),
-             ("manager_changed", {"previous": "alice", "manager": "bob", "how": "accepted", "by": "bob",
-                                  "removed_from_workers": True}),
-             ("observer_added", {"person": "olga", "by": "bob"}), ("sme_removed", {"person": "sam", "by": "bob"}),
-             ("pr_manager_assigned", {"person": "pam", "by": "bob"}),
-             ("severity_changed", {"previous": 2, "severity": 1, "reason": "r", "by": "bob"}),
-             ("resolved", {"resolution": "r", "test_plan": "t", "by": "bob"})]
+    data = {
+        "title": "T",
+        "description": "",
+        "aspect": "a",
+        "severity": 2,
+        "manager": "alice",
+        "smes": ["alice", "sam"],
+        "declared_by": "x",
+        "process_version": 3,
+        "paged": "alice",
+    }
+    steps = [
+        ("declared", data),
+        ("worker_added", {"person": "bob", "by": "alice"}),
+        (
+            "manager_changed",
+            {"previous": "alice", "manager": "bob", "how": "accepted", "by": "bob", "removed_from_workers": True},
+        ),
+        ("observer_added", {"person": "olga", "by": "bob"}),
+        ("sme_removed", {"person": "sam", "by": "bob"}),
+        ("pr_manager_assigned", {"person": "pam", "by": "bob"}),
+        ("severity_changed", {"previous": 2, "severity": 1, "reason": "r", "by": "bob"}),
+        ("resolved", {"resolution": "r", "test_plan": "t", "by": "bob"}),
+    ]
     incident = None
     for name, event in steps:
         incident = incidents.apply(incident, incident_event(name), event, "inc-9")
-    assert incident == IncidentView("inc-9", "T", "a", 1, 3, "bob", "resolved", smes=("alice",), workers=(),
-                                observers=("olga",), pr_manager="pam", participants=("alice", "sam", "bob", "pam"))
+    assert incident == IncidentView(
+        "inc-9",
+        "T",
+        "a",
+        1,
+        3,
+        "bob",
+        "resolved",
+        smes=("alice",),
+        workers=(),
+        observers=("olga",),
+        pr_manager="pam",
+        participants=("alice", "sam", "bob", "pam"),
+    )
     assert incidents.apply(None, incident_event("worker_added"), {"person": "x", "by": "y"}, "nope") is None
 
 
 # --- the words ---
 
-def compose(reason: str, role: str, data: dict, incident: IncidentView = INCIDENT, link=None, summary=None,
-            **notice) -> messages.Message:
+
+def compose(
+    reason: str, role: str, data: dict, incident: IncidentView = INCIDENT, link=None, summary=None, **notice
+) -> messages.Message:
     names = {"alice": "Alice", "bob": "Bob", "wil": "Wil", "wes": "Wes"}
-    ctx = messages.MessageContext(LEVEL, Rules.of(PROCESS), names,
-                           link, description=messages.description(PROCESS, incident.severity), summary=summary)
+    ctx = messages.MessageContext(
+        LEVEL,
+        Rules.of(PROCESS),
+        names,
+        link,
+        description=messages.description(PROCESS, incident.severity),
+        summary=summary,
+    )
     return messages.compose(Notice(reason, role, **notice), incident, data, ctx)
 
 
 def test_r11_every_message_states_incident_level_why_what_is_asked_and_the_communications():
-    message = compose("paged", "manager", {"paged": "alice", "smes": ["alice"], "aspect": "payments"},
-                      replace(INCIDENT, pr_manager=None))
+    message = compose(
+        "paged",
+        "manager",
+        {"paged": "alice", "smes": ["alice"], "aspect": "payments"},
+        replace(INCIDENT, pr_manager=None),
+    )
     assert message.what == 'Incident "Checkout down" (level 1, Critical) was declared for "payments".'
     assert message.why == 'You are paged as the first subject-matter expert for "payments" (R02).'
     assert message.ask.startswith("Acknowledge within 5 minutes")
@@ -278,8 +385,10 @@ def test_r10_the_catch_all_is_told_the_aspect_has_no_sme():
 
 
 def test_r02_a_named_manager_is_told_the_declaration_named_them():
-    assert "the declaration names you" in compose("paged", "manager", {"paged": "dave", "smes": ["alice"],
-                                                                         "aspect": "payments"}).why
+    assert (
+        "the declaration names you"
+        in compose("paged", "manager", {"paged": "dave", "smes": ["alice"], "aspect": "payments"}).why
+    )
 
 
 def test_r07_a_group_observer_is_told_why_and_that_nothing_but_readiness_is_asked():
@@ -317,6 +426,7 @@ def test_r16_the_postmortem_message_links_the_report():
 
 def test_an_unknown_level_still_reads_as_a_sentence():
     ctx = messages.MessageContext(Rules.of({}).level(1), Rules.of({}), {})
-    text = messages.compose(Notice("paged", "manager"), INCIDENT,
-                            {"paged": "alice", "smes": ["alice"], "aspect": "a"}, ctx).text
+    text = messages.compose(
+        Notice("paged", "manager"), INCIDENT, {"paged": "alice", "smes": ["alice"], "aspect": "a"}, ctx
+    ).text
     assert "(level 1)" in text and "Communications" not in text

@@ -1,5 +1,6 @@
 """The report's formats: words for durations and intervals, the two pictures' geometry, a page that
 needs nothing from outside, and Markdown that people's text cannot break."""
+
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -9,11 +10,30 @@ from services.postmortem.report import document
 from services.postmortem.wording import human, span
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-DECLARED = {"title": "Disk | full", "description": "d", "aspect": "db", "severity": 2, "manager": "ann",
-            "smes": ["ann"], "declared_by": "dan", "process_version": 1, "paged": "ann"}
-PROCESS = {"levels": [{"level": n, "name": name, "checklist": [], "status_update_every": "PT1H",
-                       "public_update_every": None, "acknowledge_within": "PT5M"}
-                      for n, name in ((1, "Critical"), (2, "Serious"), (3, "Minor"))]}
+DECLARED = {
+    "title": "Disk | full",
+    "description": "d",
+    "aspect": "db",
+    "severity": 2,
+    "manager": "ann",
+    "smes": ["ann"],
+    "declared_by": "dan",
+    "process_version": 1,
+    "paged": "ann",
+}
+PROCESS = {
+    "levels": [
+        {
+            "level": n,
+            "name": name,
+            "checklist": [],
+            "status_update_every": "PT1H",
+            "public_update_every": None,
+            "acknowledge_within": "PT5M",
+        }
+        for n, name in ((1, "Critical"), (2, "Serious"), (3, "Minor"))
+    ]
+}
 
 
 def at(hours: float) -> datetime:
@@ -21,23 +41,51 @@ def at(hours: float) -> datetime:
 
 
 def doc() -> dict:
-    events = [("declared", DECLARED, 0),
-              ("severity_changed", {"previous": 2, "severity": 1, "reason": "worse", "by": "ann"}, 1),
-              ("manager_changed", {"previous": "ann", "manager": "bob", "how": "accepted", "by": "bob"}, 2),
-              ("severity_changed", {"previous": 1, "severity": 3, "reason": "better", "by": "bob"}, 3),
-              ("resolved", {"resolution": "r", "test_plan": "t", "by": "bob"}, 4)]
-    entries = [Entry("inc-1", at(h), f"e{n}", n, f"warroom.incident.{kind}.v1", None, data)
-               for n, (kind, data, h) in enumerate(events, start=1)]
-    item = {"id": 1, "title": "Split | the\ndisk", "owner": "bob", "due": at(48).date(), "kind": "prevention",
-            "change": None, "created_by": "ann", "created_at": at(5), "applied_version": None, "applied_at": None,
-            "applied_by": None}
-    return document(fold(entries), entries, PROCESS, {"ann": "Ann", "bob": "Bob"},
-                    [{"section": "cause", "text": "a | b\n\nc", "author": "ann", "at": at(5)}], [item], at(6))
+    events = [
+        ("declared", DECLARED, 0),
+        ("severity_changed", {"previous": 2, "severity": 1, "reason": "worse", "by": "ann"}, 1),
+        ("manager_changed", {"previous": "ann", "manager": "bob", "how": "accepted", "by": "bob"}, 2),
+        ("severity_changed", {"previous": 1, "severity": 3, "reason": "better", "by": "bob"}, 3),
+        ("resolved", {"resolution": "r", "test_plan": "t", "by": "bob"}, 4),
+    ]
+    entries = [
+        Entry("inc-1", at(h), f"e{n}", n, f"warroom.incident.{kind}.v1", None, data)
+        for n, (kind, data, h) in enumerate(events, start=1)
+    ]
+    item = {
+        "id": 1,
+        "title": "Split | the\ndisk",
+        "owner": "bob",
+        "due": at(48).date(),
+        "kind": "prevention",
+        "change": None,
+        "created_by": "ann",
+        "created_at": at(5),
+        "applied_version": None,
+        "applied_at": None,
+        "applied_by": None,
+    }
+    return document(
+        fold(entries),
+        entries,
+        PROCESS,
+        {"ann": "Ann", "bob": "Bob"},
+        [{"section": "cause", "text": "a | b\n\nc", "author": "ann", "at": at(5)}],
+        [item],
+        at(6),
+    )
 
 
 def test_durations_read_in_the_two_largest_units():
     assert [human(s) for s in (0, 0.25, 45, 270, 5400, 7 * 3600, 2 * 86400 + 4 * 3600 + 5)] == [
-        "0 s", "0.2 s", "45 s", "4 min 30 s", "1 h 30 min", "7 h", "2 d 4 h"]
+        "0 s",
+        "0.2 s",
+        "45 s",
+        "4 min 30 s",
+        "1 h 30 min",
+        "7 h",
+        "2 d 4 h",
+    ]
     assert span(at(0), at(0.25)) == "2026-01-05 09:00–09:15 UTC (15 min)"
     assert span(at(10), at(26)) == "2026-01-05 19:00 → 2026-01-06 11:00 UTC (16 h)"
     assert span(at(0), None) == "2026-01-05 09:00 UTC → still going"
@@ -81,18 +129,37 @@ def test_markdown_tables_survive_pipes_and_line_breaks_in_peoples_text():
 
 
 def test_r14_a_step_not_done_or_not_due_reads_so_in_every_format_in_neutral_colours():
-    process = {"levels": [*PROCESS["levels"][:2], {**PROCESS["levels"][2], "checklist": [
-        {"id": "ticket", "title": "File a ticket", "due_within": None},
-        {"id": "review", "title": "Review the alerts", "due_within": "PT10H"}]}]}
-    entries = [Entry("inc-1", at(h), f"e{n}", n, f"warroom.incident.{kind}.v1", None, data) for n, (kind, data, h)
-               in enumerate([("declared", {**DECLARED, "severity": 3}, 0), ("acknowledged", {"person": "ann"}, 0.05),
-                             ("resolved", {"resolution": "r", "test_plan": "t", "by": "ann"}, 1)], start=1)]
+    process = {
+        "levels": [
+            *PROCESS["levels"][:2],
+            {
+                **PROCESS["levels"][2],
+                "checklist": [
+                    {"id": "ticket", "title": "File a ticket", "due_within": None},
+                    {"id": "review", "title": "Review the alerts", "due_within": "PT10H"},
+                ],
+            },
+        ]
+    }
+    entries = [
+        Entry("inc-1", at(h), f"e{n}", n, f"warroom.incident.{kind}.v1", None, data)
+        for n, (kind, data, h) in enumerate(
+            [
+                ("declared", {**DECLARED, "severity": 3}, 0),
+                ("acknowledged", {"person": "ann"}, 0.05),
+                ("resolved", {"resolution": "r", "test_plan": "t", "by": "ann"}, 1),
+            ],
+            start=1,
+        )
+    ]
     report = document(fold(entries), entries, process, {"ann": "Ann"}, [], [], at(2))
 
     markdown, page = render.markdown(report), render.html(report)
 
     assert [(i["what"], i["outcome"]) for i in report["adherence"] if i["kind"] == "checklist"] == [
-        ("File a ticket", "not_done"), ("Review the alerts", "not_due")]
+        ("File a ticket", "not_done"),
+        ("Review the alerts", "not_due"),
+    ]
     assert "| **not done** | not done before the resolution (it has no deadline) |" in markdown
     assert "| **not due** | due after the resolution |" in markdown
     assert "- **Process adherence:** 1 met · 1 not due · 1 not done" in markdown

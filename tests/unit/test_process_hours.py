@@ -1,5 +1,6 @@
 """R11 immediacy, the process kernel's rule: when a notice may reach a person, in their own timezone,
 hours and weekdays (what the notifier delivers by and the acknowledgement deadline starts from)."""
+
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -46,8 +47,9 @@ def test_r11_waking_hours_are_the_persons_own_in_their_timezone():
     # Tokyo (UTC+9): 03:00 UTC is noon.
     assert reachable_at(person("Asia/Tokyo", waking=("08:00", "21:00")), WAKING_HOURS, MONDAY_NIGHT) == MONDAY_NIGHT
     # At 13:00 UTC it is 22:00 in Tokyo: wait until 08:00 there, 23:00 UTC.
-    assert reachable_at(person("Asia/Tokyo", waking=("08:00", "21:00")), WAKING_HOURS,
-                      utc(2026, 3, 2, 13, 0)) == utc(2026, 3, 2, 23, 0)
+    assert reachable_at(person("Asia/Tokyo", waking=("08:00", "21:00")), WAKING_HOURS, utc(2026, 3, 2, 13, 0)) == utc(
+        2026, 3, 2, 23, 0
+    )
 
 
 def test_r11_waking_hours_include_working_hours_so_night_workers_are_reachable_at_work():
@@ -103,8 +105,7 @@ def test_r11_an_unknown_timezone_counts_as_utc():
 
 ZONES = ["UTC", "Asia/Kolkata", "Asia/Kathmandu", "America/Bogota", "Pacific/Kiritimati"]
 quarter_hours = st.integers(0, 96).map(lambda q: f"{q // 4:02d}:{q % 4 * 15:02d}")
-moments = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31),
-                       timezones=st.just(UTC))
+moments = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC))
 
 
 def is_open(local: datetime, start: str, end: str, days) -> bool:
@@ -119,8 +120,13 @@ def is_open(local: datetime, start: str, end: str, days) -> bool:
 
 
 @settings(max_examples=150, deadline=None)
-@given(now=moments, tz=st.sampled_from(ZONES), start=quarter_hours, end=quarter_hours,
-       days=st.sets(st.integers(1, 7), min_size=1))
+@given(
+    now=moments,
+    tz=st.sampled_from(ZONES),
+    start=quarter_hours,
+    end=quarter_hours,
+    days=st.sets(st.integers(1, 7), min_size=1),
+)
 def test_r11_next_business_day_is_the_first_open_moment_from_now(now, tz, start, end, days):
     if start == "24:00":
         start = "00:00"

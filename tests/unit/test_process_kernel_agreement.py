@@ -8,6 +8,7 @@ and the post-mortem's fold and adherence table. Every deadline must be the same 
 them — and the acknowledgement must fall due exactly ``acknowledge_within`` after the notifier lets
 the page out to the paged person.
 """
+
 import asyncio
 from datetime import UTC, datetime, timedelta
 
@@ -40,14 +41,19 @@ def iso_minutes(n: int) -> str:
 def levels(draw, number: int) -> dict:
     steps = draw(st.lists(st.sampled_from(STEP_IDS), unique=True, max_size=3))
     return {
-        "level": number, "name": f"L{number}", "description": "d", "communications": "",
+        "level": number,
+        "name": f"L{number}",
+        "description": "d",
+        "communications": "",
         "immediacy": draw(st.sampled_from(IMMEDIACIES)),
         "acknowledge_within": iso_minutes(draw(st.integers(1, 24 * 60))),
         "status_update_every": iso_minutes(draw(st.integers(5, 300))),
         "public_update_every": draw(st.none() | st.integers(5, 300).map(iso_minutes)),
-        "requires_pr_manager": False, "observers": [],
-        "checklist": [{"id": s, "title": s, "due_within": draw(st.none() | st.integers(1, 180).map(iso_minutes))}
-                      for s in steps],
+        "requires_pr_manager": False,
+        "observers": [],
+        "checklist": [
+            {"id": s, "title": s, "due_within": draw(st.none() | st.integers(1, 180).map(iso_minutes))} for s in steps
+        ],
     }
 
 
@@ -55,9 +61,11 @@ def levels(draw, number: int) -> dict:
 def processes(draw) -> dict:
     count = draw(st.integers(1, 3))
     warning = draw(st.integers(60, 600))
-    return {"levels": [draw(levels(n)) for n in range(1, count + 1)],
-            "handover_warning_after": iso_minutes(warning),
-            "manager_shift_limit": iso_minutes(warning + draw(st.integers(1, 120)))}
+    return {
+        "levels": [draw(levels(n)) for n in range(1, count + 1)],
+        "handover_warning_after": iso_minutes(warning),
+        "manager_shift_limit": iso_minutes(warning + draw(st.integers(1, 120))),
+    }
 
 
 @st.composite
@@ -65,17 +73,27 @@ def hours(draw) -> dict:
     start = draw(st.integers(0, 12))
     end = draw(st.integers(start + 1, 24))
     waking = draw(st.none() | st.tuples(st.integers(5, 9), st.integers(20, 23)))
-    return {"timezone": draw(st.sampled_from(ZONES)),
-            "working_hours": {"start": f"{start:02d}:00", "end": f"{end:02d}:00",
-                              "days": sorted(draw(st.sets(st.integers(1, 7), min_size=1)))},
-            "waking_hours": None if waking is None else {"start": f"{waking[0]:02d}:00",
-                                                          "end": f"{waking[1]:02d}:00"}}
+    return {
+        "timezone": draw(st.sampled_from(ZONES)),
+        "working_hours": {
+            "start": f"{start:02d}:00",
+            "end": f"{end:02d}:00",
+            "days": sorted(draw(st.sets(st.integers(1, 7), min_size=1))),
+        },
+        "waking_hours": None if waking is None else {"start": f"{waking[0]:02d}:00", "end": f"{waking[1]:02d}:00"},
+    }
 
 
 # (minutes after the previous command, what) — the worker is added before anything concerns them.
-COMMANDS = st.lists(st.tuples(st.integers(0, 90), st.sampled_from(
-    ["add_worker", "request_status", "status_update", "severity", "step", "assign_pr", "public_update"])),
-    max_size=6)
+COMMANDS = st.lists(
+    st.tuples(
+        st.integers(0, 90),
+        st.sampled_from(
+            ["add_worker", "request_status", "status_update", "severity", "step", "assign_pr", "public_update"]
+        ),
+    ),
+    max_size=6,
+)
 
 
 class InMemoryIncidents:
@@ -86,16 +104,26 @@ class InMemoryIncidents:
         self.app = IncidentApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=self.clock)
         self.app.people.ensure_admin("agreement-admin")
         self.admin = self.app.people.authenticate("agreement-admin")
-        self.people = {name: self._register(name, sme_hours if name == "sme" else None)
-                       for name in ("sme", "worker", "pr", "declarer")}
+        self.people = {
+            name: self._register(name, sme_hours if name == "sme" else None)
+            for name in ("sme", "worker", "pr", "declarer")
+        }
         self.app.organisation.set_aspect("database", [self.people["sme"].person_id], self.admin)
         self.app.organisation.put_process(ProcessDocument.model_validate(process), self.admin)
 
     def _register(self, name: str, hours: dict | None):
-        fields = {"name": name, "email": f"{name}@example.com", "phone": None, "groups": [],
-                  "webhook_url": None, "admin": False, "timezone": "UTC",
-                  "working_hours": {"start": "00:00", "end": "24:00", "days": [1, 2, 3, 4, 5, 6, 7]},
-                  "waking_hours": None, **(hours or {})}
+        fields = {
+            "name": name,
+            "email": f"{name}@example.com",
+            "phone": None,
+            "groups": [],
+            "webhook_url": None,
+            "admin": False,
+            "timezone": "UTC",
+            "working_hours": {"start": "00:00", "end": "24:00", "days": [1, 2, 3, 4, 5, 6, 7]},
+            "waking_hours": None,
+            **(hours or {}),
+        }
         person = self.app.people.register_person(fields, self.admin)
         return self.app.people.authenticate(self.app.people.issue_token(str(person.id), self.admin)[1])
 
@@ -159,6 +187,7 @@ class ProjectedPeople:
 def timers_after(envelopes: list, process: dict, people: dict[str, dict], start: datetime) -> dict[str, list]:
     """The timers service's timers planned by the stream, through its real handlers. Its clock stays
     at the declaration, so nothing fires: what is compared is what each event planned."""
+
     async def replay() -> MemoryStore:
         clock = FakeClock(start)
         store = MemoryStore(ProjectedPeople(people), clock, {})
@@ -168,6 +197,7 @@ def timers_after(envelopes: list, process: dict, people: dict[str, dict], start:
             if envelope.type.startswith("warroom.incident."):
                 await timers.apply(store, envelope, clock=clock, versions=rules)
         return store
+
     store = asyncio.run(replay())
     pending: dict[str, list] = {}
     for rows in store.timers.values():
@@ -178,10 +208,16 @@ def timers_after(envelopes: list, process: dict, people: dict[str, dict], start:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(process=processes(), sme_hours=hours(), data=st.data(), commands=COMMANDS,
-       declared_minute=st.integers(0, 365 * 24 * 60))
+@given(
+    process=processes(),
+    sme_hours=hours(),
+    data=st.data(),
+    commands=COMMANDS,
+    declared_minute=st.integers(0, 365 * 24 * 60),
+)
 def test_r20_r11_r14_r06_r08_r05_the_incident_timers_notifier_and_postmortem_agree_on_every_deadline(
-        process, sme_hours, data, commands, declared_minute):
+    process, sme_hours, data, commands, declared_minute
+):
     declared_at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=declared_minute)
     severity = data.draw(st.integers(1, len(process["levels"])))
     history = InMemoryIncidents(process, sme_hours, declared_at)
@@ -192,8 +228,9 @@ def test_r20_r11_r14_r06_r08_r05_the_incident_timers_notifier_and_postmortem_agr
     due = app.incidents.representation(incident)["due"]
     now = history.clock.now()
     envelopes = history.envelopes()
-    people = {str(p.person_id): {**app.people.person(p.person_id).hours(), "id": p.person_id}
-              for p in history.people.values()}
+    people = {
+        str(p.person_id): {**app.people.person(p.person_id).hours(), "id": p.person_id} for p in history.people.values()
+    }
     sme = history.people["sme"].person_id
 
     # The timers service, through its real handlers.
@@ -202,9 +239,13 @@ def test_r20_r11_r14_r06_r08_r05_the_incident_timers_notifier_and_postmortem_agr
 
     # The notifier: when it lets the declaration's page out to the paged person.
     level_at_declaration = rules.level(declared.data["severity"])
-    page = next(n for n in recipients.notices(declared.type, declared.data,
-                                              incidents.declared(incident_id, declared.data), level_at_declaration)
-                if n.reason == "paged")
+    page = next(
+        n
+        for n in recipients.notices(
+            declared.type, declared.data, incidents.declared(incident_id, declared.data), level_at_declaration
+        )
+        if n.reason == "paged"
+    )
     delivered = reachable_at(people[page.person], page.immediacy or level_at_declaration.immediacy, declared.time)
 
     # The post-mortem: its adherence table, judged at the moment the history ends.

@@ -1,4 +1,5 @@
 """A service's shutdown does not hang on a background loop that lost its cancellation."""
+
 import asyncio
 
 from shared.runtime import stop_tasks

@@ -1,4 +1,5 @@
 """S3: the edge's text types (shared/text) and the event contract that uses them."""
+
 import json
 
 import pytest
@@ -44,24 +45,39 @@ def test_s3_json_deeper_than_the_limit_is_refused_without_exhausting_the_stack()
 
 def test_s3_the_event_schemas_bound_every_text_field_and_exclude_control_characters():
     for event_type, text in schemas.generated().items():
+
         def strings(node):
             if isinstance(node, dict):
-                if node.get("type") == "string" and "enum" not in node and "const" not in node \
-                        and node.get("format") != "date-time":
+                if (
+                    node.get("type") == "string"
+                    and "enum" not in node
+                    and "const" not in node
+                    and node.get("format") != "date-time"
+                ):
                     yield node
                 for value in node.values():
                     yield from strings(value)
             elif isinstance(node, list):
                 for value in node:
                     yield from strings(value)
+
         for node in strings(json.loads(text)):
             assert "maxLength" in node and "pattern" in node, (event_type, node)
     assert len(EVENT_TYPES) > 30
 
 
 def test_s3_the_contract_refuses_a_nul_in_a_declared_title():
-    data = {"title": "nul\x00byte", "description": "", "aspect": "servers", "severity": 1, "manager": "p",
-            "smes": ["p"], "declared_by": "p", "process_version": 1, "paged": "p"}
+    data = {
+        "title": "nul\x00byte",
+        "description": "",
+        "aspect": "servers",
+        "severity": 1,
+        "manager": "p",
+        "smes": ["p"],
+        "declared_by": "p",
+        "process_version": 1,
+        "paged": "p",
+    }
     with pytest.raises(ValidationError):
         validate("warroom.incident.declared.v1", data)
     assert validate("warroom.incident.declared.v1", {**data, "title": "ok"})["title"] == "ok"

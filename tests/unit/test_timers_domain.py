@@ -1,4 +1,5 @@
 """The timers' pure rules, driven by a fake clock: which timers each fact plans and which it cancels."""
+
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,18 +10,36 @@ from shared.process.rules import Level, Rules, Step
 from shared.process.timing import Stretch
 
 H, M = timedelta(hours=1), timedelta(minutes=1)
-LEVEL_1 = Level(1, acknowledge_within=5 * M, status_update_every=H, public_update_every=H,
-                checklist=(Step("announce", due_within=15 * M), Step("call", due_within=30 * M),
-                           Step("test-plan")))
+LEVEL_1 = Level(
+    1,
+    acknowledge_within=5 * M,
+    status_update_every=H,
+    public_update_every=H,
+    checklist=(Step("announce", due_within=15 * M), Step("call", due_within=30 * M), Step("test-plan")),
+)
 LEVEL_2 = Level(2, immediacy="waking_hours", acknowledge_within=15 * M, status_update_every=2 * H)
-LEVEL_3 = Level(3, immediacy="next_business_day", acknowledge_within=24 * H, status_update_every=4 * H,
-                public_update_every=None, checklist=(Step("ticket", due_within=2 * H),))
-RULES = Rules({1: LEVEL_1, 2: LEVEL_2, 3: LEVEL_3}, handover_warning_after=7 * H, manager_shift_limit=8 * H,
-              manager_min_break=H, worker_fresh_for=12 * H)
+LEVEL_3 = Level(
+    3,
+    immediacy="next_business_day",
+    acknowledge_within=24 * H,
+    status_update_every=4 * H,
+    public_update_every=None,
+    checklist=(Step("ticket", due_within=2 * H),),
+)
+RULES = Rules(
+    {1: LEVEL_1, 2: LEVEL_2, 3: LEVEL_3},
+    handover_warning_after=7 * H,
+    manager_shift_limit=8 * H,
+    manager_min_break=H,
+    worker_fresh_for=12 * H,
+)
 BERLIN = ZoneInfo("Europe/Berlin")
 # An SME in Berlin who gave no waking hours (so 07:00-22:00) and works 09:00-17:00 on weekdays.
-SAM = {"timezone": "Europe/Berlin", "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]},
-       "waking_hours": None}
+SAM = {
+    "timezone": "Europe/Berlin",
+    "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]},
+    "waking_hours": None,
+}
 
 
 def by_kind(plan: domain.Plan) -> dict[str, domain.Timer]:
@@ -47,6 +66,7 @@ class PersonStretches:
 
 
 # --- R05: tenure across incidents ---
+
 
 def test_r05_a_new_manager_gets_a_handover_warning_and_a_shift_limit_counted_from_taking_over():
     clock = FakeClock()
@@ -138,6 +158,7 @@ def test_r05_replanning_an_unchanged_tenure_keeps_its_timers():
 
 # --- R11: acknowledgement ---
 
+
 def page_due(level: Level, at: datetime, hours: dict | None = SAM) -> datetime:
     [timer] = domain.plan_page("ev-1", "inc-1", "sam", at, level, hours).schedule
     assert (timer.kind, timer.person, timer.detail) == ("ack_due", "sam", {"level": level.number})
@@ -200,6 +221,7 @@ def test_r11_the_acknowledgement_cancels_the_pending_page():
 
 # --- R06: status and public updates ---
 
+
 def test_r06_a_workers_update_is_due_every_status_update_every_from_their_last_one():
     clock = FakeClock()
     since = clock.now()
@@ -231,7 +253,12 @@ def test_r07_the_observers_summary_is_due_every_status_update_every_from_the_dec
 
     [timer] = plan.schedule
     assert (timer.kind, timer.person, timer.due_at, timer.every, timer.detail) == (
-        "observer_summary_due", None, declared + H, H, {"level": 1})
+        "observer_summary_due",
+        None,
+        declared + H,
+        H,
+        {"level": 1},
+    )
     assert timer.following().due_at == declared + 2 * H
     assert plan.cancel == (domain.Cancel("inc-1", kinds=frozenset({"observer_summary_due"})),)
 
@@ -267,23 +294,29 @@ def test_r13_a_faster_cadence_after_a_level_change_applies_from_the_change_never
 
 # --- R14: checklist ---
 
+
 def test_r14_each_step_with_a_deadline_is_due_that_long_after_the_level_began_unless_done_at_that_level():
     clock = FakeClock()
 
     plan = domain.plan_checklist("ev-1", "inc-1", LEVEL_1, clock.now(), done={"call"})
 
     [step] = plan.schedule
-    assert (step.kind, step.due_at, step.detail) == ("checklist_step_due", clock.now() + 15 * M,
-                                                     {"step": "announce", "level": 1})
+    assert (step.kind, step.due_at, step.detail) == (
+        "checklist_step_due",
+        clock.now() + 15 * M,
+        {"step": "announce", "level": 1},
+    )
     assert plan.cancel == (domain.Cancel("inc-1", kinds=frozenset({"checklist_step_due"})),)
 
 
 def test_r14_completing_a_step_cancels_that_steps_deadline_only():
     assert domain.plan_step_done("inc-1", "announce").cancel == (
-        domain.Cancel("inc-1", kinds=frozenset({"checklist_step_due"}), step="announce"),)
+        domain.Cancel("inc-1", kinds=frozenset({"checklist_step_due"}), step="announce"),
+    )
 
 
 # --- R19: worker freshness ---
+
 
 def test_r19_a_fresh_worker_is_tired_after_worker_fresh_for_of_continuous_work():
     clock = FakeClock()
@@ -349,6 +382,7 @@ def test_r19_overlapping_incidents_count_once_and_stopping_work_cancels_the_warn
 
 
 # --- ids and the lifecycle ---
+
 
 def test_f4_the_same_cause_always_plans_the_same_timer_ids_and_different_causes_different_ones():
     clock = FakeClock()

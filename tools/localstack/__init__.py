@@ -15,6 +15,7 @@ the program that owns them, which then stops them in order.
 
 CLI:  python -m tools.localstack up|down|status [--dir var] [--pg-port 15432] [--nats-port 14222]
 """
+
 from tools.localstack.nats import LocalNats, find_nats_server
 from tools.localstack.postgres import LocalPostgres, find_pg_bin
 from tools.localstack.processes import free_port, port_in_use

@@ -1,4 +1,5 @@
 """python -m tools.localstack up|down|status: the private servers of `make run`, by hand."""
+
 import argparse
 import sys
 from pathlib import Path

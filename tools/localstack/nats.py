@@ -1,4 +1,5 @@
 """A private NATS server with JetStream, its data fsynced on every write (`sync_interval: always`)."""
+
 from __future__ import annotations
 
 import json
@@ -84,7 +85,9 @@ class LocalNats:
         self._write_conf()
         self._proc = subprocess.Popen(
             [self.binary or find_nats_server(), "-c", str(self.conf), "-P", str(self.pidfile), "-l", str(self.log)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout

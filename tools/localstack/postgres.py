@@ -1,4 +1,5 @@
 """A private PostgreSQL: initdb on first start, run as the `postgres` OS user when we are root."""
+
 from __future__ import annotations
 
 import glob
@@ -42,8 +43,7 @@ def _pg_ids() -> tuple[int, int]:
         pw = pwd.getpwnam(PG_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--user-group", "--no-create-home",
-             "--shell", "/usr/sbin/nologin", PG_USER],
+            ["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
             check=True,
         )
         pw = pwd.getpwnam(PG_USER)
@@ -116,9 +116,16 @@ class LocalPostgres:
     `dbname` is created on start if missing; `url` points at it.
     """
 
-    def __init__(self, data_dir: str | os.PathLike, port: int | None = None, *,
-                 dbname: str = "warroom", fsync: bool = True, max_connections: int = 300,
-                 bin_dir: str | os.PathLike | None = None):
+    def __init__(
+        self,
+        data_dir: str | os.PathLike,
+        port: int | None = None,
+        *,
+        dbname: str = "warroom",
+        fsync: bool = True,
+        max_connections: int = 300,
+        bin_dir: str | os.PathLike | None = None,
+    ):
         self.dir = Path(data_dir).absolute()
         self.port = port or free_port()
         self.dbname = dbname
@@ -184,12 +191,19 @@ class LocalPostgres:
             else:
                 uid, gid = _pg_ids()
                 kw = {"user": uid, "group": gid, "extra_groups": []}
-        r = subprocess.run(cmd, cwd="/", env=_clean_env(), stdin=subprocess.DEVNULL,
-                           capture_output=True, text=True, start_new_session=True, **kw)
+        r = subprocess.run(
+            cmd,
+            cwd="/",
+            env=_clean_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            start_new_session=True,
+            **kw,
+        )
         if check and r.returncode != 0:
             raise RuntimeError(
-                f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout}{r.stderr}\n"
-                f"--- {self.log}:\n{tail(self.log)}"
+                f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout}{r.stderr}\n--- {self.log}:\n{tail(self.log)}"
             )
         return r
 
@@ -212,8 +226,9 @@ class LocalPostgres:
             return
         if any(self.pgdata.iterdir()):
             raise RuntimeError(f"{self.pgdata} is neither empty nor a PostgreSQL cluster; remove it")
-        self._run(self.bin_dir / "initdb", "-D", self.pgdata, "-U", "postgres",
-                  "--auth=trust", "-E", "UTF8", "--no-locale")
+        self._run(
+            self.bin_dir / "initdb", "-D", self.pgdata, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"
+        )
 
     def _clear_stale(self) -> None:
         """Remove pid/lock files left by a postmaster that is gone."""
@@ -234,12 +249,13 @@ class LocalPostgres:
         become_subreaper()
         if port_in_use(self.port):
             raise RuntimeError(f"PostgreSQL: port {self.port} on 127.0.0.1 is already in use")
-        opts = (f"-h 127.0.0.1 -p {self.port} -k {shlex.quote(str(self.sock_dir))}"
-                f" -c max_connections={self.max_connections}")
+        opts = (
+            f"-h 127.0.0.1 -p {self.port} -k {shlex.quote(str(self.sock_dir))}"
+            f" -c max_connections={self.max_connections}"
+        )
         if not self.fsync:
             opts += " -c fsync=off"
-        self._run(self.bin_dir / "pg_ctl", "-D", self.pgdata, "-l", self.log,
-                  "-w", "-t", "60", "-o", opts, "start")
+        self._run(self.bin_dir / "pg_ctl", "-D", self.pgdata, "-l", self.log, "-w", "-t", "60", "-o", opts, "start")
         self._create_db()
         return self
 
@@ -261,8 +277,7 @@ class LocalPostgres:
         pid = self.pid()
         if pid is None:
             return
-        self._run(self.bin_dir / "pg_ctl", "-D", self.pgdata, "-m", "fast", "-w", "-t", "60", "stop",
-                  check=False)
+        self._run(self.bin_dir / "pg_ctl", "-D", self.pgdata, "-m", "fast", "-w", "-t", "60", "stop", check=False)
         if not wait_dead([pid], 5):
             self.kill()
 

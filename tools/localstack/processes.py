@@ -1,4 +1,5 @@
 """Ports and processes: what starting and stopping a private server needs to know."""
+
 from __future__ import annotations
 
 import os

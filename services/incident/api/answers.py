@@ -1,4 +1,5 @@
 """How every route that changes or reads an incident answers (conventions: README, "Calling the API")."""
+
 from fastapi import Response
 
 from services.incident.deps import Reply

@@ -1,4 +1,5 @@
 """HTTP: every command on an incident. Each answers 200 with the whole incident (or a problem)."""
+
 from collections.abc import Callable
 
 from fastapi import APIRouter, Response
@@ -53,6 +54,7 @@ def add_worker(incident_id: Id, body: PersonRefIn, app: App, actor: Caller, resp
     def change(incident, ctx):
         worked, fresh = app.timekeeping.worker_freshness(body.person, incident)
         incident.add_worker(body.person, worked, fresh, ctx)
+
     return _run(app, actor, response, incident_id, if_match, change)
 
 
@@ -77,19 +79,20 @@ _membership("observer", "observers")
 
 
 @router.put("/pr-manager", response_model=IncidentOut)
-def assign_pr_manager(incident_id: Id, body: PersonRefIn, app: App, actor: Caller, response: Response,
-                      if_match: IfMatch):
+def assign_pr_manager(
+    incident_id: Id, body: PersonRefIn, app: App, actor: Caller, response: Response, if_match: IfMatch
+):
     _people(app, "person", body.person)
     return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.assign_pr_manager(body.person, ctx))
 
 
 @router.post("/handover", response_model=IncidentOut)
-def offer_handover(incident_id: Id, body: HandoverIn, app: App, actor: Caller, response: Response,
-                   if_match: IfMatch):
+def offer_handover(incident_id: Id, body: HandoverIn, app: App, actor: Caller, response: Response, if_match: IfMatch):
     """The manager offers the role; they stay in charge until it is accepted (R04)."""
     _people(app, "to", body.to)
-    return _run(app, actor, response, incident_id, if_match,
-                lambda i, ctx: i.offer_handover(body.to, body.briefing, ctx))
+    return _run(
+        app, actor, response, incident_id, if_match, lambda i, ctx: i.offer_handover(body.to, body.briefing, ctx)
+    )
 
 
 @router.post("/handover/accept", response_model=IncidentOut)
@@ -103,73 +106,81 @@ def decline_handover(incident_id: Id, app: App, actor: Caller, response: Respons
 
 
 @router.post("/handover/force", response_model=IncidentOut)
-def force_handover(incident_id: Id, body: ForceHandoverIn, app: App, actor: Caller, response: Response,
-                   if_match: IfMatch):
+def force_handover(
+    incident_id: Id, body: ForceHandoverIn, app: App, actor: Caller, response: Response, if_match: IfMatch
+):
     """An admin hands the role over in one step, recording why (R04)."""
     _people(app, "to", body.to)
-    return _run(app, actor, response, incident_id, if_match,
-                lambda i, ctx: i.force_handover(body.to, body.reason, ctx))
+    return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.force_handover(body.to, body.reason, ctx))
 
 
 @router.post("/severity-input", response_model=IncidentOut)
-def give_severity_input(incident_id: Id, body: SeverityInputIn, app: App, actor: Caller, response: Response,
-                        if_match: IfMatch):
-    return _run(app, actor, response, incident_id, if_match,
-                lambda i, ctx: i.give_severity_input(body.level, body.comment, ctx))
+def give_severity_input(
+    incident_id: Id, body: SeverityInputIn, app: App, actor: Caller, response: Response, if_match: IfMatch
+):
+    return _run(
+        app, actor, response, incident_id, if_match, lambda i, ctx: i.give_severity_input(body.level, body.comment, ctx)
+    )
 
 
 @router.post("/severity", response_model=IncidentOut)
-def change_severity(incident_id: Id, body: SeverityIn, app: App, actor: Caller, response: Response,
-                    if_match: IfMatch):
+def change_severity(incident_id: Id, body: SeverityIn, app: App, actor: Caller, response: Response, if_match: IfMatch):
     """Only the manager changes the level, with a reason, citing the input considered (R13)."""
-    return _run(app, actor, response, incident_id, if_match,
-                lambda i, ctx: i.change_severity(body.level, body.reason, body.considered_input, ctx))
+    return _run(
+        app,
+        actor,
+        response,
+        incident_id,
+        if_match,
+        lambda i, ctx: i.change_severity(body.level, body.reason, body.considered_input, ctx),
+    )
 
 
 @router.post("/status-requests", response_model=IncidentOut)
-def request_status(incident_id: Id, app: App, actor: Caller, response: Response, if_match: IfMatch,
-                   body: EmptyIn | None = None):
+def request_status(
+    incident_id: Id, app: App, actor: Caller, response: Response, if_match: IfMatch, body: EmptyIn | None = None
+):
     return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.request_status(ctx))
 
 
 @router.post("/status-updates", response_model=IncidentOut)
-def post_status_update(incident_id: Id, body: StatusUpdateIn, app: App, actor: Caller, response: Response,
-                       if_match: IfMatch):
+def post_status_update(
+    incident_id: Id, body: StatusUpdateIn, app: App, actor: Caller, response: Response, if_match: IfMatch
+):
     """A worker's update has all five parts, none blank (R06)."""
-    return _run(app, actor, response, incident_id, if_match,
-                lambda i, ctx: i.post_status_update(body.model_dump(), ctx))
+    return _run(
+        app, actor, response, incident_id, if_match, lambda i, ctx: i.post_status_update(body.model_dump(), ctx)
+    )
 
 
 @router.post("/observer-briefings", response_model=IncidentOut)
-def brief_observers(incident_id: Id, body: BriefingIn, app: App, actor: Caller, response: Response,
-                    if_match: IfMatch):
+def brief_observers(incident_id: Id, body: BriefingIn, app: App, actor: Caller, response: Response, if_match: IfMatch):
     return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.brief_observers(body.summary, ctx))
 
 
 @router.post("/public-updates", response_model=IncidentOut)
-def post_public_update(incident_id: Id, body: PublicUpdateIn, app: App, actor: Caller, response: Response,
-                       if_match: IfMatch):
-    return _run(app, actor, response, incident_id, if_match,
-                lambda i, ctx: i.post_public_update(body.message, ctx))
+def post_public_update(
+    incident_id: Id, body: PublicUpdateIn, app: App, actor: Caller, response: Response, if_match: IfMatch
+):
+    return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.post_public_update(body.message, ctx))
 
 
 @router.post("/affected-info-requests", response_model=IncidentOut)
-def request_affected_info(incident_id: Id, body: QuestionIn, app: App, actor: Caller, response: Response,
-                          if_match: IfMatch):
-    return _run(app, actor, response, incident_id, if_match,
-                lambda i, ctx: i.request_affected_info(body.question, ctx))
+def request_affected_info(
+    incident_id: Id, body: QuestionIn, app: App, actor: Caller, response: Response, if_match: IfMatch
+):
+    return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.request_affected_info(body.question, ctx))
 
 
 @router.post("/affected-info-reports", response_model=IncidentOut)
-def report_affected_info(incident_id: Id, body: FindingsIn, app: App, actor: Caller, response: Response,
-                         if_match: IfMatch):
-    return _run(app, actor, response, incident_id, if_match,
-                lambda i, ctx: i.report_affected_info(body.findings, ctx))
+def report_affected_info(
+    incident_id: Id, body: FindingsIn, app: App, actor: Caller, response: Response, if_match: IfMatch
+):
+    return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.report_affected_info(body.findings, ctx))
 
 
 @router.post("/checklist/{step}/done", response_model=IncidentOut)
-def complete_checklist_step(incident_id: Id, step: Id, app: App, actor: Caller, response: Response,
-                            if_match: IfMatch):
+def complete_checklist_step(incident_id: Id, step: Id, app: App, actor: Caller, response: Response, if_match: IfMatch):
     """Follow the process exactly: each step of the current level, done by the manager (R14)."""
     return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.complete_step(step, ctx))
 
@@ -177,8 +188,9 @@ def complete_checklist_step(incident_id: Id, step: Id, app: App, actor: Caller, 
 @router.post("/resolve", response_model=IncidentOut)
 def resolve(incident_id: Id, body: ResolveIn, app: App, actor: Caller, response: Response, if_match: IfMatch):
     """Resolving needs the resolution and the test plan that verified the fix (R15)."""
-    return _run(app, actor, response, incident_id, if_match,
-                lambda i, ctx: i.resolve(body.resolution, body.test_plan, ctx))
+    return _run(
+        app, actor, response, incident_id, if_match, lambda i, ctx: i.resolve(body.resolution, body.test_plan, ctx)
+    )
 
 
 @router.post("/reopen", response_model=IncidentOut)

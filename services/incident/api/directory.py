@@ -1,4 +1,5 @@
 """HTTP: the SME directory and its coverage (R10)."""
+
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 

@@ -1,4 +1,5 @@
 """HTTP: declaring and reading incidents (conventions: README, "Calling the API")."""
+
 from datetime import datetime
 from typing import Annotated
 
@@ -21,9 +22,11 @@ def declare(body: DeclareIn, app: App, actor: Caller, response: Response):
     aspects (R10)."""
     organisation, incidents = app.organisation, app.incidents
     if (reply := Reply.to(201)) is not None:  # keyed (F10): the answer is recorded with the events
+
         def keyed(incident):
             coverage = organisation.declaration_coverage(incident.aspect, incident.coverage_gap, incident.paged)
             return keyed_answer(app, reply, incident, 201, coverage=coverage)
+
         incidents.declare(body.title, body.description, body.aspect, body.severity, body.manager, actor, keyed)
         return reply.response
     incident = incidents.declare(body.title, body.description, body.aspect, body.severity, body.manager, actor)
@@ -33,11 +36,14 @@ def declare(body: DeclareIn, app: App, actor: Caller, response: Response):
 
 
 @router.get("", response_model=IncidentList)
-async def list_incidents(request: Request, actor: Caller,
-                         status: Annotated[str | None, Query(pattern="^(open|resolved|closed)$")] = None,
-                         severity: Annotated[int | None, Query(ge=1, le=100)] = None,
-                         cursor: Annotated[str | None, Query(max_length=40)] = None,
-                         limit: Annotated[int, Query(ge=1, le=500)] = 100):
+async def list_incidents(
+    request: Request,
+    actor: Caller,
+    status: Annotated[str | None, Query(pattern="^(open|resolved|closed)$")] = None,
+    severity: Annotated[int | None, Query(ge=1, le=100)] = None,
+    cursor: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+):
     """Newest first; eventually consistent (a projection of the incident stream)."""
     try:
         after = int(cursor) if cursor else None
@@ -49,11 +55,19 @@ async def list_incidents(request: Request, actor: Caller,
 
 
 @router.get("/{incident_id}", response_model=IncidentOut)
-def get_incident(incident_id: Id, app: App, actor: Caller, response: Response,
-                 as_of: Annotated[datetime | None, Query(description="state as of this moment (ISO 8601)")] = None):
+def get_incident(
+    incident_id: Id,
+    app: App,
+    actor: Caller,
+    response: Response,
+    as_of: Annotated[datetime | None, Query(description="state as of this moment (ISO 8601)")] = None,
+):
     if as_of is not None and as_of.tzinfo is None:
-        raise Problem(422, "as_of needs a timezone (e.g. 2026-01-05T09:00:00Z)",
-                      errors=[{"field": "as_of", "message": "timezone required"}])
+        raise Problem(
+            422,
+            "as_of needs a timezone (e.g. 2026-01-05T09:00:00Z)",
+            errors=[{"field": "as_of", "message": "timezone required"}],
+        )
     incident = app.incidents.incident(incident_id, as_of)
     if as_of is not None:  # the past as it was: no duties computed against today's clock
         response.headers["ETag"] = f'"{incident.version}"'

@@ -1,4 +1,5 @@
 """HTTP: people and their tokens (admins only, S1)."""
+
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
@@ -8,22 +9,36 @@ from shared.text import Id
 
 router = APIRouter(prefix="/v1")
 
-WITHHELD = ("the token was issued by the first request with this Idempotency-Key; its secret is shown only "
-            "in that answer and is stored nowhere: if it was lost, revoke this token (DELETE /v1/tokens/{id}) "
-            "and issue a new one")
+WITHHELD = (
+    "the token was issued by the first request with this Idempotency-Key; its secret is shown only "
+    "in that answer and is stored nowhere: if it was lost, revoke this token (DELETE /v1/tokens/{id}) "
+    "and issue a new one"
+)
 
 
 def _person_out(person) -> PersonOut:
-    return PersonOut(id=str(person.id), name=person.name, email=person.email, timezone=person.timezone,
-                     phone=person.phone, groups=person.groups, working_hours=person.working_hours,
-                     waking_hours=person.waking_hours, webhook_url=person.webhook_url, admin=person.admin)
+    return PersonOut(
+        id=str(person.id),
+        name=person.name,
+        email=person.email,
+        timezone=person.timezone,
+        phone=person.phone,
+        groups=person.groups,
+        working_hours=person.working_hours,
+        waking_hours=person.waking_hours,
+        webhook_url=person.webhook_url,
+        admin=person.admin,
+    )
 
 
 @router.post("/people", status_code=status.HTTP_201_CREATED, response_model=PersonOut, tags=["people"])
 def register_person(body: PersonIn, app: App, actor: Caller, response: Response):
     reply = Reply.to(201)  # keyed (F10): the answer is recorded in the events' commit
-    person = app.people.register_person(body.model_dump(mode="json"), actor, answer=reply and (
-        lambda person: reply(_person_out(person), {"Location": f"/v1/people/{person.id}"})))
+    person = app.people.register_person(
+        body.model_dump(mode="json"),
+        actor,
+        answer=reply and (lambda person: reply(_person_out(person), {"Location": f"/v1/people/{person.id}"})),
+    )
     if reply:
         return reply.response
     response.headers["Location"] = f"/v1/people/{person.id}"
@@ -37,8 +52,10 @@ def get_person(person_id: Id, app: App, actor: Caller):
 
 class IssuedToken(BaseModel):
     id: str
-    token: str | None = Field(description="the secret: shown in this answer only, stored hashed; null in the "
-                                          "replayed answer to a retry with the same Idempotency-Key (S11)")
+    token: str | None = Field(
+        description="the secret: shown in this answer only, stored hashed; null in the "
+        "replayed answer to a retry with the same Idempotency-Key (S11)"
+    )
     detail: str | None = Field(default=None, description="why `token` is null, in a replayed answer")
 
 
@@ -49,8 +66,12 @@ def issue_token(body: TokenIn, app: App, actor: Caller):
     secret is never kept, not even for replaying (S11), and issuing another would leave an unknown live
     token — revoke the id and issue a new one if the first answer was lost."""
     reply = Reply.to(201)
-    token_id, secret = app.people.issue_token(body.person_id, actor, answer=reply and (
-        lambda token_id: reply(IssuedToken(id=token_id, token=None, detail=WITHHELD.format(id=token_id)))))
+    token_id, secret = app.people.issue_token(
+        body.person_id,
+        actor,
+        answer=reply
+        and (lambda token_id: reply(IssuedToken(id=token_id, token=None, detail=WITHHELD.format(id=token_id)))),
+    )
     # The answer recorded for retries withholds the secret; this one, the first, shows it.
     return IssuedToken(id=token_id, token=secret)
 

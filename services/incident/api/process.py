@@ -2,6 +2,7 @@
 
 Two routers, because the refinement's path is listed after the directory's and the reports' in the
 API document: ``router`` (GET and PUT /v1/process) and ``refinement_router``."""
+
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -54,11 +55,19 @@ async def _recorded_item(request: Request, body: RefinementIn) -> dict:
         return recorded
     elsewhere = await action_items.recorded_elsewhere(pool, body.postmortem, body.action_item, body.change)
     if elsewhere is not None:
-        raise Problem(409, f"action item {body.action_item} with this change is recorded on post-mortem "
-                           f"{elsewhere}, not on {body.postmortem}; nothing was changed", rule="R17")
-    raise Problem(503, f"action item {body.action_item} of post-mortem {body.postmortem} has not reached this "
-                       "service yet; nothing was changed, retry shortly", rule="R17",
-                  headers={"Retry-After": str(int(ITEM_WAIT_SECONDS))})
+        raise Problem(
+            409,
+            f"action item {body.action_item} with this change is recorded on post-mortem "
+            f"{elsewhere}, not on {body.postmortem}; nothing was changed",
+            rule="R17",
+        )
+    raise Problem(
+        503,
+        f"action item {body.action_item} of post-mortem {body.postmortem} has not reached this "
+        "service yet; nothing was changed, retry shortly",
+        rule="R17",
+        headers={"Retry-After": str(int(ITEM_WAIT_SECONDS))},
+    )
 
 
 @refinement_router.post("/process/refinements", response_model=PublishedProcess, tags=["process"])
@@ -71,11 +80,22 @@ async def apply_refinement(body: RefinementIn, request: Request, app: App, actor
 
     def published(number: int, document: dict) -> dict:
         warnings = ProcessDocument.model_validate(document).warnings_found()
-        return {"version": number, **document, "warnings": warnings, "cites_postmortem": body.postmortem,
-                "cites_action_item": body.action_item}
+        return {
+            "version": number,
+            **document,
+            "warnings": warnings,
+            "cites_postmortem": body.postmortem,
+            "cites_action_item": body.action_item,
+        }
 
     reply = Reply.to(200)  # keyed (F10): the answer is recorded in the events' commit
-    number, document = await run_in_threadpool(app.refinements.apply_refinement, body.postmortem,
-                                               body.action_item, body.change, recorded, actor,
-                                               reply and (lambda n, d: reply(PublishedProcess(**published(n, d)))))
+    number, document = await run_in_threadpool(
+        app.refinements.apply_refinement,
+        body.postmortem,
+        body.action_item,
+        body.change,
+        recorded,
+        actor,
+        reply and (lambda n, d: reply(PublishedProcess(**published(n, d)))),
+    )
     return reply.response if reply else published(number, document)

@@ -1,4 +1,5 @@
 """HTTP: minor reports (R12)."""
+
 from fastapi import APIRouter, status
 
 from services.incident.deps import App, Caller, Reply
@@ -11,6 +12,11 @@ router = APIRouter(prefix="/v1")
 def file_minor_report(body: ReportIn, app: App, actor: Caller) -> dict[str, str]:
     """R12: too small for the incident process — recorded, published, forwarded to the issue tracker."""
     reply = Reply.to(202)  # keyed (F10): the answer is recorded in the events' commit
-    report = app.organisation.file_report(body.title, body.description, body.aspect, actor,
-                                          answer=reply and (lambda report: reply({"id": str(report.id)})))
+    report = app.organisation.file_report(
+        body.title,
+        body.description,
+        body.aspect,
+        actor,
+        answer=reply and (lambda report: reply({"id": str(report.id)})),
+    )
     return reply.response if reply else {"id": str(report.id)}

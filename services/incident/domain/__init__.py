@@ -16,6 +16,7 @@ stored events are forever. So each area's events are attached to ``Incident`` be
 eventsourcing makes each its own subclass ``Incident.<Name>``: the class the commands record (``_record``)
 and the stored topics resolve to, whichever area module defines the event.
 """
+
 from datetime import datetime
 
 from eventsourcing.domain import Aggregate, event
@@ -27,15 +28,36 @@ from services.incident.domain.base import Context, IncidentEvent
 __all__ = ["Context", "Incident"]
 
 
-class Incident(paging.Paging, handover.Handover, roles.Roles, severity.Severity, checklist.Checklist,
-               communications.Communications, lifecycle.Lifecycle, CheapCopy, Aggregate):
+class Incident(
+    paging.Paging,
+    handover.Handover,
+    roles.Roles,
+    severity.Severity,
+    checklist.Checklist,
+    communications.Communications,
+    lifecycle.Lifecycle,
+    CheapCopy,
+    Aggregate,
+):
     class Event(IncidentEvent):
         """Every event of the incident, stamped with the command's moment (base.IncidentEvent)."""
 
     @event("Declared")
-    def __init__(self, title: str, description: str, aspect: str, severity: int, manager: str,
-                 smes: list[str], declared_by: str, process_version: int, paged: str,
-                 coverage_gap: bool, at: datetime, manager_since: datetime):
+    def __init__(
+        self,
+        title: str,
+        description: str,
+        aspect: str,
+        severity: int,
+        manager: str,
+        smes: list[str],
+        declared_by: str,
+        process_version: int,
+        paged: str,
+        coverage_gap: bool,
+        at: datetime,
+        manager_since: datetime,
+    ):
         self.title, self.description, self.aspect, self.severity = title, description, aspect, severity
         self.manager, self.smes, self.declared_by = manager, list(smes), declared_by
         self.process_version, self.paged, self.coverage_gap = process_version, paged, coverage_gap

@@ -1,5 +1,6 @@
 """What every area of the incident builds on (no I/O here): the command's context, the incident's state as
 the areas read it, the base of every event, and the checks every command makes before its own rule."""
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from shared.process.rules import Rules
 @dataclass(frozen=True)
 class Context:
     """What a command needs besides its own input: who asks, when, and the facts rules depend on."""
+
     actor: Actor
     at: datetime
     process: dict  # the process document the incident was declared under
@@ -41,6 +43,7 @@ class IncidentEvent(Aggregate.Event):
     what the event changes; ``Incident`` (domain/__init__.py) makes each one its own ``Incident.<Name>``,
     the class the store names in its topics. ``apply`` only records the change, so replaying the
     history never re-checks a rule."""
+
     # Stamped with the command's moment, the instant its rules used (moment.py).
     create_timestamp = staticmethod(moment.now)
 
@@ -54,6 +57,7 @@ def blank_field(field: str) -> dict:
 
 class State:
     """The incident's state, declared once for every area (set by ``Incident.__init__`` and the events)."""
+
     title: str
     description: str
     aspect: str
@@ -127,8 +131,13 @@ class Guards(State):
         self.trigger_event(own, **facts)  # type: ignore[attr-defined]  # on Aggregate, mixed in with this
 
     def roles_of(self, person: str) -> set[str]:
-        held = {"manager": person == self.manager, "worker": person in self.workers, "sme": person in self.smes,
-                "observer": person in self.observers, "pr_manager": person == self.pr_manager}
+        held = {
+            "manager": person == self.manager,
+            "worker": person in self.workers,
+            "sme": person in self.smes,
+            "observer": person in self.observers,
+            "pr_manager": person == self.pr_manager,
+        }
         return {role for role, holds in held.items() if holds}
 
     def _authorize(self, action: str, ctx: Context) -> None:
@@ -137,10 +146,13 @@ class Guards(State):
             raise Forbidden(policy.refusal(action, self, ctx.name_of), rule=policy.rule_for(action))
         # R05 binds the person who manages, whatever else they are: an admin managing past the limit
         # may still offer the handover, and force one (an admin's own power, not a manager command).
-        if (ctx.actor.person_id == self.manager and "manager" in policy.PERMISSIONS[action]
-                and action != "offer_handover" and self.over_shift_limit(ctx)):
-            raise Conflict("the manager has reached the shift limit: only offering the handover remains",
-                           rule="R05")
+        if (
+            ctx.actor.person_id == self.manager
+            and "manager" in policy.PERMISSIONS[action]
+            and action != "offer_handover"
+            and self.over_shift_limit(ctx)
+        ):
+            raise Conflict("the manager has reached the shift limit: only offering the handover remains", rule="R05")
 
     def manager_tenure_started(self, ctx: Context) -> datetime:
         """R05: when the manager's continuous tenure began. Fixed while they manage this incident; a

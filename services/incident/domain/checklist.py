@@ -1,5 +1,6 @@
 """The checklist of the incident's current level: completing a step, and which steps are done (R14).
 No I/O here."""
+
 from datetime import datetime
 
 from services.incident.domain.base import Context, Guards, IncidentEvent

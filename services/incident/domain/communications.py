@@ -1,6 +1,7 @@
 """Passing information on: status updates, observer briefings, public updates, and affected users'
 information (R06, R07, R08). No I/O here.
 """
+
 from datetime import datetime
 
 from services.incident.domain.base import Context, Guards, IncidentEvent
@@ -11,6 +12,7 @@ STATUS_PARTS = ("learned", "tried", "outcome", "working_on", "remaining")
 
 class StatusRequested(IncidentEvent):
     """R06: each of ``workers`` owes an update counted from now."""
+
     by: str
     workers: list[str]
     at: datetime
@@ -74,10 +76,14 @@ class Communications(Guards):
         self._command("post_status_update", ctx)
         gaps = [part for part in STATUS_PARTS if not (parts.get(part) or "").strip()]
         if gaps:
-            raise Invalid(f"a status update needs all five parts; missing or blank: {', '.join(gaps)}",
-                          rule="R06", errors=[{"field": part, "message": "missing or blank"} for part in gaps])
-        self._record(StatusUpdated, worker=ctx.actor.person_id, **{part: parts[part] for part in STATUS_PARTS},
-                     at=ctx.at)
+            raise Invalid(
+                f"a status update needs all five parts; missing or blank: {', '.join(gaps)}",
+                rule="R06",
+                errors=[{"field": part, "message": "missing or blank"} for part in gaps],
+            )
+        self._record(
+            StatusUpdated, worker=ctx.actor.person_id, **{part: parts[part] for part in STATUS_PARTS}, at=ctx.at
+        )
 
     def brief_observers(self, summary: str, ctx: Context) -> None:
         self._command("brief_observers", ctx)

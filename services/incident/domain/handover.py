@@ -3,6 +3,7 @@
 The change of manager itself is ``ManagerChanged`` in roles.py (R03); the limit that stops a manager's
 commands is checked for every command in base.py (``Guards._authorize``).
 """
+
 from datetime import datetime
 
 from services.incident.domain.base import Context, IncidentEvent, blank_field
@@ -29,6 +30,7 @@ class HandoverDeclined(IncidentEvent):
 
 class ShiftLimitBreached(IncidentEvent):
     """R05: the manager reached the limit (the timer ``timer_id`` said so); recorded for the post-mortem."""
+
     manager: str
     tenure_started_at: str
     limit: str
@@ -55,16 +57,21 @@ class Handover(Roles):
         if self.handover_offer is None:
             raise Conflict("no handover is on offer", rule="R04")
         if self.handover_offer["to"] != ctx.actor.person_id:
-            raise Forbidden(f"only the person offered the handover may answer it: it was offered to "
-                            f"{ctx.name_of(self.handover_offer['to'])}", rule="R04")
+            raise Forbidden(
+                f"only the person offered the handover may answer it: it was offered to "
+                f"{ctx.name_of(self.handover_offer['to'])}",
+                rule="R04",
+            )
         return self.handover_offer
 
     def accept_handover(self, ctx: Context) -> None:
         self._pending_offer_to(ctx)
         me = ctx.actor.person_id
         if me == self.pr_manager:  # made PR manager after the offer: R08 holds on every path to the role
-            raise Conflict("the PR manager cannot become manager: decline the offer, or give up the PR "
-                           "manager's role first", rule="R08")
+            raise Conflict(
+                "the PR manager cannot become manager: decline the offer, or give up the PR manager's role first",
+                rule="R08",
+            )
         self._change_manager(me, "accepted", "", me, ctx)
 
     def decline_handover(self, ctx: Context) -> None:
@@ -85,6 +92,11 @@ class Handover(Roles):
         """R05: the shift-limit timer fired; False (nothing changes) when it no longer applies."""
         if self.status != "open" or manager != self.manager or timer_id in self.handled_timers:
             return False
-        self._record(ShiftLimitBreached, manager=manager, tenure_started_at=tenure_started_at.isoformat(),
-                     limit=limit, timer_id=timer_id)
+        self._record(
+            ShiftLimitBreached,
+            manager=manager,
+            tenure_started_at=tenure_started_at.isoformat(),
+            limit=limit,
+            timer_id=timer_id,
+        )
         return True

@@ -1,6 +1,7 @@
 """An incident's life after its declaration: resolved, reopened, closed (R15, R16). No I/O here.
 The declaration itself is ``Incident.__init__`` (domain/__init__.py).
 """
+
 from datetime import datetime
 
 from services.incident.domain.base import Context, Guards, IncidentEvent, blank_field
@@ -47,8 +48,11 @@ class Lifecycle(Guards):
         self._command("resolve", ctx)
         gaps = [name for name, value in (("resolution", resolution), ("test_plan", test_plan)) if not value.strip()]
         if gaps:
-            raise Invalid("resolving needs a resolution and the test plan that verified the fix", rule="R15",
-                          errors=[blank_field(name) for name in gaps])
+            raise Invalid(
+                "resolving needs a resolution and the test plan that verified the fix",
+                rule="R15",
+                errors=[blank_field(name) for name in gaps],
+            )
         self._record(Resolved, resolution=resolution, test_plan=test_plan, by=ctx.actor.person_id, at=ctx.at)
 
     def reopen(self, reason: str, ctx: Context) -> None:
@@ -56,8 +60,13 @@ class Lifecycle(Guards):
             raise Conflict(f"only a resolved incident can be reopened; this one is {self.status}", rule="R15")
         self._authorize("reopen", ctx)
         self._require_text("reason", reason, "R15")
-        self._record(Reopened, reason=reason, by=ctx.actor.person_id, at=ctx.at,
-                     manager_since=ctx.tenure_start(self.manager, ctx.at))
+        self._record(
+            Reopened,
+            reason=reason,
+            by=ctx.actor.person_id,
+            at=ctx.at,
+            manager_since=ctx.tenure_start(self.manager, ctx.at),
+        )
 
     def close(self, by: str, at: datetime) -> bool:
         """The post-mortem was published (R16); False when already closed."""

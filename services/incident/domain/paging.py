@@ -2,6 +2,7 @@
 
 An escalation changes the manager: ``ManagerChanged`` in roles.py (R03).
 """
+
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -25,6 +26,7 @@ class Acknowledged(IncidentEvent):
 
 class PageUnanswered(IncidentEvent):
     """Nobody is left to escalate to: the page stays with ``paged``."""
+
     paged: str
     timer_id: str
 
@@ -36,8 +38,9 @@ class Paging(Roles):
     def acknowledge(self, ctx: Context) -> None:
         self._require_open()
         if ctx.actor.person_id != self.paged:
-            raise Forbidden(f"only the person paged may acknowledge the page: that is {ctx.name_of(self.paged)}",
-                            rule="R11")
+            raise Forbidden(
+                f"only the person paged may acknowledge the page: that is {ctx.name_of(self.paged)}", rule="R11"
+            )
         if self.acknowledged:
             raise Conflict("the page was already acknowledged", rule="R11")
         self._record(Acknowledged, person=ctx.actor.person_id)
@@ -81,6 +84,13 @@ class Paging(Roles):
         if nxt is None:
             self._record(PageUnanswered, paged=self.paged, timer_id=timer_id)
         else:
-            self._change_manager(nxt, "escalated", f"{person} did not acknowledge the page", "warroom", ctx,
-                                 timer_id=timer_id, to_catch_all=to_catch_all)
+            self._change_manager(
+                nxt,
+                "escalated",
+                f"{person} did not acknowledge the page",
+                "warroom",
+                ctx,
+                timer_id=timer_id,
+                to_catch_all=to_catch_all,
+            )
         return True

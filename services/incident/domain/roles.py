@@ -5,6 +5,7 @@ R03 lives here whole: adding the manager as a worker is refused, and every chang
 accepted or forced handover, an escalation) records ``ManagerChanged``, which takes the new manager off
 the workers in the same event.
 """
+
 from datetime import datetime
 
 from services.incident.domain.base import Context, Guards, IncidentEvent
@@ -14,6 +15,7 @@ from services.incident.errors import Conflict, NotFound
 class WorkerAdded(IncidentEvent):
     """Version 2 added R19's freshness (version 1 reads as a fresh worker with no time counted);
     version 3 when they joined (version 2 reads as joined at the incident's last status moment)."""
+
     person: str
     by: str
     worked_seconds_last_24h: int
@@ -88,6 +90,7 @@ class PrManagerAssigned(IncidentEvent):
 
 class ManagerChanged(IncidentEvent):
     """Someone else manages: ``how`` is "accepted" or "forced" (handover.py) or "escalated" (paging.py)."""
+
     previous: str
     manager: str
     how: str
@@ -122,8 +125,14 @@ class Roles(Guards):
             raise Conflict("the PR manager cannot be a worker", rule="R08")
         if person in self.workers:
             raise Conflict("already a worker of this incident", rule="R01")
-        self._record(WorkerAdded, person=person, by=ctx.actor.person_id, worked_seconds_last_24h=worked_seconds,
-                     fresh=fresh, at=ctx.at)
+        self._record(
+            WorkerAdded,
+            person=person,
+            by=ctx.actor.person_id,
+            worked_seconds_last_24h=worked_seconds,
+            fresh=fresh,
+            at=ctx.at,
+        )
 
     def remove_worker(self, person: str, ctx: Context) -> None:
         self._command("manage_roles", ctx)
@@ -156,15 +165,36 @@ class Roles(Guards):
         if person == self.manager or person in self.workers:
             raise Conflict("the PR manager must be neither the manager nor a worker", rule="R08")
         if self.handover_offer is not None and self.handover_offer["to"] == person:
-            raise Conflict("the handover is on offer to this person, and the PR manager cannot become manager: "
-                           "offer it to someone else or let them decline first", rule="R08")
+            raise Conflict(
+                "the handover is on offer to this person, and the PR manager cannot become manager: "
+                "offer it to someone else or let them decline first",
+                rule="R08",
+            )
         if person == self.pr_manager:
             raise Conflict("already the PR manager of this incident", rule="R08")
         self._record(PrManagerAssigned, person=person, previous=self.pr_manager, by=ctx.actor.person_id)
 
-    def _change_manager(self, to: str, how: str, reason: str, by: str, ctx: Context, timer_id: str | None = None,
-                        to_catch_all: bool = False) -> None:
+    def _change_manager(
+        self,
+        to: str,
+        how: str,
+        reason: str,
+        by: str,
+        ctx: Context,
+        timer_id: str | None = None,
+        to_catch_all: bool = False,
+    ) -> None:
         """Make ``to`` the manager (R03: no longer a worker, in the same event); their tenure as it stands (R05)."""
-        self._record(ManagerChanged, previous=self.manager, manager=to, how=how, reason=reason, by=by,
-                     timer_id=timer_id, removed_from_workers=to in self.workers, to_catch_all=to_catch_all,
-                     at=ctx.at, manager_since=ctx.tenure_start(to, ctx.at))
+        self._record(
+            ManagerChanged,
+            previous=self.manager,
+            manager=to,
+            how=how,
+            reason=reason,
+            by=by,
+            timer_id=timer_id,
+            removed_from_workers=to in self.workers,
+            to_catch_all=to_catch_all,
+            at=ctx.at,
+            manager_since=ctx.tenure_start(to, ctx.at),
+        )

@@ -1,6 +1,7 @@
 """The severity level: observers' and SMEs' input on it, and the manager's changes of it (R07, R09, R13).
 No I/O here. The checklist that follows the level is checklist.py.
 """
+
 from datetime import datetime
 
 from services.incident.domain.base import Context, Guards, IncidentEvent, blank_field
@@ -10,13 +11,15 @@ from shared.process.rules import Rules
 
 class SeverityInputGiven(IncidentEvent):
     """Numbered by the event's sequence, which a later change cites in ``considered_input``."""
+
     level: int
     comment: str
     by: str
 
     def apply(self, aggregate) -> None:
-        aggregate.severity_inputs.append({"sequence": aggregate.version + 1, "level": self.level,
-                                          "comment": self.comment, "by": self.by})
+        aggregate.severity_inputs.append(
+            {"sequence": aggregate.version + 1, "level": self.level, "comment": self.comment, "by": self.by}
+        )
 
 
 class SeverityChanged(IncidentEvent):
@@ -39,8 +42,11 @@ def levels_in_words(rules: Rules) -> str:
 def level_refused(field: str, level: int, rules: Rules) -> Invalid:
     """R09: a severity that is not one of the process's levels, refused with the levels named."""
     levels = levels_in_words(rules)
-    return Invalid(f"severity must be one of {levels}; {level} is not a level of the process", rule="R09",
-                   errors=[{"field": field, "message": f"must be one of {levels}"}])
+    return Invalid(
+        f"severity must be one of {levels}; {level} is not a level of the process",
+        rule="R09",
+        errors=[{"field": field, "message": f"must be one of {levels}"}],
+    )
 
 
 def check_level(level: int, ctx: Context) -> None:
@@ -65,7 +71,17 @@ class Severity(Guards):
             raise Conflict(f"the incident is already at level {level}", rule="R13")
         known = {given["sequence"] for given in self.severity_inputs}
         if unknown := sorted(set(considered_input) - known):
-            raise Invalid(f"no severity input at sequence {unknown}", rule="R13",
-                          errors=[{"field": "considered_input", "message": f"unknown: {unknown}"}])
-        self._record(SeverityChanged, previous=self.severity, severity=level, reason=reason, by=ctx.actor.person_id,
-                     considered_input=sorted(set(considered_input)), at=ctx.at)
+            raise Invalid(
+                f"no severity input at sequence {unknown}",
+                rule="R13",
+                errors=[{"field": "considered_input", "message": f"unknown: {unknown}"}],
+            )
+        self._record(
+            SeverityChanged,
+            previous=self.severity,
+            severity=level,
+            reason=reason,
+            by=ctx.actor.person_id,
+            considered_input=sorted(set(considered_input)),
+            at=ctx.at,
+        )

@@ -1,4 +1,5 @@
 """The notifier's deliveries: who was told what, how each attempt went, and sending one again."""
+
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -16,6 +17,7 @@ router = APIRouter(prefix="/v1", tags=["deliveries"])
 # Identifiers and filters are printable text: PostgreSQL refuses NUL in text, others have no use.
 PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 DeliveryId = Annotated[str, Path(max_length=64, pattern=PRINTABLE)]
+
 
 class Attempt(BaseModel):
     attempt: int
@@ -49,18 +51,24 @@ class DeliveryPage(BaseModel):
 
 
 @router.get("/deliveries", response_model=DeliveryPage)
-async def list_deliveries(request: Request, caller: Caller,
-                          incident_id: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
-                          person: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
-                          cursor: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]+$")] = None,
-                          limit: Annotated[int, Query(ge=1, le=500)] = 100) -> DeliveryPage:
+async def list_deliveries(
+    request: Request,
+    caller: Caller,
+    incident_id: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
+    person: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
+    cursor: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]+$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> DeliveryPage:
     """Deliveries newest first, each with every attempt (newest first); filter by incident or recipient."""
     async with request.app.state.pool.acquire() as conn:
-        rows = await deliveries.listing(conn, incident_id=incident_id, person=person,
-                                        before=int(cursor) if cursor else None, limit=limit + 1)
+        rows = await deliveries.listing(
+            conn, incident_id=incident_id, person=person, before=int(cursor) if cursor else None, limit=limit + 1
+        )
     page = rows[:limit]
-    return DeliveryPage(deliveries=[Delivery.model_validate(dict(row)) for row in page],
-                        next=str(page[-1]["position"]) if len(rows) > limit else None)
+    return DeliveryPage(
+        deliveries=[Delivery.model_validate(dict(row)) for row in page],
+        next=str(page[-1]["position"]) if len(rows) > limit else None,
+    )
 
 
 @router.get("/deliveries/{delivery_id}", response_model=Delivery)
@@ -120,10 +128,22 @@ async def list_endpoints(request: Request, caller: Caller) -> EndpointList:
     require_admin(caller, "read the endpoints' state")
     async with request.app.state.pool.acquire() as conn:
         rows = await deliveries.circuits(conn)
-    return EndpointList(endpoints=[Endpoint(
-        endpoint=r["circuit"], state=r["state"], consecutive_failures=r["failures"], parked_times=r["parks"],
-        parked_until=r["parked_until"], last_error=r["last_error"], changed_at=r["changed_at"],
-        pending=r["pending"], held=r["held"]) for r in rows])
+    return EndpointList(
+        endpoints=[
+            Endpoint(
+                endpoint=r["circuit"],
+                state=r["state"],
+                consecutive_failures=r["failures"],
+                parked_times=r["parks"],
+                parked_until=r["parked_until"],
+                last_error=r["last_error"],
+                changed_at=r["changed_at"],
+                pending=r["pending"],
+                held=r["held"],
+            )
+            for r in rows
+        ]
+    )
 
 
 class SigningSecrets(BaseModel):
@@ -137,5 +157,6 @@ async def signing_secrets(request: Request, caller: Caller) -> SigningSecrets:
     """Admin: the Standard Webhooks secret(s) people's webhooks and the issue tracker are signed with (S5)."""
     require_admin(caller, "read the signing secrets")
     generated = request.app.state.secrets_generated
-    return SigningSecrets(source="generated" if generated else "settings",
-                          secrets=request.app.state.signing_keys if generated else [])
+    return SigningSecrets(
+        source="generated" if generated else "settings", secrets=request.app.state.signing_keys if generated else []
+    )

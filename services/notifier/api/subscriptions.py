@@ -1,4 +1,5 @@
 """Subscriptions: other systems follow the events, every matching CloudEvent POSTed to them, signed."""
+
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -24,8 +25,11 @@ def _secret(value: str) -> str:
     return value
 
 
-Secret = Annotated[str, Field(max_length=100, pattern=signing.SHAPE.pattern,
-                              examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]), AfterValidator(_secret)]
+Secret = Annotated[
+    str,
+    Field(max_length=100, pattern=signing.SHAPE.pattern, examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]),
+    AfterValidator(_secret),
+]
 # Types or patterns: "*" matches any run of characters, dots included ("warroom.incident.*").
 Pattern = Annotated[str, Field(max_length=200, pattern=r"^(\*|warroom\.[a-z0-9_.*]+)$")]
 
@@ -40,6 +44,7 @@ class SubscriptionIn(BaseModel):
 
 class SecretsIn(BaseModel):
     """Rotation: list the new secret and the old one; both sign until the old one is left out."""
+
     model_config = ConfigDict(extra="forbid")
     secrets: Annotated[list[Secret], Field(min_length=1, max_length=2)]
 
@@ -71,16 +76,27 @@ async def subscribe(body: SubscriptionIn, request: Request, caller: Caller) -> J
     except guard.ForbiddenTarget as exc:
         raise Problem(422, str(exc), rule="S4", errors=[{"field": "url", "message": str(exc)}]) from None
     except OSError as exc:
-        raise Problem(422, f"cannot resolve the URL's host: {exc}",
-                      errors=[{"field": "url", "message": "cannot resolve its host"}]) from None
+        raise Problem(
+            422,
+            f"cannot resolve the URL's host: {exc}",
+            errors=[{"field": "url", "message": "cannot resolve its host"}],
+        ) from None
 
     subscription_id = str(uuid.uuid4())
     # With an Idempotency-Key, the key's answer commits with the subscription (shared/idempotency.py).
     async with idempotency.transaction(request.app.state.pool) as conn:
-        await readmodel.add_subscription(conn, id=subscription_id, url=body.url, event_types=body.event_types,
-                                         secret=body.secret, by=caller["id"], at=request.app.state.clock.now())
-    return JSONResponse({"id": subscription_id}, status_code=201,
-                        headers={"Location": f"/v1/subscriptions/{subscription_id}"})
+        await readmodel.add_subscription(
+            conn,
+            id=subscription_id,
+            url=body.url,
+            event_types=body.event_types,
+            secret=body.secret,
+            by=caller["id"],
+            at=request.app.state.clock.now(),
+        )
+    return JSONResponse(
+        {"id": subscription_id}, status_code=201, headers={"Location": f"/v1/subscriptions/{subscription_id}"}
+    )
 
 
 @router.get("", response_model=SubscriptionList)
