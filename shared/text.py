@@ -18,8 +18,11 @@ before anything is written.
 """
 
 import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
+from annotated_types import GroupedMetadata
 from pydantic import AfterValidator, BeforeValidator, Field
 
 # Refused in multi-line text: C0 controls but TAB (\x09), LF (\x0A) and CR (\x0D); DEL.
@@ -47,7 +50,7 @@ def _refusal(found: str, multi_line: bool) -> str:
     return f"a control character ({code}) cannot be stored or shown safely"
 
 
-def _checker(forbidden: re.Pattern, multi_line: bool):
+def _checker(forbidden: re.Pattern[str], multi_line: bool) -> Callable[[str], str]:
     def check(value: str) -> str:
         if (found := forbidden.search(value)) is not None:
             raise ValueError(f"{_refusal(found.group(), multi_line)} (at character {found.start() + 1})")
@@ -60,30 +63,47 @@ _line = _checker(_IN_LINE, multi_line=False)
 _text = _checker(_IN_TEXT, multi_line=True)
 
 
-def Line(max_length: int, *, min_length: int = 0, pattern: str | None = None, **field: Any) -> Any:
-    """Single-line text of at most ``max_length`` characters. A ``pattern`` narrows it further
-    (it is documented and enforced beside the line rule)."""
-    constraints = {"pattern": pattern} if pattern else {"json_schema_extra": {"pattern": LINE_PATTERN}}
-    return Annotated[
-        str, Field(min_length=min_length or None, max_length=max_length, **constraints, **field), AfterValidator(_line)
-    ]
+# Line and Text are constraints for `Annotated[str, ...]`, not types: mypy accepts no call in an
+# annotation. pydantic unpacks a GroupedMetadata into its members, so `Annotated[str, Line(80)]`
+# validates and documents exactly what `Annotated[str, Field(...), AfterValidator(...)]` would.
+@dataclass(frozen=True)
+class Line(GroupedMetadata):
+    """Single-line text of at most ``max_length`` characters: ``Annotated[str, Line(80)]``.
+    A ``pattern`` narrows it further (it is documented and enforced beside the line rule)."""
+
+    max_length: int
+    min_length: int = 0
+    pattern: str | None = None
+
+    def __iter__(self) -> Iterator[object]:
+        documented: dict[str, Any] = (
+            {"pattern": self.pattern} if self.pattern else {"json_schema_extra": {"pattern": LINE_PATTERN}}
+        )
+        yield Field(min_length=self.min_length or None, max_length=self.max_length, **documented)
+        yield AfterValidator(_line)
 
 
-def Text(max_length: int, *, min_length: int = 0, **field: Any) -> Any:
-    """Multi-line text (TAB, CR and LF allowed) of at most ``max_length`` characters."""
-    return Annotated[
-        str,
-        Field(
-            min_length=min_length or None, max_length=max_length, json_schema_extra={"pattern": TEXT_PATTERN}, **field
-        ),
-        AfterValidator(_text),
-    ]
+@dataclass(frozen=True)
+class Text(GroupedMetadata):
+    """Multi-line text (TAB, CR and LF allowed) of at most ``max_length`` characters:
+    ``Annotated[str, Text(2000)]``."""
+
+    max_length: int
+    min_length: int = 0
+
+    def __iter__(self) -> Iterator[object]:
+        yield Field(
+            min_length=self.min_length or None,
+            max_length=self.max_length,
+            json_schema_extra={"pattern": TEXT_PATTERN},
+        )
+        yield AfterValidator(_text)
 
 
 def _json(value: Any) -> Any:
     """Refuse JSON nested deeper than MAX_DEPTH, or holding a string outside the multi-line rule.
     Iterative, so a hostile document cannot exhaust the stack here."""
-    pending = [(value, 1)]
+    pending: list[tuple[Any, int]] = [(value, 1)]
     while pending:
         node, depth = pending.pop()
         if isinstance(node, dict | list):
@@ -107,23 +127,23 @@ Json = Annotated[
 ]
 
 # Identifiers: a person, token, incident, subscription or delivery as given in a body or a path.
-Id = Line(64, min_length=1)
+Id = Annotated[str, Line(64, min_length=1)]
 # A person's name, a group's.
-Name = Line(200, min_length=1)
+Name = Annotated[str, Line(200, min_length=1)]
 # An aspect of the company's systems (the SME directory's key).
-Aspect = Line(100, min_length=1)
+Aspect = Annotated[str, Line(100, min_length=1)]
 # An incident's or a minor report's title.
-Title = Line(200, min_length=1)
+Title = Annotated[str, Line(200, min_length=1)]
 # Descriptions, messages, narratives: what people write.
-Message = Text(10_000)
+Message = Annotated[str, Text(10_000)]
 # Reasons and comments given with a command.
-Reason = Text(2000)
+Reason = Annotated[str, Text(2000)]
 EMAIL = r"^[^@\s\x00-\x1F\x7F]+@[^@\s\x00-\x1F\x7F]+\.[^@\s\x00-\x1F\x7F]+$"
 URL = r"^https?://[^\s\x00-\x1F\x7F]+$"
 # A time of day on a person's clock, 00:00 to 24:00 (working and waking hours).
 CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
-Email = Line(254, pattern=EMAIL)
-Url = Line(2000, pattern=URL)
+Email = Annotated[str, Line(254, pattern=EMAIL)]
+Url = Annotated[str, Line(2000, pattern=URL)]
 
 # What a value of each pattern looks like, in words: a refusal says this, never the regular expression.
 FORMS = {

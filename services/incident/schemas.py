@@ -40,9 +40,9 @@ class WakingHours(StrictBody):
 class PersonIn(StrictBody):
     name: Name
     email: Email
-    timezone: Annotated[Line(64), AfterValidator(_timezone)]
-    phone: Line(40) | None = None
-    groups: list[Line(100, min_length=1)] = Field(default=[], max_length=50)
+    timezone: Annotated[str, Line(64), AfterValidator(_timezone)]
+    phone: Annotated[str, Line(40)] | None = None
+    groups: list[Annotated[str, Line(100, min_length=1)]] = Field(default=[], max_length=50)
     working_hours: WorkingHours
     waking_hours: WakingHours | None = None
     webhook_url: Url | None = None

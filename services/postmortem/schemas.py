@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -21,11 +21,11 @@ class In(BaseModel):
 
 
 class SectionIn(In):
-    text: Text(50_000) = Field(description="The section's narrative; empty clears it")
+    text: Annotated[str, Text(50_000)] = Field(description="The section's narrative; empty clears it")
 
 
 class ActionItemIn(In):
-    title: Line(280, min_length=1)
+    title: Annotated[str, Line(280, min_length=1)]
     owner: Id = Field(description="The person id of who sees it done")
     due: date
     kind: Kind

@@ -30,7 +30,7 @@ class TimerList(BaseModel):
 
 @router.get("/timers", response_model=TimerList, summary="An incident's timers, by due time")
 async def list_timers(
-    request: Request, caller: Caller, incident_id: Annotated[Line(200, min_length=1), Query()]
+    request: Request, caller: Caller, incident_id: Annotated[str, Line(200, min_length=1), Query()]
 ) -> TimerList:
     async with request.app.state.pool.acquire() as conn:
         rows = await readmodel.timers_of(conn, incident_id)

@@ -1,7 +1,7 @@
 """Events of the consuming services: timers fired, notifications delivered, post-mortems published."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from shared.contract.base import Data, Key, PersonId
 from shared.text import Json, Line
@@ -41,7 +41,7 @@ class NotificationDelivered(Data):
     incident_id: Key | None = None
     recipient: PersonId | None = None
     channel: Literal["webhook", "email", "subscription", "issue_tracker"]
-    reason: Line(200)
+    reason: Annotated[str, Line(200)]
     event_id: Key
 
 
@@ -60,7 +60,7 @@ class ActionItemAdded(Data):
     incident_id: Key
     item_id: int
     kind: Literal["prevention", "handling", "process_refinement"]
-    title: Line(280)
+    title: Annotated[str, Line(280)]
     owner: PersonId
     by: PersonId
     # The JSON merge patch on the process document of a process refinement; None for other kinds.

@@ -1,6 +1,6 @@
 """Incident events (subject = incident id, sequence = incident version)."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from shared.contract.base import Data, Key, PersonId
 from shared.text import Aspect, Line, Message, Reason, Title
@@ -79,8 +79,8 @@ class ShiftLimitBreached(Data):
     """R05: the manager reached manager_shift_limit of continuous tenure; only handing over remains."""
 
     manager: PersonId
-    tenure_started_at: Line(64)
-    limit: Line(64)
+    tenure_started_at: Annotated[str, Line(64)]
+    limit: Annotated[str, Line(64)]
 
 
 class SeverityInputGiven(Data):
@@ -135,7 +135,7 @@ class AffectedInfoReported(Data):
 
 
 class ChecklistStepCompleted(Data):
-    step: Line(64)
+    step: Annotated[str, Line(64)]
     level: int
     by: PersonId
 

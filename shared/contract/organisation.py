@@ -1,5 +1,7 @@
 """Organisation events: people, tokens, the SME directory, process versions, minor reports."""
 
+from typing import Annotated
+
 from shared.contract.base import Data, Key, PersonId
 from shared.text import Aspect, Json, Line, Message, Name, Title
 
@@ -7,26 +9,26 @@ from shared.text import Aspect, Json, Line, Message, Name, Title
 
 
 class WorkingHours(Data):
-    start: Line(5)
-    end: Line(5)
+    start: Annotated[str, Line(5)]
+    end: Annotated[str, Line(5)]
     days: list[int]
 
 
 class WakingHours(Data):
-    start: Line(5)
-    end: Line(5)
+    start: Annotated[str, Line(5)]
+    end: Annotated[str, Line(5)]
 
 
 class PersonRegistered(Data):
     id: PersonId
     name: Name
-    email: Line(254)
-    timezone: Line(64)
-    phone: Line(40) | None = None
-    groups: list[Line(100)] = []
+    email: Annotated[str, Line(254)]
+    timezone: Annotated[str, Line(64)]
+    phone: Annotated[str, Line(40)] | None = None
+    groups: list[Annotated[str, Line(100)]] = []
     working_hours: WorkingHours
     waking_hours: WakingHours | None = None
-    webhook_url: Line(2000) | None = None
+    webhook_url: Annotated[str, Line(2000)] | None = None
     admin: bool = False
 
 
@@ -35,7 +37,7 @@ class TokenIssued(Data):
 
     id: Key
     person_id: PersonId
-    token_hash: Line(128)
+    token_hash: Annotated[str, Line(128)]
 
 
 class TokenRevoked(Data):

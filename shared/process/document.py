@@ -1,7 +1,7 @@
 """The process document as the API reads and writes it: its shape, validation, warnings (R09, R10)
 and the default process (docs/process.md). The defaults of the limits are stated here only."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -10,7 +10,7 @@ from shared.text import Line, Text
 
 # Every string of the document is one of shared/text's types (no control characters, bounded),
 # so a version is storable and showable everywhere it is published.
-Duration = Line(64)
+Duration = Annotated[str, Line(64)]
 Immediacy = Literal["any_hour", "waking_hours", "next_business_day"]
 
 # The limits a document may leave out, as docs/process.md states them (R05, R19).
@@ -33,8 +33,8 @@ class Strict(BaseModel):
 
 
 class ObserverPolicy(Strict):
-    group: Line(100) | None = None
-    person: Line(64) | None = None
+    group: Annotated[str, Line(100)] | None = None
+    person: Annotated[str, Line(64)] | None = None
     channel: Literal["webhook", "email", "phone", "sms"] = "webhook"
     immediacy: Immediacy = "any_hour"
 
@@ -47,7 +47,7 @@ class ObserverPolicy(Strict):
 
 class ChecklistStep(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
-    title: Line(280, min_length=1)
+    title: Annotated[str, Line(280, min_length=1)]
     due_within: Duration | None = None
 
     _check = field_validator("due_within")(_duration)
@@ -55,10 +55,10 @@ class ChecklistStep(Strict):
 
 class Level(Strict):
     level: int = Field(ge=1)
-    name: Line(100, min_length=1)
-    description: Text(280, min_length=1)
+    name: Annotated[str, Line(100, min_length=1)]
+    description: Annotated[str, Text(280, min_length=1)]
     immediacy: Immediacy
-    communications: Text(1000)
+    communications: Annotated[str, Text(1000)]
     observers: list[ObserverPolicy] = []
     checklist: list[ChecklistStep] = []
     status_update_every: Duration
@@ -83,8 +83,8 @@ class ProcessDocument(Strict):
     handover_warning_after: Duration = DEFAULT_LIMITS["handover_warning_after"]
     manager_min_break: Duration = DEFAULT_LIMITS["manager_min_break"]
     worker_fresh_for: Duration = DEFAULT_LIMITS["worker_fresh_for"]
-    catch_all_sme: Line(64) | None = None
-    issue_tracker_webhook: Line(2000) | None = None
+    catch_all_sme: Annotated[str, Line(64)] | None = None
+    issue_tracker_webhook: Annotated[str, Line(2000)] | None = None
 
     _check = field_validator("manager_shift_limit", "handover_warning_after", "manager_min_break", "worker_fresh_for")(
         _duration

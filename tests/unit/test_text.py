@@ -1,6 +1,7 @@
 """S3: the edge's text types (shared/text) and the event contract that uses them."""
 
 import json
+from typing import Annotated
 
 import pytest
 from pydantic import BaseModel, ValidationError
@@ -10,8 +11,8 @@ from shared.text import MAX_DEPTH, Json, Line, Text
 
 
 class Body(BaseModel):
-    line: Line(10) = "ok"
-    text: Text(10) = "ok"
+    line: Annotated[str, Line(10)] = "ok"
+    text: Annotated[str, Text(10)] = "ok"
     json_: Json = {}
 
 

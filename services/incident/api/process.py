@@ -28,7 +28,8 @@ class ProcessOut(BaseModel):
 
 
 class ProcessIn(ProcessDocument):
-    warnings: list[Line(1000)] | None = Field(default=None, max_length=100)  # read-only: a previous answer's, ignored
+    # Read-only: a previous answer's, ignored.
+    warnings: list[Annotated[str, Line(1000)]] | None = Field(default=None, max_length=100)
 
 
 class PublishedProcess(ProcessOut):
