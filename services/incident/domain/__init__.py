@@ -62,9 +62,7 @@ class Incident(
         self.manager, self.smes, self.declared_by = manager, list(smes), declared_by
         self.process_version, self.paged, self.coverage_gap = process_version, paged, coverage_gap
         self.status, self.workers, self.observers = "open", [], []
-        self.tired_workers: list[str] = []
-        self.pr_manager: str | None = None
-        self.handover_offer: dict | None = None
+        self.tired_workers, self.pr_manager, self.handover_offer = [], None, None
         self.declared_at, self.resolved_at, self.closed_at = at, None, None
         self.level_since = at
         self.acknowledged, self.pages, self.paged_at = False, [paged], at
@@ -72,13 +70,10 @@ class Incident(
         self.managers = [manager]
         # When the manager's continuous tenure began (R05): fixed while they manage this incident.
         self.manager_since, self.taken_on_at = manager_since, at
-        self.handled_timers: list[str] = []
-        self.breaches: list[dict] = []
-        self.severity_inputs: list[dict] = []
-        self.checklist_done: dict[str, dict] = {}
+        self.handled_timers, self.breaches, self.severity_inputs, self.checklist_done = [], [], [], {}
         self.last_status_at, self.last_public_update_at = at, at
         self.status_updates = 0
-        self.resolution: dict | None = None
+        self.resolution = None
 
     Acknowledged, PageUnanswered = paging.Acknowledged, paging.PageUnanswered
     WorkerAdded, WorkerRemoved = roles.WorkerAdded, roles.WorkerRemoved

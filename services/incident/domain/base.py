@@ -4,7 +4,7 @@ the areas read it, the base of every event, and the checks every command makes b
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from eventsourcing.domain import Aggregate
 
@@ -21,19 +21,19 @@ class Context:
 
     actor: Actor
     at: datetime
-    process: dict  # the process document the incident was declared under
+    process: dict[str, Any]  # the process document the incident was declared under
     # R05: when a person's continuous tenure as manager began, were they to take an incident on at
     # a moment (their other incidents and breaks decide it): asked only when the manager changes.
     tenure_start: Callable[[str, datetime], datetime] = lambda person, at: at
     # R11: a person's timezone, working and waking hours (shared.process.hours.hours_of), or None
     # for nobody known: when a page is let out to them decides when it is due.
-    hours_of: Callable[[str], dict | None] = lambda person: None
+    hours_of: Callable[[str], dict[str, Any] | None] = lambda person: None
     # ``process`` typed; the application hands over the version's rules parsed once.
     rules: Rules | None = None
     # A person's name as people know it, for refusals that say who may act (their id when unknown).
     name_of: Callable[[str], str] = lambda person: person
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.rules is None:
             object.__setattr__(self, "rules", Rules.of(self.process))
 
@@ -51,8 +51,47 @@ class IncidentEvent(Aggregate.Event):
         """Subclasses record their change on ``aggregate``, the incident."""
 
 
-def blank_field(field: str) -> dict:
+def blank_field(field: str) -> dict[str, str]:
     return {"field": field, "message": "must not be blank"}
+
+
+class HandoverOffer(TypedDict):
+    """The handover on offer (R04): to whom, the briefing they read first, and who offered it."""
+
+    to: str
+    briefing: str
+    by: str
+
+
+class Resolution(TypedDict):
+    """How the incident was resolved (R15)."""
+
+    resolution: str
+    test_plan: str
+
+
+class Breach(TypedDict):
+    """R05: a manager reached the shift limit; ``tenure_started_at`` is ISO 8601, as the event carries it."""
+
+    manager: str
+    tenure_started_at: str
+
+
+class SeverityInput(TypedDict):
+    """R07: an observer's or SME's view of the level, numbered by its event's sequence."""
+
+    sequence: int
+    level: int
+    comment: str
+    by: str
+
+
+class StepDone(TypedDict):
+    """R14: a checklist step completed, at which level, by whom and when."""
+
+    level: int
+    by: str
+    at: datetime
 
 
 class State:
@@ -69,7 +108,7 @@ class State:
     declared_at: datetime
     resolved_at: datetime | None
     closed_at: datetime | None
-    resolution: dict | None
+    resolution: Resolution | None
     manager: str
     managers: list[str]  # everyone who ever managed it, in order
     manager_since: datetime  # when the manager's continuous tenure began (R05)
@@ -78,36 +117,38 @@ class State:
     smes: list[str]
     observers: list[str]
     pr_manager: str | None
-    handover_offer: dict | None
+    handover_offer: HandoverOffer | None
     paged: str
     pages: list[str]
     paged_at: datetime
     acknowledged: bool
     coverage_gap: bool
     handled_timers: list[str]  # timers already acted on: a list, snapshots serialise the state as JSON
-    breaches: list[dict]
-    severity_inputs: list[dict]
-    checklist_done: dict[str, dict]
+    breaches: list[Breach]
+    severity_inputs: list[SeverityInput]
+    checklist_done: dict[str, StepDone]
     last_status_at: datetime
     last_public_update_at: datetime
     status_updates: int
+    # How many events the incident has recorded: eventsourcing's ``Aggregate.version``, mixed in with this.
+    version: int
     # When the current manager took this incident on (declared, handed over, escalated, reopened): their
     # shift deadlines are never before it (R05). A class default, for snapshots taken before it was kept.
     taken_on_at: datetime | None = None
     # Per worker, since when their next status update is counted (R06): joining, the manager's last
     # request, their own last update, a reopening. A class default, for snapshots taken before it was kept.
-    status_since: dict | None = None
+    status_since: dict[str, datetime] | None = None
     # The level the current page was sent under: its immediacy and acknowledge_within decide when it is
     # due, whatever the level becomes later (R11). A class default, for snapshots taken before it was kept.
     paged_severity: int | None = None
 
-    def status_counted_from(self) -> dict:
+    def status_counted_from(self) -> dict[str, datetime]:
         """R06: per worker, the moment their next status update is counted from (a copy: reading changes nothing)."""
         if self.status_since is None:  # state from before it was kept
             return {worker: self.last_status_at for worker in self.workers}
         return dict(self.status_since)
 
-    def _status_since(self) -> dict:
+    def _status_since(self) -> dict[str, datetime]:
         """For events: the per-worker record, made from the older state when it was not kept."""
         if self.status_since is None:
             self.status_since = self.status_counted_from()

@@ -3,7 +3,7 @@ No I/O here."""
 
 from datetime import datetime
 
-from services.incident.domain.base import Context, Guards, IncidentEvent
+from services.incident.domain.base import Context, Guards, IncidentEvent, State
 from services.incident.errors import Conflict, NotFound
 
 
@@ -13,7 +13,7 @@ class ChecklistStepCompleted(IncidentEvent):
     by: str
     at: datetime
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.checklist_done[self.step] = {"level": self.level, "by": self.by, "at": self.at}
 
 

@@ -4,7 +4,7 @@ information (R06, R07, R08). No I/O here.
 
 from datetime import datetime
 
-from services.incident.domain.base import Context, Guards, IncidentEvent
+from services.incident.domain.base import Context, Guards, IncidentEvent, State
 from services.incident.errors import Conflict, Invalid
 
 STATUS_PARTS = ("learned", "tried", "outcome", "working_on", "remaining")
@@ -17,7 +17,7 @@ class StatusRequested(IncidentEvent):
     workers: list[str]
     at: datetime
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.last_status_at = self.at
         since = aggregate._status_since()
         for worker in self.workers:
@@ -34,11 +34,12 @@ class StatusUpdated(IncidentEvent):
     remaining: str
     at: datetime
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.status_updates += 1
         aggregate.last_status_at = self.at
-        if self.worker in aggregate._status_since():
-            aggregate.status_since[self.worker] = self.at
+        since = aggregate._status_since()
+        if self.worker in since:
+            since[self.worker] = self.at
 
 
 class ObserversBriefed(IncidentEvent):
@@ -51,7 +52,7 @@ class PublicUpdatePosted(IncidentEvent):
     by: str
     at: datetime
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.last_public_update_at = self.at
 
 

@@ -6,7 +6,7 @@ commands is checked for every command in base.py (``Guards._authorize``).
 
 from datetime import datetime
 
-from services.incident.domain.base import Context, IncidentEvent, blank_field
+from services.incident.domain.base import Context, HandoverOffer, IncidentEvent, State, blank_field
 from services.incident.domain.roles import Roles
 from services.incident.errors import Conflict, Forbidden, Invalid
 
@@ -16,7 +16,7 @@ class HandoverOffered(IncidentEvent):
     briefing: str
     by: str
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.handover_offer = {"to": self.to, "briefing": self.briefing, "by": self.by}
 
 
@@ -24,7 +24,7 @@ class HandoverDeclined(IncidentEvent):
     to: str
     by: str
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.handover_offer = None
 
 
@@ -36,7 +36,7 @@ class ShiftLimitBreached(IncidentEvent):
     limit: str
     timer_id: str
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.breaches.append({"manager": self.manager, "tenure_started_at": self.tenure_started_at})
         aggregate.handled_timers.append(self.timer_id)
 
@@ -52,7 +52,7 @@ class Handover(Roles):
             raise Invalid("a handover needs a briefing", rule="R04", errors=[blank_field("briefing")])
         self._record(HandoverOffered, to=to, briefing=briefing, by=ctx.actor.person_id)
 
-    def _pending_offer_to(self, ctx: Context) -> dict:
+    def _pending_offer_to(self, ctx: Context) -> HandoverOffer:
         self._require_open()
         if self.handover_offer is None:
             raise Conflict("no handover is on offer", rule="R04")

@@ -4,7 +4,7 @@ The declaration itself is ``Incident.__init__`` (domain/__init__.py).
 
 from datetime import datetime
 
-from services.incident.domain.base import Context, Guards, IncidentEvent, blank_field
+from services.incident.domain.base import Context, Guards, IncidentEvent, State, blank_field
 from services.incident.errors import Conflict, Invalid
 
 
@@ -14,7 +14,7 @@ class Resolved(IncidentEvent):
     by: str
     at: datetime
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.status, aggregate.resolved_at = "resolved", self.at
         aggregate.resolution = {"resolution": self.resolution, "test_plan": self.test_plan}
         aggregate.handover_offer = None
@@ -26,7 +26,7 @@ class Reopened(IncidentEvent):
     at: datetime
     manager_since: datetime
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.status, aggregate.resolved_at, aggregate.resolution = "open", None, None
         # Managing again: a tenure resumed or begun (R05).
         aggregate.manager_since, aggregate.taken_on_at = self.manager_since, self.at
@@ -39,7 +39,7 @@ class Closed(IncidentEvent):
     by: str
     at: datetime
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.status, aggregate.closed_at, aggregate.handover_offer = "closed", self.at, None
 
 

@@ -5,8 +5,9 @@ An escalation changes the manager: ``ManagerChanged`` in roles.py (R03).
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from services.incident.domain.base import Context, IncidentEvent
+from services.incident.domain.base import Context, IncidentEvent, State
 from services.incident.domain.roles import Roles
 from services.incident.errors import Conflict, Forbidden
 from shared.process import timing
@@ -20,7 +21,7 @@ CLOCK_TOLERANCE = timedelta(seconds=1)
 class Acknowledged(IncidentEvent):
     person: str
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.acknowledged = True
 
 
@@ -30,7 +31,7 @@ class PageUnanswered(IncidentEvent):
     paged: str
     timer_id: str
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.handled_timers.append(self.timer_id)
 
 
@@ -50,7 +51,7 @@ class Paging(Roles):
         (a handover, accepted or forced, put someone in charge who needs no page)."""
         return self.status == "open" and not self.acknowledged and self.paged == self.manager
 
-    def acknowledgement_due_at(self, rules: Rules, hours_of: Callable[[str], dict | None]) -> datetime | None:
+    def acknowledgement_due_at(self, rules: Rules, hours_of: Callable[[str], dict[str, Any] | None]) -> datetime | None:
         """R11: ``acknowledge_within`` after the level's immediacy lets the page out to the paged person
         (None: nobody is waited for, or the level sets no deadline)."""
         if not self.awaiting_acknowledgement():

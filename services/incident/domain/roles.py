@@ -7,8 +7,9 @@ the workers in the same event.
 """
 
 from datetime import datetime
+from typing import Any
 
-from services.incident.domain.base import Context, Guards, IncidentEvent
+from services.incident.domain.base import Context, Guards, IncidentEvent, State
 from services.incident.errors import Conflict, NotFound
 
 
@@ -24,15 +25,15 @@ class WorkerAdded(IncidentEvent):
     class_version = 3
 
     @staticmethod
-    def upcast_v1_v2(state: dict) -> None:
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
         state.setdefault("worked_seconds_last_24h", 0)
         state.setdefault("fresh", True)
 
     @staticmethod
-    def upcast_v2_v3(state: dict) -> None:
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
         state.setdefault("at", None)
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.workers.append(self.person)
         aggregate._status_since()[self.person] = self.at or aggregate.last_status_at
         if not self.fresh:
@@ -43,7 +44,7 @@ class WorkerRemoved(IncidentEvent):
     person: str
     by: str
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate._drop_worker(self.person)
 
 
@@ -51,7 +52,7 @@ class SmeAdded(IncidentEvent):
     person: str
     by: str
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.smes.append(self.person)
 
 
@@ -59,7 +60,7 @@ class SmeRemoved(IncidentEvent):
     person: str
     by: str
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.smes.remove(self.person)
 
 
@@ -67,7 +68,7 @@ class ObserverAdded(IncidentEvent):
     person: str
     by: str
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.observers.append(self.person)
 
 
@@ -75,7 +76,7 @@ class ObserverRemoved(IncidentEvent):
     person: str
     by: str
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.observers.remove(self.person)
 
 
@@ -84,7 +85,7 @@ class PrManagerAssigned(IncidentEvent):
     previous: str | None
     by: str
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.pr_manager = self.person
 
 
@@ -102,7 +103,7 @@ class ManagerChanged(IncidentEvent):
     at: datetime
     manager_since: datetime
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.manager, aggregate.manager_since, aggregate.taken_on_at = self.manager, self.manager_since, self.at
         if self.removed_from_workers:  # R03, in the same event
             aggregate._drop_worker(self.manager)
@@ -113,7 +114,8 @@ class ManagerChanged(IncidentEvent):
             aggregate.paged, aggregate.acknowledged, aggregate.paged_at = self.manager, False, self.at
             aggregate.paged_severity = aggregate.severity
             aggregate.pages.append(self.manager)
-            aggregate.handled_timers.append(self.timer_id)
+            if self.timer_id is not None:  # always, for an escalation: the ack_due timer caused it (paging.py)
+                aggregate.handled_timers.append(self.timer_id)
 
 
 class Roles(Guards):

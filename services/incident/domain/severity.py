@@ -4,7 +4,7 @@ No I/O here. The checklist that follows the level is checklist.py.
 
 from datetime import datetime
 
-from services.incident.domain.base import Context, Guards, IncidentEvent, blank_field
+from services.incident.domain.base import Context, Guards, IncidentEvent, State, blank_field
 from services.incident.errors import Conflict, Invalid
 from shared.process.rules import Rules
 
@@ -16,7 +16,7 @@ class SeverityInputGiven(IncidentEvent):
     comment: str
     by: str
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.severity_inputs.append(
             {"sequence": aggregate.version + 1, "level": self.level, "comment": self.comment, "by": self.by}
         )
@@ -30,7 +30,7 @@ class SeverityChanged(IncidentEvent):
     considered_input: list[int]
     at: datetime
 
-    def apply(self, aggregate) -> None:
+    def apply(self, aggregate: State) -> None:
         aggregate.severity, aggregate.level_since = self.severity, self.at
 
 
