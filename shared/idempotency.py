@@ -21,24 +21,26 @@ The recorded answer may differ from the one sent: an answer that carries a secre
 is recorded with the secret withheld (S11), so no secret is ever at rest in this table.
 
 The cost is one pooled connection per keyed request in flight; requests without a key pay nothing.
+
+This module is what the work sees (its claim, ``transaction``); the middleware that takes the key and
+replays its answer is shared/idempotency_middleware.py.
 """
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 import asyncpg
 from fastapi.responses import JSONResponse
+from starlette.types import Scope
 
 from shared import db, logs, problems
 
 log = logs.get(__name__)
 
-KEY_HEADER = b"idempotency-key"
-MAX_KEY_LENGTH = 255
 # What a retry must see again besides the status and body; others (date, length) are regenerated.
 KEPT_HEADERS = (b"content-type", b"etag", b"location")
 KEPT_FOR = "24 hours"
@@ -46,24 +48,6 @@ KEPT_FOR = "24 hours"
 WAIT_FOR_FIRST = "30s"
 
 UNAVAILABLE = db.UNAVAILABLE
-
-# Per schema, caller and key: the services share a database, and so its advisory locks.
-LOCK = (
-    "SELECT pg_advisory_xact_lock(('x' || left(encode(sha256(convert_to(current_schema(), 'UTF8') || $1::bytea"
-    " || convert_to($2::text, 'UTF8')), 'hex'), 16))::bit(64)::bigint)"
-)
-RECORDED = (
-    "SELECT fingerprint, status, headers, body FROM idempotency_keys "
-    "WHERE caller = $1 AND key = $2 AND expires_at > now() AND status IS NOT NULL"
-)
-RECORD = f"""
-INSERT INTO idempotency_keys AS k (caller, key, fingerprint, status, headers, body, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, now() + interval '{KEPT_FOR}')
-ON CONFLICT (caller, key) DO UPDATE
-    SET fingerprint = excluded.fingerprint, status = excluded.status, headers = excluded.headers,
-        body = excluded.body, expires_at = excluded.expires_at
-    WHERE k.expires_at <= now() OR k.status IS NULL
-"""
 
 
 @dataclass
@@ -107,6 +91,16 @@ def current_claim() -> Claim | None:
     return _claim.get()
 
 
+@contextmanager
+def claiming(claim: Claim) -> Iterator[Claim]:
+    """Make ``claim`` the current one while the middleware runs the request's work."""
+    token = _claim.set(claim)
+    try:
+        yield claim
+    finally:
+        _claim.reset(token)
+
+
 @asynccontextmanager
 async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """Where work that is local SQL runs: with an Idempotency-Key, a savepoint of the transaction that
@@ -124,7 +118,7 @@ async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
         yield claim.conn
 
 
-def caller_of(scope) -> bytes | None:
+def caller_of(scope: Scope) -> bytes | None:
     """sha256 of the request's bearer token; None without one (such requests are answered 401 anyway)."""
     for name, value in scope["headers"]:
         if name == b"authorization":
@@ -134,7 +128,7 @@ def caller_of(scope) -> bytes | None:
     return None
 
 
-async def release(pool: asyncpg.Pool, conn) -> None:
+async def release(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
     """Give the connection back; one broken by an outage fails its reset, and the pool has then
     closed it already (asyncpg raises that to the releaser, who has nothing left to do)."""
     try:
@@ -143,216 +137,13 @@ async def release(pool: asyncpg.Pool, conn) -> None:
         log.info("connection_dropped_on_release", error=repr(exc))
 
 
-def unavailable(scope) -> JSONResponse:
+def unavailable(scope: Scope) -> JSONResponse:
     return problems.response(
         503,
         "the database is unavailable; nothing was changed, retry shortly",
         headers={"Retry-After": "1"},
         instance=scope["path"],
     )
-
-
-def _header(scope, wanted: bytes) -> bytes | None:
-    return next((value for name, value in scope["headers"] if name == wanted), None)
-
-
-def _fingerprint(scope, body: bytes) -> bytes:
-    digest = hashlib.sha256()
-    for part in (scope["method"].encode(), scope["path"].encode(), scope["query_string"], body):
-        digest.update(len(part).to_bytes(8, "big") + part)
-    return digest.digest()
-
-
-async def _read_body(receive) -> bytes | None:
-    """The whole request body; None when the client went away before sending it."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replaying(body: bytes, receive):
-    """The request's receive channel again, its body already read by us."""
-    sent = False
-
-    async def replay():
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
-
-
-class _Captured:
-    """The app's response, held back until it is recorded."""
-
-    def __init__(self):
-        self.status, self.headers, self.chunks, self.complete = 0, [], [], False
-
-    async def send(self, message) -> None:
-        if message["type"] == "http.response.start":
-            self.status, self.headers = message["status"], list(message.get("headers", []))
-        elif message["type"] == "http.response.body":
-            self.chunks.append(message.get("body", b""))
-            self.complete = not message.get("more_body", False)
-
-    @property
-    def recordable(self) -> bool:
-        # 401 says nothing about the key's owner; 5xx and unfinished responses leave the key retryable.
-        return self.complete and self.status < 500 and self.status != 401
-
-    def kept_headers(self) -> list[list[str]]:
-        return [
-            [name.decode("latin-1"), value.decode("latin-1")]
-            for name, value in self.headers
-            if name.lower() in KEPT_HEADERS
-        ]
-
-    async def forward(self, send) -> None:
-        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
-        await send({"type": "http.response.body", "body": b"".join(self.chunks)})
-
-
-async def _replay(send, status: int, headers: list[list[str]], body: bytes) -> None:
-    raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
-    raw += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
-
-
-class IdempotencyMiddleware:
-    """Pure ASGI middleware; the key table lives in the service's schema (``app.state.pool``)."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            return await self.app(scope, receive, send)
-        key, caller = _header(scope, KEY_HEADER), caller_of(scope)
-        if key is None or caller is None:
-            return await self.app(scope, receive, send)
-        key = key.decode("latin-1").strip()
-        if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
-            refusal = problems.response(
-                422,
-                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters",
-                errors=[{"field": "Idempotency-Key", "message": "malformed"}],
-                instance=scope["path"],
-            )
-            return await refusal(scope, receive, send)
-        body = await _read_body(receive)
-        if body is None:
-            return
-        pool: asyncpg.Pool = scope["app"].state.pool
-        try:
-            conn = await pool.acquire(timeout=5)
-        except UNAVAILABLE:
-            return await unavailable(scope)(scope, receive, send)
-        try:
-            await self._keyed(conn, scope, _replaying(body, receive), send, caller, key, _fingerprint(scope, body))
-        finally:
-            await release(pool, conn)
-
-    async def _keyed(self, conn, scope, receive, send, caller: bytes, key: str, fingerprint: bytes) -> None:
-        transaction = conn.transaction()
-        try:
-            await transaction.start()
-            await conn.execute(f"SET LOCAL lock_timeout = '{WAIT_FOR_FIRST}'")
-            await conn.execute(LOCK, caller, key)
-            recorded = await conn.fetchrow(RECORDED, caller, key)
-        except asyncpg.LockNotAvailableError:
-            await _rollback(transaction)
-            busy = problems.response(
-                409,
-                f"a request with Idempotency-Key {key!r} is still in progress; retry it later",
-                headers={"Retry-After": "1"},
-                instance=scope["path"],
-            )
-            return await busy(scope, receive, send)
-        except UNAVAILABLE:
-            await _rollback(transaction)
-            return await unavailable(scope)(scope, receive, send)
-        if recorded is not None:
-            await _rollback(transaction)
-            return await self._answer_retry(scope, receive, send, key, fingerprint, recorded)
-        claim = Claim(caller, key, fingerprint, conn=conn)
-        captured, claimed = _Captured(), _claim.set(claim)
-        try:
-            await self.app(scope, receive, captured.send)
-        except Answered:
-            await _rollback(transaction)
-            return await self._answer_committed(conn, scope, receive, send, caller, key, fingerprint)
-        except BaseException:
-            await _rollback(transaction)
-            raise
-        finally:
-            _claim.reset(claimed)
-        if captured.recordable and not claim.answered:
-            recorded = await self._record(conn, transaction, caller, key, fingerprint, captured)
-            if not recorded and claim.worked:
-                return await unavailable(scope)(scope, receive, send)  # the work went with the answer
-        else:
-            # Releases the lock: the work's own commit holds the answer, if any; work done in this
-            # transaction (``transaction``) is undone with it, as its answer is not to be replayed.
-            await _rollback(transaction)
-        await captured.forward(send)
-
-    async def _answer_committed(self, conn, scope, receive, send, caller: bytes, key: str, fingerprint: bytes) -> None:
-        """The work found its key answered by an earlier attempt's commit: replay that answer."""
-        try:
-            recorded = await conn.fetchrow(RECORDED, caller, key)
-        except UNAVAILABLE:
-            recorded = None
-        if recorded is None:
-            return await unavailable(scope)(scope, receive, send)
-        await self._answer_retry(scope, receive, send, key, fingerprint, recorded)
-
-    @staticmethod
-    async def _answer_retry(scope, receive, send, key: str, fingerprint: bytes, recorded) -> None:
-        if recorded["fingerprint"] != fingerprint:
-            refusal = problems.response(
-                422,
-                f"Idempotency-Key {key!r} was already used for another request (method, path or body "
-                "differ); use a new key for a new request",
-                errors=[{"field": "Idempotency-Key", "message": "reused for another request"}],
-                instance=scope["path"],
-            )
-            return await refusal(scope, receive, send)
-        await _replay(send, recorded["status"], recorded["headers"], recorded["body"])
-
-    @staticmethod
-    async def _record(conn, transaction, caller: bytes, key: str, fingerprint: bytes, captured: _Captured) -> bool:
-        """Whether the answer (and the work done in this transaction, if any) committed."""
-        try:
-            await conn.execute(
-                RECORD, caller, key, fingerprint, captured.status, captured.kept_headers(), b"".join(captured.chunks)
-            )
-            await transaction.commit()
-        except UNAVAILABLE as exc:
-            # A command that committed on its own took effect: it is answered, though a retry of
-            # this key will run it again.
-            log.warning("idempotency_record_failed", error=repr(exc))
-            await _rollback(transaction)
-            return False
-        except BaseException:
-            await _rollback(transaction)
-            raise
-        return True
-
-
-async def _rollback(transaction) -> None:
-    try:
-        await transaction.rollback()
-    except UNAVAILABLE:
-        pass  # a dropped connection has rolled back already
 
 
 async def expire_keys(pool: asyncpg.Pool, every: float = 3600.0) -> None:

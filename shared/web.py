@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared import problems, projection
-from shared.idempotency import IdempotencyMiddleware
+from shared.idempotency_middleware import IdempotencyMiddleware
 from shared.limits import BodyLimitMiddleware
 from shared.problems import Problem
 from shared.ratelimit import STATE, Authenticate, RateLimitMiddleware
