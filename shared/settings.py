@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     db_statement_timeout: float = Field(default=10.0, gt=0)
     # Logs of an outage (NATS or PostgreSQL away): one line per kind at most this often, with a count.
     log_repeat_seconds: float = Field(default=10.0, gt=0)
+    # Live event streams (Server-Sent Events): a comment line this often keeps a quiet stream open through
+    # proxies; at most this many open at once per token on each replica (429 beyond); and the events a slow
+    # reader may fall behind by before its stream is ended (it resumes with Last-Event-ID, others go on).
+    stream_keepalive_seconds: float = Field(default=15.0, gt=0)
+    max_streams_per_token: int = Field(default=8, ge=1)
+    stream_queue_size: int = Field(default=1000, ge=1)
 
     def allowlist(self) -> list[str]:
         return [item.strip() for item in self.webhook_allowlist.split(",") if item.strip()]
