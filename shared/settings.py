@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     # Where people reach the incident service: every service's problem bodies link the rule that
     # refused a request to {public_url}/rules#r05, the rules page the incident service serves.
     public_url: str = "http://127.0.0.1:8080"
+    # Signed links in notifications (shared/links.py): comma-separated secrets, the first signs and
+    # every one verifies (list the new one first to rotate); the same on every service. Empty: no
+    # report or acknowledge link is made or opened. How long a link made now stays valid (ISO 8601).
+    link_secrets: str = ""
+    link_ttl: str = "P7D"
     log_level: str = "info"
     # How often background loops look for work they were not woken for (seconds).
     poll_interval: float = Field(default=0.5, gt=0)
@@ -55,3 +60,7 @@ class Settings(BaseSettings):
 
     def allowlist(self) -> list[str]:
         return [item.strip() for item in self.webhook_allowlist.split(",") if item.strip()]
+
+    def postmortem_base_url(self) -> str:
+        """Where people read post-mortems: the public URL when set, else the local service."""
+        return (self.public_postmortem_url or f"http://{self.host}:{self.postmortem_port}").rstrip("/")
