@@ -20,7 +20,7 @@ from bench.measure import ms, percentile
 from bench.p3_postmortem_history import TOKEN, PostmortemHistory
 from bench.stack import Servers
 from services.postmortem import readmodel
-from services.postmortem.domain import entry_of
+from services.postmortem.timeline import entry_of
 from shared import db, projection
 
 EVENTS = 5_000

@@ -17,6 +17,7 @@ from services.notifier import (
     messages,
     names,
     patterns,
+    phrasing,
     readmodel,
     recipients,
 )
@@ -128,7 +129,7 @@ async def tell(
     if summary is not None:
         referenced += [*incident.workers, *(update.worker for update in summary.updates)]
     named = {pid: person["name"] for pid, person in (await readmodel.people(conn, referenced)).items()}
-    ctx = messages.MessageContext(
+    ctx = phrasing.MessageContext(
         level, rules, named, link, description=messages.description(process, incident.severity), summary=summary
     )
     now = options.clock.now()

@@ -21,7 +21,7 @@ from collections.abc import Callable
 import asyncpg
 from prometheus_client import Counter, Gauge
 
-from services.notifier import deliveries, guard, isolation, names, readmodel, retries, signing
+from services.notifier import deliveries, endpoints, guard, isolation, names, readmodel, retries, signing
 from services.notifier.channels import AttemptOutcome, Mailer, Webhooks
 from shared import logs, outbox
 from shared.clock import Clock
@@ -102,8 +102,8 @@ class DeliveryWorker:
         while True:
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
-                    probed = await deliveries.release_probes(conn, self.clock.now())
-                    counts = await deliveries.circuit_counts(conn)
+                    probed = await endpoints.release_probes(conn, self.clock.now())
+                    counts = await endpoints.circuit_counts(conn)
                 for circuit in probed:
                     log.info("endpoint_probed", endpoint=circuit)
                 for state in ("closed", "open", "half_open"):
@@ -173,7 +173,7 @@ class DeliveryWorker:
     async def _attempt(self, conn: asyncpg.Connection, row: asyncpg.Record) -> bool:
         attempt, at, channel = row["attempts"] + 1, self.clock.now(), row["channel"]
         endpoint = names.endpoint(channel, row["recipient"], row["target"])
-        if await deliveries.endpoint_disabled(conn, endpoint):
+        if await endpoints.endpoint_disabled(conn, endpoint):
             return await self._end(
                 conn,
                 row,
@@ -209,7 +209,7 @@ class DeliveryWorker:
             return True
         ATTEMPTS.labels(channel, "gone" if outcome.gone else "failed").inc()
         if outcome.gone:
-            await deliveries.disable_endpoint(conn, endpoint, at, row["id"])
+            await endpoints.disable_endpoint(conn, endpoint, at, row["id"])
             return await self._end(conn, row, "disabled", attempt, outcome.error)
         delay = (
             None
@@ -226,11 +226,11 @@ class DeliveryWorker:
         if circuit is None:
             return
         if outcome.unreachable:
-            if await deliveries.circuit_failed(conn, circuit, at, outcome.error) == "open":
+            if await endpoints.circuit_failed(conn, circuit, at, outcome.error) == "open":
                 PARKED.inc()
                 log.warning("endpoint_parked", endpoint=circuit, error=outcome.error)
         elif outcome.status_code is not None or outcome.delivered:
-            if await deliveries.circuit_answered(conn, circuit, at):
+            if await endpoints.circuit_answered(conn, circuit, at):
                 log.info("endpoint_recovered", endpoint=circuit)
 
     async def _end(self, conn: asyncpg.Connection, row: asyncpg.Record, state: str, attempts: int, error: str) -> bool:

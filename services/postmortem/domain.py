@@ -1,7 +1,7 @@
 """What an incident's events say happened, folded into one `Story` the post-mortem is written from.
 
 Pure: no SQL, no I/O. The projection keeps every event about an incident as one timeline row
-(`Entry`); the facts, who held which role when, which level applied when and the pages are
+(`timeline.Entry`); the facts, who held which role when, which level applied when and the pages are
 folded from those rows when the post-mortem is read. The read model is thus append-only, so a
 rebuild from the streams cannot differ from what live processing built, whatever order the
 consumers ran in.
@@ -11,65 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.contract import Envelope
+from services.postmortem.timeline import DECLARED, INCIDENT, Entry
 
-INCIDENT, TIMER, NOTIFICATION = "warroom.incident.", "warroom.timer.", "warroom.notification."
-DECLARED, RESOLVED = "warroom.incident.declared.v1", "warroom.incident.resolved.v1"
-DELIVERED = "warroom.notification.delivered.v1"
+RESOLVED = "warroom.incident.resolved.v1"
 ROLES = ("declarer", "manager", "sme", "worker", "observer", "pr_manager")
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One line of an incident's timeline: an event as it happened, with the person it concerns."""
-
-    incident_id: str
-    at: datetime
-    event_id: str
-    sequence: int
-    type: str
-    actor: str | None
-    data: dict[str, Any]
-
-
-def incident_of(event: Envelope) -> str | None:
-    """The incident an event is about, or None (a delivery about a minor report, say)."""
-    if event.type.startswith(NOTIFICATION):
-        return event.data.get("incident_id")
-    return event.subject
-
-
-def actor_of(event: Envelope) -> str | None:
-    """Who acted, who a timer was for, who was notified."""
-    data = event.data
-    if event.type == DECLARED:
-        return data["declared_by"]
-    if event.type.startswith(TIMER):
-        return data.get("person")
-    if event.type.startswith(NOTIFICATION):
-        return data.get("recipient")
-    for key in ("by", "worker", "person"):
-        if isinstance(data.get(key), str):
-            return data[key]
-    return None
-
-
-def entry_of(event: Envelope) -> Entry | None:
-    """The timeline row of an incident, timer or delivery event; None when it is about no incident."""
-    if not event.type.startswith((INCIDENT, TIMER)) and event.type != DELIVERED:
-        return None
-    incident_id = incident_of(event)
-    if incident_id is None:
-        return None
-    return Entry(
-        incident_id=incident_id,
-        at=event.time,
-        event_id=event.id,
-        sequence=event.sequence,
-        type=event.type,
-        actor=actor_of(event),
-        data=event.data,
-    )
 
 
 @dataclass
@@ -252,12 +197,7 @@ def _apply(s: Story, kind: str, d: dict[str, Any], at: datetime) -> None:
                 {"manager": d["manager"], "at": at, "tenure_started_at": d["tenure_started_at"], "limit": d["limit"]}
             )
         case "severity_changed":
-            s.visits[-1].end = at
-            s.visits.append(Visit(d["severity"], at))
-            s.severity = d["severity"]
-            s.severity_changes.append(
-                {"at": at, "from": d["previous"], "to": d["severity"], "reason": d["reason"], "by": d["by"]}
-            )
+            _severity_changed(s, d, at)
         case "status_requested":
             s.status_requests.append((at, list(d["workers"])))
         case "status_updated":
@@ -269,11 +209,7 @@ def _apply(s: Story, kind: str, d: dict[str, Any], at: datetime) -> None:
         case "resolved":
             _resolved(s, d, at)
         case "reopened":
-            s.status, s.resolved_at, s.resolved_by, s.resolution, s.test_plan = "open", None, None, None, None
-            s.reopenings.append({"at": at, "by": d["by"], "reason": d["reason"]})
-            s.performed.pop(RESOLVED, None)
-            s.open_periods.append(Period(at))
-            s.start(s.manager, "manager", at)
+            _reopened(s, d, at)
         case "closed":
             s.status, s.closed_at = "closed", at
 
@@ -292,6 +228,15 @@ def _manager_changed(s: Story, d: dict[str, Any], at: datetime, page_pending: bo
         s.pages.append(ManagerPage(d["manager"], at, s.severity))
 
 
+def _severity_changed(s: Story, d: dict[str, Any], at: datetime) -> None:
+    s.visits[-1].end = at
+    s.visits.append(Visit(d["severity"], at))
+    s.severity = d["severity"]
+    s.severity_changes.append(
+        {"at": at, "from": d["previous"], "to": d["severity"], "reason": d["reason"], "by": d["by"]}
+    )
+
+
 def _resolved(s: Story, d: dict[str, Any], at: datetime) -> None:
     # The tenure shown in the post-mortem is the time spent managing the incident while it ran;
     # workers, SMEs and observers keep their roles (a reopening continues with them).
@@ -300,3 +245,11 @@ def _resolved(s: Story, d: dict[str, Any], at: datetime) -> None:
     s.performed[RESOLVED] = {"at": at, "by": d["by"], "level": s.severity}
     s.end("manager", at)
     s.open_periods[-1].end = at
+
+
+def _reopened(s: Story, d: dict[str, Any], at: datetime) -> None:
+    s.status, s.resolved_at, s.resolved_by, s.resolution, s.test_plan = "open", None, None, None, None
+    s.reopenings.append({"at": at, "by": d["by"], "reason": d["reason"]})
+    s.performed.pop(RESOLVED, None)
+    s.open_periods.append(Period(at))
+    s.start(s.manager, "manager", at)

@@ -3,7 +3,7 @@
 import asyncpg
 
 from services.postmortem import readmodel
-from services.postmortem.domain import entry_of
+from services.postmortem.timeline import entry_of
 from shared import projection
 from shared.contract import Envelope
 

@@ -3,7 +3,7 @@ organisation (shared.projection). Append-only, so a redelivery or a rebuild chan
 
 import asyncpg
 
-from services.postmortem.domain import INCIDENT, Entry
+from services.postmortem.timeline import INCIDENT, Entry
 from shared.process.hours import hours_of
 
 INSERT = (

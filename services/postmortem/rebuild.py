@@ -15,8 +15,8 @@ import sys
 import asyncpg
 
 from services.postmortem import readmodel
-from services.postmortem.domain import entry_of
 from services.postmortem.settings import PostmortemSettings
+from services.postmortem.timeline import entry_of
 from shared import projection
 from shared.contract import CONSUMERS, Envelope
 from shared.rebuild import replay, run_cli

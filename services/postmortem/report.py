@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from services.postmortem.adherence import Hours, evaluate
-from services.postmortem.domain import ROLES, TIMER, Entry, Story
+from services.postmortem.domain import ROLES, Story
 from services.postmortem.summaries import names_needed, quote, summarise
+from services.postmortem.timeline import TIMER, Entry
 from shared.process.rules import Rules
 
 # (id, title, prompt) in the order of docs/process.md, "The post-mortem".

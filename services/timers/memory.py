@@ -4,45 +4,18 @@ It starts empty, knows which timers fired before (their events are in the outbox
 written out at the end, a statement per table instead of a dozen statements per event.
 """
 
-import csv
-import io
-import json
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
 from services.timers.domain import Plan, Timer
+from services.timers.memory_rows import Row, Span, timers_csv
 from services.timers.scheduler import queue_fired
 from shared import projection
 from shared.clock import Clock
 from shared.process.hours import hours_of
-from shared.process.timing import Stretch
-
-CSV_CHUNK = 2000  # timers per chunk of the COPY
-
-
-@dataclass
-class Row:
-    timer: Timer
-    state: str = "pending"
-    fired_at: datetime | None = None
-
-
-class Span:
-    """A stretch as the store keeps it, with the domain's `Stretch` of it made once per change
-    rather than on every look at the person's recent stretches."""
-
-    __slots__ = ("incident_id", "person", "role", "start", "end", "stretch")
-
-    def __init__(self, incident_id: str, person: str, role: str, start: datetime):
-        self.incident_id, self.person, self.role, self.start, self.end = incident_id, person, role, start, None
-        self.stretch = Stretch(start)
-
-    def close(self, at: datetime) -> None:
-        self.end, self.stretch = at, Stretch(self.start, at)
 
 
 class MemoryStore:
@@ -269,51 +242,7 @@ class MemoryStore:
         # As CSV: asyncpg's binary COPY has no encoder for jsonb here, text needs none (empty is NULL).
         await self.conn.copy_to_table(
             "timers",
-            source=self._timers_csv(),
+            source=timers_csv(row for timers in self.timers.values() for row in timers.values()),
             format="csv",
             columns=["id", "kind", "incident_id", "person", "due_at", "state", "fired_at", "detail", "every"],
         )
-
-    async def _timers_csv(self):
-        """The timers' rows as CSV, a chunk at a time: PostgreSQL takes one in while the next is made."""
-        chunk = io.StringIO()
-        write = csv.writer(chunk).writerow
-        as_json = _JsonCache()
-        for n, row in enumerate(row for timers in self.timers.values() for row in timers.values()):
-            t = row.timer
-            write(
-                (
-                    t.id,
-                    t.kind,
-                    t.incident_id,
-                    t.person,
-                    t.due_at.isoformat(),
-                    row.state,
-                    row.fired_at and row.fired_at.isoformat(),
-                    as_json(t.detail),
-                    t.every and f"{t.every.total_seconds()} seconds",
-                )
-            )
-            if n % CSV_CHUNK == CSV_CHUNK - 1:
-                yield chunk.getvalue().encode()
-                chunk.seek(0)
-                chunk.truncate()
-        yield chunk.getvalue().encode()
-
-
-class _JsonCache:
-    """Timers' details as JSON, each distinct one encoded once: most are one of a few ({"level": 1})."""
-
-    def __init__(self):
-        self.encoded: dict[tuple, str] = {}
-
-    def __call__(self, detail: Mapping[str, object]) -> str:
-        try:
-            # With the values' types: 1, 1.0 and True are equal keys, yet encode differently.
-            key = (tuple(detail.items()), tuple(map(type, detail.values())))
-            return self.encoded[key]
-        except KeyError:
-            self.encoded[key] = encoded = json.dumps(dict(detail))
-            return encoded
-        except TypeError:  # a value that cannot be a key (a list): encoded every time
-            return json.dumps(dict(detail))

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.notifier import incidents, messages
+from services.notifier import incidents, messages, phrasing
 from services.notifier.incidents import IncidentView, StatusUpdate, Summary
 from services.notifier.recipients import Notice, notices
 from shared.process.hours import ANY_HOUR
@@ -354,7 +354,7 @@ def compose(
     reason: str, role: str, data: dict, incident: IncidentView = INCIDENT, link=None, summary=None, **notice
 ) -> messages.Message:
     names = {"alice": "Alice", "bob": "Bob", "wil": "Wil", "wes": "Wes"}
-    ctx = messages.MessageContext(
+    ctx = phrasing.MessageContext(
         LEVEL,
         Rules.of(PROCESS),
         names,
@@ -425,7 +425,7 @@ def test_r16_the_postmortem_message_links_the_report():
 
 
 def test_an_unknown_level_still_reads_as_a_sentence():
-    ctx = messages.MessageContext(Rules.of({}).level(1), Rules.of({}), {})
+    ctx = phrasing.MessageContext(Rules.of({}).level(1), Rules.of({}), {})
     text = messages.compose(
         Notice("paged", "manager"), INCIDENT, {"paged": "alice", "smes": ["alice"], "aspect": "a"}, ctx
     ).text

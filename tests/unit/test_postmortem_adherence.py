@@ -5,7 +5,8 @@ firings counted as reminders; what was never owed is "not due" or "not done", no
 from datetime import UTC, datetime, timedelta
 
 from services.postmortem.adherence import evaluate
-from services.postmortem.domain import Entry, fold
+from services.postmortem.domain import fold
+from services.postmortem.timeline import Entry
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PROCESS = {

@@ -5,8 +5,9 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from services.postmortem import charts, render
-from services.postmortem.domain import Entry, fold
+from services.postmortem.domain import fold
 from services.postmortem.report import document
+from services.postmortem.timeline import Entry
 from services.postmortem.wording import human, span
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

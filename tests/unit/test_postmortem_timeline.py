@@ -5,10 +5,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from services.postmortem import render
-from services.postmortem.domain import Entry, entry_of, fold
+from services.postmortem.domain import fold
 from services.postmortem.report import SECTION_IDS, document, durations
 from services.postmortem.schemas import Postmortem
 from services.postmortem.summaries import quote, summarise
+from services.postmortem.timeline import Entry, entry_of
 from shared.contract import Envelope, event_id
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -20,7 +20,8 @@ from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
 from services.incident.translate import to_envelope
 from services.notifier import incidents, recipients
 from services.postmortem.adherence import evaluate
-from services.postmortem.domain import entry_of, fold
+from services.postmortem.domain import fold
+from services.postmortem.timeline import entry_of
 from services.timers import handlers as timers
 from services.timers.memory import MemoryStore
 from shared.clock import FakeClock

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 
-from services.notifier import deliveries, names
+from services.notifier import deliveries, endpoints, names
 from services.notifier.permissions import require_admin
 from shared import idempotency
 from shared.problems import Problem
@@ -90,7 +90,7 @@ async def redeliver(request: Request, caller: Caller, delivery_id: DeliveryId) -
             raise Problem(409, "the delivery is pending already: it is sent when due")
         if row["target"] is None:
             raise Problem(409, f"the delivery has nowhere to go: {row['state']} ({row['channel']})")
-        await deliveries.enable_endpoint(conn, names.endpoint(row["channel"], row["recipient"], row["target"]))
+        await endpoints.enable_endpoint(conn, names.endpoint(row["channel"], row["recipient"], row["target"]))
         await deliveries.redeliver(conn, delivery_id, request.app.state.clock.now())
         redelivered = await _one(conn, delivery_id)
     request.app.state.wake_worker()  # the commit's NOTIFY wakes it too (worker.listen); this is sooner here
@@ -127,7 +127,7 @@ async def list_endpoints(request: Request, caller: Caller) -> EndpointList:
     """Admin: every endpoint that ever failed, with its circuit breaker's state (F14), parked first."""
     require_admin(caller, "read the endpoints' state")
     async with request.app.state.pool.acquire() as conn:
-        rows = await deliveries.circuits(conn)
+        rows = await endpoints.circuits(conn)
     return EndpointList(
         endpoints=[
             Endpoint(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from services.notifier import deliveries, guard, names, readmodel, signing
+from services.notifier import deliveries, endpoints, guard, names, readmodel, signing
 from services.notifier.permissions import require_admin
 from shared import idempotency
 from shared.problems import Problem
@@ -133,7 +133,7 @@ async def unsubscribe(subscription_id: SubscriptionId, request: Request, caller:
         if not await readmodel.delete_subscription(conn, subscription_id):
             raise Problem(404, f"no subscription {subscription_id!r}")
         await deliveries.end_pending_of(conn, subscription_id, names.SUBSCRIPTION, "the subscription was deleted")
-        await deliveries.enable_endpoint(conn, names.endpoint(names.SUBSCRIPTION, subscription_id, None))
+        await endpoints.enable_endpoint(conn, names.endpoint(names.SUBSCRIPTION, subscription_id, None))
     return Response(status_code=204)
 
 

@@ -1,0 +1,54 @@
+"""How a message speaks: durations, moments, levels and status updates as people read them, and
+what a message may mention besides its event (R11).
+
+Pure: everything it names comes in as arguments.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from services.notifier.incidents import PARTS, Summary
+from shared.process.rules import Level, Rules
+
+
+@dataclass(frozen=True)
+class MessageContext:
+    """What a message may mention besides the event: the policy, people's names, a link."""
+
+    level: Level
+    rules: Rules
+    names: dict[str, str]
+    link: str | None = None
+    role: str = ""  # the recipient's, filled in per message
+    description: str = ""  # the level's: the process kernel's Level leaves it to the document
+    summary: Summary | None = None  # what an observer summary covers (R07)
+
+    def name(self, person: str | None) -> str:
+        return self.names.get(person, person) if person else "nobody"
+
+    def limit(self, key: str) -> str:
+        return spoken(getattr(self.rules, key))
+
+
+def spoken(duration: timedelta | None) -> str:
+    """1 hour 30 minutes rather than PT1H30M, for people rather than parsers."""
+    seconds = int(duration.total_seconds()) if duration else 0
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
+    return " ".join(parts)
+
+
+def quoted(parts: dict[str, str]) -> str:
+    """R06's five parts of a status update, each quoted as written."""
+    return "; ".join(f'{part.replace("_", " ")} "{parts[part]}"' for part in PARTS)
+
+
+def moment(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def level_label(severity: int, level: Level) -> str:
+    return f"level {severity}, {level.name}" if level.name else f"level {severity}"

@@ -1,0 +1,159 @@
+"""The words of notices about people's roles: pages and escalations (R02, R11), handovers (R04),
+the manager's shift (R05), people added to an incident and the PR manager (R08).
+
+Pure: everything it names comes in as arguments.
+"""
+
+from services.notifier.incidents import IncidentView
+from services.notifier.phrasing import MessageContext, spoken
+
+
+def _acknowledge(ctx: MessageContext) -> str:
+    ack = ctx.level.acknowledge_within
+    return f"Acknowledge within {spoken(ack)}, or the next SME is paged (R11)." if ack else "Acknowledge now."
+
+
+def _pr_needed(incident: IncidentView, ctx: MessageContext) -> str:
+    if ctx.level.requires_pr_manager and not incident.pr_manager:
+        return " This level needs a PR manager, neither you nor a worker: assign one (R08)."
+    return ""
+
+
+def _paged(subject, incident, data, ctx):
+    return (
+        f'{subject} was declared for "{data["aspect"]}".',
+        (
+            f"{_acknowledge(ctx)} You manage it from now on until you hand over; never work on the problem "
+            f"yourself (R03).{_pr_needed(incident, ctx)}"
+        ),
+    )
+
+
+def _escalated(subject, incident, data, ctx):
+    whom = "the catch-all SME" if data.get("to_catch_all") else "you, the next SME"
+    return (
+        f"nobody acknowledged the page for {subject}, so it escalated to {whom}: you are its manager now.",
+        f"{_acknowledge(ctx)}{_pr_needed(incident, ctx)}",
+    )
+
+
+def _forced(subject, incident, data, ctx):
+    reason = f': "{data["reason"]}"' if data.get("reason") else ""
+    return (
+        (
+            f"{ctx.name(data.get('by'))} made you manager of {subject}, taking over from "
+            f"{ctx.name(data.get('previous'))}{reason}."
+        ),
+        "Take charge now and brief yourself on its state.",
+    )
+
+
+def _offered(subject, incident, data, ctx):
+    offerer = ctx.name(data.get("by"))
+    return (
+        f'{offerer} offers you the manager role of {subject}. Briefing: "{data["briefing"]}".',
+        f"Accept or decline; {offerer} stays in charge until you accept (R04).",
+    )
+
+
+def _accepted(subject, incident, data, ctx):
+    return (
+        f"{ctx.name(data.get('manager'))} accepted the manager role of {subject}: they are in charge from now "
+        "on (R04).",
+        "Brief them on anything still open; the new manager may add you as a worker.",
+    )
+
+
+def _declined(subject, incident, data, ctx):
+    return (
+        f"{ctx.name(data.get('to'))} declined the manager role of {subject}.",
+        "You stay in charge: offer the role to someone else (R04).",
+    )
+
+
+def _handover_due(subject, incident, data, ctx):
+    held = f" for {ctx.limit('handover_warning_after')}" if ctx.limit("handover_warning_after") else ""
+    limit = f" before the shift limit of {ctx.limit('manager_shift_limit')}" if ctx.limit("manager_shift_limit") else ""
+    who = "you have" if ctx.role == "manager" else f"{ctx.name(incident.manager)} has"
+    return (
+        f"{who} managed {subject}{held}: a handover is due (R05).",
+        (
+            f"Begin the handover now: offer the role to someone rested{limit}."
+            if ctx.role == "manager"
+            else f"Help the manager hand over to someone rested{limit}."
+        ),
+    )
+
+
+def _shift_limit(subject, incident, data, ctx):
+    limit = f" of {ctx.limit('manager_shift_limit')}" if ctx.limit("manager_shift_limit") else ""
+    who = "you" if ctx.role == "manager" else ctx.name(incident.manager)
+    return (
+        (
+            f"{who} reached the manager shift limit{limit} on {subject}; the breach is recorded for the "
+            "post-mortem (R05)."
+        ),
+        ("Hand over now: until someone else manages, every manager command but offering the handover is refused."),
+    )
+
+
+def _breached(subject, incident, data, ctx):
+    what, _ = _shift_limit(subject, incident, data, ctx)
+    return what, "Help find a rested manager; an admin can force a handover if it does not happen."
+
+
+def _unanswered(subject, incident, data, ctx):
+    return (
+        (
+            f"nobody acknowledged the pages for {subject}: every SME and the catch-all were paged; "
+            f"{ctx.name(data.get('paged'))} stays its manager (R11)."
+        ),
+        "Help reach someone who can take charge of it.",
+    )
+
+
+def _added(role: str, ask: str):
+    def words(subject, incident, data, ctx):
+        return f"{ctx.name(data.get('by'))} added you to {subject} as {role}.", ask
+
+    return words
+
+
+def _pr_assigned(subject, incident, data, ctx):
+    every = ctx.level.public_update_every
+    cadence = f" every {spoken(every)}" if every else " as the manager asks"
+    return (
+        f"{ctx.name(data.get('by'))} made you PR manager of {subject}.",
+        f"Keep clients and end users informed: post public updates{cadence} (R08).",
+    )
+
+
+def _sme_listed(subject, incident, data, ctx):
+    ack = ctx.level.acknowledge_within
+    within = f" within {spoken(ack)}" if ack else ""
+    return (
+        f'{subject} was declared for "{data["aspect"]}", and you are on its list of subject-matter experts (R02).',
+        (
+            f"{ctx.name(data.get('paged'))} is paged first; unacknowledged{within}, the page escalates down the "
+            "list and may reach you (R11). Be ready to advise."
+        ),
+    )
+
+
+WORDS = {
+    "paged": _paged,
+    "escalated": _escalated,
+    "handover_forced": _forced,
+    "handover_offered": _offered,
+    "handover_declined": _declined,
+    "handover_accepted": _accepted,
+    "sme_listed": _sme_listed,
+    "handover_due": _handover_due,
+    "shift_limit": _shift_limit,
+    "shift_limit_breached": _breached,
+    "page_unanswered": _unanswered,
+    "worker_added": _added("a worker", "Work on the problem and report honest status when asked (R06)."),
+    "sme_added": _added("a subject-matter expert", "Advise the manager and the workers on your domain."),
+    "observer_added": _added("an observer", "Be ready to answer customers; you may give input on the severity."),
+    "pr_manager_assigned": _pr_assigned,
+}

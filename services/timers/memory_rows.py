@@ -1,0 +1,81 @@
+"""The rows a rebuild keeps in memory (a timer's, a stretch's), and the timers' rows as the CSV
+that `MemoryStore.write` copies into the timers table.
+"""
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.timers.domain import Timer
+from shared.process.timing import Stretch
+
+CSV_CHUNK = 2000  # timers per chunk of the COPY
+
+
+@dataclass
+class Row:
+    timer: Timer
+    state: str = "pending"
+    fired_at: datetime | None = None
+
+
+class Span:
+    """A stretch as the store keeps it, with the domain's `Stretch` of it made once per change
+    rather than on every look at the person's recent stretches."""
+
+    __slots__ = ("incident_id", "person", "role", "start", "end", "stretch")
+
+    def __init__(self, incident_id: str, person: str, role: str, start: datetime):
+        self.incident_id, self.person, self.role, self.start, self.end = incident_id, person, role, start, None
+        self.stretch = Stretch(start)
+
+    def close(self, at: datetime) -> None:
+        self.end, self.stretch = at, Stretch(self.start, at)
+
+
+async def timers_csv(rows: Iterable[Row]) -> AsyncIterator[bytes]:
+    """The timers' rows as CSV, a chunk at a time: PostgreSQL takes one in while the next is made."""
+    chunk = io.StringIO()
+    write = csv.writer(chunk).writerow
+    as_json = _JsonCache()
+    for n, row in enumerate(rows):
+        t = row.timer
+        write(
+            (
+                t.id,
+                t.kind,
+                t.incident_id,
+                t.person,
+                t.due_at.isoformat(),
+                row.state,
+                row.fired_at and row.fired_at.isoformat(),
+                as_json(t.detail),
+                t.every and f"{t.every.total_seconds()} seconds",
+            )
+        )
+        if n % CSV_CHUNK == CSV_CHUNK - 1:
+            yield chunk.getvalue().encode()
+            chunk.seek(0)
+            chunk.truncate()
+    yield chunk.getvalue().encode()
+
+
+class _JsonCache:
+    """Timers' details as JSON, each distinct one encoded once: most are one of a few ({"level": 1})."""
+
+    def __init__(self):
+        self.encoded: dict[tuple, str] = {}
+
+    def __call__(self, detail: Mapping[str, object]) -> str:
+        try:
+            # With the values' types: 1, 1.0 and True are equal keys, yet encode differently.
+            key = (tuple(detail.items()), tuple(map(type, detail.values())))
+            return self.encoded[key]
+        except KeyError:
+            self.encoded[key] = encoded = json.dumps(dict(detail))
+            return encoded
+        except TypeError:  # a value that cannot be a key (a list): encoded every time
+            return json.dumps(dict(detail))
