@@ -16,9 +16,11 @@ Synchronous (the eventsourcing library is): the API calls these from FastAPI's t
 """
 
 from collections.abc import Callable
+from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from services.incident import tenure, turns
@@ -31,6 +33,9 @@ from services.incident.refinements import Refinements
 from services.incident.timekeeping import Timekeeping
 from shared.clock import Clock
 from shared.idempotency import Answer
+
+# The class of aggregate ``load`` is asked for, and so returns.
+AggregateT = TypeVar("AggregateT", bound=Aggregate)
 
 
 class IncidentApplication(Application):
@@ -70,10 +75,12 @@ class IncidentApplication(Application):
         except IntegrityError as exc:
             raise Conflict("another command changed this first; read it again and retry") from exc
 
-    def load(self, cls, aggregate_id, what: str, version: int | None = None):
+    def load(
+        self, cls: type[AggregateT], aggregate_id: UUID | str, what: str, version: int | None = None
+    ) -> AggregateT:
         """The aggregate of class ``cls``, or NotFound naming ``what`` was sought."""
         try:
-            aggregate = self.repository.get(UUID(str(aggregate_id)), version=version)
+            aggregate: Aggregate = self.repository.get(UUID(str(aggregate_id)), version=version)
         except (AggregateNotFoundError, ValueError):
             raise NotFound(f"no such {what}: {aggregate_id}") from None
         if not isinstance(aggregate, cls):

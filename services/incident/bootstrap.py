@@ -6,13 +6,14 @@ from urllib.parse import unquote, urlsplit
 
 import anyio
 from eventsourcing.persistence import InterfaceError, OperationalError
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from services.incident import deps, handlers, rules_page
 from services.incident.api import commands, directory, events, incidents, people, process, reports
 from services.incident.application import IncidentApplication
 from services.incident.errors import NotFound, Refused
+from services.incident.recorder import LockedInsertRecorder
 from services.incident.relay import Relay
 from shared import db, logs, natsio, problems, runtime, web
 from shared.clock import Clock
@@ -59,7 +60,9 @@ async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, Incid
     await db.migrate(pool, SCHEMA, common + db.migration_files("services.incident"))
     async with db.migrations_locked(pool):  # the library creates its tables on construction
         application = await asyncio.to_thread(IncidentApplication, event_store_env(settings.database_url), clock)
-    db.fail_fast(application.recorder.datastore.pool, db.Timeouts.of(settings))
+    recorder = application.recorder
+    assert isinstance(recorder, LockedInsertRecorder)  # the APPLICATION_RECORDER_TOPIC of event_store_env
+    db.fail_fast(recorder.datastore.pool, db.Timeouts.of(settings))
     if settings.admin_token:
         await asyncio.to_thread(application.people.ensure_admin, settings.admin_token)
     else:
@@ -107,11 +110,12 @@ async def authenticate(scope, token: str):
 def refusals(app: FastAPI) -> None:
     """A use case's refusal (errors.py) and an unreachable event store answer as problems, for every route."""
 
-    async def refused(request: Request, exc: Refused):
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Refused)  # registered for Refused below; Starlette types a handler for any exception
         problem = Problem(exc.status, exc.detail, rule=exc.rule, errors=exc.errors)
         return await request.app.exception_handlers[Problem](request, problem)
 
-    async def unavailable(request: Request, exc: Exception):
+    async def unavailable(request: Request, exc: Exception) -> Response:
         problem = Problem(
             503, "the event store is unavailable; nothing was changed, retry shortly", headers={"Retry-After": "1"}
         )

@@ -1,6 +1,6 @@
 """FastAPI dependencies of the incident service: the application, the caller, If-Match, a keyed reply."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import Depends, Header, Request
@@ -70,9 +70,10 @@ class Reply:
         claim = idempotency.current_claim()
         return None if claim is None else Reply(claim, status)
 
-    def __call__(self, content, headers: dict[str, str] | None = None) -> idempotency.Answer:
-        self.response = JSONResponse(jsonable_encoder(content), self.status, headers)
-        return self.claim.answer(self.status, dict(self.response.headers), self.response.body)
+    def __call__(self, content: Any, headers: dict[str, str] | None = None) -> idempotency.Answer:
+        self.response = response = JSONResponse(jsonable_encoder(content), self.status, headers)
+        # Starlette types a body as bytes or a memoryview; a JSONResponse renders bytes (bytes() keeps them).
+        return self.claim.answer(self.status, dict(response.headers), bytes(response.body))
 
 
 async def levels_in_words(request: Request) -> str | None:

@@ -2,12 +2,27 @@
 the paged person's hours, by the process kernel's time rules (the instants the timers fire at)."""
 
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
+from services.incident.domain import Incident
 from shared.process import timing
-from shared.process.rules import Rules
+from shared.process.rules import Level, Rules
 
 
-def due_next(incident, rules: Rules, hours_of: Callable[[str], dict | None]) -> dict:
+def next_status_update_at(incident: Incident, level: Level) -> datetime | None:
+    """R06: the earliest moment a worker's next status update falls due (None: the level sets no cadence,
+    or nobody works on the incident)."""
+    if not level.status_update_every:
+        return None
+    dues = (
+        timing.cadence_due(since, level.status_update_every, incident.level_since)
+        for since in incident.status_counted_from().values()
+    )
+    return min((due for due in dues if due is not None), default=None)
+
+
+def due_next(incident: Incident, rules: Rules, hours_of: Callable[[str], dict[str, Any] | None]) -> dict[str, Any]:
     """``hours_of(person)`` gives a person's hours (shared.process.hours.hours_of); asked only for the
     paged person while their page waits for its answer."""
     level = rules.level(incident.severity)
@@ -24,15 +39,7 @@ def due_next(incident, rules: Rules, hours_of: Callable[[str], dict | None]) -> 
         )
     return {
         "checklist": pending if open_ else [],
-        "next_status_update_at": min(
-            (
-                timing.cadence_due(since, level.status_update_every, incident.level_since)
-                for since in incident.status_counted_from().values()
-            ),
-            default=None,
-        )
-        if open_ and level.status_update_every
-        else None,
+        "next_status_update_at": next_status_update_at(incident, level) if open_ else None,
         "next_public_update_at": timing.cadence_due(
             incident.last_public_update_at, level.public_update_every, incident.level_since
         )

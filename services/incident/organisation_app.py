@@ -5,7 +5,7 @@ the SME directory, minor reports."""
 import difflib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
@@ -291,9 +291,9 @@ class Organisation:
         return report
 
 
-def nearest_aspects(aspect: str, known, n: int = 3) -> list[str]:
+def nearest_aspects(aspect: str, known: Iterable[str], n: int = 3) -> list[str]:
     """The known aspects closest to ``aspect`` as spelled, best first (case aside)."""
-    by_folded = {}
+    by_folded: dict[str, str] = {}  # casefolded -> as spelled
     for name in sorted(known):
         by_folded.setdefault(name.casefold(), name)
     return [by_folded[m] for m in difflib.get_close_matches(aspect.casefold(), list(by_folded), n=n, cutoff=0.6)]

@@ -1,11 +1,12 @@
 """Request and response bodies of the incident service (strict: unknown fields are 422)."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from services.incident.domain import Incident
 from shared.text import CLOCK, Aspect, Email, Id, Json, Line, Message, Name, Reason, Title, Url
 
 # Every text field is one of shared/text's types: no control characters, no line breaks outside
@@ -245,7 +246,7 @@ class EventsPage(BaseModel):
     next: int | None
 
 
-def incident_out(incident, extra: dict | None = None) -> IncidentOut:
+def incident_out(incident: Incident, extra: dict[str, Any] | None = None) -> IncidentOut:
     fields = (
         "title",
         "description",
@@ -266,10 +267,13 @@ def incident_out(incident, extra: dict | None = None) -> IncidentOut:
         "resolution",
     )
     lists = ("workers", "smes", "observers", "managers", "severity_inputs")
+    # Each value as the state holds it: IncidentOut validates them (a handover offer becomes a HandoverOffer).
+    values: dict[str, Any] = {f: getattr(incident, f) for f in fields}
+    copies: dict[str, Any] = {f: list(getattr(incident, f)) for f in lists}
+    copies["checklist_done"] = dict(incident.checklist_done)
     return IncidentOut(
         id=str(incident.id),
-        **{f: getattr(incident, f) for f in fields},
-        **{f: list(getattr(incident, f)) for f in lists},
-        checklist_done=dict(incident.checklist_done),
+        **values,
+        **copies,
         **(extra or {}),
     )

@@ -3,7 +3,10 @@
 Stored events may evolve (upcasting); the published types are versioned and frozen.
 """
 
+from typing import Any
 from uuid import UUID
+
+from eventsourcing.domain import Aggregate
 
 from services.incident import organisation as org
 from services.incident import tenure
@@ -44,20 +47,28 @@ _INCIDENT = {
     "Closed": "closed",
 }
 
+
+def _made_by(aggregate: type[Aggregate], name: str) -> type[Aggregate.Event]:
+    """The event class ``@event(name)`` made on ``aggregate``: eventsourcing makes it when the class is
+    created, so it is there at run time but not to a type checker."""
+    made: type[Aggregate.Event] = getattr(aggregate, name)
+    return made
+
+
 # stored event class -> (published type, stored fields left out of the published data)
 TYPES: dict[type, tuple[str, set[str]]] = {
-    org.Person.Registered: ("warroom.person.registered.v1", set()),
-    org.Token.Issued: ("warroom.token.issued.v1", set()),
-    org.Token.Reinstated: ("warroom.token.issued.v1", set()),
-    org.Token.Revoked: ("warroom.token.revoked.v1", set()),
-    org.Process.Established: ("warroom.process.published.v1", set()),
+    _made_by(org.Person, "Registered"): ("warroom.person.registered.v1", set()),
+    _made_by(org.Token, "Issued"): ("warroom.token.issued.v1", set()),
+    _made_by(org.Token, "Reinstated"): ("warroom.token.issued.v1", set()),
+    _made_by(org.Token, "Revoked"): ("warroom.token.revoked.v1", set()),
+    _made_by(org.Process, "Established"): ("warroom.process.published.v1", set()),
     org.Process.VersionPublished: ("warroom.process.published.v1", set()),
-    org.Directory.Opened: ("warroom.directory.aspect_set.v1", set()),
-    org.Directory.AspectSet: ("warroom.directory.aspect_set.v1", set()),
-    org.MinorReport.Filed: ("warroom.report.filed.v1", set()),
+    _made_by(org.Directory, "Opened"): ("warroom.directory.aspect_set.v1", set()),
+    _made_by(org.Directory, "AspectSet"): ("warroom.directory.aspect_set.v1", set()),
+    _made_by(org.MinorReport, "Filed"): ("warroom.report.filed.v1", set()),
     Incident.PageUnanswered: ("warroom.incident.page_unanswered.v1", set()),
     **{
-        getattr(Incident, stored): (f"warroom.incident.{published}.v1", _PRIVATE_FIELDS)
+        _made_by(Incident, stored): (f"warroom.incident.{published}.v1", _PRIVATE_FIELDS)
         for stored, published in _INCIDENT.items()
     },
 }
@@ -74,7 +85,7 @@ _ID_FIELD = {
 }
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, list):
@@ -84,7 +95,7 @@ def _plain(value):
     return value
 
 
-def to_envelope(stored_event, position: int) -> Envelope | None:
+def to_envelope(stored_event: Aggregate.Event, position: int) -> Envelope | None:
     """The published form of a stored event, or None for events that stay private."""
     if isinstance(stored_event, PRIVATE):
         return None

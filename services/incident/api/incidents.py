@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from services.incident import readmodel
 from services.incident.api.answers import answer, keyed_answer
 from services.incident.deps import App, Caller, Reply
-from services.incident.schemas import DeclareIn, IncidentList, IncidentOut, incident_out
+from services.incident.schemas import DeclareIn, IncidentList, IncidentOut, IncidentSummary, incident_out
 from shared.problems import Problem
 from shared.text import Id
 
@@ -51,7 +51,8 @@ async def list_incidents(
         raise Problem(422, "cursor must be a value of a previous page's `next`") from None
     rows = await readmodel.incidents(request.app.state.pool, status, severity, after, limit)
     more = len(rows) == limit
-    return IncidentList(incidents=[dict(row) for row in rows], next=str(rows[-1]["position"]) if more else None)
+    summaries = [IncidentSummary.model_validate(dict(row)) for row in rows]
+    return IncidentList(incidents=summaries, next=str(rows[-1]["position"]) if more else None)
 
 
 @router.get("/{incident_id}", response_model=IncidentOut)
