@@ -29,6 +29,19 @@ class Settings(BaseSettings):
     # report or acknowledge link is made or opened. How long a link made now stays valid (ISO 8601).
     link_secrets: str = ""
     link_ttl: str = "P7D"
+    # The post-mortem service's own address, for a service that calls it on a person's behalf (the console,
+    # with the person's session token); empty: this host's postmortem_port.
+    postmortem_url: str = ""
+    # The web console: how long a browser session lasts before its person signs in again (ISO 8601).
+    session_ttl: str = "PT12H"
+    # Email through this SMTP server: the notifier's notifications to people, and the console's one-time
+    # sign-in links. Empty host: no email (and the console offers no sign-in link).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "warroom@localhost"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
     log_level: str = "info"
     # How often background loops look for work they were not woken for (seconds).
     poll_interval: float = Field(default=0.5, gt=0)
@@ -60,6 +73,10 @@ class Settings(BaseSettings):
 
     def allowlist(self) -> list[str]:
         return [item.strip() for item in self.webhook_allowlist.split(",") if item.strip()]
+
+    def postmortem_internal_url(self) -> str:
+        """Where a service calls the post-mortem service: WARROOM_POSTMORTEM_URL, else this host's port."""
+        return (self.postmortem_url or f"http://{self.host}:{self.postmortem_port}").rstrip("/")
 
     def postmortem_base_url(self) -> str:
         """Where people read post-mortems: the public URL when set, else the local service."""

@@ -11,13 +11,7 @@ class NotifierSettings(Settings):
     # Empty: the notifier generates one at its first start and keeps it in its database (so every
     # replica and every restart signs alike); an admin reads it at GET /v1/signing-secrets.
     notifier_signing_secrets: str = ""
-    # Email to people (plain text + HTML) through this SMTP server; empty host: no email channel.
-    smtp_host: str = ""
-    smtp_port: int = Field(default=25, ge=1, le=65535)
-    smtp_from: str = "warroom@localhost"
-    smtp_username: str = ""
-    smtp_password: str = ""
-    smtp_starttls: bool = False
+    # Email to people (plain text + HTML): the SMTP settings are shared ones (shared/settings.py).
     # One attempt's budget: a receiver that has not answered by then is retried later.
     notifier_delivery_timeout: float = Field(default=10.0, gt=0)
     # Deliveries sent at once by one replica (F14): an endpoint takes at most two of them, and
