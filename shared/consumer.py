@@ -22,7 +22,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
 from nats.js.errors import FetchTimeoutError
 from prometheus_client import Counter
 from pydantic import ValidationError
@@ -53,7 +55,7 @@ HOPELESS = (ValidationError, UnicodeDecodeError, asyncpg.DataError)
 
 
 def backoff(attempt: int) -> float:
-    return min(0.25 * 2 ** (attempt - 1), 10.0)
+    return min(0.25 * 2.0 ** (attempt - 1), 10.0)
 
 
 class Outcome:
@@ -125,7 +127,7 @@ async def park(pool: asyncpg.Pool, consumer: Consumer, raw: bytes, error: str) -
     PARKED.labels(consumer.durable).inc()
 
 
-async def handle_message(pool: asyncpg.Pool, consumer: Consumer, msg, handle: Handler, max_deliver: int) -> str:
+async def handle_message(pool: asyncpg.Pool, consumer: Consumer, msg: Msg, handle: Handler, max_deliver: int) -> str:
     attempt = msg.metadata.num_delivered
     try:
         event = Envelope.from_bytes(msg.data)
@@ -218,7 +220,7 @@ async def replay_requested(pool: asyncpg.Pool, consumer: Consumer, handle: Handl
 
 
 async def run(
-    js,
+    js: JetStreamContext,
     pool: asyncpg.Pool,
     consumer: Consumer,
     handle: Handler,

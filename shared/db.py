@@ -9,11 +9,19 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import asyncpg
+from asyncpg.pool import PoolAcquireContext
+
+from shared.settings import Settings
+
+if TYPE_CHECKING:  # only the incident service's event store has a psycopg pool to import
+    from psycopg_pool import ConnectionPool
 
 MIGRATIONS_LOCK = 7_431_001  # advisory lock: replicas starting together migrate one at a time
 # Schema changes and waiting for another replica's migrations are not requests: no statement time-out.
@@ -46,16 +54,17 @@ class Timeouts:
     statement: float | None = None
 
     @classmethod
-    def of(cls, settings) -> "Timeouts":
+    def of(cls, settings: Settings) -> "Timeouts":
         return cls(settings.db_connect_timeout, settings.db_acquire_timeout, settings.db_statement_timeout)
 
 
-class Pool(asyncpg.Pool):
+# asyncpg ships no type information, so its Pool is Any to mypy.
+class Pool(asyncpg.Pool):  # type: ignore[misc]
     """asyncpg's pool with a default time-out on ``acquire`` (and so on ``pool.fetch`` and friends)."""
 
     acquire_timeout: float | None = None
 
-    def acquire(self, *, timeout: float | None = None):
+    def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:
         return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
 
 
@@ -86,7 +95,14 @@ async def create_pool(
     return await pool
 
 
-def fail_fast(pool, timeouts: Timeouts, *, rest: float = 1.0) -> None:
+class _Checkout(Protocol):
+    """A psycopg pool's checkout and return, as attributes ``fail_fast`` replaces on one pool."""
+
+    getconn: Callable[[float | None], Any]
+    putconn: Callable[[Any], None]
+
+
+def fail_fast(pool: "ConnectionPool[Any]", timeouts: Timeouts, *, rest: float = 1.0) -> None:
     """The same bounds for a psycopg pool (the incident service's event store).
 
     A connection attempt gets ``connect`` seconds and a wait for a pooled connection ``acquire``;
@@ -95,13 +111,14 @@ def fail_fast(pool, timeouts: Timeouts, *, rest: float = 1.0) -> None:
     retries ten times) then stops at once instead of waiting ten times over. A connection found
     broken makes the pool check its idle ones, so the next request does not pick another dead one.
     """
-    if timeouts.connect is not None:
+    # The connection options are a dict (eventsourcing's); a callable would make them anew each time.
+    if timeouts.connect is not None and isinstance(pool.kwargs, dict):
         pool.kwargs["connect_timeout"] = max(1, round(timeouts.connect))
     getconn, putconn = pool.getconn, pool.putconn
     down_until = 0.0
     checking = threading.Lock()
 
-    def guarded_getconn(timeout: float | None = None):
+    def guarded_getconn(timeout: float | None = None) -> Any:
         nonlocal down_until
         if time.monotonic() < down_until:
             raise Unavailable("PostgreSQL was unreachable a moment ago; not waiting again yet")
@@ -114,7 +131,7 @@ def fail_fast(pool, timeouts: Timeouts, *, rest: float = 1.0) -> None:
             down_until = time.monotonic() + rest
             raise Unavailable(f"no PostgreSQL connection within {wait} s") from exc
 
-    def checked_putconn(conn) -> None:
+    def checked_putconn(conn: Any) -> None:
         broken = conn.broken or conn.closed
         putconn(conn)
         if broken and checking.acquire(blocking=False):
@@ -123,7 +140,8 @@ def fail_fast(pool, timeouts: Timeouts, *, rest: float = 1.0) -> None:
             finally:
                 checking.release()
 
-    pool.getconn, pool.putconn = guarded_getconn, checked_putconn
+    checkout = cast(_Checkout, pool)
+    checkout.getconn, checkout.putconn = guarded_getconn, checked_putconn
 
 
 def migration_files(package: str) -> list[tuple[str, str]]:
@@ -135,7 +153,7 @@ def migration_files(package: str) -> list[tuple[str, str]]:
 
 async def migrate(pool: asyncpg.Pool, schema: str, migrations: list[tuple[str, str]]) -> list[str]:
     """Apply the migrations not yet applied to ``schema``; returns the names applied now."""
-    applied_now = []
+    applied_now: list[str] = []
     async with migrations_locked(pool) as conn:
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"', timeout=MIGRATION_TIMEOUT)
         await conn.execute(
@@ -156,7 +174,7 @@ async def migrate(pool: asyncpg.Pool, schema: str, migrations: list[tuple[str, s
 
 
 @asynccontextmanager
-async def migrations_locked(pool: asyncpg.Pool):
+async def migrations_locked(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """Holds the schema-changing lock, so replicas starting together create tables one at a time.
 
     CREATE TABLE IF NOT EXISTS is not safe under concurrency: two sessions can both pass the check

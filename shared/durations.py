@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from functools import lru_cache
+from typing import cast
 
 import isodate
 
@@ -18,4 +19,5 @@ def parse(text: str) -> timedelta:
 
 
 def format(value: timedelta) -> str:
-    return isodate.duration_isoformat(value)
+    # isodate is untyped; for a timedelta it writes an ISO 8601 duration string.
+    return cast(str, isodate.duration_isoformat(value))

@@ -9,6 +9,8 @@ that only when the body came without a length.
 """
 
 from fastapi import HTTPException
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import problems
 
@@ -17,17 +19,17 @@ class BodyTooLarge(HTTPException):
     """Raised from ``receive`` when the body passes the limit; FastAPI lets an HTTPException through
     its body parsing, and this middleware answers it if nothing inside did."""
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int) -> None:
         super().__init__(413, f"the request body is larger than {limit} bytes")
 
 
-def too_large(scope, limit: int):
+def too_large(scope: Scope, limit: int) -> JSONResponse:
     return problems.response(
         413, f"the request body is larger than the limit of {limit} bytes", instance=scope.get("path")
     )
 
 
-def _declared_length(scope) -> int | None:
+def _declared_length(scope: Scope) -> int | None:
     for name, value in scope["headers"]:
         if name == b"content-length":
             return int(value) if value.isdigit() else -1
@@ -37,10 +39,10 @@ def _declared_length(scope) -> int | None:
 class BodyLimitMiddleware:
     """Pure ASGI: 413 problem+json for a body over ``max_bytes``, read no further than that."""
 
-    def __init__(self, app, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = _declared_length(scope)
@@ -49,7 +51,7 @@ class BodyLimitMiddleware:
             return await too_large(scope, self.max_bytes)(scope, receive, send)
         received = 0
 
-        async def counted():
+        async def counted() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
@@ -60,7 +62,7 @@ class BodyLimitMiddleware:
 
         started = False
 
-        async def watched(message) -> None:
+        async def watched(message: Message) -> None:
             nonlocal started
             started = started or message["type"] == "http.response.start"
             await send(message)

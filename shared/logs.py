@@ -3,8 +3,10 @@
 import logging
 import os
 import time
+from typing import Any, cast
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 
 def configure(service: str, level: str = "info") -> None:
@@ -22,8 +24,10 @@ def configure(service: str, level: str = "info") -> None:
     structlog.contextvars.bind_contextvars(service=service)
 
 
-def get(name: str):
-    return structlog.get_logger(name)
+def get(name: str) -> FilteringBoundLogger:
+    # structlog types get_logger as Any; what it hands out is what ``configure`` makes (a filtering
+    # bound logger), or until then a lazy proxy that becomes one.
+    return cast(FilteringBoundLogger, structlog.get_logger(name))
 
 
 class Throttled:
@@ -31,12 +35,12 @@ class Throttled:
     ``WARROOM_LOG_REPEAT_SECONDS``, 10), the next one saying how many were held back (``suppressed``),
     so a NATS or PostgreSQL outage is reported without flooding the log twice a second."""
 
-    def __init__(self, logger, every: float | None = None):
+    def __init__(self, logger: FilteringBoundLogger, every: float | None = None) -> None:
         self.logger, self.every = logger, every
         self.last: dict[str, float] = {}
         self.suppressed: dict[str, int] = {}
 
-    def log(self, level: str, event: str, *, kind: str | None = None, **fields) -> bool:
+    def log(self, level: str, event: str, *, kind: str | None = None, **fields: Any) -> bool:
         """Log now, or count it; returns whether it was logged. ``kind`` defaults to the event's name."""
         every = self.every if self.every is not None else float(os.environ.get("WARROOM_LOG_REPEAT_SECONDS", 10))
         key, now = kind or event, time.monotonic()
@@ -49,8 +53,8 @@ class Throttled:
         getattr(self.logger, level)(event, **fields, **({"suppressed": held} if held else {}))
         return True
 
-    def warning(self, event: str, **fields) -> bool:
+    def warning(self, event: str, **fields: Any) -> bool:
         return self.log("warning", event, **fields)
 
-    def error(self, event: str, **fields) -> bool:
+    def error(self, event: str, **fields: Any) -> bool:
         return self.log("error", event, **fields)

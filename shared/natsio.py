@@ -9,6 +9,7 @@ from nats.js.api import (
     AckPolicy,
     ConsumerConfig,
     DeliverPolicy,
+    PubAck,
     RetentionPolicy,
     StorageType,
     StreamConfig,
@@ -85,7 +86,7 @@ async def bind(js: JetStreamContext, consumer: Consumer) -> JetStreamContext.Pul
     return await js.pull_subscribe_bind(durable=consumer.durable, stream=consumer.stream.name)
 
 
-async def publish_async(js: JetStreamContext, envelope: Envelope):
+async def publish_async(js: JetStreamContext, envelope: Envelope) -> asyncio.Future[PubAck]:
     """Send without waiting: returns the future of the stream's acknowledgement (deduplicated by event id)."""
     return await js.publish_async(
         envelope.type, envelope.to_bytes(), stream=stream_of(envelope.type).name, headers={"Nats-Msg-Id": envelope.id}
@@ -102,7 +103,7 @@ async def publish_batch(js: JetStreamContext, envelopes: Iterable[Envelope], tim
         await asyncio.gather(*acks)
 
 
-async def publish(js: JetStreamContext, envelope: Envelope, timeout: float = 5.0):
+async def publish(js: JetStreamContext, envelope: Envelope, timeout: float = 5.0) -> PubAck:
     """Publish and wait for the stream's acknowledgement (deduplicated by event id)."""
     return await js.publish(
         envelope.type,

@@ -8,8 +8,10 @@ by event id). Only one replica publishes at a time (advisory lock per schema).
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
+from nats.js import JetStreamContext
 
 from shared import logs, natsio
 from shared.contract import Envelope, event_id
@@ -26,7 +28,7 @@ async def add(
     source: str,
     event_type: str,
     subject: str,
-    data: dict,
+    data: dict[str, Any],
     key: str,
     time: datetime | None = None,
 ) -> Envelope:
@@ -49,7 +51,7 @@ async def add(
 
 
 class Publisher:
-    def __init__(self, pool: asyncpg.Pool, js, lock_key: int, poll_interval: float = 0.5):
+    def __init__(self, pool: asyncpg.Pool, js: JetStreamContext, lock_key: int, poll_interval: float = 0.5) -> None:
         self.pool, self.js, self.lock_key, self.poll_interval = pool, js, lock_key, poll_interval
         self.wake = asyncio.Event()
         self.outage = logs.Throttled(log)

@@ -7,8 +7,8 @@ that name no rule of docs/process.md keep ``about:blank``.
 """
 
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -100,8 +100,8 @@ def response(
     detail: str,
     *,
     rule: str | None = None,
-    errors=None,
-    headers=None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
     title: str | None = None,
     instance: str | None = None,
     public_url: str | None = None,
@@ -122,7 +122,7 @@ def response(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def _location(loc) -> str:
+def _location(loc: Sequence[int | str]) -> str:
     return ".".join(str(part) for part in loc if part != "body") or "body"
 
 
@@ -153,7 +153,7 @@ def _said(error: dict[str, Any], request: Request, body: Any) -> dict[str, Any]:
     return {"field": field, "message": _MESSAGES.get(kind, _as_is)(error, ctx)}
 
 
-def _json_trouble(ctx: dict, loc: tuple, text: Any) -> str:
+def _json_trouble(ctx: dict[str, Any], loc: tuple[int | str, ...], text: Any) -> str:
     reason = str(ctx.get("error") or "it cannot be parsed")
     reason = reason[:1].lower() + reason[1:]
     if len(loc) < 2 or not isinstance(loc[1], int):
@@ -176,17 +176,17 @@ def _not_an_object(given: Any, request: Request) -> str:
     return "must be a JSON object ({…}), with Content-Type: application/json"
 
 
-def _as_is(error: dict, ctx: dict) -> str:
+def _as_is(error: dict[str, Any], ctx: dict[str, Any]) -> str:
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
 
 
-def _form(error: dict, ctx: dict) -> str:
+def _form(error: dict[str, Any], ctx: dict[str, Any]) -> str:
     words = FORMS.get(str(ctx.get("pattern")))
     return f"must be {words}" if words else _as_is(error, ctx)
 
 
-_MESSAGES: dict[str, Callable[[dict, dict], str]] = {
+_MESSAGES: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
     "missing": lambda e, c: "is required",
     "extra_forbidden": lambda e, c: "is not a field of this request",
     "int_parsing": lambda e, c: "must be a whole number",
@@ -213,10 +213,16 @@ _MESSAGES: dict[str, Callable[[dict, dict], str]] = {
 }
 
 
+class _OpenAPIHook(Protocol):
+    """FastAPI's ``openapi`` seen as the replaceable attribute its docs ("Extending OpenAPI") use it as."""
+
+    openapi: Callable[[], dict[str, Any]]
+
+
 def _document(app: FastAPI) -> None:
     generate = app.openapi
 
-    def openapi() -> dict:
+    def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = generate()
@@ -233,14 +239,14 @@ def _document(app: FastAPI) -> None:
         app.openapi_schema = schema
         return schema
 
-    app.openapi = openapi
+    cast(_OpenAPIHook, app).openapi = openapi
 
 
 def install(app: FastAPI, public_url: str) -> None:
     """Problem bodies for every error of ``app``; a rule named links to ``{public_url}/rules#…``."""
     _document(app)
 
-    async def _unavailable(request: Request, exc: Exception):
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         return response(
             503,
             "the database is unavailable; nothing was changed, retry shortly",
@@ -252,7 +258,7 @@ def install(app: FastAPI, public_url: str) -> None:
         app.add_exception_handler(kind, _unavailable)
 
     @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem):
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return response(
             exc.status,
             exc.detail,
@@ -265,7 +271,7 @@ def install(app: FastAPI, public_url: str) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError):
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [_said(e, request, exc.body) for e in exc.errors()]
         explained = getattr(request.app.state, "explained", {})
         for error, given in zip(errors, exc.errors(), strict=True):
@@ -275,7 +281,7 @@ def install(app: FastAPI, public_url: str) -> None:
         return response(422, detail, errors=errors, instance=request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException):
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return response(
             exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None), instance=request.url.path
         )

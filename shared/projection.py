@@ -6,6 +6,7 @@ calling the incident service.
 """
 
 import hashlib
+from typing import Any, TypeAlias
 
 import asyncpg
 
@@ -57,7 +58,11 @@ async def apply(conn: asyncpg.Connection, event: Envelope) -> bool:
     return True
 
 
-async def authenticate(conn, token: str) -> dict | None:
+# Where a query may run: a connection, or the pool (which lends one for the statement).
+Queryable: TypeAlias = asyncpg.Connection | asyncpg.Pool
+
+
+async def authenticate(conn: Queryable, token: str) -> dict[str, Any] | None:
     """The person a bearer token belongs to (their data plus ``admin``), or None."""
     row = await conn.fetchrow(
         "SELECT p.data, p.admin FROM tokens t JOIN people p ON p.id = t.person_id "
@@ -67,12 +72,12 @@ async def authenticate(conn, token: str) -> dict | None:
     return None if row is None else {**row["data"], "admin": row["admin"]}
 
 
-async def person(conn, person_id: str) -> dict | None:
+async def person(conn: Queryable, person_id: str) -> dict[str, Any] | None:
     row = await conn.fetchrow("SELECT data FROM people WHERE id = $1", person_id)
     return None if row is None else row["data"]
 
 
-async def process(conn, version: int | None = None) -> dict | None:
+async def process(conn: Queryable, version: int | None = None) -> dict[str, Any] | None:
     if version is None:
         row = await conn.fetchrow("SELECT document FROM process_versions ORDER BY version DESC LIMIT 1")
     else:

@@ -24,6 +24,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared import logs, problems
 from shared.idempotency import UNAVAILABLE, caller_of, release, unavailable
@@ -40,7 +42,8 @@ STATE = "warroom_principal"
 # Addresses over their limit remembered per replica (oldest forgotten first beyond this many).
 REMEMBERED = 10_000
 
-Authenticate = Callable[[object, str], Awaitable[object | None]]
+# The principal a bearer token stands for (whatever the service's routes expect), or None.
+Authenticate = Callable[[Scope, str], Awaitable[object | None]]
 
 # The upsert's row lock serialises a caller's concurrent requests, and the clock is read once that
 # lock is held, so each request refills from where the previous one left. A new bucket starts full.
@@ -56,7 +59,7 @@ RETURNING allowed, tokens
 """
 
 
-def bearer_token(scope) -> str | None:
+def bearer_token(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
@@ -65,7 +68,7 @@ def bearer_token(scope) -> str | None:
     return None
 
 
-def address_of(scope) -> bytes:
+def address_of(scope: Scope) -> bytes:
     """The bucket key of the client's address: an IPv4 address, or an IPv6 address's /64."""
     host = (scope.get("client") or ("unknown", 0))[0]
     try:
@@ -79,11 +82,11 @@ def address_of(scope) -> bytes:
     return b"address:" + hashlib.sha256(host.encode()).digest()
 
 
-def unauthorized(scope, detail: str):
+def unauthorized(scope: Scope, detail: str) -> JSONResponse:
     return problems.response(401, detail, headers={"WWW-Authenticate": "Bearer"}, instance=scope["path"])
 
 
-def throttled(scope, wait: int, detail: str):
+def throttled(scope: Scope, wait: int, detail: str) -> JSONResponse:
     return problems.response(
         429, f"{detail}; retry in {wait} s", headers={"Retry-After": str(wait)}, instance=scope["path"]
     )
@@ -92,14 +95,14 @@ def throttled(scope, wait: int, detail: str):
 class RateLimitMiddleware:
     """Pure ASGI middleware: 401, 429 (with ``Retry-After`` in whole seconds) or 503, as problem+json."""
 
-    def __init__(self, app, settings: Settings, authenticate: Authenticate):
+    def __init__(self, app: ASGIApp, settings: Settings, authenticate: Authenticate) -> None:
         self.app, self.authenticate = app, authenticate
         self.per_second, self.burst = float(settings.rate_limit_per_second), float(settings.rate_limit_burst)
         self.failures_per_second = float(settings.auth_failures_per_second)
         self.failure_burst = float(settings.auth_failure_burst)
         self.blocked: OrderedDict[bytes, float] = OrderedDict()  # address → monotonic time it may fail again
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT:
             return await self.app(scope, receive, send)
         token = bearer_token(scope)
@@ -115,7 +118,9 @@ class RateLimitMiddleware:
             detail = "a valid bearer token is required" if token is None else "unknown or revoked token"
             return await self._failed(scope, receive, send, detail)
         scope.setdefault("state", {})[STATE] = principal
-        taken = await self._take(scope, receive, send, caller_of(scope), self.per_second, self.burst)
+        # A principal means a bearer token was given, so the request has a caller.
+        caller = caller_of(scope) or b""
+        taken = await self._take(scope, receive, send, caller, self.per_second, self.burst)
         if taken is None:
             return
         allowed, wait = taken
@@ -125,7 +130,7 @@ class RateLimitMiddleware:
             scope, wait, f"rate limit: {self.per_second:g} requests per second (bursts of {self.burst:g}) per token"
         )(scope, receive, send)
 
-    async def _failed(self, scope, receive, send, detail: str) -> None:
+    async def _failed(self, scope: Scope, receive: Receive, send: Send, detail: str) -> None:
         address = address_of(scope)
         now = time.monotonic()
         until = self.blocked.get(address)
@@ -143,7 +148,7 @@ class RateLimitMiddleware:
             self.blocked.popitem(last=False)
         await self._refuse_address(scope, receive, send, wait)
 
-    async def _refuse_address(self, scope, receive, send, wait: int) -> None:
+    async def _refuse_address(self, scope: Scope, receive: Receive, send: Send, wait: int) -> None:
         await throttled(
             scope,
             max(1, wait),
@@ -152,7 +157,9 @@ class RateLimitMiddleware:
             f"{self.failure_burst:g})",
         )(scope, receive, send)
 
-    async def _take(self, scope, receive, send, bucket: bytes, per_second: float, burst: float):
+    async def _take(
+        self, scope: Scope, receive: Receive, send: Send, bucket: bytes, per_second: float, burst: float
+    ) -> tuple[bool, int] | None:
         """(allowed, seconds until the next token), or None when 503 was answered."""
         pool: asyncpg.Pool = scope["app"].state.pool
         try:

@@ -19,7 +19,7 @@ from shared.settings import Settings
 
 
 async def replay(
-    js,
+    js: JetStreamContext,
     stream_name: str,
     on_batch: Callable[[list[Envelope]], Awaitable[None]],
     *,
@@ -115,13 +115,13 @@ class _Pull:
         # (the consumer acknowledges nothing, so a message dropped here would never come again).
         self._received: list[Msg] = []
         self._wanted = 0
-        self._answered: asyncio.Future | None = None
+        self._answered: asyncio.Future[None] | None = None
 
     async def __aenter__(self) -> "_Pull":
         self._sub = await self._nc.subscribe(self._inbox, cb=self._receive)
         return self
 
-    async def __aexit__(self, *exc) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self._sub.unsubscribe()
 
     async def fetch(self, batch: int, timeout: float) -> list[Msg]:
@@ -131,7 +131,7 @@ class _Pull:
             messages = await self._ask({"batch": batch, "expires": int(timeout * 1e9)}, batch, timeout + 1)
         return messages
 
-    async def _ask(self, request: dict, batch: int, timeout: float) -> list[Msg]:
+    async def _ask(self, request: dict[str, object], batch: int, timeout: float) -> list[Msg]:
         self._wanted, self._answered = batch, asyncio.get_running_loop().create_future()
         try:
             await self._nc.publish(self._next, json.dumps(request).encode(), reply=self._inbox)

@@ -1,12 +1,14 @@
 """Start-up and shut-down shared by the services: pool, migrations, NATS, streams, consumer tasks."""
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import nats
 import uvicorn
+from nats.js import JetStreamContext
 
 from shared import consumer, db, idempotency, logs, natsio, projection, ratelimit
 from shared.contract import CONSUMERS
@@ -21,8 +23,8 @@ class Infrastructure:
     settings: Settings
     pool: asyncpg.Pool
     nc: nats.NATS
-    js: object
-    tasks: list[asyncio.Task] = field(default_factory=list)
+    js: JetStreamContext
+    tasks: list[asyncio.Task[object]] = field(default_factory=list)
 
     async def ready(self, *, needs_nats: bool = True) -> bool:
         if needs_nats and not self.nc.is_connected:
@@ -33,7 +35,7 @@ class Infrastructure:
             return False
         return True
 
-    def spawn(self, coro, name: str) -> asyncio.Task:
+    def spawn(self, coro: Coroutine[Any, Any, object], name: str) -> asyncio.Task[object]:
         task = asyncio.create_task(coro, name=name)
         task.add_done_callback(_report_crash)
         self.tasks.append(task)
@@ -45,7 +47,7 @@ class Infrastructure:
         await self.pool.close()
 
 
-async def stop_tasks(tasks: list[asyncio.Task]) -> None:
+async def stop_tasks(tasks: list[asyncio.Task[object]]) -> None:
     """Cancel until done, not just once: on 3.11 asyncio.wait_for (inside nats-py's fetch, for one)
     can swallow a cancellation that coincides with its awaitable completing, and the loop carries on."""
     while pending := [task for task in tasks if not task.done()]:
@@ -55,7 +57,7 @@ async def stop_tasks(tasks: list[asyncio.Task]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _report_crash(task: asyncio.Task) -> None:
+def _report_crash(task: asyncio.Task[object]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("background_task_crashed", task=task.get_name(), error=repr(task.exception()))
 

@@ -2,12 +2,13 @@
 limits every request meets before any work (body size, authentication, rate limits)."""
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import Scope
 
 from shared import problems, projection
 from shared.idempotency_middleware import IdempotencyMiddleware
@@ -23,17 +24,17 @@ def health_router(ready: Callable[[Request], Awaitable[bool]]) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/healthz")
-    async def healthz():
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @router.get("/readyz")
-    async def readyz(request: Request):
+    async def readyz(request: Request) -> dict[str, str]:
         if not await ready(request):
             raise Problem(503, "not ready: a dependency (PostgreSQL or NATS) is unavailable")
         return {"status": "ready"}
 
     @router.get("/metrics")
-    async def metrics():
+    async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
@@ -45,7 +46,7 @@ def unauthorized(detail: str = "a valid bearer token is required") -> Problem:
 
 async def projected_caller(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> dict:
+) -> dict[str, Any]:
     """The signed-in person, from this service's own projection of people and tokens."""
     if credentials is None:
         raise unauthorized()
@@ -57,13 +58,13 @@ async def projected_caller(
     return person
 
 
-async def projected_person(scope, token: str) -> dict | None:
+async def projected_person(scope: Scope, token: str) -> dict[str, Any] | None:
     """The person a token belongs to in this service's projection (the default ``Authenticate``)."""
     async with scope["app"].state.pool.acquire() as conn:
         return await projection.authenticate(conn, token)
 
 
-Caller = Annotated[dict, Depends(projected_caller)]
+Caller = Annotated[dict[str, Any], Depends(projected_caller)]
 
 
 def attach(

@@ -5,14 +5,14 @@ version (``.v2``) beside the old one, never an edit; `schemas.py` writes a JSON 
 per type into ``shared/contract/schemas/`` and a test fails when they drift apart.
 """
 
-from typing import Any
+from typing import Any, get_args
 
 from shared.contract import downstream as down
 from shared.contract import incident as inc
 from shared.contract import organisation as org
 from shared.contract.base import Data
 
-TIMER_KINDS: tuple[str, ...] = down.TimerKind.__args__
+TIMER_KINDS: tuple[str, ...] = get_args(down.TimerKind)
 
 EVENT_TYPES: dict[str, type[Data]] = {
     "warroom.person.registered.v1": org.PersonRegistered,
