@@ -13,6 +13,12 @@ answered 401 without the body being read. Then:
 
 An address over its limit is remembered by the replica until its bucket has a token again, so a
 flood of failures costs no statement. A valid token is never refused because of its address.
+
+A service with browser sessions (the incident service's console) sets ``app.state.sessions``: a
+request without a bearer token is then the principal of its session cookie, if valid, and draws from
+that session's bucket. Only the JSON API (``/v1/…``) needs a principal here; a page outside it (the
+console, a signed link) without one goes on to its route, which shows the sign-in page or checks the
+link's signature itself.
 """
 
 import asyncio
@@ -22,6 +28,7 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import asyncpg
 from fastapi.responses import JSONResponse
@@ -39,6 +46,8 @@ EXEMPT = frozenset(
 )
 # Where the gate leaves the authenticated principal, for the route's dependency to reuse.
 STATE = "warroom_principal"
+# The JSON API: a request under it without a principal is a failed authentication.
+API = "/v1/"
 # Addresses over their limit remembered per replica (oldest forgotten first beyond this many).
 REMEMBERED = 10_000
 
@@ -57,6 +66,20 @@ SET (tokens, allowed, refilled_at) = (
           FROM clock_timestamp() AS at) AS refill)
 RETURNING allowed, tokens
 """
+
+
+class Sessions(Protocol):
+    """A service's browser sessions, as ``app.state.sessions``."""
+
+    async def principal(self, scope: Scope) -> tuple[object, bytes] | None:
+        """The principal of the request's session cookie and the bucket its requests draw from, or None."""
+        ...
+
+
+async def session_principal(scope: Scope) -> tuple[object | None, bytes]:
+    sessions: Sessions | None = getattr(scope["app"].state, "sessions", None)
+    found = None if sessions is None else await sessions.principal(scope)
+    return (None, b"") if found is None else found
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -107,7 +130,11 @@ class RateLimitMiddleware:
             return await self.app(scope, receive, send)
         token = bearer_token(scope)
         try:
-            principal = None if token is None else await self.authenticate(scope, token)
+            if token is not None:
+                # A principal means a bearer token was given, so the request has a caller.
+                principal, bucket = await self.authenticate(scope, token), caller_of(scope) or b""
+            else:
+                principal, bucket = await session_principal(scope)
         except Problem as refused:
             return await problems.response(
                 refused.status, refused.detail, headers=refused.headers, instance=scope["path"]
@@ -115,12 +142,12 @@ class RateLimitMiddleware:
         except UNAVAILABLE:
             return await unavailable(scope)(scope, receive, send)
         if principal is None:
+            if not scope["path"].startswith(API):  # a page: its route shows the sign-in page or checks a link
+                return await self.app(scope, receive, send)
             detail = "a valid bearer token is required" if token is None else "unknown or revoked token"
             return await self._failed(scope, receive, send, detail)
         scope.setdefault("state", {})[STATE] = principal
-        # A principal means a bearer token was given, so the request has a caller.
-        caller = caller_of(scope) or b""
-        taken = await self._take(scope, receive, send, caller, self.per_second, self.burst)
+        taken = await self._take(scope, receive, send, bucket, self.per_second, self.burst)
         if taken is None:
             return
         allowed, wait = taken
