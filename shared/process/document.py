@@ -1,7 +1,7 @@
 """The process document as the API reads and writes it: its shape, validation, warnings (R09, R10)
 and the default process (docs/process.md). The defaults of the limits are stated here only."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -39,7 +39,7 @@ class ObserverPolicy(Strict):
     immediacy: Immediacy = "any_hour"
 
     @model_validator(mode="after")
-    def _one_target(self):
+    def _one_target(self) -> Self:
         if (self.group is None) == (self.person is None):
             raise ValueError("an observer entry names exactly one of group or person")
         return self
@@ -69,7 +69,7 @@ class Level(Strict):
     _check = field_validator("status_update_every", "public_update_every", "acknowledge_within")(_duration)
 
     @model_validator(mode="after")
-    def _unique_steps(self):
+    def _unique_steps(self) -> Self:
         ids = [step.id for step in self.checklist]
         if len(ids) != len(set(ids)):
             raise ValueError(f"level {self.level}: checklist step ids must be unique")
@@ -91,7 +91,7 @@ class ProcessDocument(Strict):
     )
 
     @model_validator(mode="after")
-    def _coherent(self):
+    def _coherent(self) -> Self:
         numbers = [level.level for level in self.levels]
         if numbers != list(range(1, len(numbers) + 1)):
             raise ValueError("levels must be numbered 1, 2, 3, … in order (level 1 is the most severe)")
@@ -99,12 +99,12 @@ class ProcessDocument(Strict):
             raise ValueError("handover_warning_after must come before manager_shift_limit")
         return self
 
-    def document(self) -> dict:
+    def document(self) -> dict[str, Any]:
         # Only the document's own fields: subclasses may accept read-only extras from GET.
         return self.model_dump(mode="json", include=set(ProcessDocument.model_fields) - {"version"})
 
     def warnings_found(self) -> list[str]:
-        found = []
+        found: list[str] = []
         if len(self.levels) > 5:
             found.append(f"{len(self.levels)} levels: it is unlikely you need more than five (R09)")
         if not self.catch_all_sme:
@@ -112,7 +112,7 @@ class ProcessDocument(Strict):
         return found
 
 
-def merge_patch(target, patch):
+def merge_patch(target: object, patch: object) -> object:
     """RFC 7386 JSON merge patch: objects merge key by key, null deletes, anything else replaces."""
     if not isinstance(patch, dict):
         return patch
@@ -125,7 +125,23 @@ def merge_patch(target, patch):
     return result
 
 
-def _level(n, name, description, immediacy, communications, observer_immediacy, status, public, pr, ack, steps):
+# A checklist step of the default process: its id, its title, and how soon it is due (if at all).
+Step = tuple[str, str, str | None]
+
+
+def _level(
+    n: int,
+    name: str,
+    description: str,
+    immediacy: str,
+    communications: str,
+    observer_immediacy: str,
+    status: str,
+    public: str | None,
+    pr: bool,
+    ack: str,
+    steps: list[Step],
+) -> dict[str, Any]:
     return {
         "level": n,
         "name": name,
@@ -143,7 +159,7 @@ def _level(n, name, description, immediacy, communications, observer_immediacy, 
     }
 
 
-_LEVEL1_STEPS = [
+_LEVEL1_STEPS: list[Step] = [
     ("pick-worker", "Pick and contact a worker, with the SME's help", "PT15M"),
     ("announce", "Announce in the incident chat room with a link to this level's document", "PT10M"),
     ("conference-call", "Start the conference call and post its number", "PT15M"),
@@ -162,7 +178,7 @@ _LEVEL1_STEPS = [
 ]
 
 
-def default_process() -> dict:
+def default_process() -> dict[str, Any]:
     """Three levels restating the original process's examples, in our own words (docs/process.md,
     "The default process")."""
     return ProcessDocument.model_validate(

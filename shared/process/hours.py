@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ANY_HOUR, WAKING_HOURS, NEXT_BUSINESS_DAY = "any_hour", "waking_hours", "next_business_day"
@@ -29,7 +30,7 @@ class Window:
     days: frozenset[int]
 
     @classmethod
-    def of(cls, hours: Mapping, days: Iterable[int] = EVERY_DAY) -> "Window":
+    def of(cls, hours: Mapping[str, str], days: Iterable[int] = EVERY_DAY) -> "Window":
         return cls(_minutes(hours["start"]), _minutes(hours["end"]), frozenset(days))
 
     def length(self) -> int:
@@ -41,7 +42,7 @@ def _minutes(clock: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
-def windows_for(person: Mapping, immediacy: str) -> list[Window]:
+def windows_for(person: Mapping[str, Any], immediacy: str) -> list[Window]:
     """The windows in which ``immediacy`` lets a notice reach ``person``; [] means at any hour."""
     working = person.get("working_hours")
     work = [Window.of(working, working.get("days", ()))] if working else []
@@ -77,7 +78,7 @@ def openings(window: Window, tz: ZoneInfo, around: datetime) -> Iterator[tuple[d
                 yield opens, closes
 
 
-def reachable_at(person: Mapping | None, immediacy: str | None, at: datetime) -> datetime:
+def reachable_at(person: Mapping[str, Any] | None, immediacy: str | None, at: datetime) -> datetime:
     """The first moment from ``at`` on at which ``immediacy`` lets a notice reach ``person``.
 
     Nobody known (``person`` None) is reachable at once: there are no hours to wait for."""
@@ -86,7 +87,12 @@ def reachable_at(person: Mapping | None, immediacy: str | None, at: datetime) ->
     return _reachable(_hours_key(person), immediacy or ANY_HOUR, at)
 
 
-def _hours_key(person: Mapping) -> tuple:
+# What of a person the reachability depends on, hashable for the cache: the timezone, the working
+# hours (start, end, ISO weekdays) and the waking hours (start, end).
+HoursKey = tuple[str | None, tuple[str, str, tuple[int, ...]] | None, tuple[str, str] | None]
+
+
+def _hours_key(person: Mapping[str, Any]) -> HoursKey:
     working, waking = person.get("working_hours"), person.get("waking_hours")
     return (
         person.get("timezone"),
@@ -97,14 +103,14 @@ def _hours_key(person: Mapping) -> tuple:
 
 # The incident shows a page's deadline on every answer while the page waits: the same question, often.
 @lru_cache(maxsize=4096)
-def _reachable(key: tuple, immediacy: str, at: datetime) -> datetime:
+def _reachable(key: HoursKey, immediacy: str, at: datetime) -> datetime:
     timezone, working, waking = key
     person = {
         "working_hours": None if working is None else {"start": working[0], "end": working[1], "days": working[2]},
         "waking_hours": None if waking is None else {"start": waking[0], "end": waking[1]},
     }
     tz = zone(timezone)
-    earliest = None
+    earliest: datetime | None = None
     for window in windows_for(person, immediacy):
         for opens, closes in openings(window, tz, at):
             if opens <= at < closes:
@@ -115,7 +121,7 @@ def _reachable(key: tuple, immediacy: str, at: datetime) -> datetime:
     return earliest or at
 
 
-def hours_of(person: Mapping | None) -> dict | None:
+def hours_of(person: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """Only what the time rules read of a person, so services keep and compare the same thing."""
     if person is None:
         return None

@@ -19,9 +19,13 @@ from shared.process.hours import ANY_HOUR
 SYSTEM_STEPS = {"declare-over": "warroom.incident.resolved.v1", "start-postmortem": "warroom.incident.declared.v1"}
 
 
-def _duration(source: Mapping, key: str, default: str | None = None) -> timedelta | None:
-    text = source.get(key) or default
-    return None if text is None else durations.parse(text)
+def _duration(source: Mapping[str, Any], key: str) -> timedelta | None:
+    text = source.get(key)
+    return durations.parse(text) if text else None
+
+
+def _limit(source: Mapping[str, Any], key: str, default: str) -> timedelta:
+    return durations.parse(source.get(key) or default)
 
 
 @dataclass(frozen=True)
@@ -95,11 +99,12 @@ class Rules:
         document = document or {}
         return cls(
             levels={level["level"]: Level.of(level) for level in document.get("levels") or ()},
-            **{key: _duration(document, key, default) for key, default in DEFAULT_LIMITS.items()},
+            **{key: _limit(document, key, default) for key, default in DEFAULT_LIMITS.items()},
             catch_all_sme=document.get("catch_all_sme") or None,
             issue_tracker_webhook=document.get("issue_tracker_webhook") or None,
         )
 
     def level(self, number: int | None) -> Level:
         # An unknown level sets no deadlines rather than stopping the incident's other rules.
-        return self.levels.get(number) or Level(number or 0)
+        known = None if number is None else self.levels.get(number)
+        return known or Level(number or 0)

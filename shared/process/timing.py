@@ -15,6 +15,7 @@ judges are the same instants.
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from shared.process.hours import reachable_at
 from shared.process.rules import Level, Rules, Step
@@ -25,12 +26,12 @@ DAY = timedelta(hours=24)
 # --- R11: the page ---
 
 
-def page_released_at(person: Mapping | None, level: Level, paged_at: datetime) -> datetime:
+def page_released_at(person: Mapping[str, Any] | None, level: Level, paged_at: datetime) -> datetime:
     """When the level's immediacy lets a page sent at ``paged_at`` out to ``person``."""
     return reachable_at(person, level.immediacy, paged_at)
 
 
-def ack_due_at(person: Mapping | None, level: Level, paged_at: datetime) -> datetime | None:
+def ack_due_at(person: Mapping[str, Any] | None, level: Level, paged_at: datetime) -> datetime | None:
     """R11: when the paged person's acknowledgement falls due (None: the level sets no deadline)."""
     if level.acknowledge_within is None:
         return None
