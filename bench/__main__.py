@@ -45,6 +45,8 @@ async def main(names: list[str], servers: Servers) -> int:
     """Runs the benchmarks; a failing one is reported and the next still runs. Returns the exit code."""
     # A terminated run (make, CI) unwinds like Ctrl-C, so every service and server is stopped.
     task = asyncio.current_task()
+    if task is None:  # a coroutine run by asyncio.run always has its task
+        raise RuntimeError("bench.main must run as an asyncio task")
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     async with servers.database() as database_url:
         rate = await baseline.insert_rate(database_url)

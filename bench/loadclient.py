@@ -106,6 +106,8 @@ class Connection:
         return response
 
     async def _read_response(self) -> Response:
+        if self._reader is None:  # _send opens the connection first
+            raise ConnectionError("no connection to read a response from")
         status_line, headers, body = await read_message(self._reader)
         return Response(int(status_line.split(b" ", 2)[1]), headers, body)
 

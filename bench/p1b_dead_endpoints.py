@@ -164,7 +164,7 @@ async def run(servers: Servers, baseline: float) -> None:
         flush=True,
     )
     p99 = percentile(loaded, 99) if loaded else None
-    ratio = f" · ×{p99 / percentile(quiet, 99):.1f} the quiet p99" if loaded and quiet else ""
+    ratio = f" · ×{p99 / percentile(quiet, 99):.1f} the quiet p99" if p99 is not None and quiet else ""
     insert_times = f" · p99 = {p99 * baseline:.0f} INSERT times (baseline INSERT {baseline:.0f}/s)" if p99 else ""
     print(
         f"P1b declaration→SME webhook while {BACKLOG:,} deliveries retry against "

@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import nats
 
@@ -54,7 +55,8 @@ PROCESS = document(
 def history() -> TimersHistory:
     """The incidents' events, interleaved in time order as the incident service would have stored them."""
     start = utcnow() - timedelta(days=3)
-    script = []
+    # (when, order written, type, subject, data): sorted, the order the incident service stores them in.
+    script: list[tuple[datetime, int, str, str, dict[str, Any]]] = []
     for n in range(INCIDENTS):
         incident, at = f"inc-{n}", start + n * EVERY
         manager, successor = PEOPLE[n % 60], PEOPLE[(n + 10) % 60]

@@ -41,7 +41,10 @@ def write_history(database_url: str, incident_id: str) -> tuple[datetime, int]:
             app.save(incident)
             if middle is None and incident.version >= EVENTS // 2:
                 middle = datetime.now(UTC)
-        return middle, app.recorder.max_notification_id()
+        last = app.recorder.max_notification_id()
+        if middle is None or last is None:  # the incident held EVENTS events before this run wrote any
+            raise RuntimeError(f"incident {incident_id} has no history written by this run")
+        return middle, last
     finally:
         app.close()
 

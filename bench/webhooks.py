@@ -25,6 +25,8 @@ class PageReceiver:
 
     @property
     def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the page receiver has no address before start()")
         return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -36,7 +38,7 @@ class PageReceiver:
                 self.received += 1
                 notice = json.loads(body or b"null")
                 if isinstance(notice, dict) and notice.get("reason") == "paged":
-                    self.pages.setdefault(notice.get("incident_id"), at)
+                    self.pages.setdefault(str(notice.get("incident_id")), at)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass  # the notifier closed the connection
         finally:
