@@ -1,0 +1,1 @@
+"""The `warroom` commands, one module per area; client.cli puts them together."""
