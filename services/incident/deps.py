@@ -1,5 +1,7 @@
 """FastAPI dependencies of the incident service: the application, the caller, If-Match, a keyed reply."""
 
+import hashlib
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -39,6 +41,35 @@ async def caller(app: App, credentials: Annotated[HTTPAuthorizationCredentials |
 
 
 Caller = Annotated[Actor, Depends(caller)]
+
+
+@dataclass(frozen=True)
+class StreamOpener:
+    """Who opens a live event stream, and whose streams it counts among (their number is bounded)."""
+
+    actor: Actor
+    # A bearer token's digest, or the person of a console session.
+    holder: str
+    # Signed in with the console's session cookie, which opens the live streams and no other API route.
+    by_session: bool
+
+
+async def stream_caller(
+    request: Request, app: App, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> StreamOpener:
+    """The caller of a live event stream: by bearer token, as every API route; else by the console's
+    session cookie (``app.state.sessions.actor(request)``: an Actor, or None without a valid session)."""
+    if credentials is not None:
+        actor = await caller(app, credentials)
+        return StreamOpener(actor, "token:" + hashlib.sha256(credentials.credentials.encode()).hexdigest(), False)
+    sessions = getattr(request.app.state, "sessions", None)
+    signed_in = None if sessions is None else await sessions.actor(request)
+    if not isinstance(signed_in, Actor):
+        raise unauthorized()
+    return StreamOpener(signed_in, f"session:{signed_in.person_id}", True)
+
+
+StreamCaller = Annotated[StreamOpener, Depends(stream_caller)]
 
 
 async def expected_version(if_match: Annotated[str | None, Header(max_length=40)] = None) -> int | None:
