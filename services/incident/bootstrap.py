@@ -13,6 +13,7 @@ from services.incident import deps, handlers, rules_page
 from services.incident.api import commands, directory, events, incidents, people, process, reports
 from services.incident.application import IncidentApplication
 from services.incident.errors import NotFound, Refused
+from services.incident.live import LiveEvents
 from services.incident.recorder import LockedInsertRecorder
 from services.incident.relay import Relay
 from shared import db, logs, natsio, problems, runtime, web
@@ -137,9 +138,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.command_threads
         infra, application = await start(settings, clock or Clock())
         app.state.infra, app.state.pool, app.state.application = infra, infra.pool, application
+        # The live event streams' one NATS subscription on this replica (services/incident/live.py).
+        live = LiveEvents(settings.stream_queue_size, settings.max_streams_per_token, settings.stream_keepalive_seconds)
+        await live.start(infra.js)
+        app.state.live = live
         try:
             yield
         finally:
+            await live.stop()
             await infra.close()
             await asyncio.to_thread(application.close)
 
