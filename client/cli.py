@@ -19,6 +19,8 @@ from client.errors import ApiProblem, ServiceUnreachable
 from client.session import Session
 
 REFUSED, USAGE, UNREACHABLE = 1, 2, 3
+# What a problem's status means to the person who asked (anything else 4xx: refused).
+HEADS = {401: "not signed in", 404: "not found", 429: "too many requests", 503: "unavailable"}
 HELP = """Run incidents from the terminal. Configure with `warroom login` or WARROOM_URL and WARROOM_TOKEN.
 
 Exit codes: 0 done, 1 refused by the service, 2 usage error, 3 a service cannot be reached."""
@@ -77,12 +79,10 @@ def json_first(args: Sequence[str]) -> list[str]:
 
 def explain(problem: ApiProblem) -> str:
     """A refusal as people read it: what was refused and why, then the rule and where it is written."""
-    head = {401: "not signed in", 404: "not found"}.get(problem.status, "refused")
-    if problem.status >= 500:
-        head = "the service failed"
+    head = HEADS.get(problem.status, "the service failed" if problem.status >= 500 else "refused")
     lines = [f"{head}{f' ({problem.rule})' if problem.rule else ''}: {problem.detail}"]
-    rule = f" · rule {problem.rule}: {problem.type}" if problem.rule and problem.type != "about:blank" else ""
-    lines.append(f"  {problem.title} (HTTP {problem.status}){rule}")
+    written = f" · the rule: {problem.type}" if problem.type != "about:blank" else ""
+    lines.append(f"  {problem.title} (HTTP {problem.status}){written}")
     lines += [f"  - {error.get('field', '')}: {error.get('message', '')}" for error in problem.errors]
     if problem.status == 401:
         lines.append("  Sign in with `warroom login`, or set WARROOM_TOKEN.")

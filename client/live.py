@@ -16,7 +16,7 @@ from typing import cast
 
 import httpx
 
-from client.errors import ServiceUnreachable
+from client.errors import ApiProblem, ServiceUnreachable
 from client.http import Transport
 from client.shapes import Event, EventPage
 
@@ -25,6 +25,8 @@ READ_TIMEOUT = 45.0
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0)
 POLL_EVERY = 2.0
 CLOSED = "warroom.incident.closed.v1"
+# Answers that mean "not now" (too many open streams, a restarting service): a reconnection waits and tries again.
+BUSY = (429, 503)
 
 
 @dataclass
@@ -103,14 +105,23 @@ def follow(
                     if received.get("type") == CLOSED:
                         return
             sleep(RECONNECT_DELAYS[0])  # the service ended the stream (a restart, a limit): come back
-        except (httpx.TransportError, ServiceUnreachable) as error:
-            if not connected and isinstance(error, ServiceUnreachable):
+        except (httpx.TransportError, ServiceUnreachable, ApiProblem) as error:
+            if (reason := _worth_retrying(error, connected)) is None:
                 raise
-            reason = error.reason if isinstance(error, ServiceUnreachable) else "the connection dropped"
             delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
             notice(f"{reason}; reconnecting in {delay:g}s (resuming after event {last_event_id or 'none'})")
             failures += 1
             sleep(delay)
+
+
+def _worth_retrying(error: Exception, connected: bool) -> str | None:
+    """Why to connect again after ``error``; None when the caller should hear of it instead (a refusal,
+    or no service at all on the first try)."""
+    if isinstance(error, ApiProblem):
+        return str(error) if connected and error.status in BUSY else None
+    if isinstance(error, ServiceUnreachable):
+        return error.reason if connected else None
+    return "the connection dropped"
 
 
 def _event(data: str) -> Event | None:

@@ -125,6 +125,7 @@ def stack(pg_server, nats_server, tmp_path_factory):
         "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
         "WARROOM_POLL_INTERVAL": "0.2",
         "WARROOM_LOG_LEVEL": "warning",
+        "WARROOM_LINK_SECRETS": secrets.token_urlsafe(32),  # signed report links (`warroom report --open`)
     }
     started: list[ServiceProcess] = []
     try:

@@ -1,6 +1,9 @@
 """An incident run from the terminal with the installed `warroom`, against the real services."""
 
 import json
+import time
+
+import httpx
 
 from tests.cli.conftest import Stack
 
@@ -75,6 +78,25 @@ def test_s5_people_are_named_by_their_email(stack: Stack):
     assert unknown.returncode == 2 and "nobody@example.com" in unknown.stderr
 
 
+def test_s5_report_open_asks_for_a_signed_link_and_opens_it_in_the_browser(stack: Stack, tmp_path):
+    sam = stack.person("Sam")
+    incident = stack.declare(sam, stack.aspect([sam]), "Lost orders")
+    opened = tmp_path / "opened"
+    browser = tmp_path / "browser"  # stands in for the person's browser: notes the URL it is given
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    browser.chmod(0o755)
+    for _ in range(50):  # the post-mortem service learns of the incident a moment after it is declared
+        result = stack.run("report", incident["id"], "--open", token=sam.token, BROWSER=f"{browser} %s")
+        if result.returncode == 0:
+            break
+        time.sleep(0.1)
+    assert result.returncode == 0, result.stderr
+    url = opened.read_text().strip()
+    assert url in result.stdout and "Opened the report" in result.stdout
+    page = httpx.get(url, timeout=10)  # no token: the signed link is enough
+    assert page.status_code == 200 and "Lost orders" in page.text
+
+
 def test_s5_the_report_is_printed_from_the_postmortem_service(stack: Stack):
     sam = stack.person("Sam")
     aspect = stack.aspect([sam])
@@ -83,5 +105,6 @@ def test_s5_the_report_is_printed_from_the_postmortem_service(stack: Stack):
         printed = stack.run("report", incident["id"], token=sam.token)
         if printed.returncode == 0:
             break
+        time.sleep(0.1)
     assert printed.returncode == 0, printed.stderr
     assert "# Post-mortem: Lost orders" in printed.stdout

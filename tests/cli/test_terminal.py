@@ -100,3 +100,13 @@ def test_s5_watch_shows_an_event_as_it_happens_and_stops_on_ctrl_c(stack: Stack)
         watcher.send_signal(signal.SIGINT)
         code = watcher.wait(10)
     assert code == 0
+
+
+def test_s5_shell_completion_offers_the_commands_and_their_choices(stack: Stack):
+    def complete(words: str) -> list[str]:
+        env = {"_WARROOM_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1)}
+        return stack.run(**env).stdout.split()
+
+    assert complete("warroom hand") == ["handover"]
+    assert complete("warroom handover ") == ["offer", "accept", "decline", "force"]
+    assert complete("warroom list --status ") == ["open", "resolved", "closed"]
