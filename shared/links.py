@@ -3,9 +3,10 @@
 Notifications carry them so a person can open the post-mortem report or acknowledge a page from a
 phone, without an API token (S1's one exception besides the sign-in page and the rules page). A
 link's value is ``{payload}.{mac}``, both base64url without padding: the payload is canonical JSON
-(sorted keys, no spaces) naming what the link is for (``kind``), the incident, the person it was
-made for, the page it answers (acknowledge links only) and when it expires (Unix seconds); the mac
-is HMAC-SHA256 over a fixed prefix and the payload.
+(sorted one-letter keys, no spaces, so a link stays short enough for a phone's lock screen) naming
+what the link is for (``k``: its kind), the incident (``i``), the person it was made for (``p``),
+the page it answers (``s``, the paging event's sequence; acknowledge links only) and when it
+expires (``e``, Unix seconds); the mac is HMAC-SHA256 over a fixed prefix and the payload.
 
 Keys come from ``WARROOM_LINK_SECRETS`` (comma-separated), set identically on every service: the
 first signs, every one verifies, so during a rotation the new secret goes first and the old one
@@ -104,14 +105,9 @@ class LinkSigner:
         """A link value for ``kind`` on ``incident``, made for ``person``, valid for the TTL from ``now``."""
         if kind not in KINDS:
             raise ValueError(f"unknown link kind {kind!r}")
-        claims: dict[str, Any] = {
-            "kind": kind,
-            "incident": incident,
-            "person": person,
-            "expires": int((now + self.ttl).timestamp()),
-        }
+        claims: dict[str, Any] = {"k": kind, "i": incident, "p": person, "e": int((now + self.ttl).timestamp())}
         if page is not None:
-            claims["page"] = page
+            claims["s"] = page
         payload = _b64(json.dumps(claims, sort_keys=True, separators=(",", ":")).encode())
         return f"{payload}.{_b64(self._mac(self._keys[0], payload))}"
 
@@ -148,11 +144,11 @@ class LinkSigner:
         try:
             claims = json.loads(_unb64(payload))
             return LinkClaims(
-                kind=str(claims["kind"]),
-                incident=str(claims["incident"]),
-                person=str(claims["person"]),
-                expires=datetime.fromtimestamp(int(claims["expires"]), UTC),
-                page=int(claims["page"]) if claims.get("page") is not None else None,
+                kind=str(claims["k"]),
+                incident=str(claims["i"]),
+                person=str(claims["p"]),
+                expires=datetime.fromtimestamp(int(claims["e"]), UTC),
+                page=int(claims["s"]) if claims.get("s") is not None else None,
             )
         except (binascii.Error, ValueError, KeyError, TypeError, AttributeError):
             raise LinkRefused("malformed", "this link's content cannot be read") from None

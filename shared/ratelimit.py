@@ -9,7 +9,9 @@ answered 401 without the body being read. Then:
 - a failed or missing authentication takes one from the bucket of the client's address (an IPv6
   address counts by its /64, which one client usually holds whole), and is answered 429 once that
   is empty. Made-up tokens therefore add no row of their own: the table holds a row per real token
-  and per address that failed recently, and rows whose bucket refilled are deleted.
+  and per address that failed recently, and rows whose bucket refilled are deleted;
+- a signed link (under ``/links/``, shared/links.py) without a token passes to its route, which
+  verifies it; it takes from its address's bucket at a token's rate.
 
 An address over its limit is remembered by the replica until its bucket has a token again, so a
 flood of failures costs no statement. A valid token is never refused because of its address.
@@ -34,7 +36,7 @@ import asyncpg
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared import logs, problems
+from shared import links, logs, problems
 from shared.idempotency import UNAVAILABLE, caller_of, release, unavailable
 from shared.problems import Problem
 from shared.settings import Settings
@@ -128,6 +130,8 @@ class RateLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT:
             return await self.app(scope, receive, send)
+        if scope["path"].startswith(links.PATH_PREFIX) and bearer_token(scope) is None:
+            return await self._signed_link(scope, receive, send)
         token = bearer_token(scope)
         try:
             if token is not None:
@@ -156,6 +160,20 @@ class RateLimitMiddleware:
         await throttled(
             scope, wait, f"rate limit: {self.per_second:g} requests per second (bursts of {self.burst:g}) per token"
         )(scope, receive, send)
+
+    async def _signed_link(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A signed link is its own credential, which its route verifies (S1's exception): no token to
+        charge, so the client's address pays, at a token's rate (a mail scanner or a crowd behind one
+        proxy opens a published report's link many times)."""
+        taken = await self._take(scope, receive, send, b"link:" + address_of(scope), self.per_second, self.burst)
+        if taken is None:
+            return
+        allowed, wait = taken
+        if allowed:
+            return await self.app(scope, receive, send)
+        await throttled(scope, wait, f"rate limit: {self.per_second:g} signed-link requests per second per address")(
+            scope, receive, send
+        )
 
     async def _failed(self, scope: Scope, receive: Receive, send: Send, detail: str) -> None:
         address = address_of(scope)

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from services.incident import deps, handlers, rules_page
-from services.incident.api import commands, directory, events, incidents, people, process, reports
+from services.incident.api import acknowledge_link, commands, directory, events, incidents, people, process, reports
 from services.incident.application import IncidentApplication
 from services.incident.errors import NotFound, Refused
 from services.incident.live import LiveEvents
@@ -173,4 +173,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     ):
         app.include_router(router)
     app.include_router(rules_page.router)  # GET /rules, no token: what problem types link to
+    acknowledge_link.install(app, settings)  # GET/POST /links/acknowledge/{signed}: the link is the credential
     return app

@@ -8,9 +8,10 @@ from fastapi import FastAPI, Request
 
 from services.notifier import api, guard, handlers, readmodel, signing
 from services.notifier.channels import Mailer, Webhooks
+from services.notifier.notice_links import NoticeLinks
 from services.notifier.settings import NotifierSettings, notifier_settings
 from services.notifier.worker import DeliveryWorker
-from shared import logs, outbox, runtime, web
+from shared import links, logs, outbox, runtime, web
 from shared.clock import Clock
 from shared.settings import Settings
 
@@ -23,6 +24,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     clock = clock or Clock()
     logs.configure("notifier", settings.log_level)
     allowlist = guard.Allowlist.parse(settings.allowlist())
+    # Checked now (a short secret stops the start), warned about now when absent (shared/links.py).
+    notice_links = NoticeLinks(links.signer(settings, "notifier"), settings.public_url, settings.postmortem_base_url())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -58,7 +61,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.infra, app.state.pool = infra, infra.pool
         app.state.signing_keys, app.state.secrets_generated = keys, generated
         app.state.wake_worker = worker.wake.set
-        options = handlers.Options(clock, email=bool(settings.smtp_host), postmortem_url=settings.postmortem_base_url())
+        options = handlers.Options(clock, email=bool(settings.smtp_host), links=notice_links)
         runtime.start_consumers(infra, "notifier", handlers.by_durable(options))
         infra.spawn(worker.listen(), "delivery-listener")
         infra.spawn(worker.run(), "delivery-worker")

@@ -74,6 +74,13 @@ class Webhooks:
         return AttemptOutcome(status, f"HTTP {status}", retry_after=later, unreachable=status >= 500 or status == 429)
 
 
+# How an email names each link (notice_links.py), in the order a person needs them.
+_LINK_WORDS = {"acknowledge": "Acknowledge the page", "incident": "Open the incident", "report": "Read the report"}
+# Inline styles (mail clients drop style sheets); buttons large enough for a thumb at 04:00.
+_BUTTON = "display: inline-block; margin: 0 8px 8px 0; padding: 12px 20px; border-radius: 6px; text-decoration: none"
+_PRIMARY = f"{_BUTTON}; background: #b4232c; color: #ffffff; font-weight: bold"
+_SECONDARY = f"{_BUTTON}; border: 1px solid #888888; color: inherit"
+
 _HTML = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
 <html><body style="font-family: sans-serif">
 <h2>{{ p.title }} <small>(level {{ p.severity }}{% if p.level_name %}, {{ p.level_name }}{% endif %})</small></h2>
@@ -81,7 +88,12 @@ _HTML = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
 {% if p.why %}<p><em>Why you:</em> {{ p.why }}</p>{% endif %}
 {% if p.ask %}<p><strong>Asked of you:</strong> {{ p.ask }}</p>{% endif %}
 {% if p.communications %}<p><em>Communications:</em> {{ p.communications }}</p>{% endif %}
-{% if p.link %}<p><a href="{{ p.link }}">{{ p.link }}</a></p>{% endif %}
+{% set links = p.links or {} %}
+{% if links %}<p>
+{% for kind, words in link_words.items() if links[kind] %}<a href="{{ links[kind] }}" \
+style="{{ primary if kind == 'acknowledge' else secondary }}">{{ words }}</a>
+{% endfor %}</p>{% endif %}
+{% if p.link and not links.report %}<p><a href="{{ p.link }}">{{ p.link }}</a></p>{% endif %}
 <p style="color: #666">Incident {{ p.incident_id }} · {{ p.event_type }} · reason {{ p.reason }}</p>
 </body></html>
 """)
@@ -95,6 +107,15 @@ def header_text(value: object) -> str:
     )
 
 
+def _plain_links(payload: dict) -> str:
+    """The links as lines of their own, each URL alone after its words (mail clients make it a link)."""
+    links = payload.get("links") or {}
+    lines = [f"{words}: {links[kind]}" for kind, words in _LINK_WORDS.items() if links.get(kind)]
+    if payload.get("link") and not links.get("report"):
+        lines.append(payload["link"])
+    return "\n\n" + "\n".join(lines) if lines else ""
+
+
 def email_message(payload: dict, sender: str, to: str, delivery_id: str) -> EmailMessage:
     """The notice as an email: the message as plain text, and the same parts in HTML."""
     message = EmailMessage()
@@ -104,9 +125,10 @@ def email_message(payload: dict, sender: str, to: str, delivery_id: str) -> Emai
     # Stable per delivery, like the webhook-id: a retried email is recognisably the same one.
     message["Message-ID"] = f"<{delivery_id}@warroom.notifier>"
     message["X-Warroom-Incident"] = header_text(payload.get("incident_id") or "")
-    text = payload["message"] + (f"\n\n{payload['link']}" if payload.get("link") else "")
+    text = payload["message"] + _plain_links(payload)
     message.set_content(text + f"\n\n-- \nIncident {payload.get('incident_id')} · reason {payload['reason']}\n")
-    message.add_alternative(_HTML.render(p=payload), subtype="html")
+    html = _HTML.render(p=payload, link_words=_LINK_WORDS, primary=_PRIMARY, secondary=_SECONDARY)
+    message.add_alternative(html, subtype="html")
     return message
 
 

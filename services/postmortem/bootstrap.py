@@ -5,11 +5,11 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI, Request
 
-from services.postmortem import api
+from services.postmortem import api, report_link
 from services.postmortem.handlers import HANDLERS
 from services.postmortem.refinements import IncidentService
 from services.postmortem.settings import PostmortemSettings
-from shared import logs, outbox, runtime, web
+from shared import links, logs, outbox, runtime, web
 from shared.clock import Clock
 from shared.settings import Settings
 
@@ -48,6 +48,8 @@ def create_app(
 
     app = FastAPI(title="Warroom post-mortems", version="1", lifespan=lifespan)
     app.state.clock = clock or Clock()
+    # Checked now (a short secret stops the start), warned about now when absent (shared/links.py).
+    app.state.report_links = report_link.ReportLinks(links.signer(settings, SERVICE), settings.postmortem_base_url())
 
     async def ready(request: Request) -> bool:
         infra = getattr(request.app.state, "infra", None)
@@ -55,4 +57,5 @@ def create_app(
 
     web.attach(app, ready, settings)
     app.include_router(api.router)
+    app.include_router(report_link.router)  # GET …/link; the report by signed link, without a token
     return app

@@ -83,7 +83,7 @@ async def test_people_are_emailed_over_smtp_in_plain_text_and_html_besides_their
         assert message["Message-ID"] == f"<{email['id']}@warroom.notifier>"
         text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
         html = message.get_body(("html",)).get_content()
-        assert text.startswith('Incident "Checkout down" (level 1, Critical) was declared for "payments".')
+        assert text.startswith('Incident "Checkout down" (level 1, Critical) was declared for "payments" by Reader.')
         assert "Communications: incident chat room + conference call." in text
         assert "<strong>Asked of you:</strong> Acknowledge within 5 minutes" in html
         assert hook.requests[0].body["message"] == text.split("\n\n")[0]

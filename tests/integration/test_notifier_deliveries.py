@@ -44,8 +44,8 @@ async def test_r02_declaration_pages_the_first_sme_on_their_webhook(database_url
         }
         assert body["event"] == declared.model_dump(mode="json")
         assert body["message"].startswith(
-            'Incident "Checkout down" (level 1, Critical) was declared for '
-            '"payments". You are paged as the first subject-matter expert'
+            'Incident "Checkout down" (level 1, Critical) was declared for "payments" by Reader. '
+            "Level 1 means: worst case. You are paged as the first subject-matter expert"
         )
         assert body["message"].endswith("Communications: incident chat room + conference call.")
         assert delivery["attempts"] == 1 and delivery["delivered_at"] and delivery["reason"] == "paged"

@@ -372,11 +372,32 @@ def test_r11_every_message_states_incident_level_why_what_is_asked_and_the_commu
         {"paged": "alice", "smes": ["alice"], "aspect": "payments"},
         replace(INCIDENT, pr_manager=None),
     )
-    assert message.what == 'Incident "Checkout down" (level 1, Critical) was declared for "payments".'
+    assert (
+        message.what
+        == 'Incident "Checkout down" (level 1, Critical) was declared for "payments". Level 1 means: worst case.'
+    )
     assert message.why == 'You are paged as the first subject-matter expert for "payments" (R02).'
     assert message.ask.startswith("Acknowledge within 5 minutes")
     assert "This level needs a PR manager" in message.ask
     assert message.text.endswith("Communications: incident chat room + conference call.")
+
+
+def test_r11_a_page_reads_on_a_lock_screen_what_happened_who_declared_it_and_how_to_acknowledge():
+    link = "https://warroom.example/links/acknowledge/abc.def"
+    data = {"paged": "alice", "smes": ["alice"], "aspect": "payments", "declared_by": "bob"}
+    message = messages.compose(
+        Notice("paged", "manager"),
+        INCIDENT,
+        data,
+        phrasing.MessageContext(LEVEL, Rules.of(PROCESS), {"bob": "Bob"}, description="worst case", acknowledge=link),
+    )
+    first = (
+        'Incident "Checkout down" (level 1, Critical) was declared for "payments" by Bob. Level 1 means: worst case.'
+    )
+    assert message.text.startswith(first)
+    assert message.ask.startswith(
+        f"Acknowledge within 5 minutes, or the next SME is paged (R11). Acknowledge here: {link} "
+    )
 
 
 def test_r10_the_catch_all_is_told_the_aspect_has_no_sme():
