@@ -104,6 +104,10 @@ def start_consumers(infra: Infrastructure, service: str, handlers: Mapping[str, 
         )
 
 
+# How long a stopping service lets open responses finish (requests take milliseconds; streams never end).
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
 def serve(app_factory: str, port: int, settings: Settings) -> None:
     trusted = settings.forwarded_allow_ips
     uvicorn.run(
@@ -115,4 +119,7 @@ def serve(app_factory: str, port: int, settings: Settings) -> None:
         access_log=False,
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted or None,
+        # A live event stream never ends by itself, and uvicorn waits for open responses before the
+        # lifespan's shutdown: after this long they are cut (clients resume with Last-Event-ID elsewhere).
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
