@@ -49,10 +49,11 @@ async def report_link(incident_id: IncidentId, request: Request, caller: Caller)
     should read it without signing in (``warroom report ID --open`` opens one)."""
     made: ReportLinks = request.app.state.report_links
     if made.signer is None:
+        # Not 503: retrying cannot help until an operator sets the secrets.
         raise Problem(
-            503,
-            "signed links are switched off: set WARROOM_LINK_SECRETS on the notifier, incident and post-mortem "
-            "services (the same value on each)",
+            409,
+            "signed links are switched off on this Warroom: an operator sets WARROOM_LINK_SECRETS on the "
+            "notifier, incident and post-mortem services (the same value on each)",
         )
     async with request.app.state.pool.acquire() as conn:
         await postmortems.story(conn, incident_id)  # 404 for an incident not known here

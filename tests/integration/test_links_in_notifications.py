@@ -180,4 +180,4 @@ async def test_without_link_secrets_notifications_carry_the_console_link_only_an
         assert "switched off" in (await browser.get("/links/acknowledge/abc.def")).text
         assert (await reader.get("/links/report/abc.def")).status_code == 403
         asked = await reader.get(f"/v1/postmortems/{incident['id']}/link", headers=auth(team["Pat"][1]))
-        assert asked.status_code == 503 and "WARROOM_LINK_SECRETS" in asked.json()["detail"]
+        assert asked.status_code == 409 and "WARROOM_LINK_SECRETS" in asked.json()["detail"]
