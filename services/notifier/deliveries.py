@@ -4,6 +4,7 @@ One row per (event, recipient, channel): the UNIQUE constraint is what makes a r
 replayed event send nothing twice (F4, F6).
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
@@ -73,7 +74,7 @@ async def queue(
 
 
 async def claim_due(
-    conn: asyncpg.Connection, now: datetime, busy: list[str] = (), suspects: bool = True
+    conn: asyncpg.Connection, now: datetime, busy: Sequence[str] = (), suspects: bool = True
 ) -> asyncpg.Record | None:
     """Lock the most urgent due delivery for this transaction; other replicas skip it (never send it too).
 

@@ -12,7 +12,7 @@ from services.notifier import isolation
 from services.notifier.deliveries import QUEUED_CHANNEL
 
 
-async def circuit_failed(conn: asyncpg.Connection, circuit: str, at: datetime, error: str) -> str | None:
+async def circuit_failed(conn: asyncpg.Connection, circuit: str, at: datetime, error: str | None) -> str | None:
     """Count a failure; park the endpoint (holding its deliveries) after too many in a row or a
     failed probe. Returns the state the endpoint entered, or None if it stayed as it was."""
     row = await conn.fetchrow(
@@ -110,7 +110,10 @@ async def circuit_counts(conn: asyncpg.Connection) -> dict[str, int]:
 # --- endpoints disabled by 410 Gone ---
 
 
-async def disable_endpoint(conn: asyncpg.Connection, endpoint: str, at: datetime, delivery_id: str) -> None:
+async def disable_endpoint(conn: asyncpg.Connection, endpoint: str | None, at: datetime, delivery_id: str) -> None:
+    """Nothing to disable for None: an email address is never disabled (`names.endpoint`)."""
+    if endpoint is None:
+        return
     await conn.execute(
         "INSERT INTO disabled_endpoints (endpoint, disabled_at, delivery_id) VALUES ($1, $2, $3) "
         "ON CONFLICT DO NOTHING",

@@ -73,19 +73,25 @@ def apply(
                 workers=workers,
                 participants=_with(incident.participants, data["manager"]),
             )
-        case "worker_added" | "sme_added":
-            role = name.removesuffix("_added") + "s"
+        case "worker_added":
+            person = data["person"]
             return replace(
-                incident,
-                **{role: _with(getattr(incident, role), data["person"])},
-                participants=_with(incident.participants, data["person"]),
+                incident, workers=_with(incident.workers, person), participants=_with(incident.participants, person)
+            )
+        case "sme_added":
+            person = data["person"]
+            return replace(
+                incident, smes=_with(incident.smes, person), participants=_with(incident.participants, person)
             )
         case "observer_added":
             # Observers take no part in the handling: they are told as observers, not participants.
             return replace(incident, observers=_with(incident.observers, data["person"]))
-        case "worker_removed" | "sme_removed" | "observer_removed":
-            role = name.removesuffix("_removed") + "s"
-            return replace(incident, **{role: _without(getattr(incident, role), data["person"])})
+        case "worker_removed":
+            return replace(incident, workers=_without(incident.workers, data["person"]))
+        case "sme_removed":
+            return replace(incident, smes=_without(incident.smes, data["person"]))
+        case "observer_removed":
+            return replace(incident, observers=_without(incident.observers, data["person"]))
         case "pr_manager_assigned":
             return replace(
                 incident, pr_manager=data["person"], participants=_with(incident.participants, data["person"])

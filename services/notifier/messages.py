@@ -9,7 +9,7 @@ from typing import Any
 
 from services.notifier import progress_words, role_words
 from services.notifier.incidents import IncidentView
-from services.notifier.phrasing import MessageContext, level_label
+from services.notifier.phrasing import MessageContext, Said, Words, level_label
 from services.notifier.recipients import Notice
 
 
@@ -61,15 +61,16 @@ def _why_paged(data: dict[str, Any]) -> str:
     return "because the declaration names you as its manager (R02)"
 
 
-def _news(subject, incident, data, ctx):
+def _news(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     return f"news about {subject}.", ""
 
 
 # The words for each reason a person is told: about their role, or about the incident's course.
-_WORDS = {**role_words.WORDS, **progress_words.WORDS}
+_WORDS: dict[str, Words] = {**role_words.WORDS, **progress_words.WORDS}
 
 
-def description(process: dict | None, severity: int) -> str:
+def description(process: dict[str, Any] | None, severity: int) -> str:
     """The level's description, which only messages read (the kernel keeps the policy's rules)."""
-    found = (level for level in (process or {}).get("levels", []) if level.get("level") == severity)
-    return next(found, {}).get("description") or ""
+    levels: list[dict[str, Any]] = (process or {}).get("levels", [])
+    found = next((level for level in levels if level.get("level") == severity), None)
+    return (found or {}).get("description") or ""

@@ -4,10 +4,12 @@ what a message may mention besides its event (R11).
 Pure: everything it names comes in as arguments.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from services.notifier.incidents import PARTS, Summary
+from services.notifier.incidents import PARTS, IncidentView, Summary
 from shared.process.rules import Level, Rules
 
 
@@ -22,13 +24,19 @@ class MessageContext:
     role: str = ""  # the recipient's, filled in per message
     description: str = ""  # the level's: the process kernel's Level leaves it to the document
     summary: Summary | None = None  # what an observer summary covers (R07)
-    acknowledge: str | None = None  # on a page: the recipient's signed link that acknowledges it (R11)
 
     def name(self, person: str | None) -> str:
         return self.names.get(person, person) if person else "nobody"
 
     def limit(self, key: str) -> str:
         return spoken(getattr(self.rules, key))
+
+
+# What a notice says happened, and what it asks of the person told.
+Said = tuple[str, str]
+# The words for one reason a person is told: from the subject (the incident named with its level),
+# the incident, the event's data and the message's context.
+Words = Callable[[str, IncidentView, dict[str, Any], MessageContext], Said]
 
 
 def spoken(duration: timedelta | None) -> str:

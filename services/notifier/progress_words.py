@@ -5,11 +5,13 @@ workers' freshness (R19), its resolution and reopening (R15) and its post-mortem
 Pure: everything it names comes in as arguments.
 """
 
-from services.notifier.incidents import Summary
-from services.notifier.phrasing import moment, quoted, spoken
+from typing import Any
+
+from services.notifier.incidents import IncidentView, Summary
+from services.notifier.phrasing import MessageContext, Said, Words, moment, quoted, spoken
 
 
-def _observer(subject, incident, data, ctx):
+def _observer(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     description = ctx.description
     return (
         f"{subject} was declared{': ' + description if description else '.'}",
@@ -17,7 +19,7 @@ def _observer(subject, incident, data, ctx):
     )
 
 
-def _severity_changed(subject, incident, data, ctx):
+def _severity_changed(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     quoted = f': "{data["reason"]}"' if data.get("reason") else ""
     ask = "Be ready to answer customers under the new level."
     if ctx.role == "pr_manager" and ctx.level.public_update_every:
@@ -25,14 +27,14 @@ def _severity_changed(subject, incident, data, ctx):
     return (f"{subject} changed from level {data['previous']} to level {data['severity']}{quoted} (R13).", ask)
 
 
-def _briefed(subject, incident, data, ctx):
+def _briefed(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     return (
         f'the manager briefs the observers of {subject}: "{data["summary"]}".',
         "Nothing more is asked of you; you may give input on the severity level.",
     )
 
 
-def _status_requested(subject, incident, data, ctx):
+def _status_requested(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     return (
         f"{ctx.name(data.get('by'))} asks for your status update on {subject}.",
         (
@@ -42,8 +44,8 @@ def _status_requested(subject, incident, data, ctx):
     )
 
 
-def _cadence(kind: str):
-    def words(subject, incident, data, ctx):
+def _cadence(kind: str) -> Words:
+    def words(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
         every = getattr(ctx.level, f"{kind}_update_every")
         cadence = f" (every {spoken(every)})" if every else ""
         if kind == "status":
@@ -59,14 +61,14 @@ def _cadence(kind: str):
     return words
 
 
-def _step_due(subject, incident, data, ctx):
+def _step_due(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     step = (data.get("detail") or {}).get("step", "")
     titles = {s.id: s.title for s in ctx.level.checklist if s.title}
     named = f'"{titles[step]}"' if step in titles else f'"{step}"' if step else "a checklist step"
     return f"checklist step {named} of {subject} is due (R14).", "Do it now and mark it done."
 
 
-def _not_fresh(subject, incident, data, ctx):
+def _not_fresh(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     worker = ctx.name(data.get("person"))
     fresh = f" longer than {ctx.limit('worker_fresh_for')}" if ctx.limit("worker_fresh_for") else " too long"
     return (
@@ -75,14 +77,14 @@ def _not_fresh(subject, incident, data, ctx):
     )
 
 
-def _severity_input(subject, incident, data, ctx):
+def _severity_input(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     return (
         f'{ctx.name(data.get("by"))} suggests level {data["level"]} for {subject}: "{data["comment"]}".',
         "Consider it: only you change the level (R13).",
     )
 
 
-def _affected(subject, incident, data, ctx):
+def _affected(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     return (
         (
             f"{ctx.name(data.get('by'))} asks you to gather information from affected users on {subject}: "
@@ -92,12 +94,12 @@ def _affected(subject, incident, data, ctx):
     )
 
 
-def _postmortem(subject, incident, data, ctx):
+def _postmortem(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     link = f": {ctx.link}" if ctx.link else "."
     return f"the post-mortem of {subject} is published{link}", "Read it; its refinements apply at once (R17)."
 
 
-def _status_update(subject, incident, data, ctx):
+def _status_update(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     every = ctx.level.status_update_every
     summary = f"; the observers get a summary of the workers' updates every {spoken(every)} (R07)" if every else ""
     return (
@@ -106,7 +108,7 @@ def _status_update(subject, incident, data, ctx):
     )
 
 
-def _status_summary(subject, incident, data, ctx):
+def _status_summary(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     summary = ctx.summary or Summary(())
     since = f"the previous summary ({moment(summary.since)})" if summary.since else "the declaration"
     lines = [f"{ctx.name(u.worker)} ({moment(u.at)}): {quoted(u.parts)}." for u in summary.latest()]
@@ -120,7 +122,7 @@ def _status_summary(subject, incident, data, ctx):
     )
 
 
-def _resolved(subject, incident, data, ctx):
+def _resolved(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     return (
         f'{ctx.name(data.get("by"))} resolved {subject}: "{data["resolution"]}", verified by '
         f'"{data["test_plan"]}" (R15).',
@@ -128,7 +130,7 @@ def _resolved(subject, incident, data, ctx):
     )
 
 
-def _reopened(subject, incident, data, ctx):
+def _reopened(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     ask = {"manager": "Take charge of it again.", "observer": "Be ready to answer customers again."}
     return (
         f'{ctx.name(data.get("by"))} reopened {subject}: "{data["reason"]}" (R15).',
@@ -136,7 +138,7 @@ def _reopened(subject, incident, data, ctx):
     )
 
 
-WORDS = {
+WORDS: dict[str, Words] = {
     "observer": _observer,
     "severity_changed": _severity_changed,
     "observers_briefed": _briefed,

@@ -2,6 +2,7 @@
 
 from dataclasses import fields
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -24,7 +25,8 @@ PROJECTION = ("incidents", "status_updates", "people", "tokens", "process_versio
 
 
 def _incident(row: asyncpg.Record) -> IncidentView:
-    return IncidentView(**{c: tuple(row[c]) if c in _ARRAYS else row[c] for c in COLUMNS})
+    values: dict[str, Any] = {c: tuple(row[c]) if c in _ARRAYS else row[c] for c in COLUMNS}  # asyncpg's are untyped
+    return IncidentView(**values)
 
 
 def _row(incident: IncidentView) -> tuple:

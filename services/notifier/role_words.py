@@ -4,20 +4,15 @@ the manager's shift (R05), people added to an incident and the PR manager (R08).
 Pure: everything it names comes in as arguments.
 """
 
+from typing import Any
+
 from services.notifier.incidents import IncidentView
-from services.notifier.phrasing import MessageContext, spoken
+from services.notifier.phrasing import MessageContext, Said, Words, spoken
 
 
 def _acknowledge(ctx: MessageContext) -> str:
-    """When to acknowledge, and how: the recipient's link, last on its sentence so it reads (and taps) whole."""
     ack = ctx.level.acknowledge_within
-    when = f"Acknowledge within {spoken(ack)}, or the next SME is paged (R11)." if ack else "Acknowledge now."
-    return f"{when} Acknowledge here: {ctx.acknowledge}" if ctx.acknowledge else when
-
-
-def _meaning(incident: IncidentView, ctx: MessageContext) -> str:
-    """What the level means, as the process describes it: a page must say how bad it is."""
-    return f" Level {incident.severity} means: {ctx.description.rstrip('.')}." if ctx.description else ""
+    return f"Acknowledge within {spoken(ack)}, or the next SME is paged (R11)." if ack else "Acknowledge now."
 
 
 def _pr_needed(incident: IncidentView, ctx: MessageContext) -> str:
@@ -26,10 +21,9 @@ def _pr_needed(incident: IncidentView, ctx: MessageContext) -> str:
     return ""
 
 
-def _paged(subject, incident, data, ctx):
-    declarer = f" by {ctx.name(data['declared_by'])}" if data.get("declared_by") else ""
+def _paged(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     return (
-        f'{subject} was declared for "{data["aspect"]}"{declarer}.{_meaning(incident, ctx)}',
+        f'{subject} was declared for "{data["aspect"]}".',
         (
             f"{_acknowledge(ctx)} You manage it from now on until you hand over; never work on the problem "
             f"yourself (R03).{_pr_needed(incident, ctx)}"
@@ -37,16 +31,15 @@ def _paged(subject, incident, data, ctx):
     )
 
 
-def _escalated(subject, incident, data, ctx):
+def _escalated(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     whom = "the catch-all SME" if data.get("to_catch_all") else "you, the next SME"
     return (
-        f"nobody acknowledged the page for {subject}, so it escalated to {whom}: you are its manager now."
-        f"{_meaning(incident, ctx)}",
+        f"nobody acknowledged the page for {subject}, so it escalated to {whom}: you are its manager now.",
         f"{_acknowledge(ctx)}{_pr_needed(incident, ctx)}",
     )
 
 
-def _forced(subject, incident, data, ctx):
+def _forced(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     reason = f': "{data["reason"]}"' if data.get("reason") else ""
     return (
         (
@@ -57,7 +50,7 @@ def _forced(subject, incident, data, ctx):
     )
 
 
-def _offered(subject, incident, data, ctx):
+def _offered(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     offerer = ctx.name(data.get("by"))
     return (
         f'{offerer} offers you the manager role of {subject}. Briefing: "{data["briefing"]}".',
@@ -65,7 +58,7 @@ def _offered(subject, incident, data, ctx):
     )
 
 
-def _accepted(subject, incident, data, ctx):
+def _accepted(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     return (
         f"{ctx.name(data.get('manager'))} accepted the manager role of {subject}: they are in charge from now "
         "on (R04).",
@@ -73,14 +66,14 @@ def _accepted(subject, incident, data, ctx):
     )
 
 
-def _declined(subject, incident, data, ctx):
+def _declined(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     return (
         f"{ctx.name(data.get('to'))} declined the manager role of {subject}.",
         "You stay in charge: offer the role to someone else (R04).",
     )
 
 
-def _handover_due(subject, incident, data, ctx):
+def _handover_due(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     held = f" for {ctx.limit('handover_warning_after')}" if ctx.limit("handover_warning_after") else ""
     limit = f" before the shift limit of {ctx.limit('manager_shift_limit')}" if ctx.limit("manager_shift_limit") else ""
     who = "you have" if ctx.role == "manager" else f"{ctx.name(incident.manager)} has"
@@ -94,7 +87,7 @@ def _handover_due(subject, incident, data, ctx):
     )
 
 
-def _shift_limit(subject, incident, data, ctx):
+def _shift_limit(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     limit = f" of {ctx.limit('manager_shift_limit')}" if ctx.limit("manager_shift_limit") else ""
     who = "you" if ctx.role == "manager" else ctx.name(incident.manager)
     return (
@@ -106,12 +99,12 @@ def _shift_limit(subject, incident, data, ctx):
     )
 
 
-def _breached(subject, incident, data, ctx):
+def _breached(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     what, _ = _shift_limit(subject, incident, data, ctx)
     return what, "Help find a rested manager; an admin can force a handover if it does not happen."
 
 
-def _unanswered(subject, incident, data, ctx):
+def _unanswered(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     return (
         (
             f"nobody acknowledged the pages for {subject}: every SME and the catch-all were paged; "
@@ -121,14 +114,14 @@ def _unanswered(subject, incident, data, ctx):
     )
 
 
-def _added(role: str, ask: str):
-    def words(subject, incident, data, ctx):
+def _added(role: str, ask: str) -> Words:
+    def words(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
         return f"{ctx.name(data.get('by'))} added you to {subject} as {role}.", ask
 
     return words
 
 
-def _pr_assigned(subject, incident, data, ctx):
+def _pr_assigned(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     every = ctx.level.public_update_every
     cadence = f" every {spoken(every)}" if every else " as the manager asks"
     return (
@@ -137,7 +130,7 @@ def _pr_assigned(subject, incident, data, ctx):
     )
 
 
-def _sme_listed(subject, incident, data, ctx):
+def _sme_listed(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     ack = ctx.level.acknowledge_within
     within = f" within {spoken(ack)}" if ack else ""
     return (
@@ -149,7 +142,7 @@ def _sme_listed(subject, incident, data, ctx):
     )
 
 
-WORDS = {
+WORDS: dict[str, Words] = {
     "paged": _paged,
     "escalated": _escalated,
     "handover_forced": _forced,

@@ -202,7 +202,7 @@ class DeliveryWorker:
             error=outcome.error,
         )
         await self._judge_endpoint(conn, row["circuit"], outcome, at)
-        if outcome.delivered:
+        if outcome.error is None:  # delivered
             ATTEMPTS.labels(channel, "delivered").inc()
             await deliveries.mark_delivered(conn, row["id"], attempt, at)
             await _announce(conn, row, at)
@@ -248,9 +248,10 @@ class DeliveryWorker:
         keys, content_type = self.signing_keys, "application/json"
         if channel == names.SUBSCRIPTION:
             # Read now, not at queueing: a rotation applies to retries of earlier deliveries too.
-            keys = await readmodel.subscription_secrets(conn, row["recipient"])
-            if keys is None:
+            secrets = await readmodel.subscription_secrets(conn, row["recipient"])
+            if secrets is None:
                 return AttemptOutcome(error="the subscription was deleted", permanent=True)
+            keys = secrets
             content_type = "application/cloudevents+json"
         body = json.dumps(payload).encode()
         headers = {

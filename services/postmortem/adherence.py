@@ -17,7 +17,7 @@ from typing import Any
 
 from services.postmortem.cadences import public_updates, status_updates
 from services.postmortem.checklists import checklist
-from services.postmortem.deadlines import MISSED, NOT_DUE, PENDING, WARNING, Item, Reminders, late
+from services.postmortem.deadlines import MISSED, NOT_DUE, PENDING, WARNING, Item, Outcome, Reminders, late
 from services.postmortem.domain import ManagerPage, Story
 from services.postmortem.people_limits import freshness, shift_limits
 from services.postmortem.timeline import Entry
@@ -98,25 +98,29 @@ def _pages(story: Story, rules: Rules, hours: Hours, fired: Reminders, now: date
 
 def _acknowledgement(
     page: ManagerPage, due: datetime | None, resolved: datetime | None, now: datetime, name: Name
-) -> tuple[str, datetime | None, float | None, str]:
+) -> tuple[Outcome, datetime | None, float | None, str]:
     """How a page was acknowledged: the outcome, when, how many seconds late (or overdue), and a note."""
+    outcome: Outcome
+    late_by: float | None = None
     # Nobody takes an unanswered page over, so its late acknowledgement still counts.
     if page.acknowledged_at is not None and (
         page.ended_at is None or page.acknowledged_at <= page.ended_at or page.ended_how == "unanswered"
     ):
         outcome, late_by = late(page.acknowledged_at, due)
-        took = (page.acknowledged_at - page.at).total_seconds()
-        return outcome, page.acknowledged_at, late_by, f"acknowledged after {human(took)}"
-    if page.ended_how == "handed_over" and (due is None or page.ended_at <= due):
+        took = human((page.acknowledged_at - page.at).total_seconds())
+        return outcome, page.acknowledged_at, late_by, f"acknowledged after {took}"
+    handed_over = page.ended_at if page.ended_how == "handed_over" else None
+    if handed_over is not None and (due is None or handed_over <= due):
         return NOT_DUE, None, None, f"{name(page.successor)} took over by handover first"
     stop = page.ended_at or resolved or now
     if page.ended_how in ("escalated", "unanswered"):  # the deadline passed: that is what ended the page
-        outcome, late_by = MISSED, None
+        outcome = MISSED
     elif page.ended_at is None and resolved is not None and (due is None or resolved <= due):
         return NOT_DUE, None, None, "not acknowledged; the incident was resolved before it was due"
+    elif due is not None and stop > due:
+        outcome, late_by = MISSED, (stop - due).total_seconds()
     else:
-        outcome = MISSED if due is not None and stop > due else PENDING
-        late_by = (stop - due).total_seconds() if outcome == MISSED else None
+        outcome = PENDING
     took = human((stop - page.at).total_seconds())
     note = {
         "escalated": f"escalated to {name(page.successor)} after {took}",

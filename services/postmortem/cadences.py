@@ -3,10 +3,10 @@ by the PR manager, walked through time the way the timers service plans them, ea
 process kernel's (`timing.cadence_due`). Pure."""
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from services.postmortem.deadlines import MISSED, NOT_DUE, PENDING, Item, Reminders, late
+from services.postmortem.deadlines import MISSED, NOT_DUE, PENDING, Item, Outcome, Reminders, due_at, late
 from services.postmortem.domain import Stint, Story
 from shared.process import timing
 from shared.process.rules import Level, Rules
@@ -52,7 +52,7 @@ def status_updates(story: Story, rules: Rules, fired: Reminders, now: datetime) 
             done=updates,
             resets=asked,
         )
-    return sorted(items, key=lambda item: item.due_at)
+    return sorted(items, key=due_at)
 
 
 def public_updates(story: Story, rules: Rules, fired: Reminders, now: datetime) -> list[Item]:
@@ -74,13 +74,9 @@ def public_updates(story: Story, rules: Rules, fired: Reminders, now: datetime) 
     )
     owed = []
     for item in items:  # owed by whoever was PR manager when it fell due
+        due = due_at(item)
         holder = next(
-            (
-                s.person
-                for s in story.held("pr_manager")
-                if s.start <= item.due_at and (s.end is None or s.end > item.due_at)
-            ),
-            None,
+            (s.person for s in story.held("pr_manager") if s.start <= due and (s.end is None or s.end > due)), None
         )
         note = item.note if holder else f"{item.note}; there was no PR manager".lstrip("; ")
         owed.append(replace(item, person=holder, note=note))
@@ -116,70 +112,95 @@ def _cadence(
 ) -> list[Item]:
     """Walks through time as the timers do: the next occurrence is due ``every`` (of the level then in
     force) after the last one or a reset, never before a change to a level (that change re-plans it)."""
-
-    def plan(since: datetime, moment: datetime) -> tuple[datetime | None, int]:
-        """The next due time as planned at ``moment``, and the level whose cadence set it."""
-        level = story.level_at(moment)
-        return timing.cadence_due(since, every(rules.level(level)), moment), level
-
     moments = sorted(
-        [(w.start, 0, "start", w) for w in windows]
-        + [(v.start, 1, "level", None) for v in story.visits[1:]]
-        + [(at, 2, "done", None) for at in done]
-        + [(at, 2, "reset", None) for at in resets]
-        + [(w.end, 3, "end", w) for w in windows if w.end is not None],
+        [(w.start, 0, "start", "") for w in windows]
+        + [(v.start, 1, "level", "") for v in story.visits[1:]]
+        + [(at, 2, "done", "") for at in done]
+        + [(at, 2, "reset", "") for at in resets]
+        + [(w.end, 3, "end", w.end_note) for w in windows if w.end is not None],
         key=lambda m: m[:2],
     )
-    items: list[Item] = []
-    active, since, due, level = False, None, None, None
+    walk = _Walk(story, rules, fired, kind, rule, what, every, person)
+    for moment, _, happening, end_note in moments:
+        walk.step(moment, happening, end_note)
+    walk.finish(now)
+    return walk.items
 
-    def record(
-        outcome: str, done_at: datetime | None, late_by: float | None, note: str, until: datetime | None
+
+@dataclass
+class _Walk:
+    """One cadence on its walk through time: owed from ``since`` (None while nothing is owed), next
+    due at ``due`` under ``level``'s cadence; each occurrence met, missed or not due becomes a row."""
+
+    story: Story
+    rules: Rules
+    fired: Reminders
+    kind: str
+    rule: str
+    what: str
+    every: Every
+    person: str | None
+    since: datetime | None = None
+    due: datetime | None = None
+    level: int | None = None
+    items: list[Item] = field(default_factory=list)
+
+    def step(self, moment: datetime, happening: str, end_note: str) -> None:
+        if happening == "start":
+            self.since = moment
+            self._plan(moment, moment)
+        elif self.since is None:  # not owed until the next window starts
+            return
+        elif happening == "level":
+            self._plan(self.since, moment)
+        elif happening == "done":
+            if self.due is not None:
+                outcome, late_by = late(moment, self.due)
+                self._record(outcome, moment, late_by, "", moment)
+            self.since = moment
+            self._plan(moment, moment)
+        elif happening == "reset":
+            if self.due is not None and moment > self.due:
+                self._record(MISSED, None, (moment - self.due).total_seconds(), "none before the manager asked", moment)
+            self.since = moment
+            self._plan(moment, moment)
+        elif happening == "end":
+            if self.due is not None and self.due < moment:
+                self._record(MISSED, None, (moment - self.due).total_seconds(), f"none before {end_note}", moment)
+            elif self.due is not None and end_note == RESOLVED:  # R14: owed only after the end: not due
+                self._record(NOT_DUE, None, None, "due after the resolution", moment)
+            self.since, self.due = None, None
+
+    def finish(self, now: datetime) -> None:
+        """What is still owed when the walk reaches ``now``."""
+        if self.since is None or self.due is None:
+            return
+        if now > self.due:
+            self._record(MISSED, None, (now - self.due).total_seconds(), "still owed", now)
+        else:
+            self._record(PENDING, None, None, "not yet due", now)
+
+    def _plan(self, since: datetime, moment: datetime) -> None:
+        """The next due time as planned at ``moment``, and the level whose cadence set it."""
+        self.level = self.story.level_at(moment)
+        self.due = timing.cadence_due(since, self.every(self.rules.level(self.level)), moment)
+
+    def _record(
+        self, outcome: Outcome, done_at: datetime | None, late_by: float | None, note: str, until: datetime | None
     ) -> None:
-        items.append(
+        reminders = self.fired.count(f"{self.kind}_due", self.due, until, person=self.person)
+        self.items.append(
             Item(
-                kind,
-                rule,
-                what,
+                self.kind,
+                self.rule,
+                self.what,
                 outcome,
-                level,
-                person,
-                due,
+                self.level,
+                self.person,
+                self.due,
                 done_at,
                 late_by,
                 note,
-                fired.count(f"{kind}_due", due, until, person=person),
+                reminders,
             )
         )
-
-    for moment, _, happening, window in moments:
-        if happening == "start":
-            active, since = True, moment
-            due, level = plan(moment, moment)
-        elif not active:
-            continue
-        elif happening == "level":
-            due, level = plan(since, moment)
-        elif happening == "done":
-            if due is not None:
-                outcome, late_by = late(moment, due)
-                record(outcome, moment, late_by, "", moment)
-            since = moment
-            due, level = plan(moment, moment)
-        elif happening == "reset":
-            if due is not None and moment > due:
-                record(MISSED, None, (moment - due).total_seconds(), "none before the manager asked", moment)
-            since = moment
-            due, level = plan(moment, moment)
-        elif happening == "end":
-            if due is not None and due < moment:
-                record(MISSED, None, (moment - due).total_seconds(), f"none before {window.end_note}", moment)
-            elif due is not None and window.end_note == RESOLVED:  # R14: owed only after the end: not due
-                record(NOT_DUE, None, None, "due after the resolution", moment)
-            active, due = False, None
-    if active and due is not None:
-        if now > due:
-            record(MISSED, None, (now - due).total_seconds(), "still owed", now)
-        else:
-            record(PENDING, None, None, "not yet due", now)
-    return items

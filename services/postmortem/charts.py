@@ -98,7 +98,7 @@ def severity(doc: dict, level_names: dict[int, str]) -> Chart:
 
 
 def _step_path(time: Axis, periods: list[dict]) -> list[str]:
-    path = []
+    path: list[str] = []
     for period in periods:
         y = TOP + ROW * (period["level"] - 0.5)
         start = time.x(as_time(period["from"]))

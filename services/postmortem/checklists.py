@@ -8,7 +8,7 @@ the steps the system performs itself are done by the event that performs them.
 from datetime import datetime
 from typing import Any
 
-from services.postmortem.deadlines import MET, MISSED, NOT_DONE, NOT_DUE, PENDING, Item, Reminders, late
+from services.postmortem.deadlines import MET, MISSED, NOT_DONE, NOT_DUE, PENDING, Item, Outcome, Reminders, late
 from services.postmortem.domain import Story
 from shared.process import timing
 from shared.process.rules import SYSTEM_STEPS, Rules
@@ -39,7 +39,7 @@ def checklist(story: Story, rules: Rules, fired: Reminders, end: datetime | None
                     step.title,
                     outcome,
                     visit.level,
-                    done and done["by"],
+                    done["by"] if done else None,
                     due,
                     done_at,
                     late_by,
@@ -66,19 +66,19 @@ def _step_outcome(
     due: datetime | None,
     done: dict[str, Any] | None,
     now: datetime,
-) -> tuple[str, float | None, str]:
-    done_at = done["at"] if done else None
-    if done_at is not None and done_at < start:
-        # The incident service counts a step once, whichever level it was done at.
-        return MET, None, f"done before this level applied (at level {done['level']})"
+) -> tuple[Outcome, float | None, str]:
     due_while_here = due is not None and (end is None or due < end)
-    if done_at is not None and (end is None or done_at <= end or due_while_here):
-        return (*late(done_at, due), done.get("note", ""))
+    if done:
+        if done["at"] < start:
+            # The incident service counts a step once, whichever level it was done at.
+            return MET, None, f"done before this level applied (at level {done['level']})"
+        if end is None or done["at"] <= end or due_while_here:
+            return (*late(done["at"], due), done.get("note", ""))
     if end is None:  # the level still applies
         if due is not None and now > due:
             return MISSED, (now - due).total_seconds(), "not done yet"
         return PENDING, None, "not done yet"
-    if due_while_here:
+    if due is not None and due < end:  # it was due while the level applied
         return MISSED, (end - due).total_seconds(), "never done"
     # Nothing was owed while the level applied: its deadline came after the level ended, or it had none.
     later = f"; done later, at level {done['level']}" if done else ""

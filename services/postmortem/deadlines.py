@@ -8,12 +8,18 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final, Literal
 
-MET, LATE, MISSED, PENDING, NOT_DUE, WARNING = "met", "late", "missed", "pending", "not_due", "warning"
+# What became of a deadline, in the order the API documents them.
+Outcome = Literal["met", "late", "missed", "pending", "not_due", "not_done", "warning"]
+MET: Final = "met"
+LATE: Final = "late"
+MISSED: Final = "missed"
+PENDING: Final = "pending"
+NOT_DUE: Final = "not_due"
 # R14: a step without a deadline left undone when its level ended. Not a deviation: nothing was due.
-NOT_DONE = "not_done"
-OUTCOMES = (MET, LATE, MISSED, PENDING, NOT_DUE, NOT_DONE, WARNING)
+NOT_DONE: Final = "not_done"
+WARNING: Final = "warning"
 
 
 @dataclass(frozen=True)
@@ -21,7 +27,7 @@ class Item:
     kind: str
     rule: str
     what: str
-    outcome: str
+    outcome: Outcome
     level: int | None = None
     person: str | None = None
     due_at: datetime | None = None
@@ -32,7 +38,21 @@ class Item:
     reminders: int = 0
 
 
-def late(done: datetime, due: datetime | None) -> tuple[str, float | None]:
+def due_at(item: Item) -> datetime:
+    """The deadline of a row that has one, to sort by (an occurrence of a cadence, a shift limit)."""
+    if item.due_at is None:
+        raise ValueError(f"a {item.kind} row without a deadline cannot be sorted by it")
+    return item.due_at
+
+
+def done_at(item: Item) -> datetime:
+    """When a row's warning was raised, to sort by (a freshness warning is done when it is raised)."""
+    if item.done_at is None:
+        raise ValueError(f"a {item.kind} row without a moment cannot be sorted by it")
+    return item.done_at
+
+
+def late(done: datetime, due: datetime | None) -> tuple[Outcome, float | None]:
     """Met, or late by how many seconds."""
     if due is None or done <= due:
         return MET, None

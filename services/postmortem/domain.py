@@ -9,12 +9,13 @@ consumers ran in.
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from services.postmortem.timeline import DECLARED, INCIDENT, Entry
 
 RESOLVED = "warroom.incident.resolved.v1"
-ROLES = ("declarer", "manager", "sme", "worker", "observer", "pr_manager")
+Role = Literal["declarer", "manager", "sme", "worker", "observer", "pr_manager"]
+ROLES: tuple[Role, ...] = get_args(Role)  # in the order a participant's roles are listed
 
 
 @dataclass

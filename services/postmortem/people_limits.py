@@ -6,7 +6,7 @@ Pure: the warnings are the timers that fired and the breaches the incident servi
 
 from datetime import datetime
 
-from services.postmortem.deadlines import LATE, MISSED, WARNING, Item, moment
+from services.postmortem.deadlines import LATE, MISSED, WARNING, Item, done_at, due_at, moment
 from services.postmortem.domain import Stint, Story
 from services.postmortem.timeline import Entry
 from services.postmortem.wording import human
@@ -53,7 +53,7 @@ def shift_limits(story: Story, timers: list[Entry]) -> list[Item]:
                 note,
             )
         )
-    return sorted(items, key=lambda item: item.done_at or item.due_at)
+    return sorted(items, key=lambda item: item.done_at or due_at(item))
 
 
 def freshness(story: Story, timers: list[Entry]) -> list[Item]:
@@ -90,7 +90,7 @@ def freshness(story: Story, timers: list[Entry]) -> list[Item]:
                     f"no longer fresh while working; {_worked_on(story, person, at)}",
                 )
             )
-    return sorted(items, key=lambda item: item.done_at)
+    return sorted(items, key=done_at)
 
 
 def _stint_at(story: Story, person: str | None, role: str, at: datetime) -> Stint | None:

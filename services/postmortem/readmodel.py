@@ -1,6 +1,8 @@
 """The post-mortem's projection: every event about an incident as one timeline row, plus the
 organisation (shared.projection). Append-only, so a redelivery or a rebuild changes nothing."""
 
+from typing import Any
+
 import asyncpg
 
 from services.postmortem.timeline import INCIDENT, Entry
@@ -51,7 +53,7 @@ async def names(conn: asyncpg.Connection, ids: set[str]) -> dict[str, str]:
     return {row["id"]: row["name"] for row in rows}
 
 
-async def hours(conn: asyncpg.Connection, ids: set[str]) -> dict[str, dict]:
+async def hours(conn: asyncpg.Connection, ids: set[str]) -> dict[str, dict[str, Any] | None]:
     """People's hours as the time rules read them (R11), from the people projection."""
     rows = await conn.fetch("SELECT id, data FROM people WHERE id = ANY($1::text[])", list(ids))
     return {row["id"]: hours_of(row["data"]) for row in rows}

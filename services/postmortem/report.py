@@ -166,11 +166,14 @@ def _action_item(item: dict[str, Any], name) -> dict[str, Any]:
 def _facts(
     story: Story, entries: list[Entry], people: list[dict], adherence: list, items: list[dict], name
 ) -> dict[str, dict[str, Any]]:
+    def named(pid: str) -> dict[str, Any]:
+        return {"person": pid, "name": name(pid)}
+
     def person(pid: str | None) -> dict[str, Any] | None:
-        return None if pid is None else {"person": pid, "name": name(pid)}
+        return None if pid is None else named(pid)
 
     def holding(role: str) -> list[dict[str, Any]]:
-        return [person(p["person"]) for p in people if role in p["roles"]]
+        return [named(p["person"]) for p in people if role in p["roles"]]
 
     types = Counter(e.type.removeprefix("warroom.incident.").removesuffix(".v1") for e in entries)
     return {
@@ -191,7 +194,7 @@ def _facts(
         },
         "participants": {
             "declarer": person(story.declared_by),
-            "managers": [{**person(p["person"]), "tenures": p["tenures"]} for p in people if p["tenures"]],
+            "managers": [{**named(p["person"]), "tenures": p["tenures"]} for p in people if p["tenures"]],
             "smes": holding("sme"),
             "workers": holding("worker"),
             "observers": holding("observer"),

@@ -1,19 +1,28 @@
 """The post-mortem API's bodies: what it accepts (strict) and what it answers (documented for S6)."""
 
 from datetime import date, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.postmortem.deadlines import OUTCOMES
-from services.postmortem.domain import ROLES
-from services.postmortem.report import SECTIONS
+from services.postmortem.deadlines import Outcome
+from services.postmortem.domain import Role
 from shared.text import Id, Json, Line, Text
 
-SectionId = Enum("SectionId", {sid: sid for sid, _, _ in SECTIONS}, type=str)
+
+class SectionId(StrEnum):
+    # The ids of report.SECTIONS, in their order (a unit test holds the two together).
+    problem = "problem"
+    participants = "participants"
+    cause = "cause"
+    handling = "handling"
+    solution = "solution"
+    prevention = "prevention"
+    handling_lessons = "handling_lessons"
+
+
 Kind = Literal["prevention", "handling", "process_refinement"]
-Outcome = Literal[OUTCOMES]
 
 
 class In(BaseModel):
@@ -82,7 +91,7 @@ class Tenure(Out):
 class Participant(Out):
     person: str
     name: str | None
-    roles: list[Literal[ROLES]]
+    roles: list[Role]
     tenures: list[Tenure] = Field(description="Manager tenure intervals")
 
 

@@ -31,22 +31,27 @@ class Entry:
 def incident_of(event: Envelope) -> str | None:
     """The incident an event is about, or None (a delivery about a minor report, say)."""
     if event.type.startswith(NOTIFICATION):
-        return event.data.get("incident_id")
+        incident_id: str | None = event.data.get("incident_id")  # the contract's: text, or absent
+        return incident_id
     return event.subject
 
 
 def actor_of(event: Envelope) -> str | None:
     """Who acted, who a timer was for, who was notified."""
     data = event.data
+    # The contract's fields: a person id as text (or absent, but for the declarer).
     if event.type == DECLARED:
-        return data["declared_by"]
+        declarer: str = data["declared_by"]
+        return declarer
     if event.type.startswith(TIMER):
-        return data.get("person")
+        person: str | None = data.get("person")
+        return person
     if event.type.startswith(NOTIFICATION):
-        return data.get("recipient")
+        recipient: str | None = data.get("recipient")
+        return recipient
     for key in ("by", "worker", "person"):
-        if isinstance(data.get(key), str):
-            return data[key]
+        if isinstance(actor := data.get(key), str):
+            return actor
     return None
 
 

@@ -1,6 +1,7 @@
 """How times and durations read in the report: the same words in every format."""
 
 from datetime import UTC, datetime
+from typing import overload
 
 
 def human(seconds: float | None) -> str:
@@ -21,6 +22,12 @@ def human(seconds: float | None) -> str:
     return " ".join(f"{value} {unit}" for value, unit in parts[first : first + 2] if value)
 
 
+@overload
+def as_time(value: datetime | str) -> datetime: ...
+@overload
+def as_time(value: None) -> None: ...
+@overload
+def as_time(value: datetime | str | None) -> datetime | None: ...
 def as_time(value: datetime | str | None) -> datetime | None:
     """A moment from the document, whether it is fresh (datetime) or read back from JSON (ISO text)."""
     if value is None or isinstance(value, datetime):

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from shared.process import timing
 from shared.process.rules import Level, Rules
@@ -99,7 +100,9 @@ NOTHING = Plan()
 # --- R11: acknowledging a page ---
 
 
-def plan_page(cause: str, incident_id: str, paged: str, at: datetime, level: Level, hours: Mapping | None) -> Plan:
+def plan_page(
+    cause: str, incident_id: str, paged: str, at: datetime, level: Level, hours: Mapping[str, Any] | None
+) -> Plan:
     """R11: a page (the declaration's, or an escalation's) must be acknowledged within the level's
     ``acknowledge_within`` of the moment its immediacy lets the page out to the paged person (whose
     ``hours`` they are, as projected when they were paged): a night page of a ``waking_hours`` level
@@ -214,11 +217,12 @@ def plan_checklist(cause: str, incident_id: str, level: Level, since: datetime, 
                 CHECKLIST_STEP_DUE,
                 incident_id,
                 None,
-                timing.step_due(step, since),
+                due,
                 {"step": step.id, "level": level.number},
             )
             for step in level.timed_steps
-            if step.id not in done
+            # A timed step always has a deadline: the check only tells the type checker so.
+            if step.id not in done and (due := timing.step_due(step, since)) is not None
         ),
     )
 

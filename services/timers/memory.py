@@ -151,7 +151,7 @@ class MemoryStore:
             key=lambda t: t.due_at,
             default=None,
         )
-        return None if timer is None else timer.due_at - timer.every
+        return None if timer is None or timer.every is None else timer.due_at - timer.every
 
     async def apply_plan(self, plan: Plan) -> None:
         for cancel in plan.cancel:

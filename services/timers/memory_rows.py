@@ -27,6 +27,12 @@ class Span:
     rather than on every look at the person's recent stretches."""
 
     __slots__ = ("incident_id", "person", "role", "start", "end", "stretch")
+    incident_id: str
+    person: str
+    role: str
+    start: datetime
+    end: datetime | None  # None while it lasts
+    stretch: Stretch
 
     def __init__(self, incident_id: str, person: str, role: str, start: datetime):
         self.incident_id, self.person, self.role, self.start, self.end = incident_id, person, role, start, None

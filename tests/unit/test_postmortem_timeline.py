@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from services.postmortem import render
 from services.postmortem.domain import fold
 from services.postmortem.report import SECTION_IDS, document, durations
-from services.postmortem.schemas import Postmortem
+from services.postmortem.schemas import Postmortem, SectionId
 from services.postmortem.summaries import quote, summarise
 from services.postmortem.timeline import Entry, entry_of
 from shared.contract import Envelope, event_id
@@ -277,6 +277,10 @@ def test_the_document_has_the_seven_sections_in_the_order_of_the_spec():
     )
     assert all(section["prompt"] and not section["written"] for section in doc["sections"])
     assert doc["durations"]["at_level"] == {"2": 600.0}
+
+
+def test_r16_the_api_edits_exactly_the_documents_sections_in_their_order():
+    assert [section.value for section in SectionId] == list(SECTION_IDS)
 
 
 def test_the_json_of_a_document_is_what_its_schema_writes():
