@@ -36,7 +36,7 @@ async def test_a_reader_that_falls_behind_is_ended_and_the_others_still_get_ever
     received = []
     for sequence in range(1, 6):
         live.deliver(envelope(INCIDENT, sequence))
-        received.append((await quick.next(1.0)).sequence)  # type: ignore[union-attr]
+        received.append((await quick.next(1.0)).sequence)
     assert received == [1, 2, 3, 4, 5]
     with pytest.raises(FellBehind):
         await slow.next(1.0)
@@ -47,9 +47,9 @@ async def test_a_feed_gets_its_incidents_events_and_an_every_incident_feed_gets_
     one, every = live.open("a", INCIDENT), live.open("a", None)
     live.deliver(envelope(OTHER, 1))
     live.deliver(envelope(INCIDENT, 1))
-    assert (await one.next(1.0)).subject == INCIDENT  # type: ignore[union-attr]
+    assert (await one.next(1.0)).subject == INCIDENT
     assert await one.next(0.05) is None  # nothing more: time for a keep-alive
-    assert [(await every.next(1.0)).subject for _ in range(2)] == [OTHER, INCIDENT]  # type: ignore[union-attr]
+    assert [(await every.next(1.0)).subject for _ in range(2)] == [OTHER, INCIDENT]
 
 
 def test_streams_per_holder_are_bounded_and_a_closed_one_gives_its_place_back():
@@ -76,7 +76,7 @@ async def test_a_missed_live_event_is_read_from_the_store_in_its_place_and_none_
     feed = live.open("a", INCIDENT)
     for sequence in (2, 4, 3, 5):  # 2 is in the history too; 4 comes before 3
         live.deliver(envelope(INCIDENT, sequence))
-    stream = event_stream.incident(None, feed, INCIDENT, after=0, keepalive=0.05)  # type: ignore[arg-type]
+    stream = event_stream.incident(None, feed, INCIDENT, after=0, keepalive=0.05)
     assert await anext(stream) == event_stream.RECONNECT
     sent = [await anext(stream) for _ in range(2)]
     stored[:] = [envelope(INCIDENT, sequence) for sequence in range(1, 6)]
@@ -114,4 +114,4 @@ async def test_a_quiet_feed_times_out_for_a_keep_alive_without_losing_what_comes
     feed = live.open("a", None)
     assert await feed.next(0.05) is None
     asyncio.get_running_loop().call_later(0.01, live.deliver, envelope(INCIDENT, 1))
-    assert (await feed.next(1.0)).sequence == 1  # type: ignore[union-attr]
+    assert (await feed.next(1.0)).sequence == 1
