@@ -1,11 +1,14 @@
 """`make run`: the four Warroom services on this machine, with their own PostgreSQL and NATS.
 
-Data lives in var/ (var/postgres, var/nats, var/admin_token), so a second run
-finds the first run's incidents. Environment (all optional):
+Data lives in var/ (var/postgres, var/nats, var/admin_token, var/link_secret), so a
+second run finds the first run's incidents and the links it sent still open. Environment
+(all optional):
 
   WARROOM_DATABASE_URL / WARROOM_NATS_URL   use these servers instead of private ones
   WARROOM_PG_PORT (15432) / WARROOM_NATS_PORT (14222)   ports of the private servers
   WARROOM_ADMIN_TOKEN        default: generated once, kept in var/admin_token
+  WARROOM_LINK_SECRETS       signs links in notifications; default: generated once, kept
+                             in var/link_secret, the same for every service
   WARROOM_WEBHOOK_ALLOWLIST  default: 127.0.0.0/8
   WARROOM_INCIDENT_PORT (8080), WARROOM_NOTIFIER_PORT (8081),
   WARROOM_TIMERS_PORT (8082), WARROOM_POSTMORTEM_PORT (8083)
@@ -63,10 +66,11 @@ def _pump(name: str, stream) -> None:
             sys.stdout.buffer.flush()
 
 
-def admin_token(var: Path) -> str:
-    if token := os.environ.get("WARROOM_ADMIN_TOKEN"):
+def kept_secret(var: Path, name: str, variable: str) -> str:
+    """The variable's value if set, else the secret kept in var/<name>, generated (mode 0600) at the first run."""
+    if token := os.environ.get(variable):
         return token
-    path = var / "admin_token"
+    path = var / name
     if path.exists() and (token := path.read_text().strip()):
         return token
     token = secrets.token_urlsafe(32)
@@ -75,6 +79,10 @@ def admin_token(var: Path) -> str:
     with os.fdopen(fd, "w") as f:
         f.write(token + "\n")
     return token
+
+
+def admin_token(var: Path) -> str:
+    return kept_secret(var, "admin_token", "WARROOM_ADMIN_TOKEN")
 
 
 def selected_services() -> dict[str, tuple[str, str, int]]:
@@ -172,6 +180,8 @@ def run(stack: contextlib.ExitStack) -> int:
     var.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env["WARROOM_ADMIN_TOKEN"] = admin_token(var)
+    # One secret for every service, kept, so links sent before a restart still open after it.
+    env["WARROOM_LINK_SECRETS"] = kept_secret(var, "link_secret", "WARROOM_LINK_SECRETS")
     env.setdefault("WARROOM_WEBHOOK_ALLOWLIST", "127.0.0.0/8")
 
     chosen = selected_services()
@@ -183,6 +193,8 @@ def run(stack: contextlib.ExitStack) -> int:
             return 1
     if "incident" in ports:  # the post-mortem forwards refinements to the incident service (R17)
         env.setdefault("WARROOM_INCIDENT_URL", f"http://127.0.0.1:{ports['incident']}")
+        # Where links in notifications and problem types send people: this run's incident service.
+        env.setdefault("WARROOM_PUBLIC_URL", f"http://127.0.0.1:{ports['incident']}")
 
     pg = nats = None
     if not env.get("WARROOM_DATABASE_URL"):
