@@ -4,7 +4,7 @@ Nothing is sent here: a handler runs inside the consumer's transaction, so it on
 deliveries (one per event, recipient and channel) that the delivery worker sends after commit.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import asyncpg
@@ -16,6 +16,7 @@ from services.notifier import (
     isolation,
     messages,
     names,
+    notice_links,
     patterns,
     phrasing,
     readmodel,
@@ -38,7 +39,7 @@ QUEUED = Counter(
 
 
 # The fields of event data that name a person, whom a message may mention by name.
-_PERSON_FIELDS = ("by", "to", "manager", "previous", "person", "paged", "worker")
+_PERSON_FIELDS = ("by", "to", "manager", "previous", "person", "paged", "worker", "declared_by")
 
 
 class IncidentNotYetKnown(Exception):
@@ -50,8 +51,8 @@ class Options:
     clock: Clock
     # An SMTP server is configured, so people are emailed as well.
     email: bool = False
-    # Where people read post-mortems (…/v1/postmortems/{id}/report.html).
-    postmortem_url: str = "http://127.0.0.1:8083"
+    # The links each notification to a person carries (notice_links.py): the console, signed ones.
+    links: notice_links.NoticeLinks = notice_links.NoticeLinks()
 
 
 async def handle_incident(conn: asyncpg.Connection, event: Envelope, *, options: Options) -> None:
@@ -93,7 +94,7 @@ async def _summary_for(conn: asyncpg.Connection, event: Envelope, incident_id: s
 
 async def handle_postmortem(conn: asyncpg.Connection, event: Envelope, *, options: Options) -> None:
     incident_id = event.data["incident_id"]
-    link = f"{options.postmortem_url}/v1/postmortems/{incident_id}/report.html"
+    link = options.links.unsigned_report(incident_id)  # each recipient's signed one replaces it, with secrets
     await _about_incident(conn, event, incident_id, options, link=link)
 
 
@@ -133,8 +134,12 @@ async def tell(
         level, rules, named, link, description=messages.description(process, incident.severity), summary=summary
     )
     now = options.clock.now()
+    # The event that paged someone names the page their acknowledge link answers.
+    page = event.sequence if event.type.startswith(recipients.INCIDENT) else None
     for person_id, person, notice in audience:
-        message = messages.compose(notice, incident, event.data, ctx)
+        urls = options.links.for_notice(incident.id, person_id, notice.reason, page, now)
+        told = replace(ctx, link=urls.get("report", link), acknowledge=urls.get("acknowledge"))
+        message = messages.compose(notice, incident, event.data, told)
         payload = {
             "incident_id": incident.id,
             "event_type": event.type,
@@ -150,7 +155,8 @@ async def tell(
             "why": message.why,
             "ask": message.ask,
             "communications": message.communications,
-            "link": link,
+            "link": told.link,  # the report, as links.report when links are signed
+            "links": urls,
         }
         immediacy = notice.immediacy or level.immediacy
         not_before = reachable_at(person, immediacy, now)

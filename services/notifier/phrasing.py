@@ -24,6 +24,7 @@ class MessageContext:
     role: str = ""  # the recipient's, filled in per message
     description: str = ""  # the level's: the process kernel's Level leaves it to the document
     summary: Summary | None = None  # what an observer summary covers (R07)
+    acknowledge: str | None = None  # on a page: the recipient's signed link that acknowledges it (R11)
 
     def name(self, person: str | None) -> str:
         return self.names.get(person, person) if person else "nobody"

@@ -11,8 +11,15 @@ from services.notifier.phrasing import MessageContext, Said, Words, spoken
 
 
 def _acknowledge(ctx: MessageContext) -> str:
+    """When to acknowledge, and how: the recipient's link, last on its sentence so it reads (and taps) whole."""
     ack = ctx.level.acknowledge_within
-    return f"Acknowledge within {spoken(ack)}, or the next SME is paged (R11)." if ack else "Acknowledge now."
+    when = f"Acknowledge within {spoken(ack)}, or the next SME is paged (R11)." if ack else "Acknowledge now."
+    return f"{when} Acknowledge here: {ctx.acknowledge}" if ctx.acknowledge else when
+
+
+def _meaning(incident: IncidentView, ctx: MessageContext) -> str:
+    """What the level means, as the process describes it: a page must say how bad it is."""
+    return f" Level {incident.severity} means: {ctx.description.rstrip('.')}." if ctx.description else ""
 
 
 def _pr_needed(incident: IncidentView, ctx: MessageContext) -> str:
@@ -22,8 +29,9 @@ def _pr_needed(incident: IncidentView, ctx: MessageContext) -> str:
 
 
 def _paged(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
+    declarer = f" by {ctx.name(data['declared_by'])}" if data.get("declared_by") else ""
     return (
-        f'{subject} was declared for "{data["aspect"]}".',
+        f'{subject} was declared for "{data["aspect"]}"{declarer}.{_meaning(incident, ctx)}',
         (
             f"{_acknowledge(ctx)} You manage it from now on until you hand over; never work on the problem "
             f"yourself (R03).{_pr_needed(incident, ctx)}"
@@ -34,7 +42,8 @@ def _paged(subject: str, incident: IncidentView, data: dict[str, Any], ctx: Mess
 def _escalated(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     whom = "the catch-all SME" if data.get("to_catch_all") else "you, the next SME"
     return (
-        f"nobody acknowledged the page for {subject}, so it escalated to {whom}: you are its manager now.",
+        f"nobody acknowledged the page for {subject}, so it escalated to {whom}: you are its manager now."
+        f"{_meaning(incident, ctx)}",
         f"{_acknowledge(ctx)}{_pr_needed(incident, ctx)}",
     )
 
