@@ -122,7 +122,7 @@ async def incident_events(
         "Every incident's events (`warroom.incident.*`: never people's, tokens' or the organisation's), in the "
         "order they were stored; `next` is the `position` to continue `after` (null at the end). Anyone signed "
         "in reads every incident. "
-        + _streamed("its events from now on, or first those stored after `Last-Event-ID` (or `after`), a `position`,")
+        + _streamed("the events from now on, or first those stored after `Last-Event-ID` (or `after`), a `position`,")
     ),
 )
 async def every_incident_events(
