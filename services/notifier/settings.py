@@ -21,10 +21,6 @@ class NotifierSettings(Settings):
     def signing_secrets(self) -> list[str]:
         return [item.strip() for item in self.notifier_signing_secrets.split(",") if item.strip()]
 
-    def postmortem_base_url(self) -> str:
-        """Where people read post-mortems: the public URL when set, else the local service."""
-        return (self.public_postmortem_url or f"http://{self.host}:{self.postmortem_port}").rstrip("/")
-
 
 def notifier_settings(settings: Settings | None) -> NotifierSettings:
     """The notifier's settings from shared ones (tests and tools pass those); unset fields from the environment."""
