@@ -1,6 +1,7 @@
 """FastAPI dependencies of the incident service: the application, the caller, If-Match, a keyed reply."""
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -45,13 +46,15 @@ Caller = Annotated[Actor, Depends(caller)]
 
 @dataclass(frozen=True)
 class StreamOpener:
-    """Who opens a live event stream, and whose streams it counts among (their number is bounded)."""
+    """Who opens a live event stream, whose streams it counts among (their number is bounded), and how the
+    stream asks again whether its reader still signs in (a revocation or a deactivation ends it)."""
 
     actor: Actor
     # A bearer token's digest, or the person of a console session.
     holder: str
     # Signed in with the console's session cookie, which opens the live streams and no other API route.
     by_session: bool
+    signed_in: Callable[[], Awaitable[bool]]
 
 
 async def stream_caller(
@@ -60,13 +63,25 @@ async def stream_caller(
     """The caller of a live event stream: by bearer token, as every API route; else by the console's
     session cookie (``app.state.sessions.actor(request)``: an Actor, or None without a valid session)."""
     if credentials is not None:
+        token = credentials.credentials
         actor = await caller(app, credentials)
-        return StreamOpener(actor, "token:" + hashlib.sha256(credentials.credentials.encode()).hexdigest(), False)
+
+        async def token_signs_in() -> bool:  # from the store, not the cache: revoked is revoked at once
+            return await run_in_threadpool(app.people.actor_for, token) is not None
+
+        return StreamOpener(actor, "token:" + hashlib.sha256(token.encode()).hexdigest(), False, token_signs_in)
     sessions = getattr(request.app.state, "sessions", None)
-    signed_in = None if sessions is None else await sessions.actor(request)
+    if sessions is None:
+        raise unauthorized()
+    signed_in = await sessions.actor(request)
     if not isinstance(signed_in, Actor):
         raise unauthorized()
-    return StreamOpener(signed_in, f"session:{signed_in.person_id}", True)
+    scope = request.scope
+
+    async def session_signs_in() -> bool:  # a request of its own: the first one's answer stays with it
+        return await sessions.actor(Request({**scope, "state": {}})) is not None
+
+    return StreamOpener(signed_in, f"session:{signed_in.person_id}", True, session_signs_in)
 
 
 StreamCaller = Annotated[StreamOpener, Depends(stream_caller)]

@@ -43,9 +43,7 @@ class LiveResponse(EventSourceResponse):
             self.on_close()
 
 
-async def incident(
-    app: IncidentApplication, feed: Feed, incident_id: str, after: int, keepalive: float
-) -> AsyncIterator[bytes]:
+async def incident(app: IncidentApplication, feed: Feed, incident_id: str, after: int) -> AsyncIterator[bytes]:
     """One incident's events after sequence ``after``: its history, then live."""
     yield RECONNECT
     last = after
@@ -56,11 +54,7 @@ async def incident(
             last = envelope.sequence
         if len(page) < PAGE:
             break
-    while True:
-        try:
-            live = await feed.next(keepalive)
-        except FellBehind:
-            return  # the client reconnects with Last-Event-ID and resumes where it was
+    async for live in _live(feed):
         if live is None:
             yield KEEPALIVE
             continue
@@ -76,9 +70,7 @@ async def incident(
         last = live.sequence
 
 
-async def every_incident(
-    app: IncidentApplication, feed: Feed, after: int | None, keepalive: float
-) -> AsyncIterator[bytes]:
+async def every_incident(app: IncidentApplication, feed: Feed, after: int | None) -> AsyncIterator[bytes]:
     """Every incident's events: live, or first those stored after position ``after``."""
     yield RECONNECT
     sent = after
@@ -89,15 +81,24 @@ async def every_incident(
             for envelope in stretch.events:
                 yield message(envelope, envelope.position)
         sent = stretch.read_to
-    while True:
-        try:
-            live = await feed.next(keepalive)
-        except FellBehind:
-            return
+    async for live in _live(feed):
         if live is None:
             yield KEEPALIVE
         elif sent is None or live.position > sent:
             yield message(live, live.position)
+
+
+async def _live(feed: Feed) -> AsyncIterator[Envelope | None]:
+    """The feed's live events, and None whenever a keep-alive is due. Ends when the reader fell behind (it
+    reconnects with Last-Event-ID and resumes where it was) or no longer signs in (it is refused then)."""
+    while True:
+        try:
+            live = await feed.next()
+        except FellBehind:
+            return
+        if live is None and not await feed.signed_in():
+            return
+        yield live
 
 
 async def json_lines(app: IncidentApplication, incident_id: str, after: int) -> AsyncIterator[bytes]:

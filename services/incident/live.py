@@ -9,14 +9,19 @@ only to fill a gap it noticed in an incident's sequence.
 A stream whose queue fills up is ended: its client resumes with ``Last-Event-ID`` and loses
 nothing, while the subscription and every other stream go on at full speed. The number of streams
 open at once per token (or per console session) is bounded on each replica; beyond it, 429.
+
+A stream outlives no revocation: when a token is revoked or a person deactivated (the same
+subscription hears of it), and at every keep-alive (a token may also just expire), each stream
+checks its reader's token or session again and ends if it no longer signs anyone in.
 """
 
 import asyncio
 from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import DeliverPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
 from prometheus_client import Counter as Total
 from prometheus_client import Gauge
 from pydantic import ValidationError
@@ -28,7 +33,9 @@ from shared.contract.streams import INCIDENT
 log = logs.get(__name__)
 
 # Person, token, directory, process and report events are never streamed (they are no incident's).
-SUBJECTS = "warroom.incident.>"
+INCIDENT_EVENTS = "warroom.incident.>"
+# What may take away a reader's right to go on reading: every stream checks its reader again.
+REVOCATIONS = ("warroom.token.revoked.v1", "warroom.person.deactivated.v1")
 OPEN = Gauge("warroom_live_streams", "Live event streams open on this replica")
 ENDED = Total("warroom_live_streams_overflowed", "Live event streams ended because their reader fell behind")
 
@@ -46,14 +53,23 @@ class FellBehind(Exception):
 
 
 class Feed:
-    """One open stream's bounded queue of live events: every incident's, or one incident's."""
+    """One open stream's bounded queue of live events (every incident's, or one incident's), how often it
+    must speak, and how to ask whether its reader is still signed in."""
 
-    def __init__(self, holder: str, incident_id: str | None, capacity: int):
-        self.holder, self.incident_id = holder, incident_id
-        self.queue: asyncio.Queue[Envelope] = asyncio.Queue(capacity)
+    def __init__(
+        self,
+        holder: str,
+        incident_id: str | None,
+        capacity: int,
+        keepalive: float,
+        signed_in: Callable[[], Awaitable[bool]],
+    ):
+        self.holder, self.incident_id, self.keepalive, self.signed_in = holder, incident_id, keepalive, signed_in
+        # None in the queue: a token was revoked or a person deactivated somewhere; check the reader again.
+        self.queue: asyncio.Queue[Envelope | None] = asyncio.Queue(capacity)
         self.fell_behind = False
 
-    def offer(self, envelope: Envelope) -> None:
+    def offer(self, envelope: Envelope | None) -> None:
         """Never waits: a full queue marks the stream to end instead of slowing the subscription."""
         if self.fell_behind:
             return
@@ -63,12 +79,13 @@ class Feed:
             self.fell_behind = True
             ENDED.inc()
 
-    async def next(self, within: float) -> Envelope | None:
-        """The next live event, or None when none came ``within`` seconds (time for a keep-alive)."""
+    async def next(self) -> Envelope | None:
+        """The next live event; None when it is time to check the reader and send a keep-alive (nothing
+        came within ``keepalive`` seconds, or a revocation was heard of)."""
         if self.fell_behind:
             raise FellBehind()
         try:
-            async with asyncio.timeout(within):
+            async with asyncio.timeout(self.keepalive):
                 return await self.queue.get()
         except TimeoutError:
             return None
@@ -89,7 +106,12 @@ class LiveEvents:
         # Ordered: nats-py notices a missed message (or a lost consumer, NATS restarted) and recreates
         # the consumer from the next stream sequence, so a NATS outage delays events but loses none.
         self.subscription = await js.subscribe(
-            SUBJECTS, stream=INCIDENT.name, cb=self.receive, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW
+            INCIDENT_EVENTS,
+            stream=INCIDENT.name,
+            config=ConsumerConfig(filter_subjects=[INCIDENT_EVENTS, *REVOCATIONS]),
+            cb=self.receive,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.NEW,
         )
 
     async def stop(self) -> None:
@@ -100,11 +122,12 @@ class LiveEvents:
                 log.info("live_unsubscribe_failed", error=repr(exc))
             self.subscription = None
 
-    def open(self, holder: str, incident_id: str | None) -> Feed:
-        """A feed for a new stream of ``holder`` (a token's digest, or a session's person)."""
+    def open(self, holder: str, incident_id: str | None, signed_in: Callable[[], Awaitable[bool]]) -> Feed:
+        """A feed for a new stream of ``holder`` (a token's digest, or a session's person); ``signed_in``
+        tells whether its reader's token or session still signs anyone in."""
         if self.open_by[holder] >= self.per_holder:
             raise TooManyStreams(self.per_holder)
-        feed = Feed(holder, incident_id, self.capacity)
+        feed = Feed(holder, incident_id, self.capacity, self.keepalive, signed_in)
         self.open_by[holder] += 1
         self.feeds[incident_id].add(feed)
         OPEN.inc()
@@ -124,6 +147,11 @@ class LiveEvents:
         OPEN.dec()
 
     async def receive(self, msg: Msg) -> None:
+        if msg.subject in REVOCATIONS:
+            for feeds in self.feeds.values():
+                for feed in feeds:
+                    feed.offer(None)
+            return
         try:
             envelope = Envelope.from_bytes(msg.data)
         except ValidationError as exc:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import httpx
 import nats
+import pytest
 
 from services.incident.policy import Actor
 from shared import natsio
@@ -229,3 +230,21 @@ async def test_the_console_session_opens_the_live_streams_and_no_json_page(datab
     assert [json_page.status_code, export.status_code, everything.status_code] == [401, 401, 401]
     assert without.status_code == 401
     assert "bearer token" in json_page.json()["detail"]
+
+
+async def test_revoking_a_token_ends_its_open_streams_at_once_and_they_cannot_reopen(database_url, nats_url):
+    async with served(database_url, nats_url) as (client, _):  # keep-alives every 15 s: too late to matter
+        person, _ = await register(client, "Ada")
+        issued = (await client.post("/v1/tokens", json={"person_id": person})).json()
+        mine = auth(issued["token"])
+        async with stream(client, "/v1/events", headers=mine) as events:
+            assert (await events.next()).retry is not None
+            assert (await client.delete(f"/v1/tokens/{issued['id']}")).status_code in (200, 204)
+            started = asyncio.get_running_loop().time()
+            with pytest.raises((EOFError, httpx.HTTPError)):
+                while True:
+                    await events.next(timeout=5)
+            ended_after = asyncio.get_running_loop().time() - started
+        reopened = await client.get("/v1/events", headers={**SSE, **mine})
+    assert ended_after < 3
+    assert reopened.status_code == 401

@@ -17,6 +17,10 @@ from shared.contract import Envelope
 INCIDENT, OTHER = "incident-1", "incident-2"
 
 
+async def signed_in() -> bool:
+    return True
+
+
 def envelope(subject: str, sequence: int, position: int | None = None) -> Envelope:
     return Envelope(
         id=f"{subject}:{sequence}",
@@ -32,37 +36,37 @@ def envelope(subject: str, sequence: int, position: int | None = None) -> Envelo
 
 async def test_a_reader_that_falls_behind_is_ended_and_the_others_still_get_every_event():
     live = LiveEvents(capacity=2, per_holder=8, keepalive=1.0)
-    slow, quick = live.open("slow", None), live.open("quick", None)
+    slow, quick = live.open("slow", None, signed_in), live.open("quick", None, signed_in)
     received = []
     for sequence in range(1, 6):
         live.deliver(envelope(INCIDENT, sequence))
-        received.append((await quick.next(1.0)).sequence)
+        received.append((await quick.next()).sequence)
     assert received == [1, 2, 3, 4, 5]
     with pytest.raises(FellBehind):
-        await slow.next(1.0)
+        await slow.next()
 
 
 async def test_a_feed_gets_its_incidents_events_and_an_every_incident_feed_gets_all():
-    live = LiveEvents(capacity=10, per_holder=8, keepalive=1.0)
-    one, every = live.open("a", INCIDENT), live.open("a", None)
+    live = LiveEvents(capacity=10, per_holder=8, keepalive=0.05)
+    one, every = live.open("a", INCIDENT, signed_in), live.open("a", None, signed_in)
     live.deliver(envelope(OTHER, 1))
     live.deliver(envelope(INCIDENT, 1))
-    assert (await one.next(1.0)).subject == INCIDENT
-    assert await one.next(0.05) is None  # nothing more: time for a keep-alive
-    assert [(await every.next(1.0)).subject for _ in range(2)] == [OTHER, INCIDENT]
+    assert (await one.next()).subject == INCIDENT
+    assert await one.next() is None  # nothing more: time for a keep-alive
+    assert [(await every.next()).subject for _ in range(2)] == [OTHER, INCIDENT]
 
 
 def test_streams_per_holder_are_bounded_and_a_closed_one_gives_its_place_back():
     live = LiveEvents(capacity=10, per_holder=2, keepalive=1.0)
-    first, _ = live.open("token:a", None), live.open("token:a", INCIDENT)
+    first, _ = live.open("token:a", None, signed_in), live.open("token:a", INCIDENT, signed_in)
     with pytest.raises(TooManyStreams, match="at most 2"):
-        live.open("token:a", None)
-    live.open("token:b", None)  # another token's count is its own
+        live.open("token:a", None, signed_in)
+    live.open("token:b", None, signed_in)  # another token's count is its own
     live.close(first)
     live.close(first)  # closing twice frees one place, once
-    live.open("token:a", None)
+    live.open("token:a", None, signed_in)
     with pytest.raises(TooManyStreams):
-        live.open("token:a", None)
+        live.open("token:a", None, signed_in)
 
 
 async def test_a_missed_live_event_is_read_from_the_store_in_its_place_and_none_is_sent_twice(monkeypatch):
@@ -73,10 +77,10 @@ async def test_a_missed_live_event_is_read_from_the_store_in_its_place_and_none_
 
     monkeypatch.setattr(history, "published", published)
     live = LiveEvents(capacity=10, per_holder=8, keepalive=0.05)
-    feed = live.open("a", INCIDENT)
+    feed = live.open("a", INCIDENT, signed_in)
     for sequence in (2, 4, 3, 5):  # 2 is in the history too; 4 comes before 3
         live.deliver(envelope(INCIDENT, sequence))
-    stream = event_stream.incident(None, feed, INCIDENT, after=0, keepalive=0.05)
+    stream = event_stream.incident(None, feed, INCIDENT, after=0)
     assert await anext(stream) == event_stream.RECONNECT
     sent = [await anext(stream) for _ in range(2)]
     stored[:] = [envelope(INCIDENT, sequence) for sequence in range(1, 6)]
@@ -111,7 +115,36 @@ def test_the_accept_header_chooses_a_stream_the_json_lines_or_the_json_page(acce
 
 async def test_a_quiet_feed_times_out_for_a_keep_alive_without_losing_what_comes_next():
     live = LiveEvents(capacity=10, per_holder=8, keepalive=0.05)
-    feed = live.open("a", None)
-    assert await feed.next(0.05) is None
+    feed = live.open("a", None, signed_in)
+    assert await feed.next() is None
     asyncio.get_running_loop().call_later(0.01, live.deliver, envelope(INCIDENT, 1))
-    assert (await feed.next(1.0)).sequence == 1
+    assert (await feed.next()).sequence == 1
+
+
+class Revoked:
+    """A NATS message saying a token was revoked (its data is not read: every stream checks again)."""
+
+    subject = "warroom.token.revoked.v1"
+    data = b"{}"
+
+
+async def test_a_revocation_heard_makes_every_stream_check_its_reader_at_once_and_one_no_longer_signed_in_ends():
+    still = {"a": True, "b": True}
+
+    def reader(name: str):
+        async def check() -> bool:
+            return still[name]
+
+        return check
+
+    live = LiveEvents(capacity=10, per_holder=8, keepalive=60.0)  # no keep-alive would come in time
+    stream_a = event_stream.every_incident(None, live.open("a", None, reader("a")), after=None)
+    stream_b = event_stream.every_incident(None, live.open("b", INCIDENT, reader("b")), after=None)
+    assert [await anext(stream_a), await anext(stream_b)] == [event_stream.RECONNECT] * 2
+    still["a"] = False
+    await live.receive(Revoked())
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(anext(stream_a), 1.0)
+    assert await asyncio.wait_for(anext(stream_b), 1.0) == event_stream.KEEPALIVE  # checked, and goes on
+    live.deliver(envelope(INCIDENT, 1))
+    assert b"id: 1" in await asyncio.wait_for(anext(stream_b), 1.0)

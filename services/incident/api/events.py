@@ -97,12 +97,7 @@ async def incident_events(
     form = wanted(request)
     if form == SSE:
         start = after if last_event_id is None else last_event_id
-        return _stream(
-            request,
-            opener,
-            incident_id,
-            lambda feed, keepalive: event_stream.incident(app, feed, incident_id, start, keepalive),
-        )
+        return _stream(request, opener, incident_id, lambda feed: event_stream.incident(app, feed, incident_id, start))
     _json_api_only(opener)
     if form == NDJSON:
         disposition = f'attachment; filename="incident-{incident_id}.ndjson"'
@@ -135,9 +130,7 @@ async def every_incident_events(
 ) -> Response | EventsPage:
     if wanted(request) == SSE:
         start = after if last_event_id is None else last_event_id
-        return _stream(
-            request, opener, None, lambda feed, keepalive: event_stream.every_incident(app, feed, start, keepalive)
-        )
+        return _stream(request, opener, None, lambda feed: event_stream.every_incident(app, feed, start))
     _json_api_only(opener)
     stretch = await run_in_threadpool(history.incident_events_since, app, after or 0, limit)
     events = [e.model_dump(mode="json") for e in stretch.events]
@@ -148,12 +141,12 @@ def _stream(
     request: Request,
     opener: StreamOpener,
     incident_id: str | None,
-    content: Callable[[Feed, float], AsyncIterator[bytes]],
+    content: Callable[[Feed], AsyncIterator[bytes]],
 ) -> Response:
     """Open a feed first (so nothing published while the history is read is missed), then stream."""
     live: LiveEvents = request.app.state.live
     try:
-        feed = live.open(opener.holder, incident_id)
+        feed = live.open(opener.holder, incident_id, opener.signed_in)
     except TooManyStreams as refused:
         raise Problem(429, f"{refused}; close one first", headers={"Retry-After": str(RETRY_AFTER)}) from None
-    return event_stream.LiveResponse(content(feed, live.keepalive), on_close=lambda: live.close(feed))
+    return event_stream.LiveResponse(content(feed), on_close=lambda: live.close(feed))
