@@ -4,10 +4,12 @@ report link opens the post-mortem's HTML without a token. The incident service, 
 post-mortem service run in-process on the same PostgreSQL and NATS, as in production."""
 
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
 
+from shared.links import ACKNOWLEDGE, LinkSigner
 from tests.support.incident import auth, eventually, incident_service, register
 from tests.support.notifier import Receiver, notifier
 from tests.support.postmortem import postmortem_service
@@ -140,6 +142,12 @@ async def test_s1_a_forged_or_misused_link_answers_403_never_a_401_challenge(dat
         # A report link acknowledges nothing, and an acknowledge link opens no report.
         assert (await browser.get(f"/links/acknowledge/{report.rsplit('/', 1)[1]}")).status_code == 403
         assert (await reader.get(f"/links/report/{ack.rsplit('/', 1)[1]}")).status_code == 403
+        yesterday = datetime.now(UTC) - timedelta(days=1)
+        expired = LinkSigner([SECRET], timedelta(hours=1)).sign(
+            ACKNOWLEDGE, incident["id"], team["Sam"][0], yesterday, 1
+        )
+        too_late = await browser.post(f"/links/acknowledge/{expired}", data={"link": expired})
+        assert too_late.status_code == 403 and "This link has expired" in too_late.text
         assert await _acknowledgements(incidents, incident["id"]) == []
 
 
