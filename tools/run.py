@@ -161,6 +161,27 @@ def _stop(what: str, server: LocalPostgres | LocalNats) -> None:
     server.stop()
 
 
+def service_environment(var: Path) -> dict[str, str]:
+    """What every service is started with: this environment, and the secrets kept in ``var``."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env["WARROOM_ADMIN_TOKEN"] = admin_token(var)
+    # One secret for every service, kept, so links sent before a restart still open after it.
+    env["WARROOM_LINK_SECRETS"] = kept_secret(var, "link_secret", "WARROOM_LINK_SECRETS")
+    env.setdefault("WARROOM_WEBHOOK_ALLOWLIST", "127.0.0.0/8")
+    return env
+
+
+def announce(services: list[RunningService], env: dict[str, str]) -> None:
+    lines = [f"  {s.name:<11} http://127.0.0.1:{s.port}" for s in services]
+    say(
+        "Warroom is up:\n"
+        + "\n".join(lines)
+        + f"\n  admin token {env['WARROOM_ADMIN_TOKEN']}"
+        + f"\n  PostgreSQL  {env['WARROOM_DATABASE_URL']}\n  NATS        {env['WARROOM_NATS_URL']}"
+        + "\nPress Ctrl-C to stop."
+    )
+
+
 class ServiceDied(Exception):
     pass
 
@@ -178,11 +199,7 @@ def check_alive(services: list[RunningService], pg: LocalPostgres | None, nats: 
 def run(stack: contextlib.ExitStack) -> int:
     var = Path(os.environ.get("WARROOM_VAR_DIR") or ROOT / "var").absolute()
     var.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env["WARROOM_ADMIN_TOKEN"] = admin_token(var)
-    # One secret for every service, kept, so links sent before a restart still open after it.
-    env["WARROOM_LINK_SECRETS"] = kept_secret(var, "link_secret", "WARROOM_LINK_SECRETS")
-    env.setdefault("WARROOM_WEBHOOK_ALLOWLIST", "127.0.0.0/8")
+    env = service_environment(var)
 
     chosen = selected_services()
     ports = {}
@@ -229,14 +246,7 @@ def run(stack: contextlib.ExitStack) -> int:
             if waiting:
                 time.sleep(0.3)
 
-        lines = [f"  {s.name:<11} http://127.0.0.1:{s.port}" for s in services]
-        say(
-            "Warroom is up:\n"
-            + "\n".join(lines)
-            + f"\n  admin token {env['WARROOM_ADMIN_TOKEN']}"
-            + f"\n  PostgreSQL  {env['WARROOM_DATABASE_URL']}\n  NATS        {env['WARROOM_NATS_URL']}"
-            + "\nPress Ctrl-C to stop."
-        )
+        announce(services, env)
         while True:
             check_alive(services, pg, nats)
             time.sleep(0.5)

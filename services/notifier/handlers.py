@@ -6,6 +6,7 @@ deliveries (one per event, recipient and channel) that the delivery worker sends
 
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import Any
 
 import asyncpg
 from prometheus_client import Counter
@@ -29,7 +30,7 @@ from shared.clock import Clock
 from shared.consumer import Handler
 from shared.contract import Envelope
 from shared.process.hours import reachable_at
-from shared.process.rules import Rules
+from shared.process.rules import Level, Rules
 
 QUEUED = Counter(
     "warroom_notifier_deliveries_queued_total",
@@ -139,25 +140,7 @@ async def tell(
     for person_id, person, notice in audience:
         urls = options.links.for_notice(incident.id, person_id, notice.reason, page, now)
         told = replace(ctx, link=urls.get("report", link), acknowledge=urls.get("acknowledge"))
-        message = messages.compose(notice, incident, event.data, told)
-        payload = {
-            "incident_id": incident.id,
-            "event_type": event.type,
-            "recipient": person_id,
-            "reason": notice.reason,
-            "message": message.text,
-            "event": event.model_dump(mode="json"),
-            "title": incident.title,
-            "severity": incident.severity,
-            "level_name": level.name or None,
-            "role": notice.role,
-            "what": message.what,
-            "why": message.why,
-            "ask": message.ask,
-            "communications": message.communications,
-            "link": told.link,  # the report, as links.report when links are signed
-            "links": urls,
-        }
+        payload = _payload(event, incident, level, person_id, notice, told, urls)
         immediacy = notice.immediacy or level.immediacy
         not_before = reachable_at(person, immediacy, now)
         for channel, target, error in _channels(person_id, person, notice, options):
@@ -180,6 +163,37 @@ async def tell(
             )
             if queued and not error:
                 QUEUED.labels(channel, str(not_before > now).lower()).inc()
+
+
+def _payload(
+    event: Envelope,
+    incident: IncidentView,
+    level: Level,
+    person_id: str,
+    notice: Notice,
+    told: phrasing.MessageContext,
+    urls: dict[str, str],
+) -> dict[str, Any]:
+    """What a person's webhook receives (and their email shows): the notice in words, and its links."""
+    message = messages.compose(notice, incident, event.data, told)
+    return {
+        "incident_id": incident.id,
+        "event_type": event.type,
+        "recipient": person_id,
+        "reason": notice.reason,
+        "message": message.text,
+        "event": event.model_dump(mode="json"),
+        "title": incident.title,
+        "severity": incident.severity,
+        "level_name": level.name or None,
+        "role": notice.role,
+        "what": message.what,
+        "why": message.why,
+        "ask": message.ask,
+        "communications": message.communications,
+        "link": told.link,  # the report, as links.report when links are signed
+        "links": urls,
+    }
 
 
 async def _audience(conn: asyncpg.Connection, notices: list[Notice]) -> list[tuple[str, dict | None, Notice]]:
