@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from client.http import Transport
-from client.shapes import Aspect, IssuedToken, PeoplePage, Person, Process
+from client.shapes import Aspect, Deactivated, IssuedToken, PeoplePage, Person, Process, Token, TokenPage
 
 
 class People:
@@ -39,17 +39,31 @@ class People:
         )
         return cast(Person, response.json())
 
-    def deactivate(self, person_id: str) -> Person:
-        return cast(Person, self.transport.json("POST", f"/v1/people/{person_id}/deactivate"))
+    def deactivate(self, person_id: str) -> Deactivated:
+        """Admin: tokens revoked, taken out of the directory and groups (with coverage warnings); 409 while
+        they manage an open incident."""
+        return cast(Deactivated, self.transport.json("POST", f"/v1/people/{person_id}/deactivate"))
 
     def activate(self, person_id: str) -> Person:
         return cast(Person, self.transport.json("POST", f"/v1/people/{person_id}/activate"))
 
-    def issue_token(self, person_id: str) -> IssuedToken:
-        """Admin: the secret is in this answer only."""
-        return cast(IssuedToken, self.transport.json("POST", "/v1/tokens", json={"person_id": person_id}))
+    def issue_token(self, person_id: str, *, label: str | None = None, expires_at: str | None = None) -> IssuedToken:
+        """Admin: the secret is in this answer only; ``expires_at`` ISO 8601 with a timezone."""
+        body = {"person_id": person_id, "label": label, "expires_at": expires_at}
+        sent = {name: value for name, value in body.items() if value is not None}
+        return cast(IssuedToken, self.transport.json("POST", "/v1/tokens", json=sent))
+
+    def tokens(self, person_id: str, *, cursor: str | None = None) -> TokenPage:
+        """An admin, or the person: their tokens, newest first (never a secret)."""
+        path = f"/v1/people/{person_id}/tokens"
+        return cast(TokenPage, self.transport.json("GET", path, params={"cursor": cursor}))
+
+    def set_token_expiry(self, token_id: str, expires_at: str) -> Token:
+        path = f"/v1/tokens/{token_id}"
+        return cast(Token, self.transport.json("PATCH", path, json={"expires_at": expires_at}))
 
     def revoke_token(self, token_id: str) -> None:
+        """An admin, or the token's person (a lost token): it stops working at once."""
         self.transport.request("DELETE", f"/v1/tokens/{token_id}")
 
 

@@ -94,7 +94,9 @@ class Session:
             raise
         matches = [p for p in found if p["email"].casefold() == ref.casefold()]
         if not matches:
-            raise Usage(f"nobody active has the email {ref} (search with: warroom people {ref.split('@')[0]})")
+            raise Usage(
+                f"nobody has the email {ref} among the active people (search: warroom people {ref.split('@')[0]})"
+            )
         self._names[matches[0]["id"]] = matches[0]["name"]
         return matches[0]["id"]
 

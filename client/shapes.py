@@ -98,6 +98,8 @@ class EventPage(TypedDict):
 
 
 class Person(TypedDict):
+    """``phone``, ``webhook_url`` and ``admin`` are null unless the caller is an admin or the person."""
+
     id: str
     name: str
     email: str
@@ -107,7 +109,7 @@ class Person(TypedDict):
     waking_hours: NotRequired[dict[str, Any] | None]
     phone: NotRequired[str | None]
     webhook_url: NotRequired[str | None]
-    admin: NotRequired[bool]
+    admin: NotRequired[bool | None]
     active: NotRequired[bool]
 
 
@@ -116,10 +118,37 @@ class PeoplePage(TypedDict):
     next: str | None
 
 
+class Deactivated(Person):
+    """The person, deactivated, and what that did."""
+
+    revoked_tokens: list[str]
+    left_groups: list[str]
+    left_aspects: list[str]
+    coverage_warnings: list[str]
+
+
 class IssuedToken(TypedDict):
     id: str
     token: str | None
     detail: NotRequired[str | None]
+
+
+class Token(TypedDict):
+    """A token as its person and admins see it: never its secret."""
+
+    id: str
+    label: str | None
+    created_at: str
+    last_used_at: str | None
+    expires_at: str | None
+    revoked: bool
+    expired: bool
+    parent: NotRequired[str | None]
+
+
+class TokenPage(TypedDict):
+    tokens: list[Token]
+    next: str | None
 
 
 class Aspect(TypedDict):
