@@ -87,14 +87,7 @@ def notices(event_type: str, data: dict[str, Any], incident: IncidentView, level
 def _incident(name: str, data: dict[str, Any], incident: IncidentView, level: Level) -> list[Notice]:
     match name:
         case "declared":
-            # R02: the paged person first of all; the incident's other SMEs learn they are on its list
-            # (the page may escalate to them); then R07 the level's observers.
-            listed = [sme for sme in dict.fromkeys(data["smes"]) if sme != data["paged"]]
-            return (
-                _one(data["paged"], "paged", "manager")
-                + _each(listed, "sme_listed", "sme")
-                + observers(incident, level, "observer")
-            )
+            return _declared(data, incident, level)
         case "manager_changed" if data["how"] == "escalated":
             return _one(data["manager"], "escalated", "manager")  # R11: paged, must acknowledge
         case "manager_changed" if data["how"] == "forced":
@@ -145,6 +138,17 @@ def _incident(name: str, data: dict[str, Any], incident: IncidentView, level: Le
         case "affected_info_requested":
             return _one(incident.pr_manager, "affected_info_requested", "pr_manager")
     return []
+
+
+def _declared(data: dict[str, Any], incident: IncidentView, level: Level) -> list[Notice]:
+    """R02: the paged person first of all; the incident's other SMEs learn they are on its list (the
+    page may escalate to them); then R07 the level's observers."""
+    listed = [sme for sme in dict.fromkeys(data["smes"]) if sme != data["paged"]]
+    return (
+        _one(data["paged"], "paged", "manager")
+        + _each(listed, "sme_listed", "sme")
+        + observers(incident, level, "observer")
+    )
 
 
 def _timer(kind: str, data: dict[str, Any], incident: IncidentView, level: Level) -> list[Notice]:

@@ -5,7 +5,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from services.postmortem.adherence import Hours, evaluate
+from services.postmortem.adherence import Hours, Name, evaluate
 from services.postmortem.domain import ROLES, Story
 from services.postmortem.summaries import names_needed, quote, summarise
 from services.postmortem.timeline import TIMER, Entry
@@ -163,17 +163,31 @@ def _action_item(item: dict[str, Any], name) -> dict[str, Any]:
     return {**item, "owner_name": name(item["owner"])}
 
 
+def _named(pid: str, name: Name) -> dict[str, Any]:
+    return {"person": pid, "name": name(pid)}
+
+
+def _participants(story: Story, people: list[dict[str, Any]], name: Name) -> dict[str, Any]:
+    """Who took part, by role; the managers with their tenures."""
+
+    def holding(role: str) -> list[dict[str, Any]]:
+        return [_named(p["person"], name) for p in people if role in p["roles"]]
+
+    return {
+        "declarer": _named(story.declared_by, name),
+        "managers": [{**_named(p["person"], name), "tenures": p["tenures"]} for p in people if p["tenures"]],
+        "smes": holding("sme"),
+        "workers": holding("worker"),
+        "observers": holding("observer"),
+        "pr_managers": holding("pr_manager"),
+    }
+
+
 def _facts(
     story: Story, entries: list[Entry], people: list[dict], adherence: list, items: list[dict], name
 ) -> dict[str, dict[str, Any]]:
-    def named(pid: str) -> dict[str, Any]:
-        return {"person": pid, "name": name(pid)}
-
     def person(pid: str | None) -> dict[str, Any] | None:
-        return None if pid is None else named(pid)
-
-    def holding(role: str) -> list[dict[str, Any]]:
-        return [named(p["person"]) for p in people if role in p["roles"]]
+        return None if pid is None else _named(pid, name)
 
     types = Counter(e.type.removeprefix("warroom.incident.").removesuffix(".v1") for e in entries)
     return {
@@ -192,14 +206,7 @@ def _facts(
             "process_version": story.process_version,
             "coverage_gap": story.coverage_gap,
         },
-        "participants": {
-            "declarer": person(story.declared_by),
-            "managers": [{**named(p["person"]), "tenures": p["tenures"]} for p in people if p["tenures"]],
-            "smes": holding("sme"),
-            "workers": holding("worker"),
-            "observers": holding("observer"),
-            "pr_managers": holding("pr_manager"),
-        },
+        "participants": _participants(story, people, name),
         "cause": {},
         "handling": {
             "events": len(entries),

@@ -88,11 +88,7 @@ def _incident(kind: str, d: dict[str, Any], name: Name, steps: dict[str, str]) -
     by = name(d.get("by"))
     match kind:
         case "declared":
-            gap = "; no SME covers this aspect, the catch-all was paged (R10)" if d.get("coverage_gap") else ""
-            return (
-                f"{name(d['declared_by'])} declared “{d['title']}” for {d['aspect']} at level "
-                f"{d['severity']}; {name(d['manager'])} manages{gap}"
-            )
+            return _declared(d, name)
         case "acknowledged":
             return f"{name(d['person'])} acknowledged the page"
         case "page_unanswered":
@@ -100,12 +96,7 @@ def _incident(kind: str, d: dict[str, Any], name: Name, steps: dict[str, str]) -
                 f"Nobody acknowledged the page to {name(d['paged'])} and nobody is left to page: observers told (R11)"
             )
         case "worker_added":
-            tired = (
-                ""
-                if d.get("fresh", True)
-                else f", already {human(d.get('worked_seconds_last_24h', 0))} on incidents in the last 24 hours (R19)"
-            )
-            return f"{by} added {name(d['person'])} as a worker{tired}"
+            return _worker_added(d, name)
         case "worker_removed":
             return f"{by} released {name(d['person'])} from the workers"
         case "sme_added" | "observer_added":
@@ -149,6 +140,23 @@ def _incident(kind: str, d: dict[str, Any], name: Name, steps: dict[str, str]) -
         case "closed":
             return "The post-mortem was published; the incident is closed (R16)"
     return _generic(f"warroom.incident.{kind}.v1", d, name)
+
+
+def _declared(d: dict[str, Any], name: Name) -> str:
+    gap = "; no SME covers this aspect, the catch-all was paged (R10)" if d.get("coverage_gap") else ""
+    return (
+        f"{name(d['declared_by'])} declared “{d['title']}” for {d['aspect']} at level "
+        f"{d['severity']}; {name(d['manager'])} manages{gap}"
+    )
+
+
+def _worker_added(d: dict[str, Any], name: Name) -> str:
+    tired = (
+        ""
+        if d.get("fresh", True)
+        else f", already {human(d.get('worked_seconds_last_24h', 0))} on incidents in the last 24 hours (R19)"
+    )
+    return f"{name(d.get('by'))} added {name(d['person'])} as a worker{tired}"
 
 
 def _manager_changed(d: dict[str, Any], name: Name) -> str:
