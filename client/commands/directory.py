@@ -65,13 +65,14 @@ def people(
         if not found:
             run.out.print("Nobody found.")
             return
+        grouped = any(person.get("groups") for person in found)
         table = Table(box=None, pad_edge=False, header_style="bold")
-        for column in ("NAME", "EMAIL", "GROUPS", "ID"):
+        for column in ("NAME", "EMAIL", *(("GROUPS",) if grouped else ()), "ID"):
             table.add_column(column, no_wrap=column != "GROUPS")
         for person in found:
             admin = " [dim](admin)[/]" if person.get("admin") else ""
-            groups = ", ".join(person.get("groups") or [])
-            table.add_row(escape(person["name"]) + admin, escape(person["email"]), escape(groups), person["id"])
+            groups = (escape(", ".join(person.get("groups") or [])),) if grouped else ()
+            table.add_row(escape(person["name"]) + admin, escape(person["email"]), *groups, person["id"])
         run.out.print(table)
 
     run.emit({"people": found}, text)

@@ -38,10 +38,11 @@ def declare(
 
     def text() -> None:
         level = run.level(incident["process_version"], incident["severity"])
+        manager, paged = run.name(incident["manager"]), run.name(incident["paged"])
+        who = f"{manager} manages it and is paged" if manager == paged else f"{manager} manages it, {paged} is paged"
         run.out.print(
             f"[green]✓[/] Declared {render.short_id(incident['id'])} “{escape(incident['title'])}” at level "
-            f"{escape(level)}; {escape(run.name(incident['manager']))} manages it, "
-            f"{escape(run.name(incident['paged']))} is paged."
+            f"{escape(level)}; {escape(who)}."
         )
         coverage = incident.get("coverage") or {}
         if coverage.get("gap"):
