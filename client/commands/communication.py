@@ -6,6 +6,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from client.commands.common import IncidentArg, confirm, session
 from client.session import Usage
@@ -33,7 +34,7 @@ def severity(
     """The manager changes the severity level, with a reason."""
     run = session(ctx)
     incident = run.warroom.incidents.change_severity(run.incident(incident_id), level, reason, considered or [])
-    confirm(ctx, incident, f"Level is now {run.level(incident['process_version'], incident['severity'])}.")
+    confirm(ctx, incident, f"Level is now {escape(run.level(incident['process_version'], incident['severity']))}.")
 
 
 def severity_input(
@@ -45,14 +46,14 @@ def severity_input(
     """Suggest a severity level to the manager, who decides."""
     run = session(ctx)
     incident = run.warroom.incidents.give_severity_input(run.incident(incident_id), level, comment)
-    confirm(ctx, incident, f"Suggested level {level} to {run.name(incident['manager'])}.")
+    confirm(ctx, incident, f"Suggested level {level} to {escape(run.name(incident['manager']))}.")
 
 
 def status_request(ctx: typer.Context, incident_id: IncidentArg) -> None:
     """Ask the workers for a status update now."""
     run = session(ctx)
     incident = run.warroom.incidents.request_status(run.incident(incident_id))
-    confirm(ctx, incident, f"Asked {run.names(incident['workers'])} for a status update.")
+    confirm(ctx, incident, f"Asked {escape(run.names(incident['workers']))} for a status update.")
 
 
 def _missing_parts(given: dict[str, str | None]) -> dict[str, str]:
@@ -108,7 +109,7 @@ def brief(
     """Brief the observers."""
     run = session(ctx)
     incident = run.warroom.incidents.brief_observers(run.incident(incident_id), summary)
-    confirm(ctx, incident, f"Briefed {run.names(incident['observers'])}.")
+    confirm(ctx, incident, f"Briefed {escape(run.names(incident['observers']))}.")
 
 
 def public_update(
@@ -134,4 +135,4 @@ def step_done(
     """Mark a checklist step done (the manager)."""
     run = session(ctx)
     incident = run.warroom.incidents.complete_step(run.incident(incident_id), name)
-    confirm(ctx, incident, f"Step {name} done.")
+    confirm(ctx, incident, f"Step {escape(name)} done.")

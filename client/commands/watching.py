@@ -23,6 +23,8 @@ def watch(
     run = session(ctx)
     incident = run.warroom.incidents.get(run.incident(incident_id))
     start = 0 if whole else max(0, incident["version"] - history)
+    if incident["status"] == "closed":  # its last event says so, and nothing follows it: show that one at least
+        start = min(start, incident["version"] - 1)
     if not run.json_output:
         run.out.print(render.headline(run, incident))
         run.out.print(f"[dim]{incident['id']} · following; Ctrl-C to stop[/]")
