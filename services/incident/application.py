@@ -5,7 +5,9 @@ aggregate cache and one set of turns (turns.py). Every use case saves and loads 
 incident and the people's time records it moves commit together. The use cases are objects of their own,
 each about one thing:
 
-- ``people`` (organisation_app.py): authentication and its cache, people, tokens, the built-in admin;
+- ``people`` (organisation_app.py, tokens.py): authentication and its cache, people, tokens and console
+  sessions, the built-in admin;
+- ``people_admin`` (people_admin.py): editing, deactivating and activating people;
 - ``organisation`` (organisation_app.py): process versions, the SME directory, minor reports;
 - ``incidents`` (incidents.py): reading, declaring and every command, with the retry loop;
 - ``timekeeping`` (timekeeping.py): managers' tenure (R05) and workers' load (R19) across incidents;
@@ -29,6 +31,7 @@ from services.incident.domain import Incident
 from services.incident.errors import Conflict, NotFound
 from services.incident.incidents import Incidents
 from services.incident.organisation_app import Organisation, People
+from services.incident.people_admin import PeopleAdmin
 from services.incident.refinements import Refinements
 from services.incident.timekeeping import Timekeeping
 from shared.clock import Clock
@@ -52,6 +55,7 @@ class IncidentApplication(Application):
         self.turns = turns.Turns()
         self.people = People(self)
         self.organisation = Organisation(self, self.people)
+        self.people_admin = PeopleAdmin(self, self.people, self.organisation)
         self.timekeeping = Timekeeping(self, self.organisation)
         self.incidents = Incidents(self, self.people, self.organisation, self.timekeeping)
         self.refinements = Refinements(self, self.people)

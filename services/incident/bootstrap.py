@@ -9,13 +9,15 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from services.incident import deps, handlers, rules_page
+from services.incident import deps, handlers, people_list, rules_page
 from services.incident.api import acknowledge_link, commands, directory, events, incidents, people, process, reports
+from services.incident.api.tokens import router as tokens_router
 from services.incident.application import IncidentApplication
 from services.incident.errors import NotFound, Refused
 from services.incident.live import LiveEvents
 from services.incident.recorder import LockedInsertRecorder
 from services.incident.relay import Relay
+from services.incident.token_usage import TokenUsage
 from shared import db, logs, natsio, problems, runtime, web
 from shared.clock import Clock
 from shared.contract import CONSUMERS
@@ -68,6 +70,8 @@ async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, Incid
         await asyncio.to_thread(application.people.ensure_admin, settings.admin_token)
     else:
         log.warning("no_admin_token", detail="WARROOM_ADMIN_TOKEN is unset: nobody can configure Warroom")
+    await asyncio.to_thread(application.people.index_tokens)  # once: tokens issued before keyrings existed
+    await people_list.seed(pool, application)  # once: people registered before the list existed
     await asyncio.to_thread(warn_without_catch_all, application)
     nc = await natsio.connect(settings.nats_url, "warroom-incident")
     js = nc.jetstream()
@@ -98,14 +102,18 @@ def warn_without_catch_all(application: IncidentApplication) -> None:
 
 
 async def authenticate(scope, token: str):
-    """The caller of a request, from the event store, before its body is read (shared.ratelimit)."""
+    """The caller of a request, from the event store, before its body is read (shared.ratelimit); the
+    token's use is noted for its person's token list (token_usage.py)."""
     application: IncidentApplication = scope["app"].state.application
-    if actor := application.people.recently_authenticated(token):
-        return actor
-    try:
-        return await run_in_threadpool(application.people.authenticate, token)
-    except (OperationalError, InterfaceError) as exc:
-        raise db.Unavailable(str(exc)) from exc
+    actor = application.people.recently_authenticated(token)
+    if actor is None:
+        try:
+            actor = await run_in_threadpool(application.people.authenticate, token)
+        except (OperationalError, InterfaceError) as exc:
+            raise db.Unavailable(str(exc)) from exc
+    if actor is not None:
+        await scope["app"].state.token_usage.seen(token)
+    return actor
 
 
 def refusals(app: FastAPI) -> None:
@@ -138,6 +146,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.command_threads
         infra, application = await start(settings, clock or Clock())
         app.state.infra, app.state.pool, app.state.application = infra, infra.pool, application
+        app.state.token_usage = TokenUsage(infra.pool)
         # The live event streams' one NATS subscription on this replica (services/incident/live.py).
         live = LiveEvents(settings.stream_queue_size, settings.max_streams_per_token, settings.stream_keepalive_seconds)
         await live.start(infra.js)
@@ -163,6 +172,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     # In this order, which is the API document's.
     for router in (
         people.router,
+        tokens_router,
         process.router,
         directory.router,
         reports.router,

@@ -1,5 +1,5 @@
 """What the incident service consumes: timers that have consequences on incidents, published
-post-mortems (R16) and their action items (R17), and its own stream for the incident list.
+post-mortems (R16) and their action items (R17), and its own stream for the incident and people lists.
 
 The consequences are decided here and recorded as incident events, so an incident's
 history stays complete in one place (docs/architecture.md walks it). They are idempotent on the incident itself
@@ -9,7 +9,7 @@ consumer's processed-events record are two different transactions.
 
 import asyncio
 
-from services.incident import action_items, readmodel
+from services.incident import action_items, people_list, readmodel
 from shared.contract import Envelope
 
 
@@ -30,4 +30,9 @@ def by_durable(app) -> dict:
         elif event.type == action_items.ADDED:
             await action_items.record(conn, event)
 
-    return {"incident-timers": on_timer, "incident-postmortem": on_postmortem, "incident-list": readmodel.apply}
+    async def on_own_stream(conn, event: Envelope) -> None:
+        # One consumer per stream and schema (they share the processed-events record): both lists here.
+        await readmodel.apply(conn, event)
+        await people_list.apply(conn, event)
+
+    return {"incident-timers": on_timer, "incident-postmortem": on_postmortem, "incident-list": on_own_stream}

@@ -1,9 +1,10 @@
-"""The organisation's aggregates: people, tokens, the process, the SME directory, minor reports.
+"""The organisation's aggregates: people, tokens and who holds which, the process, the SME directory, minor reports.
 
 Stored events carry this module's path in their topic (``services.incident.organisation:…``);
 ``tests/unit/test_incident_stored_topics.py`` proves events stored under it still load.
 """
 
+from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -14,11 +15,20 @@ PROCESS_ID = uuid5(NAMESPACE_URL, "warroom:process")
 DIRECTORY_ID = uuid5(NAMESPACE_URL, "warroom:directory")
 ADMIN_ID = uuid5(NAMESPACE_URL, "warroom:admin")
 ADMIN_CREDENTIAL_ID = uuid5(NAMESPACE_URL, "warroom:admin-credential")
+TOKEN_INDEX_ID = uuid5(NAMESPACE_URL, "warroom:token-index")
+
+# What an admin, or the person, may change of a person (PATCH); the rest only an admin.
+OWN_FIELDS = frozenset({"email", "phone", "timezone", "working_hours", "waking_hours", "webhook_url"})
+FIELDS = ("name", "email", "timezone", "phone", "groups", "working_hours", "waking_hours", "webhook_url", "admin")
 
 
 def token_id_for(token_hash: str) -> UUID:
     """A token is found by its hash alone, so its id is derived from it."""
     return uuid5(NAMESPACE_URL, f"warroom:token:{token_hash}")
+
+
+def keyring_id(person_id: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"warroom:keyring:{person_id}")
 
 
 class Person(CheapCopy, Aggregate):
@@ -39,20 +49,72 @@ class Person(CheapCopy, Aggregate):
         self.name, self.email, self.timezone, self.phone = name, email, timezone, phone
         self.groups, self.working_hours, self.waking_hours = groups, working_hours, waking_hours
         self.webhook_url, self.admin = webhook_url, admin
+        self.active = True
 
     def hours(self) -> dict:
         """The person as the process kernel's time rules read one (shared.process.hours)."""
         return {"timezone": self.timezone, "working_hours": self.working_hours, "waking_hours": self.waking_hours}
 
+    def fields(self) -> dict:
+        """The person as registered or last edited, without id and state (what a PATCH merges onto)."""
+        return {name: getattr(self, name) for name in FIELDS}
+
+    @event("Updated")
+    def update(
+        self,
+        name: str,
+        email: str,
+        timezone: str,
+        phone: str | None,
+        groups: list[str],
+        working_hours: dict,
+        waking_hours: dict | None,
+        webhook_url: str | None,
+        admin: bool,
+        by: str,
+    ) -> None:
+        """The whole person as edited (a PATCH merged onto them), so the event says all of it."""
+        self.name, self.email, self.timezone, self.phone = name, email, timezone, phone
+        self.groups, self.working_hours, self.waking_hours = groups, working_hours, waking_hours
+        self.webhook_url, self.admin = webhook_url, admin
+
+    @event("Deactivated")
+    def deactivate(self, by: str, left_groups: list[str], left_aspects: list[str], revoked_tokens: list[str]) -> None:
+        """Gone from their groups (the directory's aspects and tokens change in the same commit); history kept."""
+        self.active, self.groups = False, []
+
+    @event("Activated")
+    def activate(self, by: str) -> None:
+        self.active = True
+
 
 class Token(CheapCopy, Aggregate):
+    """An API token, by its hash. ``parent``: the token a session was opened with (revoking it ends the
+    session); ``label`` and ``expires_at`` are optional (events stored before them load without)."""
+
     @event("Issued")
-    def __init__(self, id: UUID, person_id: str, token_hash: str):
+    def __init__(
+        self,
+        id: UUID,
+        person_id: str,
+        token_hash: str,
+        label: str | None = None,
+        expires_at: datetime | None = None,
+        parent: str | None = None,
+    ):
         self.person_id, self.token_hash, self.revoked = person_id, token_hash, False
+        self.label, self.expires_at, self.parent = label, expires_at, parent
 
     @event("Revoked")
     def revoke(self) -> None:
         self.revoked = True
+
+    @event("ExpirySet")
+    def set_expiry(self, expires_at: datetime, by: str) -> None:
+        self.expires_at = expires_at
+
+    def valid_at(self, now: datetime) -> bool:
+        return not self.revoked and (self.expires_at is None or now < self.expires_at)
 
     def reinstate(self) -> None:
         self._reinstated(person_id=self.person_id, token_hash=self.token_hash)
@@ -60,6 +122,35 @@ class Token(CheapCopy, Aggregate):
     @event("Reinstated")
     def _reinstated(self, person_id: str, token_hash: str) -> None:
         self.revoked = False
+
+
+class Keyring(CheapCopy, Aggregate):
+    """Which tokens a person holds, saved with each token issued: listed, and revoked together on
+    deactivation, without searching the store. Private to this service."""
+
+    @event("Opened")
+    def __init__(self, id: UUID, person_id: str):
+        self.person_id = person_id
+        self.tokens: list[str] = []  # oldest first
+        self.parents: dict[str, str] = {}  # session token -> the token it was opened with
+
+    @event("TokenAdded")
+    def add(self, token_id: str, parent: str | None) -> None:
+        if token_id not in self.tokens:
+            self.tokens.append(token_id)
+        if parent is not None:
+            self.parents[token_id] = parent
+
+    def sessions_of(self, token_id: str) -> list[str]:
+        return [child for child, parent in self.parents.items() if parent == token_id]
+
+
+class TokenIndex(CheapCopy, Aggregate):
+    """Marks that the tokens issued before keyrings existed were put on their people's keyrings (once)."""
+
+    @event("Built")
+    def __init__(self, id: UUID, tokens: int):
+        self.tokens = tokens
 
 
 class AdminCredential(CheapCopy, Aggregate):

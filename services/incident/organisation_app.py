@@ -1,19 +1,18 @@
 """The organisation's use cases, on the incident application's store (application.py): ``People`` —
-authentication and its cache, people, tokens, the built-in admin; ``Organisation`` — process versions,
-the SME directory, minor reports."""
+authentication and its cache, people, tokens (tokens.py), the built-in admin; ``Organisation`` — process
+versions, the SME directory, minor reports. Editing and deactivating people: people_admin.py."""
 
 import difflib
-import secrets
 import time
 from collections.abc import Callable, Iterable
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from services.incident import organisation as org
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
 from services.incident.policy import Actor
+from services.incident.tokens import TokenKeeping
 from shared.idempotency import Answer
 from shared.process import hours
 from shared.process.document import ProcessDocument, default_process
@@ -21,6 +20,8 @@ from shared.process.rules import Rules
 from shared.projection import token_hash
 
 AUTH_CACHE_SECONDS = 2.0
+# How long a person's hours are kept once read: an edit on another replica reaches this one within it.
+HOURS_CACHE_SECONDS = 5.0
 
 
 def require_admin(actor: Actor) -> None:
@@ -31,12 +32,12 @@ def require_admin(actor: Actor) -> None:
         )
 
 
-class People:
+class People(TokenKeeping):
     """Who may call, and the people the process names."""
 
     def __init__(self, store):
         self.store = store  # the IncidentApplication: the one event store
-        self._hours: dict[str, dict | None] = {}  # person id -> hours (hours_of)
+        self._hours: dict[str, tuple[dict | None, float]] = {}  # person id -> (hours, kept until) (hours_of)
         # token hash -> (actor, valid until): spares two reads per request. Another replica's
         # revocation takes effect here within AUTH_CACHE_SECONDS; this replica's at once.
         self._actors: dict[str, tuple[Actor, float]] = {}
@@ -54,23 +55,35 @@ class People:
         """What the time rules read of a person (R11): their timezone, working and waking hours; None
         for nobody registered (paged at once, as no hours are known). Kept once read: every answer about
         an incident whose page waits shows its deadline, and a person's hours change only when saved
-        here (registering); an edit of hours must drop the entry, here and on other replicas."""
-        if person_id not in self._hours:
+        here (registering, editing): this replica drops the entry then, others within HOURS_CACHE_SECONDS."""
+        kept = self._hours.get(person_id)
+        if kept is None or kept[1] < time.monotonic():
             try:
-                self._hours[person_id] = hours.hours_of(self.person(person_id).hours())
+                kept = self._hours[person_id] = (
+                    hours.hours_of(self.person(person_id).hours()),
+                    time.monotonic() + HOURS_CACHE_SECONDS,
+                )
             except NotFound:
                 return None
-        return self._hours[person_id]
+        return kept[0]
 
-    def require_people(self, field: str, *people: str) -> None:
-        for person in people:
+    def require_people(self, field: str, *people: str, allow_inactive: bool = False) -> None:
+        """Each of ``people`` is registered and, unless ``allow_inactive``, active: a deactivated person
+        is named in no new command (409)."""
+        for person_id in people:
             try:
-                self.person(person)
+                person = self.person(person_id)
             except NotFound:
                 raise Invalid(
-                    f"{field}: no registered person {person}",
-                    errors=[{"field": field, "message": f"unknown person {person}"}],
+                    f"{field}: no registered person {person_id}",
+                    errors=[{"field": field, "message": f"unknown person {person_id}"}],
                 ) from None
+            if not (person.active or allow_inactive):
+                raise Conflict(
+                    f"{field}: {person.name} ({person_id}) is deactivated and cannot be named in new commands; "
+                    "an admin may activate them again",
+                    errors=[{"field": field, "message": f"{person.name} is deactivated"}],
+                )
 
     # --- the built-in admin and first start ---
 
@@ -120,7 +133,9 @@ class People:
         digest = token_hash(admin_token)
         token = self.store.find(org.token_id_for(digest))
         if token is None:
-            return [org.Token(id=org.token_id_for(digest), person_id=str(org.ADMIN_ID), token_hash=digest)]
+            keyring = self.keyring(str(org.ADMIN_ID))
+            keyring.add(token_id=str(org.token_id_for(digest)), parent=None)
+            return [org.Token(id=org.token_id_for(digest), person_id=str(org.ADMIN_ID), token_hash=digest), keyring]
         if token.revoked:
             token.reinstate()
             return [token]
@@ -146,18 +161,17 @@ class People:
         return cached[0] if cached and cached[1] > time.monotonic() else None
 
     def authenticate(self, token: str) -> Actor | None:
+        """``actor_for`` (tokens.py), kept AUTH_CACHE_SECONDS — never beyond the token's expiry."""
         if cached := self.recently_authenticated(token):
             return cached
-        digest = token_hash(token)
-        try:
-            found = self.store.repository.get(org.token_id_for(digest))
-            if found.revoked:
-                return None
-            person = self.store.repository.get(UUID(found.person_id))
-        except AggregateNotFoundError:
+        found = self.actor_for(token)
+        if found is None:
             return None
-        actor = Actor(person_id=str(person.id), admin=person.admin)
-        self._actors[digest] = (actor, time.monotonic() + AUTH_CACHE_SECONDS)
+        actor, stored = found
+        lasting = AUTH_CACHE_SECONDS
+        if stored.expires_at is not None:
+            lasting = min(lasting, (stored.expires_at - self.store.clock.now()).total_seconds())
+        self._actors[stored.token_hash] = (actor, time.monotonic() + lasting)
         return actor
 
     def register_person(
@@ -167,28 +181,6 @@ class People:
         person = org.Person(id=uuid4(), **fields)
         self._record(person, answer=answer and answer(person))
         return person
-
-    def issue_token(
-        self, person_id: str, actor: Actor, answer: Callable[[str], Answer] | None = None
-    ) -> tuple[str, str]:
-        """``answer`` is given the token's id only: the secret is shown once and never recorded (S11)."""
-        require_admin(actor)
-        self.require_people("person_id", person_id)
-        secret = secrets.token_urlsafe(32)
-        digest = token_hash(secret)
-        token = org.Token(id=org.token_id_for(digest), person_id=person_id, token_hash=digest)
-        self._record(token, answer=answer and answer(str(token.id)))
-        return str(token.id), secret
-
-    def revoke_token(self, token_id: str, actor: Actor) -> None:
-        require_admin(actor)
-        token = self.store.load(org.Token, token_id, "token")
-        if token.person_id == str(org.ADMIN_ID):
-            raise Conflict("the built-in admin's token is WARROOM_ADMIN_TOKEN: change the setting to rotate it")
-        if not token.revoked:
-            token.revoke()
-            self.store.record_or_conflict(token)
-        self._actors.pop(token.token_hash, None)
 
 
 class Organisation:

@@ -50,12 +50,10 @@ class PersonIn(StrictBody):
     admin: bool = False
 
 
-class PersonOut(PersonIn):
-    id: str
-
-
 class TokenIn(StrictBody):
     person_id: PersonRef
+    label: Annotated[str, Line(100)] | None = Field(default=None, description="what the token is for, e.g. laptop")
+    expires_at: datetime | None = Field(default=None, description="ISO 8601 with a timezone, in the future")
 
 
 class TokenOut(BaseModel):

@@ -58,9 +58,13 @@ def _made_by(aggregate: type[Aggregate], name: str) -> type[Aggregate.Event]:
 # stored event class -> (published type, stored fields left out of the published data)
 TYPES: dict[type, tuple[str, set[str]]] = {
     _made_by(org.Person, "Registered"): ("warroom.person.registered.v1", set()),
+    _made_by(org.Person, "Updated"): ("warroom.person.updated.v1", set()),
+    _made_by(org.Person, "Deactivated"): ("warroom.person.deactivated.v1", set()),
+    _made_by(org.Person, "Activated"): ("warroom.person.activated.v1", set()),
     _made_by(org.Token, "Issued"): ("warroom.token.issued.v1", set()),
     _made_by(org.Token, "Reinstated"): ("warroom.token.issued.v1", set()),
     _made_by(org.Token, "Revoked"): ("warroom.token.revoked.v1", set()),
+    _made_by(org.Token, "ExpirySet"): ("warroom.token.expiry_set.v1", set()),
     _made_by(org.Process, "Established"): ("warroom.process.published.v1", set()),
     org.Process.VersionPublished: ("warroom.process.published.v1", set()),
     _made_by(org.Directory, "Opened"): ("warroom.directory.aspect_set.v1", set()),
@@ -74,13 +78,23 @@ TYPES: dict[type, tuple[str, set[str]]] = {
 }
 
 # Aggregates kept private to the incident service (never published).
-PRIVATE = (org.AdminCredential.Event, tenure.ManagerTenure.Event, tenure.WorkerLoad.Event)
+PRIVATE = (
+    org.AdminCredential.Event,
+    org.Keyring.Event,
+    org.TokenIndex.Event,
+    tenure.ManagerTenure.Event,
+    tenure.WorkerLoad.Event,
+)
 
 # Published data that names the aggregate itself.
 _ID_FIELD = {
     "warroom.person.registered.v1": "id",
+    "warroom.person.updated.v1": "id",
+    "warroom.person.deactivated.v1": "id",
+    "warroom.person.activated.v1": "id",
     "warroom.token.issued.v1": "id",
     "warroom.token.revoked.v1": "id",
+    "warroom.token.expiry_set.v1": "id",
     "warroom.report.filed.v1": "id",
 }
 

@@ -23,7 +23,6 @@ from shared.process.rules import Level, Rules
 MANAGER, WORKER = "manager", "worker"
 TENURE_LOOKBACK = timedelta(days=7)
 DECLARED = "warroom.incident.declared.v1"
-PERSON_REGISTERED = "warroom.person.registered.v1"
 REOPENED, CLOSED = "warroom.incident.reopened.v1", "warroom.incident.closed.v1"
 AFTER_RESOLUTION = frozenset({REOPENED, CLOSED})
 
@@ -80,7 +79,7 @@ async def handle(conn: asyncpg.Connection, event: Envelope, *, clock: Clock, ver
 
 async def apply(store: Store, event: Envelope, *, clock: Clock, versions: RulesByVersion) -> None:
     if await projection.apply(store.conn, event):
-        if event.type == PERSON_REGISTERED:
+        if event.type in projection.PERSON_CHANGED:  # registered or edited: their hours may have changed (R11)
             store.person_changed(event.data["id"])
     else:
         if event.type == DECLARED:

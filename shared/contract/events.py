@@ -16,8 +16,12 @@ TIMER_KINDS: tuple[str, ...] = get_args(down.TimerKind)
 
 EVENT_TYPES: dict[str, type[Data]] = {
     "warroom.person.registered.v1": org.PersonRegistered,
+    "warroom.person.updated.v1": org.PersonUpdated,
+    "warroom.person.deactivated.v1": org.PersonDeactivated,
+    "warroom.person.activated.v1": org.PersonActivated,
     "warroom.token.issued.v1": org.TokenIssued,
     "warroom.token.revoked.v1": org.TokenRevoked,
+    "warroom.token.expiry_set.v1": org.TokenExpirySet,
     "warroom.directory.aspect_set.v1": org.AspectSmesSet,
     "warroom.process.published.v1": org.ProcessPublished,
     "warroom.report.filed.v1": org.MinorReportFiled,

@@ -1,5 +1,6 @@
 """Organisation events: people, tokens, the SME directory, process versions, minor reports."""
 
+from datetime import datetime
 from typing import Annotated
 
 from shared.contract.base import Data, Key, PersonId
@@ -32,12 +33,51 @@ class PersonRegistered(Data):
     admin: bool = False
 
 
+class PersonUpdated(PersonRegistered):
+    """The whole person after an edit (PATCH /v1/people/{id}): replaces what was registered."""
+
+    by: PersonId
+
+
+class PersonDeactivated(Data):
+    """A person deactivated: no sign-in, named in no new command, their history kept.
+
+    They left these groups and aspects of the SME directory, and these tokens were revoked (each with its
+    own event)."""
+
+    id: PersonId
+    by: PersonId
+    left_groups: list[Annotated[str, Line(100)]] = []
+    left_aspects: list[Aspect] = []
+    revoked_tokens: list[Key] = []
+
+
+class PersonActivated(Data):
+    """A deactivation undone; the tokens revoked then stay revoked."""
+
+    id: PersonId
+    by: PersonId
+
+
 class TokenIssued(Data):
     """A token's SHA-256 hash (never the token): every service authenticates from these."""
 
     id: Key
     person_id: PersonId
     token_hash: Annotated[str, Line(128)]
+    label: Annotated[str, Line(100)] | None = None
+    # Refused by every service from this moment on; none: valid until revoked.
+    expires_at: datetime | None = None
+    # A console session's token: the token it was signed in with (revoking that revokes this too).
+    parent: Key | None = None
+
+
+class TokenExpirySet(Data):
+    """A token's expiry, set or moved: every service refuses it from then on."""
+
+    id: Key
+    expires_at: datetime
+    by: PersonId
 
 
 class TokenRevoked(Data):

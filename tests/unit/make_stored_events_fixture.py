@@ -1,7 +1,8 @@
 """Writes tests/unit/fixtures/stored_events.json: every kind of stored event, as the store keeps it.
 
 Run once when a stored event class is added (never to "fix" a failing load test: stored events
-are forever; a changed class needs an upcaster or a registered old topic instead).
+are forever; a changed class needs an upcaster or a registered old topic instead). Samples already in
+the file are kept as they are (they prove older forms still load); only new topics are added.
 
     .venv/bin/python -m tests.unit.make_stored_events_fixture
 """
@@ -9,6 +10,7 @@ are forever; a changed class needs an upcaster or a registered old topic instead
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from tests.unit.test_incident_domain import ADMIN_TOKEN, World
 
@@ -63,12 +65,29 @@ def scenario() -> World:
     world.app.people.ensure_admin(ADMIN_TOKEN)  # rotating back reinstates the first token
     world.app.organisation.set_aspect("web", [], world.admin)
     world.app.organisation.file_report("typo", "", "web", world.people["pat"])
+    _people_and_tokens(world)
     return world
+
+
+def _people_and_tokens(world: World) -> None:
+    """People edited, deactivated and activated; a token's expiry set; the keyrings indexed."""
+    people, admin = world.app.people, world.admin
+    world.app.people_admin.update(world.id("wes"), {"phone": "+44 20 7946 0000"}, admin, validate=lambda p: p)
+    token_id, _ = people.issue_token(world.id("wes"), admin, label="laptop", expires_at=_later(world, days=30))
+    people.set_token_expiry(token_id, _later(world, days=7), admin)
+    world.app.people_admin.deactivate(world.id("wes"), admin)
+    world.app.people_admin.activate(world.id("wes"), admin)
+    people.index_tokens()
+
+
+def _later(world: World, days: int) -> Any:
+    return world.clock.now() + timedelta(days=days)
 
 
 def main() -> None:
     world = scenario()
-    seen, out = set(), []
+    out = json.loads(FIXTURE.read_text()) if FIXTURE.exists() else []
+    seen = {item["topic"] for item in out}
     for n in world.app.recorder.select_notifications(start=1, limit=10_000):
         if n.topic not in seen:
             seen.add(n.topic)

@@ -1,82 +1,131 @@
-"""HTTP: people and their tokens (admins only, S1)."""
+"""HTTP: people — registered (admin), listed and read (anyone signed in), edited (admin, or the person for
+their own contact details and hours), deactivated and activated (admin)."""
 
-from fastapi import APIRouter, Response, status
-from pydantic import BaseModel, Field
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from services.incident import organisation as org
+from services.incident import people_list
 from services.incident.deps import App, Caller, Reply
-from services.incident.schemas import PersonIn, PersonOut, TokenIn
-from shared.text import Id
-
-router = APIRouter(prefix="/v1")
-
-WITHHELD = (
-    "the token was issued by the first request with this Idempotency-Key; its secret is shown only "
-    "in that answer and is stored nowhere: if it was lost, revoke this token (DELETE /v1/tokens/{id}) "
-    "and issue a new one"
+from services.incident.people_admin import Deactivation
+from services.incident.people_schemas import (
+    PRIVATE_FIELDS,
+    Deactivated,
+    PeoplePage,
+    PersonPatch,
+    PersonView,
+    checked_person,
 )
+from services.incident.policy import Actor
+from services.incident.schemas import PersonIn
+from shared.problems import Problem
+from shared.text import Id, Line, Name
+
+router = APIRouter(prefix="/v1", tags=["people"])
+
+# PATCH takes a JSON merge patch under its own media type as well as plain JSON (both parse as JSON).
+MERGE_PATCH = {
+    "requestBody": {
+        "content": {"application/merge-patch+json": {"schema": {"$ref": "#/components/schemas/PersonPatch"}}}
+    }
+}
 
 
-def _person_out(person) -> PersonOut:
-    return PersonOut(
-        id=str(person.id),
-        name=person.name,
-        email=person.email,
-        timezone=person.timezone,
-        phone=person.phone,
-        groups=person.groups,
-        working_hours=person.working_hours,
-        waking_hours=person.waking_hours,
-        webhook_url=person.webhook_url,
-        admin=person.admin,
-    )
+def person_view(person: dict[str, Any], viewer: Actor) -> PersonView:
+    """``person`` (with ``id`` and ``active``) as ``viewer`` may see them (PRIVATE_FIELDS withheld)."""
+    sees_all = viewer.admin or viewer.person_id == person["id"]
+    return PersonView.model_validate({**person, **({} if sees_all else dict.fromkeys(PRIVATE_FIELDS))})
 
 
-@router.post("/people", status_code=status.HTTP_201_CREATED, response_model=PersonOut, tags=["people"])
+def _as_dict(person: org.Person) -> dict[str, Any]:
+    return {**person.fields(), "id": str(person.id), "active": person.active}
+
+
+@router.post("/people", status_code=status.HTTP_201_CREATED, response_model=PersonView)
 def register_person(body: PersonIn, app: App, actor: Caller, response: Response):
+    """Admin: register a person (active from the start)."""
     reply = Reply.to(201)  # keyed (F10): the answer is recorded in the events' commit
     person = app.people.register_person(
         body.model_dump(mode="json"),
         actor,
-        answer=reply and (lambda person: reply(_person_out(person), {"Location": f"/v1/people/{person.id}"})),
+        answer=reply
+        and (lambda person: reply(person_view(_as_dict(person), actor), {"Location": f"/v1/people/{person.id}"})),
     )
     if reply:
         return reply.response
     response.headers["Location"] = f"/v1/people/{person.id}"
-    return _person_out(person)
+    return person_view(_as_dict(person), actor)
 
 
-@router.get("/people/{person_id}", response_model=PersonOut, tags=["people"])
+@router.get("/people", response_model=PeoplePage)
+async def list_people(
+    request: Request,
+    actor: Caller,
+    q: Annotated[Annotated[str, Line(200)] | None, Query(description="part of the name or email, any case")] = None,
+    group: Annotated[Name | None, Query(description="members of this group only")] = None,
+    active: Annotated[bool, Query(description="false: the deactivated people instead")] = True,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+):
+    """Anyone signed in: people in name order. Eventually consistent (a projection of the service's own
+    stream): a change shows here within moments; `GET /v1/people/{id}` is always current."""
+    query = people_list.Query(q=q or None, group=group, active=active, after=cursor or None, limit=limit)
+    try:
+        people, following = await people_list.page(request.app.state.pool, query)
+    except people_list.BadCursor as exc:
+        raise Problem(
+            422, str(exc), errors=[{"field": "cursor", "message": "not a cursor this service gave"}]
+        ) from None
+    return PeoplePage(people=[person_view(person, actor) for person in people], next=following)
+
+
+@router.get("/people/{person_id}", response_model=PersonView)
 def get_person(person_id: Id, app: App, actor: Caller):
-    return _person_out(app.people.person(person_id))
+    """Anyone signed in; `phone`, `webhook_url` and `admin` are null unless you are an admin or the person."""
+    return person_view(_as_dict(app.people.person(person_id)), actor)
 
 
-class IssuedToken(BaseModel):
-    id: str
-    token: str | None = Field(
-        description="the secret: shown in this answer only, stored hashed; null in the "
-        "replayed answer to a retry with the same Idempotency-Key (S11)"
+@router.patch("/people/{person_id}", response_model=PersonView, openapi_extra=MERGE_PATCH)
+def update_person(person_id: Id, body: PersonPatch, app: App, actor: Caller):
+    """A JSON merge patch (`application/merge-patch+json` or `application/json`), checked whole as a
+    registration is; an invalid one changes nothing. An admin may change anything; the person their own
+    email, phone, timezone, working and waking hours and webhook_url — never their name, groups or admin."""
+    patch = body.model_dump(mode="json", exclude_unset=True)
+
+    def validate(merged: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return checked_person(merged)
+        except ValidationError as exc:
+            errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+            raise RequestValidationError(errors, body=patch) from None
+
+    person = app.people_admin.update(person_id, patch, actor, validate)
+    return person_view(_as_dict(person), actor)
+
+
+@router.post("/people/{person_id}/deactivate", response_model=Deactivated)
+def deactivate_person(person_id: Id, app: App, actor: Caller):
+    """Admin: their tokens revoked (console sessions end at once), taken out of the SME directory and their
+    groups, with a warning for each aspect left without an SME (R10); their history stays. Refused (409)
+    while they manage an open incident, and for the process's catch-all SME (R10). Deactivating someone
+    deactivated already changes nothing."""
+    done: Deactivation = app.people_admin.deactivate(person_id, actor)
+    return Deactivated.model_validate(
+        {
+            **person_view(_as_dict(done.person), actor).model_dump(),
+            "revoked_tokens": done.revoked_tokens,
+            "left_groups": done.left_groups,
+            "left_aspects": done.left_aspects,
+            "coverage_warnings": done.coverage_warnings,
+        }
     )
-    detail: str | None = Field(default=None, description="why `token` is null, in a replayed answer")
 
 
-@router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=IssuedToken, tags=["tokens"])
-def issue_token(body: TokenIn, app: App, actor: Caller):
-    """Issue a token to a person; the secret is in this answer only (S1). A retry with the same
-    Idempotency-Key is answered 201 with the same token id, `token: null` and a `detail` saying so: the
-    secret is never kept, not even for replaying (S11), and issuing another would leave an unknown live
-    token — revoke the id and issue a new one if the first answer was lost."""
-    reply = Reply.to(201)
-    token_id, secret = app.people.issue_token(
-        body.person_id,
-        actor,
-        answer=reply
-        and (lambda token_id: reply(IssuedToken(id=token_id, token=None, detail=WITHHELD.format(id=token_id)))),
-    )
-    # The answer recorded for retries withholds the secret; this one, the first, shows it.
-    return IssuedToken(id=token_id, token=secret)
-
-
-@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["tokens"])
-def revoke_token(token_id: Id, app: App, actor: Caller):
-    app.people.revoke_token(token_id, actor)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/people/{person_id}/activate", response_model=PersonView)
+def activate_person(person_id: Id, app: App, actor: Caller):
+    """Admin: a deactivation undone. The tokens revoked then stay revoked (issue new ones); groups and
+    aspects are not given back."""
+    return person_view(_as_dict(app.people_admin.activate(person_id, actor)), actor)
