@@ -9,7 +9,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from services.incident import deps, handlers, people_list, rules_page
+from services.incident import console, deps, handlers, people_list, rules_page
 from services.incident.api import acknowledge_link, commands, directory, events, incidents, people, process, reports
 from services.incident.api.tokens import router as tokens_router
 from services.incident.application import IncidentApplication
@@ -184,4 +184,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.include_router(router)
     app.include_router(rules_page.router)  # GET /rules, no token: what problem types link to
     acknowledge_link.install(app, settings)  # GET/POST /links/acknowledge/{signed}: the link is the credential
+    console.mount(app, settings)  # the web console at /: its pages, static files and sessions (app.state.sessions)
     return app
