@@ -39,6 +39,7 @@ class TokenKeeping:
     store: Any  # the IncidentApplication: the one event store
     _actors: dict[str, tuple[Actor, float]]
     require_people: Callable[..., None]
+    person: Callable[[str], org.Person]
     _record: Callable[..., None]
 
     # --- who a token stands for ---
@@ -139,7 +140,7 @@ class TokenKeeping:
         ``before`` on the keyring (None: from the newest); and the position the next page starts at."""
         if not (actor.admin or actor.person_id == person_id):
             raise Forbidden("only an admin or the person themselves may list a person's tokens")
-        self.require_people("person_id", person_id, allow_inactive=True)
+        self.person(person_id)  # 404 for nobody registered
         held = self.keyring(person_id).tokens
         end = len(held) if before is None else max(0, min(before, len(held)))
         start = max(0, end - limit)

@@ -54,6 +54,7 @@ async def test_tokens_a_person_lists_theirs_with_label_and_last_use_never_a_secr
 
         assert (await client.get(f"/v1/people/{ada_id}/tokens", headers=auth(bob))).status_code == 403
         assert (await client.get(f"/v1/people/{ada_id}/tokens")).status_code == 200  # the admin
+        assert (await client.get("/v1/people/nobody/tokens")).status_code == 404
 
 
 async def test_tokens_a_person_revokes_their_own_lost_token_and_nobody_elses(database_url, nats_url):
