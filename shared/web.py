@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import Scope
 
-from shared import problems, projection
+from shared import api_docs, problems, projection
 from shared.idempotency_middleware import IdempotencyMiddleware
 from shared.limits import BodyLimitMiddleware
 from shared.problems import Problem
@@ -74,15 +74,17 @@ def attach(
     *,
     authenticate: Authenticate = projected_person,
 ) -> None:
-    """Problem bodies, health and metrics, and — on ``app.state.pool`` — Idempotency-Key replay for
-    every POST and the limits. Work that is local SQL records its key in the same transaction
-    (``idempotency.transaction``); a service that keeps its people elsewhere than the projection (the
-    incident service) passes its own ``authenticate(scope, token)``.
+    """Problem bodies, health and metrics, the API's pages with their assets (``api_docs``: no CDN), and
+    — on ``app.state.pool`` — Idempotency-Key replay for every POST and the limits. Work that is local
+    SQL records its key in the same transaction (``idempotency.transaction``); a service that keeps its
+    people elsewhere than the projection (the incident service) passes its own
+    ``authenticate(scope, token)``.
 
     Outermost first: the body limit (413 before reading more than the limit), authentication and
     the rate limits (401/429 before reading the body), Idempotency-Key replay, then the route."""
     problems.install(app, settings.public_url)
     app.include_router(health_router(ready))
+    api_docs.serve(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RateLimitMiddleware, settings=settings, authenticate=authenticate)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
