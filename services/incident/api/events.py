@@ -37,8 +37,8 @@ def _streamed(what: str) -> str:
     )
 
 
-_STREAMED = {"description": "a Server-Sent Events stream", "schema": {"type": "string"}}
-_LINES = {"description": "one CloudEvent per line, by sequence", "schema": {"type": "string"}}
+_STREAMED = {"schema": {"type": "string", "description": "Server-Sent Events, each carrying a CloudEvent"}}
+_LINES = {"schema": {"type": "string", "description": "one CloudEvent per line, by sequence"}}
 
 LastEventId = Annotated[
     int | None,
