@@ -10,15 +10,13 @@ names the incident's new version; the relay publishes that version as the event'
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-import nats
-
 from bench.admin import Admin, bearer
+from bench.arrivals import Arrivals
 from bench.cpu import CpuMeter
 from bench.loadclient import Connection
 from bench.measure import ms, percentile
@@ -56,28 +54,6 @@ class ThroughputTally:
         else:
             self.ok += 1
             self.answered[(incident["id"], incident["version"])] = at
-
-
-class RelayWatch:
-    """When each incident event (subject, sequence) reached a core NATS subscriber."""
-
-    def __init__(self):
-        self.received: dict[tuple[str, int], float] = {}
-        self.nc = None
-
-    async def start(self, nats_url: str) -> None:
-        self.nc = await nats.connect(nats_url)
-        await self.nc.subscribe("warroom.incident.>", cb=self._on_message, pending_msgs_limit=1_000_000)
-        await self.nc.flush()
-
-    async def _on_message(self, msg) -> None:
-        at = time.monotonic()
-        event = json.loads(msg.data)
-        self.received.setdefault((event["subject"], event["sequence"]), at)
-
-    async def close(self) -> None:
-        if self.nc is not None:
-            await self.nc.close()
 
 
 def command(kind: str, incident: dict, people: WorkerAndOfferee) -> tuple[str, str, dict | None]:
@@ -147,7 +123,10 @@ async def run(servers: Servers, baseline: float) -> None:
     async with servers.system("incident") as services:
         incident = services["incident"]
         tokens, people, incidents = await organise(incident.url)
-        watch = RelayWatch()
+        # When each command's event (subject, sequence: the version its answer named) was relayed.
+        watch = Arrivals(
+            "warroom.incident.>", key_of=lambda event: (event["subject"], event["sequence"]), clock=time.monotonic
+        )
         await watch.start(servers.nats_url)
         try:
             tally = ThroughputTally()
@@ -169,7 +148,7 @@ async def run(servers: Servers, baseline: float) -> None:
         finally:
             await watch.close()
 
-    lags = [max(0.0, watch.received[key] - at) for key, at in tally.answered.items() if key in watch.received]
+    lags = [max(0.0, watch.first[key][0] - at) for key, at in tally.answered.items() if key in watch.first]
     unrelayed = len(tally.answered) - len(lags)
     rate = tally.ok / elapsed
     global LAST_RATE
@@ -188,7 +167,7 @@ async def _measure_after(meter: CpuMeter, delay: float) -> None:
     meter.start()
 
 
-async def _drain(watch: RelayWatch, tally: ThroughputTally) -> None:
+async def _drain(watch: Arrivals, tally: ThroughputTally) -> None:
     deadline = time.monotonic() + DRAIN
-    while time.monotonic() < deadline and not all(key in watch.received for key in tally.answered):
+    while time.monotonic() < deadline and not all(key in watch.first for key in tally.answered):
         await asyncio.sleep(0.05)

@@ -17,7 +17,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bench.database import fetchval, wait_for
-from bench.p3_postmortem_history import PostmortemHistory, publish
+from bench.history import publish
+from bench.p3_postmortem_history import PostmortemHistory
 from bench.stack import ADMIN_TOKEN, BenchService, Servers
 from services.postmortem.rebuild import rebuild
 from shared import db, natsio

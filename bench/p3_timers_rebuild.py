@@ -15,19 +15,16 @@ a read model whose fired timers are all in the outbox, as any rebuild of a runni
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from datetime import datetime, timedelta
 from typing import Any
 
-import nats
-
-from bench.cpu import CpuMeter
-from bench.p3_timers_history import TimersHistory, document, level, publish, step, utcnow
+from bench.history import document, level
+from bench.p3_timers_history import TimersHistory, step, utcnow
+from bench.replay import consumed, report, timed
 from bench.stack import Servers
 from services.timers.rebuild import rebuild
-from shared import db
 
 INCIDENTS = 1_540
 PEOPLE = [f"person-{n}" for n in range(60)]
@@ -98,49 +95,23 @@ def history() -> TimersHistory:
 
 async def run(servers: Servers, baseline: float) -> None:
     events = history().envelopes
-    await servers.clear_streams()
-    async with servers.database() as database_url:
-        await publish(servers.nats_url, events)
-        nc = await nats.connect(servers.nats_url)
-        pool = await db.create_pool(database_url, "timers")
-        try:
-            js = nc.jetstream()
-            await db.migrate(pool, "timers", db.service_migrations("services.timers"))
-            # As if the service had consumed every one of them live.
-            async with pool.acquire() as conn:
-                await conn.copy_records_to_table(
-                    "processed_events", columns=["event_id", "type"], records=[(e.id, e.type) for e in events]
-                )
-            started = time.monotonic()
-            await rebuild(pool, js)
-            first = time.monotonic() - started
-            fired = await pool.fetchval("SELECT count(*) FROM outbox")
-            meter = CpuMeter({"bench (rebuild)": os.getpid(), "postgres": servers.pg_pid, "nats": servers.nats_pid})
-            meter.start()
-            started = time.monotonic()
-            applied = await rebuild(pool, js)
-            seconds = time.monotonic() - started
-            meter.stop()
-            timers = await pool.fetchval("SELECT count(*) FROM timers")
-            unchanged = await pool.fetchval("SELECT count(*) FROM outbox") == fired
-        finally:
-            await pool.close()
-            await nc.close()
+    async with consumed(servers, "timers", events) as (pool, js):
+        started = time.monotonic()
+        await rebuild(pool, js)
+        first = time.monotonic() - started
+        fired = await pool.fetchval("SELECT count(*) FROM outbox")
+        applied, seconds, cpu = await timed(servers, rebuild, pool, js)
+        timers = await pool.fetchval("SELECT count(*) FROM timers")
+        unchanged = await pool.fetchval("SELECT count(*) FROM outbox") == fired
     if applied != len(events) or not unchanged:
         raise RuntimeError(f"P3 timers: applied {applied} of {len(events)} events; outbox unchanged: {unchanged}")
-    rate = applied / seconds
-    print(
-        f"P3 timers rebuild: {rate:.0f} events/s over {applied} events in {seconds:.2f} s "
-        f"({timers} timers re-derived, {fired} of them fired, none sent again) (goal ≥ 10,000/s) · "
-        f"baseline INSERT {baseline:.0f}/s · ratio {rate / baseline:.2f}",
-        flush=True,
-    )
     print(
         f"P3 timers first build from nothing, firing the {fired} timers due during the history: "
         f"{applied / first:.0f} events/s",
         flush=True,
     )
-    print(f"P3 timers CPU during the rebuild, % of one core: {meter.line()}", flush=True)
+    detail = f"({timers} timers re-derived, {fired} of them fired, none sent again) "
+    report("timers", applied, seconds, baseline, cpu, detail)
 
 
 if __name__ == "__main__":  # `python -m bench.p3_timers_rebuild` = `python -m bench p3-timers`

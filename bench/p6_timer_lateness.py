@@ -12,23 +12,15 @@ subscriber notes when each timer event arrives. Lateness is arrival minus ``due_
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from datetime import UTC, datetime, timedelta
 
-import nats
-
+from bench.arrivals import Arrivals
 from bench.cpu import CpuMeter
 from bench.database import wait_for
+from bench.history import document, level, publish
 from bench.measure import ms, percentile
-from bench.p3_timers_history import (
-    TimersHistory,
-    document,
-    level,
-    publish,
-    step,
-    utcnow,
-)
+from bench.p3_timers_history import TimersHistory, step, utcnow
 from bench.stack import Servers
 
 INCIDENTS = 500
@@ -59,28 +51,6 @@ PROCESS = document(
 )
 
 
-class Arrivals:
-    """When each timer event reached a core NATS subscriber, by timer id."""
-
-    def __init__(self):
-        self.at: dict[str, tuple[datetime, dict]] = {}
-        self.nc = None
-
-    async def start(self, nats_url: str) -> None:
-        self.nc = await nats.connect(nats_url)
-        await self.nc.subscribe("warroom.timer.>", cb=self._on_message, pending_msgs_limit=1_000_000)
-        await self.nc.flush()
-
-    async def _on_message(self, msg) -> None:
-        arrived = datetime.now(UTC)
-        data = json.loads(msg.data)["data"]
-        self.at.setdefault(data["timer_id"], (arrived, data))
-
-    async def close(self) -> None:
-        if self.nc is not None:
-            await self.nc.close()
-
-
 def declarations(first: datetime) -> TimersHistory:
     """Declarations dated so that the whole grid of due times covers the window evenly."""
     history = TimersHistory()
@@ -91,7 +61,9 @@ def declarations(first: datetime) -> TimersHistory:
 
 
 async def run(servers: Servers, baseline: float) -> None:
-    arrivals = Arrivals()
+    arrivals = Arrivals(
+        "warroom.timer.>", key_of=lambda event: event["data"]["timer_id"], clock=lambda: datetime.now(UTC)
+    )
     async with servers.system("timers") as services:
         await arrivals.start(servers.nats_url)
         try:
@@ -104,18 +76,17 @@ async def run(servers: Servers, baseline: float) -> None:
             meter = CpuMeter({"timers": services["timers"].pid, "postgres": servers.pg_pid, "nats": servers.nats_pid})
             meter.start()
             deadline = window_starts + timedelta(seconds=WINDOW + DRAIN)
-            while len(arrivals.at) < TIMERS and utcnow() < deadline:
+            while len(arrivals.first) < TIMERS and utcnow() < deadline:
                 await asyncio.sleep(0.1)
             meter.stop()
         finally:
             await arrivals.close()
 
-    late = [
-        (arrived - datetime.fromisoformat(data["due_at"])).total_seconds() for arrived, data in arrivals.at.values()
-    ]
+    timers = [(arrived, event["data"]) for arrived, event in arrivals.first.values()]
+    late = [(arrived - datetime.fromisoformat(data["due_at"])).total_seconds() for arrived, data in timers]
     fired = [
         (datetime.fromisoformat(data["fired_at"]) - datetime.fromisoformat(data["due_at"])).total_seconds()
-        for _, data in arrivals.at.values()
+        for _, data in timers
     ]
     if not late:
         raise RuntimeError("P6: no timer event arrived")
