@@ -36,6 +36,7 @@ log = logs.get(__name__)
 INCIDENT_EVENTS = "warroom.incident.>"
 # What may take away a reader's right to go on reading: every stream checks its reader again.
 REVOCATIONS = ("warroom.token.revoked.v1", "warroom.person.deactivated.v1")
+HEARTBEAT_SECONDS = 1.0
 OPEN = Gauge("warroom_live_streams", "Live event streams open on this replica")
 ENDED = Total("warroom_live_streams_overflowed", "Live event streams ended because their reader fell behind")
 
@@ -112,6 +113,8 @@ class LiveEvents:
             cb=self.receive,
             ordered_consumer=True,
             deliver_policy=DeliverPolicy.NEW,
+            # Two missed heartbeats and the consumer is made again (after NATS restarted, say): seconds, not tens.
+            idle_heartbeat=HEARTBEAT_SECONDS,
         )
 
     async def stop(self) -> None:

@@ -248,3 +248,19 @@ async def test_revoking_a_token_ends_its_open_streams_at_once_and_they_cannot_re
         reopened = await client.get("/v1/events", headers={**SSE, **mine})
     assert ended_after < 3
     assert reopened.status_code == 401
+
+
+async def test_an_open_stream_gets_what_was_recorded_while_nats_was_down_once_it_returns(
+    database_url, nats_server, nats_url
+):
+    async with served(database_url, nats_url) as (client, _):
+        await _declared(client)
+        async with stream(client, "/v1/events") as events:
+            assert (await events.next()).retry is not None
+            nats_server.stop()
+            try:
+                during, _ = await _declared(client, "Sue")  # stored; the relay publishes it once NATS is back
+            finally:
+                nats_server.start()
+            received = await events.until(lambda message: message.cloud_event()["subject"] == during, timeout=20)
+    assert [message.event for message in received] == ["warroom.incident.declared.v1"]
