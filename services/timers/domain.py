@@ -127,24 +127,7 @@ def plan_status_update(
     """R06: the worker's update is due ``status_update_every`` after their last request, update or
     joining, then again every ``status_update_every`` until it comes. A level's cadence applies
     from the moment the incident changed to it (``not_before``), never retroactively."""
-    cancel = (Cancel(incident_id, kinds=frozenset({STATUS_UPDATE_DUE}), person=worker),)
-    every = level.status_update_every
-    if (due := timing.cadence_due(since, every, not_before)) is None:
-        return Plan(cancel)
-    return Plan(
-        cancel,
-        (
-            Timer(
-                timer_id(cause, STATUS_UPDATE_DUE, worker),
-                STATUS_UPDATE_DUE,
-                incident_id,
-                worker,
-                due,
-                {"level": level.number},
-                every,
-            ),
-        ),
-    )
+    return _cadence(cause, STATUS_UPDATE_DUE, incident_id, worker, since, level.status_update_every, level, not_before)
 
 
 def plan_status_ended(incident_id: str, worker: str) -> Plan:
@@ -155,24 +138,7 @@ def plan_status_ended(incident_id: str, worker: str) -> Plan:
 def plan_public_update(cause: str, incident_id: str, since: datetime, level: Level, not_before: datetime) -> Plan:
     """R06/R08: a public update is due every ``public_update_every`` from the declaration or the last
     one posted, when the level has such a cadence. The PR manager of the moment is who owes it."""
-    cancel = (Cancel(incident_id, kinds=frozenset({PUBLIC_UPDATE_DUE})),)
-    every = level.public_update_every
-    if (due := timing.cadence_due(since, every, not_before)) is None:
-        return Plan(cancel)
-    return Plan(
-        cancel,
-        (
-            Timer(
-                timer_id(cause, PUBLIC_UPDATE_DUE),
-                PUBLIC_UPDATE_DUE,
-                incident_id,
-                None,
-                due,
-                {"level": level.number},
-                every,
-            ),
-        ),
-    )
+    return _cadence(cause, PUBLIC_UPDATE_DUE, incident_id, None, since, level.public_update_every, level, not_before)
 
 
 def plan_observer_summary(cause: str, incident_id: str, since: datetime, level: Level, not_before: datetime) -> Plan:
@@ -180,23 +146,28 @@ def plan_observer_summary(cause: str, incident_id: str, since: datetime, level: 
     the current level, from the declaration (or the reopening), or from the last summary when the
     level changes — never before the change (``not_before``). One per incident, for nobody in
     particular: the notifier decides who the observers are."""
-    cancel = (Cancel(incident_id, kinds=frozenset({OBSERVER_SUMMARY_DUE})),)
     every = level.status_update_every
+    return _cadence(cause, OBSERVER_SUMMARY_DUE, incident_id, None, since, every, level, not_before)
+
+
+def _cadence(
+    cause: str,
+    kind: str,
+    incident_id: str,
+    person: str | None,
+    since: datetime,
+    every: timedelta | None,
+    level: Level,
+    not_before: datetime,
+) -> Plan:
+    """The ``kind`` cadence (for ``person``, or for the incident) replaced by one due ``every`` from
+    ``since`` but not before ``not_before``, repeating; none when the level has no such cadence."""
+    cancel = (Cancel(incident_id, kinds=frozenset({kind}), person=person),)
     if (due := timing.cadence_due(since, every, not_before)) is None:
         return Plan(cancel)
+    about = () if person is None else (person,)
     return Plan(
-        cancel,
-        (
-            Timer(
-                timer_id(cause, OBSERVER_SUMMARY_DUE),
-                OBSERVER_SUMMARY_DUE,
-                incident_id,
-                None,
-                due,
-                {"level": level.number},
-                every,
-            ),
-        ),
+        cancel, (Timer(timer_id(cause, kind, *about), kind, incident_id, person, due, {"level": level.number}, every),)
     )
 
 
@@ -240,25 +211,13 @@ def plan_tenure(
     """R05: ``manager``'s handover warning and shift limit on this incident, counted from the start of
     their tenure across all incidents, and never due before they took this incident on (``since``).
     With ``since`` None they no longer manage it: its tenure timers for them are cancelled."""
-    planned: tuple[Timer, ...] = ()
-    if since is not None:
-        started = timing.tenure_start(managing, since, rules.manager_min_break)
-        cause = f"tenure:{started.isoformat()}:{since.isoformat()}"
-        planned = tuple(
-            Timer(
-                timer_id(cause, kind, incident_id, manager),
-                kind,
-                incident_id,
-                manager,
-                due,
-                {"tenure_started_at": started.isoformat()},
-            )
-            for kind, due in zip(
-                (HANDOVER_WARNING, SHIFT_LIMIT), timing.shift_deadlines(started, since, rules), strict=True
-            )
-        )
-    return Plan(
-        (Cancel(incident_id, kinds=TENURE_KINDS, person=manager, keep=frozenset(t.id for t in planned)),), planned
+    if since is None:
+        return _replace_for_person(incident_id, manager, TENURE_KINDS)
+    started = timing.tenure_start(managing, since, rules.manager_min_break)
+    dues = zip((HANDOVER_WARNING, SHIFT_LIMIT), timing.shift_deadlines(started, since, rules), strict=True)
+    cause = f"tenure:{started.isoformat()}:{since.isoformat()}"
+    return _replace_for_person(
+        incident_id, manager, TENURE_KINDS, dues, cause, {"tenure_started_at": started.isoformat()}
     )
 
 
@@ -268,23 +227,31 @@ def plan_freshness(
     """R19: tell the manager of this incident when ``worker`` will have been on incidents longer than
     ``worker_fresh_for`` in the last 24 hours (not before they joined it). With ``since`` None
     they no longer work on it: the warning is cancelled."""
-    planned: tuple[Timer, ...] = ()
-    if since is not None and (due := timing.tired_at(working, since, rules.worker_fresh_for)) is not None:
-        cause = f"fresh:{since.isoformat()}:{due.isoformat()}"
-        planned = (
-            Timer(
-                timer_id(cause, WORKER_FRESH, incident_id, worker),
-                WORKER_FRESH,
-                incident_id,
-                worker,
-                due,
-                {"worked_since": since.isoformat()},
-            ),
-        )
-    return Plan(
-        (Cancel(incident_id, kinds=frozenset({WORKER_FRESH}), person=worker, keep=frozenset(t.id for t in planned)),),
-        planned,
+    kinds = frozenset({WORKER_FRESH})
+    if since is None or (due := timing.tired_at(working, since, rules.worker_fresh_for)) is None:
+        return _replace_for_person(incident_id, worker, kinds)
+    cause = f"fresh:{since.isoformat()}:{due.isoformat()}"
+    return _replace_for_person(
+        incident_id, worker, kinds, [(WORKER_FRESH, due)], cause, {"worked_since": since.isoformat()}
     )
+
+
+def _replace_for_person(
+    incident_id: str,
+    person: str,
+    kinds: frozenset[str],
+    dues: Iterable[tuple[str, datetime]] = (),
+    cause: str = "",
+    detail: Mapping[str, object] | None = None,
+) -> Plan:
+    """``person``'s pending timers of ``kinds`` on the incident replaced by these (kind, due) ones;
+    a timer planned again with the same id (the same cause) stays as it is rather than being
+    cancelled and scheduled anew."""
+    planned = tuple(
+        Timer(timer_id(cause, kind, incident_id, person), kind, incident_id, person, due, dict(detail or {}))
+        for kind, due in dues
+    )
+    return Plan((Cancel(incident_id, kinds=kinds, person=person, keep=frozenset(t.id for t in planned)),), planned)
 
 
 # --- the incident's lifecycle (R15, R16) ---
