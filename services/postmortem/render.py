@@ -2,8 +2,9 @@
 
 Both take the document as `postmortems.read` gives it — a draft just built (times as datetimes) or a
 published report read back from JSON (times as text) — and say what `presentation` says. The HTML
-page carries its styles and its two SVG pictures inline and refers to nothing outside itself, so it
-renders without any network.
+page carries its styles and its two SVG pictures inline and loads nothing from outside itself, so it
+renders without any network; the narratives people wrote in Markdown are rendered there (`narrative`:
+no raw HTML, safe links only), and kept as written in report.md.
 """
 
 import json as _json
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from services.postmortem import charts
+from services.postmortem import charts, narrative
 from services.postmortem import presentation as shown
 from services.postmortem.wording import clock, human, when
 
@@ -131,7 +132,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=when, clock=clock, human=human)
+    env.filters.update(when=when, clock=clock, human=human, markdown=narrative.to_html)
     return env
 
 

@@ -114,7 +114,7 @@ def test_the_html_page_is_self_contained_and_escapes_what_people_wrote():
 
     assert not re.search(r"""\b(src|href)\s*=|url\(|@import|<script|<link""", page, re.I)
     assert page.count("<svg") == 2 and "Disk | full" in page
-    assert "a | b\n\nc" in page
+    assert '<div class="narrative markdown"><p>a | b</p>\n<p>c</p>\n</div>' in page  # Markdown, rendered
     assert "<script>" not in render.html({**doc(), "title": "<script>alert(1)</script>"})
 
 
