@@ -91,9 +91,10 @@ async def release_probes(conn: asyncpg.Connection, now: datetime) -> list[str]:
 
 
 async def circuits(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    """Every endpoint that ever failed, with its pending deliveries (held or not)."""
+    """Every endpoint that ever failed, with its pending deliveries (held or not), named as the API shows them."""
     return await conn.fetch(
-        "SELECT c.circuit, c.state, c.failures, c.parks, c.parked_until, c.last_error, c.changed_at, "
+        "SELECT c.circuit AS endpoint, c.state, c.failures AS consecutive_failures, c.parks AS parked_times, "
+        "       c.parked_until, c.last_error, c.changed_at, "
         "       coalesce(p.pending, 0) AS pending, coalesce(p.held, 0) AS held "
         "FROM circuits c LEFT JOIN (SELECT circuit, count(*) AS pending, count(*) FILTER (WHERE held) AS held "
         "    FROM deliveries WHERE state = 'pending' GROUP BY circuit) p ON p.circuit = c.circuit "

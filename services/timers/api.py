@@ -34,17 +34,5 @@ async def list_timers(
 ) -> TimerList:
     async with request.app.state.pool.acquire() as conn:
         rows = await readmodel.timers_of(conn, incident_id)
-    return TimerList(
-        timers=[
-            TimerOut(
-                id=str(row["id"]),
-                kind=row["kind"],
-                incident_id=row["incident_id"],
-                person=row["person"],
-                due_at=row["due_at"],
-                state=row["state"],
-                fired_at=row["fired_at"],
-            )
-            for row in rows
-        ]
-    )
+    # The read model's id is a UUID; the API shows it as text.
+    return TimerList(timers=[TimerOut.model_validate(dict(row) | {"id": str(row["id"])}) for row in rows])

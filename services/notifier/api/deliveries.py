@@ -128,22 +128,7 @@ async def list_endpoints(request: Request, caller: Caller) -> EndpointList:
     require_admin(caller, "read the endpoints' state")
     async with request.app.state.pool.acquire() as conn:
         rows = await endpoints.circuits(conn)
-    return EndpointList(
-        endpoints=[
-            Endpoint(
-                endpoint=r["circuit"],
-                state=r["state"],
-                consecutive_failures=r["failures"],
-                parked_times=r["parks"],
-                parked_until=r["parked_until"],
-                last_error=r["last_error"],
-                changed_at=r["changed_at"],
-                pending=r["pending"],
-                held=r["held"],
-            )
-            for r in rows
-        ]
-    )
+    return EndpointList(endpoints=[Endpoint.model_validate(dict(row)) for row in rows])
 
 
 class SigningSecrets(BaseModel):
