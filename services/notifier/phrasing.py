@@ -29,8 +29,10 @@ class MessageContext:
     def name(self, person: str | None) -> str:
         return self.names.get(person, person) if person else "nobody"
 
-    def limit(self, key: str) -> str:
-        return spoken(getattr(self.rules, key))
+    def limit(self, key: str, words: str, otherwise: str = "") -> str:
+        """The rules' ``key`` duration spoken at the {} of ``words``, or ``otherwise`` where it says nothing."""
+        said = spoken(getattr(self.rules, key))
+        return words.format(said) if said else otherwise
 
 
 # What a notice says happened, and what it asks of the person told.
@@ -49,6 +51,12 @@ def spoken(duration: timedelta | None) -> str:
         if count:
             parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
     return " ".join(parts)
+
+
+def spoken_in(words: str, duration: timedelta | None, otherwise: str = "") -> str:
+    """``words`` with ``duration`` spoken at its {} (" every {}": " every 1 hour"), or ``otherwise``
+    where there is none: most durations of a process are optional."""
+    return words.format(spoken(duration)) if duration else otherwise
 
 
 def quoted(parts: dict[str, str]) -> str:

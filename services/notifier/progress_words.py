@@ -8,7 +8,7 @@ Pure: everything it names comes in as arguments.
 from typing import Any
 
 from services.notifier.incidents import IncidentView, Summary
-from services.notifier.phrasing import MessageContext, Said, Words, moment, quoted, spoken
+from services.notifier.phrasing import MessageContext, Said, Words, moment, quoted, spoken, spoken_in
 
 
 def _observer(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
@@ -47,7 +47,7 @@ def _status_requested(subject: str, incident: IncidentView, data: dict[str, Any]
 def _cadence(kind: str) -> Words:
     def words(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
         every = getattr(ctx.level, f"{kind}_update_every")
-        cadence = f" (every {spoken(every)})" if every else ""
+        cadence = spoken_in(" (every {})", every)
         if kind == "status":
             return (
                 f"a status update from the workers of {subject} is due{cadence}.",
@@ -70,7 +70,7 @@ def _step_due(subject: str, incident: IncidentView, data: dict[str, Any], ctx: M
 
 def _not_fresh(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     worker = ctx.name(data.get("person"))
-    fresh = f" longer than {ctx.limit('worker_fresh_for')}" if ctx.limit("worker_fresh_for") else " too long"
+    fresh = ctx.limit("worker_fresh_for", " longer than {}", " too long")
     return (
         f"{worker} has been on incidents{fresh} in the last 24 hours, now on {subject} (R19).",
         f"Relieve {worker}: bring in someone fresh.",
@@ -101,7 +101,7 @@ def _postmortem(subject: str, incident: IncidentView, data: dict[str, Any], ctx:
 
 def _status_update(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
     every = ctx.level.status_update_every
-    summary = f"; the observers get a summary of the workers' updates every {spoken(every)} (R07)" if every else ""
+    summary = spoken_in("; the observers get a summary of the workers' updates every {} (R07)", every)
     return (
         f"{ctx.name(data.get('worker'))} posted a status update on {subject}: {quoted(data)}.",
         f"Act on it (R06){summary}.",
@@ -114,8 +114,7 @@ def _status_summary(subject: str, incident: IncidentView, data: dict[str, Any], 
     lines = [f"{ctx.name(u.worker)} ({moment(u.at)}): {quoted(u.parts)}." for u in summary.latest()]
     lines += [f"{ctx.name(worker)}: no status update since {since}." for worker in summary.silent(incident.workers)]
     said = " ".join(lines) if lines else f"No status update since {since}."
-    every = ctx.level.status_update_every
-    nxt = f" The next summary follows in {spoken(every)}." if every else ""
+    nxt = spoken_in(" The next summary follows in {}.", ctx.level.status_update_every)
     return (
         f"the workers' status on {subject} since {since} (R06): {said}",
         f"Nothing is asked of you; be ready to answer customers.{nxt}",

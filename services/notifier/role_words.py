@@ -7,13 +7,13 @@ Pure: everything it names comes in as arguments.
 from typing import Any
 
 from services.notifier.incidents import IncidentView
-from services.notifier.phrasing import MessageContext, Said, Words, spoken
+from services.notifier.phrasing import MessageContext, Said, Words, spoken_in
 
 
 def _acknowledge(ctx: MessageContext) -> str:
     """When to acknowledge, and how: the recipient's link, last on its sentence so it reads (and taps) whole."""
     ack = ctx.level.acknowledge_within
-    when = f"Acknowledge within {spoken(ack)}, or the next SME is paged (R11)." if ack else "Acknowledge now."
+    when = spoken_in("Acknowledge within {}, or the next SME is paged (R11).", ack, "Acknowledge now.")
     return f"{when} Acknowledge here: {ctx.acknowledge}" if ctx.acknowledge else when
 
 
@@ -83,8 +83,8 @@ def _declined(subject: str, incident: IncidentView, data: dict[str, Any], ctx: M
 
 
 def _handover_due(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
-    held = f" for {ctx.limit('handover_warning_after')}" if ctx.limit("handover_warning_after") else ""
-    limit = f" before the shift limit of {ctx.limit('manager_shift_limit')}" if ctx.limit("manager_shift_limit") else ""
+    held = ctx.limit("handover_warning_after", " for {}")
+    limit = ctx.limit("manager_shift_limit", " before the shift limit of {}")
     who = "you have" if ctx.role == "manager" else f"{ctx.name(incident.manager)} has"
     return (
         f"{who} managed {subject}{held}: a handover is due (R05).",
@@ -97,7 +97,7 @@ def _handover_due(subject: str, incident: IncidentView, data: dict[str, Any], ct
 
 
 def _shift_limit(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
-    limit = f" of {ctx.limit('manager_shift_limit')}" if ctx.limit("manager_shift_limit") else ""
+    limit = ctx.limit("manager_shift_limit", " of {}")
     who = "you" if ctx.role == "manager" else ctx.name(incident.manager)
     return (
         (
@@ -131,8 +131,7 @@ def _added(role: str, ask: str) -> Words:
 
 
 def _pr_assigned(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
-    every = ctx.level.public_update_every
-    cadence = f" every {spoken(every)}" if every else " as the manager asks"
+    cadence = spoken_in(" every {}", ctx.level.public_update_every, " as the manager asks")
     return (
         f"{ctx.name(data.get('by'))} made you PR manager of {subject}.",
         f"Keep clients and end users informed: post public updates{cadence} (R08).",
@@ -140,8 +139,7 @@ def _pr_assigned(subject: str, incident: IncidentView, data: dict[str, Any], ctx
 
 
 def _sme_listed(subject: str, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Said:
-    ack = ctx.level.acknowledge_within
-    within = f" within {spoken(ack)}" if ack else ""
+    within = spoken_in(" within {}", ctx.level.acknowledge_within)
     return (
         f'{subject} was declared for "{data["aspect"]}", and you are on its list of subject-matter experts (R02).',
         (
