@@ -1,4 +1,5 @@
-"""Write (or check) one JSON Schema per event type and docs/events.md, generated from the contract.
+"""Write (or check) one JSON Schema per event type, docs/events.md and the AsyncAPI document (asyncapi.py),
+generated from the contract.
 
 python -m shared.contract.schemas --write     (make schemas)
 python -m shared.contract.schemas             exit 1 when the committed files differ
@@ -8,6 +9,7 @@ import json
 import sys
 from pathlib import Path
 
+from shared.contract import asyncapi
 from shared.contract.events import EVENT_TYPES
 from shared.contract.streams import CONSUMERS, STREAMS, stream_of
 
@@ -75,8 +77,9 @@ def main(argv: list[str]) -> int:
         for name, text in generated().items():
             (FOLDER / name).write_text(text)
         DOC.write_text(catalogue())
+        asyncapi.write()
         return 0
-    return 0 if generated() == committed() and DOC.read_text() == catalogue() else 1
+    return 0 if generated() == committed() and DOC.read_text() == catalogue() and asyncapi.up_to_date() else 1
 
 
 if __name__ == "__main__":
