@@ -78,19 +78,10 @@ def _pages(story: Story, rules: Rules, hours: Hours, fired: Reminders, now: date
         until = page.acknowledged_at or page.ended_at
         reminders = fired.count("ack_due", due, until, person=page.person)
         outcome, done_at, late_by, note = _acknowledgement(page, due, resolved, now, name)
+        what = "Acknowledge the page"
         items.append(
             Item(
-                "acknowledgement",
-                "R11",
-                "Acknowledge the page",
-                outcome,
-                page.level,
-                page.person,
-                due,
-                done_at,
-                late_by,
-                note,
-                reminders,
+                "acknowledgement", "R11", what, outcome, page.level, page.person, due, done_at, late_by, note, reminders
             )
         )
     return items

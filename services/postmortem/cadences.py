@@ -18,6 +18,21 @@ RESOLVED = "resolved"
 
 
 @dataclass(frozen=True)
+class Cadence:
+    """One cadence of the process: its reminder's kind (``<kind>_due``), its rule, its rows' name and
+    the interval a level sets for it."""
+
+    kind: str
+    rule: str
+    what: str
+    every: Every
+
+
+STATUS_UPDATE = Cadence("status_update", "R06", "Status update", lambda level: level.status_update_every)
+PUBLIC_UPDATE = Cadence("public_update", "R08", "Public update", lambda level: level.public_update_every)
+
+
+@dataclass(frozen=True)
 class OwedWindow:
     """When an occurrence is owed; ``end_note`` says why it stopped being owed."""
 
@@ -38,40 +53,14 @@ def status_updates(story: Story, rules: Rules, fired: Reminders, now: datetime) 
         ]
         updates = [at for at, who in story.status_updates if who == worker]
         asked = [at for at, workers in story.status_requests if worker in workers]
-        items += _cadence(
-            story,
-            rules,
-            fired,
-            now,
-            kind="status_update",
-            rule="R06",
-            what="Status update",
-            every=lambda level: level.status_update_every,
-            person=worker,
-            windows=windows,
-            done=updates,
-            resets=asked,
-        )
+        items += _cadence(story, rules, fired, now, STATUS_UPDATE, worker, windows, done=updates, resets=asked)
     return sorted(items, key=due_at)
 
 
 def public_updates(story: Story, rules: Rules, fired: Reminders, now: datetime) -> list[Item]:
     """The PR manager's public update is due ``public_update_every`` after the last one (R08)."""
     windows = [OwedWindow(o.start, o.end, RESOLVED) for o in story.open_periods]
-    items = _cadence(
-        story,
-        rules,
-        fired,
-        now,
-        kind="public_update",
-        rule="R08",
-        what="Public update",
-        every=lambda level: level.public_update_every,
-        person=None,
-        windows=windows,
-        done=story.public_updates,
-        resets=[],
-    )
+    items = _cadence(story, rules, fired, now, PUBLIC_UPDATE, None, windows, done=story.public_updates, resets=[])
     owed = []
     for item in items:  # owed by whoever was PR manager when it fell due
         due = due_at(item)
@@ -100,13 +89,10 @@ def _cadence(
     rules: Rules,
     fired: Reminders,
     now: datetime,
-    *,
-    kind: str,
-    rule: str,
-    what: str,
-    every: Every,
+    cadence: Cadence,
     person: str | None,
     windows: list[OwedWindow],
+    *,
     done: list[datetime],
     resets: list[datetime],
 ) -> list[Item]:
@@ -120,7 +106,7 @@ def _cadence(
         + [(w.end, 3, "end", w.end_note) for w in windows if w.end is not None],
         key=lambda m: m[:2],
     )
-    walk = _Walk(story, rules, fired, kind, rule, what, every, person)
+    walk = _Walk(story, rules, fired, cadence, person)
     for moment, _, happening, end_note in moments:
         walk.step(moment, happening, end_note)
     walk.finish(now)
@@ -135,10 +121,7 @@ class _Walk:
     story: Story
     rules: Rules
     fired: Reminders
-    kind: str
-    rule: str
-    what: str
-    every: Every
+    cadence: Cadence
     person: str | None
     since: datetime | None = None
     due: datetime | None = None
@@ -183,17 +166,18 @@ class _Walk:
     def _plan(self, since: datetime, moment: datetime) -> None:
         """The next due time as planned at ``moment``, and the level whose cadence set it."""
         self.level = self.story.level_at(moment)
-        self.due = timing.cadence_due(since, self.every(self.rules.level(self.level)), moment)
+        self.due = timing.cadence_due(since, self.cadence.every(self.rules.level(self.level)), moment)
 
     def _record(
         self, outcome: Outcome, done_at: datetime | None, late_by: float | None, note: str, until: datetime | None
     ) -> None:
-        reminders = self.fired.count(f"{self.kind}_due", self.due, until, person=self.person)
+        kind, rule, what = self.cadence.kind, self.cadence.rule, self.cadence.what
+        reminders = self.fired.count(f"{kind}_due", self.due, until, person=self.person)
         self.items.append(
             Item(
-                self.kind,
-                self.rule,
-                self.what,
+                kind,
+                rule,
+                what,
                 outcome,
                 self.level,
                 self.person,

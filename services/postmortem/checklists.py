@@ -32,21 +32,9 @@ def checklist(story: Story, rules: Rules, fired: Reminders, end: datetime | None
             done_at = done["at"] if done else None
             reminders = fired.count("checklist_step_due", due, done_at or visit_end, step=step.id)
             outcome, late_by, note = _step_outcome(visit.start, visit_end, by_resolution, due, done, now)
-            items.append(
-                Item(
-                    "checklist",
-                    "R14",
-                    step.title,
-                    outcome,
-                    visit.level,
-                    done["by"] if done else None,
-                    due,
-                    done_at,
-                    late_by,
-                    note,
-                    reminders,
-                )
-            )
+            by = done["by"] if done else None
+            row = Item("checklist", "R14", step.title, outcome, visit.level, by, due, done_at, late_by, note, reminders)
+            items.append(row)
     return items
 
 
