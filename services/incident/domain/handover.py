@@ -44,13 +44,18 @@ class ShiftLimitBreached(IncidentEvent):
 class Handover(Roles):
     def offer_handover(self, to: str, briefing: str, ctx: Context) -> None:
         self._command("offer_handover", ctx)
+        self._may_take_over(to, "the offeree", "briefing", briefing, "a handover needs a briefing")
+        self._record(HandoverOffered, to=to, briefing=briefing, by=ctx.actor.person_id)
+
+    def _may_take_over(self, to: str, who: str, field: str, text: str, blank: str) -> None:
+        """R04/R08: ``to`` (``who``, as the refusal names them) may be handed the role — not the manager
+        already, not the PR manager — and the handover's ``field`` says something (``blank`` if not)."""
         if to == self.manager:
-            raise Conflict("the offeree already manages this incident", rule="R04")
+            raise Conflict(f"{who} already manages this incident", rule="R04")
         if to == self.pr_manager:
             raise Conflict("the PR manager cannot become manager", rule="R08")
-        if not briefing.strip():
-            raise Invalid("a handover needs a briefing", rule="R04", errors=[blank_field("briefing")])
-        self._record(HandoverOffered, to=to, briefing=briefing, by=ctx.actor.person_id)
+        if not text.strip():
+            raise Invalid(blank, rule="R04", errors=[blank_field(field)])
 
     def _pending_offer_to(self, ctx: Context) -> HandoverOffer:
         self._require_open()
@@ -80,12 +85,7 @@ class Handover(Roles):
 
     def force_handover(self, to: str, reason: str, ctx: Context) -> None:
         self._command("force_handover", ctx)
-        if to == self.manager:
-            raise Conflict("that person already manages this incident", rule="R04")
-        if to == self.pr_manager:
-            raise Conflict("the PR manager cannot become manager", rule="R08")
-        if not reason.strip():
-            raise Invalid("a forced handover records its reason", rule="R04", errors=[blank_field("reason")])
+        self._may_take_over(to, "that person", "reason", reason, "a forced handover records its reason")
         self._change_manager(to, "forced", reason, ctx.actor.person_id, ctx)
 
     def record_shift_breach(self, manager: str, tenure_started_at: datetime, limit: str, timer_id: str) -> bool:
