@@ -1,65 +1,59 @@
-"""The notifier's deliveries: who was told what, how each attempt went, and sending one again."""
+"""The notifier's deliveries: who was told what, how each attempt went, and sending one again; the
+endpoints' circuit breakers and the signing secrets beside them."""
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel
 
 from services.notifier import deliveries, endpoints, names
 from services.notifier.permissions import require_admin
+from services.notifier.schemas import Delivery, DeliveryPage, Endpoint, EndpointList, SigningSecrets
 from shared import idempotency
 from shared.problems import Problem
 from shared.web import Caller
 
-router = APIRouter(prefix="/v1", tags=["deliveries"])
+router = APIRouter(prefix="/v1")
 
 # Identifiers and filters are printable text: PostgreSQL refuses NUL in text, others have no use.
 PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
-DeliveryId = Annotated[str, Path(max_length=64, pattern=PRINTABLE)]
+DeliveryId = Annotated[
+    str,
+    Path(
+        max_length=64,
+        pattern=PRINTABLE,
+        description="The delivery's id (the webhook-id its attempts carry)",
+        examples=["7c9e6679-7425-40de-944b-e07fc1f90ae7"],
+    ),
+]
+IncidentFilter = Annotated[
+    str | None, Query(max_length=200, pattern=PRINTABLE, description="Only the deliveries about this incident")
+]
+RecipientFilter = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        pattern=PRINTABLE,
+        description="Only the deliveries to this recipient: a person id, a subscription id or issue_tracker",
+    ),
+]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=18, pattern=r"^[0-9]+$", description="The `next` of the previous page; absent: the newest"),
+]
+Limit = Annotated[int, Query(ge=1, le=500, description="At most this many deliveries")]
 
 
-class Attempt(BaseModel):
-    attempt: int
-    at: datetime
-    status_code: int | None
-    error: str | None
-
-
-class Delivery(BaseModel):
-    id: str  # also the webhook-id every attempt carries
-    event_id: str
-    event_type: str
-    incident_id: str | None
-    recipient: str  # a person id; a subscription id; "issue_tracker"
-    channel: Literal["webhook", "email", "subscription", "issue_tracker"]
-    reason: str
-    state: Literal["pending", "delivered", "failed", "skipped", "refused", "disabled"]
-    attempts: int
-    last_error: str | None
-    created_at: datetime
-    delivered_at: datetime | None
-    # Deferred to the recipient's waking or working hours (R11 immediacy) until then.
-    not_before: datetime | None
-    next_attempt_at: datetime | None
-    history: list[Attempt]
-
-
-class DeliveryPage(BaseModel):
-    deliveries: list[Delivery]
-    next: str | None
-
-
-@router.get("/deliveries", response_model=DeliveryPage)
+@router.get("/deliveries", response_model=DeliveryPage, tags=["deliveries"], summary="List deliveries")
 async def list_deliveries(
     request: Request,
     caller: Caller,
-    incident_id: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
-    person: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
-    cursor: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]+$")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    incident_id: IncidentFilter = None,
+    person: RecipientFilter = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> DeliveryPage:
-    """Deliveries newest first, each with every attempt (newest first); filter by incident or recipient."""
+    """Deliveries newest first, each with every attempt (newest first); filter by incident or recipient,
+    and page with `cursor`. Anyone signed in may read them."""
     async with request.app.state.pool.acquire() as conn:
         rows = await deliveries.listing(
             conn, incident_id=incident_id, person=person, before=int(cursor) if cursor else None, limit=limit + 1
@@ -71,15 +65,19 @@ async def list_deliveries(
     )
 
 
-@router.get("/deliveries/{delivery_id}", response_model=Delivery)
+@router.get("/deliveries/{delivery_id}", response_model=Delivery, tags=["deliveries"], summary="Read a delivery")
 async def get_delivery(request: Request, caller: Caller, delivery_id: DeliveryId) -> Delivery:
+    """One delivery with every attempt (newest first). Anyone signed in may read it."""
     async with request.app.state.pool.acquire() as conn:
         return await _one(conn, delivery_id)
 
 
-@router.post("/deliveries/{delivery_id}/redeliver", response_model=Delivery)
-async def redeliver(request: Request, caller: Caller, delivery_id: DeliveryId) -> Delivery:
-    """Admin: send it again now, under the same webhook-id; a disabled endpoint is enabled again (F8)."""
+@router.post(
+    "/deliveries/{delivery_id}/redeliver", response_model=Delivery, tags=["deliveries"], summary="Send a delivery again"
+)
+async def redeliver_delivery(request: Request, caller: Caller, delivery_id: DeliveryId) -> Delivery:
+    """Admin: send it again now, under the same webhook-id; a disabled endpoint is enabled again (F8).
+    Refused (409) while it is still pending, and for one that has nowhere to go (skipped)."""
     require_admin(caller, "redeliver")
     # With an Idempotency-Key, the key's answer commits with this work (shared/idempotency.py).
     async with idempotency.transaction(request.app.state.pool) as conn:
@@ -104,25 +102,7 @@ async def _one(conn, delivery_id: str) -> Delivery:
     return Delivery.model_validate(dict(rows[0]))
 
 
-class Endpoint(BaseModel):
-    endpoint: str  # a URL's origin (scheme://host:port), or "smtp" for the mail server
-    # closed: delivered to; open: parked until parked_until, its deliveries held;
-    # half_open: one delivery sent as the probe, whose outcome closes or parks it again.
-    state: Literal["closed", "open", "half_open"]
-    consecutive_failures: int
-    parked_times: int  # parkings in a row: each lasts twice as long, up to 5 minutes
-    parked_until: datetime | None
-    last_error: str | None
-    changed_at: datetime
-    pending: int  # deliveries waiting for it, held ones included
-    held: int
-
-
-class EndpointList(BaseModel):
-    endpoints: list[Endpoint]
-
-
-@router.get("/endpoints", response_model=EndpointList, tags=["deliveries"])
+@router.get("/endpoints", response_model=EndpointList, tags=["deliveries"], summary="List failing endpoints")
 async def list_endpoints(request: Request, caller: Caller) -> EndpointList:
     """Admin: every endpoint that ever failed, with its circuit breaker's state (F14), parked first."""
     require_admin(caller, "read the endpoints' state")
@@ -131,15 +111,10 @@ async def list_endpoints(request: Request, caller: Caller) -> EndpointList:
     return EndpointList(endpoints=[Endpoint.model_validate(dict(row)) for row in rows])
 
 
-class SigningSecrets(BaseModel):
-    source: Literal["settings", "generated"]
-    # Only a generated secret is shown; configured ones are the operator's to know.
-    secrets: list[str]
-
-
-@router.get("/signing-secrets", response_model=SigningSecrets, tags=["signing"])
-async def signing_secrets(request: Request, caller: Caller) -> SigningSecrets:
-    """Admin: the Standard Webhooks secret(s) people's webhooks and the issue tracker are signed with (S5)."""
+@router.get("/signing-secrets", response_model=SigningSecrets, tags=["signing"], summary="Read the signing secrets")
+async def get_signing_secrets(request: Request, caller: Caller) -> SigningSecrets:
+    """Admin: the Standard Webhooks secret(s) people's webhooks and the issue tracker are signed with (S5),
+    for receivers to verify the signatures; shown only when the notifier generated it."""
     require_admin(caller, "read the signing secrets")
     generated = request.app.state.secrets_generated
     return SigningSecrets(

@@ -1,75 +1,36 @@
 """Subscriptions: other systems follow the events, every matching CloudEvent POSTed to them, signed."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from services.notifier import deliveries, endpoints, guard, names, readmodel, signing
+from services.notifier import deliveries, endpoints, guard, names, readmodel
 from services.notifier.permissions import require_admin
+from services.notifier.schemas import (
+    EXAMPLE_SUBSCRIPTION,
+    Created,
+    SecretsIn,
+    Subscription,
+    SubscriptionIn,
+    SubscriptionList,
+)
 from shared import idempotency
 from shared.problems import Problem
-from shared.text import Id, Url
+from shared.text import Id
 from shared.web import Caller
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 
-SubscriptionId = Id
+SubscriptionId = Annotated[Id, Path(description="The subscription's id", examples=[EXAMPLE_SUBSCRIPTION])]
 
 
-def _secret(value: str) -> str:
-    signing.decode(value)  # ValueError → 422 naming the field
-    return value
-
-
-Secret = Annotated[
-    str,
-    Field(max_length=100, pattern=signing.SHAPE.pattern, examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]),
-    AfterValidator(_secret),
-]
-# Types or patterns: "*" matches any run of characters, dots included ("warroom.incident.*").
-Pattern = Annotated[str, Field(max_length=200, pattern=r"^(\*|warroom\.[a-z0-9_.*]+)$")]
-
-
-class SubscriptionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    url: Url
-    event_types: Annotated[list[Pattern], Field(min_length=1, max_length=50)]
-    # A Standard Webhooks secret (whsec_ + 24 to 64 bytes in base64) the deliveries are signed with.
-    secret: Secret
-
-
-class SecretsIn(BaseModel):
-    """Rotation: list the new secret and the old one; both sign until the old one is left out."""
-
-    model_config = ConfigDict(extra="forbid")
-    secrets: Annotated[list[Secret], Field(min_length=1, max_length=2)]
-
-
-class Created(BaseModel):
-    id: str
-
-
-class Subscription(BaseModel):
-    id: str
-    url: str
-    event_types: list[str]
-    created_at: datetime
-    # Set when the endpoint answered 410 Gone; an admin's redelivery to it enables it again.
-    disabled_at: datetime | None
-
-
-class SubscriptionList(BaseModel):
-    subscriptions: list[Subscription]
-    next: str | None = None
-
-
-@router.post("", status_code=201, response_model=Created)
-async def subscribe(body: SubscriptionIn, request: Request, caller: Caller) -> JSONResponse:
-    """Admin: deliver every event whose type matches, signed with ``secret``, in order per incident."""
+@router.post("", status_code=201, response_model=Created, summary="Subscribe to the events")
+async def create_subscription(body: SubscriptionIn, request: Request, caller: Caller) -> JSONResponse:
+    """Admin: deliver every event whose type matches, as a CloudEvent (`application/cloudevents+json`)
+    signed per Standard Webhooks with ``secret``, one incident's events in order. The URL is checked
+    by the SSRF guard (S4) now and at every delivery."""
     require_admin(caller, "subscribe to the events")
     try:
         await guard.resolve(body.url, request.app.state.allowlist)
@@ -99,7 +60,7 @@ async def subscribe(body: SubscriptionIn, request: Request, caller: Caller) -> J
     )
 
 
-@router.get("", response_model=SubscriptionList)
+@router.get("", response_model=SubscriptionList, summary="List the subscriptions")
 async def list_subscriptions(request: Request, caller: Caller) -> SubscriptionList:
     """Admin: every subscription, oldest first (secrets are never shown)."""
     require_admin(caller, "read the subscriptions")
@@ -108,16 +69,20 @@ async def list_subscriptions(request: Request, caller: Caller) -> SubscriptionLi
     return SubscriptionList(subscriptions=[Subscription.model_validate(dict(row)) for row in rows])
 
 
-@router.get("/{subscription_id}", response_model=Subscription)
+@router.get("/{subscription_id}", response_model=Subscription, summary="Read a subscription")
 async def get_subscription(subscription_id: SubscriptionId, request: Request, caller: Caller) -> Subscription:
+    """Admin: one subscription, and whether a 410 Gone disabled it (its secrets are never shown)."""
     require_admin(caller, "read the subscriptions")
     async with request.app.state.pool.acquire() as conn:
         return await _one(conn, subscription_id)
 
 
-@router.put("/{subscription_id}/secrets", response_model=Subscription)
-async def rotate(subscription_id: SubscriptionId, body: SecretsIn, request: Request, caller: Caller) -> Subscription:
-    """Admin: the secrets that sign from now on, retries of earlier deliveries included (S5)."""
+@router.put("/{subscription_id}/secrets", response_model=Subscription, summary="Rotate a subscription's secrets")
+async def rotate_subscription_secrets(
+    subscription_id: SubscriptionId, body: SecretsIn, request: Request, caller: Caller
+) -> Subscription:
+    """Admin: the secrets that sign from now on, retries of earlier deliveries included (S5). To rotate,
+    send the new secret and the old one, then, once the receiver knows the new one, the new one alone."""
     require_admin(caller, "rotate a subscription's secrets")
     async with request.app.state.pool.acquire() as conn:
         if not await readmodel.set_subscription_secrets(conn, subscription_id, list(dict.fromkeys(body.secrets))):
@@ -125,8 +90,8 @@ async def rotate(subscription_id: SubscriptionId, body: SecretsIn, request: Requ
         return await _one(conn, subscription_id)
 
 
-@router.delete("/{subscription_id}", status_code=204)
-async def unsubscribe(subscription_id: SubscriptionId, request: Request, caller: Caller) -> Response:
+@router.delete("/{subscription_id}", status_code=204, summary="Delete a subscription")
+async def delete_subscription(subscription_id: SubscriptionId, request: Request, caller: Caller) -> Response:
     """Admin: stop delivering; what was still queued for it is dropped (state ``disabled``)."""
     require_admin(caller, "delete a subscription")
     async with request.app.state.pool.acquire() as conn, conn.transaction():
