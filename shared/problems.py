@@ -8,7 +8,7 @@ that name no rule of docs/process.md keep ``about:blank``.
 
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol, cast
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -36,10 +36,6 @@ TITLES = {
     503: "Service unavailable",
 }
 
-
-# Every operation may answer these, always as a problem body (documented so clients and fuzzers know).
-DOCUMENTED = (401, 403, 404, 409, 412, 413, 422, 429, 503)
-
 BLANK = "about:blank"
 # "R05" → #r05; "permissions: …" (a row of the permission table) → #permissions. Nothing else is a
 # section of the rules page (S4, for one, is a safeguard of the notifier's, not a rule of the process).
@@ -47,21 +43,44 @@ _RULE = re.compile(r"R(0[1-9]|1[0-9]|20)")
 _PERMISSIONS = "permissions"
 
 
+class FieldError(BaseModel):
+    """One field of the request that was refused, and why."""
+
+    field: str = Field(description="The field, dotted for a nested one (`working_hours.start`), or `body`")
+    message: str = Field(description="What the field must be, in words (`must not be empty`)")
+
+
 class ProblemDetails(BaseModel):
     """An RFC 9457 problem; ``rule`` names the rule of the process that refused the request."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "https://warroom.example.com/rules#r15",
+                    "title": "Conflict",
+                    "status": 409,
+                    "detail": "the incident is closed: its post-mortem was published",
+                    "instance": "/v1/incidents/9b2f5c1e-7d4a-4f0b-8c3e-1a6d2e9f4b70/workers",
+                    "rule": "R15",
+                }
+            ]
+        },
+    )
     type: str = Field(
         BLANK,
         description="The rule's section of the rules page ({WARROOM_PUBLIC_URL}/rules#r05) "
         "when `rule` names one, otherwise about:blank",
     )
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    rule: str | None = None
-    errors: list[dict[str, Any]] | None = None
+    title: str = Field(description="The HTTP status in words (`Not found`)")
+    status: int = Field(description="The HTTP status code, as answered")
+    detail: str = Field(description="What went wrong and what to do about it, for a person to read")
+    instance: str | None = Field(None, description="The path that was requested")
+    rule: str | None = Field(
+        None, description="The rule of the process that refused the request (`R15`), or a row of the permission table"
+    )
+    errors: list[FieldError] | None = Field(None, description="For a refused input (422): each field and why")
 
 
 class Problem(Exception):
@@ -213,38 +232,8 @@ _MESSAGES: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
 }
 
 
-class _OpenAPIHook(Protocol):
-    """FastAPI's ``openapi`` seen as the replaceable attribute its docs ("Extending OpenAPI") use it as."""
-
-    openapi: Callable[[], dict[str, Any]]
-
-
-def _document(app: FastAPI) -> None:
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = generate()
-        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-        schemas["ProblemDetails"] = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
-        content = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
-        for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
-                responses = operation.setdefault("responses", {})
-                for status in DOCUMENTED:
-                    responses[str(status)] = {"description": TITLES[status], "content": content}
-        schemas.pop("HTTPValidationError", None)
-        schemas.pop("ValidationError", None)
-        app.openapi_schema = schema
-        return schema
-
-    cast(_OpenAPIHook, app).openapi = openapi
-
-
 def install(app: FastAPI, public_url: str) -> None:
     """Problem bodies for every error of ``app``; a rule named links to ``{public_url}/rules#…``."""
-    _document(app)
 
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         return response(

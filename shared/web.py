@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import Scope
 
-from shared import api_docs, problems, projection
+from shared import api_docs, openapi, problems, projection
 from shared.idempotency_middleware import IdempotencyMiddleware
 from shared.limits import BodyLimitMiddleware
 from shared.problems import Problem
@@ -74,7 +74,8 @@ def attach(
     *,
     authenticate: Authenticate = projected_person,
 ) -> None:
-    """Problem bodies, health and metrics, the API's pages with their assets (``api_docs``: no CDN), and
+    """Problem bodies, health and metrics, the API document for client generators (``openapi``: camelCase
+    operationIds, each operation's errors and headers), the API's pages with their assets (``api_docs``: no CDN), and
     — on ``app.state.pool`` — Idempotency-Key replay for every POST and the limits. Work that is local
     SQL records its key in the same transaction (``idempotency.transaction``); a service that keeps its
     people elsewhere than the projection (the incident service) passes its own
@@ -83,6 +84,7 @@ def attach(
     Outermost first: the body limit (413 before reading more than the limit), authentication and
     the rate limits (401/429 before reading the body), Idempotency-Key replay, then the route."""
     problems.install(app, settings.public_url)
+    openapi.install(app)
     app.include_router(health_router(ready))
     api_docs.serve(app)
     app.add_middleware(IdempotencyMiddleware)
