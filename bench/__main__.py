@@ -23,6 +23,7 @@ from bench import (
     p5_postmortem_html,
     p6_timer_lateness,
     p7_memory,
+    p9_console,
 )
 from bench.stack import Servers
 
@@ -38,6 +39,7 @@ BENCHMARKS = {
     "p5": p5_postmortem_html.run,
     "p6": p6_timer_lateness.run,
     "p7": p7_memory.run,
+    "p9": p9_console.run,
 }
 
 

@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from services.incident.application import IncidentApplication
@@ -87,8 +86,7 @@ async def signed_in(request: Request) -> Me:
     session = await sessions(request).session(request.scope)
     if session is None:
         raise SignInFirst(page_of(request))
-    person = await run_in_threadpool(application(request).people.person, session.actor.person_id)
-    me = Me(session, person.name, views.zone(person.timezone))
+    me = Me(session, session.name, views.zone(session.timezone))
     request.state.me = me
     return me
 

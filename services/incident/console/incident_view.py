@@ -4,14 +4,17 @@ events as sentences, and which actions the signed-in person may take — the per
 (policy.py) and the incident's state decide, so a form is offered only where the command would be
 accepted by role."""
 
+import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.incident import history, policy
+from services.incident import policy
 from services.incident.application import IncidentApplication
 from services.incident.console import timeline
+from services.incident.console.recent_events import RecentEvents
 from services.incident.domain import Incident
 from services.incident.domain.base import HandoverOffer
 from services.incident.errors import NotFound
@@ -19,6 +22,7 @@ from services.incident.policy import Actor
 
 # The page shows this many of the latest events (the post-mortem has the whole story).
 TIMELINE_LENGTH = 200
+NAME_SECONDS = 10.0
 
 ROLE_NAMES = {
     "manager": "the manager",
@@ -55,18 +59,29 @@ class IncidentPage:
 
 
 class Names:
-    """A person's name by id, each read once per page (an id stays as it is when nobody has it)."""
+    """A person's name by id (their id when nobody has it), read from the store at most every NAME_SECONDS:
+    a page names the same few people many times, and a renamed person shows within seconds."""
+
+    _known: dict[str, tuple[str, float]] = {}  # person id -> (name, read at): shared by every page
 
     def __init__(self, application: IncidentApplication):
-        self.people, self.known = application.people, dict[str, str]()
+        self.people = application.people
 
     def __call__(self, person_id: str) -> str:
-        if person_id not in self.known:
+        known = self._known.get(person_id)
+        if known is None or known[1] < time.monotonic() - NAME_SECONDS:
             try:
-                self.known[person_id] = self.people.person(person_id).name
+                name = self.people.person(person_id).name
             except NotFound:
-                self.known[person_id] = person_id
-        return self.known[person_id]
+                name = person_id
+            known = self._known[person_id] = (name, time.monotonic())
+        return known[0]
+
+
+@functools.cache
+def recent() -> RecentEvents:
+    """The events pages show, kept between pages (built on first use)."""
+    return RecentEvents(TIMELINE_LENGTH)
 
 
 def level_words(document: dict[str, Any]) -> Callable[[int], str]:
@@ -84,7 +99,7 @@ def incident_page(application: IncidentApplication, incident_id: str, actor: Act
     document = application.incidents.process_of(incident)
     name, level = Names(application), level_words(document)
     this_level: dict[str, Any] = next((lv for lv in document.get("levels", []) if lv["level"] == incident.severity), {})
-    events = history.published(application, incident_id, max(0, incident.version - TIMELINE_LENGTH), TIMELINE_LENGTH)
+    events = recent().latest(application, incident_id, incident.version)
     due_next = application.incidents.representation(incident)["due"]
     return IncidentPage(
         incident=incident,

@@ -2,6 +2,7 @@
 only one active person has it, or by id. A name that fits nobody, or several, is refused with the
 people it could mean, so the person at the keyboard can choose."""
 
+import time
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +16,8 @@ from services.incident.errors import Invalid, NotFound
 
 # Suggestions offered in a form (the browser narrows them as one types); beyond, typing an email works.
 SUGGESTED = 500
+CHOICES_SECONDS = 5.0
+_choices: dict[int, tuple[float, list[dict[str, Any]]]] = {}  # id(pool) -> (read at, people)
 
 
 def _refused(field: str, message: str) -> Invalid:
@@ -22,9 +25,13 @@ def _refused(field: str, message: str) -> Invalid:
 
 
 async def choices(pool: asyncpg.Pool) -> list[dict[str, Any]]:
-    """Active people, by name, for a form's suggestions."""
-    people, _ = await people_list.page(pool, people_list.Query(limit=SUGGESTED))
-    return people
+    """Active people, by name, for a form's suggestions: read at most every CHOICES_SECONDS (every page with
+    a form offers them; someone registered a moment ago can be typed by email meanwhile)."""
+    kept = _choices.get(id(pool))
+    if kept is None or kept[0] < time.monotonic() - CHOICES_SECONDS:
+        people, _ = await people_list.page(pool, people_list.Query(limit=SUGGESTED))
+        kept = _choices[id(pool)] = (time.monotonic(), people)
+    return kept[1]
 
 
 async def _matching(pool: asyncpg.Pool, text: str) -> list[dict[str, Any]]:

@@ -63,7 +63,7 @@ async def _person_page(
     if sees_all:
         tokens, _ = await run_in_threadpool(app.people.tokens_of, person_id, me.actor, None, 50)
         used = await request.app.state.token_usage.last_used([str(token.id) for token in tokens])
-    context = {"error": None, "filled": {}, "deactivation": None, **context}
+    context = {"error": None, "filled": {}, "deactivation": None, "this_session": _session_token_id(request), **context}
     return views.render(
         request, "person.html.j2", me.session, status=status, person=shown, sees_all=sees_all, tokens=tokens,
         used=used, now=datetime.now(UTC), days=DAYS, done=DONE.get(request.query_params.get("done", "")), **context,

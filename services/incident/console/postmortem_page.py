@@ -4,6 +4,7 @@ person's own session token as the bearer: the session is a real API token every 
 the stream, so the post-mortem service decides who may do what (its permission rows) and says why not.
 """
 
+import asyncio
 import json
 from typing import Any
 
@@ -19,6 +20,8 @@ from shared.text import Id
 
 router = APIRouter(include_in_schema=False)
 TIMEOUT = 10.0
+# How long a new session may take to reach the post-mortem service (the stream's lag, normally milliseconds).
+SEEN_WITHIN = 3.0
 DONE = {
     "section": "The narrative is saved; its earlier versions stay in its history.",
     "action_item": "The action item is added.",
@@ -36,11 +39,21 @@ class _Client:
             base_url=base, timeout=TIMEOUT, headers={"Authorization": f"Bearer {me.session.secret}"}
         )
 
-    async def __aenter__(self) -> httpx.AsyncClient:
-        return self.http
+    async def __aenter__(self) -> "_Client":
+        return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.http.aclose()
+
+    async def request(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        """The call; a session opened moments ago may not have reached the post-mortem service yet (it learns
+        tokens from the stream): a 401 is asked again for up to SEEN_WITHIN seconds."""
+        deadline = asyncio.get_running_loop().time() + SEEN_WITHIN
+        while True:
+            answer = await self.http.request(method, path, json=body)
+            if answer.status_code != 401 or asyncio.get_running_loop().time() > deadline:
+                return answer
+            await asyncio.sleep(0.2)
 
 
 def _refusal(response: httpx.Response) -> Explained:
@@ -59,10 +72,10 @@ async def _show(request: Request, me: access.Me, incident_id: str, status: int =
     report, link, error = None, None, context.pop("error", None)
     try:
         async with _Client(request, me) as http:
-            answer = await http.get(f"/v1/postmortems/{incident_id}")
+            answer = await http.request("GET", f"/v1/postmortems/{incident_id}")
             if answer.status_code == 200:
                 report = answer.json()
-                linked = await http.get(f"/v1/postmortems/{incident_id}/link")
+                linked = await http.request("GET", f"/v1/postmortems/{incident_id}/link")
                 link = linked.json().get("url") if linked.status_code == 200 else None
             else:
                 error = error or _refusal(answer)
@@ -86,7 +99,7 @@ async def _call(
 ) -> Response:
     try:
         async with _Client(request, me) as http:
-            answer = await http.request(method, f"/v1/postmortems/{incident_id}{path}", json=body)
+            answer = await http.request(method, f"/v1/postmortems/{incident_id}{path}", body)
     except httpx.HTTPError:
         return await _show(request, me, incident_id, status=503, error=UNREACHABLE)
     if answer.status_code >= 400:
