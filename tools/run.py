@@ -173,6 +173,9 @@ def service_environment(var: Path) -> dict[str, str]:
 
 def announce(services: list[RunningService], env: dict[str, str]) -> None:
     lines = [f"  {s.name:<11} http://127.0.0.1:{s.port}" for s in services]
+    # People use the console, served by the incident service at /.
+    consoles = [s for s in services if s.name == "incident"]
+    lines += [f"  {'console':<11} http://127.0.0.1:{s.port}/ (sign in with a token)" for s in consoles]
     say(
         "Warroom is up:\n"
         + "\n".join(lines)
