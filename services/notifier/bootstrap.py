@@ -78,11 +78,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         lifespan=lifespan,
         description="Tells the right people at the right hour through webhooks, email and "
         "subscriptions; every delivery and attempt is on record.",
+        openapi_tags=api.TAGS,
     )
     app.state.clock, app.state.allowlist = clock, allowlist
+    web.attach(app, _ready, settings)
+    # After attach, so their operations are named by shared/openapi.py (camelCase operationIds).
     for router in api.ROUTERS:
         app.include_router(router)
-    web.attach(app, _ready, settings)
     return app
 
 

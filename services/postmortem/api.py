@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse
 
-from services.postmortem import postmortems, refinements, render
+from services.postmortem import examples, postmortems, refinements, render
 from services.postmortem.records import NewActionItem
 from services.postmortem.refinements import RefinementRefused
 from services.postmortem.schemas import (
@@ -18,6 +18,7 @@ from services.postmortem.schemas import (
     SectionId,
     SectionIn,
 )
+from shared.openapi import Responses, problems, with_headers
 from shared.problems import MEDIA_TYPE
 from shared.web import Caller
 
@@ -28,9 +29,31 @@ IncidentId = Annotated[
     ),
 ]
 ItemId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The action item's number in this post-mortem")]
+SectionPath = Annotated[SectionId, Path(description="The section whose narrative to write")]
 
 
 router = APIRouter(prefix="/v1/postmortems", tags=["post-mortems"])
+TAGS = [
+    {
+        "name": "post-mortems",
+        "description": "An incident's post-mortem: read it (JSON, Markdown, a web page), write its narrative and "
+        "action items, apply a process refinement, publish it",
+    }
+]
+# What the errors of the post-mortem's own rules mean on its operations.
+UNKNOWN = {404: "No such incident is known here (yet)"}
+FROZEN = {409: "The post-mortem is published: it is frozen (R16)"}
+EDITORS = {403: "Only the incident's managers (past ones too), its SMEs or an admin may write to it"}
+PUBLISHERS = {403: "Only the incident's managers (past ones too) or an admin may do this"}
+MARKDOWN_ANSWER: Responses = {
+    200: {
+        "content": {"text/markdown": {"schema": {"type": "string"}, "example": examples.MARKDOWN}},
+        "description": "The report in Markdown",
+    }
+}
+HTML_ANSWER: Responses = {
+    200: {"content": {"text/html": {"example": examples.HTML}}, "description": "The report's page"}
+}
 # What a refusal from the incident service keeps on its way back: when to try again (503, 429).
 PASSED_HEADERS = ("retry-after",)
 
@@ -42,47 +65,73 @@ async def _read(request: Request, incident_id: str) -> dict[str, Any]:
             return await postmortems.read(conn, incident_id, request.app.state.clock.now())
 
 
-@router.get("/{incident_id}", response_model=Postmortem)
+@router.get(
+    "/{incident_id}", response_model=Postmortem, summary="Read a post-mortem", responses=problems(404, said=UNKNOWN)
+)
 async def get_postmortem(incident_id: IncidentId, request: Request, caller: Caller) -> Response:
-    """An incident's post-mortem: a draft from its declaration on (R16), frozen once published."""
+    """An incident's post-mortem: a draft from its declaration on (R16), computed from the events and what
+    people wrote at every read, frozen once published. Anyone signed in may read it; 404 until the
+    incident's declaration has reached this service."""
     return Response(render.json(await _read(request, incident_id)), media_type="application/json")
 
 
 @router.get(
     "/{incident_id}/report.md",
     response_class=Response,
-    responses={
-        200: {"content": {"text/markdown": {"schema": {"type": "string"}}}, "description": "The report in Markdown"}
-    },
+    summary="Read a post-mortem's report in Markdown",
+    responses=problems(404, said=UNKNOWN) | MARKDOWN_ANSWER,
 )
-async def get_markdown(incident_id: IncidentId, request: Request, caller: Caller) -> Response:
+async def get_postmortem_markdown(incident_id: IncidentId, request: Request, caller: Caller) -> Response:
+    """The report as one Markdown document: the key durations, each section's facts and narrative (as
+    written), the timeline, the process adherence and the action items. Anyone signed in may read it."""
     report = await _read(request, incident_id)
     return Response(render.markdown(report), media_type="text/markdown; charset=utf-8")
 
 
-@router.get("/{incident_id}/report.html", response_class=HTMLResponse)
-async def get_html(incident_id: IncidentId, request: Request, caller: Caller) -> HTMLResponse:
-    """One self-contained page (no external scripts, styles, fonts or images) with two SVG pictures."""
+@router.get(
+    "/{incident_id}/report.html",
+    response_class=HTMLResponse,
+    summary="Read a post-mortem's report as a web page",
+    responses=problems(404, said=UNKNOWN) | HTML_ANSWER,
+)
+async def get_postmortem_html(incident_id: IncidentId, request: Request, caller: Caller) -> HTMLResponse:
+    """One self-contained page (no external scripts, styles, fonts or images) with two SVG pictures; the
+    narratives rendered from Markdown, raw HTML shown as text. Anyone signed in may read it (a signed
+    link from `GET …/link` opens it without a token)."""
     return HTMLResponse(render.html(await _read(request, incident_id)))
 
 
-@router.put("/{incident_id}/sections/{section}", response_model=Section)
-async def edit_section(
-    incident_id: IncidentId, section: SectionId, body: SectionIn, request: Request, caller: Caller
+@router.put(
+    "/{incident_id}/sections/{section}",
+    response_model=Section,
+    summary="Write a section's narrative",
+    responses=problems(403, 404, 409, said=EDITORS | UNKNOWN | FROZEN),
+)
+async def write_postmortem_section(
+    incident_id: IncidentId, section: SectionPath, body: SectionIn, request: Request, caller: Caller
 ) -> dict[str, Any]:
-    """A new version of a section's narrative, with its author and time; earlier ones stay in its history."""
+    """A new version of a section's narrative, with its author and time; earlier ones stay in its history.
+    For the incident's managers (past ones too), its SMEs and admins, while it is a draft: 409 once
+    published (R16)."""
     async with request.app.state.pool.acquire() as conn:
         return await postmortems.edit_section(
             conn, incident_id, section.value, body.text, caller, request.app.state.clock.now()
         )
 
 
-@router.post("/{incident_id}/action-items", status_code=201, response_model=ActionItem)
+@router.post(
+    "/{incident_id}/action-items",
+    status_code=201,
+    response_model=ActionItem,
+    summary="Record an action item",
+    responses=problems(403, 404, 409, said=EDITORS | UNKNOWN | FROZEN) | with_headers(201, "Location"),
+)
 async def add_action_item(
     incident_id: IncidentId, body: ActionItemIn, request: Request, response: Response, caller: Caller
 ) -> dict[str, Any]:
     """A prevention, handling or process-refinement item (the last with its change, R17), published to the
-    other services as ``warroom.postmortem.action_item_added.v1``."""
+    other services as ``warroom.postmortem.action_item_added.v1``; its address in `Location`. For the
+    incident's managers (past ones too), its SMEs and admins, while it is a draft: 409 once published (R16)."""
     async with request.app.state.pool.acquire() as conn:
         item = await postmortems.add_action_item(
             conn, incident_id, NewActionItem(**body.model_dump()), caller, request.app.state.clock.now()
@@ -92,11 +141,28 @@ async def add_action_item(
     return item
 
 
-@router.post("/{incident_id}/action-items/{item_id}/apply", response_model=Applied)
+@router.post(
+    "/{incident_id}/action-items/{item_id}/apply",
+    response_model=Applied,
+    summary="Apply a process refinement",
+    responses=problems(
+        403,
+        404,
+        409,
+        422,
+        said=PUBLISHERS
+        | {
+            404: "No such incident or action item",
+            409: "Not a process refinement, applied already, or the post-mortem is published (R16, R17)",
+            422: "The incident service refused the change to the process",
+        },
+    ),
+)
 async def apply_refinement(incident_id: IncidentId, item_id: ItemId, request: Request, caller: Caller) -> Any:
     """R17: publish the refinement as a new process version at once, through the incident service (with
     the caller's own token); its refusal is answered as it is, and nothing changes here. A 503 while the
-    incident service has not yet seen the item comes back with its Retry-After."""
+    incident service has not yet seen the item comes back with its Retry-After. For the incident's
+    managers (past ones too) and admins."""
     async with request.app.state.pool.acquire() as conn:
         try:
             return await refinements.apply(
@@ -119,10 +185,28 @@ async def apply_refinement(incident_id: IncidentId, item_id: ItemId, request: Re
             )
 
 
-@router.post("/{incident_id}/publish", response_model=Postmortem)
-async def publish(incident_id: IncidentId, request: Request, caller: Caller) -> Response:
+@router.post(
+    "/{incident_id}/publish",
+    response_model=Postmortem,
+    summary="Publish a post-mortem",
+    responses=problems(
+        403,
+        404,
+        409,
+        422,
+        said=PUBLISHERS
+        | UNKNOWN
+        | {
+            409: "The incident is still open (R15), or the post-mortem is published already (R16)",
+            422: "The Cause, Prevention or Handling lessons narrative is empty (R16)",
+        },
+    ),
+)
+async def publish_postmortem(incident_id: IncidentId, request: Request, caller: Caller) -> Response:
     """R16: freeze the report; the incident service closes the incident, the notifier tells participants.
-    Refused (422, naming them) while the Cause, Prevention or Handling lessons narrative is empty."""
+    Refused (422, naming them) while the Cause, Prevention or Handling lessons narrative is empty, and
+    (409) while the incident is open (R15) or once published. For the incident's managers (past ones
+    too) and admins."""
     async with request.app.state.pool.acquire() as conn:
         report = await postmortems.publish(conn, incident_id, caller, request.app.state.clock.now())
     request.app.state.publisher.wake.set()

@@ -46,7 +46,15 @@ def create_app(
             finally:
                 await infra.close()
 
-    app = FastAPI(title="Warroom post-mortems", version="1", lifespan=lifespan)
+    app = FastAPI(
+        title="Warroom post-mortems",
+        version="1",
+        lifespan=lifespan,
+        description="Every incident's post-mortem: a draft computed from its events from the declaration on, "
+        "the narrative and action items people write, process refinements applied from it (R17), and the "
+        "report published and frozen (R16) — as JSON, Markdown or a self-contained web page.",
+        openapi_tags=api.TAGS,
+    )
     app.state.clock = clock or Clock()
     # Checked now (a short secret stops the start), warned about now when absent (shared/links.py).
     app.state.report_links = report_link.ReportLinks(links.signer(settings, SERVICE), settings.postmortem_base_url())

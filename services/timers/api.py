@@ -13,6 +13,7 @@ from shared.text import Line
 from shared.web import Caller
 
 router = APIRouter(prefix="/v1", tags=["timers"])
+TAGS = [{"name": "timers", "description": "The deadlines of an incident, pending, fired and cancelled"}]
 
 # The kinds as a reader of the list meets them (the event contract names them; its schemas stay as they are).
 KINDS = (

@@ -45,9 +45,18 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         finally:
             await infra.close()
 
-    app = FastAPI(title="Warroom timers", version="1", lifespan=lifespan)
-    app.include_router(api.router)
+    app = FastAPI(
+        title="Warroom timers",
+        version="1",
+        lifespan=lifespan,
+        description="Keeps every deadline of the process for each incident — acknowledgements, status and "
+        "public updates, checklist steps, handovers and shift limits, workers' freshness — and publishes a "
+        "`warroom.timer.*` event when one falls due.",
+        openapi_tags=api.TAGS,
+    )
     web.attach(app, _ready, settings)
+    # After attach, so its operations are named by shared/openapi.py (camelCase operationIds).
+    app.include_router(api.router)
     return app
 
 

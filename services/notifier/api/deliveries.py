@@ -9,11 +9,13 @@ from services.notifier import deliveries, endpoints, names
 from services.notifier.permissions import require_admin
 from services.notifier.schemas import Delivery, DeliveryPage, Endpoint, EndpointList, SigningSecrets
 from shared import idempotency
+from shared.openapi import problems
 from shared.problems import Problem
 from shared.web import Caller
 
 router = APIRouter(prefix="/v1")
 
+ADMIN_ONLY = "Only an admin may"
 # Identifiers and filters are printable text: PostgreSQL refuses NUL in text, others have no use.
 PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 DeliveryId = Annotated[
@@ -65,7 +67,13 @@ async def list_deliveries(
     )
 
 
-@router.get("/deliveries/{delivery_id}", response_model=Delivery, tags=["deliveries"], summary="Read a delivery")
+@router.get(
+    "/deliveries/{delivery_id}",
+    response_model=Delivery,
+    tags=["deliveries"],
+    summary="Read a delivery",
+    responses=problems(404, said={404: "No such delivery"}),
+)
 async def get_delivery(request: Request, caller: Caller, delivery_id: DeliveryId) -> Delivery:
     """One delivery with every attempt (newest first). Anyone signed in may read it."""
     async with request.app.state.pool.acquire() as conn:
@@ -73,7 +81,20 @@ async def get_delivery(request: Request, caller: Caller, delivery_id: DeliveryId
 
 
 @router.post(
-    "/deliveries/{delivery_id}/redeliver", response_model=Delivery, tags=["deliveries"], summary="Send a delivery again"
+    "/deliveries/{delivery_id}/redeliver",
+    response_model=Delivery,
+    tags=["deliveries"],
+    summary="Send a delivery again",
+    responses=problems(
+        403,
+        404,
+        409,
+        said={
+            403: f"{ADMIN_ONLY} redeliver",
+            404: "No such delivery",
+            409: "The delivery is still pending, or has nowhere to go",
+        },
+    ),
 )
 async def redeliver_delivery(request: Request, caller: Caller, delivery_id: DeliveryId) -> Delivery:
     """Admin: send it again now, under the same webhook-id; a disabled endpoint is enabled again (F8).
@@ -102,7 +123,13 @@ async def _one(conn, delivery_id: str) -> Delivery:
     return Delivery.model_validate(dict(rows[0]))
 
 
-@router.get("/endpoints", response_model=EndpointList, tags=["deliveries"], summary="List failing endpoints")
+@router.get(
+    "/endpoints",
+    response_model=EndpointList,
+    tags=["deliveries"],
+    summary="List failing endpoints",
+    responses=problems(403, said={403: f"{ADMIN_ONLY} read the endpoints' state"}),
+)
 async def list_endpoints(request: Request, caller: Caller) -> EndpointList:
     """Admin: every endpoint that ever failed, with its circuit breaker's state (F14), parked first."""
     require_admin(caller, "read the endpoints' state")
@@ -111,7 +138,13 @@ async def list_endpoints(request: Request, caller: Caller) -> EndpointList:
     return EndpointList(endpoints=[Endpoint.model_validate(dict(row)) for row in rows])
 
 
-@router.get("/signing-secrets", response_model=SigningSecrets, tags=["signing"], summary="Read the signing secrets")
+@router.get(
+    "/signing-secrets",
+    response_model=SigningSecrets,
+    tags=["signing"],
+    summary="Read the signing secrets",
+    responses=problems(403, said={403: f"{ADMIN_ONLY} read the signing secrets"}),
+)
 async def get_signing_secrets(request: Request, caller: Caller) -> SigningSecrets:
     """Admin: the Standard Webhooks secret(s) people's webhooks and the issue tracker are signed with (S5),
     for receivers to verify the signatures; shown only when the notifier generated it."""

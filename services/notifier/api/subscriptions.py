@@ -17,16 +17,28 @@ from services.notifier.schemas import (
     SubscriptionList,
 )
 from shared import idempotency
+from shared.openapi import problems, with_headers
 from shared.problems import Problem
 from shared.text import Id
 from shared.web import Caller
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 
+ONLY_ADMINS = {403: "Only an admin may manage subscriptions"}
+MISSING = {404: "No such subscription"}
 SubscriptionId = Annotated[Id, Path(description="The subscription's id", examples=[EXAMPLE_SUBSCRIPTION])]
 
 
-@router.post("", status_code=201, response_model=Created, summary="Subscribe to the events")
+@router.post(
+    "",
+    status_code=201,
+    response_model=Created,
+    summary="Subscribe to the events",
+    responses=problems(
+        403, 422, said=ONLY_ADMINS | {422: "The body is invalid, or the SSRF guard refuses its URL (S4)"}
+    )
+    | with_headers(201, "Location"),
+)
 async def create_subscription(body: SubscriptionIn, request: Request, caller: Caller) -> JSONResponse:
     """Admin: deliver every event whose type matches, as a CloudEvent (`application/cloudevents+json`)
     signed per Standard Webhooks with ``secret``, one incident's events in order. The URL is checked
@@ -60,7 +72,9 @@ async def create_subscription(body: SubscriptionIn, request: Request, caller: Ca
     )
 
 
-@router.get("", response_model=SubscriptionList, summary="List the subscriptions")
+@router.get(
+    "", response_model=SubscriptionList, summary="List the subscriptions", responses=problems(403, said=ONLY_ADMINS)
+)
 async def list_subscriptions(request: Request, caller: Caller) -> SubscriptionList:
     """Admin: every subscription, oldest first (secrets are never shown)."""
     require_admin(caller, "read the subscriptions")
@@ -69,7 +83,12 @@ async def list_subscriptions(request: Request, caller: Caller) -> SubscriptionLi
     return SubscriptionList(subscriptions=[Subscription.model_validate(dict(row)) for row in rows])
 
 
-@router.get("/{subscription_id}", response_model=Subscription, summary="Read a subscription")
+@router.get(
+    "/{subscription_id}",
+    response_model=Subscription,
+    summary="Read a subscription",
+    responses=problems(403, 404, said=ONLY_ADMINS | MISSING),
+)
 async def get_subscription(subscription_id: SubscriptionId, request: Request, caller: Caller) -> Subscription:
     """Admin: one subscription, and whether a 410 Gone disabled it (its secrets are never shown)."""
     require_admin(caller, "read the subscriptions")
@@ -77,7 +96,12 @@ async def get_subscription(subscription_id: SubscriptionId, request: Request, ca
         return await _one(conn, subscription_id)
 
 
-@router.put("/{subscription_id}/secrets", response_model=Subscription, summary="Rotate a subscription's secrets")
+@router.put(
+    "/{subscription_id}/secrets",
+    response_model=Subscription,
+    summary="Rotate a subscription's secrets",
+    responses=problems(403, 404, said=ONLY_ADMINS | MISSING),
+)
 async def rotate_subscription_secrets(
     subscription_id: SubscriptionId, body: SecretsIn, request: Request, caller: Caller
 ) -> Subscription:
@@ -90,7 +114,12 @@ async def rotate_subscription_secrets(
         return await _one(conn, subscription_id)
 
 
-@router.delete("/{subscription_id}", status_code=204, summary="Delete a subscription")
+@router.delete(
+    "/{subscription_id}",
+    status_code=204,
+    summary="Delete a subscription",
+    responses=problems(403, 404, said=ONLY_ADMINS | MISSING),
+)
 async def delete_subscription(subscription_id: SubscriptionId, request: Request, caller: Caller) -> Response:
     """Admin: stop delivering; what was still queued for it is dropped (state ``disabled``)."""
     require_admin(caller, "delete a subscription")
