@@ -84,10 +84,17 @@ class Console:
         return list(self.admin.get(f"/v1/incidents/{incident}/events", params={"limit": 1000}).json()["events"])
 
 
-async def new_page(browser: Browser, viewport: ViewportSize = DESKTOP) -> tuple[BrowserContext, Page]:
+async def new_page(
+    browser: Browser, viewport: ViewportSize = DESKTOP, dark: bool = False
+) -> tuple[BrowserContext, Page]:
     phone = viewport == PHONE
     context = await browser.new_context(
-        viewport=viewport, device_scale_factor=2 if phone else 1, is_mobile=phone, has_touch=phone, locale="en-GB"
+        viewport=viewport,
+        device_scale_factor=2 if phone else 1,
+        is_mobile=phone,
+        has_touch=phone,
+        locale="en-GB",
+        color_scheme="dark" if dark else "light",
     )
     return context, await context.new_page()
 
@@ -105,7 +112,7 @@ async def live(page: Page) -> None:
     await page.locator("#live-state", has_text="Live").wait_for(timeout=10_000)
 
 
-async def shoot(page: Page, folder: Path, name: str) -> Path:
+async def shoot(page: Page, folder: Path, name: str, full_page: bool = True) -> Path:
     path = folder / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=True)
+    await page.screenshot(path=str(path), full_page=full_page)
     return path

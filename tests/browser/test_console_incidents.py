@@ -125,6 +125,8 @@ async def test_r03_the_manager_adds_a_worker_and_the_workers_status_update_shows
         await entry.wait_for(timeout=2000)
         await expect(entry).to_contain_text("Warmed the index on one node.")
         await shoot(manager, screenshots, "incident-manager-desktop")
+        await manager.evaluate("() => window.scrollTo(0, 0)")
+        await shoot(manager, screenshots, "incident-manager-desktop-viewport", full_page=False)
         await shoot(worker, screenshots, "incident-worker-desktop")
     finally:
         await manager_context.close()
@@ -190,8 +192,8 @@ async def test_the_incident_page_reads_on_a_phone(browser: Browser, console: Con
     sam, token = console.register("Sam")
     console.set_aspect("phone-servers", sam)
     incident = console.declare(token, "Checkout down in EU", "phone-servers", severity=1)
-    for viewport, name in ((PHONE, "phone"), (DESKTOP, "desktop")):
-        context, page = await new_page(browser, viewport)
+    for viewport, name, dark in ((PHONE, "phone", False), (DESKTOP, "desktop", False), (PHONE, "phone-dark", True)):
+        context, page = await new_page(browser, viewport, dark)
         try:
             await sign_in(page, console, token, f"/incidents/{incident['id']}")
             await shoot(page, screenshots, f"incident-paged-{name}")
