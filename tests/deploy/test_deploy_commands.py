@@ -79,6 +79,9 @@ async def test_each_services_container_command_starts_it_and_the_image_health_ch
         for name, process in started.items():
             await process.answers(f"http://127.0.0.1:{ports[name]}/healthz", timeout=60)
             await process.answers(f"http://127.0.0.1:{ports[name]}/readyz", timeout=30)
+            # Where the pods' annotations send Prometheus.
+            scraped = pod_templates()[name]["metadata"]["annotations"]["prometheus.io/path"]
+            await process.answers(f"http://127.0.0.1:{ports[name]}{scraped}", timeout=10)
             assert health_check(ports[name]) == 0, name
         started["timers"].stop()
         assert health_check(ports["timers"]) == 1

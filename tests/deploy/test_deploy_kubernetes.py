@@ -174,6 +174,8 @@ def test_network_policies_let_each_pod_reach_only_what_it_needs():
             ("warroom-init", "nats", 4222),
             ("nats", "nats", 6222),
             ("postmortem", "incident", 8080),
+            ("incident", "postmortem", 8083),  # the web console shows post-mortems
+            ("incident", "internet", 587),  # the console's sign-in links by email
             ("notifier", "internet", 443),
             ("notifier", "internet", 587),
         }
@@ -189,3 +191,30 @@ def test_network_policies_open_the_services_apis_and_close_the_servers_from_outs
         assert netpol.allowed(policies, outside, peers[name], port)
     assert not netpol.allowed(policies, outside, peers["postgres"], 5432)
     assert not netpol.allowed(policies, outside, peers["nats"], 4222)
+
+
+def test_the_ingress_serves_each_service_over_tls_on_the_hosts_the_public_urls_name():
+    ingress = one("Ingress", "warroom")["spec"]
+    covered = {host for tls in ingress["tls"] for host in tls["hosts"] if tls["secretName"]}
+    hosts = {}
+    for rule in ingress["rules"]:
+        ((path,),) = [rule["http"]["paths"]]
+        assert (path["path"], path["pathType"]) == ("/", "Prefix")
+        backend = path["backend"]["service"]
+        service = one("Service", backend["name"])
+        assert backend["port"]["name"] in {port["name"] for port in service["spec"]["ports"]}
+        hosts[backend["name"]] = rule["host"]
+    assert set(hosts) == set(SERVICES)
+    assert set(hosts.values()) <= covered
+    settings = one("ConfigMap", "warroom-settings")["data"]
+    assert settings["WARROOM_PUBLIC_URL"] == f"https://{hosts['incident']}"
+    assert settings["WARROOM_PUBLIC_POSTMORTEM_URL"] == f"https://{hosts['postmortem']}"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_prometheus_scrapes_every_replica_of_each_service_on_its_port_at_metrics(name):
+    annotations = pod_templates()[name]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/port"] == str(SERVICES[name])
+    assert annotations["prometheus.io/path"] == "/metrics"
+    assert [port["containerPort"] for port in container(name)["ports"]] == [SERVICES[name]]
