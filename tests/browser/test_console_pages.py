@@ -121,3 +121,32 @@ async def test_people_a_person_edits_their_own_hours_and_an_admin_deactivates_th
     finally:
         await own_context.close()
         await admin_context.close()
+
+
+UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, textarea, button'))
+  .filter(el => el.type !== 'hidden')
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.textContent.trim())
+  .map(el => el.outerHTML.slice(0, 120))"""
+
+
+async def test_every_page_labels_its_fields_has_landmarks_and_starts_with_a_skip_link(
+    browser: Browser, console: Console
+) -> None:
+    sam, token = console.register("Sam")
+    console.set_aspect("labels", sam)
+    incident = console.declare(token, "Labels everywhere", "labels")
+    context, page = await new_page(browser)
+    try:
+        await page.goto(console.url + "/")
+        for path in ("/", "/incidents/new", f"/incidents/{incident['id']}", "/directory", "/people", f"/people/{sam}"):
+            if path == "/":
+                assert await page.evaluate(UNLABELLED) == [], "the sign-in page"
+                await sign_in(page, console, ADMIN_TOKEN)
+            await page.goto(console.url + path)
+            assert await page.evaluate(UNLABELLED) == [], path
+            for landmark in ("banner", "navigation", "main"):
+                await expect(page.get_by_role(landmark).first).to_be_visible()
+            await page.keyboard.press("Tab")
+            assert await page.evaluate("() => document.activeElement.textContent") == "Skip to content", path
+    finally:
+        await context.close()
