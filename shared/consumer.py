@@ -16,20 +16,26 @@ parked events for replay, and this loop applies them with the same handler (``re
 
 An unreachable database is not the event's fault: such failures are retried for as long as it
 takes, and logged at most once every few seconds (``logs.Throttled``).
+
+Each event is handled as a hop of the trace it carries (``shared.tracing``; a new trace when it carries
+none): what the handler stores or queues carries that trace on. Every delivery updates the durable's
+``warroom_consumer_pending_messages`` (what JetStream has still to deliver, from the message's own
+metadata: no extra request) and counts a redelivery in ``warroom_consumer_redeliveries_total``.
 """
 
 import asyncio
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+import structlog
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.errors import FetchTimeoutError
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 
-from shared import db, logs, natsio
+from shared import db, logs, natsio, tracing
 from shared.contract import Consumer, Envelope
 
 log = logs.get(__name__)
@@ -41,6 +47,16 @@ DUPLICATES = Counter("warroom_events_duplicate_total", "Deliveries skipped as al
 FAILURES = Counter("warroom_events_failed_total", "Handler failures (nak'ed for redelivery)", ["consumer"])
 PARKED = Counter("warroom_events_parked_total", "Poison messages parked (F13)", ["consumer"])
 REPLAYED = Counter("warroom_events_replayed_total", "Parked events applied again after a fix", ["consumer"])
+PENDING = Gauge(
+    "warroom_consumer_pending_messages",
+    "Messages of the stream not yet delivered to the durable consumer, as of its latest delivery",
+    ["durable"],
+)
+REDELIVERIES = Counter(
+    "warroom_consumer_redeliveries_total",
+    "Deliveries of a message delivered before (nak'ed or not acknowledged in time)",
+    ["durable"],
+)
 
 outage = logs.Throttled(log)
 
@@ -128,11 +144,17 @@ async def park(pool: asyncpg.Pool, consumer: Consumer, raw: bytes, error: str) -
 
 
 async def handle_message(pool: asyncpg.Pool, consumer: Consumer, msg: Msg, handle: Handler, max_deliver: int) -> str:
-    attempt = msg.metadata.num_delivered
+    metadata = msg.metadata
+    attempt = metadata.num_delivered
+    PENDING.labels(consumer.durable).set(metadata.num_pending)
+    if attempt > 1:
+        REDELIVERIES.labels(consumer.durable).inc()
     try:
         event = Envelope.from_bytes(msg.data)
-        async with pool.acquire() as conn:
-            outcome = await apply(conn, consumer, event, handle)
+        with tracing.hop(event.traceparent, "consume", durable=consumer.durable) as context:
+            with structlog.contextvars.bound_contextvars(trace_id=context.trace_id, event_id=event.id):
+                async with pool.acquire() as conn:
+                    outcome = await apply(conn, consumer, event, handle)
     except _Gap:
         await msg.nak(delay=GAP_DELAY)
         return Outcome.GAP
@@ -194,17 +216,19 @@ async def replay_requested(pool: asyncpg.Pool, consumer: Consumer, handle: Handl
     for row in rows:
         try:
             event = Envelope.from_bytes(row["body"].encode())
-            async with pool.acquire() as conn, conn.transaction():
-                if await conn.fetchval(
-                    "INSERT INTO processed_events (event_id, type) VALUES ($1, $2) "
-                    "ON CONFLICT DO NOTHING RETURNING true",
-                    event.id,
-                    event.type,
-                ):
-                    await handle(conn, event)
-                await conn.execute(
-                    "UPDATE parked_events SET replayed_at = now(), replay_requested_at = NULL WHERE id = $1", row["id"]
-                )
+            with tracing.hop(event.traceparent, "replay", durable=consumer.durable):
+                async with pool.acquire() as conn, conn.transaction():
+                    if await conn.fetchval(
+                        "INSERT INTO processed_events (event_id, type) VALUES ($1, $2) "
+                        "ON CONFLICT DO NOTHING RETURNING true",
+                        event.id,
+                        event.type,
+                    ):
+                        await handle(conn, event)
+                    await conn.execute(
+                        "UPDATE parked_events SET replayed_at = now(), replay_requested_at = NULL WHERE id = $1",
+                        row["id"],
+                    )
         except UNAVAILABLE:
             return applied  # asked again at the next check
         except Exception as exc:

@@ -4,22 +4,34 @@ A service writes the event into ``outbox`` in the transaction that changes its s
 this publisher sends unpublished rows to JetStream in position order, marking each only
 after JetStream acknowledged it: nothing committed is lost, a crash re-sends (deduplicated
 by event id). Only one replica publishes at a time (advisory lock per schema).
+
+An event carries the trace context it was queued in (``shared.tracing``: the consumer's hop, a timer's
+firing), and its lag from its time to JetStream's acknowledgement is measured
+(``warroom_outbox_lag_seconds``, per producing service).
 """
 
 import asyncio
+import time as clock
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 from nats.js import JetStreamContext
+from prometheus_client import Histogram
 
-from shared import logs, natsio
+from shared import logs, natsio, tracing
 from shared.contract import Envelope, event_id
 from shared.waking import woken_or_timeout
 
 log = logs.get(__name__)
 
 ACK_TIMEOUT = 10.0  # for a whole batch's acknowledgements
+LAG = Histogram(
+    "warroom_outbox_lag_seconds",
+    "From an outbox event's time to JetStream's acknowledgement of its publication, by producing service",
+    ["source"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+)
 
 
 async def add(
@@ -31,9 +43,12 @@ async def add(
     data: dict[str, Any],
     key: str,
     time: datetime | None = None,
+    traceparent: str | None = None,
 ) -> Envelope:
-    """Queue one event. ``key`` names the fact uniquely (e.g. the timer id), so its id is stable."""
+    """Queue one event. ``key`` names the fact uniquely (e.g. the timer id), so its id is stable.
+    ``traceparent`` defaults to the current hop's (none outside one)."""
     position = await conn.fetchval("SELECT nextval(pg_get_serial_sequence('outbox', 'position'))")
+    traceparent = traceparent or tracing.current_header()
     envelope = Envelope(
         id=event_id(key, 1),
         source=source,
@@ -43,6 +58,7 @@ async def add(
         data=data,
         sequence=1,
         position=position,
+        **({} if traceparent is None else {"traceparent": traceparent}),
     )
     await conn.execute(
         "INSERT INTO outbox (position, event) VALUES ($1, $2)", position, envelope.model_dump(mode="json")
@@ -63,7 +79,11 @@ class Publisher:
         if not rows:
             return 0
         # In position order, then marked in one statement: one commit per batch instead of per event.
-        await natsio.publish_batch(self.js, (Envelope.model_validate(row["event"]) for row in rows), ACK_TIMEOUT)
+        envelopes = [Envelope.model_validate(row["event"]) for row in rows]
+        await natsio.publish_batch(self.js, envelopes, ACK_TIMEOUT)
+        now = clock.time()
+        for envelope in envelopes:
+            LAG.labels(envelope.source).observe(max(0.0, now - envelope.time.timestamp()))
         await conn.execute(
             "UPDATE outbox SET published_at = now() WHERE position = ANY($1::bigint[])",
             [row["position"] for row in rows],

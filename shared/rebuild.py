@@ -1,4 +1,7 @@
-"""Read-model rebuilds: replay a stream from its first message, and the ``python -m …rebuild`` entry point."""
+"""Read-model rebuilds: replay a stream from its first message, and the ``python -m …rebuild`` entry point.
+
+Progress shows in ``warroom_rebuild_position`` and ``warroom_rebuild_end`` (stream sequences, by stream
+and owner) and in a ``rebuild_progress`` log line every few seconds, with the rate so far."""
 
 import asyncio
 import json
@@ -12,10 +15,43 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StatusCode
 from nats.js.errors import APIError
+from prometheus_client import Gauge
 
-from shared import db, natsio
+from shared import db, logs, natsio
 from shared.contract import Envelope
 from shared.settings import Settings
+
+log = logs.get(__name__)
+
+POSITION = Gauge("warroom_rebuild_position", "The last stream sequence a rebuild has applied", ["stream", "owner"])
+END = Gauge("warroom_rebuild_end", "The stream sequence a rebuild reads up to", ["stream", "owner"])
+PROGRESS_EVERY = 5.0  # seconds between progress log lines
+
+
+class Progress:
+    """A rebuild's progress through its stream, in the metrics and now and then in the log."""
+
+    def __init__(self, stream: str, owner: str, first: int, end: int):
+        self.stream, self.owner, self.first, self.end = stream, owner, first, end
+        self.started = self.logged = time.monotonic()
+        self.position = POSITION.labels(stream, owner)
+        END.labels(stream, owner).set(end)
+
+    def passed(self, sequence: int) -> None:
+        self.position.set(sequence)
+        now = time.monotonic()
+        if now - self.logged >= PROGRESS_EVERY:
+            self.logged = now
+            done = sequence - self.first + 1
+            log.info(
+                "rebuild_progress",
+                stream=self.stream,
+                owner=self.owner,
+                sequence=sequence,
+                end=self.end,
+                percent=round(100 * done / max(1, self.end - self.first + 1), 1),
+                per_second=round(done / max(now - self.started, 1e-9)),
+            )
 
 
 async def replay(
@@ -42,15 +78,17 @@ async def replay(
         end = state.last_seq if until is None else until
         if state.messages == 0 or end < state.first_seq:
             return  # nothing to read: a fetch would only time out, forever
+        progress = Progress(stream_name, owner, state.first_seq, end)
         async with _Pull(js, stream_name, name) as pull:
             fetching = asyncio.create_task(_fetch(pull, batch))
             try:
                 while True:
                     messages = await fetching
-                    more = messages[-1].metadata.sequence.stream < end
-                    if more:
+                    last = messages[-1].metadata.sequence.stream
+                    if more := last < end:
                         fetching = asyncio.create_task(_fetch(pull, batch))
                     await on_batch([Envelope.model_validate_json(m.data) for m in messages])
+                    progress.passed(last)
                     if not more:
                         break
             finally:

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import Scope
 
-from shared import api_docs, openapi, problems, projection
+from shared import api_docs, openapi, problems, projection, telemetry
 from shared.idempotency_middleware import IdempotencyMiddleware
 from shared.limits import BodyLimitMiddleware
 from shared.problems import Problem
@@ -81,8 +81,9 @@ def attach(
     people elsewhere than the projection (the incident service) passes its own
     ``authenticate(scope, token)``.
 
-    Outermost first: the body limit (413 before reading more than the limit), authentication and
-    the rate limits (401/429 before reading the body), Idempotency-Key replay, then the route."""
+    Outermost first: telemetry (request id, trace context, HTTP metrics; ``telemetry``), the body limit
+    (413 before reading more than the limit), authentication and the rate limits (401/429 before reading
+    the body), Idempotency-Key replay, then the route. An error nothing else answers is a 500 problem."""
     problems.install(app, settings.public_url)
     openapi.install(app)
     app.include_router(health_router(ready))
@@ -90,3 +91,5 @@ def attach(
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RateLimitMiddleware, settings=settings, authenticate=authenticate)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Outside the limits: their answers are measured and carry the request id; 500 answers a problem.
+    telemetry.install(app)

@@ -23,7 +23,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Mapper
 
 from services.incident import tenure, turns
 from services.incident.consequences import Consequences
@@ -34,6 +34,7 @@ from services.incident.organisation_app import Organisation, People
 from services.incident.people_admin import PeopleAdmin
 from services.incident.refinements import Refinements
 from services.incident.timekeeping import Timekeeping
+from services.incident.traced_events import TracedMapper
 from shared.clock import Clock
 from shared.idempotency import Answer
 
@@ -60,6 +61,10 @@ class IncidentApplication(Application):
         self.incidents = Incidents(self, self.people, self.organisation, self.timekeeping)
         self.refinements = Refinements(self, self.people)
         self.consequences = Consequences(self, self.incidents)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        # Every stored event keeps the trace context it was made in, for the relay (traced_events.py).
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=TracedMapper)
 
     # --- saving and loading, for every use case ---
 

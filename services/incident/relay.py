@@ -6,15 +6,21 @@ With NATS away, commands are still stored; the relay retries and catches up when
 A crash between publish and checkpoint re-publishes with the same event ids, which
 JetStream and the consumers drop as duplicates. Notification ids may have gaps (rolled-back
 inserts); the store's table lock makes ids commit in order, so none is skipped.
+
+Each event is published with the trace context it was stored in (``traceparent``, the CloudEvents
+distributed-tracing extension; traced_events.py), and its lag (stored to acknowledged by JetStream)
+is measured: ``warroom_relay_lag_seconds``.
 """
 
 import asyncio
+import time
 
 import asyncpg
 from eventsourcing.persistence import Notification
-from prometheus_client import Gauge
+from prometheus_client import Gauge, Histogram
 
 from services.incident import translate
+from services.incident.traced_events import traced
 from shared import logs, natsio
 from shared.contract import Envelope
 from shared.waking import woken_or_timeout
@@ -24,15 +30,27 @@ log = logs.get(__name__)
 RELAY_LOCK = 7_431_100
 BATCH = 500
 POSITION = Gauge("warroom_relay_position", "Last notification id published and checkpointed")
+LAG = Histogram(
+    "warroom_relay_lag_seconds",
+    "From an event's storing (its time) to JetStream's acknowledgement of its publication",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+)
 
 
 def envelopes(app, notifications: list[Notification]) -> list[Envelope]:
     out = []
     for notification in notifications:
-        envelope = translate.to_envelope(app.mapper.to_domain_event(notification), notification.id)
+        event, traceparent = traced(app.mapper, notification)
+        envelope = translate.to_envelope(event, notification.id)
         if envelope is not None:
-            out.append(envelope)
+            out.append(envelope if traceparent is None else envelope.model_copy(update={"traceparent": traceparent}))
     return out
+
+
+def observe_lag(published: list[Envelope]) -> None:
+    now = time.time()
+    for envelope in published:
+        LAG.observe(max(0.0, now - envelope.time.timestamp()))
 
 
 class Relay:
@@ -77,7 +95,9 @@ class Relay:
                 await self._idle()
                 continue
             # The checkpoint moves only once JetStream has acknowledged the whole batch.
-            await natsio.publish_batch(self.js, envelopes(self.app, notifications))
+            published = envelopes(self.app, notifications)
+            await natsio.publish_batch(self.js, published)
+            observe_lag(published)
             position = notifications[-1].id
             await conn.execute("UPDATE relay_checkpoint SET position = $1 WHERE id = 1", position)
             POSITION.set(position)

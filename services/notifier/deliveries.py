@@ -1,7 +1,8 @@
 """The deliveries' SQL: queued by the consumers, claimed and settled by the worker, read by the API.
 
 One row per (event, recipient, channel): the UNIQUE constraint is what makes a redelivered or
-replayed event send nothing twice (F4, F6).
+replayed event send nothing twice (F4, F6). Each keeps the trace context it was queued in (the
+consumer's hop of the event's trace, ``shared.tracing``), for its webhook POSTs' ``traceparent``.
 """
 
 from collections.abc import Sequence
@@ -10,13 +11,14 @@ from datetime import datetime
 import asyncpg
 
 from services.notifier import isolation
+from shared import tracing
 
 # NOTIFY is delivered on commit only, so a listener woken by it always finds the new rows.
 QUEUED_CHANNEL = "warroom_notifier_queued"
 
 _FIELDS = (
     "id, event_id, event_type, incident_id, recipient, channel, reason, target, payload, state, "
-    "attempts, round_start, not_before, order_key, circuit, priority"
+    "attempts, round_start, not_before, order_key, circuit, priority, created_at, traceparent"
 )
 
 
@@ -46,9 +48,10 @@ async def queue(
     due = (not_before or now) if state == "pending" else None
     queued = await conn.fetchval(
         "INSERT INTO deliveries (id, event_id, event_type, incident_id, recipient, channel, reason, target, "
-        "payload, state, last_error, created_at, next_attempt_at, not_before, order_key, circuit, priority, held) "
+        "payload, state, last_error, created_at, next_attempt_at, not_before, order_key, circuit, priority, held, "
+        "traceparent) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
-        "        EXISTS (SELECT 1 FROM circuits WHERE circuit = $16 AND state = 'open')) "
+        "        EXISTS (SELECT 1 FROM circuits WHERE circuit = $16 AND state = 'open'), $18) "
         "ON CONFLICT DO NOTHING RETURNING true",
         id,
         event_id,
@@ -67,6 +70,7 @@ async def queue(
         order_key,
         isolation.circuit(channel, target),
         priority,
+        tracing.current_header(),
     )
     if queued and state == "pending":
         await conn.execute("SELECT pg_notify($1, '')", QUEUED_CHANNEL)

@@ -10,20 +10,26 @@ receiver holds one slot, not a round of them; an endpoint has at most ``PER_ENDP
 flight here; endpoints that failed lately share half the slots, so a healthy one always finds a
 free slot; and an endpoint that keeps failing is parked (its deliveries held, out of the claim
 query's sight) and probed with one delivery at growing intervals.
+
+Each attempt is a hop of the trace its delivery was queued in: its log lines name the trace, its
+webhook POST carries it in the ``traceparent`` header, and ``notification.delivered`` carries it on.
 """
 
 import asyncio
 import json
 import random
+import time
 from collections import Counter as Tally
 from collections.abc import Callable
 
 import asyncpg
-from prometheus_client import Counter, Gauge
+import structlog
 
 from services.notifier import deliveries, endpoints, guard, isolation, names, readmodel, retries, signing
 from services.notifier.channels import AttemptOutcome, Mailer, Webhooks
-from shared import logs, outbox
+from services.notifier.delivery_metrics import ATTEMPTS, CIRCUITS, DURATION, GIVEN_UP, IN_FLIGHT, PARKED
+from services.notifier.delivery_metrics import delivered as observe_delivered
+from shared import logs, outbox, tracing
 from shared.clock import Clock
 from shared.contract import validate
 from shared.waking import woken_or_timeout
@@ -32,25 +38,6 @@ log = logs.get(__name__)
 
 SOURCE = "warroom/notifier"
 DELIVERED = "warroom.notification.delivered.v1"
-
-# F8: failures are visible in /metrics, per channel.
-ATTEMPTS = Counter(
-    "warroom_notifier_attempts_total", "Delivery attempts by channel and outcome", ["channel", "outcome"]
-)
-GIVEN_UP = Counter(
-    "warroom_notifier_deliveries_given_up_total",
-    "Deliveries ended without success: failed after the last attempt, refused by the SSRF guard, "
-    "or disabled with their endpoint",
-    ["channel", "state"],
-)
-CIRCUITS = Gauge(
-    "warroom_notifier_endpoints",
-    "Endpoints that ever failed, by circuit state "
-    "(closed: delivered to; open: parked, its deliveries held; half_open: being probed)",
-    ["state"],
-)
-PARKED = Counter("warroom_notifier_endpoints_parked_total", "Times an endpoint was parked after failing")
-IN_FLIGHT = Gauge("warroom_notifier_attempts_in_flight", "Delivery attempts in flight in this replica")
 
 
 class DeliveryWorker:
@@ -159,7 +146,9 @@ class DeliveryWorker:
                 self.suspects_in_flight += suspect
             IN_FLIGHT.inc()
             try:
-                delivered = await self._attempt(conn, row)
+                with tracing.hop(row["traceparent"], "deliver", channel=row["channel"]) as context:
+                    with structlog.contextvars.bound_contextvars(trace_id=context.trace_id):
+                        delivered = await self._attempt(conn, row)
             finally:
                 IN_FLIGHT.dec()
                 self.suspects_in_flight -= suspect
@@ -182,7 +171,7 @@ class DeliveryWorker:
                 "the endpoint answered 410 Gone earlier and is disabled until an admin redelivers to it",
             )
         try:
-            outcome = await self._send(conn, row, at)
+            outcome = await self._timed_send(conn, row, at)
         except guard.ForbiddenTarget as exc:
             ATTEMPTS.labels(channel, "refused").inc()
             return await self._end(conn, row, "refused", row["attempts"], str(exc))
@@ -206,6 +195,7 @@ class DeliveryWorker:
             ATTEMPTS.labels(channel, "delivered").inc()
             await deliveries.mark_delivered(conn, row["id"], attempt, at)
             await _announce(conn, row, at)
+            observe_delivered(channel, row["created_at"], row["not_before"], at)
             return True
         ATTEMPTS.labels(channel, "gone" if outcome.gone else "failed").inc()
         if outcome.gone:
@@ -239,6 +229,12 @@ class DeliveryWorker:
         await deliveries.mark_ended(conn, row["id"], state, attempts, error)
         return False
 
+    async def _timed_send(self, conn: asyncpg.Connection, row: asyncpg.Record, at) -> AttemptOutcome:
+        started = time.perf_counter()
+        outcome = await self._send(conn, row, at)
+        DURATION.labels(row["channel"]).observe(time.perf_counter() - started)
+        return outcome
+
     async def _send(self, conn: asyncpg.Connection, row: asyncpg.Record, at) -> AttemptOutcome:
         payload, channel = row["payload"], row["channel"]
         if channel == names.EMAIL:
@@ -259,6 +255,8 @@ class DeliveryWorker:
             "user-agent": "warroom-notifier",
             **signing.headers(keys, row["id"], at, body),
         }
+        if (traceparent := tracing.current_header()) is not None:  # the attempt's hop (deliver_next)
+            headers["traceparent"] = traceparent
         return await self.webhooks.post(row["target"], body, headers, at)
 
 

@@ -13,6 +13,10 @@ latest applied event's time may fire (the stream is in time order: the incident 
 stamps events as it stores them) — a rebuild replaying old events must not fire a timer
 that a later event (a handover, a resolution) cancelled. Its other half is in the handler:
 applying an event first fires the incident's timers due before it, as live processing did.
+
+The timers service's own metrics: how late each timer fired (``warroom_timer_lateness_seconds``: fired
+at minus due at, by kind) and how many fired (``warroom_timers_fired_total``). A timer's event carries
+the trace of the event being applied when it fired there, else a trace of its own.
 """
 
 import asyncio
@@ -20,10 +24,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import asyncpg
+from prometheus_client import Counter, Histogram
 
 from services.timers import readmodel
 from services.timers.domain import Timer
-from shared import logs, outbox
+from shared import logs, outbox, tracing
 from shared.clock import Clock
 from shared.contract import timer_type, validate
 from shared.waking import woken_or_timeout
@@ -33,6 +38,14 @@ outage = logs.Throttled(log)
 
 SOURCE = "warroom/timers"
 CONSUMER = "timers-incident"
+
+LATENESS = Histogram(
+    "warroom_timer_lateness_seconds",
+    "How long after its due time a timer fired (fired at minus due at), by kind",
+    ["kind"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0),
+)
+FIRED = Counter("warroom_timers_fired_total", "Timers fired, by kind", ["kind"])
 
 
 async def fire_due(
@@ -48,7 +61,10 @@ async def fire_due(
     if following := [timer.following() for timer in timers if timer.every is not None]:
         await readmodel.schedule(conn, following)
     for timer in timers:
-        await queue_fired(conn, timer, fired_at)
+        with tracing.within("timer", kind=timer.kind):
+            await queue_fired(conn, timer, fired_at)
+        LATENESS.labels(timer.kind).observe(max(0.0, (fired_at - timer.due_at).total_seconds()))
+        FIRED.labels(timer.kind).inc()
     return len(rows)
 
 

@@ -31,6 +31,13 @@ class Envelope(BaseModel):
     # The producer's global order (the event store's notification id, or an outbox position).
     position: int = Field(ge=0)
 
+    @property
+    def traceparent(self) -> str | None:
+        """The W3C trace context of the work that produced the event, when it had one: the CloudEvents
+        distributed-tracing extension attribute, sent beside the fields above only when present."""
+        value = (self.model_extra or {}).get("traceparent")
+        return value if isinstance(value, str) else None
+
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
 

@@ -1,0 +1,142 @@
+"""W3C Trace Context: one trace follows a command from its request through the relay, the consumers and
+the outboxes to the notifier's webhook POST.
+
+A ``traceparent`` (``00-<trace id>-<parent id>-<flags>``) arrives on a request, or a new trace starts
+there. Each hop — the request, a consumer applying an event, a timer firing — is a span of its own: a
+child context with the same trace id and a new parent id, current (a context variable) while the hop
+runs. What the hop produces carries the current header: a stored incident event (and so its published
+CloudEvent's ``traceparent`` extension attribute), an outbox event, a queued delivery, and from there
+the webhook POST's ``traceparent`` header.
+
+A header that breaks the specification is not an error of the request: as the specification asks,
+the trace restarts here (a new trace id).
+
+OpenTelemetry export is a seam, not a dependency: ``add_sink`` registers a callable that receives every
+finished span (``FinishedSpan``: ids, name, start and end, attributes). Nothing is recorded while no
+sink is registered. An adapter turning these into OTLP needs ``opentelemetry-sdk`` and
+``opentelemetry-exporter-otlp-proto-http``, which the project does not install.
+"""
+
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+# Version 00 exactly; a later version may append fields after a dash, which this reader ignores.
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
+_INVALID_VERSION = "ff"
+SAMPLED = "01"
+
+
+@dataclass(frozen=True, slots=True)
+class TraceContext:
+    trace_id: str  # 32 lowercase hex digits, not all zero
+    span_id: str  # 16 lowercase hex digits, not all zero: the parent id of whatever this hop calls
+    flags: str = SAMPLED
+
+    def header(self) -> str:
+        return f"00-{self.trace_id}-{self.span_id}-{self.flags}"
+
+    def child(self) -> "TraceContext":
+        """The next hop's context: the same trace, a span of its own."""
+        return TraceContext(self.trace_id, _hex(64), self.flags)
+
+
+def parse(value: str | None) -> TraceContext | None:
+    """The context a ``traceparent`` header names, or None when absent or malformed."""
+    if not value or len(value) > 512:
+        return None
+    match = _TRACEPARENT.fullmatch(value.strip())
+    if match is None:
+        return None
+    version, trace_id, span_id, flags, rest = match.groups()
+    if version == _INVALID_VERSION or (version == "00" and rest is not None):
+        return None
+    if trace_id == "0" * 32 or span_id == "0" * 16:
+        return None
+    return TraceContext(trace_id, span_id, flags)
+
+
+def new() -> TraceContext:
+    """A new trace (sampled: its ids are in the logs and, with a sink, exported)."""
+    return TraceContext(_hex(128), _hex(64))
+
+
+def _hex(bits: int) -> str:
+    # Not secret, only unique: the Mersenne Twister is fast, and a zero id (never valid) is replaced.
+    return format(random.getrandbits(bits) or 1, f"0{bits // 4}x")
+
+
+_current: ContextVar[TraceContext | None] = ContextVar("warroom_trace_context", default=None)
+
+
+def current() -> TraceContext | None:
+    return _current.get()
+
+
+def current_header() -> str | None:
+    """The ``traceparent`` that what this hop produces carries, or None outside any hop."""
+    context = _current.get()
+    return None if context is None else context.header()
+
+
+@contextmanager
+def hop(parent: TraceContext | str | None, name: str, **attributes: Any) -> Iterator[TraceContext]:
+    """Run a hop as a child span of ``parent`` (a context or a header), or of a new trace when there
+    is none or it is malformed; the span is current inside and reported to the sinks when it ends."""
+    given = parse(parent) if isinstance(parent, str) or parent is None else parent
+    context = given.child() if given is not None else new()
+    token = _current.set(context)
+    started = time.time_ns() if _sinks else 0
+    try:
+        yield context
+    finally:
+        _current.reset(token)
+        if _sinks:
+            finish(FinishedSpan(name, context, given, started, time.time_ns(), attributes))
+
+
+@contextmanager
+def within(name: str, **attributes: Any) -> Iterator[TraceContext]:
+    """A hop under the current span if there is one, else at the start of a new trace."""
+    with hop(_current.get(), name, **attributes) as context:
+        yield context
+
+
+# --- the export seam ---
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedSpan:
+    name: str
+    context: TraceContext
+    parent: TraceContext | None  # None: the span started its trace
+    start_ns: int  # Unix time in nanoseconds
+    end_ns: int
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+Sink = Callable[[FinishedSpan], None]
+_sinks: list[Sink] = []
+
+
+def add_sink(sink: Sink) -> None:
+    """Have every finished span passed to ``sink`` (an exporter's adapter); none are recorded without one."""
+    _sinks.append(sink)
+
+
+def remove_sink(sink: Sink) -> None:
+    _sinks.remove(sink)
+
+
+def recording() -> bool:
+    return bool(_sinks)
+
+
+def finish(span: FinishedSpan) -> None:
+    for sink in list(_sinks):
+        sink(span)

@@ -1,0 +1,68 @@
+"""A trace follows a command across processes: the traceparent sent with a declaration comes out on the
+page the notifier POSTs to the SME's webhook, through the event store, the relay, NATS and the
+notifier's consumer, queue and outbox (the incident and notifier services as separate processes)."""
+
+import httpx
+import pytest
+
+from shared import tracing
+from tests.support.incident import ADMIN_TOKEN, PERSON, auth, eventually
+from tests.support.processes import ServiceProcess
+from tests.support.streams import stream_events
+from tests.support.webhook import WebhookReceiver
+
+TRACE = "0af7651916cd43dd8448eb211c80319c"
+SENT = f"00-{TRACE}-b7ad6b7169203331-01"
+
+
+@pytest.fixture
+def services(database_url, nats_url, tmp_path):
+    env = {
+        "WARROOM_DATABASE_URL": database_url,
+        "WARROOM_NATS_URL": nats_url,
+        "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
+        "WARROOM_WEBHOOK_ALLOWLIST": "127.0.0.0/8",
+        "WARROOM_POLL_INTERVAL": "0.2",
+    }
+    started = []
+    try:
+        for name in ("incident", "notifier"):  # the incident service first: it declares the streams
+            started.append(ServiceProcess(name, env, tmp_path).start())
+        yield {p.name: p for p in started}
+    finally:
+        for process in reversed(started):
+            process.stop()
+
+
+async def test_a_commands_traceparent_reaches_the_webhook_post_the_notifier_makes(services, nats_url):
+    with WebhookReceiver() as receiver:
+        async with httpx.AsyncClient(base_url=services["incident"].url, headers=auth(ADMIN_TOKEN), timeout=10) as admin:
+            person = {**PERSON, "name": "Sam", "email": "sam@example.com", "webhook_url": f"{receiver.url}/sam"}
+            sme = (await admin.post("/v1/people", json=person)).json()["id"]
+            assert (await admin.put("/v1/directory/aspects/servers", json={"smes": [sme]})).status_code == 200
+            declared = await admin.post(
+                "/v1/incidents",
+                json={"title": "Checkout down", "aspect": "servers", "severity": 1},
+                headers={"traceparent": SENT, "X-Request-ID": "declare-1"},
+            )
+            assert declared.status_code == 201, declared.text
+            assert declared.headers["X-Request-ID"] == "declare-1"
+            incident = declared.json()["id"]
+
+        def page():
+            return [r for r in receiver.received if r["path"] == "/sam" and r["body"]["reason"] == "paged"]
+
+        [posted] = await eventually(page, timeout=20)
+        arrived = tracing.parse(posted["headers"].get("traceparent"))
+        assert arrived is not None and arrived.trace_id == TRACE and arrived.span_id != SENT.split("-")[2]
+
+        events = await stream_events(nats_url, "WARROOM_INCIDENT")
+        [declaration] = [e for e in events if e.type == "warroom.incident.declared.v1" and e.subject == incident]
+        assert tracing.parse(declaration.traceparent).trace_id == TRACE
+
+        async def delivered():
+            notified = await stream_events(nats_url, "WARROOM_NOTIFIER")
+            return [e for e in notified if e.data.get("incident_id") == incident and e.data["reason"] == "paged"]
+
+        [announced] = await eventually(delivered, timeout=10)
+        assert tracing.parse(announced.traceparent).trace_id == TRACE
