@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from services.incident.console import access, list_view, signin, views
 from services.incident.console.access import SignedIn
+from services.incident.console.sessions import COOKIE
 from shared.contract import EVENT_TYPES
 from shared.text import Id
 
@@ -21,9 +22,13 @@ INCIDENT_EVENTS = " ".join(sorted(t for t in EVENT_TYPES if t.startswith("warroo
 
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request) -> HTMLResponse:
-    session = await access.sessions(request).session(request.scope)
+    sessions = access.sessions(request)
+    session = await sessions.session(request.scope)
     if session is None:
-        return signin.page(request, request.query_params.get("next"), signed_out="signed_out" in request.query_params)
+        page = signin.page(request, request.query_params.get("next"), signed_out="signed_out" in request.query_params)
+        if COOKIE in request.cookies:  # a session that ended (revoked, expired): its cookie goes
+            sessions.clear_cookie(page)
+        return page
     me = await access.signed_in(request)
     now = datetime.now(UTC)
     rows = await list_view.rows(request.app.state.pool, access.application(request), now)
