@@ -55,6 +55,8 @@ async def sign_in(request: Request) -> Response:
         allowed = await signin_links.count_failure(request)
         return page(request, next_path, error=UNKNOWN_TOKEN if allowed else THROTTLED, status=401 if allowed else 429)
     sessions = access.sessions(request)
+    if (previous := await sessions.session(request.scope)) is not None:
+        await sessions.close(request, previous)  # signing in again, perhaps as someone else: one session a browser
     secret = await sessions.open(request, token, actor)
     response = views.see_other(next_path)
     sessions.set_cookie(response, secret)
