@@ -5,13 +5,12 @@
 FROM python:3.11-slim AS dependencies
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /tmp/build
-COPY pyproject.toml requirements.lock ./
-# The services' own dependencies (pyproject.toml), each at the version requirements.lock pins; the
-# lock also pins the test tools, which stay out of the image.
-RUN python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"], sep="\n")' \
-        > runtime.txt \
- && python -m venv /opt/warroom \
- && /opt/warroom/bin/pip install -r runtime.txt -c requirements.lock
+COPY requirements.lock ./
+# What the services run on and nothing else: requirements.lock pins it all, each file checked against
+# its hash. The tests' tools and servers are in requirements-test.lock, which never comes in here
+# (tests/deploy/test_deploy_packaging.py lists what this command installs).
+RUN python -m venv /opt/warroom \
+ && /opt/warroom/bin/pip install --require-hashes -r requirements.lock
 
 FROM python:3.11-slim
 ENV PATH=/opt/warroom/bin:$PATH \
@@ -26,6 +25,7 @@ COPY shared ./shared
 COPY services ./services
 # GET /rules serves the rules document: services/incident/rules.md links to ../../docs/process.md.
 COPY docs/process.md ./docs/process.md
+COPY LICENSE ./LICENSE
 COPY deploy/docker/healthcheck.py ./healthcheck.py
 # Bytecode now: at run time the code belongs to root and the root filesystem may be read-only.
 RUN python -m compileall -q shared services healthcheck.py

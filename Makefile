@@ -5,16 +5,24 @@ VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST := $(VPY) -m pytest -q
 
-.PHONY: venv run lint typecheck test test-unit test-integration test-e2e bench schemas clean
+.PHONY: venv run lint typecheck test test-unit test-integration test-e2e bench schemas clean lock
 
 venv: $(STAMP)
 
-# Re-installs when the lock or the project metadata change.
-$(STAMP): requirements.lock pyproject.toml
+# Re-installs when a lock or the project metadata change. Both locks pin every package with its
+# hashes: what the services run on (requirements.lock, all the image has) and what the tests add.
+$(STAMP): requirements.lock requirements-test.lock pyproject.toml
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install -r requirements.lock
+	$(VPY) -m pip install --require-hashes -r requirements.lock -r requirements-test.lock
 	$(VPY) -m pip install --no-deps -e .
 	touch $@
+
+# Rewrites both locks from pyproject.toml, keeping every version they pin (delete an entry to let it
+# move), with the hashes PyPI lists; pip-tools runs from a venv of its own, never the project's.
+LOCKTOOLS := var/lock-tools
+lock:
+	test -x $(LOCKTOOLS)/bin/pip-compile || ($(PYTHON) -m venv $(LOCKTOOLS) && $(LOCKTOOLS)/bin/pip install pip-tools)
+	$(PYTHON) -m tools.lock $(LOCKTOOLS)/bin/pip-compile
 
 run: venv
 	$(VPY) -m tools.run

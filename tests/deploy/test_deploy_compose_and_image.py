@@ -11,7 +11,11 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.deploy.deployment import COMPOSE, DOCKERFILE, ROOT, SERVICES, compose
+from services.notifier.settings import NotifierSettings
+from services.postmortem.settings import PostmortemSettings
+from shared.init import InitSettings
+from tests.deploy.deployment import COMPOSE, DOCKERFILE, ROOT, SERVICES, compose, settings_env
+from tests.deploy.packaging import lock_entries
 
 RUNTIME_MARKERS = {
     "python_version": "3.11",
@@ -50,6 +54,62 @@ def test_compose_lets_webhooks_reach_nothing_private_by_default():
     )
 
 
+# Settings neither deployment sets: the listening address and ports (the image and the manifests fix
+# them), the init step's replicas (its own), and the services' internal tuning.
+LEFT_AT_DEFAULTS = {
+    "host",
+    "incident_port",
+    "notifier_port",
+    "timers_port",
+    "postmortem_port",
+    "stream_replicas",
+    "poll_interval",
+    "max_deliver",
+    "command_threads",
+    "ack_wait",
+    "stream_keepalive_seconds",
+    "max_streams_per_token",
+    "stream_queue_size",
+    "notifier_delivery_timeout",
+    "notifier_concurrency",
+    "incident_timeout",
+}
+SMTP = {f"WARROOM_SMTP_{name}" for name in ("HOST", "PORT", "USERNAME", "PASSWORD", "STARTTLS", "FROM")}
+
+
+def _variables(fields: set[str] | None = None) -> set[str]:
+    """WARROOM_* of every setting some service reads (or of ``fields``)."""
+    if fields is None:
+        fields = {f for cls in (NotifierSettings, PostmortemSettings, InitSettings) for f in cls.model_fields}
+    return {f"WARROOM_{field.upper()}" for field in fields}
+
+
+def test_compose_and_kubernetes_pass_every_setting_an_operator_may_set_and_no_unknown_one():
+    read = _variables()
+    operators = read - _variables(LEFT_AT_DEFAULTS)
+    for name in SERVICES:
+        given = set(compose()["services"][name]["environment"])
+        assert operators - given == set(), f"compose's {name} lacks these"
+        assert given - read == set(), f"compose's {name} sets what no service reads"
+    kubernetes = set(settings_env())
+    assert operators - kubernetes == set(), "the Kubernetes ConfigMap and Secret lack these"
+    assert kubernetes - read == set(), "the Kubernetes ConfigMap and Secret set what no service reads"
+
+
+def test_compose_takes_every_smtp_setting_from_the_environment_and_its_defaults_are_valid_settings(monkeypatch):
+    environment = compose()["services"]["notifier"]["environment"]
+    for variable in SMTP:
+        assert re.fullmatch(rf"\$\{{{variable}:-[^}}]*\}}", environment[variable]), environment[variable]
+    for variable, value in environment.items():
+        # What compose gives when the operator sets only what it insists on (${NAME:?why}).
+        default = re.fullmatch(r"\$\{[A-Z_]+(?::-(.*)|:\?.*)\}", value)
+        if default:
+            value = "x" * 32 if default.group(1) is None else default.group(1)
+        monkeypatch.setenv(variable, value)
+    settings = NotifierSettings()
+    assert (settings.smtp_port, settings.smtp_starttls, settings.smtp_host) == (587, True, "")
+
+
 def test_compose_runs_nats_with_jetstream_syncing_every_write():
     nats = compose()["services"]["nats"]
     config = nats["command"][nats["command"].index("--config") + 1]
@@ -63,7 +123,12 @@ def test_compose_runs_nats_with_jetstream_syncing_every_write():
 
 def instructions() -> list[tuple[str, str]]:
     text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    return [tuple(line.split(None, 1)) for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    steps = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            op, arg = line.split(None, 1)
+            steps.append((op, arg))
+    return steps
 
 
 def test_the_image_is_slim_runs_as_a_non_root_user_and_checks_its_health():
@@ -73,7 +138,8 @@ def test_the_image_is_slim_runs_as_a_non_root_user_and_checks_its_health():
     users = [arg for op, arg in final if op == "USER"]
     assert users and users[-1].split(":")[0].isdigit() and int(users[-1].split(":")[0]) != 0
     assert any(op == "HEALTHCHECK" and "/app/healthcheck.py" in arg for op, arg in final)
-    assert any(op == "RUN" and "-c requirements.lock" in arg for op, arg in steps)
+    assert any(op == "RUN" and "pip install --require-hashes -r requirements.lock" in arg for op, arg in steps)
+    assert not any("requirements-test.lock" in arg for _, arg in steps)
 
 
 def _ignored(path: str, patterns: list[str]) -> bool:
@@ -98,20 +164,18 @@ def test_the_build_context_holds_what_the_image_copies_and_leaves_the_rest_out()
     for sources in copied:
         for source in sources:
             assert (ROOT / source).exists() and not _ignored(source, patterns), source
-    for path in ("shared/runtime.py", "services/incident/__main__.py", "requirements.lock"):
+    for path in ("shared/runtime.py", "services/incident/__main__.py", "requirements.lock", "LICENSE"):
         assert not _ignored(path, patterns)
     for path in (".venv/bin/python", "var/postgres", "tests/conftest.py", ".git/HEAD", "shared/__pycache__/x.pyc"):
+        assert _ignored(path, patterns), path
+    for path in ("requirements-test.lock", "pyproject.toml"):
         assert _ignored(path, patterns), path
 
 
 def test_every_runtime_dependency_of_the_image_is_pinned_by_the_lock():
-    """The image installs pyproject's dependencies constrained by requirements.lock: a package the
-    lock does not pin would come in at whatever version is newest on the day of the build."""
-    pinned = {
-        canonicalize_name(line.split("==")[0])
-        for line in (ROOT / "requirements.lock").read_text().splitlines()
-        if "==" in line
-    }
+    """The image installs requirements.lock alone, hashes required: a package pyproject's dependencies
+    need at run time and the lock does not pin would fail the build (offline, before any build)."""
+    pinned = set(lock_entries(ROOT / "requirements.lock"))
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pending = [Requirement(r) for r in project["dependencies"]]
     seen: set[tuple[str, str]] = set()
