@@ -64,6 +64,10 @@ IDEMPOTENCY_KEY = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }
 _KEY_BUSY = "a request with the same Idempotency-Key is still in progress: retry after Retry-After"
+_KEY_REFUSED = "an Idempotency-Key malformed, or used already for another request"
+_FASTAPI_422 = "Validation Error"
+# What an error means where the operation does not say it.
+_WORDS = {422: "Unprocessable content: a field of the body or a parameter is refused (`errors` names each)"}
 
 # What each error says in its example, where the operation does not say it itself.
 _EXAMPLES = {
@@ -87,7 +91,7 @@ def operation_id(route: APIRoute) -> str:
 
 def problems(*statuses: int, said: Mapping[int, str] | None = None) -> Responses:
     """The errors this operation's own rules give (403, 404, 409…); ``said``: what each means here."""
-    return {status: _problem((said or {}).get(status) or TITLES[status]) for status in statuses}
+    return {status: _problem(status, (said or {}).get(status)) for status in statuses}
 
 
 def with_headers(status: int, *names: str, said: Mapping[str, str] | None = None) -> Responses:
@@ -95,25 +99,36 @@ def with_headers(status: int, *names: str, said: Mapping[str, str] | None = None
     return {status: {"headers": {name: _header(name, (said or {}).get(name)) for name in names}}}
 
 
+def answered_as(status: int, model: type[Any]) -> Responses:
+    """Document the ``status`` answer as ``model`` — where the route's ``response_model`` passes what it
+    answers through as stored (so that validating it again cannot refuse an old version), and says less."""
+    return {status: {"model": model}}
+
+
 def _header(name: str, said: str | None = None) -> dict[str, Any]:
     words, schema = HEADERS[name]
     return {"description": said or words, "schema": schema}
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {MEDIA_TYPE: {"schema": {"$ref": PROBLEM}}}}
+def _problem(status: int, said: str | None = None) -> dict[str, Any]:
+    """A problem answer: what it means here (``said``) or in general, and an example saying it."""
+    detail = said[:1].lower() + said[1:] if said else _EXAMPLES[status]
+    example = {"type": BLANK, "title": TITLES[status], "status": status, "detail": detail}
+    if status == 422:
+        example["errors"] = [{"field": "title", "message": "must not be empty"}]
+    content = {MEDIA_TYPE: {"schema": {"$ref": PROBLEM}, "example": example}}
+    return {"description": said or _WORDS.get(status, TITLES[status]), "content": content}
 
 
-def _add(responses: dict[str, Any], status: int, description: str | None = None, *headers: str) -> None:
+def _add(responses: dict[str, Any], status: int, said: str | None = None, *headers: str) -> None:
     """``status`` as a problem unless the operation declared it; ``headers`` on it either way."""
-    answer = responses.setdefault(str(status), _problem(description or TITLES[status]))
-    answer["content"] = {MEDIA_TYPE: {"schema": {"$ref": PROBLEM}}, **_examples(answer)}
+    answer = responses.setdefault(str(status), _problem(status, said))
+    if MEDIA_TYPE not in answer.get("content", {}):  # FastAPI's own 422 (application/json, its own schema)
+        answer.update(
+            _problem(status, None if answer.get("description") == _FASTAPI_422 else answer.get("description"))
+        )
     for name in headers:
         answer.setdefault("headers", {}).setdefault(name, _header(name))
-
-
-def _examples(answer: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in answer.get("content", {}).get(MEDIA_TYPE, {}).items() if key != "schema"}
 
 
 def _keyed(operation: dict[str, Any]) -> None:
@@ -127,6 +142,7 @@ def _keyed(operation: dict[str, Any]) -> None:
         responses["409"]["description"] += f"; or {_KEY_BUSY}"
     _add(responses, 409, _KEY_BUSY[0].upper() + _KEY_BUSY[1:], "Retry-After")
     _add(responses, 422)
+    responses["422"]["description"] += f"; or {_KEY_REFUSED}"
 
 
 def _complete(path: str, method: str, operation: dict[str, Any]) -> None:
@@ -146,18 +162,7 @@ def _complete(path: str, method: str, operation: dict[str, Any]) -> None:
         _add(responses, 503, None, "Retry-After")
     if method == "post" and operation.get("security"):
         _keyed(operation)
-    for status, answer in responses.items():
-        content = answer.get("content", {}).get(MEDIA_TYPE)
-        if content is not None and "example" not in content and "examples" not in content:
-            content["example"] = _example(int(status))
     operation["responses"] = dict(sorted(responses.items()))
-
-
-def _example(status: int) -> dict[str, Any]:
-    example: dict[str, Any] = {"type": BLANK, "title": TITLES[status], "status": status, "detail": _EXAMPLES[status]}
-    if status == 422:
-        example["errors"] = [{"field": "title", "message": "must not be empty"}]
-    return example
 
 
 def document(schema: dict[str, Any]) -> dict[str, Any]:
@@ -169,9 +174,27 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
             _complete(path, method, operation)
-    schemas.pop("HTTPValidationError", None)
-    schemas.pop("ValidationError", None)
+    for unused in set(schemas) - _referenced(schema):
+        del schemas[unused]  # FastAPI's 422 bodies, and a model an operation documents as another
     return schema
+
+
+def _referenced(schema: dict[str, Any]) -> set[str]:
+    """The component schemas the operations use, directly or through one another."""
+    prefix, schemas = "#/components/schemas/", schema["components"]["schemas"]
+    found: set[str] = set()
+    pending: list[Any] = [schema.get("paths", {})]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix) and ref[len(prefix) :] not in found:
+                found.add(ref[len(prefix) :])
+                pending.append(schemas.get(ref[len(prefix) :]))
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
 
 
 class _OpenAPIHook(Protocol):

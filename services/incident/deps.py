@@ -87,7 +87,12 @@ async def stream_caller(
 StreamCaller = Annotated[StreamOpener, Depends(stream_caller)]
 
 
-async def expected_version(if_match: Annotated[str | None, Header(max_length=40)] = None) -> int | None:
+IF_MATCH = 'The incident\'s ETag ("7"): the command applies only to that version of it, 412 otherwise'
+
+
+async def expected_version(
+    if_match: Annotated[str | None, Header(max_length=40, description=IF_MATCH)] = None,
+) -> int | None:
     """An optional ``If-Match: "N"`` (the incident's ETag): the command applies only at version N."""
     if if_match is None:
         return None

@@ -33,10 +33,12 @@ class Strict(BaseModel):
 
 
 class ObserverPolicy(Strict):
-    group: Annotated[str, Line(100)] | None = None
-    person: Annotated[str, Line(64)] | None = None
-    channel: Literal["webhook", "email", "phone", "sms"] = "webhook"
-    immediacy: Immediacy = "any_hour"
+    """Who a level keeps informed, how and how urgently (R07): exactly one of group or person."""
+
+    group: Annotated[str, Line(100)] | None = Field(None, description="Everyone in this group")
+    person: Annotated[str, Line(64)] | None = Field(None, description="This person (an id)")
+    channel: Literal["webhook", "email", "phone", "sms"] = Field("webhook", description="How they are told")
+    immediacy: Immediacy = Field("any_hour", description="How urgently: at any hour, in waking hours, or next day")
 
     @model_validator(mode="after")
     def _one_target(self) -> Self:
@@ -46,25 +48,29 @@ class ObserverPolicy(Strict):
 
 
 class ChecklistStep(Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
-    title: Annotated[str, Line(280, min_length=1)]
-    due_within: Duration | None = None
+    """A step of a level's checklist (R14)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="The step's id, unique in its level")
+    title: Annotated[str, Line(280, min_length=1)] = Field(description="What to do")
+    due_within: Duration | None = Field(None, description="ISO 8601 duration from the level's start; null: no deadline")
 
     _check = field_validator("due_within")(_duration)
 
 
 class Level(Strict):
-    level: int = Field(ge=1)
-    name: Annotated[str, Line(100, min_length=1)]
-    description: Annotated[str, Text(280, min_length=1)]
-    immediacy: Immediacy
-    communications: Annotated[str, Text(1000)]
-    observers: list[ObserverPolicy] = []
-    checklist: list[ChecklistStep] = []
-    status_update_every: Duration
-    public_update_every: Duration | None = None
-    requires_pr_manager: bool = False
-    acknowledge_within: Duration
+    """A severity level and its policy (R09, R11)."""
+
+    level: int = Field(ge=1, description="Its number: 1 is the most severe")
+    name: Annotated[str, Line(100, min_length=1)] = Field(description="Its name (Critical)")
+    description: Annotated[str, Text(280, min_length=1)] = Field(description="What lets a reporter pick it")
+    immediacy: Immediacy = Field(description="How urgently people are paged: at any hour, in waking hours, or next day")
+    communications: Annotated[str, Text(1000)] = Field(description="Where people talk during such an incident")
+    observers: list[ObserverPolicy] = Field([], description="Who is kept informed (R07)")
+    checklist: list[ChecklistStep] = Field([], description="The steps the manager follows (R14)")
+    status_update_every: Duration = Field(description="ISO 8601 duration between the workers' status updates (R06)")
+    public_update_every: Duration | None = Field(None, description="Between public updates (R08); null: none")
+    requires_pr_manager: bool = Field(False, description="A PR manager must be assigned (R08)")
+    acknowledge_within: Duration = Field(description="How soon a page must be acknowledged before it escalates (R11)")
 
     _check = field_validator("status_update_every", "public_update_every", "acknowledge_within")(_duration)
 
@@ -77,14 +83,30 @@ class Level(Strict):
 
 
 class ProcessDocument(Strict):
-    version: int | None = None  # read-only: accepted back from GET and ignored
-    levels: list[Level] = Field(min_length=1)
-    manager_shift_limit: Duration = DEFAULT_LIMITS["manager_shift_limit"]
-    handover_warning_after: Duration = DEFAULT_LIMITS["handover_warning_after"]
-    manager_min_break: Duration = DEFAULT_LIMITS["manager_min_break"]
-    worker_fresh_for: Duration = DEFAULT_LIMITS["worker_fresh_for"]
-    catch_all_sme: Annotated[str, Line(64)] | None = None
-    issue_tracker_webhook: Annotated[str, Line(2000)] | None = None
+    """The process: its severity levels and their policies, and the limits on people (docs/process.md)."""
+
+    # Read-only: accepted back from GET and ignored.
+    version: int | None = Field(None, description="Read-only: the version this was read as; ignored when written")
+    levels: list[Level] = Field(min_length=1, description="The severity levels, numbered 1, 2, 3… in order (R09)")
+    manager_shift_limit: Duration = Field(
+        DEFAULT_LIMITS["manager_shift_limit"], description="ISO 8601 duration nobody manages longer than (R05)"
+    )
+    handover_warning_after: Duration = Field(
+        DEFAULT_LIMITS["handover_warning_after"], description="When the manager is warned to hand over (R05)"
+    )
+    manager_min_break: Duration = Field(
+        DEFAULT_LIMITS["manager_min_break"], description="A break, managing nothing, that restarts a tenure (R05)"
+    )
+    worker_fresh_for: Duration = Field(
+        DEFAULT_LIMITS["worker_fresh_for"],
+        description="Time on incidents in 24 hours beyond which a worker is tired (R19)",
+    )
+    catch_all_sme: Annotated[str, Line(64)] | None = Field(
+        None, description="Who is paged for an aspect without SMEs (R10); null: such declarations are refused"
+    )
+    issue_tracker_webhook: Annotated[str, Line(2000)] | None = Field(
+        None, description="Where minor reports are forwarded (R12)"
+    )
 
     _check = field_validator("manager_shift_limit", "handover_warning_after", "manager_min_break", "worker_fresh_for")(
         _duration

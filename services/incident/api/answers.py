@@ -3,7 +3,7 @@
 from fastapi import Response
 
 from services.incident.deps import Reply
-from services.incident.schemas import IncidentOut, incident_out
+from services.incident.incident_schemas import IncidentOut, incident_out
 
 
 def answer(app, response: Response, incident, **extra) -> IncidentOut:

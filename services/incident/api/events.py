@@ -7,14 +7,15 @@ export, anything else the JSON page the API always answered."""
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
 from services.incident import event_stream, history
 from services.incident.deps import App, StreamCaller, StreamOpener
+from services.incident.incident_schemas import EventsPage
 from services.incident.live import Feed, LiveEvents, TooManyStreams
-from services.incident.schemas import EventsPage
+from shared.openapi import Responses, problems
 from shared.problems import Problem
 from shared.text import Id
 from shared.web import unauthorized
@@ -37,8 +38,23 @@ def _streamed(what: str) -> str:
     )
 
 
-_STREAMED = {"schema": {"type": "string", "description": "Server-Sent Events, each carrying a CloudEvent"}}
-_LINES = {"schema": {"type": "string", "description": "one CloudEvent per line, by sequence"}}
+_EVENT = (
+    '{"specversion": "1.0", "id": "39d9fae3-585a-5246-9e3d-355312fbb074", "source": "warroom/incident", '
+    '"type": "warroom.incident.acknowledged.v1", "subject": "f7bd4305-028e-4f8b-b41b-e753e153bf37", '
+    '"time": "2026-03-02T09:16:30Z", "datacontenttype": "application/json", '
+    '"data": {"person": "1a1cdda6-8d60-4192-80b7-665d27ed4228"}, "sequence": 2, "position": 21}'
+)
+_STREAMED = {
+    "schema": {"type": "string", "description": "Server-Sent Events, each carrying a CloudEvent"},
+    "example": f"id: 2\nevent: warroom.incident.acknowledged.v1\ndata: {_EVENT}\n\n",
+}
+_LINES = {
+    "schema": {"type": "string", "description": "one CloudEvent per line, by sequence"},
+    "example": _EVENT + "\n",
+}
+
+_HISTORY: Responses = {200: {"content": {SSE: _STREAMED, NDJSON: _LINES}}}
+_LIVE: Responses = {200: {"content": {SSE: _STREAMED}}}
 
 LastEventId = Annotated[
     int | None,
@@ -76,7 +92,8 @@ def _json_api_only(opener: StreamOpener) -> None:
     "/v1/incidents/{incident_id}/events",
     tags=["incidents"],
     response_model=EventsPage,
-    responses={200: {"content": {SSE: _STREAMED, NDJSON: _LINES}}},
+    summary="Read an incident's history",
+    responses=_HISTORY | problems(404, said={404: "No such incident"}),
     description=(
         "The incident's history as published CloudEvents, oldest first (R18: nothing is ever rewritten). "
         + _streamed("its history after `Last-Event-ID` (or `after`), then its events live")
@@ -84,9 +101,9 @@ def _json_api_only(opener: StreamOpener) -> None:
         "offline check reads)."
     ),
 )
-async def incident_events(
+async def list_incident_events(
     request: Request,
-    incident_id: Id,
+    incident_id: Annotated[Id, Path(description="The incident's id")],
     app: App,
     opener: StreamCaller,
     after: Annotated[int, Query(ge=0, description="the last sequence already read")] = 0,
@@ -112,7 +129,8 @@ async def incident_events(
     "/v1/events",
     tags=["events"],
     response_model=EventsPage,
-    responses={200: {"content": {SSE: _STREAMED}}},
+    summary="Read every incident's events",
+    responses=_LIVE,
     description=(
         "Every incident's events (`warroom.incident.*`: never people's, tokens' or the organisation's), in the "
         "order they were stored; `next` is the `position` to continue `after` (null at the end). Anyone signed "
@@ -120,7 +138,7 @@ async def incident_events(
         + _streamed("the events from now on, or first those stored after `Last-Event-ID` (or `after`), a `position`,")
     ),
 )
-async def every_incident_events(
+async def list_events(
     request: Request,
     app: App,
     opener: StreamCaller,

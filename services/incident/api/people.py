@@ -3,7 +3,7 @@ their own contact details and hours), deactivated and activated (admin)."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -21,10 +21,15 @@ from services.incident.people_schemas import (
 )
 from services.incident.policy import Actor
 from services.incident.schemas import PersonIn
+from shared.openapi import problems, with_headers
 from shared.problems import Problem
 from shared.text import Id, Line, Name
 
 router = APIRouter(prefix="/v1", tags=["people"])
+
+PersonId = Annotated[Id, Path(description="The person's id")]
+_ADMINS = "Admins only"
+_NOBODY = "Nobody registered by this id"
 
 # PATCH takes a JSON merge patch under its own media type as well as plain JSON (both parse as JSON).
 MERGE_PATCH = {
@@ -44,9 +49,16 @@ def _as_dict(person: org.Person) -> dict[str, Any]:
     return {**person.fields(), "id": str(person.id), "active": person.active}
 
 
-@router.post("/people", status_code=status.HTTP_201_CREATED, response_model=PersonView)
+@router.post(
+    "/people",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PersonView,
+    summary="Register a person",
+    responses=problems(403, said={403: _ADMINS}) | with_headers(201, "Location"),
+)
 def register_person(body: PersonIn, app: App, actor: Caller, response: Response):
-    """Admin: register a person (active from the start)."""
+    """Admin: register a person, active from the start. They sign in with a token an admin issues them
+    (`POST /v1/tokens`), or by a link sent to their email from the console."""
     reply = Reply.to(201)  # keyed (F10): the answer is recorded in the events' commit
     person = app.people.register_person(
         body.model_dump(mode="json"),
@@ -60,15 +72,15 @@ def register_person(body: PersonIn, app: App, actor: Caller, response: Response)
     return person_view(_as_dict(person), actor)
 
 
-@router.get("/people", response_model=PeoplePage)
+@router.get("/people", response_model=PeoplePage, summary="List people")
 async def list_people(
     request: Request,
     actor: Caller,
     q: Annotated[Annotated[str, Line(200)] | None, Query(description="part of the name or email, any case")] = None,
     group: Annotated[Name | None, Query(description="members of this group only")] = None,
     active: Annotated[bool, Query(description="false: the deactivated people instead")] = True,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=1000, description="A previous page's `next`")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="At most this many people")] = 100,
 ):
     """Anyone signed in: people in name order. Eventually consistent (a projection of the service's own
     stream): a change shows here within moments; `GET /v1/people/{id}` is always current."""
@@ -82,14 +94,34 @@ async def list_people(
     return PeoplePage(people=[person_view(person, actor) for person in people], next=following)
 
 
-@router.get("/people/{person_id}", response_model=PersonView)
-def get_person(person_id: Id, app: App, actor: Caller):
+@router.get(
+    "/people/{person_id}",
+    response_model=PersonView,
+    summary="Read a person",
+    responses=problems(404, said={404: _NOBODY}),
+)
+def get_person(person_id: PersonId, app: App, actor: Caller):
     """Anyone signed in; `phone`, `webhook_url` and `admin` are null unless you are an admin or the person."""
     return person_view(_as_dict(app.people.person(person_id)), actor)
 
 
-@router.patch("/people/{person_id}", response_model=PersonView, openapi_extra=MERGE_PATCH)
-def update_person(person_id: Id, body: PersonPatch, app: App, actor: Caller):
+@router.patch(
+    "/people/{person_id}",
+    response_model=PersonView,
+    openapi_extra=MERGE_PATCH,
+    summary="Edit a person",
+    responses=problems(
+        403,
+        404,
+        409,
+        said={
+            403: "Not an admin, nor the person; or a field only an admin changes",
+            404: _NOBODY,
+            409: "The built-in admin stays an admin; or another change to them came first",
+        },
+    ),
+)
+def update_person(person_id: PersonId, body: PersonPatch, app: App, actor: Caller):
     """A JSON merge patch (`application/merge-patch+json` or `application/json`), checked whole as a
     registration is; an invalid one changes nothing. An admin may change anything; the person their own
     email, phone, timezone, working and waking hours and webhook_url — never their name, groups or admin."""
@@ -106,8 +138,22 @@ def update_person(person_id: Id, body: PersonPatch, app: App, actor: Caller):
     return person_view(_as_dict(person), actor)
 
 
-@router.post("/people/{person_id}/deactivate", response_model=Deactivated)
-def deactivate_person(person_id: Id, app: App, actor: Caller):
+@router.post(
+    "/people/{person_id}/deactivate",
+    response_model=Deactivated,
+    summary="Deactivate a person",
+    responses=problems(
+        403,
+        404,
+        409,
+        said={
+            403: _ADMINS,
+            404: _NOBODY,
+            409: "They manage an open incident, or are the catch-all SME or the built-in admin",
+        },
+    ),
+)
+def deactivate_person(person_id: PersonId, app: App, actor: Caller):
     """Admin: their tokens revoked (console sessions end at once), taken out of the SME directory and their
     groups, with a warning for each aspect left without an SME (R10); their history stays. Refused (409)
     while they manage an open incident, and for the process's catch-all SME (R10). Deactivating someone
@@ -124,8 +170,13 @@ def deactivate_person(person_id: Id, app: App, actor: Caller):
     )
 
 
-@router.post("/people/{person_id}/activate", response_model=PersonView)
-def activate_person(person_id: Id, app: App, actor: Caller):
+@router.post(
+    "/people/{person_id}/activate",
+    response_model=PersonView,
+    summary="Activate a person",
+    responses=problems(403, 404, said={403: _ADMINS, 404: _NOBODY}),
+)
+def activate_person(person_id: PersonId, app: App, actor: Caller):
     """Admin: a deactivation undone. The tokens revoked then stay revoked (issue new ones); groups and
     aspects are not given back."""
     return person_view(_as_dict(app.people_admin.activate(person_id, actor)), actor)

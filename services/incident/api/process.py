@@ -9,41 +9,91 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.incident import action_items
+from services.incident import action_items, examples
 from services.incident.deps import App, Caller, Reply
-from services.incident.schemas import RefinementIn
+from services.incident.schemas import RefinementIn, example
+from shared.openapi import answered_as, problems
 from shared.problems import Problem
 from shared.process.document import ProcessDocument
 from shared.text import Line
 
-router = APIRouter(prefix="/v1")
-refinement_router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["process"])
+refinement_router = APIRouter(prefix="/v1", tags=["process"])
 # R17: how long a refinement waits for its action item to come down the post-mortem stream.
 ITEM_WAIT_SECONDS = 5.0
 
 
 class ProcessOut(BaseModel):
+    """A process version as stored, passed through (documented as ``ProcessView``)."""
+
     model_config = ConfigDict(extra="allow")
-    version: int
+    version: int = Field(description="The version number, from 1")
 
 
 class ProcessIn(ProcessDocument):
+    """A process document to publish (docs/process.md): what GET answers may be sent back as it is."""
+
+    model_config = example(examples.PROCESS_IN)
     # Read-only: a previous answer's, ignored.
-    warnings: list[Annotated[str, Line(1000)]] | None = Field(default=None, max_length=100)
+    warnings: list[Annotated[str, Line(1000)]] | None = Field(
+        default=None, max_length=100, description="Read-only: a previous answer's warnings; ignored when written"
+    )
 
 
 class PublishedProcess(ProcessOut):
-    warnings: list[str]
+    """A process version just published, as stored, passed through (documented as ``PublishedView``)."""
+
+    warnings: list[str] = Field(description="What the document may have wrong, in words (R09, R10)")
 
 
-@router.get("/process", response_model=ProcessOut, tags=["process"])
-def get_process(app: App, actor: Caller, version: Annotated[int | None, Query(ge=1)] = None):
+class ProcessView(ProcessDocument):
+    """A process version: its levels and their policies, and the limits on people (docs/process.md)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [examples.PROCESS]})
+    version: int = Field(description="The version number, from 1")
+
+
+class PublishedView(ProcessView):
+    """A process version just published, and what it may have wrong."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.PUBLISHED_PROCESS]})
+    warnings: list[str] = Field(description="What the document may have wrong, in words (R09, R10)")
+    cites_postmortem: str | None = Field(None, description="A refinement's post-mortem (R17)")
+    cites_action_item: int | None = Field(None, description="A refinement's action item on it (R17)")
+
+
+@router.get(
+    "/process",
+    response_model=ProcessOut,
+    summary="Read the process",
+    responses=answered_as(200, ProcessView) | problems(404, said={404: "No such version, or no process yet"}),
+)
+def get_process(
+    app: App,
+    actor: Caller,
+    version: Annotated[int | None, Query(ge=1, description="This version rather than the current one")] = None,
+):
+    """The process in force, or an earlier version: every version is kept, and each incident follows the one
+    it was declared under (R17). Anyone signed in may read it."""
     number, document = app.organisation.process(version)
     return {"version": number, **document}
 
 
-@router.put("/process", response_model=PublishedProcess, tags=["process"])
-def put_process(body: ProcessIn, app: App, actor: Caller):
+@router.put(
+    "/process",
+    response_model=PublishedProcess,
+    summary="Publish a process version",
+    responses=answered_as(200, PublishedView)
+    | problems(
+        403,
+        409,
+        said={403: "Admins only", 409: "The catch_all_sme is deactivated, or another version was published first"},
+    ),
+)
+def publish_process(body: ProcessIn, app: App, actor: Caller):
+    """Admin: publish the whole document as a new version (the same document again publishes nothing).
+    Incidents open now keep their version; those declared afterwards follow this one. `warnings` says what
+    may be wrong without refusing it: more than five levels (R09), no `catch_all_sme` (R10)."""
     number, document = app.organisation.put_process(body, actor)
     return {"version": number, **document, "warnings": body.warnings_found()}
 
@@ -71,8 +121,26 @@ async def _recorded_item(request: Request, body: RefinementIn) -> dict:
     )
 
 
-@refinement_router.post("/process/refinements", response_model=PublishedProcess, tags=["process"])
-async def apply_refinement(body: RefinementIn, request: Request, app: App, actor: Caller):
+@refinement_router.post(
+    "/process/refinements",
+    response_model=PublishedProcess,
+    summary="Apply a process refinement",
+    responses=answered_as(200, PublishedView)
+    | problems(
+        403,
+        404,
+        409,
+        503,
+        said={
+            403: "Only the cited incident's managers (past ones too) and admins (R17)",
+            404: "No such post-mortem (incident)",
+            409: "Not a process refinement, not its recorded change, or applied already (R17)",
+            503: "The action item has not reached this service yet: retry after Retry-After (R17); or the "
+            "database is unavailable",
+        },
+    ),
+)
+async def apply_process_refinement(body: RefinementIn, request: Request, app: App, actor: Caller):
     """R17: a post-mortem's process-refinement action item, applied at once as a new process version citing
     it — only as recorded on the post-mortem, with exactly its change, once. An item this service has not
     seen yet is waited for, then answered 503 with Retry-After."""

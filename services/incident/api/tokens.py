@@ -4,18 +4,24 @@ admin or the token's own person (a lost token is revoked from that list)."""
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from services.incident import examples
 from services.incident import organisation as org
 from services.incident.deps import App, Caller, Reply
 from services.incident.people_schemas import TokenExpiryIn, TokenPage, TokenView
-from services.incident.schemas import TokenIn
+from services.incident.schemas import TokenIn, example
+from shared.openapi import problems
 from shared.problems import Problem
 from shared.text import Id
 
 router = APIRouter(prefix="/v1", tags=["tokens"])
+
+TokenId = Annotated[Id, Path(description="The token's id")]
+_NO_TOKEN = "No such token"
+_THEIRS = "Not an admin, nor the token's own person"
 
 WITHHELD = (
     "the token was issued by the first request with this Idempotency-Key; its secret is shown only "
@@ -25,7 +31,12 @@ WITHHELD = (
 
 
 class IssuedToken(BaseModel):
-    id: str
+    """A token just issued, with its secret: send it as `Authorization: Bearer <token>`."""
+
+    model_config = example(
+        {"id": examples.TOKEN, "token": "too26ouY-d5lH6B_YcHx72dhblxj_fbfjArCYtVh0vc", "detail": None}
+    )
+    id: str = Field(description="The token's id: to list, expire or revoke it")
     token: str | None = Field(
         description="the secret: shown in this answer only, stored hashed; null in the "
         "replayed answer to a retry with the same Idempotency-Key (S11)"
@@ -33,7 +44,13 @@ class IssuedToken(BaseModel):
     detail: str | None = Field(default=None, description="why `token` is null, in a replayed answer")
 
 
-@router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=IssuedToken)
+@router.post(
+    "/tokens",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IssuedToken,
+    summary="Issue a token",
+    responses=problems(403, 409, said={403: "Admins only", 409: "The person is deactivated"}),
+)
 def issue_token(body: TokenIn, app: App, actor: Caller):
     """Admin: issue a token to a person, optionally labelled and expiring; the secret is in this answer only
     (S1). A retry with the same Idempotency-Key is answered 201 with the same token id, `token: null` and a
@@ -52,14 +69,19 @@ def issue_token(body: TokenIn, app: App, actor: Caller):
     return IssuedToken(id=token_id, token=secret)
 
 
-@router.get("/people/{person_id}/tokens", response_model=TokenPage)
+@router.get(
+    "/people/{person_id}/tokens",
+    response_model=TokenPage,
+    summary="List a person's tokens",
+    responses=problems(403, 404, said={403: "Not an admin, nor the person", 404: "Nobody registered by this id"}),
+)
 async def list_tokens(
-    person_id: Id,
+    person_id: Annotated[Id, Path(description="The person's id")],
     request: Request,
     app: App,
     actor: Caller,
-    cursor: Annotated[str | None, Query(max_length=20)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=20, description="A previous page's `next`")] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="At most this many tokens")] = 50,
 ):
     """An admin, or the person: their tokens, newest first — never a secret or its hash. `last_used_at` is
     kept to within a minute."""
@@ -73,8 +95,22 @@ async def list_tokens(
     return TokenPage(tokens=[_view(token, used.get(str(token.id)), now) for token in tokens], next=_next(start))
 
 
-@router.patch("/tokens/{token_id}", response_model=TokenView)
-async def set_token_expiry(token_id: Id, body: TokenExpiryIn, request: Request, app: App, actor: Caller):
+@router.patch(
+    "/tokens/{token_id}",
+    response_model=TokenView,
+    summary="Set a token's expiry",
+    responses=problems(
+        403,
+        404,
+        409,
+        said={
+            403: f"{_THEIRS}; or a person extending their own token",
+            404: _NO_TOKEN,
+            409: "The token is revoked, or is the built-in admin's (WARROOM_ADMIN_TOKEN)",
+        },
+    ),
+)
+async def set_token_expiry(token_id: TokenId, body: TokenExpiryIn, request: Request, app: App, actor: Caller):
     """An admin, or the token's person: when the token stops working (in the future). The person may bring
     their token's expiry forward, only an admin extend it; sessions opened with it expire no later."""
     token = await run_in_threadpool(app.people.set_token_expiry, token_id, body.expires_at, actor)
@@ -82,8 +118,18 @@ async def set_token_expiry(token_id: Id, body: TokenExpiryIn, request: Request, 
     return _view(token, used.get(str(token.id)), app.clock.now())
 
 
-@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(token_id: Id, app: App, actor: Caller):
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke a token",
+    responses=problems(
+        403,
+        404,
+        409,
+        said={403: _THEIRS, 404: _NO_TOKEN, 409: "The built-in admin's token is a setting (WARROOM_ADMIN_TOKEN)"},
+    ),
+)
+def revoke_token(token_id: TokenId, app: App, actor: Caller):
     """An admin, or the token's own person (a lost token, from their list): the token and every console
     session opened with it stop working at once. The built-in admin's token is WARROOM_ADMIN_TOKEN."""
     app.people.revoke_token(token_id, actor)
