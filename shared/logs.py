@@ -1,4 +1,9 @@
-"""Structured JSON logs for every service."""
+"""Structured JSON logs for every service.
+
+Every line names its service; a request's lines also its ``request_id`` and ``trace_id`` (bound by
+``shared.telemetry``), an event's consumer's its ``trace_id`` and ``event_id`` (``shared.consumer``), a
+delivery attempt's its ``trace_id`` (the notifier's worker): structlog's context variables, merged
+into each line by ``configure``."""
 
 import logging
 import os

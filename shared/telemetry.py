@@ -118,7 +118,6 @@ async def server_error(request: Request, exc: Exception) -> JSONResponse:
     return problems.response(
         500,
         f"the service failed while answering; it is logged with request id {request_id}",
-        title="Internal server error",
         instance=request.url.path,
         headers={"X-Request-ID": request_id},
     )
