@@ -112,12 +112,13 @@ def _header(name: str, said: str | None = None) -> dict[str, Any]:
 
 def _problem(status: int, said: str | None = None) -> dict[str, Any]:
     """A problem answer: what it means here (``said``) or in general, and an example saying it."""
-    detail = said[:1].lower() + said[1:] if said else _EXAMPLES[status]
-    example = {"type": BLANK, "title": TITLES[status], "status": status, "detail": detail}
+    title = TITLES.get(status, "Error")
+    detail = said[:1].lower() + said[1:] if said else _EXAMPLES.get(status, title.lower())
+    example = {"type": BLANK, "title": title, "status": status, "detail": detail}
     if status == 422:
         example["errors"] = [{"field": "title", "message": "must not be empty"}]
     content = {MEDIA_TYPE: {"schema": {"$ref": PROBLEM}, "example": example}}
-    return {"description": said or _WORDS.get(status, TITLES[status]), "content": content}
+    return {"description": said or _WORDS.get(status, title), "content": content}
 
 
 def _add(responses: dict[str, Any], status: int, said: str | None = None, *headers: str) -> None:
