@@ -28,7 +28,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, cast
 
 from fastapi import FastAPI
+from fastapi._compat import get_flat_models_from_fields, get_model_name_map
+from fastapi.openapi.utils import get_fields_from_routes
 from fastapi.routing import APIRoute
+from pydantic_core import to_jsonable_python
 
 from shared.problems import BLANK, MEDIA_TYPE, TITLES, ProblemDetails
 from shared.ratelimit import EXEMPT
@@ -198,6 +201,27 @@ def _referenced(schema: dict[str, Any]) -> set[str]:
     return found
 
 
+def written_examples(app: FastAPI) -> dict[str, list[Any]]:
+    """Each model's ``examples`` as written, by its component's name. FastAPI encodes its document
+    dropping every null (fastapi#5559), examples' included: a nullable field's ``null`` would go missing
+    and the example no longer match its schema."""
+    models = get_flat_models_from_fields(get_fields_from_routes(list(app.routes)), known_models=set())
+    written = {}
+    for model, name in get_model_name_map(models).items():
+        extra = getattr(model, "model_config", {}).get("json_schema_extra")
+        if isinstance(extra, dict) and "examples" in extra:
+            written[name] = to_jsonable_python(extra["examples"])
+    return written
+
+
+def _restore_examples(schema: dict[str, Any], written: dict[str, list[Any]]) -> None:
+    schemas = schema.get("components", {}).get("schemas", {})
+    for name, examples in written.items():
+        for component in (name, f"{name}-Input", f"{name}-Output"):  # FastAPI's names when the two differ
+            if "examples" in schemas.get(component, {}):
+                schemas[component]["examples"] = examples
+
+
 class _OpenAPIHook(Protocol):
     """FastAPI's ``openapi`` seen as the replaceable attribute its docs ("Extending OpenAPI") use it as."""
 
@@ -216,6 +240,7 @@ def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if not app.openapi_schema:
             app.openapi_schema = document(generate())
+            _restore_examples(app.openapi_schema, written_examples(app))
         return app.openapi_schema
 
     cast(_OpenAPIHook, app).openapi = openapi

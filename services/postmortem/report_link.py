@@ -11,12 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.postmortem import postmortems, render
 from services.postmortem.api import IncidentId
 from shared import link_pages, links
 from shared.links import REPORT, LinkRefused, LinkSigner
+from shared.openapi import problems
 from shared.problems import Problem
 from shared.web import Caller
 
@@ -32,8 +33,22 @@ class ReportLinks:
 
 
 class ReportLink(BaseModel):
+    """A signed link to a post-mortem's report."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://warroom.example.com/postmortems/links/report/eyJlIjoxNzY4MzAxODgwLCJpIjoiMGI3ZT"
+                    "ZhNGMtMmYxZC00YzhlLTlhNTMtNmQyZjFjN2I4ZTkwIiwiayI6InJlcG9ydCIsInAiOiI4ZDlmMWIyYy0zZTRhLTRiNWMtOWQ2"
+                    "ZS03ZjhhOWIwYzFkMmUifQ.6wzH-yF6txDQ5jR5MuXH9i6PtKUHIOgywb7FnytD4Dw",
+                    "expires_at": "2026-01-13T10:58:00Z",
+                }
+            ]
+        }
+    )
     url: str = Field(description="Opens the report's HTML without a token, for whoever holds it, until expires_at")
-    expires_at: datetime
+    expires_at: datetime = Field(description="When the link stops opening the report (WARROOM_LINK_TTL from now)")
 
 
 async def _report(request: Request, incident_id: str) -> dict[str, Any]:
@@ -43,8 +58,21 @@ async def _report(request: Request, incident_id: str) -> dict[str, Any]:
             return await postmortems.read(conn, incident_id, request.app.state.clock.now())
 
 
-@router.get("/v1/postmortems/{incident_id}/link", response_model=ReportLink, tags=["post-mortems"])
-async def report_link(incident_id: IncidentId, request: Request, caller: Caller) -> ReportLink:
+@router.get(
+    "/v1/postmortems/{incident_id}/link",
+    response_model=ReportLink,
+    tags=["post-mortems"],
+    summary="Make a signed link to a post-mortem's report",
+    responses=problems(
+        404,
+        409,
+        said={
+            404: "No such incident is known here (yet)",
+            409: "Signed links are switched off: WARROOM_LINK_SECRETS is not set",
+        },
+    ),
+)
+async def get_report_link(incident_id: IncidentId, request: Request, caller: Caller) -> ReportLink:
     """A fresh signed link to the report's HTML, valid for ``WARROOM_LINK_TTL``, to share with whoever
     should read it without signing in (``warroom report ID --open`` opens one)."""
     made: ReportLinks = request.app.state.report_links
