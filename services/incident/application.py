@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Mapper
 
@@ -33,6 +33,7 @@ from services.incident.incidents import Incidents
 from services.incident.organisation_app import Organisation, People
 from services.incident.people_admin import PeopleAdmin
 from services.incident.refinements import Refinements
+from services.incident.snapshot_catch_up import SnapshotCatchUpRepository
 from services.incident.timekeeping import Timekeeping
 from services.incident.traced_events import TracedMapper
 from shared.clock import Clock
@@ -65,6 +66,11 @@ class IncidentApplication(Application):
     def construct_mapper(self) -> Mapper[UUID]:
         # Every stored event keeps the trace context it was made in, for the relay (traced_events.py).
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=TracedMapper)
+
+    def construct_repository(self) -> Repository[UUID]:
+        # A cached aggregate far behind the store (commands made on other replicas or workers) starts again
+        # from its latest snapshot instead of applying every event since (snapshot_catch_up.py).
+        return SnapshotCatchUpRepository.like(super().construct_repository())
 
     # --- saving and loading, for every use case ---
 
