@@ -23,9 +23,10 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Mapper
+from eventsourcing.persistence import EventStore, IntegrityError, Mapper
 
 from services.incident import tenure, turns
+from services.incident.chained_events import ChainedEventStore, ChainedMapper
 from services.incident.consequences import Consequences
 from services.incident.domain import Incident
 from services.incident.errors import Conflict, NotFound
@@ -35,7 +36,6 @@ from services.incident.people_admin import PeopleAdmin
 from services.incident.refinements import Refinements
 from services.incident.snapshot_catch_up import SnapshotCatchUpRepository
 from services.incident.timekeeping import Timekeeping
-from services.incident.traced_events import TracedMapper
 from shared.clock import Clock
 from shared.idempotency import Answer
 
@@ -64,8 +64,14 @@ class IncidentApplication(Application):
         self.consequences = Consequences(self, self.incidents)
 
     def construct_mapper(self) -> Mapper[UUID]:
-        # Every stored event keeps the trace context it was made in, for the relay (traced_events.py).
-        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=TracedMapper)
+        # Every stored event keeps the trace context it was made in, for the relay (traced_events.py), and
+        # every incident event its chainhash (chained_events.py).
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=ChainedMapper)
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        # Incident events stored with their chainhash, computed in the save (chained_events.py).
+        assert isinstance(self.mapper, ChainedMapper)  # construct_mapper's
+        return ChainedEventStore(self.mapper, self.recorder)
 
     def construct_repository(self) -> Repository[UUID]:
         # A cached aggregate far behind the store (commands made on other replicas or workers) starts again

@@ -9,8 +9,18 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from services.incident import console, deps, handlers, people_list, rules_page
-from services.incident.api import acknowledge_link, commands, directory, events, incidents, people, process, reports
+from services.incident import chain_backfill, console, deps, handlers, people_list, rules_page
+from services.incident.api import (
+    acknowledge_link,
+    commands,
+    directory,
+    events,
+    incidents,
+    integrity,
+    people,
+    process,
+    reports,
+)
 from services.incident.api.tokens import router as tokens_router
 from services.incident.application import IncidentApplication
 from services.incident.errors import NotFound, Refused
@@ -63,6 +73,7 @@ async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, Incid
     await db.migrate(pool, SCHEMA, common + db.migration_files("services.incident"))
     async with db.migrations_locked(pool):  # the library creates its tables on construction
         application = await asyncio.to_thread(IncidentApplication, event_store_env(settings.database_url), clock)
+        await asyncio.to_thread(chain_backfill.backfill, application)  # once: histories stored before the chain
     recorder = application.recorder
     assert isinstance(recorder, LockedInsertRecorder)  # the APPLICATION_RECORDER_TOPIC of event_store_env
     db.fail_fast(recorder.datastore.pool, db.Timeouts.of(settings))
@@ -179,6 +190,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         process.refinement_router,
         incidents.router,
         events.router,
+        integrity.router,
         commands.router,
     ):
         app.include_router(router)

@@ -2,14 +2,14 @@
 every incident's events in store order (GET /v1/events)."""
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 from psycopg.sql import SQL, Composed, Identifier
 
 from services.incident import translate
+from services.incident.chained_events import annotated
 from shared.contract import Envelope
 
 if TYPE_CHECKING:
@@ -70,7 +70,8 @@ def _select(app: "IncidentApplication", query: SQL, parameters: tuple[Any, ...])
 
 
 def _envelopes(app: "IncidentApplication", rows: list[dict[str, Any]]) -> list[tuple[int, Envelope | None]]:
-    """Each row's position and published form (None for an event kept private)."""
+    """Each row's position and published form (None for an event kept private), an incident event's with its
+    ``chainhash`` (chained_events.py)."""
     out = []
     for row in rows:
         stored = StoredEvent(
@@ -79,8 +80,8 @@ def _envelopes(app: "IncidentApplication", rows: list[dict[str, Any]]) -> list[t
             topic=row["topic"],
             state=bytes(row["state"]),
         )
-        # Every event this store holds is an aggregate's (the mapper is typed for any domain event).
-        event = cast(Aggregate.Event, app.mapper.to_domain_event(stored))
+        event, _, chainhash = annotated(app.mapper, stored)
         position: int = row["notification_id"]
-        out.append((position, translate.to_envelope(event, position)))
+        envelope = translate.to_envelope(event, position)
+        out.append((position, None if envelope is None else envelope.extended(chainhash=chainhash)))
     return out

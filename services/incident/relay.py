@@ -9,7 +9,9 @@ inserts); the store's table lock makes ids commit in order, so none is skipped.
 
 Each event is published with the trace context it was stored in (``traceparent``, the CloudEvents
 distributed-tracing extension; traced_events.py), and its lag (stored to acknowledged by JetStream)
-is measured: ``warroom_relay_lag_seconds``.
+is measured: ``warroom_relay_lag_seconds``. An incident event also carries its ``chainhash`` (the CloudEvents
+extension attribute of the same name, chained_events.py), and the last one published of each incident is
+recorded with the checkpoint (published_heads.py), for the integrity check.
 """
 
 import asyncio
@@ -19,8 +21,8 @@ import asyncpg
 from eventsourcing.persistence import Notification
 from prometheus_client import Gauge, Histogram
 
-from services.incident import translate
-from services.incident.traced_events import traced
+from services.incident import published_heads, translate
+from services.incident.chained_events import annotated
 from shared import logs, natsio
 from shared.contract import Envelope
 from shared.waking import woken_or_timeout
@@ -40,10 +42,10 @@ LAG = Histogram(
 def envelopes(app, notifications: list[Notification]) -> list[Envelope]:
     out = []
     for notification in notifications:
-        event, traceparent = traced(app.mapper, notification)
+        event, traceparent, chainhash = annotated(app.mapper, notification)
         envelope = translate.to_envelope(event, notification.id)
         if envelope is not None:
-            out.append(envelope if traceparent is None else envelope.model_copy(update={"traceparent": traceparent}))
+            out.append(envelope.extended(traceparent=traceparent, chainhash=chainhash))
     return out
 
 
@@ -99,7 +101,9 @@ class Relay:
             await natsio.publish_batch(self.js, published)
             observe_lag(published)
             position = notifications[-1].id
-            await conn.execute("UPDATE relay_checkpoint SET position = $1 WHERE id = 1", position)
+            async with conn.transaction():
+                await conn.execute("UPDATE relay_checkpoint SET position = $1 WHERE id = 1", position)
+                await published_heads.record(conn, published)
             POSITION.set(position)
             self.failures = 0
 

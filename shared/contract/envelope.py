@@ -38,6 +38,18 @@ class Envelope(BaseModel):
         value = (self.model_extra or {}).get("traceparent")
         return value if isinstance(value, str) else None
 
+    @property
+    def chainhash(self) -> str | None:
+        """An incident event's link in its incident's hash chain (``sha256:…``, docs/events.md says how it is
+        made): a CloudEvents extension attribute, sent beside the fields above only when present."""
+        value = (self.model_extra or {}).get("chainhash")
+        return value if isinstance(value, str) else None
+
+    def extended(self, **attributes: str | None) -> "Envelope":
+        """This envelope with these extension attributes, those that have a value (None: left out)."""
+        present = {name: value for name, value in attributes.items() if value is not None}
+        return self.model_copy(update=present) if present else self
+
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
 
