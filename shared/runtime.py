@@ -115,6 +115,9 @@ def serve(app_factory: str, port: int, settings: Settings) -> None:
         factory=True,
         host=settings.host,
         port=port,
+        # One process, or a supervisor binding the port and starting this many processes that each run the
+        # whole service (its relay, consumers and caches too, each coordinating with the others as replicas do).
+        workers=settings.workers,
         log_level=settings.log_level,
         access_log=False,
         proxy_headers=bool(trusted),

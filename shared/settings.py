@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     poll_interval: float = Field(default=0.5, gt=0)
     # Consumers: deliveries before a message is parked as poison.
     max_deliver: int = Field(default=8, ge=2)
+    # Processes serving each service on its port, sharing nothing but PostgreSQL and NATS, as replicas do
+    # (uvicorn's workers: a supervisor that restarts one that dies). More cores for one replica's commands.
+    workers: int = Field(default=1, ge=1, le=32)
     # Threads running synchronous request handlers (the incident service's event store calls).
     command_threads: int = Field(default=8, ge=1, le=64)
     ack_wait: float = Field(default=30.0, gt=0)

@@ -3,5 +3,6 @@
 from services.postmortem.settings import PostmortemSettings
 from shared.runtime import serve
 
-settings = PostmortemSettings()
-serve("services.postmortem.bootstrap:create_app", settings.postmortem_port, settings)
+if __name__ == "__main__":  # not again in a worker process, which imports what the factory names
+    settings = PostmortemSettings()
+    serve("services.postmortem.bootstrap:create_app", settings.postmortem_port, settings)

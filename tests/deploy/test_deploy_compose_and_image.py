@@ -65,6 +65,7 @@ LEFT_AT_DEFAULTS = {
     "stream_replicas",
     "poll_interval",
     "max_deliver",
+    "workers",
     "command_threads",
     "ack_wait",
     "stream_keepalive_seconds",
