@@ -12,7 +12,9 @@ from psycopg import sql
 
 from services.incident import chain
 from services.incident.chained_events import published_form
+from tests.support import sse
 from tests.support.incident import auth, eventually, incident_service, register
+from tests.support.sse import served
 from tests.support.streams import stream_events
 
 NDJSON = {"Accept": "application/x-ndjson"}
@@ -74,9 +76,9 @@ async def _published(nats_url: str, incident_id: str, count: int):
     return events if len(events) == count else None
 
 
-async def _published_head(client, incident_id: str, sequence: int) -> bool:
+async def _published_head(client, incident_id: str, sequence: int, app=None) -> bool:
     """The relay has recorded ``sequence`` as the incident's last published event."""
-    pool = client._transport.app.state.pool
+    pool = (app or client._transport.app).state.pool
     return await pool.fetchval("SELECT sequence FROM published_heads WHERE incident_id = $1", incident_id) == sequence
 
 
@@ -96,18 +98,25 @@ def _in_postgresql(database_url: str, statement: str, app, *parameters) -> int:
 async def test_s8_an_intact_history_reports_intact_and_every_published_form_carries_the_same_chainhash(
     database_url, nats_url
 ):
-    async with incident_service(database_url, nats_url) as (client, app):
+    async with served(database_url, nats_url) as (client, app):  # over a real socket: the streams need one
         incident_id, token, version = await _incident(client)
         verdict = await _integrity(client, incident_id, token)
-        exported = (await client.get(f"/v1/incidents/{incident_id}/events", headers={**NDJSON, **auth(token)})).text
-        lines = [json.loads(line) for line in exported.splitlines()]
-        page = (await client.get(f"/v1/incidents/{incident_id}/events", headers=auth(token))).json()["events"]
-        relayed = await eventually(lambda: _published(nats_url, incident_id, version))
-        await eventually(lambda: _published_head(client, incident_id, version))
-        assert (await _integrity(client, incident_id, token)) == verdict
+        base = f"/v1/incidents/{incident_id}"
+        lines = [json.loads(line) for line in (await client.get(f"{base}/events", headers=NDJSON)).text.splitlines()]
+        page = (await client.get(f"{base}/events", headers=auth(token))).json()["events"]
+        async with sse.stream(client, f"{base}/events", auth(token)) as events:
+            streamed = [m.cloud_event() for m in await events.events(version)]
+            assert (await client.post(f"{base}/status-requests", json={}, headers=auth(token))).status_code == 200
+            live = (await events.events(1))[0].cloud_event()
+        relayed = await eventually(lambda: _published(nats_url, incident_id, version + 1))
+        await eventually(lambda: _published_head(client, incident_id, version + 1, app))
+        after = await _integrity(client, incident_id, token)
     assert verdict == {"intact": True, "events": version, "head": verified_independently(lines)}
-    assert [e["chainhash"] for e in page] == [e["chainhash"] for e in lines] == [e.chainhash for e in relayed]
     assert lines[-1]["chainhash"] == verdict["head"]
+    chainhashes = [e["chainhash"] for e in lines]
+    assert [e["chainhash"] for e in page] == [e["chainhash"] for e in streamed] == chainhashes
+    assert [e.chainhash for e in relayed] == [*chainhashes, live["chainhash"]]
+    assert after == {"intact": True, "events": version + 1, "head": live["chainhash"]}
 
 
 async def test_s8_an_update_made_directly_in_postgresql_is_detected_at_the_event_it_changed(database_url, nats_url):
