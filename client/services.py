@@ -42,6 +42,28 @@ class Postmortems:
     def publish(self, incident_id: str) -> Postmortem:
         return cast(Postmortem, self.transport.json("POST", f"/v1/postmortems/{incident_id}/publish"))
 
+    def backtest(
+        self,
+        *,
+        change: dict[str, Any] | None = None,
+        document: dict[str, Any] | None = None,
+        since: str | None = None,
+        incidents: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """What a proposed process (exactly one of a merge patch ``change`` on each incident's own version and
+        a whole ``document``) would have done to past incidents: the last 90 days unless ``since`` (ISO 8601)
+        or ``incidents`` say otherwise. Changes nothing."""
+        body = {"change": change, "document": document, "since": since, "incidents": incidents}
+        sent = {key: value for key, value in body.items() if value is not None}
+        return cast(dict[str, Any], self.transport.json("POST", "/v1/backtests", json=sent))
+
+    def backtest_refinement(
+        self, incident_id: str, item_id: int, *, since: str | None = None, incidents: list[str] | None = None
+    ) -> dict[str, Any]:
+        """The back-test of a post-mortem's process-refinement action item, before anyone applies it."""
+        path = f"/v1/postmortems/{incident_id}/action-items/{item_id}/backtest"
+        return cast(dict[str, Any], self.transport.json("GET", path, params={"since": since, "incidents": incidents}))
+
 
 class Timers:
     def __init__(self, transport: Transport):

@@ -63,13 +63,3 @@ def verify(
 ) -> None:
     """Check an incident's history is intact (hash chain). Not available yet."""
     _not_yet("checking an incident's history for tampering", "the integrity work")
-
-
-def backtest(
-    change: Annotated[Path | None, typer.Option(help="A JSON merge patch on the process.")] = None,
-    document: Annotated[Path | None, typer.Option(help="A whole process document.")] = None,
-    since: Annotated[str | None, typer.Option(help="From this moment (ISO 8601).")] = None,
-    incident: Annotated[list[str] | None, typer.Option(metavar="ID", help="Only this incident; repeatable.")] = None,
-) -> None:
-    """Replay past incidents under a changed process. Not available yet."""
-    _not_yet("back-testing a process change", "the policy back-testing work")

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse
 
-from services.postmortem import examples, postmortems, refinements, render
+from services.postmortem import backtests, examples, postmortems, refinements, render
 from services.postmortem.records import NewActionItem
 from services.postmortem.refinements import RefinementRefused
 from services.postmortem.schemas import (
@@ -98,7 +98,9 @@ async def get_postmortem_html(incident_id: IncidentId, request: Request, caller:
     """One self-contained page (no external scripts, styles, fonts or images) with two SVG pictures; the
     narratives rendered from Markdown, raw HTML shown as text. Anyone signed in may read it (a signed
     link from `GET …/link` opens it without a token)."""
-    return HTMLResponse(render.html(await _read(request, incident_id)))
+    report, now = await _read(request, incident_id), request.app.state.clock.now()
+    # Beside each process refinement not applied yet: what it would have done to past incidents.
+    return HTMLResponse(render.html(report, await backtests.beside_report(request.app.state.pool, report, now)))
 
 
 @router.put(

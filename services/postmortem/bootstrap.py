@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI, Request
 
-from services.postmortem import api, report_link
+from services.postmortem import api, backtests_api, report_link
 from services.postmortem.handlers import HANDLERS
 from services.postmortem.refinements import IncidentService
 from services.postmortem.settings import PostmortemSettings
@@ -53,7 +53,7 @@ def create_app(
         description="Every incident's post-mortem: a draft computed from its events from the declaration on, "
         "the narrative and action items people write, process refinements applied from it (R17), and the "
         "report published and frozen (R16) — as JSON, Markdown or a self-contained web page.",
-        openapi_tags=api.TAGS,
+        openapi_tags=api.TAGS + backtests_api.TAGS,
     )
     app.state.clock = clock or Clock()
     # Checked now (a short secret stops the start), warned about now when absent (shared/links.py).
@@ -66,4 +66,5 @@ def create_app(
     web.attach(app, ready, settings)
     app.include_router(api.router)
     app.include_router(report_link.router)  # GET …/link; the report by signed link, without a token
+    app.include_router(backtests_api.router)  # policy back-testing
     return app

@@ -8,6 +8,7 @@ no raw HTML, safe links only), and kept as written in report.md.
 """
 
 import json as _json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
@@ -136,7 +137,9 @@ def _environment() -> Environment:
     return env
 
 
-def html(doc: dict) -> str:
+def html(doc: dict, backtests: Mapping[int, dict] | None = None) -> str:
+    """``backtests``: by action item, the back-test of a process refinement not applied yet, shown beside it
+    (``backtests.beside_report``)."""
     names = {p["level"]: p["name"] for p in doc["levels"]}
     return (
         _environment()
@@ -144,6 +147,7 @@ def html(doc: dict) -> str:
         .render(
             doc=doc,
             shown=shown,
+            backtests=backtests or {},
             severity=charts.severity(doc, names),
             tenure=charts.tenure(doc),
             sections=[dict(s, number=n, facts=shown.facts(s, doc)) for n, s in enumerate(doc["sections"], start=1)],

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.postmortem import postmortems, render
+from services.postmortem import backtests, postmortems, render
 from services.postmortem.api import IncidentId
 from shared import link_pages, links
 from shared.links import REPORT, LinkRefused, LinkSigner
@@ -105,4 +105,5 @@ async def open_report(value: str, request: Request) -> Response:
         report = await _report(request, claims.incident)
     except Problem as missing:  # the incident is not (yet) known here
         return link_pages.refusal(request, missing.status, "No such post-mortem", missing.detail)
-    return link_pages.page(render.html(report))
+    tested = await backtests.beside_report(request.app.state.pool, report, request.app.state.clock.now())
+    return link_pages.page(render.html(report, tested))

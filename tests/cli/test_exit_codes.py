@@ -42,8 +42,6 @@ def test_s5_a_refusal_exits_1_with_title_detail_and_rule(stack: Stack):
     assert unsigned.returncode == 1 and "warroom login" in unsigned.stderr
 
 
-def test_s5_verify_and_backtest_say_they_have_not_landed_and_exit_2(stack: Stack):
+def test_s5_verify_says_it_has_not_landed_and_exits_2(stack: Stack):
     verify = stack.run("verify", "some-id")
     assert verify.returncode == 2 and "not landed" in verify.stderr
-    backtest = stack.run("backtest", "--change", "change.json")
-    assert backtest.returncode == 2 and "not landed" in backtest.stderr
