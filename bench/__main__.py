@@ -16,6 +16,7 @@ from bench import (
     p1b_dead_endpoints,
     p2_command_throughput,
     p2b_declarations_one_aspect,
+    p2c_scaling_out,
     p3_notifier_rebuild,
     p3_postmortem_rebuild,
     p3_timers_rebuild,
@@ -24,6 +25,7 @@ from bench import (
     p6_timer_lateness,
     p7_memory,
     p9_console,
+    p10_backtest,
 )
 from bench.stack import Servers
 
@@ -32,6 +34,7 @@ BENCHMARKS = {
     "p1b": p1b_dead_endpoints.run,
     "p2": p2_command_throughput.run,
     "p2b": p2b_declarations_one_aspect.run,
+    "p2c": p2c_scaling_out.run,
     "p3-timers": p3_timers_rebuild.run,
     "p3-notifier": p3_notifier_rebuild.run,
     "p3-postmortem": p3_postmortem_rebuild.run,
@@ -40,6 +43,7 @@ BENCHMARKS = {
     "p6": p6_timer_lateness.run,
     "p7": p7_memory.run,
     "p9": p9_console.run,
+    "p10": p10_backtest.run,
 }
 
 

@@ -7,7 +7,7 @@ afterwards, and Warroom's JetStream streams deleted before it starts — so neve
 WARROOM_BENCH_NATS_URL at a NATS whose Warroom streams you want to keep.
 
 The services run as separate processes (`python -m services.<name>`), one uvicorn worker
-each, the way `make run` starts them.
+each, the way `make run` starts them (P2c: more, with WARROOM_WORKERS).
 """
 
 from __future__ import annotations
@@ -106,8 +106,9 @@ class Servers:
             await nc.close()
 
     @asynccontextmanager
-    async def system(self, *names: str):
-        """A fresh database and streams, and the named services started in order; stopped after."""
+    async def system(self, *names: str, settings: dict[str, str] | None = None):
+        """A fresh database and streams, and the named services started in order, with these settings
+        (WARROOM_… variables) beside the benchmarks' own; stopped after."""
         await self.clear_streams()
         async with self.database() as database_url:
             env = {
@@ -116,6 +117,7 @@ class Servers:
                 "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
                 "WARROOM_WEBHOOK_ALLOWLIST": "127.0.0.0/8",
                 "WARROOM_LOG_LEVEL": "warning",
+                **(settings or {}),
             }
             started: list[BenchService] = []
             try:

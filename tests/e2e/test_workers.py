@@ -1,18 +1,17 @@
 """WARROOM_WORKERS: one replica of the incident service as several processes on one port, sharing nothing but
-PostgreSQL and NATS. Each keep-alive connection is served by one worker (which one is read from /proc: the
-process holding the server's end of the connection); commands on one incident, sent through each worker in
-turn and through both at once, are all taken — none refused because the other worker changed it first."""
+PostgreSQL and NATS. Each keep-alive connection is served by one worker (which one is read from /proc:
+tools/served_by.py); commands on one incident, sent through each worker in turn and through both at once,
+are all taken — none refused because the other worker changed it first."""
 
 import http.client
 import json
-import os
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from tests.support.incident import ADMIN_TOKEN, PERSON
 from tests.support.processes import ServiceProcess
+from tools.served_by import serving_pid, worker_pids
 
 WORKERS = 2
 
@@ -33,40 +32,6 @@ def incident(database_url, nats_url, tmp_path):
         service.stop()
 
 
-def socket_inodes(pid: int) -> set[str]:
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:  # closed meanwhile
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:[") : -1])
-    return inodes
-
-
-def serving_pid(connection: http.client.HTTPConnection, workers: list[int]) -> int:
-    """The worker holding the server's end of ``connection`` (in /proc/net/tcp: remote port = ours)."""
-    assert connection.sock is not None
-    client_port = f"{connection.sock.getsockname()[1]:04X}"
-    server_port = f"{connection.port:04X}"
-    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
-    inodes = {
-        fields[9]
-        for fields in (line.split() for line in lines)
-        if fields[1].endswith(f":{server_port}") and fields[2].endswith(f":{client_port}")
-    }
-    holders = [pid for pid in workers if socket_inodes(pid) & inodes]
-    assert len(holders) == 1, (holders, inodes)
-    return holders[0]
-
-
-def worker_pids(parent: int) -> list[int]:
-    """The parent's worker processes (not multiprocessing's resource tracker)."""
-    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-    return [int(pid) for pid in children if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
-
-
 def call(connection: http.client.HTTPConnection, method: str, path: str, body=None, token=ADMIN_TOKEN):
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     connection.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
@@ -83,7 +48,9 @@ def one_connection_per_worker(service: ServiceProcess) -> dict[int, http.client.
     for _ in range(200):  # a worker still starting accepts nothing: the other takes them meanwhile
         connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=10)
         assert call(connection, "GET", "/healthz")[0] == 200
-        pid = serving_pid(connection, workers)
+        assert connection.sock is not None
+        pid = serving_pid(service.port, connection.sock.getsockname()[1], workers)
+        assert pid is not None
         if pid in by_worker:
             connection.close()
         else:
