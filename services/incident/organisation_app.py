@@ -11,7 +11,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.incident import organisation as org
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
-from services.incident.policy import Actor
+from services.incident.policy import Actor, allowed
 from services.incident.tokens import TokenKeeping
 from shared.idempotency import Answer
 from shared.process import hours
@@ -25,7 +25,7 @@ HOURS_CACHE_SECONDS = 5.0
 
 
 def require_admin(actor: Actor) -> None:
-    if not actor.admin:
+    if not allowed("configure", actor):
         raise Forbidden(
             "only an admin may configure the process, directory, people and tokens",
             rule="permissions: configure process, directory, people, tokens",

@@ -15,7 +15,7 @@ from services.incident import tenure
 from services.incident.domain import Incident
 from services.incident.errors import Conflict, Forbidden, NotFound
 from services.incident.organisation_app import Organisation, People
-from services.incident.policy import Actor
+from services.incident.policy import Actor, allowed
 from services.incident.tokens import require_admin_for
 from shared.process.document import merge_patch
 
@@ -42,7 +42,7 @@ class PeopleAdmin:
     def update(self, person_id: str, patch: dict[str, Any], actor: Actor, validate: Validate) -> org.Person:
         """A JSON merge patch (RFC 7386) onto the person, validated whole as registration is. The person
         may change their own contact details, hours, timezone and webhook; only an admin anything else."""
-        if not (actor.admin or actor.person_id == person_id):
+        if not allowed("edit_own_person", actor, person=person_id):
             raise Forbidden(
                 "only an admin, or the person themselves, may edit a person",
                 rule="permissions: configure process, directory, people, tokens",
@@ -53,7 +53,9 @@ class PeopleAdmin:
             current = person.fields()
             merged = validate(_as_object(merge_patch(current, patch)))
             changed = sorted(name for name in org.FIELDS if merged[name] != current[name])
-            if not actor.admin and (theirs := [name for name in changed if name not in org.OWN_FIELDS]):
+            if not allowed("edit_person", actor) and (
+                theirs := [name for name in changed if name not in org.OWN_FIELDS]
+            ):
                 raise Forbidden(
                     f"you may change your own {', '.join(sorted(org.OWN_FIELDS))}; "
                     f"only an admin may change {' or '.join(theirs)}",
@@ -70,7 +72,7 @@ class PeopleAdmin:
 
     def deactivate(self, person_id: str, actor: Actor) -> Deactivation:
         """Admin: refused (409) while the person manages an open incident or is the catch-all SME (R10)."""
-        require_admin_for(actor, "deactivate people")
+        require_admin_for(actor, "deactivate people", "deactivate_person")
         if person_id == str(org.ADMIN_ID):
             raise Conflict("the built-in admin cannot be deactivated: it is how Warroom is configured")
 
@@ -104,7 +106,7 @@ class PeopleAdmin:
     def activate(self, person_id: str, actor: Actor) -> org.Person:
         """Admin: the deactivation undone. Tokens revoked then stay revoked; groups and aspects are not
         given back (an admin adds them again)."""
-        require_admin_for(actor, "activate people")
+        require_admin_for(actor, "activate people", "activate_person")
 
         def attempt() -> org.Person:
             person = self.people.person(person_id)

@@ -1,27 +1,16 @@
-"""The permission table (docs/process.md, "Who may do what"), in one place: which incident roles may do what."""
+"""The incident service's reading of the permission table (shared/permissions.py, docs/process.md's "Who may
+do what"): what a caller holds on an incident, whether that lets them act, and a refusal in words."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# action -> roles allowed ("admin" is organisation-wide; the rest are roles on the incident).
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "offer_handover": frozenset({"manager"}),
-    "force_handover": frozenset({"admin"}),
-    "manage_roles": frozenset({"manager", "admin"}),
-    "give_severity_input": frozenset({"sme", "observer"}),
-    "change_severity": frozenset({"manager"}),
-    "request_status": frozenset({"manager"}),
-    "brief_observers": frozenset({"manager"}),
-    "post_status_update": frozenset({"worker"}),
-    "post_public_update": frozenset({"pr_manager"}),
-    "report_affected_info": frozenset({"pr_manager"}),
-    "request_affected_info": frozenset({"manager"}),
-    "complete_checklist_step": frozenset({"manager"}),
-    "resolve": frozenset({"manager"}),
-    "reopen": frozenset({"manager"}),
-    "configure": frozenset({"admin"}),
-}
+from shared import permissions
+from shared.permissions import ADMIN, OFFERED, PAGED, PAST_MANAGER, SELF, SIGNED_IN
 
+# action -> who may, as the table says it ("admin" is organisation-wide; the roles are on the incident).
+PERMISSIONS: dict[str, frozenset[str]] = {row.action: row.who for row in permissions.TABLE.values()}
+
+# How a refusal's ``rule`` names the table's row (as refusals have always named it; rule_for below).
 ROWS = {
     "offer_handover": "offer handover",
     "force_handover": "force handover",
@@ -42,23 +31,7 @@ ROWS = {
 
 
 # What each action is, in words, as a refusal says it: "only the incident's manager may resolve it".
-DOING = {
-    "offer_handover": "offer the handover",
-    "force_handover": "force a handover",
-    "manage_roles": "add or remove its workers, SMEs and observers, or assign its PR manager",
-    "give_severity_input": "give severity input",
-    "change_severity": "change its severity",
-    "request_status": "request a status update",
-    "brief_observers": "brief its observers",
-    "post_status_update": "post a status update",
-    "post_public_update": "post a public update",
-    "report_affected_info": "report affected-user information",
-    "request_affected_info": "request affected-user information",
-    "complete_checklist_step": "complete a checklist step",
-    "resolve": "resolve it",
-    "reopen": "reopen it",
-    "configure": "configure the process, the directory, people and tokens",
-}
+DOING = {row.action: row.doing for row in permissions.TABLE.values()}
 
 # A role on the incident in words: who may (plural where several hold it), and the attribute naming who does.
 _ROLES = {
@@ -102,17 +75,28 @@ class Actor:
     admin: bool = False
 
 
-def actor_roles(actor: Actor, incident) -> set[str]:
-    roles = set()
+def actor_roles(actor: Actor, incident, person: str | None = None) -> set[str]:
+    """What the caller holds (shared/permissions.py's kinds): signed in, admin, and on ``incident`` their roles,
+    having managed it, being its paged person or the one its handover is offered to; ``person`` is the one
+    the request is about (their record, their tokens): the caller holds "self" when it is them."""
+    roles = {SIGNED_IN}
     if actor.admin:
-        roles.add("admin")
+        roles.add(ADMIN)
+    if person is not None and person == actor.person_id:
+        roles.add(SELF)
     if incident is not None:
         roles |= incident.roles_of(actor.person_id)
+        facts = {
+            PAST_MANAGER: actor.person_id in incident.managers,
+            PAGED: actor.person_id == incident.paged,
+            OFFERED: (incident.handover_offer or {}).get("to") == actor.person_id,
+        }
+        roles |= {kind for kind, holds in facts.items() if holds}
     return roles
 
 
-def allowed(action: str, actor: Actor, incident=None) -> bool:
-    return bool(PERMISSIONS[action] & actor_roles(actor, incident))
+def allowed(action: str, actor: Actor, incident=None, person: str | None = None) -> bool:
+    return permissions.permits(action, actor_roles(actor, incident, person))
 
 
 def rule_for(action: str) -> str:

@@ -8,7 +8,7 @@ from services.incident import organisation as org
 from services.incident.domain import Incident
 from services.incident.errors import Conflict, Forbidden, Invalid
 from services.incident.incidents import in_turn
-from services.incident.policy import Actor
+from services.incident.policy import Actor, allowed
 from shared.idempotency import Answer
 from shared.process.document import ProcessDocument, merge_patch
 
@@ -20,7 +20,7 @@ class Refinements:
     def may_refine(self, postmortem: str, actor: Actor) -> None:
         """R17: the cited incident exists and the caller is an admin or one of its managers (past ones too)."""
         incident = self.store.load(Incident, postmortem, "post-mortem")
-        if not actor.admin and actor.person_id not in incident.managers:
+        if not allowed("apply_refinement", actor, incident):  # its managers, past ones too, or an admin
             raise Forbidden(
                 "only the cited incident's managers (past ones too) and admins apply its refinements", rule="R17"
             )

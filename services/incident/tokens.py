@@ -21,7 +21,7 @@ from eventsourcing.persistence import IntegrityError
 from services.incident import organisation as org
 from services.incident import turns
 from services.incident.errors import Conflict, Forbidden, Invalid
-from services.incident.policy import Actor
+from services.incident.policy import Actor, allowed
 from shared.idempotency import Answer
 from shared.projection import token_hash
 
@@ -138,7 +138,7 @@ class TokenKeeping:
     def tokens_of(self, person_id: str, actor: Actor, before: int | None, limit: int) -> tuple[list[org.Token], int]:
         """The admin or the person: their tokens, newest first, up to ``limit`` of those before position
         ``before`` on the keyring (None: from the newest); and the position the next page starts at."""
-        if not (actor.admin or actor.person_id == person_id):
+        if not allowed("manage_own_tokens", actor, person=person_id):
             raise Forbidden("only an admin or the person themselves may list a person's tokens")
         self.person(person_id)  # 404 for nobody registered
         held = self.keyring(person_id).tokens
@@ -149,7 +149,7 @@ class TokenKeeping:
     def token(self, token_id: str, actor: Actor) -> org.Token:
         """A token its person or an admin may change; anyone else is refused."""
         token = self.store.load(org.Token, token_id, "token")
-        if not (actor.admin or actor.person_id == token.person_id):
+        if not allowed("manage_own_tokens", actor, person=token.person_id):
             raise Forbidden("only an admin or the token's own person may change or revoke a token")
         if self._is_admin_credential(token):
             raise Conflict(ADMIN_TOKEN_IS_A_SETTING)
@@ -171,7 +171,7 @@ class TokenKeeping:
         self._future("expires_at", expires_at)
         if token.revoked:
             raise Conflict("the token is revoked: it cannot be used again, whatever its expiry")
-        if not actor.admin and token.expires_at is not None and expires_at > token.expires_at:
+        if not allowed("extend_token", actor) and token.expires_at is not None and expires_at > token.expires_at:
             raise Forbidden("you may bring your token's expiry forward; only an admin may extend it")
         changed = [token]
         token.set_expiry(expires_at=expires_at, by=actor.person_id)
@@ -272,6 +272,7 @@ class TokenKeeping:
         raise AssertionError("unreachable")
 
 
-def require_admin_for(actor: Actor, doing: str) -> None:
-    if not actor.admin:
+def require_admin_for(actor: Actor, doing: str, action: str = "configure") -> None:
+    """Refused unless the permission table lets ``actor`` do ``action`` (an admin's): "only an admin may {doing}"."""
+    if not allowed(action, actor):
         raise Forbidden(f"only an admin may {doing}", rule="permissions: configure process, directory, people, tokens")

@@ -9,26 +9,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.postmortem.domain import Story
+from shared.permissions import ADMIN, PAST_MANAGER, SME, permits
 
 
 @dataclass(frozen=True)
 class Permission:
+    action: str  # its row in the permission table (shared/permissions.py), which decides who may
     roles: str  # who may, in words
     doing: str  # what, in words: a refusal says "only {roles} may {doing}"
     rule: str
 
 
 EDIT = Permission(
+    "edit_postmortem",
     "the incident's managers (past ones too), its SMEs or an admin",
     "edit the post-mortem or add action items",
     "permissions: edit post-mortem narrative, add action items",
 )
 PUBLISH = Permission(
+    "publish_postmortem",
     "the incident's managers (past ones too) or an admin",
     "publish the post-mortem",
     "permissions: publish post-mortem; apply a process refinement from it",
 )
-APPLY = Permission(PUBLISH.roles, "apply a process refinement from the post-mortem", "R17")
+APPLY = Permission("apply_refinement", PUBLISH.roles, "apply a process refinement from the post-mortem", "R17")
 
 
 def refusal(permission: Permission, story: Story, names: Mapping[str, str]) -> str:
@@ -61,9 +65,10 @@ def people_named(story: Story) -> set[str]:
 
 
 def allowed(permission: Permission, caller: dict, story: Story) -> bool:
-    if caller.get("admin"):
-        return True
     person = caller["id"]
-    if person in story.holders("manager"):
-        return True
-    return permission is EDIT and person in story.smes
+    facts = {
+        ADMIN: bool(caller.get("admin")),
+        PAST_MANAGER: person in story.holders("manager"),
+        SME: person in story.smes,
+    }
+    return permits(permission.action, {kind for kind, holds in facts.items() if holds})

@@ -6,6 +6,7 @@ commands is checked for every command in base.py (``Guards._authorize``).
 
 from datetime import datetime
 
+from services.incident import policy
 from services.incident.domain.base import Context, HandoverOffer, IncidentEvent, State, blank_field
 from services.incident.domain.roles import Roles
 from services.incident.errors import Conflict, Forbidden, Invalid
@@ -61,7 +62,7 @@ class Handover(Roles):
         self._require_open()
         if self.handover_offer is None:
             raise Conflict("no handover is on offer", rule="R04")
-        if self.handover_offer["to"] != ctx.actor.person_id:
+        if not policy.allowed("answer_handover", ctx.actor, self):  # the person offered it (the table's row)
             raise Forbidden(
                 f"only the person offered the handover may answer it: it was offered to "
                 f"{ctx.name_of(self.handover_offer['to'])}",

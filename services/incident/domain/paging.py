@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.incident import policy
 from services.incident.domain.base import Context, IncidentEvent, State
 from services.incident.domain.roles import Roles
 from services.incident.errors import Conflict, Forbidden
@@ -38,7 +39,7 @@ class PageUnanswered(IncidentEvent):
 class Paging(Roles):
     def acknowledge(self, ctx: Context) -> None:
         self._require_open()
-        if ctx.actor.person_id != self.paged:
+        if not policy.allowed("acknowledge", ctx.actor, self):  # the paged person (the table's row)
             raise Forbidden(
                 f"only the person paged may acknowledge the page: that is {ctx.name_of(self.paged)}", rule="R11"
             )
