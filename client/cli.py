@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from client.commands import backtesting, communication, directory, incidents, reports, roles, watching
+from client.commands import backtesting, communication, directory, incidents, integrity, reports, roles, watching
 from client.errors import ApiProblem, ServiceUnreachable
 from client.session import Session
 
@@ -62,7 +62,7 @@ def build() -> typer.Typer:
     command("people")(directory.people)
     command("watch")(watching.watch)
     command("report")(reports.report)
-    command("verify")(reports.verify)
+    command("verify")(integrity.verify)
     command("backtest")(backtesting.backtest)
     command("login")(directory.login)
     return app

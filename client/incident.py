@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from client.http import Transport
-from client.shapes import EventPage, Incident, IncidentPage, ReportFiled
+from client.shapes import EventPage, Incident, IncidentPage, Integrity, ReportFiled
 
 
 class IncidentCommands:
@@ -135,6 +135,10 @@ class Incidents(IncidentCommands):
     def export(self, incident_id: str) -> str:
         """The whole history as JSON lines (one CloudEvent a line)."""
         return self.transport.text(f"/v1/incidents/{incident_id}/events", accept="application/x-ndjson")
+
+    def integrity(self, incident_id: str) -> Integrity:
+        """The service's check of the incident's hash chain (S8), recomputed from its store."""
+        return cast(Integrity, self.transport.json("GET", f"/v1/incidents/{incident_id}/integrity"))
 
     def file_minor_report(self, *, title: str, aspect: str, description: str = "") -> ReportFiled:
         body = {"title": title, "description": description, "aspect": aspect}

@@ -97,6 +97,15 @@ class EventPage(TypedDict):
     next: int | None
 
 
+class Integrity(TypedDict):
+    """S8: the service's check of an incident's hash chain; ``broken_at`` only when broken."""
+
+    intact: bool
+    events: int
+    head: str
+    broken_at: NotRequired[int]
+
+
 class Person(TypedDict):
     """``phone``, ``webhook_url`` and ``admin`` are null unless the caller is an admin or the person."""
 

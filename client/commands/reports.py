@@ -1,11 +1,10 @@
-"""Reading what happened: the post-mortem report; and the commands of capabilities still to come."""
+"""Reading what happened: the post-mortem report."""
 
 from __future__ import annotations
 
 import sys
 import webbrowser
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -50,16 +49,3 @@ def report(
         run.write_json(postmortems.get(incident))
         return
     sys.stdout.write(postmortems.report(incident, format.value))
-
-
-def _not_yet(what: str, issue: str) -> None:
-    typer.echo(f"warroom: {what} has not landed in Warroom yet (it comes with {issue}); nothing was done.", err=True)
-    raise typer.Exit(2)
-
-
-def verify(
-    incident_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="The incident to check.")] = None,
-    file: Annotated[Path | None, typer.Option(help="An exported history (JSON lines) to check offline.")] = None,
-) -> None:
-    """Check an incident's history is intact (hash chain). Not available yet."""
-    _not_yet("checking an incident's history for tampering", "the integrity work")

@@ -38,6 +38,7 @@ class Stack:
     incident_url: str
     postmortem_url: str
     config_home: Path
+    database_url: str = ""  # the services' database, for a test acting behind their back
 
     def env(self, token: str | None, **extra: str) -> dict[str, str]:
         """The environment of one `warroom` run: this stack, ``token``, and a private configuration folder."""
@@ -131,7 +132,7 @@ def stack(pg_server, nats_server, tmp_path_factory):
     try:
         for service in ("incident", "postmortem"):  # the incident service first: it declares the streams
             started.append(ServiceProcess(service, env, logs).start())
-        yield Stack(started[0].url, started[1].url, tmp_path_factory.mktemp("config"))
+        yield Stack(started[0].url, started[1].url, tmp_path_factory.mktemp("config"), env["WARROOM_DATABASE_URL"])
     finally:
         for process in reversed(started):
             process.stop()

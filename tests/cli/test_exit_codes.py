@@ -42,6 +42,7 @@ def test_s5_a_refusal_exits_1_with_title_detail_and_rule(stack: Stack):
     assert unsigned.returncode == 1 and "warroom login" in unsigned.stderr
 
 
-def test_s5_verify_says_it_has_not_landed_and_exits_2(stack: Stack):
-    verify = stack.run("verify", "some-id")
-    assert verify.returncode == 2 and "not landed" in verify.stderr
+def test_s5_verify_needs_an_incident_or_a_file_not_both_and_exits_2(stack: Stack):
+    for args in ((), ("some-id", "--file", "history.ndjson")):
+        verify = stack.run("verify", *args)
+        assert verify.returncode == 2 and "give an incident's ID, or --file" in verify.stderr, verify.stderr
