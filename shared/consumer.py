@@ -1,18 +1,22 @@
-"""The consumer loop: fetch, decode, hand each event to a handler, commit, then acknowledge.
+"""The consumer loop: fetch a batch, apply it in one transaction, commit, then acknowledge.
 
 A handler is ``async def handle(conn, event) -> None`` and runs inside the transaction
 that also records the event as processed, so an event's effect is committed exactly
-once however often JetStream delivers it. On the incident stream, one aggregate's events
+once however often JetStream delivers it. The events of a fetched batch are applied together
+(``shared/consumer_batch.py``: one commit for all, the acknowledgements after it); a handler may
+offer a form for many events at once (``Batched``). On the incident stream, one aggregate's events
 are applied in ``sequence`` order: a duplicate (``<= last``) is acknowledged and skipped,
 a gap (``> last + 1``) is nak'ed with a short delay so the missing event arrives first.
 
-No poison message (F13). A message whose handler fails ``max_deliver`` times — at once, for a
+No poison message (F13). A batch that fails is applied again one event at a time, each in its own
+transaction, so one event that cannot be applied holds back none of the others; a redelivered event
+is always applied alone. A message whose handler fails ``max_deliver`` times — at once, for a
 failure no retry can mend (a body that is no event, data PostgreSQL refuses to store) — is parked
 in ``parked_events`` and acknowledged; on an ordered stream its aggregate then moves past it. Only
 that aggregate's later events wait while it is retried: every other incident's events are applied
 meanwhile. It is counted (``warroom_events_parked_total``) and logged once, when parked, with the
 reason; the retries before are not logged. After a fix, ``python -m shared.parked replay`` marks
-parked events for replay, and this loop applies them with the same handler (``replay_requested``).
+parked events for replay, and this loop applies them with the same handler (``shared/poison.py``).
 
 An unreachable database is not the event's fault: such failures are retried for as long as it
 takes, and logged at most once every few seconds (``logs.Throttled``).
@@ -24,7 +28,6 @@ metadata: no extra request) and counts a redelivery in ``warroom_consumer_redeli
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 import asyncpg
 import structlog
@@ -36,17 +39,17 @@ from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 
 from shared import db, logs, natsio, tracing
+from shared.consumer_batch import Batched, Handler, Outcome, apply_batch
 from shared.contract import Consumer, Envelope
+from shared.poison import park, replay_requested
+
+__all__ = ["Batched", "Handler", "Outcome", "handle_batch", "handle_message", "run"]
 
 log = logs.get(__name__)
-
-Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
 
 APPLIED = Counter("warroom_events_applied_total", "Events applied by a consumer", ["consumer"])
 DUPLICATES = Counter("warroom_events_duplicate_total", "Deliveries skipped as already applied", ["consumer"])
 FAILURES = Counter("warroom_events_failed_total", "Handler failures (nak'ed for redelivery)", ["consumer"])
-PARKED = Counter("warroom_events_parked_total", "Poison messages parked (F13)", ["consumer"])
-REPLAYED = Counter("warroom_events_replayed_total", "Parked events applied again after a fix", ["consumer"])
 PENDING = Gauge(
     "warroom_consumer_pending_messages",
     "Messages of the stream not yet delivered to the durable consumer, as of its latest delivery",
@@ -61,6 +64,8 @@ REDELIVERIES = Counter(
 outage = logs.Throttled(log)
 
 GAP_DELAY = 0.2
+# Messages fetched, and applied in one transaction, at a time: a catch-up commits once per this many events.
+BATCH = 100
 # How often a consumer looks for parked events an operator asked to replay (seconds).
 REPLAY_CHECK_EVERY = 2.0
 
@@ -72,10 +77,6 @@ HOPELESS = (ValidationError, UnicodeDecodeError, asyncpg.DataError)
 
 def backoff(attempt: int) -> float:
     return min(0.25 * 2.0 ** (attempt - 1), 10.0)
-
-
-class Outcome:
-    APPLIED, DUPLICATE, GAP = "applied", "duplicate", "gap"
 
 
 async def apply(conn: asyncpg.Connection, consumer: Consumer, event: Envelope, handle: Handler) -> str:
@@ -114,33 +115,6 @@ async def apply(conn: asyncpg.Connection, consumer: Consumer, event: Envelope, h
 
 class _Gap(Exception):
     """Rolls the transaction back (the event was not applied) and asks for redelivery."""
-
-
-async def park(pool: asyncpg.Pool, consumer: Consumer, raw: bytes, error: str) -> None:
-    try:
-        decoded = Envelope.from_bytes(raw)
-    except (ValidationError, ValueError):
-        decoded = None
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            "INSERT INTO parked_events (consumer, event_id, type, body, error) VALUES ($1, $2, $3, $4, $5)",
-            consumer.durable,
-            decoded and decoded.id,
-            decoded and decoded.type,
-            raw.decode(errors="replace"),
-            error,
-        )
-        if consumer.ordered and decoded is not None:
-            # Move the aggregate past the poison event, or its later events would wait forever.
-            await conn.execute(
-                "INSERT INTO applied_sequences (stream, subject, last_sequence) VALUES ($1, $2, $3) "
-                "ON CONFLICT (stream, subject) DO UPDATE SET last_sequence = "
-                "GREATEST(applied_sequences.last_sequence, EXCLUDED.last_sequence)",
-                consumer.stream.name,
-                decoded.subject,
-                decoded.sequence,
-            )
-    PARKED.labels(consumer.durable).inc()
 
 
 async def handle_message(pool: asyncpg.Pool, consumer: Consumer, msg: Msg, handle: Handler, max_deliver: int) -> str:
@@ -190,57 +164,61 @@ async def handle_message(pool: asyncpg.Pool, consumer: Consumer, msg: Msg, handl
     return outcome
 
 
+async def handle_batch(
+    pool: asyncpg.Pool, consumer: Consumer, msgs: list[Msg], handle: Handler, max_deliver: int
+) -> None:
+    """Redeliveries one by one (a gap's waiting event, a failure's retry), then the first deliveries in one
+    transaction; acknowledged (gaps nak'ed) after its commit. A batch that fails is applied one by one."""
+    fresh: list[Msg] = []
+    events: list[Envelope] = []
+    for msg in msgs:
+        if msg.metadata.num_delivered > 1:
+            await handle_message(pool, consumer, msg, handle, max_deliver)
+            continue
+        try:
+            events.append(Envelope.from_bytes(msg.data))
+        except (ValidationError, ValueError):
+            await handle_message(pool, consumer, msg, handle, max_deliver)  # parks it
+            continue
+        fresh.append(msg)
+    if not fresh:
+        return
+    PENDING.labels(consumer.durable).set(fresh[-1].metadata.num_pending)
+    try:
+        async with pool.acquire() as conn:
+            outcomes = await apply_batch(conn, consumer, events, handle)
+    except UNAVAILABLE as exc:
+        outage.warning(
+            "event_deferred", kind=f"event_deferred:{consumer.durable}", consumer=consumer.durable, error=repr(exc)
+        )
+        for msg in fresh:
+            await msg.nak(delay=backoff(1))
+        return
+    except Exception as exc:  # one of the events failed: the others must not wait for it (F13)
+        log.debug("batch_failed", consumer=consumer.durable, events=len(fresh), error=repr(exc))
+        for msg in fresh:
+            await handle_message(pool, consumer, msg, handle, max_deliver)
+        return
+    for msg, outcome in zip(fresh, outcomes, strict=True):
+        if outcome == Outcome.GAP:
+            await msg.nak(delay=GAP_DELAY)
+        else:
+            await msg.ack()
+    _count(consumer, outcomes)
+
+
+def _count(consumer: Consumer, outcomes: list[str]) -> None:
+    if applied := outcomes.count(Outcome.APPLIED):
+        APPLIED.labels(consumer.durable).inc(applied)
+    if duplicates := outcomes.count(Outcome.DUPLICATE):
+        DUPLICATES.labels(consumer.durable).inc(duplicates)
+
+
 def _id_of(raw: bytes) -> str | None:
     try:
         return Envelope.from_bytes(raw).id
     except (ValidationError, ValueError):
         return None
-
-
-async def replay_requested(pool: asyncpg.Pool, consumer: Consumer, handle: Handler) -> int:
-    """Apply the parked events an operator asked to replay, oldest first; returns how many applied.
-
-    Each runs in its own transaction with the processed-events record, so a replay is applied once.
-    The aggregate's ordering was moved past the event when it was parked: it is applied now as it
-    is, after whatever of its aggregate was applied meanwhile. One that fails again stays parked
-    with its new reason."""
-    try:
-        rows = await pool.fetch(
-            "SELECT id, body FROM parked_events WHERE consumer = $1 AND replay_requested_at IS NOT NULL "
-            "AND replayed_at IS NULL ORDER BY id",
-            consumer.durable,
-        )
-    except UNAVAILABLE:
-        return 0
-    applied = 0
-    for row in rows:
-        try:
-            event = Envelope.from_bytes(row["body"].encode())
-            with tracing.hop(event.traceparent, "replay", durable=consumer.durable):
-                async with pool.acquire() as conn, conn.transaction():
-                    if await conn.fetchval(
-                        "INSERT INTO processed_events (event_id, type) VALUES ($1, $2) "
-                        "ON CONFLICT DO NOTHING RETURNING true",
-                        event.id,
-                        event.type,
-                    ):
-                        await handle(conn, event)
-                    await conn.execute(
-                        "UPDATE parked_events SET replayed_at = now(), replay_requested_at = NULL WHERE id = $1",
-                        row["id"],
-                    )
-        except UNAVAILABLE:
-            return applied  # asked again at the next check
-        except Exception as exc:
-            log.error("parked_event_replay_failed", consumer=consumer.durable, parked=row["id"], error=repr(exc))
-            await pool.execute(
-                "UPDATE parked_events SET replay_requested_at = NULL, error = $2 WHERE id = $1", row["id"], repr(exc)
-            )
-            continue
-        applied += 1
-        REPLAYED.labels(consumer.durable).inc()
-        log.info("parked_event_replayed", consumer=consumer.durable, parked=row["id"], event_id=event.id)
-    return applied
 
 
 async def run(
@@ -250,7 +228,7 @@ async def run(
     handle: Handler,
     *,
     max_deliver: int,
-    batch: int = 100,
+    batch: int = BATCH,
     idle_wait: float = 1.0,
 ) -> None:
     """Consume until cancelled. The consumer must have been declared (natsio.ensure_consumer)."""
@@ -274,5 +252,4 @@ async def run(
             )
             await asyncio.sleep(1.0)
             continue
-        for msg in msgs:
-            await handle_message(pool, consumer, msg, handle, max_deliver)
+        await handle_batch(pool, consumer, msgs, handle, max_deliver)

@@ -1,10 +1,14 @@
-"""The post-mortem service's consumers: each event, in the consumer's transaction, into the read model."""
+"""The post-mortem service's consumers: each event, in the consumer's transaction, into the read model.
+
+Each handler has a form for a batch of events (``shared.consumer.Batched``): the organisation's events
+one by one in the order given (a later change must win), the batch's timeline rows in one statement."""
 
 import asyncpg
 
 from services.postmortem import readmodel
-from services.postmortem.timeline import entry_of
+from services.postmortem.timeline import Entry, entry_of
 from shared import projection
+from shared.consumer import Batched
 from shared.contract import Envelope
 
 
@@ -23,8 +27,24 @@ async def handle(conn: asyncpg.Connection, event: Envelope) -> None:
         await readmodel.add_entry(conn, entry)
 
 
+async def handle_incident_events(conn: asyncpg.Connection, events: list[Envelope]) -> None:
+    """``handle_incident`` for many events."""
+    entries: list[Entry] = []
+    for event in events:
+        if not await projection.apply(conn, event) and (entry := entry_of(event)) is not None:
+            entries.append(entry)
+    if entries:
+        await readmodel.add_entries(conn, entries)
+
+
+async def handle_events(conn: asyncpg.Connection, events: list[Envelope]) -> None:
+    """``handle`` for many events."""
+    if entries := [entry for event in events if (entry := entry_of(event)) is not None]:
+        await readmodel.add_entries(conn, entries)
+
+
 HANDLERS = {
-    "postmortem-incident": handle_incident,
-    "postmortem-timers": handle,
-    "postmortem-notifier": handle,
+    "postmortem-incident": Batched(handle_incident, handle_incident_events),
+    "postmortem-timers": Batched(handle, handle_events),
+    "postmortem-notifier": Batched(handle, handle_events),
 }
