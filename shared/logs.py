@@ -1,17 +1,33 @@
 """Structured JSON logs for every service.
 
-Every line names its service; a request's lines also its ``request_id`` and ``trace_id`` (bound by
-``shared.telemetry``), an event's consumer's its ``trace_id`` and ``event_id`` (``shared.consumer``), a
-delivery attempt's its ``trace_id`` (the notifier's worker): structlog's context variables, merged
-into each line by ``configure``."""
+Every line names its service, and while a request or a hop of a trace runs (``shared.tracing``: a
+request, a consumer applying an event, a delivery attempt, a timer firing) its ``request_id`` and
+``trace_id``: read from their context variables as a line is written (``add_request_and_trace``), so a
+request or an event pays nothing for it unless it logs. Other fields a caller binds with structlog's
+context variables (``service``, a consumer's ``event_id``) are merged too."""
 
 import logging
 import os
 import time
+from contextvars import ContextVar
 from typing import Any, cast
 
 import structlog
-from structlog.typing import FilteringBoundLogger
+from structlog.typing import EventDict, FilteringBoundLogger, WrappedLogger
+
+from shared import tracing
+
+# The request being answered (shared.telemetry sets it for the request's length), for its log lines.
+REQUEST_ID: ContextVar[str | None] = ContextVar("warroom_request_id", default=None)
+
+
+def add_request_and_trace(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+    """The current request's id and the current hop's trace id, unless the line names its own."""
+    if (request_id := REQUEST_ID.get()) is not None:
+        event.setdefault("request_id", request_id)
+    if (context := tracing.current()) is not None:
+        event.setdefault("trace_id", context.trace_id)
+    return event
 
 
 def configure(service: str, level: str = "info") -> None:
@@ -19,6 +35,7 @@ def configure(service: str, level: str = "info") -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_request_and_trace,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,

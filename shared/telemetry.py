@@ -4,7 +4,7 @@
 nothing else, so a request costs a few microseconds more, a live stream nothing per event):
 
 - a request id: the caller's ``X-Request-ID`` when it is a sensible token, else a new one; answered in
-  the response's ``X-Request-ID`` and bound to every log line of the request (structlog's context);
+  the response's ``X-Request-ID`` and named by every log line of the request (``logs.REQUEST_ID``);
 - the trace context (``shared.tracing``): the request's ``traceparent``, or a new trace, is the parent
   of the request's span, current while the route runs, so what the request stores carries it;
 - ``http_server_request_duration_seconds{method,route,status}``: ``route`` is the route's template
@@ -15,12 +15,11 @@ its outermost middleware): logged with its traceback and the request id, answere
 problem that names the request id and nothing of the error.
 """
 
+import random
 import re
 import time
-import uuid
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import Histogram
@@ -55,7 +54,12 @@ def request_id_of(given: bytes | None) -> str:
         text = given.decode("latin-1")
         if _REQUEST_ID.fullmatch(text):
             return text
-    return uuid.uuid4().hex
+    return new_request_id()
+
+
+def new_request_id() -> str:
+    # Unique, not secret: 128 bits from the Mersenne Twister, without uuid4's system call for randomness.
+    return format(random.getrandbits(128), "032x")
 
 
 def route_of(scope: Scope) -> str:
@@ -67,6 +71,8 @@ def route_of(scope: Scope) -> str:
 class Telemetry:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # The histogram's series by (method, route, status): labels() costs more than the observation.
+        self.series: dict[tuple[str, str, int], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,7 +85,6 @@ class Telemetry:
             elif name == TRACEPARENT_HEADER:
                 given_parent = value.decode("latin-1")
         request_id = request_id_of(given_id)
-        scope.setdefault("state", {})[STATE] = request_id
         answer = request_id.encode()
         status = 500  # unless a response starts: an unhandled error is answered outside this middleware
 
@@ -91,21 +96,30 @@ class Telemetry:
             await send(message)
 
         started = time.perf_counter()
-        with tracing.hop(given_parent, "http", method=scope["method"]) as context:
-            scope["state"][TRACE_STATE] = context
-            bound = structlog.contextvars.bind_contextvars(request_id=request_id, trace_id=context.trace_id)
-            try:
-                await self.app(scope, receive, send_with_id)
-            finally:
-                structlog.contextvars.reset_contextvars(**bound)
-                method = scope["method"] if scope["method"] in METHODS else "_OTHER"
-                HTTP_DURATION.labels(method, route_of(scope), str(status)).observe(time.perf_counter() - started)
+        hop = tracing.begin(given_parent)
+        state = scope.setdefault("state", {})
+        state[STATE], state[TRACE_STATE] = request_id, hop.context
+        token = logs.REQUEST_ID.set(request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            logs.REQUEST_ID.reset(token)
+            tracing.end(hop, "http", {"method": scope["method"], "status": status})
+            self.observe(scope, status, time.perf_counter() - started)
+
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        method = scope["method"] if scope["method"] in METHODS else "_OTHER"
+        key = (method, route_of(scope), status)
+        series = self.series.get(key)
+        if series is None:
+            series = self.series[key] = HTTP_DURATION.labels(method, key[1], str(status))
+        series.observe(seconds)
 
 
 async def server_error(request: Request, exc: Exception) -> JSONResponse:
     """A 500 problem for an error no handler answered, logged with its request id and traceback."""
     state: dict[str, Any] = request.scope.get("state") or {}
-    request_id = state.get(STATE) or uuid.uuid4().hex
+    request_id = state.get(STATE) or new_request_id()
     context = state.get(TRACE_STATE)
     log.error(
         "request_failed",

@@ -22,9 +22,9 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 # Version 00 exactly; a later version may append fields after a dash, which this reader ignores.
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
@@ -32,8 +32,7 @@ _INVALID_VERSION = "ff"
 SAMPLED = "01"
 
 
-@dataclass(frozen=True, slots=True)
-class TraceContext:
+class TraceContext(NamedTuple):  # a tuple: made on every request and every event, it must be cheap
     trace_id: str  # 32 lowercase hex digits, not all zero
     span_id: str  # 16 lowercase hex digits, not all zero: the parent id of whatever this hop calls
     flags: str = SAMPLED
@@ -84,20 +83,40 @@ def current_header() -> str | None:
     return None if context is None else context.header()
 
 
-@contextmanager
-def hop(parent: TraceContext | str | None, name: str, **attributes: Any) -> Iterator[TraceContext]:
-    """Run a hop as a child span of ``parent`` (a context or a header), or of a new trace when there
-    is none or it is malformed; the span is current inside and reported to the sinks when it ends."""
+class Hop(NamedTuple):
+    """A hop begun by ``begin``: its context, its parent and what ``end`` needs."""
+
+    context: TraceContext
+    parent: TraceContext | None
+    token: Token[TraceContext | None]
+    started_ns: int
+
+
+def begin(parent: TraceContext | str | None) -> Hop:
+    """Make a child span of ``parent`` (a context or a header), or of a new trace when there is none or
+    it is malformed, the current one; ``end`` it in a ``finally``. ``hop`` is the same as a context
+    manager; this pair is for the one place where its few microseconds count (every request)."""
     given = parse(parent) if isinstance(parent, str) or parent is None else parent
     context = given.child() if given is not None else new()
-    token = _current.set(context)
-    started = time.time_ns() if _sinks else 0
+    return Hop(context, given, _current.set(context), time.time_ns() if _sinks else 0)
+
+
+def end(hop: Hop, name: str, attributes: dict[str, Any]) -> None:
+    """Restore the context ``begin`` found, and report the span to the sinks, if any."""
+    _current.reset(hop.token)
+    if _sinks:
+        finish(FinishedSpan(name, hop.context, hop.parent, hop.started_ns, time.time_ns(), attributes))
+
+
+@contextmanager
+def hop(parent: TraceContext | str | None, name: str, **attributes: Any) -> Iterator[TraceContext]:
+    """Run a hop as a child span of ``parent`` (``begin``): its span is current inside, and reported to
+    the sinks when it ends."""
+    begun = begin(parent)
     try:
-        yield context
+        yield begun.context
     finally:
-        _current.reset(token)
-        if _sinks:
-            finish(FinishedSpan(name, context, given, started, time.time_ns(), attributes))
+        end(begun, name, attributes)
 
 
 @contextmanager

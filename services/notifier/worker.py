@@ -23,7 +23,6 @@ from collections import Counter as Tally
 from collections.abc import Callable
 
 import asyncpg
-import structlog
 
 from services.notifier import deliveries, endpoints, guard, isolation, names, readmodel, retries, signing
 from services.notifier.channels import AttemptOutcome, Mailer, Webhooks
@@ -146,9 +145,8 @@ class DeliveryWorker:
                 self.suspects_in_flight += suspect
             IN_FLIGHT.inc()
             try:
-                with tracing.hop(row["traceparent"], "deliver", channel=row["channel"]) as context:
-                    with structlog.contextvars.bound_contextvars(trace_id=context.trace_id):
-                        delivered = await self._attempt(conn, row)
+                with tracing.hop(row["traceparent"], "deliver", channel=row["channel"]):
+                    delivered = await self._attempt(conn, row)
             finally:
                 IN_FLIGHT.dec()
                 self.suspects_in_flight -= suspect
