@@ -32,16 +32,15 @@ import asyncio
 import asyncpg
 import structlog
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-from nats.js.errors import FetchTimeoutError
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 
-from shared import db, logs, natsio, tracing
+from shared import db, logs, tracing
 from shared.consumer_batch import Batched, Handler, Outcome, apply_batch
 from shared.contract import Consumer, Envelope
 from shared.poison import park, replay_requested
+from shared.pull import Pull
 
 __all__ = ["Batched", "Handler", "Outcome", "handle_batch", "handle_message", "run"]
 
@@ -65,7 +64,7 @@ outage = logs.Throttled(log)
 
 GAP_DELAY = 0.2
 # Messages fetched, and applied in one transaction, at a time: a catch-up commits once per this many events.
-BATCH = 100
+BATCH = 250
 # How often a consumer looks for parked events an operator asked to replay (seconds).
 REPLAY_CHECK_EVERY = 2.0
 
@@ -231,25 +230,30 @@ async def run(
     batch: int = BATCH,
     idle_wait: float = 1.0,
 ) -> None:
-    """Consume until cancelled. The consumer must have been declared (natsio.ensure_consumer)."""
-    sub = None
+    """Consume until cancelled. The consumer must have been declared (natsio.ensure_consumer).
+
+    The next batch is fetched while this one is applied: NATS and PostgreSQL work at the same time."""
     next_replay_check = 0.0
-    while True:
-        if (now := asyncio.get_running_loop().time()) >= next_replay_check:
-            next_replay_check = now + REPLAY_CHECK_EVERY
-            await replay_requested(pool, consumer, handle)
+    async with Pull(js, consumer.stream.name, consumer.durable) as pull:
+        fetching: asyncio.Future[list[Msg]] | None = None
         try:
-            if sub is None:
-                sub = await natsio.bind(js, consumer)
-            msgs = await sub.fetch(batch, timeout=idle_wait)
-        except (TimeoutError, FetchTimeoutError, NatsTimeout):
-            continue
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # NATS away: keep trying until it returns
-            outage.warning(
-                "fetch_failed", kind=f"fetch_failed:{consumer.durable}", consumer=consumer.durable, error=repr(exc)
-            )
-            await asyncio.sleep(1.0)
-            continue
-        await handle_batch(pool, consumer, msgs, handle, max_deliver)
+            while True:
+                if (now := asyncio.get_running_loop().time()) >= next_replay_check:
+                    next_replay_check = now + REPLAY_CHECK_EVERY
+                    await replay_requested(pool, consumer, handle)
+                try:
+                    msgs = await (fetching or pull.fetch(batch, timeout=idle_wait))
+                except Exception as exc:  # NATS away or the consumer refused: keep trying until it returns
+                    durable = consumer.durable
+                    outage.warning("fetch_failed", kind=f"fetch_failed:{durable}", consumer=durable, error=repr(exc))
+                    await asyncio.sleep(1.0)
+                    continue
+                finally:
+                    fetching = None
+                if msgs:
+                    fetching = asyncio.ensure_future(pull.fetch(batch, timeout=idle_wait))
+                    await handle_batch(pool, consumer, msgs, handle, max_deliver)
+        finally:
+            if fetching is not None:
+                fetching.cancel()
+                await asyncio.gather(fetching, return_exceptions=True)

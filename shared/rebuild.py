@@ -4,7 +4,6 @@ Progress shows in ``warroom_rebuild_position`` and ``warroom_rebuild_end`` (stre
 and owner) and in a ``rebuild_progress`` log line every few seconds, with the rate so far."""
 
 import asyncio
-import json
 import time
 import uuid
 from collections import defaultdict
@@ -13,12 +12,12 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StatusCode
-from nats.js.errors import APIError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from prometheus_client import Gauge
 
 from shared import db, logs, natsio
 from shared.contract import Envelope
+from shared.pull import Pull
 from shared.settings import Settings
 
 log = logs.get(__name__)
@@ -79,7 +78,7 @@ async def replay(
         if state.messages == 0 or end < state.first_seq:
             return  # nothing to read: a fetch would only time out, forever
         progress = Progress(stream_name, owner, state.first_seq, end)
-        async with _Pull(js, stream_name, name) as pull:
+        async with Pull(js, stream_name, name) as pull:
             fetching = asyncio.create_task(_fetch(pull, batch))
             try:
                 while True:
@@ -127,80 +126,10 @@ class InOrder:
         return waiting
 
 
-async def _fetch(pull: "_Pull", batch: int) -> list[Msg]:
+async def _fetch(pull: Pull, batch: int) -> list[Msg]:
     while not (messages := await pull.fetch(batch, timeout=5)):
         pass  # the stream is there, just slow to deliver: ask again
     return messages
-
-
-# The answer to a pull request ends with its last message or one of these (nothing more to give now).
-_ENDS = {StatusCode.NO_MESSAGES, StatusCode.REQUEST_TIMEOUT, StatusCode.CONFLICT}
-
-
-class _Pull:
-    """Pull requests to an ephemeral consumer, their answers collected by a subscription callback.
-
-    nats-py's ``PullSubscription.fetch`` waits for every message in a task of its own (with a uuid4
-    name and a ``wait_for``), which cost more than all the rest of a rebuild; the callback costs
-    one call a message. Same requests as ``fetch``: what is there now (``no_wait``), and only if
-    that is nothing, what arrives within the timeout."""
-
-    def __init__(self, js: JetStreamContext, stream: str, consumer: str):
-        # nats-py has no public accessors for a context's connection and API prefix.
-        self._nc, self._next = js._nc, f"{js._prefix}.CONSUMER.MSG.NEXT.{stream}.{consumer}"
-        self._inbox = self._nc.new_inbox()
-        # Kept across requests: a message answering a request given up on belongs to the next batch
-        # (the consumer acknowledges nothing, so a message dropped here would never come again).
-        self._received: list[Msg] = []
-        self._wanted = 0
-        self._answered: asyncio.Future[None] | None = None
-
-    async def __aenter__(self) -> "_Pull":
-        self._sub = await self._nc.subscribe(self._inbox, cb=self._receive)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._sub.unsubscribe()
-
-    async def fetch(self, batch: int, timeout: float) -> list[Msg]:
-        """Up to ``batch`` messages: those available now, else those arriving within ``timeout``."""
-        messages = await self._ask({"batch": batch, "no_wait": True}, batch, timeout)
-        if not messages:
-            messages = await self._ask({"batch": batch, "expires": int(timeout * 1e9)}, batch, timeout + 1)
-        return messages
-
-    async def _ask(self, request: dict[str, object], batch: int, timeout: float) -> list[Msg]:
-        self._wanted, self._answered = batch, asyncio.get_running_loop().create_future()
-        try:
-            await self._nc.publish(self._next, json.dumps(request).encode(), reply=self._inbox)
-            await asyncio.wait_for(self._answered, timeout)
-        except TimeoutError:
-            pass  # what came so far (perhaps nothing) is the answer
-        finally:
-            self._answered = None
-        messages, self._received = self._received, []
-        return messages
-
-    async def _receive(self, msg: Msg) -> None:
-        status = JetStreamContext.is_status_msg(msg)
-        if status is None:
-            self._received.append(msg)
-            if len(self._received) >= self._wanted:
-                self._answer(None)
-        elif status in _ENDS:
-            self._answer(None)
-        elif status != StatusCode.CONTROL_MESSAGE:  # a heartbeat says nothing; anything else is an error
-            try:
-                APIError.from_msg(msg)
-            except APIError as error:
-                self._answer(error)
-
-    def _answer(self, error: Exception | None) -> None:
-        if self._answered is not None and not self._answered.done():
-            if error is None:
-                self._answered.set_result(None)
-            else:
-                self._answered.set_exception(error)
 
 
 def run_cli(

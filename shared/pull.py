@@ -1,0 +1,101 @@
+"""Pull requests to a JetStream consumer, their answers collected by a subscription callback.
+
+nats-py's ``PullSubscription.fetch`` waits for every message in a task of its own (with a uuid4
+name and a ``wait_for``): more than twice the CPU of everything else a message costs on its way
+from the stream to an acknowledgement. Here a message costs one callback. The requests are
+``fetch``'s: what is there now (``no_wait``), and only if that is nothing, a request that lingers
+until messages arrive — answered as soon as the first burst of them is in, not when the batch is
+full or the wait over, so an event reaching an idle consumer is applied at once.
+
+Used by the consumer loop (``shared/consumer.py``, durable consumers, messages acknowledged by the
+caller) and by rebuilds (``shared/rebuild.py``, ephemeral consumers that acknowledge nothing).
+"""
+
+import asyncio
+import json
+
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import StatusCode
+from nats.js.errors import APIError
+
+# The answer to a pull request ends with its last message or one of these (nothing more to give now).
+_ENDS = {StatusCode.NO_MESSAGES, StatusCode.REQUEST_TIMEOUT, StatusCode.CONFLICT}
+# How long a lingering request's answer waits, after its first message, for the rest of the burst.
+BURST = 0.002
+
+
+class Pull:
+    """A consumer's messages, ``batch`` at a time, on an inbox of this connection (``async with``)."""
+
+    def __init__(self, js: JetStreamContext, stream: str, consumer: str):
+        # nats-py has no public accessors for a context's connection and API prefix.
+        self._nc, self._next = js._nc, f"{js._prefix}.CONSUMER.MSG.NEXT.{stream}.{consumer}"
+        self._inbox = self._nc.new_inbox()
+        # Kept across requests: a message answering a request given up on (or lingering on after its
+        # first burst) belongs to the next batch — dropped here, it would come again only after the
+        # acknowledgement wait, or never from a consumer that acknowledges nothing.
+        self._received: list[Msg] = []
+        self._wanted = 0
+        self._lingering = False
+        self._answered: asyncio.Future[None] | None = None
+
+    async def __aenter__(self) -> "Pull":
+        self._sub = await self._nc.subscribe(self._inbox, cb=self._receive)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._sub.unsubscribe()
+
+    async def fetch(self, batch: int, timeout: float) -> list[Msg]:
+        """Up to about ``batch`` messages: those available now, else those arriving within ``timeout``."""
+        messages = await self._ask({"batch": batch, "no_wait": True}, batch, timeout)
+        if not messages:
+            self._lingering = True
+            try:
+                messages = await self._ask({"batch": batch, "expires": int(timeout * 1e9)}, batch, timeout + 1)
+            finally:
+                self._lingering = False
+        return messages
+
+    async def _ask(self, request: dict[str, object], batch: int, timeout: float) -> list[Msg]:
+        self._wanted, self._answered = batch, asyncio.get_running_loop().create_future()
+        try:
+            if not self._received:  # what a lingering request brought after its answer is the next batch
+                await self._nc.publish(self._next, json.dumps(request).encode(), reply=self._inbox)
+                await asyncio.wait_for(self._answered, timeout)
+        except TimeoutError:
+            pass  # what came so far (perhaps nothing) is the answer
+        finally:
+            self._answered = None
+        messages, self._received = self._received, []
+        return messages
+
+    async def _receive(self, msg: Msg) -> None:
+        status = JetStreamContext.is_status_msg(msg)
+        if status is None:
+            self._received.append(msg)
+            if len(self._received) >= self._wanted:
+                self._answer(None)
+            elif self._lingering and len(self._received) == 1 and self._answered is not None:
+                asyncio.get_running_loop().call_later(BURST, _settle, self._answered)
+        elif status in _ENDS:
+            self._answer(None)
+        elif status != StatusCode.CONTROL_MESSAGE:  # a heartbeat says nothing; anything else is an error
+            try:
+                APIError.from_msg(msg)
+            except APIError as error:
+                self._answer(error)
+
+    def _answer(self, error: Exception | None) -> None:
+        if self._answered is not None:
+            _settle(self._answered, error)
+
+
+def _settle(answered: "asyncio.Future[None]", error: Exception | None = None) -> None:
+    """Answer this request (not a later one: a burst's timer may go off after its request was answered)."""
+    if not answered.done():
+        if error is None:
+            answered.set_result(None)
+        else:
+            answered.set_exception(error)
