@@ -2,8 +2,11 @@
 
 from collections import defaultdict
 
-from tests.support.incident import auth, eventually, incident_service, register
+from tests.support.downstream import Downstream
+from tests.support.incident import ADMIN_TOKEN, auth, eventually, incident_service, register
+from tests.support.load import Load
 from tests.support.streams import stream_events
+from tests.support.system import DOWNSTREAM, environment, running, urls
 
 STREAM = "WARROOM_INCIDENT"
 
@@ -78,19 +81,34 @@ async def _person(client):
     return aspects[0]["smes"][0]
 
 
-async def test_f2_commands_are_accepted_while_nats_is_down_and_the_relay_catches_up(
-    database_url, nats_url, nats_server
+async def test_f2_commands_are_accepted_while_nats_is_down_and_every_consumer_applies_each_event_once(
+    database_url, nats_url, nats_server, tmp_path
 ):
-    async with incident_service(database_url, nats_url) as (client, _):
+    """NATS stops for a while in the middle of a command load: commands are still answered (the relay
+    keeps what it could not publish), and once NATS is back the stream and every consumer downstream
+    (timers, notifier, post-mortem, running as processes throughout) have each stored event once."""
+    env = environment(database_url, nats_url)
+    service = incident_service(database_url, nats_url, ack_wait=float(env["WARROOM_ACK_WAIT"]))
+    async with running(DOWNSTREAM, env, tmp_path) as services, service as (client, _):
         await eventually(lambda: _published_process(nats_url))
-        nats_server.stop()
+        load = await Load.prepared(client)
+        tasks = load.start()
         try:
-            stored = await _scenario(client, incidents=2)
+            await load.answers(10)
+            nats_server.stop()
+            try:
+                await load.answers(len(load.answered) + 40)  # all answered while NATS is down
+            finally:
+                nats_server.start()
+            await load.answers(len(load.answered) + 10)
         finally:
-            nats_server.start()
-        events = await eventually(lambda: _complete(nats_url, stored), timeout=30)
-    _assert_ordered_and_contiguous(events)
-    assert len({e.id for e in events}) == len(events)
+            await load.stop(tasks)
+        assert set(load.statuses) == {200, 201}, load.statuses
+        histories = await load.verify(client, nats_url)
+        events = _incident_events(await stream_events(nats_url, STREAM))
+        _assert_ordered_and_contiguous(events)
+        assert len({e.id for e in events}) == len(events) == sum(map(len, histories.values()))
+        await Downstream(urls(services), ADMIN_TOKEN).verify(histories, nats_url)
 
 
 async def _published_process(nats_url):
