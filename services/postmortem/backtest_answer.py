@@ -21,6 +21,7 @@ def answer(
     scope: dict[str, Any],
     now: datetime,
 ) -> dict[str, Any]:
+    written = _Written()
     return {
         "note": NOTE,
         "as_of": now,
@@ -28,58 +29,65 @@ def answer(
         "scope": scope,
         "warnings": warnings,
         "summary": summary(judged, proposals),
-        "incidents": [_incident(j) for j in judged],
+        "incidents": [written.incident(j) for j in judged],
     }
 
 
-def _incident(judged: Judged) -> dict[str, Any]:
-    story = judged.story
-    return {
-        "incident_id": story.incident_id,
-        "title": story.title,
-        "declared_at": story.declared_at,
-        "status": story.status,
-        "process_version": story.process_version,
-        "before": _judgement(judged.before),
-        "after": _judgement(judged.after),
-        "differences": [_difference(d) for d in judged.differences],
-    }
+class _Written:
+    """The incidents' rows as JSON-ready dicts, their times as the API writes them (UTC as "Z")."""
 
+    @staticmethod
+    def moment(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
 
-def _judgement(replay: Replay) -> dict[str, Any]:
-    return {
-        "deviations": replay.deviations,
-        "by_kind": by_kind(replay),
-        "pages": [_page(p) for p in replay.pages],
-        "deadlines": [_row(r) for r in replay.rows],
-    }
+    def incident(self, judged: Judged) -> dict[str, Any]:
+        story = judged.story
+        return {
+            "incident_id": story.incident_id,
+            "title": story.title,
+            "declared_at": self.moment(story.declared_at),
+            "status": story.status,
+            "process_version": story.process_version,
+            "before": self.judgement(judged.before),
+            "after": self.judgement(judged.after),
+            "differences": [_difference(d) for d in judged.differences],
+        }
 
+    def judgement(self, replay: Replay) -> dict[str, Any]:
+        return {
+            "deviations": replay.deviations,
+            "by_kind": by_kind(replay),
+            "pages": [self.page(p) for p in replay.pages],
+            "deadlines": [self.row(r) for r in replay.rows],
+        }
 
-def _page(page: Page) -> dict[str, Any]:
-    return {
-        "person": page.person,
-        "level": page.level,
-        "paged_at": page.paged_at,
-        "released_at": page.released_at,
-        "due_at": page.due_at,
-        "acknowledgement": page.acknowledgement.outcome,
-        "escalated": page.escalated,
-    }
+    def page(self, page: Page) -> dict[str, Any]:
+        return {
+            "person": page.person,
+            "level": page.level,
+            "paged_at": self.moment(page.paged_at),
+            "released_at": self.moment(page.released_at),
+            "due_at": self.moment(page.due_at),
+            "acknowledgement": page.acknowledgement.outcome,
+            "escalated": page.escalated,
+        }
 
-
-def _row(row: Item) -> dict[str, Any]:
-    return {
-        "kind": row.kind,
-        "rule": row.rule,
-        "what": row.what,
-        "outcome": row.outcome,
-        "level": row.level,
-        "person": row.person,
-        "due_at": row.due_at,
-        "done_at": row.done_at,
-        "late_by": row.late_by,
-        "note": row.note,
-    }
+    def row(self, row: Item) -> dict[str, Any]:
+        return {
+            "kind": row.kind,
+            "rule": row.rule,
+            "what": row.what,
+            "outcome": row.outcome,
+            "level": row.level,
+            "person": row.person,
+            "due_at": self.moment(row.due_at),
+            "done_at": self.moment(row.done_at),
+            "late_by": row.late_by,
+            "note": row.note,
+        }
 
 
 def _difference(difference: Difference) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from services.postmortem.backtest_answer import answer
 from services.postmortem.domain import Story, fold
 from services.postmortem.postmortems import story as known_story
 from services.postmortem.proposals import Proposal, Unfit, named_catch_all, proposed
-from services.postmortem.replay import replay
+from services.postmortem.replay import replay_both
 from services.postmortem.time_on_incidents import TENURE_LOOKBACK, TimeOnIncidents
 from services.postmortem.timeline import DECLARED, INCIDENT, Entry
 from shared.problems import Problem
@@ -61,6 +61,11 @@ class Past:
     def name(self, person: str | None) -> str:
         return "nobody" if person is None else self.names.get(person) or person
 
+    @property
+    def judging(self) -> tuple[Hours, TimeOnIncidents, datetime]:
+        """What a replay reads besides the story and the rules."""
+        return self.hours, self.time_on, self.now
+
 
 async def load(conn: asyncpg.Connection, scope: Scope, now: datetime) -> Past:
     """The incidents in scope and what judging them needs, read in the caller's transaction."""
@@ -82,8 +87,7 @@ def back_test(past: Past, proposal: Proposal, proposed_as: str) -> dict[str, Any
     judged: list[Judged] = [
         judge(
             story,
-            replay(story, before[story.process_version], past.hours, past.time_on, past.now),
-            replay(story, after[story.process_version], past.hours, past.time_on, past.now),
+            *replay_both(story, before[story.process_version], after[story.process_version], *past.judging),
             past.name,
         )
         for story in past.stories
@@ -234,7 +238,7 @@ async def _stories(conn: asyncpg.Connection, incidents: list[str]) -> list[Story
     )
     entries: dict[str, list[Entry]] = defaultdict(list)
     for row in rows:
-        entries[row["incident_id"]].append(Entry(**row))
+        entries[row[0]].append(Entry(*row))  # the columns in the order of Entry's fields
     return [story for incident in incidents if (story := fold(entries[incident])) is not None]
 
 

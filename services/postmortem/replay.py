@@ -17,8 +17,10 @@ shift-limit breach, a freshness warning), the replay decides it from ``rules`` a
   warned about (one warning for each stretch of work while the incident was open).
 """
 
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from services.postmortem.adherence import Hours
 from services.postmortem.cadences import public_updates, status_updates
@@ -66,18 +68,67 @@ class Replay:
 
 def replay(story: Story, rules: Rules, hours: Hours, time_on: TimeOnIncidents, now: datetime) -> Replay:
     """``story`` judged under ``rules`` at ``now``; ``hours``: the paged people's (R11)."""
-    fired = Reminders([])  # a replay fires nothing: no reminder is counted
-    end = story.resolved_at if story.status != "open" else None
-    pages, acknowledgements = _pages(story, rules, hours, now)
-    rows = (
-        *acknowledgements,
-        *checklist(story, rules, fired, end, now),
-        *status_updates(story, rules, fired, now),
-        *public_updates(story, rules, fired, now),
-        *shift_limits(story, rules, time_on, now),
-        *freshness(story, rules, time_on, now),
-    )
-    return Replay(tuple(pages), rows)
+    return _Judging(story, hours, time_on, now).under(rules)
+
+
+def replay_both(
+    story: Story, before: Rules, after: Rules, hours: Hours, time_on: TimeOnIncidents, now: datetime
+) -> tuple[Replay, Replay]:
+    """``story`` judged under ``before`` and under ``after``: a part of the judgement reading the same
+    rules under both (a proposal changes one or two of them) is computed once."""
+    judging = _Judging(story, hours, time_on, now)
+    return judging.under(before), judging.under(after)
+
+
+# What each part of a judgement reads of the rules: equal keys, equal rows.
+def _paging(rules: Rules) -> Hashable:
+    return tuple((n, level.immediacy, level.acknowledge_within) for n, level in sorted(rules.levels.items()))
+
+
+def _steps(rules: Rules) -> Hashable:
+    return tuple((n, level.checklist) for n, level in sorted(rules.levels.items()))
+
+
+def _status(rules: Rules) -> Hashable:
+    return tuple((n, level.status_update_every) for n, level in sorted(rules.levels.items()))
+
+
+def _public(rules: Rules) -> Hashable:
+    return tuple((n, level.public_update_every) for n, level in sorted(rules.levels.items()))
+
+
+def _tenure(rules: Rules) -> Hashable:
+    return rules.handover_warning_after, rules.manager_shift_limit, rules.manager_min_break
+
+
+@dataclass
+class _Judging:
+    """One incident being judged, remembering each part it computed by the rules that part read."""
+
+    story: Story
+    hours: Hours
+    time_on: TimeOnIncidents
+    now: datetime
+    done: dict[tuple[str, Hashable], Any] = field(default_factory=dict)
+
+    def under(self, rules: Rules) -> Replay:
+        story, now, fired = self.story, self.now, Reminders([])  # a replay fires nothing: no reminder counted
+        end = story.resolved_at if story.status != "open" else None
+        pages, acknowledgements = self._once("pages", _paging(rules), lambda: _pages(story, rules, self.hours, now))
+        rows = (
+            *acknowledgements,
+            *self._once("checklist", _steps(rules), lambda: checklist(story, rules, fired, end, now)),
+            *self._once("status", _status(rules), lambda: status_updates(story, rules, fired, now)),
+            *self._once("public", _public(rules), lambda: public_updates(story, rules, fired, now)),
+            *self._once("tenure", _tenure(rules), lambda: shift_limits(story, rules, self.time_on, now)),
+            *self._once("fresh", rules.worker_fresh_for, lambda: freshness(story, rules, self.time_on, now)),
+        )
+        return Replay(tuple(pages), rows)
+
+    def _once(self, part: str, key: Hashable, compute: Callable[[], Any]) -> Any:
+        if (part, key) not in self.done:
+            self.done[part, key] = compute()
+        return self.done[part, key]
 
 
 def _pages(story: Story, rules: Rules, hours: Hours, now: datetime) -> tuple[list[Page], list[Item]]:

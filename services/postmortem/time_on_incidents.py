@@ -6,9 +6,10 @@ every incident they worked on in the last 24 hours; a back-test replays a set of
 reads their stories together (and those declared shortly before them, for context).
 """
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from services.postmortem.domain import Stint, Story
 from shared.process.timing import DAY, Stretch
@@ -34,22 +35,48 @@ class TimeOnIncidents:
     """Who managed and who worked when, across ``stories``."""
 
     def __init__(self, stories: Iterable[Story]):
-        self._managing: dict[str, list[Stretch]] = defaultdict(list)
-        self._working: dict[str, list[Stretch]] = defaultdict(list)
+        managing: dict[str, list[Stretch]] = defaultdict(list)
+        working: dict[str, list[Stretch]] = defaultdict(list)
         for story in stories:
             for stint in story.held("manager"):
-                self._managing[stint.person].append(Stretch(stint.start, stint.end))
+                managing[stint.person].append(Stretch(stint.start, stint.end))
             for stint in story.held("worker"):
-                self._working[stint.person] += [Stretch(start, end) for start, end in open_parts(story, stint)]
+                working[stint.person] += [Stretch(start, end) for start, end in open_parts(story, stint)]
+        self._managing = {person: StretchIndex(stretches) for person, stretches in managing.items()}
+        self._working = {person: StretchIndex(stretches) for person, stretches in working.items()}
 
     def managing(self, person: str, at: datetime) -> list[Stretch]:
         """``person``'s stretches as manager begun by ``at`` that may reach into a tenure running at ``at``."""
-        return _reaching(self._managing.get(person, ()), at, at - TENURE_LOOKBACK)
+        found = self._managing.get(person)
+        return found.reaching(at, at - TENURE_LOOKBACK) if found else []
 
     def working(self, person: str, at: datetime) -> list[Stretch]:
         """``person``'s stretches as worker begun by ``at`` that reach into the 24 hours before it."""
-        return _reaching(self._working.get(person, ()), at, at - DAY)
+        found = self._working.get(person)
+        return found.reaching(at, at - DAY) if found else []
 
 
-def _reaching(stretches: Iterable[Stretch], at: datetime, since: datetime) -> list[Stretch]:
-    return [s for s in stretches if s.start <= at and (s.end is None or s.end > since)]
+class StretchIndex:
+    """One person's stretches in one role, by start, with the latest end among each prefix, so the ones
+    reaching a moment are found without reading the months before it (a back-test asks thousands of times)."""
+
+    def __init__(self, stretches: list[Stretch]):
+        self.stretches = sorted(stretches, key=lambda s: s.start)
+        self.starts = [s.start for s in self.stretches]
+        self.latest: list[datetime | None] = []  # None: one of them still lasts
+        latest: datetime | None = datetime.min.replace(tzinfo=UTC)
+        for s in self.stretches:
+            latest = None if latest is None or s.end is None else max(latest, s.end)
+            self.latest.append(latest)
+
+    def reaching(self, at: datetime, since: datetime) -> list[Stretch]:
+        """The stretches begun by ``at`` that had not ended by ``since``, in the order they began."""
+        found = []
+        for i in range(bisect_right(self.starts, at) - 1, -1, -1):
+            latest = self.latest[i]
+            if latest is not None and latest <= since:
+                break  # none begun before this one lasted past ``since`` either
+            stretch = self.stretches[i]
+            if stretch.end is None or stretch.end > since:
+                found.append(stretch)
+        return found[::-1]

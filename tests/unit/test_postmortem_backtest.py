@@ -7,15 +7,18 @@ import copy
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.postmortem.backtest import Judged, judge, summary
 from services.postmortem.domain import Story, fold
 from services.postmortem.proposals import ProposedProcess, Unfit, proposed
-from services.postmortem.replay import replay
-from services.postmortem.time_on_incidents import TimeOnIncidents
+from services.postmortem.replay import replay, replay_both
+from services.postmortem.time_on_incidents import StretchIndex, TimeOnIncidents
 from services.postmortem.timeline import Entry
 from shared.process.document import merge_patch
 from shared.process.rules import Rules
+from shared.process.timing import Stretch
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday
 LEVEL = {
@@ -85,15 +88,13 @@ def back_test(histories: list[History], change: dict, hours: dict | None = None,
     stories = [h.story() for h in histories]
     proposal = ProposedProcess.model_validate(merge_patch(PROCESS, change)).document()
     time_on, now = TimeOnIncidents(stories), now or minutes(24 * 60)
-    judged = [
-        judge(
-            s,
-            replay(s, Rules.of(PROCESS), hours or {}, time_on, now),
-            replay(s, Rules.of(proposal), hours or {}, time_on, now),
-            lambda p: NAMES.get(p or "", p or "nobody"),
-        )
-        for s in stories
-    ]
+    judged = []
+    for story in stories:
+        before = replay(story, Rules.of(PROCESS), hours or {}, time_on, now)
+        after = replay(story, Rules.of(proposal), hours or {}, time_on, now)
+        # What the service runs: the parts both read alike computed once, with the same outcome.
+        assert replay_both(story, Rules.of(PROCESS), Rules.of(proposal), hours or {}, time_on, now) == (before, after)
+        judged.append(judge(story, before, after, lambda p: NAMES.get(p or "", p or "nobody")))
     return judged, summary(judged, [Rules.of(proposal)])
 
 
@@ -254,3 +255,18 @@ def test_r09_a_change_that_does_not_fit_a_version_is_refused_and_warnings_are_th
 
     whole = ProposedProcess.model_validate({**copy.deepcopy(PROCESS), "version": 3, "warnings": ["old"]})
     assert proposed(versions, None, whole).documents == {1: whole.document(), 2: whole.document()}
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 500), st.none() | st.integers(0, 300)), max_size=12),
+    st.integers(0, 900),
+    st.integers(0, 600),
+)
+def test_r05_r19_the_stretches_reaching_a_moment_are_those_a_plain_search_finds(spans, at, back):
+    stretches = [
+        Stretch(minutes(start), None if length is None else minutes(start + length)) for start, length in spans
+    ]
+    since = minutes(at - back)
+    plain = [s for s in stretches if s.start <= minutes(at) and (s.end is None or s.end > since)]
+    found = StretchIndex(stretches).reaching(minutes(at), since)
+    assert sorted(found, key=lambda s: (s.start, s.end or T0)) == sorted(plain, key=lambda s: (s.start, s.end or T0))
