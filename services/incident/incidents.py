@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from eventsourcing.persistence import IntegrityError, OperationalError
 
-from services.incident import duties, moment, turns
+from services.incident import duties, moment, past_version, turns
 from services.incident.domain import Context, Incident
 from services.incident.domain.severity import level_refused
 from services.incident.errors import Conflict, NotFound
@@ -73,16 +73,8 @@ class Incidents:
         return self.store.load(Incident, incident_id, "incident", version=version)
 
     def _version_at(self, incident: Incident, as_of: datetime) -> int | None:
-        """The last version stored at or before ``as_of``: a binary search, one event read per step."""
-        low, high, found = 1, incident.version, None
-        while low <= high:
-            middle = (low + high) // 2
-            stored = self.store.recorder.select_events(incident.id, gt=middle - 1, lte=middle, limit=1)
-            if self.store.mapper.to_domain_event(stored[0]).timestamp <= as_of:
-                found, low = middle, middle + 1
-            else:
-                high = middle - 1
-        return found
+        """The last version stored at or before ``as_of``: a binary search, in one statement (past_version.py)."""
+        return past_version.version_at(self.store, incident.id, incident.version, as_of)
 
     def process_of(self, incident: Incident) -> dict:
         return self.organisation.process(incident.process_version)[1]
