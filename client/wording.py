@@ -82,6 +82,10 @@ SENTENCES: dict[str, Callable[[dict[str, Any], Name], str]] = {
     "resolved": lambda d, name: _with(f"{name(d.get('by'))} resolved it", d.get("resolution")),
     "reopened": lambda d, name: _with(f"{name(d.get('by'))} reopened it", d.get("reason")),
     "closed": lambda d, name: "closed: the post-mortem is published",
+    "alerts_attached": lambda d, name: (
+        f"{len(d.get('alerts') or [])} Alertmanager alert(s) " + ("declared it" if d.get("declaring") else "joined it")
+    ),
+    "alerts_resolved": lambda d, name: f"Alertmanager reports {len(d.get('alerts') or [])} alert(s) resolved",
 }
 
 

@@ -12,7 +12,8 @@ each about one thing:
 - ``incidents`` (incidents.py): reading, declaring and every command, with the retry loop;
 - ``timekeeping`` (timekeeping.py): managers' tenure (R05) and workers' load (R19) across incidents;
 - ``refinements`` (refinements.py): a post-mortem's process refinement applied (R17);
-- ``consequences`` (consequences.py): what other services' events change on an incident (timers, R16).
+- ``consequences`` (consequences.py): what other services' events change on an incident (timers, R16);
+- ``alerts`` (alerts.py): Prometheus Alertmanager's notifications, as incidents or minor reports.
 
 Synchronous (the eventsourcing library is): the API calls these from FastAPI's threadpool.
 """
@@ -26,6 +27,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import EventStore, IntegrityError, Mapper
 
 from services.incident import tenure, turns
+from services.incident.alerts import AlertIntake
 from services.incident.chained_events import ChainedEventStore, ChainedMapper
 from services.incident.consequences import Consequences
 from services.incident.domain import Incident
@@ -62,6 +64,7 @@ class IncidentApplication(Application):
         self.incidents = Incidents(self, self.people, self.organisation, self.timekeeping)
         self.refinements = Refinements(self, self.people)
         self.consequences = Consequences(self, self.incidents)
+        self.alerts = AlertIntake(self, self.incidents, self.organisation)
 
     def construct_mapper(self) -> Mapper[UUID]:
         # Every stored event keeps the trace context it was made in, for the relay (traced_events.py), and

@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from services.incident import chain_backfill, console, deps, handlers, people_list, rules_page
 from services.incident.api import (
     acknowledge_link,
+    alertmanager,
     commands,
     directory,
     events,
@@ -192,6 +193,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         events.router,
         integrity.router,
         commands.router,
+        alertmanager.router,
     ):
         app.include_router(router)
     app.include_router(rules_page.router)  # GET /rules, no token: what problem types link to

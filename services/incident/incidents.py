@@ -4,6 +4,7 @@ that runs a command again when it lost a race."""
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
@@ -56,6 +57,18 @@ def in_turn(store, keys: set[str], attempt: Callable[[], T]) -> T:
         pause = min(pause * 2, 0.1)
 
 
+@dataclass(frozen=True)
+class Declaration:
+    """A declaration checked (Incidents.declaration): the process version, the aspect's SMEs, whether it has
+    none (R10: the catch-all is paged), and whom to page."""
+
+    version: int
+    document: dict
+    smes: list[str]
+    coverage_gap: bool
+    paged: str
+
+
 class Incidents:
     def __init__(self, store, people, organisation, timekeeping):
         self.store, self.people, self.organisation = store, people, organisation  # store: the IncidentApplication
@@ -96,37 +109,47 @@ class Incidents:
         actor: Actor,
         answer: Callable[[Incident], Answer] | None = None,
     ) -> Incident:
+        declaration = self.declaration(aspect, severity, manager)
+
+        def attempt() -> Incident:
+            incident, tracked = self.drafted(title, description, aspect, severity, declaration, actor)
+            self.store.record(incident, *tracked, answer=answer and answer(incident))
+            return incident
+
+        return in_turn(self.store, {turns.person_key(declaration.paged)}, attempt)
+
+    def declaration(self, aspect: str, severity: int, manager: str | None) -> Declaration:
+        """What declaring needs, checked: the level (R09), whom to page (R02, R10) and the named manager."""
         version, document = self.organisation.process()
         if severity not in self.organisation.rules_of(document).levels:
             raise level_refused("severity", severity, self.organisation.rules_of(document))
         smes, coverage_gap = self._smes(aspect, document)
         if manager is not None:
             self.people.require_people("manager", manager)
-        paged = manager or smes[0]
+        return Declaration(version, document, smes, coverage_gap, manager or smes[0])
 
-        def attempt() -> Incident:
-            ctx = self._context(actor, document)
-            now = ctx.at
-            with moment.of_command(now):
-                incident = Incident(
-                    title=title,
-                    description=description,
-                    aspect=aspect,
-                    severity=severity,
-                    manager=paged,
-                    smes=smes,
-                    declared_by=actor.person_id,
-                    process_version=version,
-                    paged=paged,
-                    coverage_gap=coverage_gap,
-                    at=now,
-                    manager_since=ctx.tenure_start(paged, now),
-                )
-            tracked = self.timekeeping.track(None, incident, document, now)
-            self.store.record(incident, *tracked, answer=answer and answer(incident))
-            return incident
-
-        return in_turn(self.store, {turns.person_key(paged)}, attempt)
+    def drafted(
+        self, title: str, description: str, aspect: str, severity: int, declaration: Declaration, actor: Actor
+    ) -> tuple[Incident, list]:
+        """The incident declared now, and the time records it moves: to save together (within a turn)."""
+        ctx = self._context(actor, declaration.document)
+        now, paged = ctx.at, declaration.paged
+        with moment.of_command(now):
+            incident = Incident(
+                title=title,
+                description=description,
+                aspect=aspect,
+                severity=severity,
+                manager=paged,
+                smes=declaration.smes,
+                declared_by=actor.person_id,
+                process_version=declaration.version,
+                paged=paged,
+                coverage_gap=declaration.coverage_gap,
+                at=now,
+                manager_since=ctx.tenure_start(paged, now),
+            )
+        return incident, self.timekeeping.track(None, incident, declaration.document, now)
 
     def _smes(self, aspect: str, document: dict) -> tuple[list[str], bool]:
         """The aspect's SMEs, and whether it has none (R10: then the catch-all, or nobody and a refusal)."""
@@ -159,21 +182,32 @@ class Incidents:
         reply is recorded in the same commit as the events (F10)."""
 
         def attempt() -> Incident:
-            incident = self.store.load(Incident, incident_id, "incident")
-            if expected_version is not None and incident.version != expected_version:
-                raise Stale(f"the incident is at version {incident.version}, not {expected_version}")
-            if incident.status == "closed":
-                raise Conflict("the incident is closed: its post-mortem was published", rule="R15")
-            document = self.process_of(incident)
-            ctx = self._context(actor, document)
-            before = activity(incident)
-            with moment.of_command(ctx.at):
-                change(incident, ctx)
-            tracked = self.timekeeping.track(before, incident, document, ctx.at)
+            incident, tracked = self.changed(incident_id, expected_version, actor, change)
             self.store.record(incident, *tracked, answer=answer and answer(incident))
             return incident
 
         return in_turn(self.store, {turns.incident_key(incident_id)}, attempt)
+
+    def changed(
+        self,
+        incident_id: str,
+        expected_version: int | None,
+        actor: Actor,
+        change: Callable[[Incident, Context], object],
+    ) -> tuple[Incident, list]:
+        """The incident with ``change`` applied, and the time records it moves: to save together (within a
+        turn). A closed incident refuses (R15)."""
+        incident = self.store.load(Incident, incident_id, "incident")
+        if expected_version is not None and incident.version != expected_version:
+            raise Stale(f"the incident is at version {incident.version}, not {expected_version}")
+        if incident.status == "closed":
+            raise Conflict("the incident is closed: its post-mortem was published", rule="R15")
+        document = self.process_of(incident)
+        ctx = self._context(actor, document)
+        before = activity(incident)
+        with moment.of_command(ctx.at):
+            change(incident, ctx)
+        return incident, self.timekeeping.track(before, incident, document, ctx.at)
 
     def _context(self, actor: Actor, document: dict) -> Context:
         rules = self.organisation.rules_of(document)

@@ -235,5 +235,8 @@ class MinorReport(CheapCopy, Aggregate):
     """R12: too small for the incident process; recorded, published, forwarded to the issue tracker."""
 
     @event("Filed")
-    def __init__(self, title: str, description: str, aspect: str, by: str):
+    def __init__(self, title: str, description: str, aspect: str, by: str, alerts: list[dict] | None = None):
+        """``alerts``: the Alertmanager alerts it was filed for (alerts.py); None for a person's report (and
+        every report filed before alerts were)."""
         self.title, self.description, self.aspect, self.by = title, description, aspect, by
+        self.alerts = alerts

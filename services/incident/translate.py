@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate
 
 from services.incident import organisation as org
 from services.incident import tenure
+from services.incident.alert_group import AlertGroup
 from services.incident.domain import Incident
 from shared.contract import Envelope, event_id, validate
 
@@ -45,6 +46,8 @@ _INCIDENT = {
     "Resolved": "resolved",
     "Reopened": "reopened",
     "Closed": "closed",
+    "AlertsAttached": "alerts_attached",
+    "AlertsResolved": "alerts_resolved",
 }
 
 
@@ -80,6 +83,7 @@ TYPES: dict[type, tuple[str, set[str]]] = {
 # Aggregates kept private to the incident service (never published).
 PRIVATE = (
     org.AdminCredential.Event,
+    AlertGroup.Event,
     org.Keyring.Event,
     org.TokenIndex.Event,
     tenure.ManagerTenure.Event,

@@ -249,6 +249,8 @@ async def forward_report(conn: asyncpg.Connection, event: Envelope, options: Opt
         "event": event.model_dump(mode="json"),
         "message": f'Minor report "{data["title"]}" on "{data["aspect"]}" (R12): {data["description"]}',
     }
+    if data.get("alerts"):  # filed for Alertmanager's alerts: the tracker gets them whole, labels and all
+        payload["alerts"] = data["alerts"]
     await deliveries.queue(
         conn,
         id=names.delivery_id(event.id, names.ISSUE_TRACKER, names.ISSUE_TRACKER),

@@ -7,7 +7,7 @@ Pure: everything it names comes in as arguments.
 from dataclasses import dataclass, replace
 from typing import Any
 
-from services.notifier import progress_words, role_words
+from services.notifier import alert_words, progress_words, role_words
 from services.notifier.incidents import IncidentView
 from services.notifier.phrasing import MessageContext, Said, Words, level_label
 from services.notifier.recipients import Notice
@@ -66,7 +66,7 @@ def _news(subject: str, incident: IncidentView, data: dict[str, Any], ctx: Messa
 
 
 # The words for each reason a person is told: about their role, or about the incident's course.
-_WORDS: dict[str, Words] = {**role_words.WORDS, **progress_words.WORDS}
+_WORDS: dict[str, Words] = {**role_words.WORDS, **progress_words.WORDS, **alert_words.WORDS}
 
 
 def description(process: dict[str, Any] | None, severity: int) -> str:

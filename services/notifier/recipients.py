@@ -137,6 +137,11 @@ def _incident(name: str, data: dict[str, Any], incident: IncidentView, level: Le
             return _one(data["person"], "pr_manager_assigned", "pr_manager")
         case "affected_info_requested":
             return _one(incident.pr_manager, "affected_info_requested", "pr_manager")
+        case "alerts_attached" if not data.get("declaring"):
+            # Alerts that declared it reach the manager in the page itself; later ones join it.
+            return _one(incident.manager, "alerts_attached", "manager")
+        case "alerts_resolved":
+            return _one(incident.manager, "alerts_resolved", "manager")  # resolving stays the manager's (R15)
     return []
 
 

@@ -7,6 +7,7 @@ per type into ``shared/contract/schemas/`` and a test fails when they drift apar
 
 from typing import Any, get_args
 
+from shared.contract import alerts
 from shared.contract import downstream as down
 from shared.contract import incident as inc
 from shared.contract import organisation as org
@@ -51,6 +52,8 @@ EVENT_TYPES: dict[str, type[Data]] = {
     "warroom.incident.resolved.v1": inc.IncidentResolved,
     "warroom.incident.reopened.v1": inc.IncidentReopened,
     "warroom.incident.closed.v1": inc.IncidentClosed,
+    "warroom.incident.alerts_attached.v1": alerts.AlertsAttached,
+    "warroom.incident.alerts_resolved.v1": alerts.AlertsResolved,
     **{f"warroom.timer.{kind}.v1": down.TimerFired for kind in TIMER_KINDS},
     "warroom.notification.delivered.v1": down.NotificationDelivered,
     "warroom.postmortem.published.v1": down.PostmortemPublished,

@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Annotated
 
+from shared.contract.alerts import Alert
 from shared.contract.base import Data, Key, PersonId
 from shared.text import Aspect, Json, Line, Message, Name, Title
 
@@ -106,3 +107,5 @@ class MinorReportFiled(Data):
     description: Message
     aspect: Aspect
     by: PersonId
+    # The Alertmanager alerts it was filed for (their route files reports, or none matched); None: a person's.
+    alerts: list[Alert] | None = None

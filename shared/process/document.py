@@ -1,12 +1,14 @@
 """The process document as the API reads and writes it: its shape, validation, warnings (R09, R10)
 and the default process (docs/process.md). The defaults of the limits are stated here only."""
 
+import re
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared import durations
-from shared.text import Line, Text
+from shared.process.secrets import MASK
+from shared.text import URL, Line, Text
 
 # Every string of the document is one of shared/text's types (no control characters, bounded),
 # so a version is storable and showable everywhere it is published.
@@ -25,6 +27,13 @@ DEFAULT_LIMITS = {
 def _duration(value: str | None) -> str | None:
     if value is not None:
         durations.parse(value)
+    return value
+
+
+def _webhook(value: str | None) -> str | None:
+    # MASK stands for the value already stored, as GET showed it to someone not an admin (secrets.py).
+    if value is not None and value != MASK and not re.match(URL, value):
+        raise ValueError("must be an http or https URL (or *** to keep the current one)")
     return value
 
 
@@ -71,8 +80,14 @@ class Level(Strict):
     public_update_every: Duration | None = Field(None, description="Between public updates (R08); null: none")
     requires_pr_manager: bool = Field(False, description="A PR manager must be assigned (R08)")
     acknowledge_within: Duration = Field(description="How soon a page must be acknowledged before it escalates (R11)")
+    chat_webhook_url: Annotated[str, Line(2000)] | None = Field(
+        None,
+        description="A Slack-compatible incoming webhook: the level's incident events that notify anyone are "
+        "posted there; a secret, shown only to admins (others read ***)",
+    )
 
     _check = field_validator("status_update_every", "public_update_every", "acknowledge_within")(_duration)
+    _room = field_validator("chat_webhook_url")(_webhook)
 
     @model_validator(mode="after")
     def _unique_steps(self) -> Self:
@@ -80,6 +95,19 @@ class Level(Strict):
         if len(ids) != len(set(ids)):
             raise ValueError(f"level {self.level}: checklist step ids must be unique")
         return self
+
+
+class AlertRoute(Strict):
+    """Where a Prometheus Alertmanager alert goes (POST /v1/integrations/alertmanager): the first route whose
+    every label pair the alert carries decides."""
+
+    match: dict[Annotated[str, Line(100, min_length=1)], Annotated[str, Line(1000)]] = Field(
+        max_length=50, description="Labels and the values the alert must carry, all of them; {} matches any alert"
+    )
+    aspect: Annotated[str, Line(100, min_length=1)] = Field(description="The aspect it is declared or reported for")
+    severity: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="The level to declare at; null: file a minor report instead (R12)"
+    )
 
 
 class ProcessDocument(Strict):
@@ -107,6 +135,9 @@ class ProcessDocument(Strict):
     issue_tracker_webhook: Annotated[str, Line(2000)] | None = Field(
         None, description="Where minor reports are forwarded (R12)"
     )
+    alert_routes: list[AlertRoute] = Field(
+        [], max_length=200, description="Where Alertmanager's alerts go, the first matching route winning"
+    )
 
     _check = field_validator("manager_shift_limit", "handover_warning_after", "manager_min_break", "worker_fresh_for")(
         _duration
@@ -119,11 +150,21 @@ class ProcessDocument(Strict):
             raise ValueError("levels must be numbered 1, 2, 3, … in order (level 1 is the most severe)")
         if durations.parse(self.handover_warning_after) >= durations.parse(self.manager_shift_limit):
             raise ValueError("handover_warning_after must come before manager_shift_limit")
+        for n, route in enumerate(self.alert_routes):
+            if route.severity is not None and route.severity not in numbers:
+                raise ValueError(f"alert_routes[{n}]: there is no level {route.severity}")
         return self
 
     def document(self) -> dict[str, Any]:
         # Only the document's own fields: subclasses may accept read-only extras from GET.
-        return self.model_dump(mode="json", include=set(ProcessDocument.model_fields) - {"version"})
+        dumped = self.model_dump(mode="json", include=set(ProcessDocument.model_fields) - {"version"})
+        # Fields added later are left out while unused, so a version written before them reads back equal.
+        if not dumped["alert_routes"]:
+            del dumped["alert_routes"]
+        for level in dumped["levels"]:
+            if level["chat_webhook_url"] is None:
+                del level["chat_webhook_url"]
+        return dumped
 
     def warnings_found(self) -> list[str]:
         found: list[str] = []

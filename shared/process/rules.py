@@ -55,6 +55,8 @@ class Level:
     observers: tuple[ObserverEntry, ...] = ()
     communications: str = ""
     name: str = ""
+    # A Slack-compatible incoming webhook the level's notifying events are posted to (a secret).
+    chat_webhook_url: str | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, level: Mapping[str, Any]) -> "Level":
@@ -76,12 +78,26 @@ class Level:
             ),
             communications=level.get("communications") or "",
             name=level.get("name") or "",
+            chat_webhook_url=level.get("chat_webhook_url") or None,
         )
 
     @property
     def timed_steps(self) -> tuple[Step, ...]:
         """The checklist steps with a deadline."""
         return tuple(step for step in self.checklist if step.due_within is not None)
+
+
+@dataclass(frozen=True)
+class AlertRoute:
+    """Where an Alertmanager alert goes: declared on ``aspect`` at ``severity``, or a minor report (None)."""
+
+    match: Mapping[str, str]
+    aspect: str
+    severity: int | None = None
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """Every pair of the route is one of the alert's labels."""
+        return all(labels.get(name) == value for name, value in self.match.items())
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,7 @@ class Rules:
     worker_fresh_for: timedelta = durations.parse(DEFAULT_LIMITS["worker_fresh_for"])
     catch_all_sme: str | None = None
     issue_tracker_webhook: str | None = field(default=None, repr=False)
+    alert_routes: tuple[AlertRoute, ...] = ()
 
     @classmethod
     def of(cls, document: Mapping[str, Any] | None) -> "Rules":
@@ -102,7 +119,15 @@ class Rules:
             **{key: _limit(document, key, default) for key, default in DEFAULT_LIMITS.items()},
             catch_all_sme=document.get("catch_all_sme") or None,
             issue_tracker_webhook=document.get("issue_tracker_webhook") or None,
+            alert_routes=tuple(
+                AlertRoute(dict(r.get("match") or {}), r["aspect"], r.get("severity"))
+                for r in document.get("alert_routes") or ()
+            ),
         )
+
+    def route_for(self, labels: Mapping[str, str]) -> AlertRoute | None:
+        """The first alert route that matches ``labels``; None: no route does."""
+        return next((route for route in self.alert_routes if route.matches(labels)), None)
 
     def level(self, number: int | None) -> Level:
         # An unknown level sets no deadlines rather than stopping the incident's other rules.

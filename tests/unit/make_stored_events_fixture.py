@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from services.incident.alerts import Notification
 from tests.unit.test_incident_domain import ADMIN_TOKEN, World
 
 FIXTURE = Path(__file__).parent / "fixtures" / "stored_events.json"
@@ -66,7 +67,24 @@ def scenario() -> World:
     world.app.organisation.set_aspect("web", [], world.admin)
     world.app.organisation.file_report("typo", "", "web", world.people["pat"])
     _people_and_tokens(world)
+    _alerts(world)
     return world
+
+
+def _alerts(world: World) -> None:
+    """Alertmanager's alerts: a group declares, attaches, resolves, and begins again once closed; one files a report."""
+    world.process(alert_routes=[{"match": {"team": "web"}, "aspect": "servers", "severity": 1}])
+
+    def alert(name: str, status: str = "firing", team: str = "web") -> dict:
+        labels = {"alertname": name, "team": team}
+        return {"fingerprint": name, "status": status, "labels": labels, "annotations": {}, "starts_at": "2026-03-02"}
+
+    receive, pat = world.app.alerts.receive, world.people["pat"]
+    incident_id = receive(Notification("{}:{group=web}", [alert("A")]), pat).incident_id
+    receive(Notification("{}:{group=web}", [alert("A", "resolved"), alert("B")]), pat)
+    receive(Notification("{}:{group=db}", [alert("C", team="db")]), pat)
+    world.app.consequences.close_incident(str(incident_id), world.id("tess"))
+    receive(Notification("{}:{group=web}", [alert("D")]), pat)
 
 
 def _people_and_tokens(world: World) -> None:

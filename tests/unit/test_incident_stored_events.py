@@ -7,11 +7,11 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 
-from services.incident import domain, organisation, tenure, translate
+from services.incident import alert_group, domain, organisation, tenure, translate
 from services.incident.application import IncidentApplication
 from tests.unit.make_stored_events_fixture import FIXTURE
 
-MODULES = (domain, organisation, tenure)
+MODULES = (domain, organisation, tenure, alert_group)
 
 
 def _app():

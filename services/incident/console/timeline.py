@@ -138,6 +138,20 @@ def _closed(d: Data, name: Name, level: Level) -> Said:
     return "The post-mortem was published: the incident is closed", [], "lifecycle"
 
 
+def _alerts(d: Data) -> list[tuple[str, str]]:
+    """Each Alertmanager alert quoted by its name, with its summary."""
+    return [(a["labels"].get("alertname", "Alert"), a.get("annotations", {}).get("summary", "")) for a in d["alerts"]]
+
+
+def _alerts_attached(d: Data, name: Name, level: Level) -> Said:
+    joined = "declared it" if d.get("declaring") else "joined it"
+    return f"{len(d['alerts'])} Alertmanager alert(s) {joined}", _alerts(d), "alert"
+
+
+def _alerts_resolved(d: Data, name: Name, level: Level) -> Said:
+    return f"Alertmanager reports {len(d['alerts'])} alert(s) resolved; the incident stays open", _alerts(d), "alert"
+
+
 _WORDS: dict[str, Callable[[Data, Name, Level], Said]] = {
     "declared": _declared,
     "acknowledged": _acknowledged,
@@ -165,4 +179,6 @@ _WORDS: dict[str, Callable[[Data, Name, Level], Said]] = {
     "resolved": _resolved,
     "reopened": _reopened,
     "closed": _closed,
+    "alerts_attached": _alerts_attached,
+    "alerts_resolved": _alerts_resolved,
 }

@@ -9,6 +9,7 @@ Each area module holds its commands and the events they record, side by side:
 - ``checklist.py`` — completing the current level's checklist steps (R14)
 - ``communications.py`` — status, observer briefings, public updates, affected users (R06, R07, R08)
 - ``lifecycle.py`` — resolving, reopening, closing (R15, R16)
+- ``alerts.py`` — Alertmanager's alerts recorded on the incident their group declared
 - ``base.py`` — what they share: the command's ``Context``, the state, the event base, the guards
 
 Stored events name their class in their topic, ``services.incident.domain:Incident.<Name>``, and
@@ -22,7 +23,7 @@ from datetime import datetime
 from eventsourcing.domain import Aggregate, event
 
 from services.incident.copying import CheapCopy
-from services.incident.domain import checklist, communications, handover, lifecycle, paging, roles, severity
+from services.incident.domain import alerts, checklist, communications, handover, lifecycle, paging, roles, severity
 from services.incident.domain.base import Context, IncidentEvent
 
 __all__ = ["Context", "Incident"]
@@ -36,6 +37,7 @@ class Incident(
     checklist.Checklist,
     communications.Communications,
     lifecycle.Lifecycle,
+    alerts.Alerts,
     CheapCopy,
     Aggregate,
 ):
@@ -89,3 +91,4 @@ class Incident(
     AffectedInfoRequested = communications.AffectedInfoRequested
     AffectedInfoReported = communications.AffectedInfoReported
     Resolved, Reopened, Closed = lifecycle.Resolved, lifecycle.Reopened, lifecycle.Closed
+    AlertsAttached, AlertsResolved = alerts.AlertsAttached, alerts.AlertsResolved

@@ -1,0 +1,39 @@
+"""The process document's secrets: the webhook URLs it names (``issue_tracker_webhook``, each level's
+``chat_webhook_url``) carry their own credentials, so only admins read them. Anyone else reads ``MASK`` in
+their place, and a document written back with ``MASK`` keeps the value it stands for. Pure."""
+
+from typing import Any
+
+MASK = "***"
+
+
+def masked(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` as someone not an admin reads it: every secret that is set shown as MASK."""
+    shown = dict(document)
+    if shown.get("issue_tracker_webhook"):
+        shown["issue_tracker_webhook"] = MASK
+    if isinstance(levels := shown.get("levels"), list):
+        shown["levels"] = [
+            {**level, "chat_webhook_url": MASK} if isinstance(level, dict) and level.get("chat_webhook_url") else level
+            for level in levels
+        ]
+    return shown
+
+
+def unmasked(document: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with each MASK replaced by the value ``current`` holds there (a level's by its number);
+    where ``current`` holds none, the secret is left out."""
+    kept = dict(document)
+    if kept.get("issue_tracker_webhook") == MASK:
+        kept["issue_tracker_webhook"] = current.get("issue_tracker_webhook")
+    rooms = {level.get("level"): level.get("chat_webhook_url") for level in current.get("levels") or ()}
+    levels = []
+    for level in kept.get("levels") or ():
+        if level.get("chat_webhook_url") == MASK:
+            level = {key: value for key, value in level.items() if key != "chat_webhook_url"}
+            if room := rooms.get(level.get("level")):
+                level["chat_webhook_url"] = room
+        levels.append(level)
+    if "levels" in kept:
+        kept["levels"] = levels
+    return kept

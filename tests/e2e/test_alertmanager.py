@@ -1,0 +1,94 @@
+"""Prometheus Alertmanager in, end to end: a real Alertmanager (Debian's) sends its webhook to the incident
+service (a process) with a person's token; alerts are posted to Alertmanager's own API, never to Warroom.
+The notifier (a process) pages the SME, tells the manager of later and resolved alerts, and forwards the
+minor reports to the issue tracker (a local receiver)."""
+
+import httpx
+import pytest
+
+from tests.support.alertmanager import Alertmanager, config, firing, required, resolved
+from tests.support.incident import ADMIN_TOKEN, PERSON, auth, eventually
+from tests.support.processes import ServiceProcess
+from tests.support.webhook import WebhookReceiver
+
+ROUTES = [
+    {"match": {"team": "payments", "severity": "page"}, "aspect": "payments", "severity": 1},
+    {"match": {"team": "payments"}, "aspect": "payments", "severity": None},
+]
+
+
+@pytest.fixture
+def services(database_url, nats_url, tmp_path):
+    env = {
+        "WARROOM_DATABASE_URL": database_url,
+        "WARROOM_NATS_URL": nats_url,
+        "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
+        "WARROOM_WEBHOOK_ALLOWLIST": "127.0.0.0/8",
+        "WARROOM_POLL_INTERVAL": "0.2",
+    }
+    started = []
+    try:
+        for name in ("incident", "notifier"):  # the incident service first: it declares the streams
+            started.append(ServiceProcess(name, env, tmp_path).start())
+        yield {p.name: p for p in started}
+    finally:
+        for process in reversed(started):
+            process.stop()
+
+
+async def _organisation(admin: httpx.AsyncClient, receiver: WebhookReceiver) -> str:
+    """Sam is the payments SME (his webhook the receiver's /sam); the issue tracker is its /tracker; the
+    integration's token is Ira's, who holds no role. Returns Ira's token."""
+    sam = {**PERSON, "name": "Sam", "email": "sam@example.com", "webhook_url": f"{receiver.url}/sam"}
+    sam_id = (await admin.post("/v1/people", json=sam)).json()["id"]
+    ira = (await admin.post("/v1/people", json={**PERSON, "name": "Ira", "email": "ira@example.com"})).json()["id"]
+    token = (await admin.post("/v1/tokens", json={"person_id": ira, "label": "alertmanager"})).json()["token"]
+    assert (await admin.put("/v1/directory/aspects/payments", json={"smes": [sam_id]})).status_code == 200
+    process = (await admin.get("/v1/process")).json()
+    process.update(alert_routes=ROUTES, issue_tracker_webhook=f"{receiver.url}/tracker")
+    assert (await admin.put("/v1/process", json=process)).status_code == 200
+    return token
+
+
+async def test_alertmanager_fires_attaches_resolves_and_files_reports_through_a_real_alertmanager(services, tmp_path):
+    hook = f"{services['incident'].url}/v1/integrations/alertmanager"
+    with WebhookReceiver() as receiver:
+        async with httpx.AsyncClient(base_url=services["incident"].url, headers=auth(ADMIN_TOKEN), timeout=10) as admin:
+            token = await _organisation(admin, receiver)
+            with Alertmanager(required(), tmp_path / "am", config(hook, token)) as am:
+                errors = firing("CheckoutErrors", group="checkout", team="payments", severity="page")
+                await am.post(admin, errors)
+
+                def told(reason: str) -> list[dict]:
+                    return [b for b in receiver.bodies("/sam") if b["reason"] == reason]
+
+                [page] = await eventually(lambda: told("paged"), timeout=20)
+                incident_id = page["incident_id"]
+                assert page["title"] == "CheckoutErrors: CheckoutErrors fires" and page["severity"] == 1
+
+                latency = firing("CheckoutLatency", group="checkout", team="payments", severity="page")
+                await am.post(admin, errors, latency)  # the same group: attached, never a second incident
+                [joined] = await eventually(lambda: told("alerts_attached"), timeout=20)
+                assert joined["incident_id"] == incident_id and "CheckoutLatency" in joined["message"]
+
+                await am.post(admin, resolved(errors), latency)
+                [ended] = await eventually(lambda: told("alerts_resolved"), timeout=20)
+                assert ended["incident_id"] == incident_id and "CheckoutErrors" in ended["message"]
+
+                await am.post(admin, firing("DiskFull", group="disk", team="storage"))  # no route matches
+                await am.post(admin, firing("SlowPage", group="slow", team="payments"))  # its route files a report
+
+                def reports() -> dict[str, dict]:
+                    return {b["aspect"]: b for b in receiver.bodies("/tracker")}
+
+                filed = await eventually(lambda: len(reports()) == 2 and reports(), timeout=20)
+                assert filed["unrouted"]["alerts"][0]["labels"]["team"] == "storage"
+                assert 'team="storage"' in filed["unrouted"]["description"]
+                assert filed["payments"]["title"] == "Alert: SlowPage: SlowPage fires"
+
+            events = (await admin.get(f"/v1/incidents/{incident_id}/events")).json()["events"]
+            types = [e["type"].removeprefix("warroom.incident.").removesuffix(".v1") for e in events]
+            assert types == ["declared", "alerts_attached", "alerts_attached", "alerts_resolved"]
+            assert (await admin.get(f"/v1/incidents/{incident_id}")).json()["status"] == "open"  # never resolved
+            every = (await admin.get("/v1/events")).json()["events"]
+            assert len([e for e in every if e["type"] == "warroom.incident.declared.v1"]) == 1
