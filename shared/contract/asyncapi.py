@@ -46,7 +46,10 @@ Delivery is at least once: a redelivered or republished event keeps its `id` (th
 so de-duplicate on it, and apply one `subject`'s incident-service events in `sequence` order. A changed \
 meaning is a new \
 type (`.v2`) beside the old one, never an edit. The envelope may carry CloudEvents extension attributes \
-beyond the ones listed; ignore those you do not know.
+beyond the ones listed; ignore those you do not know. Each incident event (`warroom.incident.*`) carries \
+`chainhash`, its link in its incident's hash chain: `sha256:` and the lowercase hex SHA-256 of the previous \
+event's `chainhash` (the empty string at `sequence` 1) followed by the RFC 8785 canonical JSON of its \
+`{{id, type, subject, sequence, time, data}}`.
 
 Streams (one per producer), their subjects and the services' durable consumers:
 
