@@ -6,7 +6,7 @@ Everything is read in one snapshot. Nothing is written: a back-test changes noth
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -37,6 +37,13 @@ ENTRY_COLUMNS = "incident_id, at, event_id, sequence, type, actor, data"
 class Scope:
     since: datetime | None = None
     incidents: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(cls, since: datetime | None, incidents: list[str] | None) -> "Scope":
+        """As a request gives it; a moment without an offset is UTC."""
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        return cls(since, tuple(incidents) if incidents is not None else None)
 
     def start(self, now: datetime) -> datetime | None:
         """From when incidents count: ``since``, or 90 days back when no scope is given at all."""

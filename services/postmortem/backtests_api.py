@@ -45,7 +45,7 @@ async def backtest_process(body: BacktestIn, request: Request, caller: Caller) -
     acted as they did, and the replay judges them against other rules. The proposal is validated as
     `PUT /v1/process` validates a document (422 with the same errors; its warnings answered). Anyone signed
     in; nothing is changed."""
-    scope = Scope(body.since, tuple(body.incidents) if body.incidents is not None else None)
+    scope = Scope.of(body.since, body.incidents)
     async with request.app.state.pool.acquire() as conn:
         result = await backtests.run(conn, scope, body.change, body.document, request.app.state.clock.now())
     return Response(render.json(result), media_type=JSON)
@@ -82,7 +82,7 @@ async def backtest_refinement(
             f"at most {MAX_LISTED} incidents may be listed",
             errors=[{"field": "incidents", "message": f"may hold at most {MAX_LISTED} items"}],
         )
-    scope = Scope(since, tuple(incidents) if incidents is not None else None)
+    scope = Scope.of(since, incidents)
     async with request.app.state.pool.acquire() as conn:
         result = await backtests.of_refinement(conn, incident_id, item_id, scope, request.app.state.clock.now())
     return Response(render.json(result), media_type=JSON)

@@ -137,6 +137,12 @@ async def test_r17_a_refinement_is_back_tested_before_it_is_applied_and_shown_be
                 await postmortems.post(f"{base}/action-items", json=body, headers=org.as_("Sam"))
             ).status_code == 201
         tested = await postmortems.get(f"{base}/action-items/1/backtest", headers=org.as_("Pat"))
+        listed = await postmortems.get(
+            f"{base}/action-items/1/backtest", params={"incidents": [incident_id]}, headers=org.as_("Pat")
+        )
+        later = await postmortems.get(  # a moment without an offset is UTC
+            f"{base}/action-items/1/backtest", params={"since": "2026-01-06T00:00:00"}, headers=org.as_("Pat")
+        )
         direct = await postmortems.post("/v1/backtests", json={"change": CHANGE}, headers=org.as_("Pat"))
         prevention = await postmortems.get(f"{base}/action-items/2/backtest", headers=org.as_("Pat"))
         missing = await postmortems.get(f"{base}/action-items/9/backtest", headers=org.as_("Pat"))
@@ -144,7 +150,9 @@ async def test_r17_a_refinement_is_back_tested_before_it_is_applied_and_shown_be
         items_after = (await postmortems.get(base, headers=org.as_("Pat"))).json()["action_items"]
 
     assert tested.status_code == 200, tested.text
-    assert tested.json()["summary"] == direct.json()["summary"]
+    assert tested.json()["summary"] == direct.json()["summary"] == listed.json()["summary"]
+    assert later.json()["scope"] == {"since": "2026-01-06T00:00:00Z", "incidents": None}
+    assert later.json()["summary"]["incidents"] == 0
     assert (prevention.status_code, prevention.json()["rule"]) == (409, "R17")
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
     assert 'id="backtest-1"' in page.text and 'id="backtest-2"' not in page.text
