@@ -11,7 +11,7 @@ Each event is published with the trace context it was stored in (``traceparent``
 distributed-tracing extension; traced_events.py), and its lag (stored to acknowledged by JetStream)
 is measured: ``warroom_relay_lag_seconds``. An incident event also carries its ``chainhash`` (the CloudEvents
 extension attribute of the same name, chained_events.py), and the last one published of each incident is
-recorded with the checkpoint (published_heads.py), for the integrity check.
+recorded in the checkpoint's statement (published_heads.py), for the integrity check.
 """
 
 import asyncio
@@ -101,9 +101,7 @@ class Relay:
             await natsio.publish_batch(self.js, published)
             observe_lag(published)
             position = notifications[-1].id
-            async with conn.transaction():
-                await conn.execute("UPDATE relay_checkpoint SET position = $1 WHERE id = 1", position)
-                await published_heads.record(conn, published)
+            await published_heads.checkpoint(conn, position, published)
             POSITION.set(position)
             self.failures = 0
 
