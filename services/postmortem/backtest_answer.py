@@ -34,7 +34,11 @@ def answer(
 
 
 class _Written:
-    """The incidents' rows as JSON-ready dicts, their times as the API writes them (UTC as "Z")."""
+    """The incidents' rows as JSON-ready dicts, their times as the API writes them (UTC as "Z"). A row
+    both judgements share (a part the proposal leaves alone) is written once."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, dict[str, Any]] = {}
 
     @staticmethod
     def moment(value: datetime | None) -> str | None:
@@ -61,7 +65,7 @@ class _Written:
             "deviations": replay.deviations,
             "by_kind": by_kind(replay),
             "pages": [self.page(p) for p in replay.pages],
-            "deadlines": [self.row(r) for r in replay.rows],
+            "deadlines": [self.rows.get(id(r)) or self.row(r) for r in replay.rows],
         }
 
     def page(self, page: Page) -> dict[str, Any]:
@@ -76,7 +80,7 @@ class _Written:
         }
 
     def row(self, row: Item) -> dict[str, Any]:
-        return {
+        written = self.rows[id(row)] = {
             "kind": row.kind,
             "rule": row.rule,
             "what": row.what,
@@ -88,6 +92,7 @@ class _Written:
             "late_by": row.late_by,
             "note": row.note,
         }
+        return written
 
 
 def _difference(difference: Difference) -> dict[str, Any]:
