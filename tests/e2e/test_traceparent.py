@@ -1,6 +1,7 @@
 """A trace follows a command across processes: the traceparent sent with a declaration comes out on the
 page the notifier POSTs to the SME's webhook, through the event store, the relay, NATS and the
-notifier's consumer, queue and outbox (the incident and notifier services as separate processes)."""
+notifier's consumer, queue and outbox (the incident and notifier services as separate processes); and
+each process's /metrics shows what the command went through."""
 
 import httpx
 import pytest
@@ -66,3 +67,18 @@ async def test_a_commands_traceparent_reaches_the_webhook_post_the_notifier_make
 
         [announced] = await eventually(delivered, timeout=10)
         assert tracing.parse(announced.traceparent).trace_id == TRACE
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        incident_metrics = (await client.get(f"{services['incident'].url}/metrics")).text
+        notifier_metrics = (await client.get(f"{services['notifier'].url}/metrics")).text
+    assert 'http_server_request_duration_seconds_count{method="POST",route="/v1/incidents",status="201"} 1.0' in (
+        incident_metrics
+    )
+    assert "warroom_relay_lag_seconds_count" in incident_metrics
+    for series in (
+        'warroom_consumer_pending_messages{durable="notifier-incident"}',
+        'warroom_delivery_duration_seconds_count{channel="webhook"}',
+        'warroom_delivery_latency_seconds_count{channel="webhook"}',
+        'warroom_outbox_lag_seconds_count{source="warroom/notifier"}',
+    ):
+        assert series in notifier_metrics, series
