@@ -12,6 +12,8 @@ firing), and its lag from its time to JetStream's acknowledgement is measured
 
 import asyncio
 import time as clock
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +36,33 @@ LAG = Histogram(
 )
 
 
+@dataclass(frozen=True)
+class Queued:
+    """An event to queue (``add_many``): ``key`` names the fact uniquely (e.g. the timer id), so its id is
+    stable; ``traceparent``: the hop it was made in (None: none)."""
+
+    source: str
+    event_type: str
+    subject: str
+    data: dict[str, Any]
+    key: str
+    time: datetime
+    traceparent: str | None = None
+
+    def envelope(self, position: int) -> Envelope:
+        return Envelope(
+            id=event_id(self.key, 1),
+            source=self.source,
+            type=self.event_type,
+            subject=self.subject,
+            time=self.time,
+            data=self.data,
+            sequence=1,
+            position=position,
+            **({} if self.traceparent is None else {"traceparent": self.traceparent}),
+        )
+
+
 async def add(
     conn: asyncpg.Connection,
     *,
@@ -49,21 +78,30 @@ async def add(
     ``traceparent`` defaults to the current hop's (none outside one)."""
     position = await conn.fetchval("SELECT nextval(pg_get_serial_sequence('outbox', 'position'))")
     traceparent = traceparent or tracing.current_header()
-    envelope = Envelope(
-        id=event_id(key, 1),
-        source=source,
-        type=event_type,
-        subject=subject,
-        time=time or datetime.now(UTC),
-        data=data,
-        sequence=1,
-        position=position,
-        **({} if traceparent is None else {"traceparent": traceparent}),
-    )
+    envelope = Queued(source, event_type, subject, data, key, time or datetime.now(UTC), traceparent).envelope(position)
     await conn.execute(
         "INSERT INTO outbox (position, event) VALUES ($1, $2)", position, envelope.model_dump(mode="json")
     )
     return envelope
+
+
+async def add_many(conn: asyncpg.Connection, queued: Sequence[Queued]) -> list[Envelope]:
+    """Queue these events, in this order, in two statements whatever their number (a timer batch's events:
+    two round trips per event would make firing 500 timers take 1,000)."""
+    if not queued:
+        return []
+    positions = await conn.fetch(
+        "SELECT nextval(pg_get_serial_sequence('outbox', 'position')) AS position FROM generate_series(1, $1::integer)",
+        len(queued),
+    )
+    ordered = sorted(row["position"] for row in positions)
+    envelopes = [item.envelope(position) for item, position in zip(queued, ordered, strict=True)]
+    await conn.execute(
+        "INSERT INTO outbox (position, event) SELECT * FROM unnest($1::bigint[], $2::jsonb[])",
+        [envelope.position for envelope in envelopes],
+        [envelope.model_dump(mode="json") for envelope in envelopes],
+    )
+    return envelopes
 
 
 class Publisher:

@@ -60,16 +60,24 @@ async def fire_due(
     # A cadence is due again: its next occurrence is planned in the transaction that fires this one.
     if following := [timer.following() for timer in timers if timer.every is not None]:
         await readmodel.schedule(conn, following)
+    fired = []
     for timer in timers:
         with tracing.within("timer", kind=timer.kind):
-            await queue_fired(conn, timer, fired_at)
+            fired.append(fired_event(timer, fired_at))
         LATENESS.labels(timer.kind).observe(max(0.0, (fired_at - timer.due_at).total_seconds()))
         FIRED.labels(timer.kind).inc()
+    # The batch's events queued together: two statements, not two per timer (P6 fires thousands a second).
+    await outbox.add_many(conn, fired)
     return len(rows)
 
 
 async def queue_fired(conn: asyncpg.Connection, timer: Timer, fired_at: datetime) -> None:
     """Queue the timer's event in the outbox, in the caller's transaction."""
+    await outbox.add_many(conn, [fired_event(timer, fired_at)])
+
+
+def fired_event(timer: Timer, fired_at: datetime) -> outbox.Queued:
+    """The timer's event, carrying the current hop's trace (its firing's)."""
     event_type = timer_type(timer.kind)
     data = validate(
         event_type,
@@ -84,9 +92,7 @@ async def queue_fired(conn: asyncpg.Connection, timer: Timer, fired_at: datetime
         },
     )
     # Keyed by the timer id: however often this timer is re-derived, its event keeps one id.
-    await outbox.add(
-        conn, source=SOURCE, event_type=event_type, subject=timer.incident_id, data=data, key=timer.id, time=fired_at
-    )
+    return outbox.Queued(SOURCE, event_type, timer.incident_id, data, timer.id, fired_at, tracing.current_header())
 
 
 class Scheduler:

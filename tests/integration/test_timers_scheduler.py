@@ -173,3 +173,22 @@ async def test_a_newly_scheduled_timer_wakes_the_sleeping_scheduler(database_url
         [warning] = await fired_events(pool)
 
     assert datetime.fromisoformat(warning["data"]["fired_at"]) >= declared_at + timedelta(seconds=2)
+
+
+async def test_f7_a_batch_of_timers_queues_every_event_at_once_in_due_order_each_with_a_trace_of_its_own(database_url):
+    clock = FakeClock()
+    start = clock.now()
+    async with timers_pool(database_url) as pool:
+        events = await publish_process(pool, clock, start)
+        for n in range(40):
+            await declare(pool, clock, events, f"inc-{n}", start + timedelta(milliseconds=n))
+        clock.advance(timedelta(minutes=30))  # 120 due: each incident's page, handover warning and shift limit
+
+        await Scheduler(pool, clock, caught_up=always).tick()
+        rows = await pool.fetch("SELECT position, event FROM outbox ORDER BY position")
+
+    queued = [row["event"] for row in rows]
+    assert len(queued) == 120 and [event["position"] for event in queued] == [row["position"] for row in rows]
+    dues = [datetime.fromisoformat(event["data"]["due_at"]) for event in queued]
+    assert dues == sorted(dues)
+    assert len({event["traceparent"].split("-")[1] for event in queued}) == 120  # a trace per timer's firing
