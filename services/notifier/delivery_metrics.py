@@ -1,5 +1,6 @@
-"""What the delivery worker shows in /metrics: attempts and failures per channel (F8), how long an
-attempt takes and how long a delivery waited, and the endpoints' circuits (F14)."""
+"""What the notifier shows in /metrics: deliveries the consumers queued, the worker's attempts and failures
+per channel (F8), how long an attempt takes and how long a delivery waited, and the endpoints' circuits
+(F14)."""
 
 from datetime import datetime
 
@@ -21,6 +22,11 @@ CIRCUITS = Gauge(
     ["state"],
 )
 PARKED = Counter("warroom_notifier_endpoints_parked_total", "Times an endpoint was parked after failing")
+QUEUED = Counter(
+    "warroom_notifier_deliveries_queued_total",
+    "Deliveries queued, by channel and whether deferred to the recipient's hours",
+    ["channel", "deferred"],
+)
 IN_FLIGHT = Gauge("warroom_notifier_attempts_in_flight", "Delivery attempts in flight in this replica")
 DURATION = Histogram(
     "warroom_delivery_duration_seconds",

@@ -9,9 +9,9 @@ from functools import partial
 from typing import Any
 
 import asyncpg
-from prometheus_client import Counter
 
 from services.notifier import (
+    copies,
     deliveries,
     incidents,
     isolation,
@@ -23,6 +23,7 @@ from services.notifier import (
     readmodel,
     recipients,
 )
+from services.notifier.delivery_metrics import QUEUED
 from services.notifier.incidents import IncidentView, Summary
 from services.notifier.recipients import Notice
 from shared import projection
@@ -31,13 +32,6 @@ from shared.consumer import Handler
 from shared.contract import Envelope
 from shared.process.hours import reachable_at
 from shared.process.rules import Level, Rules
-
-QUEUED = Counter(
-    "warroom_notifier_deliveries_queued_total",
-    "Deliveries queued, by channel and whether deferred to the recipient's hours",
-    ["channel", "deferred"],
-)
-
 
 # The fields of event data that name a person, whom a message may mention by name.
 _PERSON_FIELDS = ("by", "to", "manager", "previous", "person", "paged", "worker", "declared_by")
@@ -61,7 +55,7 @@ async def handle_incident(conn: asyncpg.Connection, event: Envelope, *, options:
     if await projection.apply(conn, event):
         return
     if event.type == recipients.REPORT_FILED:
-        await forward_report(conn, event, options)
+        await copies.forward_report(conn, event, options.clock.now())
         return
     if not event.type.startswith(recipients.INCIDENT):
         return
@@ -135,6 +129,9 @@ async def tell(
         level, rules, named, link, description=messages.description(process, incident.severity), summary=summary
     )
     now = options.clock.now()
+    if level.chat_webhook_url and event.type.startswith(recipients.INCIDENT):
+        room_links = options.links.for_notice(incident.id, names.CHAT_ROOM, names.CHAT, None, now)
+        await copies.post_to_room(conn, event, incident, level, ctx.name, room_links, now)
     # The event that paged someone names the page their acknowledge link answers.
     page = event.sequence if event.type.startswith(recipients.INCIDENT) else None
     for person_id, person, notice in audience:
@@ -230,44 +227,6 @@ def _channels(person_id: str, person: dict | None, notice: Notice, options: Opti
         names.EMAIL: "no SMTP server is configured (WARROOM_SMTP_HOST)",
     }
     return [(wanted[0], None, " and ".join(missing[c] for c in wanted))]
-
-
-async def forward_report(conn: asyncpg.Connection, event: Envelope, options: Options) -> None:
-    """R12: a minor report goes to the current process's issue tracker, when it has one."""
-    url = Rules.of(await projection.process(conn)).issue_tracker_webhook
-    if not url:
-        return
-    data = event.data
-    payload = {
-        "report_id": data["id"],
-        "title": data["title"],
-        "description": data["description"],
-        "aspect": data["aspect"],
-        "filed_by": data["by"],
-        "event_type": event.type,
-        "reason": "minor_report",
-        "event": event.model_dump(mode="json"),
-        "message": f'Minor report "{data["title"]}" on "{data["aspect"]}" (R12): {data["description"]}',
-    }
-    if data.get("alerts"):  # filed for Alertmanager's alerts: the tracker gets them whole, labels and all
-        payload["alerts"] = data["alerts"]
-    await deliveries.queue(
-        conn,
-        id=names.delivery_id(event.id, names.ISSUE_TRACKER, names.ISSUE_TRACKER),
-        event_id=event.id,
-        event_type=event.type,
-        incident_id=None,
-        recipient=names.ISSUE_TRACKER,
-        channel=names.ISSUE_TRACKER,
-        reason="minor_report",
-        target=url,
-        payload=payload,
-        state="pending",
-        last_error=None,
-        now=options.clock.now(),
-        priority=isolation.COPY,
-    )
-    QUEUED.labels(names.ISSUE_TRACKER, "false").inc()
 
 
 async def subscribers(conn: asyncpg.Connection, event: Envelope, options: Options) -> None:

@@ -6,7 +6,7 @@ kernel's rule: ``shared.process.hours.reachable_at``.
 
 from datetime import timedelta
 
-from services.notifier.names import EMAIL, ISSUE_TRACKER, SUBSCRIPTION
+from services.notifier.names import CHAT, EMAIL, ISSUE_TRACKER, SUBSCRIPTION
 from shared.process.hours import ANY_HOUR
 
 # Which deliveries go first when several are due: pages and escalations, then the other notices
@@ -29,6 +29,8 @@ def priority(channel: str, reason: str, immediacy: str | None, reminder: bool) -
     """Where a delivery stands in the queue; ``reminder``: it was a timer's (a deadline reminder)."""
     if channel in (SUBSCRIPTION, ISSUE_TRACKER):
         return COPY
+    if channel == CHAT:  # the room hears of it beside the people: never before a page
+        return PERSONAL
     if reason in URGENT_REASONS or (immediacy == ANY_HOUR and not reminder):
         return URGENT
     return PERSONAL

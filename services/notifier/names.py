@@ -6,6 +6,12 @@ Pure: no SQL, HTTP or NATS here.
 import uuid
 
 WEBHOOK, EMAIL, SUBSCRIPTION, ISSUE_TRACKER = "webhook", "email", "subscription", "issue_tracker"
+# A level's chat room (its chat_webhook_url): the recipient of every post there, on the channel "chat".
+CHAT, CHAT_ROOM = "chat", "chat_room"
+# Phones: a person's Apprise URLs for these channels (phones.py).
+PHONE, SMS = "phone", "sms"
+# The channels that reach a person (their notification.delivered names them).
+PERSONAL = frozenset({WEBHOOK, EMAIL, PHONE, SMS})
 
 # Deliveries are named by what they deliver, so the same notice always has the same id: the
 # webhook-id a receiver de-duplicates on, whichever replica, restart or rebuild queues it.
@@ -17,9 +23,9 @@ def delivery_id(event_id: str, recipient: str, channel: str) -> str:
 
 
 def endpoint(channel: str, recipient: str, target: str | None) -> str | None:
-    """What a 410 Gone disables: a subscription, or a webhook URL; never an email address."""
+    """What a 410 Gone disables: a subscription, or a webhook URL (a chat room's too); never an email address."""
     if channel == SUBSCRIPTION:
         return f"subscription:{recipient}"
-    if channel in (WEBHOOK, ISSUE_TRACKER):
+    if channel in (WEBHOOK, ISSUE_TRACKER, CHAT):
         return target
     return None

@@ -64,10 +64,12 @@ class Delivery(BaseModel):
     event_type: str = Field(description="That event's type, e.g. warroom.incident.declared.v1")
     incident_id: str | None = Field(description="The incident it is about; null for one that is about none")
     recipient: str = Field(
-        description="Who it goes to: a person id, a subscription id, or `issue_tracker` (R12's minor reports)"
+        description="Who it goes to: a person id, a subscription id, `issue_tracker` (R12's minor reports) or "
+        "`chat_room` (the level's chat_webhook_url)"
     )
-    channel: Literal["webhook", "email", "subscription", "issue_tracker"] = Field(
-        description="How: the person's webhook_url, their email, a subscription's URL, the process's issue tracker"
+    channel: Literal["webhook", "email", "subscription", "issue_tracker", "chat", "phone", "sms"] = Field(
+        description="How: the person's webhook_url, their email, a subscription's URL, the process's issue tracker, "
+        "the level's chat room, or one of the person's Apprise URLs for phone or sms"
     )
     reason: str = Field(description="Why this recipient is told, e.g. paged, escalated, observer, status_update")
     state: Literal["pending", "delivered", "failed", "skipped", "refused", "disabled"] = Field(

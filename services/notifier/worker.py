@@ -260,7 +260,7 @@ class DeliveryWorker:
 
 async def _announce(conn: asyncpg.Connection, row: asyncpg.Record, at) -> None:
     """Queue ``notification.delivered`` in the transaction that marks the delivery delivered."""
-    person = row["channel"] in (names.WEBHOOK, names.EMAIL)
+    person = row["channel"] in names.PERSONAL
     data = validate(
         DELIVERED,
         {

@@ -80,6 +80,8 @@ def summarise(event_type: str, data: dict[str, Any], name: Name, steps: dict[str
             person=name(data.get("person")), kind=data.get("kind", "?"), step=f"“{(steps or {}).get(step, step)}”"
         )
     if event_type == "warroom.notification.delivered.v1":
+        if data["channel"] == "chat":
+            return f"The level's chat room was told ({data['reason']})"
         return f"{name(data.get('recipient'))} was notified by {data['channel']} ({data['reason']})"
     return _generic(event_type, data, name)
 

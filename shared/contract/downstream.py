@@ -40,7 +40,7 @@ class NotificationDelivered(Data):
     delivery_id: Key
     incident_id: Key | None = None
     recipient: PersonId | None = None
-    channel: Literal["webhook", "email", "subscription", "issue_tracker"]
+    channel: Literal["webhook", "email", "subscription", "issue_tracker", "chat", "phone", "sms"]
     reason: Annotated[str, Line(200)]
     event_id: Key
 

@@ -1,7 +1,8 @@
 """Prometheus Alertmanager in, end to end: a real Alertmanager (Debian's) sends its webhook to the incident
 service (a process) with a person's token; alerts are posted to Alertmanager's own API, never to Warroom.
-The notifier (a process) pages the SME, tells the manager of later and resolved alerts, and forwards the
-minor reports to the issue tracker (a local receiver)."""
+The notifier (a process) pages the SME, tells the manager of later and resolved alerts, posts each event
+that notifies anyone to level 1's chat room, and forwards the minor reports to the issue tracker (the chat
+room, the tracker and the SME's webhook: one local receiver)."""
 
 import httpx
 import pytest
@@ -46,6 +47,7 @@ async def _organisation(admin: httpx.AsyncClient, receiver: WebhookReceiver) -> 
     assert (await admin.put("/v1/directory/aspects/payments", json={"smes": [sam_id]})).status_code == 200
     process = (await admin.get("/v1/process")).json()
     process.update(alert_routes=ROUTES, issue_tracker_webhook=f"{receiver.url}/tracker")
+    process["levels"][0]["chat_webhook_url"] = f"{receiver.url}/room"  # level 1's chat room
     assert (await admin.put("/v1/process", json=process)).status_code == 200
     return token
 
@@ -70,6 +72,13 @@ async def test_alertmanager_fires_attaches_resolves_and_files_reports_through_a_
                 await am.post(admin, errors, latency)  # the same group: attached, never a second incident
                 [joined] = await eventually(lambda: told("alerts_attached"), timeout=20)
                 assert joined["incident_id"] == incident_id and "CheckoutLatency" in joined["message"]
+
+                room = await eventually(lambda: len(receiver.bodies("/room")) >= 2 and receiver.bodies("/room"))
+                declared, attached = room[:2]  # each event that notified someone, once, in order
+                assert set(declared) == {"text", "blocks"} and "acknowledge" not in str(declared)
+                assert declared["blocks"][0]["text"]["text"] == "CheckoutErrors: CheckoutErrors fires"
+                assert "Alertmanager declared it" not in declared["text"]  # the declaration: Ira declared it
+                assert "CheckoutLatency" in attached["blocks"][2]["text"]["text"]
 
                 await am.post(admin, resolved(errors), latency)
                 [ended] = await eventually(lambda: told("alerts_resolved"), timeout=20)
