@@ -14,7 +14,7 @@ from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
 from services.incident.policy import Actor, allowed
 from services.incident.tokens import TokenKeeping
 from shared.idempotency import Answer
-from shared.process import hours
+from shared.process import hours, secrets
 from shared.process.document import ProcessDocument, default_process
 from shared.process.rules import Rules
 from shared.projection import token_hash
@@ -217,8 +217,10 @@ class Organisation:
         if document.catch_all_sme:
             self.people.require_people("catch_all_sme", document.catch_all_sme)
         process = self.store.load(org.Process, org.PROCESS_ID, "process")
-        if document.document() != process.current:
-            process.publish(document.document(), by=actor.person_id, cites_postmortem=cites_postmortem)
+        # A secret read back masked (GET to someone not an admin) keeps the value it stands for.
+        proposed = secrets.unmasked(document.document(), process.current)
+        if proposed != process.current:
+            process.publish(proposed, by=actor.person_id, cites_postmortem=cites_postmortem)
             self.store.record_or_conflict(process)
         return process.current_version, process.current
 

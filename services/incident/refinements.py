@@ -10,6 +10,7 @@ from services.incident.errors import Conflict, Forbidden, Invalid
 from services.incident.incidents import in_turn
 from services.incident.policy import Actor, allowed
 from shared.idempotency import Answer
+from shared.process import secrets
 from shared.process.document import ProcessDocument, merge_patch
 
 
@@ -55,19 +56,18 @@ class Refinements:
             if process.has_applied(postmortem, action_item):
                 raise Conflict(f"{item} was already applied", rule="R17")
             document = _refined(process.current, change)
-            if document.catch_all_sme:
-                self.people.require_people("catch_all_sme", document.catch_all_sme)
-            process.publish(
-                document.document(), by=actor.person_id, cites_postmortem=postmortem, cites_action_item=action_item
-            )
+            if catch_all := document.get("catch_all_sme"):
+                self.people.require_people("catch_all_sme", catch_all)
+            process.publish(document, by=actor.person_id, cites_postmortem=postmortem, cites_action_item=action_item)
             self.store.record(process, answer=answer and answer(process.current_version, process.current))
             return process.current_version, process.current
 
         return in_turn(self.store, {"process"}, attempt)
 
 
-def _refined(current: dict, change: dict) -> ProcessDocument:
-    """The current process with the change merged in, valid and different, or the refusal."""
+def _refined(current: dict, change: dict) -> dict:
+    """The current process with the change merged in, valid and different, or the refusal. A secret the
+    change gives masked (``***``, as GET shows it to someone not an admin) keeps its current value."""
     try:
         document = ProcessDocument.model_validate(merge_patch(current, change))
     except ValidationError as exc:
@@ -75,6 +75,7 @@ def _refined(current: dict, change: dict) -> ProcessDocument:
         raise Invalid(
             "the change no longer fits the current process; nothing was changed", rule="R17", errors=errors
         ) from None
-    if document.document() == current:
+    proposed = secrets.unmasked(document.document(), current)
+    if proposed == current:
         raise Conflict("the change is already part of the current process", rule="R17")
-    return document
+    return proposed

@@ -14,6 +14,7 @@ from services.incident.deps import App, Caller, Reply
 from services.incident.schemas import RefinementIn, example
 from shared.openapi import answered_as, problems
 from shared.problems import Problem
+from shared.process import secrets
 from shared.process.document import ProcessDocument
 from shared.text import Line
 
@@ -74,9 +75,11 @@ def get_process(
     version: Annotated[int | None, Query(ge=1, description="This version rather than the current one")] = None,
 ):
     """The process in force, or an earlier version: every version is kept, and each incident follows the one
-    it was declared under (R17). Anyone signed in may read it."""
+    it was declared under (R17). Anyone signed in may read it; its webhook URLs (`issue_tracker_webhook`, each
+    level's `chat_webhook_url`) are secrets, shown only to admins — others read `***`, which a PUT takes as
+    the value it stands for."""
     number, document = app.organisation.process(version)
-    return {"version": number, **document}
+    return {"version": number, **(document if actor.admin else secrets.masked(document))}
 
 
 @router.put(
@@ -151,7 +154,7 @@ async def apply_process_refinement(body: RefinementIn, request: Request, app: Ap
         warnings = ProcessDocument.model_validate(document).warnings_found()
         return {
             "version": number,
-            **document,
+            **(document if actor.admin else secrets.masked(document)),  # an incident's manager may apply it
             "warnings": warnings,
             "cites_postmortem": body.postmortem,
             "cites_action_item": body.action_item,
