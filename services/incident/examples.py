@@ -106,6 +106,7 @@ EVENT: dict[str, Any] = {
     "data": {"person": WES, "by": ADA, "worked_seconds_last_24h": 0, "fresh": True},
     "sequence": 3,
     "position": 22,
+    "chainhash": "sha256:9b1f0c2d8e4a7356b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8",
 }
 
 ASPECT: dict[str, Any] = {"aspect": "payments", "smes": [ADA]}

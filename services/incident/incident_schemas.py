@@ -142,8 +142,8 @@ class EventsPage(BaseModel):
 
     model_config = example({"events": [examples.EVENT], "next": 3})
     events: list[dict] = Field(
-        description="CloudEvents 1.0 as published (docs/events.md), with `sequence` (the incident's) and "
-        "`position` (the store's)"
+        description="CloudEvents 1.0 as published (docs/events.md), with `sequence` (the incident's), "
+        "`position` (the store's) and, on an incident's events, `chainhash` (its link in the incident's hash chain)"
     )
     next: int | None = Field(description="Where to continue: the `after` of the next page; null at the end")
 

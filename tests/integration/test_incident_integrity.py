@@ -202,13 +202,15 @@ async def test_s8_a_chain_recomputed_after_an_edit_is_caught_by_the_last_event_p
 
 async def test_s8_integrity_needs_a_token_and_is_404_for_anything_but_an_incident(database_url, nats_url):
     async with incident_service(database_url, nats_url) as (client, app):
-        incident_id, token, _ = await _incident(client)
+        incident_id, token, version = await _incident(client)
         person, _ = await register(client, "Pat")
         unsigned = await client.get(f"/v1/incidents/{incident_id}/integrity", headers={"Authorization": ""})
         answers = [
             await client.get(f"/v1/incidents/{other}/integrity", headers=auth(token))
-            for other in ("6f1d8a52-8f1e-4d3c-9a57-0c7bde3c1b11", person, "not-an-id")
+            for other in ("6f1d8a52-8f1e-4d3c-9a57-0c7bde3c1b11", person, "not-an-id", "x" * 65)
         ]
+        after = await _integrity(client, incident_id, token)
     assert unsigned.status_code == 401
-    assert [a.status_code for a in answers] == [404, 404, 404]
+    assert [a.status_code for a in answers] == [404, 404, 404, 422]
     assert all(a.headers["content-type"] == "application/problem+json" for a in answers)
+    assert after["intact"] and after["events"] == version  # asking changes nothing

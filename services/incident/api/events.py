@@ -42,7 +42,8 @@ _EVENT = (
     '{"specversion": "1.0", "id": "39d9fae3-585a-5246-9e3d-355312fbb074", "source": "warroom/incident", '
     '"type": "warroom.incident.acknowledged.v1", "subject": "f7bd4305-028e-4f8b-b41b-e753e153bf37", '
     '"time": "2026-03-02T09:16:30Z", "datacontenttype": "application/json", '
-    '"data": {"person": "1a1cdda6-8d60-4192-80b7-665d27ed4228"}, "sequence": 2, "position": 21}'
+    '"data": {"person": "1a1cdda6-8d60-4192-80b7-665d27ed4228"}, "sequence": 2, "position": 21, '
+    '"chainhash": "sha256:3e7a1c9b5d2f4e6a8c0b1d3f5e7a9c2b4d6f8e0a1c3b5d7f9e2a4c6b8d0f1e3a"}'
 )
 _STREAMED = {
     "schema": {"type": "string", "description": "Server-Sent Events, each carrying a CloudEvent"},
@@ -98,7 +99,8 @@ def _json_api_only(opener: StreamOpener) -> None:
         "The incident's history as published CloudEvents, oldest first (R18: nothing is ever rewritten). "
         + _streamed("its history after `Last-Event-ID` (or `after`), then its events live")
         + " With `Accept: application/x-ndjson`: the whole history after `after` as JSON lines (the export an "
-        "offline check reads)."
+        "offline check reads: `warroom verify --file`). Each event carries the CloudEvents extension attribute "
+        "`chainhash`, its link in the incident's hash chain (S8, docs/events.md)."
     ),
 )
 async def list_incident_events(
