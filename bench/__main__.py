@@ -14,6 +14,7 @@ from bench import (
     baseline,
     p1_page_latency,
     p1b_dead_endpoints,
+    p1r_relay_catch_up,
     p2_command_throughput,
     p2b_declarations_one_aspect,
     p2c_scaling_out,
@@ -32,6 +33,7 @@ from bench.stack import Servers
 BENCHMARKS = {
     "p1": p1_page_latency.run,
     "p1b": p1b_dead_endpoints.run,
+    "p1-relay": p1r_relay_catch_up.run,
     "p2": p2_command_throughput.run,
     "p2b": p2b_declarations_one_aspect.run,
     "p2c": p2c_scaling_out.run,

@@ -16,6 +16,7 @@ recorded in the checkpoint's statement (published_heads.py), for the integrity c
 
 import asyncio
 import time
+from typing import Protocol
 
 import asyncpg
 from eventsourcing.persistence import Notification
@@ -55,9 +56,15 @@ def observe_lag(published: list[Envelope]) -> None:
         LAG.observe(max(0.0, now - envelope.time.timestamp()))
 
 
+class Budget(Protocol):
+    async def rest(self) -> None:
+        """Called after each batch: rests as long as the relay's share of the CPU asks (background.py)."""
+
+
 class Relay:
-    def __init__(self, app, js, pool: asyncpg.Pool, poll_interval: float = 0.5):
+    def __init__(self, app, js, pool: asyncpg.Pool, poll_interval: float = 0.5, budget: Budget | None = None):
         self.app, self.js, self.pool, self.poll_interval = app, js, pool, poll_interval
+        self.budget = budget
         self.wake = asyncio.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.failures = 0
@@ -104,6 +111,8 @@ class Relay:
             await published_heads.checkpoint(conn, position, published)
             POSITION.set(position)
             self.failures = 0
+            if self.budget is not None:
+                await self.budget.rest()
 
     async def _idle(self) -> None:
         await woken_or_timeout(self.wake, self.poll_interval)
