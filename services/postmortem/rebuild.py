@@ -10,6 +10,7 @@ the live consumers, which find them unapplied. Live consumers wait while it runs
 projection's tables), so it is safe, if briefly blocking, to run beside a running service.
 """
 
+import asyncio
 import sys
 
 import asyncpg
@@ -26,14 +27,22 @@ BATCH = 1000
 
 class PostmortemReplay:
     """Applies one batch of a stream's events at a time: organisation events one by one, in stream
-    order (a later change must win, as it did live), timeline rows all at once."""
+    order (a later change must win, as it did live), timeline rows all at once — written while the
+    next batch is fetched and decoded (``finish`` waits for the last)."""
 
     def __init__(self, conn: asyncpg.Connection):
         self.conn = conn
         self.seen: set[str] = set()  # a stream may hold an event twice (re-published after a crash)
         self.applied = 0
+        self.writing: asyncio.Future[None] | None = None
+
+    async def finish(self) -> None:
+        if self.writing is not None:
+            writing, self.writing = self.writing, None
+            await writing
 
     async def batch(self, events: list[Envelope]) -> None:
+        await self.finish()  # the connection does one thing at a time
         processed = {
             row["event_id"]
             for row in await self.conn.fetch(
@@ -48,7 +57,8 @@ class PostmortemReplay:
             self.applied += 1
             if not await projection.apply(self.conn, event) and (entry := entry_of(event)) is not None:
                 entries.append(entry)
-        await readmodel.add_entries(self.conn, entries)
+        if entries:
+            self.writing = asyncio.ensure_future(readmodel.add_entries(self.conn, entries))
 
 
 async def rebuild(pool: asyncpg.Pool, js, *, batch: int = BATCH) -> int:
@@ -56,8 +66,11 @@ async def rebuild(pool: asyncpg.Pool, js, *, batch: int = BATCH) -> int:
     async with pool.acquire() as conn, conn.transaction():
         await readmodel.clear(conn)
         replaying = PostmortemReplay(conn)
-        for consumer in CONSUMERS["postmortem"]:
-            await replay(js, consumer.stream.name, replaying.batch, batch=batch, owner="postmortem")
+        try:
+            for consumer in CONSUMERS["postmortem"]:
+                await replay(js, consumer.stream.name, replaying.batch, batch=batch, owner="postmortem")
+        finally:
+            await replaying.finish()
     return replaying.applied
 
 
