@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bench.admin import bearer
+from bench.cpu import cpu_seconds
 from bench.loadclient import Connection
 from bench.measure import ms, percentile
 from bench.p3_postmortem_history import PROCESS, TOKEN, PostmortemHistory
@@ -44,9 +45,13 @@ def history(now: datetime) -> PostmortemHistory:
     return made
 
 
-async def _time(http: Connection, samples: int) -> tuple[list[float], dict]:
-    durations, body = [], {}
+async def _time(http: Connection, samples: int, processes: dict[str, int | None]) -> tuple[list[float], dict, dict]:
+    """Each back-test's duration, the last answer, and the CPU seconds each process spent per back-test
+    (what the goal means on a machine busy with other work too)."""
+    durations, body, cpu = [], {}, {}
     for n in range(WARM_UP + samples):
+        if n == WARM_UP:
+            cpu = {name: cpu_seconds(pid) for name, pid in processes.items() if pid}
         started = time.perf_counter()
         response = await http.request("POST", "/v1/backtests", {"change": CHANGE})
         if n >= WARM_UP:
@@ -54,7 +59,8 @@ async def _time(http: Connection, samples: int) -> tuple[list[float], dict]:
         if response.status != 200:
             raise RuntimeError(f"POST /v1/backtests: {response.status} {response.body[:300]!r}")
         body = response.json()
-    return durations, body
+    spent = {name: (cpu_seconds(processes[name] or 0) - before) / samples for name, before in cpu.items()}
+    return durations, body, spent
 
 
 async def run(servers: Servers, baseline: float) -> None:
@@ -65,7 +71,8 @@ async def run(servers: Servers, baseline: float) -> None:
         rows = await feed(service.env["WARROOM_DATABASE_URL"], made)
         http = Connection(service.url, bearer(TOKEN), timeout=120.0)
         try:
-            durations, body = await _time(http, SAMPLES)
+            processes = {"post-mortem service": service.pid, "PostgreSQL": servers.pg_pid}
+            durations, body, cpu = await _time(http, SAMPLES, processes)
         finally:
             await http.close()
     summary = body["summary"]
@@ -76,7 +83,8 @@ async def run(servers: Servers, baseline: float) -> None:
         f"P10 back-test of {summary['incidents']} incidents ({rows / INCIDENTS:.0f} events each, "
         f"{incident_events:.0f} of them the incident's own): p50 {ms(percentile(durations, 50))} ms "
         f"max {ms(max(durations))} ms (goal ≤ 2000 ms), {summary['deviations_before']} deviations before and "
-        f"{summary['deviations_after']} after, {len(body['incidents'])} incidents answered · "
+        f"{summary['deviations_after']} after, {len(body['incidents'])} incidents answered; CPU per back-test "
+        f"{', '.join(f'{name} {ms(seconds)} ms' for name, seconds in cpu.items())} · "
         f"ratio p50 to one asyncpg INSERT: {percentile(durations, 50) / insert:.0f}",
         flush=True,
     )
