@@ -230,7 +230,7 @@ def test_r19_a_lower_freshness_limit_warns_about_a_worker_who_worked_longer_than
     assert incident.after.rows[-1].done_at == minutes(8 * 60 + 10)
 
 
-def test_a_process_back_tested_against_itself_reports_no_difference_and_says_so():
+def test_r17_a_process_back_tested_against_itself_reports_no_difference_and_says_so():
     history = History().add("worker_added", 10, person="cat", by="ann").add("status_updated", 200, worker="cat")
     judged, total = back_test([history.resolved(9 * 60)], {})
 
