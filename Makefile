@@ -27,12 +27,12 @@ lock:
 run: venv
 	$(VPY) -m tools.run
 
-# Static checks, run first by `make test` so CI enforces them (configuration: pyproject.toml).
-# The type check is configured (strict for shared/ and the domain packages) but not yet clean,
-# so it is its own target for now: `make typecheck`.
+# Static checks, run first by `make test` so CI enforces them (configuration: pyproject.toml):
+# ruff's lint and format check, and mypy (strict for shared/, client/ and the domain packages).
 lint: venv
 	$(VPY) -m ruff check .
 	$(VPY) -m ruff format --check .
+	$(VPY) -m mypy
 
 typecheck: venv
 	$(VPY) -m mypy
