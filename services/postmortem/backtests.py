@@ -126,10 +126,11 @@ async def run(
 
 
 async def beside_report(pool: asyncpg.Pool, report: dict[str, Any], now: datetime) -> dict[int, dict[str, Any]]:
-    """The back-test of each process refinement of a report not applied yet, on the last 90 days, by item:
-    its summary, or why it cannot be back-tested. The incidents are read once for all of them."""
+    """The back-test of each process refinement of a draft not applied yet, on the last 90 days, by item:
+    its summary, or why it cannot be back-tested. The incidents are read once for all of them. A published
+    report is frozen (R16), and none of its refinements can be applied any more: nothing is added to it."""
     items = [a for a in report["action_items"] if a["kind"] == "process_refinement" and not a["applied_version"]]
-    if not items:
+    if not items or report["state"] != "draft":
         return {}
     try:
         async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):

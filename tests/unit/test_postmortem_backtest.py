@@ -3,6 +3,7 @@ proposal, with outcomes computed by hand (a stricter shift limit, a shorter stat
 switched to waking hours, a new checklist step with a deadline), and the proposal validated as
 PUT /v1/process validates a document."""
 
+import asyncio
 import copy
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.postmortem.backtest import Judged, judge, summary
+from services.postmortem.backtests import beside_report
 from services.postmortem.domain import Story, fold
 from services.postmortem.proposals import ProposedProcess, Unfit, proposed
 from services.postmortem.replay import replay, replay_both
@@ -270,3 +272,10 @@ def test_r05_r19_the_stretches_reaching_a_moment_are_those_a_plain_search_finds(
     plain = [s for s in stretches if s.start <= minutes(at) and (s.end is None or s.end > since)]
     found = StretchIndex(stretches).reaching(minutes(at), since)
     assert sorted(found, key=lambda s: (s.start, s.end or T0)) == sorted(plain, key=lambda s: (s.start, s.end or T0))
+
+
+def test_r16_a_published_report_is_frozen_so_nothing_is_back_tested_beside_its_refinements():
+    refinement = {"id": 1, "kind": "process_refinement", "applied_version": None, "change": {}}
+    published = {"state": "published", "action_items": [refinement]}
+    # Nothing is read either: no database is given.
+    assert asyncio.run(beside_report(None, published, minutes(0))) == {}
