@@ -18,8 +18,19 @@ ADMIN_CREDENTIAL_ID = uuid5(NAMESPACE_URL, "warroom:admin-credential")
 TOKEN_INDEX_ID = uuid5(NAMESPACE_URL, "warroom:token-index")
 
 # What an admin, or the person, may change of a person (PATCH); the rest only an admin.
-OWN_FIELDS = frozenset({"email", "phone", "timezone", "working_hours", "waking_hours", "webhook_url"})
-FIELDS = ("name", "email", "timezone", "phone", "groups", "working_hours", "waking_hours", "webhook_url", "admin")
+OWN_FIELDS = frozenset({"email", "phone", "timezone", "working_hours", "waking_hours", "webhook_url", "apprise_urls"})
+FIELDS = (
+    "name",
+    "email",
+    "timezone",
+    "phone",
+    "groups",
+    "working_hours",
+    "waking_hours",
+    "webhook_url",
+    "admin",
+    "apprise_urls",
+)
 
 
 def token_id_for(token_hash: str) -> UUID:
@@ -32,6 +43,11 @@ def keyring_id(person_id: str) -> UUID:
 
 
 class Person(CheapCopy, Aggregate):
+    """``apprise_urls``: how the phone and sms channels reach them (None for every person registered or
+    edited before they existed: their events load without)."""
+
+    apprise_urls: dict | None = None
+
     @event("Registered")
     def __init__(
         self,
@@ -45,10 +61,11 @@ class Person(CheapCopy, Aggregate):
         waking_hours: dict | None,
         webhook_url: str | None,
         admin: bool,
+        apprise_urls: dict | None = None,
     ):
         self.name, self.email, self.timezone, self.phone = name, email, timezone, phone
         self.groups, self.working_hours, self.waking_hours = groups, working_hours, waking_hours
-        self.webhook_url, self.admin = webhook_url, admin
+        self.webhook_url, self.admin, self.apprise_urls = webhook_url, admin, apprise_urls
         self.active = True
 
     def hours(self) -> dict:
@@ -72,11 +89,12 @@ class Person(CheapCopy, Aggregate):
         webhook_url: str | None,
         admin: bool,
         by: str,
+        apprise_urls: dict | None = None,
     ) -> None:
         """The whole person as edited (a PATCH merged onto them), so the event says all of it."""
         self.name, self.email, self.timezone, self.phone = name, email, timezone, phone
         self.groups, self.working_hours, self.waking_hours = groups, working_hours, waking_hours
-        self.webhook_url, self.admin = webhook_url, admin
+        self.webhook_url, self.admin, self.apprise_urls = webhook_url, admin, apprise_urls
 
     @event("Deactivated")
     def deactivate(self, by: str, left_groups: list[str], left_aspects: list[str], revoked_tokens: list[str]) -> None:

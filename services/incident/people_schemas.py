@@ -1,16 +1,16 @@
 """Request and response bodies of people management and tokens (strict: unknown fields are 422)."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from services.incident import examples
-from services.incident.schemas import Clock, PersonIn, StrictBody, example
+from services.incident.schemas import AppriseUrl, Clock, PersonIn, StrictBody, example
 from shared.text import Email, Line, Name, Url
 
 # What only admins and the person see of someone; anyone else is shown null in their place.
-PRIVATE_FIELDS = ("phone", "webhook_url", "admin")
+PRIVATE_FIELDS = ("phone", "webhook_url", "admin", "apprise_urls")
 
 
 class WorkingHoursOut(BaseModel):
@@ -29,8 +29,8 @@ class WakingHoursOut(BaseModel):
 
 
 class PersonView(BaseModel):
-    """A person as the caller may see them: ``phone``, ``webhook_url`` and ``admin`` are null unless the
-    caller is an admin or the person."""
+    """A person as the caller may see them: ``phone``, ``webhook_url``, ``admin`` and ``apprise_urls`` are null
+    unless the caller is an admin or the person."""
 
     model_config = example(examples.PERSON)
     id: str = Field(description="The person's id")
@@ -44,6 +44,9 @@ class PersonView(BaseModel):
     webhook_url: str | None = Field(description="Their webhook; null if none, or not yours to see")
     admin: bool | None = Field(description="Whether they are an admin; null if not yours to see")
     active: bool = Field(description="false once deactivated: no token of theirs works, and no command names them")
+    apprise_urls: dict[str, str] | None = Field(
+        None, description="Their Apprise URL for phone and for sms; null if none, or not yours to see"
+    )
 
 
 class PeoplePage(BaseModel):
@@ -73,7 +76,8 @@ class WakingHoursPatch(StrictBody):
 
 class PersonPatch(StrictBody):
     """A JSON merge patch (RFC 7386) of a person: fields left out stay, null removes one (only phone,
-    waking_hours and webhook_url may be removed). The result is checked whole, exactly as a registration."""
+    waking_hours, webhook_url and apprise_urls may be removed). The result is checked whole, exactly as a
+    registration."""
 
     model_config = example(examples.PERSON_PATCH)
     name: Name | None = Field(None, description="Their name (admins only)")
@@ -87,6 +91,9 @@ class PersonPatch(StrictBody):
     waking_hours: WakingHoursPatch | None = Field(None, description="When they may be woken; null removes them")
     webhook_url: Url | None = Field(None, description="Their webhook; null removes it")
     admin: bool | None = Field(None, description="Whether they are an admin (admins only)")
+    apprise_urls: dict[Literal["phone", "sms"], AppriseUrl | None] | None = Field(
+        None, description="Their Apprise URL for phone and for sms, merged: null removes one, or (here) both"
+    )
 
 
 class Deactivated(PersonView):

@@ -2,7 +2,7 @@
 The incident's own answers are incident_schemas.py's; people's and tokens' people_schemas.py's."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -15,6 +15,9 @@ from shared.text import CLOCK, Aspect, Email, Id, Json, Line, Message, Name, Rea
 PersonRef = Id
 Clock = Annotated[str, Field(pattern=CLOCK)]
 Severity = Annotated[int, Field(ge=1, le=100)]
+# An Apprise URL (scheme://…, https://github.com/caronc/apprise): pover://, ntfys://, tgram://, json://, …
+AppriseUrl = Annotated[str, Line(2000, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")]
+AppriseUrls = dict[Literal["phone", "sms"], AppriseUrl]
 
 
 def _timezone(name: str) -> str:
@@ -70,6 +73,12 @@ class PersonIn(StrictBody):
     waking_hours: WakingHours | None = Field(None, description="When they may be woken; null: any hour")
     webhook_url: Url | None = Field(None, description="Where their webhook notifications are POSTed")
     admin: bool = Field(False, description="May configure Warroom: people, tokens, the process, the directory")
+    apprise_urls: AppriseUrls | None = Field(
+        None,
+        description="How the phone and sms channels reach them: an Apprise URL for each (pover://, ntfys://, "
+        "tgram://, signal://, twilio://, json://…); pages at any hour go there too. Secrets: shown only to "
+        "admins and the person",
+    )
 
 
 class TokenIn(StrictBody):

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from services.notifier import api, guard, handlers, readmodel, signing
 from services.notifier.channels import Mailer, Webhooks
 from services.notifier.notice_links import NoticeLinks
+from services.notifier.phones import Phones
 from services.notifier.settings import NotifierSettings, notifier_settings
 from services.notifier.worker import DeliveryWorker
 from shared import links, logs, outbox, runtime, web
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             poll_interval=settings.poll_interval,
             concurrency=settings.notifier_concurrency,
             on_delivered=publisher.wake.set,
+            phones=Phones(allowlist, settings.notifier_delivery_timeout),
         )
         app.state.infra, app.state.pool = infra, infra.pool
         app.state.signing_keys, app.state.secrets_generated = keys, generated

@@ -83,6 +83,27 @@ def forbidden(address: Address) -> bool:
     return not address.is_global or address.is_multicast
 
 
+def refusal(host: str, address: Address, allowlist: Allowlist) -> str | None:
+    """Why ``host`` may not be reached at ``address``, or None when it may."""
+    if forbidden(address) and not allowlist.allows(host, address):
+        return (
+            f"{host} resolves to {address}, a private, loopback or link-local address "
+            f"that is not allow-listed (WARROOM_WEBHOOK_ALLOWLIST)"
+        )
+    return None
+
+
+async def approve(host: str, port: int, allowlist: Allowlist) -> list[Address]:
+    """The addresses ``host`` resolves to, every one allowed; raises ForbiddenTarget, or OSError when DNS fails.
+    One bad address refuses the host: which address a connection would use is not ours to pick."""
+    host = host.lower().rstrip(".")
+    addresses = await _addresses(host, port)
+    for address in addresses:
+        if why := refusal(host, address, allowlist):
+            raise ForbiddenTarget(why)
+    return addresses
+
+
 async def resolve(url: str, allowlist: Allowlist) -> Target:
     """Check ``url`` and pin it to an approved address; raises ForbiddenTarget, or OSError when DNS fails."""
     try:
@@ -91,15 +112,7 @@ async def resolve(url: str, allowlist: Allowlist) -> Target:
         raise ForbiddenTarget(f"not a valid URL: {exc}") from exc
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ForbiddenTarget(f"{url!r}: only http and https URLs with a host can receive webhooks")
-    host = parsed.host.lower().rstrip(".")
-    addresses = await _addresses(host, parsed.port or (443 if parsed.scheme == "https" else 80))
-    # One bad address refuses the host: which address a connection would use is not ours to pick.
-    for address in addresses:
-        if forbidden(address) and not allowlist.allows(host, address):
-            raise ForbiddenTarget(
-                f"{host} resolves to {address}, a private, loopback or link-local address "
-                f"that is not allow-listed (WARROOM_WEBHOOK_ALLOWLIST)"
-            )
+    addresses = await approve(parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80), allowlist)
     pinned = parsed.copy_with(host=str(addresses[0]))
     # Host and TLS server name stay the URL's own, so virtual hosts and certificates still work.
     extensions = {"sni_hostname": parsed.host} if parsed.scheme == "https" else {}

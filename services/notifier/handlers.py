@@ -30,7 +30,7 @@ from shared import projection
 from shared.clock import Clock
 from shared.consumer import Handler
 from shared.contract import Envelope
-from shared.process.hours import reachable_at
+from shared.process.hours import ANY_HOUR, reachable_at
 from shared.process.rules import Level, Rules
 
 # The fields of event data that name a person, whom a message may mention by name.
@@ -140,7 +140,8 @@ async def tell(
         payload = _payload(event, incident, level, person_id, notice, told, urls)
         immediacy = notice.immediacy or level.immediacy
         not_before = reachable_at(person, immediacy, now)
-        for channel, target, error in _channels(person_id, person, notice, options):
+        urgent = notice.reason in notice_links.PAGES and immediacy == ANY_HOUR  # R11: wake whoever it takes
+        for channel, target, error in _channels(person_id, person, notice, options, urgent):
             queued = await deliveries.queue(
                 conn,
                 id=names.delivery_id(event.id, person_id, channel),
@@ -209,17 +210,24 @@ async def _audience(conn: asyncpg.Connection, notices: list[Notice]) -> list[tup
     return list(audience.values())
 
 
-def _channels(person_id: str, person: dict | None, notice: Notice, options: Options):
-    """(channel, target, why it is skipped or None) for each way this notice reaches this person."""
+def _channels(person_id: str, person: dict | None, notice: Notice, options: Options, urgent: bool = False):
+    """(channel, target, why it is skipped or None) for each way this notice reaches this person. The phone
+    and sms channels go to the person's Apprise URL for them, or else, as ever, to every other channel;
+    ``urgent`` (a page at any hour) goes to their phones too."""
     if person is None:
         return [(names.WEBHOOK, None, f"{person_id} is not a registered person")]
-    wanted = [notice.channel] if notice.channel else [names.WEBHOOK, names.EMAIL]
+    phones = person.get("apprise_urls") or {}
+    if notice.channel in (names.PHONE, names.SMS) and phones.get(notice.channel):
+        return [(notice.channel, phones[notice.channel], None)]
+    wanted = [notice.channel] if notice.channel in (names.WEBHOOK, names.EMAIL) else [names.WEBHOOK, names.EMAIL]
     out = []
     for channel in wanted:
         if channel == names.WEBHOOK and person.get("webhook_url"):
             out.append((channel, person["webhook_url"], None))
         elif channel == names.EMAIL and options.email:
             out.append((channel, person["email"], None))
+    if urgent:
+        out += [(channel, phones[channel], None) for channel in (names.PHONE, names.SMS) if phones.get(channel)]
     if out:
         return out
     missing = {

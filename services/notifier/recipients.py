@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.notifier.incidents import IncidentView
-from services.notifier.names import EMAIL, WEBHOOK
+from services.notifier.names import EMAIL, PHONE, SMS, WEBHOOK
 from shared.process.hours import ANY_HOUR, NEXT_BUSINESS_DAY
 from shared.process.rules import Level
 
@@ -17,8 +17,9 @@ OBSERVER_SUMMARY_DUE = "warroom.timer.observer_summary_due.v1"
 POSTMORTEM_PUBLISHED = "warroom.postmortem.published.v1"
 REPORT_FILED = "warroom.report.filed.v1"
 
-# The level's observer channel: no phone or SMS gateway here, so those reach people however they can be.
-_CHANNELS = {"webhook": WEBHOOK, "email": EMAIL}
+# The level's observer channel. Phone and SMS go to the person's Apprise URL for them (phones.py), and
+# reach a person without one however they can be reached (handlers._channels).
+_CHANNELS = {"webhook": WEBHOOK, "email": EMAIL, "phone": PHONE, "sms": SMS}
 
 
 @dataclass(frozen=True)

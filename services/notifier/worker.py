@@ -28,6 +28,7 @@ from services.notifier import deliveries, endpoints, guard, isolation, names, re
 from services.notifier.channels import AttemptOutcome, Mailer, Webhooks
 from services.notifier.delivery_metrics import ATTEMPTS, CIRCUITS, DURATION, GIVEN_UP, IN_FLIGHT, PARKED
 from services.notifier.delivery_metrics import delivered as observe_delivered
+from services.notifier.phones import Phones
 from shared import logs, outbox, tracing
 from shared.clock import Clock
 from shared.contract import validate
@@ -52,8 +53,10 @@ class DeliveryWorker:
         poll_interval: float,
         concurrency: int = 8,
         on_delivered: Callable[[], None] = lambda: None,
+        phones: Phones | None = None,
     ):
         self.pool, self.webhooks, self.mailer, self.clock = pool, webhooks, mailer, clock
+        self.phones = phones
         self.signing_keys, self.database_url = signing_keys, database_url
         self.poll_interval, self.concurrency = poll_interval, concurrency
         # Slots that endpoints which failed lately may take: the others are kept for healthy ones.
@@ -239,6 +242,10 @@ class DeliveryWorker:
             if self.mailer is None:
                 return AttemptOutcome(error="no SMTP server is configured (WARROOM_SMTP_HOST)")
             return await self.mailer.send(payload, row["target"], row["id"])
+        if channel in (names.PHONE, names.SMS):
+            if self.phones is None:
+                return AttemptOutcome(error="no phone gateway here (Apprise)", permanent=True)
+            return await self.phones.send(row["target"], payload)
         keys, content_type = self.signing_keys, "application/json"
         if channel == names.SUBSCRIPTION:
             # Read now, not at queueing: a rotation applies to retries of earlier deliveries too.

@@ -1,7 +1,7 @@
 """Organisation events: people, tokens, the SME directory, process versions, minor reports."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from shared.contract.alerts import Alert
 from shared.contract.base import Data, Key, PersonId
@@ -21,6 +21,10 @@ class WakingHours(Data):
     end: Annotated[str, Line(5)]
 
 
+# A person's Apprise URLs (https://github.com/caronc/apprise) per channel: how a phone or SMS reaches them.
+AppriseUrls = dict[Literal["phone", "sms"], Annotated[str, Line(2000)]]
+
+
 class PersonRegistered(Data):
     id: PersonId
     name: Name
@@ -32,6 +36,8 @@ class PersonRegistered(Data):
     waking_hours: WakingHours | None = None
     webhook_url: Annotated[str, Line(2000)] | None = None
     admin: bool = False
+    # How the phone and sms channels reach them (secrets: the URLs carry the providers' keys); None: no way.
+    apprise_urls: AppriseUrls | None = None
 
 
 class PersonUpdated(PersonRegistered):

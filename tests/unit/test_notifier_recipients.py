@@ -47,7 +47,8 @@ PROCESS = {
 LEVEL = Rules.of(PROCESS).level(1)
 OBSERVERS = [
     Notice("observer", "observer", group="executives", channel="email", immediacy="waking_hours"),
-    Notice("observer", "observer", person="cfo", channel=None, immediacy="any_hour"),
+    # sms: the person's Apprise URL for it, else every channel they have (handlers._channels decides).
+    Notice("observer", "observer", person="cfo", channel="sms", immediacy="any_hour"),
     Notice("observer", "observer", person="olga"),
 ]
 
@@ -197,7 +198,7 @@ def test_r07_observers_get_a_summary_of_the_workers_updates_each_status_cadence(
     # The level's observers with their own channel and immediacy, then the incident's.
     assert [(n.person or n.group, n.reason, n.channel, n.immediacy) for n in found] == [
         ("executives", "status_summary", "email", "waking_hours"),
-        ("cfo", "status_summary", None, "any_hour"),
+        ("cfo", "status_summary", "sms", "any_hour"),
         ("olga", "status_summary", None, None),
     ]
     assert notices("warroom.timer.observer_summary_due.v1", timer, replace(INCIDENT, status="resolved"), LEVEL) == []

@@ -101,7 +101,8 @@ async def list_people(
     responses=problems(404, said={404: _NOBODY}),
 )
 def get_person(person_id: PersonId, app: App, actor: Caller):
-    """Anyone signed in; `phone`, `webhook_url` and `admin` are null unless you are an admin or the person."""
+    """Anyone signed in; `phone`, `webhook_url`, `admin` and `apprise_urls` are null unless you are an admin or
+    the person."""
     return person_view(_as_dict(app.people.person(person_id)), actor)
 
 
@@ -124,7 +125,8 @@ def get_person(person_id: PersonId, app: App, actor: Caller):
 def update_person(person_id: PersonId, body: PersonPatch, app: App, actor: Caller):
     """A JSON merge patch (`application/merge-patch+json` or `application/json`), checked whole as a
     registration is; an invalid one changes nothing. An admin may change anything; the person their own
-    email, phone, timezone, working and waking hours and webhook_url — never their name, groups or admin."""
+    email, phone, timezone, working and waking hours, webhook_url and apprise_urls — never their name, groups
+    or admin."""
     patch = body.model_dump(mode="json", exclude_unset=True)
 
     def validate(merged: dict[str, Any]) -> dict[str, Any]:
