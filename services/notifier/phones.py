@@ -117,11 +117,11 @@ class Phones:
         if (server := named_server(service)) is not None:
             await self._check(*server)
         title = f"[Warroom] {payload.get('title', 'incident')}: {str(payload.get('reason', '')).replace('_', ' ')}"
+        links = payload.get("links") or {}
+        # The acknowledge link is in the message itself, last on its sentence (role_words.py).
         body = payload.get("message", "") + "".join(
-            f"\n{words}: {url}"
-            for kind, words in _LINK_WORDS.items()
-            if (url := (payload.get("links") or {}).get(kind))
-        )  # the acknowledge link is in the message itself, last on its sentence (role_words.py)
+            f"\n{w}: {links[k]}" for k, w in _LINK_WORDS.items() if links.get(k)
+        )
         try:
             async with asyncio.timeout(self.timeout):
                 return await asyncio.to_thread(self._notify, service, title, body)
