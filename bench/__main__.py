@@ -25,6 +25,7 @@ from bench import (
     p5_postmortem_html,
     p6_timer_lateness,
     p7_memory,
+    p8_alertmanager,
     p9_console,
     p10_backtest,
 )
@@ -44,6 +45,7 @@ BENCHMARKS = {
     "p5": p5_postmortem_html.run,
     "p6": p6_timer_lateness.run,
     "p7": p7_memory.run,
+    "p8": p8_alertmanager.run,
     "p9": p9_console.run,
     "p10": p10_backtest.run,
 }

@@ -7,7 +7,7 @@ room, the tracker and the SME's webhook: one local receiver)."""
 import httpx
 import pytest
 
-from tests.support.alertmanager import Alertmanager, config, firing, required, resolved
+from tests.support.alertmanager import Alertmanager, config, firing, post, required, resolved
 from tests.support.incident import ADMIN_TOKEN, PERSON, auth, eventually
 from tests.support.processes import ServiceProcess
 from tests.support.webhook import WebhookReceiver
@@ -59,7 +59,7 @@ async def test_alertmanager_fires_attaches_resolves_and_files_reports_through_a_
             token = await _organisation(admin, receiver)
             with Alertmanager(required(), tmp_path / "am", config(hook, token)) as am:
                 errors = firing("CheckoutErrors", group="checkout", team="payments", severity="page")
-                await am.post(admin, errors)
+                await post(admin, am, errors)
 
                 def told(reason: str) -> list[dict]:
                     return [b for b in receiver.bodies("/sam") if b["reason"] == reason]
@@ -69,7 +69,7 @@ async def test_alertmanager_fires_attaches_resolves_and_files_reports_through_a_
                 assert page["title"] == "CheckoutErrors: CheckoutErrors fires" and page["severity"] == 1
 
                 latency = firing("CheckoutLatency", group="checkout", team="payments", severity="page")
-                await am.post(admin, errors, latency)  # the same group: attached, never a second incident
+                await post(admin, am, errors, latency)  # the same group: attached, never a second incident
                 [joined] = await eventually(lambda: told("alerts_attached"), timeout=20)
                 assert joined["incident_id"] == incident_id and "CheckoutLatency" in joined["message"]
 
@@ -80,12 +80,12 @@ async def test_alertmanager_fires_attaches_resolves_and_files_reports_through_a_
                 assert "Alertmanager declared it" not in declared["text"]  # the declaration: Ira declared it
                 assert "CheckoutLatency" in attached["blocks"][2]["text"]["text"]
 
-                await am.post(admin, resolved(errors), latency)
+                await post(admin, am, resolved(errors), latency)
                 [ended] = await eventually(lambda: told("alerts_resolved"), timeout=20)
                 assert ended["incident_id"] == incident_id and "CheckoutErrors" in ended["message"]
 
-                await am.post(admin, firing("DiskFull", group="disk", team="storage"))  # no route matches
-                await am.post(admin, firing("SlowPage", group="slow", team="payments"))  # its route files a report
+                await post(admin, am, firing("DiskFull", group="disk", team="storage"))  # no route matches
+                await post(admin, am, firing("SlowPage", group="slow", team="payments"))  # its route files a report
 
                 def reports() -> dict[str, dict]:
                     return {b["aspect"]: b for b in receiver.bodies("/tracker")}
