@@ -36,17 +36,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         )
         runtime.keep_request_tables(infra)
         keys, generated = await _signing_keys(infra.pool, settings)
-        # No proxies from the environment (they would bypass the SSRF guard's pinned address),
-        # and no redirects (a public URL could otherwise bounce the POST to a private one).
-        # Every phase bounded (connect within 3 s at most, each read and write within the budget),
-        # and the whole attempt within the budget too (channels.Webhooks).
-        budget = settings.notifier_delivery_timeout
-        client = httpx.AsyncClient(
-            timeout=httpx.Timeout(budget, connect=min(budget, 3.0)),
-            limits=httpx.Limits(max_connections=4 * settings.notifier_concurrency),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        client = _webhook_client(settings)
         publisher = outbox.Publisher(infra.pool, infra.js, OUTBOX_LOCK, settings.poll_interval)
         worker = DeliveryWorker(
             infra.pool,
@@ -88,6 +78,20 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     for router in api.ROUTERS:
         app.include_router(router)
     return app
+
+
+def _webhook_client(settings: NotifierSettings) -> httpx.AsyncClient:
+    """No proxies from the environment (they would bypass the SSRF guard's pinned address), and no
+    redirects (a public URL could otherwise bounce the POST to a private one). Every phase bounded
+    (connect within 3 s at most, each read and write within the budget), and the whole attempt within
+    the budget too (channels.Webhooks)."""
+    budget = settings.notifier_delivery_timeout
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(budget, connect=min(budget, 3.0)),
+        limits=httpx.Limits(max_connections=4 * settings.notifier_concurrency),
+        follow_redirects=False,
+        trust_env=False,
+    )
 
 
 async def _signing_keys(pool: asyncpg.Pool, settings: NotifierSettings) -> tuple[list[str], bool]:
