@@ -1,5 +1,6 @@
-"""S6: schemathesis fuzzes every operation of the timers API, signed in with a valid token:
-no 5xx, and every answer conforms to the OpenAPI document (status, media type, body schema)."""
+"""S6: schemathesis fuzzes every operation of the timers API, signed in with a valid token of a person who is
+no admin: no 5xx, every answer conforms to the OpenAPI document (status, media type, body schema), errors
+are problems, and an invalid input the service accepts fails the run."""
 
 import asyncio
 
@@ -11,17 +12,25 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
 
 from services.timers.bootstrap import create_app
 from shared.settings import Settings
-from tests.support.fuzzing import UNTHROTTLED
+from tests.support.fuzzing import UNTHROTTLED, credentials, errors_are_problem_details
 from tests.support.incident import eventually
 from tests.support.timers import TOKEN, level, listed, process, signed_in, streams
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    errors_are_problem_details,
+    negative_data_rejection,  # checks negative cases only
+]
 EXAMPLES = 30
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -40,7 +49,7 @@ def fuzz(operation, client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) 
         )
     )
     def check(case):
-        request = case.as_transport_kwargs(base_url=str(client.base_url), headers=AUTH)
+        request = case.as_transport_kwargs(base_url=str(client.base_url), headers=credentials(case, AUTH))
         response = asyncio.run_coroutine_threadsafe(
             client.request(
                 request["method"],
@@ -72,7 +81,9 @@ async def test_s6_fuzzing_the_timers_api_finds_no_server_error_and_no_answer_off
             schema = schemathesis.openapi.from_dict(app.openapi())
             operations = [result.ok() for result in schema.get_all_operations()]
             loop = asyncio.get_running_loop()
-            sent = [await asyncio.to_thread(fuzz, operation, client, loop) for operation in operations]
+            # No token of its own: each case says what it sends (a negative one may leave the token out).
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=client.base_url) as bare:
+                sent = [await asyncio.to_thread(fuzz, operation, bare, loop) for operation in operations]
 
             nul = await client.get("/v1/timers", params={"incident_id": "inc\x00-1"})
 

@@ -1,4 +1,5 @@
-"""What every service's schemathesis run (S6) checks: no 5xx, answers as documented, errors as problems."""
+"""What every service's schemathesis run (S6) checks: no 5xx, answers as documented, errors as problems, and
+in negative mode (invalid data) a refusal: an invalid input the service accepts fails the run."""
 
 from collections.abc import Callable
 
@@ -6,8 +7,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.errors import FailureGroup
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import negative_data_rejection, response_schema_conformance
 
 
 def errors_are_problem_details(ctx, response, case) -> None:
@@ -21,6 +23,8 @@ def errors_are_problem_details(ctx, response, case) -> None:
 
 
 CHECKS = [not_a_server_error, response_schema_conformance, errors_are_problem_details]
+# Invalid data must be refused (4xx): schemathesis knows which part of each case it made invalid.
+CHECKS_BY_MODE = {GenerationMode.POSITIVE: CHECKS, GenerationMode.NEGATIVE: [*CHECKS, negative_data_rejection]}
 
 # Settings overrides for a fuzzed service: schemathesis sends far more than S7's default burst.
 UNTHROTTLED = {"rate_limit_per_second": 1e6, "rate_limit_burst": 1_000_000}
@@ -32,29 +36,49 @@ BOTH_MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 def fuzz_operations(
     schema, *, max_examples: int, headers: dict[str, str], aim: Callable[[object], None], modes=BOTH_MODES
 ) -> list[str]:
-    """Every operation in each mode, ``aim(case)`` pointing half the cases at things that exist;
-    the failures found, one line each (every operation runs even after one fails)."""
+    """Every operation in each mode, ``aim(case)`` pointing half the cases at things that exist (in negative
+    mode the path only: aiming the body could make the invalid part valid); the failures found, one line
+    each (every operation runs even after one fails)."""
     failures = []
     for result in schema.get_all_operations():
         operation = result.ok()
         for mode in modes:
-
-            @given(case=operation.as_strategy(generation_mode=mode), aimed=st.booleans())
-            @settings(
-                max_examples=max_examples,
-                deadline=None,
-                database=None,
-                derandomize=True,
-                phases=[Phase.explicit, Phase.generate],
-                suppress_health_check=list(HealthCheck),
-            )
-            def run(case, aimed):
-                if aimed:
-                    aim(case)
-                case.call_and_validate(headers=headers, checks=CHECKS)
-
             try:
-                run()
+                _fuzz(operation, mode, max_examples, headers, aim)
             except (AssertionError, FailureGroup) as failure:  # collected, reported together
                 failures.append(f"{mode.value} {operation.label}: {str(failure).strip()[:2000]}")
     return failures
+
+
+def credentials(case, headers: dict[str, str]) -> dict[str, str]:
+    """The caller's headers, but for a negative case whose invalid part is the missing Authorization: sent
+    without it (a refusal is then what is expected), not mended by the caller's token."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_negative or not meta.is_negative_at(ParameterLocation.HEADER):
+        return headers
+    if "authorization" in {name.lower() for name in (case.headers or {})}:
+        return headers
+    return {name: value for name, value in headers.items() if name.lower() != "authorization"}
+
+
+def _fuzz(operation, mode: GenerationMode, max_examples: int, headers: dict[str, str], aim) -> None:
+    negative, checks = mode == GenerationMode.NEGATIVE, CHECKS_BY_MODE[mode]
+
+    @given(case=operation.as_strategy(generation_mode=mode), aimed=st.booleans())
+    @settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case, aimed):
+        if aimed:
+            body = case.body
+            aim(case)
+            if negative:
+                case.body = body
+        case.call_and_validate(headers=credentials(case, headers), checks=checks)
+
+    run()
