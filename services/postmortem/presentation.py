@@ -65,6 +65,16 @@ def durations(doc: dict) -> list[tuple[str, str]]:
     ]
 
 
+def _alert(alert: dict) -> tuple[str, str]:
+    """An Alertmanager alert of the problem, quoted: its name and summary, description, when, labels."""
+    said = f"{alert['name']}" + (f": “{alert['summary']}”" if alert.get("summary") else "")
+    if alert.get("description"):
+        said += f" — {alert['description']}"
+    ended = f", resolved {when(alert['resolved_at'])}" if alert.get("resolved_at") else ", still firing"
+    labels = ", ".join(f"{key}={value}" for key, value in sorted(alert["labels"].items()))
+    return "Alert", f"{said} (firing since {when(alert['starts_at'])}{ended}; labels {labels})"
+
+
 def facts(section: dict, doc: dict) -> list[tuple[str, str]]:
     """The generated facts of a section, as (label, value) lines."""
     g = section["generated"]
@@ -84,7 +94,11 @@ def facts(section: dict, doc: dict) -> list[tuple[str, str]]:
                 rows.append(("Closed", when(g["closed_at"])))
             if g["coverage_gap"]:
                 rows.append(("Coverage gap", f"no SME covers “{g['aspect']}”; the catch-all SME was paged (R10)"))
-            return rows + [("Process", f"version {g['process_version']}")]
+            return (
+                rows
+                + [_alert(alert) for alert in g.get("alerts", [])]
+                + [("Process", f"version {g['process_version']}")]
+            )
         case "handling":
             changes = (
                 "; ".join(

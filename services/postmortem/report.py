@@ -5,6 +5,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from services.postmortem import alerts
 from services.postmortem.adherence import Hours, Name, evaluate
 from services.postmortem.domain import ROLES, Story
 from services.postmortem.summaries import names_needed, quote, summarise
@@ -190,6 +191,7 @@ def _facts(
         return None if pid is None else _named(pid, name)
 
     types = Counter(e.type.removeprefix("warroom.incident.").removesuffix(".v1") for e in entries)
+    fired = alerts.recorded(entries)  # Alertmanager's, when it declared the incident or joined it
     return {
         "problem": {
             "title": story.title,
@@ -205,6 +207,7 @@ def _facts(
             "highest_severity": min(v.level for v in story.visits),
             "process_version": story.process_version,
             "coverage_gap": story.coverage_gap,
+            **({"alerts": fired} if fired else {}),
         },
         "participants": _participants(story, people, name),
         "cause": {},

@@ -7,6 +7,7 @@ read model identical to the live one whatever order the consumers ran in.
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from services.postmortem import alerts
 from services.postmortem.wording import human
 
 Name = Callable[[str | None], str]
@@ -62,6 +63,8 @@ def names_needed(entries: Iterable[tuple[str | None, dict[str, Any]]]) -> set[st
 
 def quote(event_type: str, data: dict[str, Any]) -> str | None:
     """The words of a status update, public update, briefing, … exactly as written; None for other events."""
+    if event_type in alerts.TYPES:  # Alertmanager's alerts: their summaries, descriptions and labels
+        return alerts.quoted(data.get("alerts") or []) or None
     fields = QUOTED.get(event_type)
     if not fields:
         return None
@@ -141,6 +144,8 @@ def _incident(kind: str, d: dict[str, Any], name: Name, steps: dict[str, str]) -
             return f"{by} reopened the incident: {d['reason']}"
         case "closed":
             return "The post-mortem was published; the incident is closed (R16)"
+        case "alerts_attached" | "alerts_resolved":
+            return alerts.sentence(f"warroom.incident.{kind}.v1", d)
     return _generic(f"warroom.incident.{kind}.v1", d, name)
 
 
