@@ -38,7 +38,7 @@ async def refinement_item(world: World, target: Target) -> None:
     """A process-refinement action item on the target incident's post-mortem, as the post-mortem service
     publishes it; its change is new each time, so applying it always changes the process."""
     assert target.incident is not None
-    change = {"worker_fresh_for": f"PT{10 + next(world.serial)}H"}
+    change = {"worker_fresh_for": f"PT{601 + next(world.serial)}M"}
     data = {"incident_id": target.incident["id"], "item_id": 1, "kind": "process_refinement", "title": "fresher"}
     data |= {"owner": world.org.id("Mia"), "by": world.org.id("Mia"), "change": change}
     subject = data["incident_id"]
