@@ -30,7 +30,7 @@ from tests.support.sse import served
 
 LINK_SECRET = "s2-matrix-link-secret-0123456789abcdef"
 # The matrix sends hundreds of requests, failed authentications among them, from one address.
-SETTINGS = {
+SETTINGS: dict[str, Any] = {
     "link_secrets": LINK_SECRET,
     "rate_limit_per_second": 1e6,
     "rate_limit_burst": 1_000_000,
