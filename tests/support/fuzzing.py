@@ -2,6 +2,7 @@
 in negative mode (invalid data) a refusal: an invalid input the service accepts fails the run."""
 
 from collections.abc import Callable
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -27,7 +28,7 @@ CHECKS = [not_a_server_error, response_schema_conformance, errors_are_problem_de
 CHECKS_BY_MODE = {GenerationMode.POSITIVE: CHECKS, GenerationMode.NEGATIVE: [*CHECKS, negative_data_rejection]}
 
 # Settings overrides for a fuzzed service: schemathesis sends far more than S7's default burst.
-UNTHROTTLED = {"rate_limit_per_second": 1e6, "rate_limit_burst": 1_000_000}
+UNTHROTTLED: dict[str, Any] = {"rate_limit_per_second": 1e6, "rate_limit_burst": 1_000_000}
 
 
 BOTH_MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
