@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import nats
 import psycopg
 from psycopg import sql
 
@@ -165,6 +166,7 @@ async def world_of(pg_server, nats_server) -> AsyncIterator[World]:
     name = f"wr_{secrets.token_hex(6)}"
     with psycopg.connect(pg_server.url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    await fresh_streams(nats_server.url)
     database_url = urlsplit(pg_server.url)._replace(path="/" + name).geturl()
     try:
         async with served(database_url, nats_server.url, **SETTINGS) as (served_client, app):
@@ -180,6 +182,20 @@ async def world_of(pg_server, nats_server) -> AsyncIterator[World]:
     finally:
         with psycopg.connect(pg_server.url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+async def fresh_streams(nats_url: str) -> None:
+    """Every JetStream stream deleted, as tests/conftest.py's ``nats_url`` does for each test: an earlier
+    module's events (the built-in admin's among them, whose ids recur) would be taken for this one's, or
+    dropped as duplicates of them."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        for info in await js.streams_info():
+            if info.config.name:
+                await js.delete_stream(info.config.name)
+    finally:
+        await nc.close()
 
 
 async def console_session(browser: httpx.AsyncClient, token: str) -> None:
