@@ -24,16 +24,16 @@ from services.incident.api import (
 )
 from services.incident.api.tokens import router as tokens_router
 from services.incident.application import IncidentApplication
-from services.incident.background import Background
 from services.incident.errors import NotFound, Refused
 from services.incident.live import LiveEvents
 from services.incident.recorder import LockedInsertRecorder
+from services.incident.relay import Relay
 from services.incident.token_usage import TokenUsage
 from shared import db, logs, natsio, problems, runtime, web
 from shared.clock import Clock
 from shared.contract import CONSUMERS
 from shared.problems import Problem
-from shared.runtime import Infrastructure
+from shared.runtime import Infrastructure, start_consumers
 from shared.settings import Settings
 
 SCHEMA = "incident"
@@ -91,11 +91,11 @@ async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, Incid
     for declared in CONSUMERS[SCHEMA]:
         await natsio.ensure_consumer(js, declared, ack_wait=settings.ack_wait)
     infra = Infrastructure(settings, pool, nc, js)
-    # The relay and the consumers on a thread of their own, out of the request path.
-    background = Background(application, settings, handlers.by_durable(application))
-    application.on_saved = background.notify
-    infra.spawn(background.run(), "background")
+    relay = Relay(application, js, pool, settings.poll_interval)
+    application.on_saved = relay.notify
+    infra.spawn(relay.run(), "relay")
     runtime.keep_request_tables(infra)
+    start_consumers(infra, SCHEMA, handlers.by_durable(application))
     return infra, application
 
 

@@ -7,6 +7,11 @@ A crash between publish and checkpoint re-publishes with the same event ids, whi
 JetStream and the consumers drop as duplicates. Notification ids may have gaps (rolled-back
 inserts); the store's table lock makes ids commit in order, so none is skipped.
 
+The relay shares the event loop that answers requests, so a catch-up must not hold it: the events of a
+batch are made and sent a slice at a time, the loop's other work between slices, and the relay keeps to
+``CPU_SHARE`` of one core (its own CPU time, ``CpuBudget``), resting when over it. (A thread of its own was
+measured worse: its CPU in Python holds the interpreter's lock against the requests' threads.)
+
 Each event is published with the trace context it was stored in (``traceparent``, the CloudEvents
 distributed-tracing extension; traced_events.py), and its lag (stored to acknowledged by JetStream)
 is measured: ``warroom_relay_lag_seconds``. An incident event also carries its ``chainhash`` (the CloudEvents
@@ -16,7 +21,8 @@ recorded in the checkpoint's statement (published_heads.py), for the integrity c
 
 import asyncio
 import time
-from typing import Protocol
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import asyncpg
 from eventsourcing.persistence import Notification
@@ -32,6 +38,10 @@ log = logs.get(__name__)
 
 RELAY_LOCK = 7_431_100
 BATCH = 500
+# Events made and sent between two turns of the loop, which also answers requests: none waits for more.
+SLICE = 50
+CPU_SHARE = 0.5  # of one core, for the relay while it catches up
+PUBLISHED_WITHIN = 10.0  # seconds for JetStream to acknowledge a batch
 POSITION = Gauge("warroom_relay_position", "Last notification id published and checkpointed")
 LAG = Histogram(
     "warroom_relay_lag_seconds",
@@ -56,15 +66,31 @@ def observe_lag(published: list[Envelope]) -> None:
         LAG.observe(max(0.0, now - envelope.time.timestamp()))
 
 
-class Budget(Protocol):
+class CpuBudget:
+    """The relay's own CPU time (the spans it reports, ``spending``) kept to ``share`` of one core: ``rest``
+    yields to the loop at least, and sleeps while the relay is over its share since it last rested."""
+
+    def __init__(self, share: float = CPU_SHARE):
+        self.share, self.used, self.since = share, 0.0, time.monotonic()
+
+    @contextmanager
+    def spending(self) -> Iterator[None]:
+        started = time.thread_time()
+        try:
+            yield
+        finally:
+            self.used += time.thread_time() - started
+
     async def rest(self) -> None:
-        """Called after each batch: rests as long as the relay's share of the CPU asks (background.py)."""
+        owed = self.used / self.share - (time.monotonic() - self.since)
+        await asyncio.sleep(max(0.0, owed))  # sleep(0): the requests waiting on the loop go first
+        self.used, self.since = 0.0, time.monotonic()
 
 
 class Relay:
-    def __init__(self, app, js, pool: asyncpg.Pool, poll_interval: float = 0.5, budget: Budget | None = None):
+    def __init__(self, app, js, pool: asyncpg.Pool, poll_interval: float = 0.5):
         self.app, self.js, self.pool, self.poll_interval = app, js, pool, poll_interval
-        self.budget = budget
+        self.budget = CpuBudget()
         self.wake = asyncio.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.failures = 0
@@ -104,15 +130,27 @@ class Relay:
                 await self._idle()
                 continue
             # The checkpoint moves only once JetStream has acknowledged the whole batch.
-            published = envelopes(self.app, notifications)
-            await natsio.publish_batch(self.js, published)
+            published = await self._publish(notifications)
             observe_lag(published)
             position = notifications[-1].id
             await published_heads.checkpoint(conn, position, published)
             POSITION.set(position)
             self.failures = 0
-            if self.budget is not None:
-                await self.budget.rest()
+
+    async def _publish(self, notifications: list[Notification]) -> list[Envelope]:
+        """Make and send the batch's events ``SLICE`` at a time, resting between slices as the budget asks
+        (the loop it runs on answers requests), the whole batch in flight; then wait for every acknowledgement."""
+        published: list[Envelope] = []
+        acks = []
+        for start in range(0, len(notifications), SLICE):
+            with self.budget.spending():
+                made = envelopes(self.app, notifications[start : start + SLICE])
+                acks += [await natsio.publish_async(self.js, envelope) for envelope in made]
+            published += made
+            await self.budget.rest()
+        async with asyncio.timeout(PUBLISHED_WITHIN):
+            await asyncio.gather(*acks)
+        return published
 
     async def _idle(self) -> None:
         await woken_or_timeout(self.wake, self.poll_interval)
