@@ -1,5 +1,6 @@
 """The relay: every stored event reaches JetStream once, in store order, across restarts and outages."""
 
+import asyncio
 from collections import defaultdict
 
 from tests.support.downstream import Downstream
@@ -88,7 +89,14 @@ async def test_f2_commands_are_accepted_while_nats_is_down_and_every_consumer_ap
     keeps what it could not publish), and once NATS is back the stream and every consumer downstream
     (timers, notifier, post-mortem, running as processes throughout) have each stored event once."""
     env = environment(database_url, nats_url)
-    service = incident_service(database_url, nats_url, ack_wait=float(env["WARROOM_ACK_WAIT"]))
+    # As the processes are configured (tests/support/system.py): no rate limit, a quick redelivery.
+    service = incident_service(
+        database_url,
+        nats_url,
+        ack_wait=float(env["WARROOM_ACK_WAIT"]),
+        rate_limit_per_second=float(env["WARROOM_RATE_LIMIT_PER_SECOND"]),
+        rate_limit_burst=int(env["WARROOM_RATE_LIMIT_BURST"]),
+    )
     async with running(DOWNSTREAM, env, tmp_path) as services, service as (client, _):
         await eventually(lambda: _published_process(nats_url))
         load = await Load.prepared(client)
@@ -97,7 +105,8 @@ async def test_f2_commands_are_accepted_while_nats_is_down_and_every_consumer_ap
             await load.answers(10)
             nats_server.stop()
             try:
-                await load.answers(len(load.answered) + 40)  # all answered while NATS is down
+                # Down for 3 s at least, and 40 commands answered meanwhile.
+                await asyncio.gather(load.answers(len(load.answered) + 40), asyncio.sleep(3))
             finally:
                 nats_server.start()
             await load.answers(len(load.answered) + 10)

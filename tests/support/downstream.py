@@ -122,7 +122,9 @@ class Downstream:
         """Waits until every consumer has caught up and every effect is there, then checks once more with
         nothing left to deliver: each stored event's effect exactly once in every read model."""
         deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {self.token}"}, timeout=30) as client:
+        # Idle connections dropped before uvicorn's keep-alive (5 s) closes them under a request.
+        admin, pool = {"Authorization": f"Bearer {self.token}"}, httpx.Limits(keepalive_expiry=2.0)
+        async with httpx.AsyncClient(headers=admin, timeout=30, limits=pool) as client:
             while True:
                 found = await self._all_mismatches(client, histories) if await caught_up(nats_url) else ["lagging"]
                 if not found or time.monotonic() > deadline:

@@ -23,37 +23,53 @@ async def organise(client: httpx.AsyncClient) -> dict[str, tuple[str, str]]:
 
 
 async def history(client: httpx.AsyncClient, incident_id: str) -> list[dict]:
-    response = await client.get(f"/v1/incidents/{incident_id}/events", params={"limit": 1000})
-    assert response.status_code == 200, response.text
-    events: list[dict] = response.json()["events"]
+    """The incident's stored events, every page of them."""
+    events: list[dict] = []
+    after: int | None = 0
+    while after is not None:
+        response = await client.get(f"/v1/incidents/{incident_id}/events", params={"limit": 1000, "after": after})
+        assert response.status_code == 200, response.text
+        events += response.json()["events"]
+        after = response.json()["next"]
     return events
 
 
 class Load:
     """Declarations and worker additions/removals from many tasks; remembers every command answered 2xx.
 
-    ``pause`` spaces each task's commands (seconds), for a load that runs for minutes (F12)."""
+    For a load that runs for minutes (F12), ``pause`` spaces each task's commands (seconds) and ``spread``
+    moves each worker on to the newest incident whenever they have just been removed, so that no history
+    grows without end."""
 
-    def __init__(self, client: httpx.AsyncClient, incidents: list[str], workers: list[str], pause: float = 0.0):
-        self.client, self.incidents, self.workers, self.pause = client, incidents, workers, pause
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        incidents: list[str],
+        workers: list[str],
+        pause: float = 0.0,
+        spread: bool = False,
+    ):
+        self.client, self.incidents, self.workers = client, incidents, workers
+        self.pause, self.spread = pause, spread
         self.answered: list[tuple[str, int, str, str | None]] = []  # (incident, version, event type, person)
         self.declared: list[str] = []
         self.statuses: Counter[int] = Counter()
         self.stopping = asyncio.Event()
 
     @classmethod
-    async def prepared(cls, client: httpx.AsyncClient, pause: float = 0.0) -> "Load":
-        """The organisation, six people to add as workers and four incidents to add them to."""
+    async def prepared(cls, client: httpx.AsyncClient, pause: float = 0.0, spread: bool = False) -> "Load":
+        """The organisation, six people to add as workers (twelve when spread) and four incidents."""
         await organise(client)
-        workers = [(await register(client, f"Worker{n}"))[0] for n in range(6)]
+        workers = [(await register(client, f"Worker{n}"))[0] for n in range(12 if spread else 6)]
         incidents = [(await client.post("/v1/incidents", json=DECLARATION)).json()["id"] for _ in range(4)]
-        return cls(client, incidents, workers, pause)
+        return cls(client, incidents, workers, pause, spread)
 
     def start(self) -> list[asyncio.Task]:
         tasks = [asyncio.create_task(self._declare()) for _ in range(2)]
+        # Spread, each worker has one task (two would meet on the newest incident); else two, on two incidents.
         return tasks + [
             asyncio.create_task(self._toggle(self.incidents[n % len(self.incidents)], worker))
-            for n, worker in enumerate(self.workers * 2)
+            for n, worker in enumerate(self.workers if self.spread else self.workers * 2)
         ]
 
     async def _declare(self) -> None:
@@ -77,6 +93,8 @@ class Load:
             if response.status_code == 200:
                 kind = "worker_added" if adding else "worker_removed"
                 self.answered.append((incident, response.json()["version"], f"warroom.incident.{kind}.v1", worker))
+                if not adding and self.spread and self.declared:
+                    incident = self.declared[-1]
                 adding = not adding
             elif response.json().get("rule") == "R01":
                 # An earlier attempt answered 503 had committed after all (the server stopped between its
