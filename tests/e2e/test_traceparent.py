@@ -8,7 +8,7 @@ import pytest
 
 from shared import tracing
 from tests.support.incident import ADMIN_TOKEN, PERSON, auth, eventually
-from tests.support.processes import ServiceProcess
+from tests.support.processes import incident_and_notifier
 from tests.support.streams import stream_events
 from tests.support.webhook import WebhookReceiver
 
@@ -18,21 +18,8 @@ SENT = f"00-{TRACE}-b7ad6b7169203331-01"
 
 @pytest.fixture
 def services(database_url, nats_url, tmp_path):
-    env = {
-        "WARROOM_DATABASE_URL": database_url,
-        "WARROOM_NATS_URL": nats_url,
-        "WARROOM_ADMIN_TOKEN": ADMIN_TOKEN,
-        "WARROOM_WEBHOOK_ALLOWLIST": "127.0.0.0/8",
-        "WARROOM_POLL_INTERVAL": "0.2",
-    }
-    started = []
-    try:
-        for name in ("incident", "notifier"):  # the incident service first: it declares the streams
-            started.append(ServiceProcess(name, env, tmp_path).start())
-        yield {p.name: p for p in started}
-    finally:
-        for process in reversed(started):
-            process.stop()
+    with incident_and_notifier(database_url, nats_url, ADMIN_TOKEN, tmp_path) as started:
+        yield started
 
 
 async def test_a_commands_traceparent_reaches_the_webhook_post_the_notifier_makes(services, nats_url):

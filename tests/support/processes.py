@@ -1,5 +1,6 @@
 """Services as separate processes, the way `make run` starts them, for end-to-end tests."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -57,3 +58,24 @@ class ServiceProcess:
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def incident_and_notifier(database_url: str, nats_url: str, admin_token: str, folder):
+    """The incident service and the notifier as processes (the incident service first: it declares the
+    streams), webhooks to this host allowed; yields them by name and stops them in reverse order."""
+    env = {
+        "WARROOM_DATABASE_URL": database_url,
+        "WARROOM_NATS_URL": nats_url,
+        "WARROOM_ADMIN_TOKEN": admin_token,
+        "WARROOM_WEBHOOK_ALLOWLIST": "127.0.0.0/8",
+        "WARROOM_POLL_INTERVAL": "0.2",
+    }
+    started: list[ServiceProcess] = []
+    try:
+        for name in ("incident", "notifier"):
+            started.append(ServiceProcess(name, env, folder).start())
+        yield {p.name: p for p in started}
+    finally:
+        for process in reversed(started):
+            process.stop()
