@@ -20,6 +20,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -54,6 +55,31 @@ def _sigterm_as_interrupt(signum, frame):
 
 if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item, settings):
+    """pytest-timeout's thread method, with the hung test named after the stacks: CI keeps only the end of
+    the output, and the stacks alone rarely say which test (or which fixture's teardown) hung."""
+    import pytest_timeout
+
+    def expire() -> None:
+        terminal = item.config.get_terminal_writer()
+        capman = item.config.pluginmanager.getplugin("capturemanager")
+        if capman:
+            capman.suspend_global_capture(item)
+        terminal.sep("+", title="Timeout")
+        pytest_timeout.dump_stacks(terminal)
+        terminal.sep("+", title=f"Timeout: {item.nodeid} still running after {settings.timeout:g} s")
+        terminal.flush()
+        os._exit(1)
+
+    timer = threading.Timer(settings.timeout, expire)
+    timer.name = f"Timer for {item.nodeid}"
+    timer.daemon = True
+    timer.start()
+    item.cancel_timeout = timer.cancel
+    return True
 
 
 @pytest.fixture(scope="session")
