@@ -18,7 +18,7 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 from psycopg import sql
 
-from tests.browser.console import Console, Mail
+from tests.browser.console import Console, Mail, Pages
 from tests.support.browser import (
     Chromium,
     chromium,  # noqa: F401 â€” the session fixture: finds or installs chromium
@@ -40,6 +40,15 @@ async def browser(chromium: Chromium) -> AsyncIterator[Browser]:  # noqa: F811 â
             yield launched
         finally:
             await launched.close()
+
+
+@pytest.fixture
+async def pages(browser: Browser) -> AsyncIterator[Pages]:
+    opened = Pages(browser)
+    try:
+        yield opened
+    finally:
+        await opened.close()
 
 
 @pytest.fixture(scope="session")

@@ -77,6 +77,12 @@ class Console:
         assert declared.status_code == 201, declared.text
         return dict(declared.json())
 
+    def declared_by(self, name: str, aspect: str, title: str, severity: int = 2) -> tuple[str, str, dict[str, Any]]:
+        """A new person, the SME of ``aspect``, who has declared an incident there: (id, token, incident)."""
+        person, token = self.register(name)
+        self.set_aspect(aspect, person)
+        return person, token, self.declare(token, title, aspect, severity)
+
     def command(self, token: str, incident: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
         return self.admin.post(f"/v1/incidents/{incident}/{path}", json=body or {}, headers=auth(token))
 
@@ -84,19 +90,29 @@ class Console:
         return list(self.admin.get(f"/v1/incidents/{incident}/events", params={"limit": 1000}).json()["events"])
 
 
-async def new_page(
-    browser: Browser, viewport: ViewportSize = DESKTOP, dark: bool = False
-) -> tuple[BrowserContext, Page]:
-    phone = viewport == PHONE
-    context = await browser.new_context(
-        viewport=viewport,
-        device_scale_factor=2 if phone else 1,
-        is_mobile=phone,
-        has_touch=phone,
-        locale="en-GB",
-        color_scheme="dark" if dark else "light",
-    )
-    return context, await context.new_page()
+class Pages:
+    """A test's browser pages, each in a fresh context (its own cookie jar), all closed after the test."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self.contexts: list[BrowserContext] = []
+
+    async def open(self, viewport: ViewportSize = DESKTOP, dark: bool = False) -> Page:
+        phone = viewport == PHONE
+        context = await self.browser.new_context(
+            viewport=viewport,
+            device_scale_factor=2 if phone else 1,
+            is_mobile=phone,
+            has_touch=phone,
+            locale="en-GB",
+            color_scheme="dark" if dark else "light",
+        )
+        self.contexts.append(context)
+        return await context.new_page()
+
+    async def close(self) -> None:
+        for context in self.contexts:
+            await context.close()
 
 
 async def sign_in(page: Page, console: Console, token: str, path: str = "/") -> None:
