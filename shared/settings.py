@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # How often background loops look for work they were not woken for (seconds).
     poll_interval: float = Field(default=0.5, gt=0)
+    # The incident service's relay is told of every save, on any worker or replica (PostgreSQL's LISTEN);
+    # it also looks for stored events this often (seconds), in case it was not told.
+    relay_poll_interval: float = Field(default=5.0, gt=0)
     # Consumers: deliveries before a message is parked as poison.
     max_deliver: int = Field(default=8, ge=2)
     # Processes serving each service on its port, sharing nothing but PostgreSQL and NATS, as replicas do

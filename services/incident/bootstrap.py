@@ -91,7 +91,7 @@ async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, Incid
     for declared in CONSUMERS[SCHEMA]:
         await natsio.ensure_consumer(js, declared, ack_wait=settings.ack_wait)
     infra = Infrastructure(settings, pool, nc, js)
-    relay = Relay(application, js, pool, settings.poll_interval)
+    relay = Relay(application, js, pool, settings.poll_interval, settings.relay_poll_interval)
     application.on_saved = relay.notify
     infra.spawn(relay.run(), "relay")
     runtime.keep_request_tables(infra)

@@ -64,6 +64,7 @@ LEFT_AT_DEFAULTS = {
     "postmortem_port",
     "stream_replicas",
     "poll_interval",
+    "relay_poll_interval",
     "max_deliver",
     "workers",
     "command_threads",

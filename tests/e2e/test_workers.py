@@ -3,15 +3,13 @@ PostgreSQL and NATS. Each keep-alive connection is served by one worker (which o
 tools/served_by.py); commands on one incident, sent through each worker in turn and through both at once,
 are all taken — none refused because the other worker changed it first."""
 
-import http.client
-import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.support.incident import ADMIN_TOKEN, PERSON
 from tests.support.processes import ServiceProcess
-from tools.served_by import serving_pid, worker_pids
+from tests.support.workers import call, one_connection_per_worker
 
 WORKERS = 2
 
@@ -32,36 +30,8 @@ def incident(database_url, nats_url, tmp_path):
         service.stop()
 
 
-def call(connection: http.client.HTTPConnection, method: str, path: str, body=None, token=ADMIN_TOKEN):
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    connection.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
-    response = connection.getresponse()
-    return response.status, json.loads(response.read() or b"null")
-
-
-def one_connection_per_worker(service: ServiceProcess) -> dict[int, http.client.HTTPConnection]:
-    """Connections opened (each asking /healthz) until every worker serves one; the others closed."""
-    assert service.process is not None
-    workers = worker_pids(service.process.pid)
-    assert len(workers) == WORKERS
-    by_worker: dict[int, http.client.HTTPConnection] = {}
-    for _ in range(200):  # a worker still starting accepts nothing: the other takes them meanwhile
-        connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=10)
-        assert call(connection, "GET", "/healthz")[0] == 200
-        assert connection.sock is not None
-        pid = serving_pid(service.port, connection.sock.getsockname()[1], workers)
-        assert pid is not None
-        if pid in by_worker:
-            connection.close()
-        else:
-            by_worker[pid] = connection
-        if len(by_worker) == WORKERS:
-            return by_worker
-    raise AssertionError(f"only workers {sorted(by_worker)} of {workers} answered")
-
-
 def test_p2c_two_workers_of_one_replica_answer_and_take_commands_on_one_incident_none_refused(incident):
-    connections = list(one_connection_per_worker(incident).values())
+    connections = list(one_connection_per_worker(incident, WORKERS).values())
     first, second = connections
     status, sme = call(first, "POST", "/v1/people", {**PERSON, "name": "Sme", "email": "sme@example.com"})
     assert status == 201, sme
