@@ -18,7 +18,9 @@ meets it before the route (shared/web.py ``attach``):
 - 429 and 503 (``Retry-After``) everywhere but the exempt paths: rate limits and the database come first;
 - on a POST with a bearer token (shared/idempotency_middleware.py): the ``Idempotency-Key`` header,
   ``Idempotent-Replayed`` on its answers, 409 with ``Retry-After`` while a request with that key runs, and 422
-  for a key used for another request.
+  for a key used for another request;
+- on every operation (shared/telemetry.py, outside everything else): 500 for an error no handler answered,
+  the optional ``X-Request-ID`` and ``traceparent`` request headers, and ``X-Request-ID`` on every answer.
 
 Every error is ``ProblemDetails`` as ``application/problem+json``, with an example of its own. The
 operationId is the route's name in camelCase (``declare_incident`` → ``declareIncident``).
@@ -35,6 +37,7 @@ from pydantic_core import to_jsonable_python
 
 from shared.problems import BLANK, MEDIA_TYPE, TITLES, ProblemDetails
 from shared.ratelimit import EXEMPT
+from shared.telemetry import server_error_detail
 
 PROBLEM = "#/components/schemas/ProblemDetails"
 Responses = dict[int | str, dict[str, Any]]
@@ -56,7 +59,33 @@ HEADERS: dict[str, tuple[str, dict[str, Any]]] = {
         {"type": "string", "enum": ["true"]},
     ),
     "WWW-Authenticate": ("`Bearer`: how to authenticate", _STRING),
+    "X-Request-ID": (
+        "This request's id: the `X-Request-ID` sent, when it was 1 to 128 of `A-Z a-z 0-9 . _ : @ + = / -`, "
+        "else one made here. Every log line of the request names it; quote it when reporting a problem",
+        _STRING,
+    ),
 }
+# Every operation takes these, and no value is refused (shared/telemetry.py): a malformed one is replaced.
+TELEMETRY_PARAMETERS = [
+    {
+        "name": "X-Request-ID",
+        "in": "header",
+        "required": False,
+        "description": "Your id for this request, answered in the response's `X-Request-ID` and named by "
+        "every log line of the request: kept when it is 1 to 128 of `A-Z a-z 0-9 . _ : @ + = / -`, else "
+        "replaced by one made here",
+        "schema": _STRING,
+    },
+    {
+        "name": "traceparent",
+        "in": "header",
+        "required": False,
+        "description": "W3C Trace Context (`00-<trace id>-<parent id>-<flags>`): the request, and everything "
+        "it causes (stored events, their CloudEvents' `traceparent`, notifications, webhook POSTs), joins "
+        "that trace. Absent or malformed: a new trace starts here",
+        "schema": _STRING,
+    },
+]
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -70,7 +99,11 @@ _KEY_BUSY = "a request with the same Idempotency-Key is still in progress: retry
 _KEY_REFUSED = "an Idempotency-Key malformed, or used already for another request"
 _FASTAPI_422 = "Validation Error"
 # What an error means where the operation does not say it.
-_WORDS = {422: "Unprocessable content: a field of the body or a parameter is refused (`errors` names each)"}
+_WORDS = {
+    422: "Unprocessable content: a field of the body or a parameter is refused (`errors` names each)",
+    500: "The service failed while answering: the problem says nothing of the error, only the request id "
+    "it is logged with (also in `X-Request-ID`)",
+}
 
 # What each error says in its example, where the operation does not say it itself.
 _EXAMPLES = {
@@ -82,6 +115,7 @@ _EXAMPLES = {
     413: "the request body is larger than the limit of 1048576 bytes",
     422: "title must not be empty",
     429: "rate limit: 20 requests per second (bursts of 100) per token; retry in 1 s",
+    500: server_error_detail("4bf92f3577b34da6a3ce929d0e0e4736"),
     503: "the database is unavailable; nothing was changed, retry shortly",
 }
 
@@ -166,6 +200,11 @@ def _complete(path: str, method: str, operation: dict[str, Any]) -> None:
         _add(responses, 503, None, "Retry-After")
     if method == "post" and operation.get("security"):
         _keyed(operation)
+    _add(responses, 500)
+    # After the 422 above: these headers are never refused, so they make no operation answer 422.
+    operation.setdefault("parameters", []).extend(dict(parameter) for parameter in TELEMETRY_PARAMETERS)
+    for answer in responses.values():
+        answer.setdefault("headers", {})["X-Request-ID"] = _header("X-Request-ID")
     operation["responses"] = dict(sorted(responses.items()))
 
 

@@ -116,6 +116,11 @@ class Telemetry:
         series.observe(seconds)
 
 
+def server_error_detail(request_id: str) -> str:
+    """What a 500 says: the request id it is logged with, nothing of the error."""
+    return f"the service failed while answering; it is logged with request id {request_id}"
+
+
 async def server_error(request: Request, exc: Exception) -> JSONResponse:
     """A 500 problem for an error no handler answered, logged with its request id and traceback."""
     state: dict[str, Any] = request.scope.get("state") or {}
@@ -131,7 +136,7 @@ async def server_error(request: Request, exc: Exception) -> JSONResponse:
     )
     return problems.response(
         500,
-        f"the service failed while answering; it is logged with request id {request_id}",
+        server_error_detail(request_id),
         instance=request.url.path,
         headers={"X-Request-ID": request_id},
     )

@@ -118,7 +118,7 @@ def responses(service: str, operation_id: str) -> dict[str, Any]:
 
 def test_each_operation_lists_the_errors_its_shape_and_its_rules_give_and_no_others():
     listing = responses("incident", "listIncidents")  # a GET with query parameters, no body, no If-Match
-    assert sorted(listing) == ["200", "401", "422", "429", "503"]
+    assert sorted(listing) == ["200", "401", "422", "429", "500", "503"]
     declaring = responses("incident", "declareIncident")  # a POST with a body, a token and its own rules
     assert {"404", "409", "413", "422"} <= set(declaring) and not {"403", "412"} & set(declaring)
     assert {"Location", "ETag", "Idempotent-Replayed"} <= set(declaring["201"]["headers"])
@@ -134,3 +134,30 @@ def test_a_post_with_a_token_takes_an_idempotency_key_and_a_get_does_not():
     keyed = [parameter["name"] for parameter in by_id["declareIncident"]["parameters"]]
     assert "Idempotency-Key" in keyed
     assert all(parameter["name"] != "Idempotency-Key" for parameter in by_id["listIncidents"]["parameters"])
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_operation_documents_the_500_problem_naming_the_request_id_and_the_telemetry_headers(service):
+    lacking = []
+    for name, operation in operations(service):
+        failed = operation["responses"].get("500", {})
+        media = failed.get("content", {}).get("application/problem+json", {})
+        if media.get("schema") != {"$ref": "#/components/schemas/ProblemDetails"}:
+            lacking.append(f"{name}: no 500 problem")
+        elif "request id" not in media.get("example", {}).get("detail", ""):
+            lacking.append(f"{name}: the 500 example names no request id")
+        for status, answer in operation["responses"].items():
+            if "X-Request-ID" not in answer.get("headers", {}):
+                lacking.append(f"{name}: {status} without the X-Request-ID header")
+        taken = {parameter["name"]: parameter for parameter in operation.get("parameters", [])}
+        for header in ("X-Request-ID", "traceparent"):
+            if taken.get(header, {}).get("in") != "header" or taken[header].get("required"):
+                lacking.append(f"{name}: the optional {header} request header is not documented")
+    assert not lacking, "\n".join(lacking)
+
+
+def test_the_telemetry_headers_alone_make_no_operation_answer_422():
+    # Listing the aspects takes no parameter nor body of its own: X-Request-ID and traceparent are never refused.
+    [aspects] = [operation for name, operation in operations("incident") if name == "GET /v1/directory/aspects"]
+    assert {"X-Request-ID", "traceparent"} == {parameter["name"] for parameter in aspects["parameters"]}
+    assert "422" not in aspects["responses"] and "500" in aspects["responses"]
