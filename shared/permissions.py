@@ -3,8 +3,9 @@
 One table for every service, as data. The checks read it (``permits``): the incident's commands and its
 people, tokens, process and refinements (services/incident/policy.py), the post-mortem's edits
 (services/postmortem/permissions.py) and the notifier's configuration. docs/process.md's table is
-``markdown()`` of it (a test compares the two), and the S2 tests derive their matrix from it: every
-endpoint (``ENDPOINTS``) for every kind of caller, the status each must get.
+``markdown()`` of it (a test compares the two), and the S2 tests derive their matrices from it: every
+endpoint (``ENDPOINTS``) and every page of the web console (``CONSOLE_PAGES``) for every kind of caller,
+the status each must get.
 
 Pure data and functions of it: no I/O.
 """
@@ -249,3 +250,65 @@ ENDPOINTS: dict[tuple[str, str, str], tuple[str, ...]] = {
     ("notifier", "DELETE", "/v1/subscriptions/{subscription_id}"): ("configure",),
     ("timers", "GET", "/v1/timers"): ("read",),
 }
+
+
+# Every page of the web console (the incident service's HTML, a session cookie its credential) -> the
+# actions it performs, for the S2 tests as ENDPOINTS is (a test checks every console route is here or in
+# SIGN_IN_PAGES, and nothing else is). The incident page's forms share one route,
+# ``/incidents/{incident_id}/do/{action}``: each form is listed with its action in the path. A page that
+# only shows is "read" (anyone signed in); what a form may change is the table's row for it.
+_INCIDENT_PAGE = "/incidents/{incident_id}"
+_FORMS = {
+    "acknowledge": "acknowledge",
+    "accept_handover": "answer_handover",
+    "decline_handover": "answer_handover",
+    "offer_handover": "offer_handover",
+    "force_handover": "force_handover",
+    **{f"{verb}_{role}": "manage_roles" for verb in ("add", "remove") for role in ("worker", "sme", "observer")},
+    "assign_pr_manager": "manage_roles",
+    "give_severity_input": "give_severity_input",
+    "change_severity": "change_severity",
+    "request_status": "request_status",
+    "post_status_update": "post_status_update",
+    "brief_observers": "brief_observers",
+    "post_public_update": "post_public_update",
+    "request_affected_info": "request_affected_info",
+    "report_affected_info": "report_affected_info",
+    "complete_checklist_step": "complete_checklist_step",
+    "resolve": "resolve",
+    "reopen": "reopen",
+}
+CONSOLE_PAGES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("GET", "/"): ("read",),  # the incident list; without a session, the sign-in page itself
+    ("GET", "/incidents/new"): ("read",),
+    ("GET", "/directory/lookup"): ("read",),
+    ("POST", "/incidents/new"): ("declare",),
+    ("GET", _INCIDENT_PAGE): ("read",),
+    ("GET", _INCIDENT_PAGE + "/live"): ("read",),
+    ("GET", _INCIDENT_PAGE + "/row"): ("read",),
+    **{("POST", f"{_INCIDENT_PAGE}/do/{form}"): (action,) for form, action in _FORMS.items()},
+    ("GET", _INCIDENT_PAGE + "/postmortem"): ("read",),
+    ("POST", _INCIDENT_PAGE + "/postmortem/sections/{section}"): ("edit_postmortem",),
+    ("POST", _INCIDENT_PAGE + "/postmortem/action-items"): ("edit_postmortem",),
+    ("POST", _INCIDENT_PAGE + "/postmortem/publish"): ("publish_postmortem",),
+    ("GET", "/directory"): ("read",),
+    ("POST", "/directory/aspects"): ("configure",),
+    ("GET", "/people"): ("read_people",),
+    ("POST", "/people"): ("configure",),
+    ("GET", "/people/{person_id}"): ("read_people",),
+    ("POST", "/people/{person_id}/edit"): ("edit_own_person",),
+    ("POST", "/people/{person_id}/deactivate"): ("deactivate_person",),
+    ("POST", "/people/{person_id}/activate"): ("activate_person",),
+    ("POST", "/people/{person_id}/tokens/{token_id}/revoke"): ("manage_own_tokens",),
+}
+# The console's routes open to anyone, which decide nothing of the table: signing in (with a token or a
+# one-time link by email) and out. S9's tests hold them (CSRF, cookies, throttling).
+SIGN_IN_PAGES = frozenset(
+    {
+        ("POST", "/session"),
+        ("POST", "/session/end"),
+        ("POST", "/session/email"),
+        ("GET", "/session/link/{secret}"),
+        ("POST", "/session/link"),
+    }
+)

@@ -160,16 +160,17 @@ def _client(base: str, **headers: str) -> httpx.AsyncClient:
 
 
 @asynccontextmanager
-async def world_of(pg_server, nats_server) -> AsyncIterator[World]:
+async def world_of(pg_server, nats_server, **settings: Any) -> AsyncIterator[World]:
     """The incident service on a database of its own, over HTTP, its organisation and the manager's console
-    session: for a whole test module (``pg_server`` and ``nats_server``: tests/conftest.py's)."""
+    session: for a whole test module (``pg_server`` and ``nats_server``: tests/conftest.py's; ``settings``
+    beside SETTINGS)."""
     name = f"wr_{secrets.token_hex(6)}"
     with psycopg.connect(pg_server.url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     await fresh_streams(nats_server.url)
     database_url = urlsplit(pg_server.url)._replace(path="/" + name).geturl()
     try:
-        async with served(database_url, nats_server.url, **SETTINGS) as (served_client, app):
+        async with served(database_url, nats_server.url, **SETTINGS, **settings) as (served_client, app):
             base = str(served_client.base_url)
             async with _client(base, Authorization=f"Bearer {ADMIN_TOKEN}") as admin, _client(base) as anonymous:
                 async with _client(base) as browser:

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from services.incident import policy
+from services.incident.console import commands as console_commands
 from services.postmortem import permissions as postmortem_permissions
 from shared import permissions
-from shared.permissions import ENDPOINTS, TABLE
+from shared.permissions import CONSOLE_PAGES, ENDPOINTS, SIGN_IN_PAGES, TABLE
 from shared.settings import Settings
 from tests.support.routes import routes_of
 
@@ -54,3 +55,22 @@ def test_s2_who_may_in_words_joins_the_callers_as_the_docs_say_them():
     assert permissions.allowed_words({permissions.ADMIN, permissions.MANAGER}) == "the manager or an admin"
     three = {permissions.ADMIN, permissions.SME, permissions.PAST_MANAGER}
     assert permissions.allowed_words(three) == "the incident's managers (past ones too), an SME or an admin"
+
+
+# Routes of the incident service that are neither the API, the links nor the console: exempt from a session.
+_OPEN = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/rules"}
+
+
+def test_s2_every_page_of_the_console_is_in_the_permission_table():
+    """A console page or form added without its row in CONSOLE_PAGES (so without its cells in the console's S2
+    matrix) fails here; the incident page's forms, one route, are listed one per action the console knows."""
+    app = importlib.import_module("services.incident.bootstrap").create_app(Settings())
+    served = {(m, p) for m, p in routes_of(app) if not p.startswith(("/v1/", "/links/")) and p not in _OPEN}
+    forms = "/incidents/{incident_id}/do/"
+    listed = {(m, forms + "{action}" if p.startswith(forms) else p) for m, p in CONSOLE_PAGES} | SIGN_IN_PAGES
+    assert served - listed == set(), "console routes the permission table does not list"
+    assert listed - served == set(), "console routes the permission table lists that the service does not answer"
+    known = {f"{verb}_{role}" for verb in ("add", "remove") for role in console_commands.ROLES}
+    known |= set(console_commands._COMMANDS)
+    assert {p.removeprefix(forms) for _, p in CONSOLE_PAGES if p.startswith(forms)} == known
+    assert {action for actions in CONSOLE_PAGES.values() for action in actions} <= set(TABLE)
