@@ -16,7 +16,7 @@ from nats.js.api import (
 )
 from nats.js.errors import NotFoundError
 
-from shared import logs
+from shared import logs, tracing
 from shared.contract import STREAMS, Consumer, Envelope, stream_of
 
 log = logs.get(__name__)
@@ -87,10 +87,35 @@ async def bind(js: JetStreamContext, consumer: Consumer) -> JetStreamContext.Pul
 
 
 async def publish_async(js: JetStreamContext, envelope: Envelope) -> asyncio.Future[PubAck]:
-    """Send without waiting: returns the future of the stream's acknowledgement (deduplicated by event id)."""
-    return await js.publish_async(
+    """Send without waiting: returns the future of the stream's acknowledgement (deduplicated by event id).
+    While spans are exported, the publication is one (the relay's, an outbox's): a child of the trace the
+    event carries, from sending to JetStream's acknowledgement."""
+    span = None
+    if tracing.recording():  # else not even the span's attributes are made: the relay sends thousands a second
+        span = tracing.started(
+            envelope.traceparent,
+            f"publish {envelope.type}",
+            "publish",
+            **{
+                "messaging.system": "nats",
+                "messaging.destination.name": envelope.type,
+                "messaging.message.id": envelope.id,
+            },
+        )
+    acked = await js.publish_async(
         envelope.type, envelope.to_bytes(), stream=stream_of(envelope.type).name, headers={"Nats-Msg-Id": envelope.id}
     )
+    if span is not None:
+        acked.add_done_callback(lambda done: span.finish(**_outcome(done)))
+    return acked
+
+
+def _outcome(done: "asyncio.Future[PubAck]") -> dict[str, str]:
+    """A publication's span's attributes from its acknowledgement: the error, if it failed."""
+    if done.cancelled():
+        return {tracing.ERROR: "CancelledError"}
+    error = done.exception()
+    return {} if error is None else {tracing.ERROR: type(error).__qualname__}
 
 
 async def publish_batch(js: JetStreamContext, envelopes: Iterable[Envelope], timeout: float = 10.0) -> None:

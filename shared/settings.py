@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = False
     log_level: str = "info"
+    # OpenTelemetry: where every span (requests, saves, publications, consumers, deliveries, timers) is sent
+    # over OTLP/HTTP protobuf, a collector's base URL (http://collector:4318; traces go to its /v1/traces).
+    # Empty: no span is recorded or sent (shared/trace_export.py).
+    otlp_endpoint: str = ""
     # How often background loops look for work they were not woken for (seconds).
     poll_interval: float = Field(default=0.5, gt=0)
     # The incident service's relay is told of every save, on any worker or replica (PostgreSQL's LISTEN);

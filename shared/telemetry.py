@@ -6,7 +6,8 @@ nothing else, so a request costs a few microseconds more, a live stream nothing 
 - a request id: the caller's ``X-Request-ID`` when it is a sensible token, else a new one; answered in
   the response's ``X-Request-ID`` and named by every log line of the request (``logs.REQUEST_ID``);
 - the trace context (``shared.tracing``): the request's ``traceparent``, or a new trace, is the parent
-  of the request's span, current while the route runs, so what the request stores carries it;
+  of the request's span (named ``POST /v1/incidents`` when exported: shared/trace_export.py), current while
+  the route runs, so what the request stores carries it;
 - ``http_server_request_duration_seconds{method,route,status}``: ``route`` is the route's template
   (``/v1/incidents/{incident_id}``), never the path, so an id never becomes a time series.
 
@@ -104,8 +105,25 @@ class Telemetry:
             await self.app(scope, receive, send_with_id)
         finally:
             logs.REQUEST_ID.reset(token)
-            tracing.end(hop, "http", {"method": scope["method"], "status": status})
+            if tracing.recording():
+                tracing.end(hop, *self.span(scope, status, request_id), kind="http")
+            else:
+                tracing.end(hop)
             self.observe(scope, status, time.perf_counter() - started)
+
+    @staticmethod
+    def span(scope: Scope, status: int, request_id: str) -> tuple[str, dict[str, Any]]:
+        """The request's span as OpenTelemetry's HTTP conventions name it: ``POST /v1/incidents``."""
+        route = route_of(scope)
+        attributes = {
+            "http.request.method": scope["method"],
+            "http.response.status_code": status,
+            "url.path": scope["path"],
+            "request_id": request_id,
+        }
+        if route == UNMATCHED:
+            return scope["method"], attributes
+        return f"{scope['method']} {route}", {**attributes, "http.route": route}
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         method = scope["method"] if scope["method"] in METHODS else "_OTHER"

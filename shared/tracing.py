@@ -11,10 +11,11 @@ the webhook POST's ``traceparent`` header.
 A header that breaks the specification is not an error of the request: as the specification asks,
 the trace restarts here (a new trace id).
 
-OpenTelemetry export is a seam, not a dependency: ``add_sink`` registers a callable that receives every
-finished span (``FinishedSpan``: ids, name, start and end, attributes). Nothing is recorded while no
-sink is registered. An adapter turning these into OTLP needs ``opentelemetry-sdk`` and
-``opentelemetry-exporter-otlp-proto-http``, which the project does not install.
+Spans are exported through sinks: ``add_sink`` registers a callable that receives every finished span
+(``FinishedSpan``: ids, name, kind, start and end, attributes); ``shared/trace_export.py`` registers the
+OpenTelemetry exporter's when ``WARROOM_OTLP_ENDPOINT`` is set. Nothing is recorded while no sink is
+registered, and the spans that exist only to be exported (a command's save, a publication: ``step``,
+``started``) are not even made.
 """
 
 import random
@@ -101,11 +102,16 @@ def begin(parent: TraceContext | str | None) -> Hop:
     return Hop(context, given, _current.set(context), time.time_ns() if _sinks else 0)
 
 
-def end(hop: Hop, name: str, attributes: dict[str, Any]) -> None:
-    """Restore the context ``begin`` found, and report the span to the sinks, if any."""
+def end(hop: Hop, name: str = "", attributes: dict[str, Any] | None = None, kind: str = "") -> None:
+    """Restore the context ``begin`` found, and report the span to the sinks, if any (``name`` and
+    ``attributes`` matter only then: ``recording`` says whether to make them)."""
     _current.reset(hop.token)
-    if _sinks:
-        finish(FinishedSpan(name, hop.context, hop.parent, hop.started_ns, time.time_ns(), attributes))
+    if _sinks and hop.started_ns:
+        finish(FinishedSpan(name, hop.context, hop.parent, hop.started_ns, time.time_ns(), attributes or {}, kind))
+
+
+# The attribute naming the exception that ended a hop (OpenTelemetry's name): its span is an error.
+ERROR = "exception.type"
 
 
 @contextmanager
@@ -115,8 +121,47 @@ def hop(parent: TraceContext | str | None, name: str, **attributes: Any) -> Iter
     begun = begin(parent)
     try:
         yield begun.context
+    except Exception as exc:
+        attributes[ERROR] = type(exc).__qualname__
+        raise
     finally:
         end(begun, name, attributes)
+
+
+@contextmanager
+def step(name: str, **attributes: Any) -> Iterator[None]:
+    """A span of its own for a step of the current hop (a command's save), current inside so that what the
+    step stores names it — only while spans are exported: otherwise nothing is made and nothing changes."""
+    if not _sinks:
+        yield
+        return
+    with hop(_current.get(), name, **attributes):
+        yield
+
+
+class Started(NamedTuple):
+    """A span begun by ``started``, never current: ``finish`` it where the work ends (a callback)."""
+
+    name: str
+    context: TraceContext
+    parent: TraceContext | None
+    started_ns: int
+    attributes: dict[str, Any]
+    kind: str
+
+    def finish(self, **attributes: Any) -> None:
+        done = {**self.attributes, **attributes}
+        finish(FinishedSpan(self.name, self.context, self.parent, self.started_ns, time.time_ns(), done, self.kind))
+
+
+def started(parent: TraceContext | str | None, name: str, kind: str, **attributes: Any) -> Started | None:
+    """A span for work that ends elsewhere (a publication, at its acknowledgement), a child of ``parent``
+    (a new trace without one); None while no sink records, so the caller does nothing more."""
+    if not _sinks:
+        return None
+    given = parse(parent) if isinstance(parent, str) or parent is None else parent
+    context = given.child() if given is not None else new()
+    return Started(name, context, given, time.time_ns(), attributes, kind)
 
 
 @contextmanager
@@ -137,6 +182,7 @@ class FinishedSpan:
     start_ns: int  # Unix time in nanoseconds
     end_ns: int
     attributes: dict[str, Any] = field(default_factory=dict)
+    kind: str = ""  # what sort of hop ("http", "consume", "publish", "save"…); empty: its name says it
 
 
 Sink = Callable[[FinishedSpan], None]

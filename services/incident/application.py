@@ -38,6 +38,7 @@ from services.incident.people_admin import PeopleAdmin
 from services.incident.refinements import Refinements
 from services.incident.snapshot_catch_up import SnapshotCatchUpRepository
 from services.incident.timekeeping import Timekeeping
+from shared import tracing
 from shared.clock import Clock
 from shared.idempotency import Answer
 
@@ -87,10 +88,11 @@ class IncidentApplication(Application):
         """Save and wake the relay. ``answer``: a keyed request's reply, recorded with its key in the events'
         commit (recorder.py). IntegrityError (a concurrent write) is the caller's to handle; ``Answered``
         the middleware's."""
-        if answer is None:
-            self.save(*aggregates)
-        else:
-            self.save(*aggregates, answer=answer)
+        with tracing.step("save", aggregates=len(aggregates)):  # its events name this span
+            if answer is None:
+                self.save(*aggregates)
+            else:
+                self.save(*aggregates, answer=answer)
         self.on_saved()
 
     def record_or_conflict(self, *aggregates) -> None:

@@ -29,7 +29,7 @@ from services.incident.live import LiveEvents
 from services.incident.recorder import LockedInsertRecorder
 from services.incident.relay import Relay
 from services.incident.token_usage import TokenUsage
-from shared import db, logs, natsio, problems, runtime, web
+from shared import db, logs, natsio, problems, runtime, trace_export, web
 from shared.clock import Clock
 from shared.contract import CONSUMERS
 from shared.problems import Problem
@@ -156,6 +156,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         # Few threads: the event store is the bottleneck, and dozens of threads fighting for the
         # GIL starve the event loop that runs the relay (measured: relay lag p99 from ~2 s to ~50 ms).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.command_threads
+        exporting = trace_export.start(settings, SCHEMA)  # first: the start's own work is traced too
         infra, application = await start(settings, clock or Clock())
         app.state.infra, app.state.pool, app.state.application = infra, infra.pool, application
         app.state.token_usage = TokenUsage(infra.pool)
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await live.stop()
             await infra.close()
             await asyncio.to_thread(application.close)
+            await trace_export.stop(exporting)
 
     app = FastAPI(title="Warroom incident service", version="1", lifespan=lifespan)
 

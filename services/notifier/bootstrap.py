@@ -12,7 +12,7 @@ from services.notifier.notice_links import NoticeLinks
 from services.notifier.phones import Phones
 from services.notifier.settings import NotifierSettings, notifier_settings
 from services.notifier.worker import DeliveryWorker
-from shared import links, logs, outbox, runtime, web
+from shared import links, logs, outbox, runtime, trace_export, web
 from shared.clock import Clock
 from shared.settings import Settings
 
@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        exporting = trace_export.start(settings, "notifier")  # first: the start's own work is traced too
         # Consumers, publisher, worker slots, API: more than the default pool of 10.
         infra = await runtime.open_infrastructure(
             settings, "notifier", "services.notifier", pool_size=12 + settings.notifier_concurrency
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         finally:
             await infra.close()
             await client.aclose()
+            await trace_export.stop(exporting)
 
     app = FastAPI(
         title="Warroom notifier",

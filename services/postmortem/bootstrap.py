@@ -9,7 +9,7 @@ from services.postmortem import api, backtests_api, report_link
 from services.postmortem.handlers import HANDLERS
 from services.postmortem.refinements import IncidentService
 from services.postmortem.settings import PostmortemSettings
-from shared import links, logs, outbox, runtime, web
+from shared import links, logs, outbox, runtime, trace_export, web
 from shared.clock import Clock
 from shared.settings import Settings
 
@@ -31,6 +31,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        exporting = trace_export.start(settings, SERVICE)  # first: the start's own work is traced too
         async with httpx.AsyncClient(
             base_url=settings.incident_url, transport=incident_transport, timeout=settings.incident_timeout
         ) as client:
@@ -45,6 +46,7 @@ def create_app(
                 yield
             finally:
                 await infra.close()
+                await trace_export.stop(exporting)
 
     app = FastAPI(
         title="Warroom post-mortems",

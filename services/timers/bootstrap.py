@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 
 from services.timers import api, handlers
 from services.timers.scheduler import CONSUMER, Scheduler, consumer_caught_up
-from shared import logs, outbox, runtime, web
+from shared import logs, outbox, runtime, trace_export, web
 from shared.clock import Clock
 from shared.contract.streams import INCIDENT
 from shared.settings import Settings
@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        exporting = trace_export.start(settings, SERVICE)  # first: the start's own work is traced too
         infra = await runtime.open_infrastructure(settings, SERVICE, "services.timers")
         runtime.keep_request_tables(infra)
         app.state.infra, app.state.pool = infra, infra.pool
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             yield
         finally:
             await infra.close()
+            await trace_export.stop(exporting)
 
     app = FastAPI(
         title="Warroom timers",

@@ -61,15 +61,17 @@ class ServiceProcess:
 
 
 @contextlib.contextmanager
-def incident_and_notifier(database_url: str, nats_url: str, admin_token: str, folder):
+def incident_and_notifier(database_url: str, nats_url: str, admin_token: str, folder, **more: str):
     """The incident service and the notifier as processes (the incident service first: it declares the
-    streams), webhooks to this host allowed; yields them by name and stops them in reverse order."""
+    streams), webhooks to this host allowed, ``more`` environment for both; yields them by name and stops
+    them in reverse order."""
     env = {
         "WARROOM_DATABASE_URL": database_url,
         "WARROOM_NATS_URL": nats_url,
         "WARROOM_ADMIN_TOKEN": admin_token,
         "WARROOM_WEBHOOK_ALLOWLIST": "127.0.0.0/8",
         "WARROOM_POLL_INTERVAL": "0.2",
+        **more,
     }
     started: list[ServiceProcess] = []
     try:

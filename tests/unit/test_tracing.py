@@ -103,3 +103,46 @@ def test_a_stored_incident_event_keeps_its_trace_beside_its_state_not_in_the_dom
     assert traceparent == context.header() and TRACE_KEY not in vars(read) and vars(read) == vars(named)
     assert TRACE_KEY not in vars(mapper.to_domain_event(stored))
     assert mapper.traced(mapper.to_stored_event(named)) == (mapper.to_domain_event(stored), None)
+
+
+def test_a_step_is_a_span_of_its_own_under_the_current_hop_only_while_spans_are_recorded():
+    with tracing.hop(HEADER, "http") as request:
+        with tracing.step("save") as nothing:
+            assert nothing is None and tracing.current() == request  # no sink: nothing made, nothing changed
+    finished: list[tracing.FinishedSpan] = []
+    tracing.add_sink(finished.append)
+    try:
+        with tracing.hop(HEADER, "http") as request, tracing.step("save", aggregates=2):
+            saving = tracing.current()
+    finally:
+        tracing.remove_sink(finished.append)
+    save, _ = finished
+    assert saving is not None and saving != request and saving.trace_id == TRACE
+    assert (save.name, save.context, save.parent, save.attributes) == ("save", saving, request, {"aggregates": 2})
+
+
+def test_a_started_span_is_never_current_and_finishes_where_its_work_ends():
+    assert tracing.started(HEADER, "publish t", "publish") is None  # no sink: not even made
+    finished: list[tracing.FinishedSpan] = []
+    tracing.add_sink(finished.append)
+    try:
+        span = tracing.started(HEADER, "publish t", "publish", subject="t")
+        assert span is not None and tracing.current() is None
+        span.finish(acknowledged=True)
+    finally:
+        tracing.remove_sink(finished.append)
+    [done] = finished
+    assert (done.name, done.kind, done.parent) == ("publish t", "publish", tracing.parse(HEADER))
+    assert done.context.trace_id == TRACE and done.attributes == {"subject": "t", "acknowledged": True}
+
+
+def test_a_hop_ended_by_an_exception_names_it_on_its_span():
+    finished: list[tracing.FinishedSpan] = []
+    tracing.add_sink(finished.append)
+    try:
+        with pytest.raises(KeyError), tracing.hop(HEADER, "consume", durable="d"):
+            raise KeyError("x")
+    finally:
+        tracing.remove_sink(finished.append)
+    [span] = finished
+    assert span.attributes == {"durable": "d", tracing.ERROR: "KeyError"}
