@@ -12,6 +12,7 @@ exporter's other settings are OpenTelemetry's own environment variables (``OTEL_
 """
 
 import asyncio
+import threading
 from typing import TYPE_CHECKING, Any
 
 from shared import logs, tracing
@@ -24,6 +25,7 @@ log = logs.get(__name__)
 
 TRACES_PATH = "/v1/traces"
 SCOPE = "warroom"
+FLUSH_SECONDS = 2.0
 # What a hop is to OpenTelemetry, by the name shared.tracing gives it (anything else is internal).
 _KINDS = {"http": "SERVER", "consume": "CONSUMER", "replay": "CONSUMER", "publish": "PRODUCER", "deliver": "CLIENT"}
 
@@ -47,10 +49,15 @@ class Exporting:
         self.processor.shutdown()
 
 
-async def stop(exporting: Exporting | None) -> None:
-    """At a service's shutdown: the spans still queued sent, off the event loop; nothing when none were."""
-    if exporting is not None:
-        await asyncio.to_thread(exporting.stop)
+async def stop(exporting: Exporting | None, within: float = FLUSH_SECONDS) -> None:
+    """At a service's shutdown: the spans still queued sent, off the event loop, for ``within`` seconds at
+    most — a collector away (the exporter retries for its own timeout, 10 s) must not hold up a service that
+    stops within 5 s of SIGTERM. The flush goes on in a daemon thread, which does not hold up the exit."""
+    if exporting is None:
+        return
+    flushing = threading.Thread(target=exporting.stop, name="trace-export-stop", daemon=True)
+    flushing.start()
+    await asyncio.to_thread(flushing.join, within)
 
 
 def start(settings: Settings, service: str) -> Exporting | None:

@@ -1,6 +1,8 @@
 """OpenTelemetry export (shared/trace_export.py): nothing without WARROOM_OTLP_ENDPOINT; with it, each span
 of shared.tracing handed to the SDK with the very ids the traceparents carry, its kind and its outcome."""
 
+import time
+
 import pytest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -60,3 +62,14 @@ def test_a_span_of_a_trace_its_caller_did_not_sample_is_not_exported(exported):
     with tracing.hop(f"00-{TRACE}-00f067aa0ba902b7-00", "consume"):
         pass
     assert exported.get_finished_spans() == ()
+
+
+async def test_stopping_with_the_collector_away_is_bounded_and_stops_recording():
+    # Nothing listens on port 9 (discard) of this host: each export attempt fails, the exporter retries.
+    exporting = trace_export.start(Settings(otlp_endpoint="http://127.0.0.1:9"), "test")
+    assert exporting is not None and tracing.recording()
+    with tracing.hop(HEADER, "consume"):
+        pass
+    started = time.monotonic()
+    await trace_export.stop(exporting, within=0.5)
+    assert time.monotonic() - started < 2 and not tracing.recording()
