@@ -8,7 +8,9 @@ exactly what the relay will publish) and the previous event's hash: from the sam
 save of this replica (``Heads``), or from the store. A hash made from a stale predecessor cannot be stored:
 the store refuses a second event at the same version (the version check every save passes), and the
 command runs again (incidents.py). Several incidents' events in one save, each chained on its own, are
-fine: a later group commit keeps this.
+fine, and so are several saves in one transaction (the group commit, recorder.py): each save's hashes are
+made from its own predecessors, a save refused in the group stores none of them and moves no head, and
+one replica never has two saves of one incident in the same group (turns.py).
 """
 
 import threading
