@@ -20,6 +20,7 @@ from psycopg import sql
 
 from tests.browser.console import Console, Mail, Pages
 from tests.support.browser import (
+    LAUNCH_ARGS,
     Chromium,
     chromium,  # noqa: F401 — the session fixture: finds or installs chromium
 )
@@ -29,7 +30,6 @@ from tests.support.webhook import WebhookReceiver
 
 SERVICES = ("incident", "notifier", "postmortem")
 SCREENSHOTS = ROOT / "var" / "screenshots"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]
 
 
 @pytest.fixture(scope="session")

@@ -13,12 +13,12 @@ from playwright.async_api import Page, Route, async_playwright
 from services.incident.bootstrap import create_app
 from shared.settings import Settings
 from tests.support.browser import (
+    LAUNCH_ARGS,
     Chromium,
     chromium,  # noqa: F401 — the session fixture: finds or installs chromium
 )
 from tools.localstack import free_port
 
-LAUNCH_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]
 RENDER_TIMEOUT_MS = 30_000
 
 

@@ -31,6 +31,8 @@ FLAGS = (
     "--disable-dev-shm-usage",
     "--hide-scrollbars",
 )
+# The same for a browser Playwright launches (it adds headless itself); scrollbars stay, as people see them.
+LAUNCH_ARGS = [flag for flag in FLAGS if flag not in ("--headless", "--hide-scrollbars")]
 
 
 def find() -> str | None:
