@@ -1,4 +1,5 @@
-"""The live catch-up's yardstick: raw JetStream fetch+ack on the same streams, measured in the same run.
+"""The yardsticks of P3, measured in the same run: raw JetStream fetch+ack on the same streams (the live
+catch-up's), and raw JetStream reads without acknowledgements (a rebuild's).
 
 One durable pull consumer per stream the service reads, declared as the services declare theirs
 (``shared.natsio.ensure_consumer``), drained the way the consumer loop pulls (``shared.pull``, batches
@@ -6,6 +7,9 @@ of ``shared.consumer.BATCH``) with an acknowledgement per message — and nothin
 database. All streams at once in this process, as the service runs one loop per stream. What a
 consumer catching up could do at best if applying the events cost nothing. (nats-py's own ``fetch``
 drains the same streams about two and a half times slower: the stricter yardstick is this one.)
+
+A rebuild reads its streams through an ephemeral consumer that acknowledges nothing (``shared/rebuild.py``);
+``fetch_rate`` reads them the same way, one stream after the other, and does nothing with what it reads.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import uuid
 
 import nats
 from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from bench.cpu import cpu_seconds
 from shared import natsio
@@ -53,3 +59,35 @@ async def _drain(js: JetStreamContext, consumer: Consumer, count: int, batch: in
             for msg in msgs:
                 await msg.ack()
             count -= len(msgs)
+
+
+async def fetch_rate(nats_url: str, streams: list[str], batch: int) -> tuple[int, float, float]:
+    """Messages read from the streams, start to end, as a rebuild reads them (an ephemeral consumer, no
+    acknowledgements, batches of ``batch``): how many, the seconds and the CPU seconds of this process."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        total, seconds, cpu = 0, 0.0, 0.0
+        for stream in streams:
+            count = (await js.stream_info(stream)).state.messages
+            if not count:
+                continue
+            name = f"bench-raw-read-{uuid.uuid4().hex[:12]}"
+            config = ConsumerConfig(
+                name=name, deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=300.0
+            )
+            await js.add_consumer(stream, config)
+            try:
+                before, started = cpu_seconds(os.getpid()), time.perf_counter()
+                async with Pull(js, stream, name) as pull:
+                    left = count
+                    while left > 0:
+                        left -= len(await pull.fetch(batch, timeout=5))
+                seconds += time.perf_counter() - started
+                cpu += cpu_seconds(os.getpid()) - before
+                total += count
+            finally:
+                await js.delete_consumer(stream, name)
+        return total, seconds, cpu
+    finally:
+        await nc.close()

@@ -1,13 +1,18 @@
-"""P3 (notifier) — the notifier rebuilding its read model from the incident stream's start.
+"""P3 (notifier) — the notifier catching up live, and rebuilding its read model, from the incident stream's start.
 
 About 20,000 incident-stream events (200 people with tokens, the process, the directory, then
 1,000 incidents of about twenty events each: declared, acknowledged, workers, SMEs and observers
 added and removed, a PR manager, severity changes, a status request and updates, briefings, a
-handover offered and accepted, resolved, closed) are on the stream, recorded as processed by the
-notifier as if it had consumed them live. The figure is the rate of ``services.notifier.rebuild``
-(`python -m services.notifier.rebuild`): read the stream from its start, apply every event the
-notifier processed in sequence order, replace the projection — in one transaction, queueing
-nothing. It runs in this process against the run's PostgreSQL and NATS.
+handover offered and accepted, resolved, closed) are on the stream before the notifier starts on an
+empty database. Two figures, each beside a yardstick measured in the same run:
+
+- the live catch-up: the notifier (a process) consuming the stream from its start, queueing every
+  notification (people's webhooks answered by a receiver in this process), against raw JetStream
+  fetch+ack over the same stream (``bench/catch_up.py``);
+- then, the notifier stopped, ``services.notifier.rebuild`` (`python -m services.notifier.rebuild`) in
+  this process: read the stream from its start, apply every event the notifier processed in sequence
+  order, replace the projection — in one transaction, queueing nothing — against raw JetStream reads of
+  the same stream.
 
     python -m bench.p3_notifier_rebuild      (alone: measures its own baseline first)
 """
@@ -17,11 +22,15 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime, timedelta
 
-from bench.history import IncidentStream, declaration, document, level, person
-from bench.replay import consumed, report, timed
+from bench.catch_up import catch_up
+from bench.history import IncidentStream, declaration, document, level, person, publish
+from bench.jetstream_baseline import fetch_rate
+from bench.replay import opened, report, timed
 from bench.stack import Servers
-from services.notifier.rebuild import rebuild
+from bench.webhooks import PageReceiver
+from services.notifier.rebuild import BATCH, rebuild
 from shared.contract import Envelope
+from shared.contract.streams import INCIDENT
 from shared.projection import token_hash
 
 INCIDENTS = 1_000
@@ -44,10 +53,11 @@ class NotifierHistory(IncidentStream):
         self.add(event_type, subject, data, self.time)
 
 
-def history() -> list[Envelope]:
+def history(webhooks: str = "https://hooks.example.com") -> list[Envelope]:
+    """The stream; people's webhooks at ``webhooks`` (a receiver of this process's, when the notifier runs)."""
     built = NotifierHistory()
     for n, person_id in enumerate(PEOPLE):
-        groups, webhook_url = ["executives"] if n < 5 else [], f"https://hooks.example.com/{person_id}"
+        groups, webhook_url = ["executives"] if n < 5 else [], f"{webhooks}/{person_id}"
         data = person(person_id, timezone="Europe/Berlin", working_hours=OFFICE_HOURS, groups=groups)
         built.next("warroom.person.registered.v1", person_id, data | {"webhook_url": webhook_url})
         token = {"id": f"token-{n}", "person_id": person_id, "token_hash": token_hash(f"secret-{n}")}
@@ -90,13 +100,24 @@ def _incident(built: NotifierHistory, n: int) -> None:
 
 
 async def run(servers: Servers, baseline: float) -> None:
-    events = history()
-    async with consumed(servers, "notifier", events) as (pool, js):
-        applied, seconds, cpu = await timed(servers, rebuild, pool, js)
-        incidents = await pool.fetchval("SELECT count(*) FROM incidents WHERE status = 'closed'")
+    receiver = await PageReceiver().start()
+    events = history(receiver.url)
+    await servers.clear_streams()
+    try:
+        async with servers.database() as database_url:
+            await publish(servers.nats_url, events)
+            allowed = {"WARROOM_WEBHOOK_ALLOWLIST": "127.0.0.0/8"}  # the receiver, on loopback
+            live = await catch_up(servers, database_url, "notifier", len(events), "notifier", allowed)
+            read = await fetch_rate(servers.nats_url, [INCIDENT.name], BATCH)
+            async with opened(servers, database_url, "notifier") as (pool, js):
+                applied, seconds, cpu, cpu_seconds = await timed(servers, rebuild, pool, js)
+                incidents = await pool.fetchval("SELECT count(*) FROM incidents WHERE status = 'closed'")
+    finally:
+        await receiver.close()
     if applied != len(events) or incidents != INCIDENTS:
         raise RuntimeError(f"P3 notifier: applied {applied} of {len(events)} events, {incidents} incidents")
-    report("notifier", applied, seconds, baseline, cpu)
+    print(live.lines(baseline), flush=True)
+    report("notifier", applied, seconds, baseline, cpu, raw=read, cpu_seconds=cpu_seconds)
 
 
 if __name__ == "__main__":  # `python -m bench.p3_notifier_rebuild` = `python -m bench p3-notifier`

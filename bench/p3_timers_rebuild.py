@@ -1,14 +1,20 @@
-"""P3 (timers) — the timers service rebuilding its read model from the incident stream's start.
+"""P3 (timers) — the timers service catching up live, and rebuilding its read model, from the incident
+stream's start.
 
 About 20,000 incident events (people and the process first, then 1,540 incidents over two
 days: declared, acknowledged, two workers, status requested and updated, severity changed, a
 checklist step done, a public update, a handover, a worker removed, resolved) are on the
-stream, recorded as processed by the timers service as if it had consumed them live. The
-figure is the rate of ``services.timers.rebuild`` (`python -m services.timers.rebuild`): read
-the stream from its start, apply every processed event through the live handlers into memory,
-replace the read model in one transaction. The first run builds from nothing and fires the
-timers that fell due during the history (queueing their events); the measured run rebuilds
-a read model whose fired timers are all in the outbox, as any rebuild of a running service.
+stream before the timers service starts on an empty database. Two figures, each beside a
+yardstick measured in the same run:
+
+- the live catch-up: the service (a process) consuming the stream from its start, firing the
+  timers that fell due during the history as it goes, against raw JetStream fetch+ack over the
+  same stream (``bench/catch_up.py``);
+- then, the service stopped, ``services.timers.rebuild`` (`python -m services.timers.rebuild`)
+  in this process: read the stream from its start, apply every processed event through the live
+  handlers into memory, replace the read model in one transaction — a read model whose fired
+  timers are all in the outbox, as any rebuild of a running service — against raw JetStream
+  reads of the same stream.
 
     python -m bench.p3_timers_rebuild      (alone: measures its own baseline first)
 """
@@ -16,15 +22,17 @@ a read model whose fired timers are all in the outbox, as any rebuild of a runni
 from __future__ import annotations
 
 import sys
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from bench.history import document, level
+from bench.catch_up import catch_up
+from bench.history import document, level, publish
+from bench.jetstream_baseline import fetch_rate
 from bench.p3_timers_history import TimersHistory, step, utcnow
-from bench.replay import consumed, report, timed
+from bench.replay import opened, report, timed
 from bench.stack import Servers
-from services.timers.rebuild import rebuild
+from services.timers.rebuild import BATCH, rebuild
+from shared.contract.streams import INCIDENT
 
 INCIDENTS = 1_540
 PEOPLE = [f"person-{n}" for n in range(60)]
@@ -95,23 +103,21 @@ def history() -> TimersHistory:
 
 async def run(servers: Servers, baseline: float) -> None:
     events = history().envelopes
-    async with consumed(servers, "timers", events) as (pool, js):
-        started = time.monotonic()
-        await rebuild(pool, js)
-        first = time.monotonic() - started
-        fired = await pool.fetchval("SELECT count(*) FROM outbox")
-        applied, seconds, cpu = await timed(servers, rebuild, pool, js)
-        timers = await pool.fetchval("SELECT count(*) FROM timers")
-        unchanged = await pool.fetchval("SELECT count(*) FROM outbox") == fired
+    await servers.clear_streams()
+    async with servers.database() as database_url:
+        await publish(servers.nats_url, events)
+        live = await catch_up(servers, database_url, "timers", len(events), "timers")
+        read = await fetch_rate(servers.nats_url, [INCIDENT.name], BATCH)
+        async with opened(servers, database_url, "timers") as (pool, js):
+            fired = await pool.fetchval("SELECT count(*) FROM outbox")
+            applied, seconds, cpu, cpu_seconds = await timed(servers, rebuild, pool, js)
+            timers = await pool.fetchval("SELECT count(*) FROM timers")
+            unchanged = await pool.fetchval("SELECT count(*) FROM outbox") == fired
     if applied != len(events) or not unchanged:
         raise RuntimeError(f"P3 timers: applied {applied} of {len(events)} events; outbox unchanged: {unchanged}")
-    print(
-        f"P3 timers first build from nothing, firing the {fired} timers due during the history: "
-        f"{applied / first:.0f} events/s",
-        flush=True,
-    )
-    detail = f"({timers} timers re-derived, {fired} of them fired, none sent again) "
-    report("timers", applied, seconds, baseline, cpu, detail)
+    print(live.lines(baseline), flush=True)
+    detail = f"({timers} timers re-derived, {fired} of them fired live, none sent again) "
+    report("timers", applied, seconds, baseline, cpu, detail, raw=read, cpu_seconds=cpu_seconds)
 
 
 if __name__ == "__main__":  # `python -m bench.p3_timers_rebuild` = `python -m bench p3-timers`
