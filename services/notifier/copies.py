@@ -8,20 +8,17 @@ redelivered or replayed event posts nothing twice.
 
 from datetime import datetime
 
-import asyncpg
-
-from services.notifier import chat, deliveries, isolation, names
+from services.notifier import chat, isolation, names
 from services.notifier.chat import Name
-from services.notifier.delivery_metrics import QUEUED
 from services.notifier.incidents import IncidentView
-from shared import projection
+from services.notifier.work import EventWork
 from shared.contract import Envelope
 from shared.process.rules import Level, Rules
 
 
-async def forward_report(conn: asyncpg.Connection, event: Envelope, now: datetime) -> None:
+async def forward_report(work: EventWork, event: Envelope, now: datetime) -> None:
     """R12: a minor report goes to the current process's issue tracker, when it has one."""
-    url = Rules.of(await projection.process(conn)).issue_tracker_webhook
+    url = Rules.of(await work.process()).issue_tracker_webhook
     if not url:
         return
     data = event.data
@@ -38,8 +35,7 @@ async def forward_report(conn: asyncpg.Connection, event: Envelope, now: datetim
     }
     if data.get("alerts"):  # filed for Alertmanager's alerts: the tracker gets them whole, labels and all
         payload["alerts"] = data["alerts"]
-    await deliveries.queue(
-        conn,
+    await work.queue(
         id=names.delivery_id(event.id, names.ISSUE_TRACKER, names.ISSUE_TRACKER),
         event_id=event.id,
         event_type=event.type,
@@ -54,11 +50,10 @@ async def forward_report(conn: asyncpg.Connection, event: Envelope, now: datetim
         now=now,
         priority=isolation.COPY,
     )
-    QUEUED.labels(names.ISSUE_TRACKER, "false").inc()
 
 
 async def post_to_room(
-    conn: asyncpg.Connection,
+    work: EventWork,
     event: Envelope,
     incident: IncidentView,
     level: Level,
@@ -71,8 +66,7 @@ async def post_to_room(
     if not level.chat_webhook_url:
         return
     shown = {kind: url for kind, url in links.items() if kind in ("incident", "report")}
-    await deliveries.queue(
-        conn,
+    await work.queue(
         id=names.delivery_id(event.id, names.CHAT_ROOM, names.CHAT),
         event_id=event.id,
         event_type=event.type,
@@ -87,4 +81,3 @@ async def post_to_room(
         now=now,
         priority=isolation.priority(names.CHAT, "", None, False),
     )
-    QUEUED.labels(names.CHAT, "false").inc()

@@ -5,6 +5,7 @@ replayed event send nothing twice (F4, F6). Each keeps the trace context it was 
 consumer's hop of the event's trace, ``shared.tracing``), for its webhook POSTs' ``traceparent``.
 """
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -75,6 +76,58 @@ async def queue(
     if queued and state == "pending":
         await conn.execute("SELECT pg_notify($1, '')", QUEUED_CHANNEL)
     return bool(queued)
+
+
+_MANY_COLUMNS = (
+    "id, event_id, event_type, incident_id, recipient, channel, reason, target, payload, state, last_error, "
+    "created_at, next_attempt_at, not_before, order_key, circuit, priority, traceparent"
+)
+_MANY_TYPES = (
+    "text[], text[], text[], text[], text[], text[], text[], text[], text[], text[], text[], "
+    "timestamptz[], timestamptz[], timestamptz[], text[], text[], smallint[], text[]"
+)
+
+
+async def queue_many(conn: asyncpg.Connection, queued: Sequence[dict]) -> set[str]:
+    """``queue`` for many deliveries (each its keyword arguments, and the ``traceparent`` it carries) in one
+    statement, in the order given (their ``position``); returns the ids queued now. One NOTIFY for all."""
+    columns: list[list] = [[] for _ in range(18)]
+    for d in queued:
+        due = (d.get("not_before") or d["now"]) if d["state"] == "pending" else None
+        row = (
+            d["id"],
+            d["event_id"],
+            d["event_type"],
+            d["incident_id"],
+            d["recipient"],
+            d["channel"],
+            d["reason"],
+            d["target"],
+            json.dumps(d["payload"]),
+            d["state"],
+            d["last_error"],
+            d["now"],
+            due,
+            d.get("not_before"),
+            d.get("order_key"),
+            isolation.circuit(d["channel"], d["target"]),
+            d.get("priority", isolation.PERSONAL),
+            d["traceparent"],
+        )
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    placeholders = ", ".join(f"${n}::{kind}" for n, kind in enumerate(_MANY_TYPES.split(", "), start=1))
+    rows = await conn.fetch(
+        f"INSERT INTO deliveries ({_MANY_COLUMNS}, held) "
+        f"SELECT {_MANY_COLUMNS.replace('payload', 'payload::jsonb')}, "
+        "       EXISTS (SELECT 1 FROM circuits c WHERE c.circuit = d.circuit AND c.state = 'open') "
+        f"FROM unnest({placeholders}) WITH ORDINALITY AS d({_MANY_COLUMNS}, n) ORDER BY n "
+        "ON CONFLICT DO NOTHING RETURNING id, state",
+        *columns,
+    )
+    if any(row["state"] == "pending" for row in rows):
+        await conn.execute("SELECT pg_notify($1, '')", QUEUED_CHANNEL)
+    return {row["id"] for row in rows}
 
 
 async def claim_due(

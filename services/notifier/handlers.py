@@ -2,8 +2,12 @@
 
 Nothing is sent here: a handler runs inside the consumer's transaction, so it only queues
 deliveries (one per event, recipient and channel) that the delivery worker sends after commit.
+Each handler has a form for a batch of events (``shared.consumer.Batched``): the same code, its reads
+and writes through ``work.BatchWork`` (read once for the batch, written at its end) instead of
+``work.EventWork`` (a statement each, at once).
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -12,7 +16,6 @@ import asyncpg
 
 from services.notifier import (
     copies,
-    deliveries,
     incidents,
     isolation,
     messages,
@@ -23,18 +26,15 @@ from services.notifier import (
     readmodel,
     recipients,
 )
-from services.notifier.delivery_metrics import QUEUED
 from services.notifier.incidents import IncidentView, Summary
 from services.notifier.recipients import Notice
-from shared import projection
+from services.notifier.work import PERSON_FIELDS, BatchWork, EventWork
+from shared import projection, tracing
 from shared.clock import Clock
-from shared.consumer import Handler
+from shared.consumer import Batched
 from shared.contract import Envelope
 from shared.process.hours import ANY_HOUR, reachable_at
-from shared.process.rules import Level, Rules
-
-# The fields of event data that name a person, whom a message may mention by name.
-_PERSON_FIELDS = ("by", "to", "manager", "previous", "person", "paged", "worker", "declared_by")
+from shared.process.rules import Level
 
 
 class IncidentNotYetKnown(Exception):
@@ -50,63 +50,88 @@ class Options:
     links: notice_links.NoticeLinks = notice_links.NoticeLinks()
 
 
+Apply = Callable[[EventWork, Envelope, Options], Awaitable[None]]
+
+
 async def handle_incident(conn: asyncpg.Connection, event: Envelope, *, options: Options) -> None:
-    await subscribers(conn, event, options)
-    if await projection.apply(conn, event):
+    await _incident_event(EventWork(conn), event, options)
+
+
+async def _incident_event(work: EventWork, event: Envelope, options: Options) -> None:
+    await subscribers(work, event, options)
+    if await projection.apply(work.conn, event):
+        await work.organisation_applied(event.type)
         return
     if event.type == recipients.REPORT_FILED:
-        await copies.forward_report(conn, event, options.clock.now())
+        await copies.forward_report(work, event, options.clock.now())
         return
     if not event.type.startswith(recipients.INCIDENT):
         return
-    before = await readmodel.incident(conn, event.subject)
+    before = await work.incident(event.subject)
     incident = incidents.apply(before, event.type, event.data, event.subject)
     if incident is None:
         # One incident's events apply in sequence order, so this means a stream without its
         # declaration: retrying and then parking the event makes that visible.
         raise IncidentNotYetKnown(event.subject)
     if incident != before:
-        await readmodel.save(conn, incident)
+        await work.save(incident)
     if event.type == incidents.STATUS_UPDATED:
-        await readmodel.save_status_updates(
-            conn, [incidents.status_update(incident.id, event.sequence, event.time, event.data)]
-        )
-    await tell(conn, event, incident, options)
+        await work.status_update(incidents.status_update(incident.id, event.sequence, event.time, event.data))
+    await tell(work, event, incident, options)
 
 
 async def handle_timer(conn: asyncpg.Connection, event: Envelope, *, options: Options) -> None:
-    await _about_incident(conn, event, event.data["incident_id"], options)
+    await _timer_event(EventWork(conn), event, options)
 
 
-async def _summary_for(conn: asyncpg.Connection, event: Envelope, incident_id: str) -> Summary | None:
+async def _timer_event(work: EventWork, event: Envelope, options: Options) -> None:
+    await _about_incident(work, event, event.data["incident_id"], options)
+
+
+async def _summary_for(work: EventWork, event: Envelope, incident_id: str) -> Summary | None:
     """R07: what an observer summary covers; taking it closes its span, so the next starts after it."""
     if event.type != recipients.OBSERVER_SUMMARY_DUE:
         return None
-    summary = await readmodel.unsummarised(conn, incident_id)
-    await readmodel.record_summary(conn, event.id, incident_id, summary, event.time)
+    summary = await work.unsummarised(incident_id)
+    await readmodel.record_summary(work.conn, event.id, incident_id, summary, event.time)
     return summary
 
 
 async def handle_postmortem(conn: asyncpg.Connection, event: Envelope, *, options: Options) -> None:
+    await _postmortem_event(EventWork(conn), event, options)
+
+
+async def _postmortem_event(work: EventWork, event: Envelope, options: Options) -> None:
     incident_id = event.data["incident_id"]
     link = options.links.unsigned_report(incident_id)  # each recipient's signed one replaces it, with secrets
-    await _about_incident(conn, event, incident_id, options, link=link)
+    await _about_incident(work, event, incident_id, options, link=link)
 
 
 async def _about_incident(
-    conn: asyncpg.Connection, event: Envelope, incident_id: str, options: Options, link: str | None = None
+    work: EventWork, event: Envelope, incident_id: str, options: Options, link: str | None = None
 ) -> None:
-    incident = await readmodel.incident(conn, incident_id)
+    incident = await work.incident(incident_id)
     if incident is None:
         # The timers and post-mortem streams can overtake the incident stream: wait for the declaration.
         raise IncidentNotYetKnown(incident_id)
-    await subscribers(conn, event, options)
-    summary = await _summary_for(conn, event, incident_id)
-    await tell(conn, event, incident, options, link=link, summary=summary)
+    await subscribers(work, event, options)
+    summary = await _summary_for(work, event, incident_id)
+    await tell(work, event, incident, options, link=link, summary=summary)
+
+
+async def _many(apply: Apply, conn: asyncpg.Connection, events: list[Envelope], *, options: Options) -> None:
+    """A batch's events in the order given, each as a hop of its own trace (what it queues carries that
+    trace on), through one ``BatchWork`` written out at the end."""
+    work = BatchWork(conn)
+    await work.prefetch(events)
+    for event in events:
+        with tracing.hop(event.traceparent, "notify", event_id=event.id):
+            await apply(work, event, options)
+    await work.flush()
 
 
 async def tell(
-    conn: asyncpg.Connection,
+    work: EventWork,
     event: Envelope,
     incident: IncidentView,
     options: Options,
@@ -114,24 +139,23 @@ async def tell(
     summary: Summary | None = None,
 ) -> None:
     """Queue a delivery per person and channel this event concerns under the incident's current level."""
-    process = await projection.process(conn, incident.process_version) or {}
-    rules = Rules.of(process)
+    process, rules = await work.rules(incident.process_version)
     level = rules.level(incident.severity)
     notices = recipients.notices(event.type, event.data, incident, level)
     if not notices:
         return
-    audience = await _audience(conn, notices)
-    referenced = [incident.manager, *(event.data[f] for f in _PERSON_FIELDS if isinstance(event.data.get(f), str))]
+    audience = await _audience(work, notices)
+    referenced = [incident.manager, *(event.data[f] for f in PERSON_FIELDS if isinstance(event.data.get(f), str))]
     if summary is not None:
         referenced += [*incident.workers, *(update.worker for update in summary.updates)]
-    named = {pid: person["name"] for pid, person in (await readmodel.people(conn, referenced)).items()}
+    named = {pid: person["name"] for pid, person in (await work.people(referenced)).items()}
     ctx = phrasing.MessageContext(
         level, rules, named, link, description=messages.description(process, incident.severity), summary=summary
     )
     now = options.clock.now()
     if level.chat_webhook_url and event.type.startswith(recipients.INCIDENT):
         room_links = options.links.for_notice(incident.id, names.CHAT_ROOM, names.CHAT, None, now)
-        await copies.post_to_room(conn, event, incident, level, ctx.name, room_links, now)
+        await copies.post_to_room(work, event, incident, level, ctx.name, room_links, now)
     # The event that paged someone names the page their acknowledge link answers.
     page = event.sequence if event.type.startswith(recipients.INCIDENT) else None
     for person_id, person, notice in audience:
@@ -142,8 +166,7 @@ async def tell(
         not_before = reachable_at(person, immediacy, now)
         urgent = notice.reason in notice_links.PAGES and immediacy == ANY_HOUR  # R11: wake whoever it takes
         for channel, target, error in _channels(person_id, person, notice, options, urgent):
-            queued = await deliveries.queue(
-                conn,
+            await work.queue(
                 id=names.delivery_id(event.id, person_id, channel),
                 event_id=event.id,
                 event_type=event.type,
@@ -159,8 +182,6 @@ async def tell(
                 not_before=not_before if not_before > now else None,
                 priority=isolation.priority(channel, notice.reason, immediacy, event.type.startswith("warroom.timer.")),
             )
-            if queued and not error:
-                QUEUED.labels(channel, str(not_before > now).lower()).inc()
 
 
 def _payload(
@@ -194,13 +215,13 @@ def _payload(
     }
 
 
-async def _audience(conn: asyncpg.Connection, notices: list[Notice]) -> list[tuple[str, dict | None, Notice]]:
+async def _audience(work: EventWork, notices: list[Notice]) -> list[tuple[str, dict | None, Notice]]:
     """(person id, person, notice) with groups expanded; a person reached twice hears the first notice."""
-    people = await readmodel.people(conn, [n.person for n in notices if n.person])
+    people = await work.people([n.person for n in notices if n.person])
     audience: dict[str, tuple[str, dict | None, Notice]] = {}
     for notice in notices:
         if notice.group:
-            members = await readmodel.group_members(conn, notice.group)
+            members = await work.group_members(notice.group)
         else:
             person = people.get(notice.person) if notice.person is not None else None
             members = [person or {"id": notice.person, "unknown": True}]
@@ -237,16 +258,15 @@ def _channels(person_id: str, person: dict | None, notice: Notice, options: Opti
     return [(wanted[0], None, " and ".join(missing[c] for c in wanted))]
 
 
-async def subscribers(conn: asyncpg.Connection, event: Envelope, options: Options) -> None:
+async def subscribers(work: EventWork, event: Envelope, options: Options) -> None:
     """Every subscription whose patterns take this type gets the CloudEvent, in order per subject (F5)."""
     incident_id = (
         event.subject if event.type.startswith(("warroom.incident.", "warroom.timer.", "warroom.postmortem.")) else None
     )
-    for subscription in await readmodel.active_subscriptions(conn):
+    for subscription in await work.subscriptions():
         if not patterns.matches(subscription["event_types"], event.type):
             continue
-        await deliveries.queue(
-            conn,
+        await work.queue(
             id=names.delivery_id(event.id, subscription["id"], names.SUBSCRIPTION),
             event_id=event.id,
             event_type=event.type,
@@ -262,15 +282,20 @@ async def subscribers(conn: asyncpg.Connection, event: Envelope, options: Option
             order_key=f"{subscription['id']}:{event.subject}",
             priority=isolation.COPY,
         )
-        QUEUED.labels(names.SUBSCRIPTION, "false").inc()
 
 
-def by_durable(options: Options | Clock) -> dict[str, Handler]:
-    """The handler of each durable consumer declared for the notifier."""
+def by_durable(options: Options | Clock) -> dict[str, Batched]:
+    """The handler of each durable consumer declared for the notifier, with its form for a batch."""
     if isinstance(options, Clock):
         options = Options(options)
     return {
-        "notifier-incident": partial(handle_incident, options=options),
-        "notifier-timers": partial(handle_timer, options=options),
-        "notifier-postmortem": partial(handle_postmortem, options=options),
+        "notifier-incident": Batched(
+            partial(handle_incident, options=options), partial(_many, _incident_event, options=options)
+        ),
+        "notifier-timers": Batched(
+            partial(handle_timer, options=options), partial(_many, _timer_event, options=options)
+        ),
+        "notifier-postmortem": Batched(
+            partial(handle_postmortem, options=options), partial(_many, _postmortem_event, options=options)
+        ),
     }
