@@ -17,7 +17,7 @@ class Timekeeping:
     def tenure_start(self, person: str, at: datetime, rest: timedelta) -> datetime:
         """R05: a person already managing, or back within manager_min_break (``rest``), continues their tenure."""
         self.store.turns.take(turns.person_key(person))
-        record = self.store.find(tenure.tenure_id(person))
+        record = self._find(tenure.tenure_id(person))
         return at if record is None else record.tenure_start(at, rest)
 
     def worker_freshness(self, person: str, incident: Incident) -> tuple[int, bool]:
@@ -58,9 +58,22 @@ class Timekeeping:
     def _changed(self, person: str, record_id, kind, change):
         """A person's time record (opened on first use) with ``change`` applied, under the person's turn."""
         self.store.turns.take(turns.person_key(person))
-        record = self.store.find(record_id) or kind(id=record_id, person=person)
+        record = self._find(record_id) or kind(id=record_id, person=person)
         change(record)
         return record
+
+    def _find(self, record_id):
+        """A time record as this command first read it: one read of the store per command, not one per use
+        (a declaration reads the manager's tenure for its start, then changes it). The person's turn is held
+        meanwhile, so only another replica could have moved it since, and then the save's version check
+        refuses it and the command runs again, reading afresh (incidents.py)."""
+        held = self.store.turns.current()
+        if held is None:
+            return self.store.find(record_id)
+        key = str(record_id)
+        if key not in held.read:
+            held.read[key] = self.store.find(record_id)
+        return held.read[key]
 
 
 def activity(incident: Incident) -> tuple[str | None, set[str]]:

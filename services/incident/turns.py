@@ -14,6 +14,7 @@ the event store's version check catches that, and the command is checked again (
 import threading
 import weakref
 from collections.abc import Iterable
+from typing import Any
 
 
 class Busy(Exception):
@@ -56,6 +57,10 @@ class Turns:
         self._current.held = held
         return held
 
+    def current(self) -> "Held | None":
+        """What the current command of this thread holds; None outside a command."""
+        return getattr(self._current, "held", None)
+
     def take(self, key: str) -> None:
         """The current command needs ``key`` too: taken at once, or ``Busy``. Outside a command, nothing."""
         held = getattr(self._current, "held", None)
@@ -71,12 +76,15 @@ class Held:
     def __init__(self, turns: Turns):
         self.turns = turns
         self.locks: dict[str, _Lock] = {}
+        # What the command read once under these locks, to read again from here (timekeeping.py).
+        self.read: dict[str, Any] = {}
 
     def release(self) -> set[str]:
         """Release everything; the keys that were held."""
         if getattr(self.turns._current, "held", None) is self:
             self.turns._current.held = None
         keys = set(self.locks)
+        self.read.clear()
         for lock in self.locks.values():
             lock.lock.release()
         self.locks.clear()

@@ -242,3 +242,28 @@ def test_f9_a_command_with_a_stale_if_match_is_412_and_changes_nothing(race):
     assert isinstance(outcome.get("refused"), Stale) and outcome["refused"].status == 412, outcome
     after = race.winner_app.incidents.incident(incident)
     assert after.version == 2 and after.workers == [tess]
+
+
+async def test_a_declaration_reads_its_managers_tenure_from_the_store_once(database_url):
+    """The turn's command reads the manager's tenure once for its start and its change (timekeeping.py): every
+    store read inside the person's turn lengthens the turn all declarations for one aspect queue for (P2b)."""
+    from services.incident import tenure
+
+    async with event_store(database_url) as (app, admin):
+        app.incidents.declare("first", "", "servers", 2, None, admin)  # the tenure exists, and is cached
+        tenure_id = tenure.tenure_id(admin.person_id)
+        reads: list[int | None] = []
+        select_events = app.recorder.select_events
+
+        def counted(originator_id, *args, **kwargs):
+            if originator_id == tenure_id:
+                reads.append(kwargs.get("gt"))
+            return select_events(originator_id, *args, **kwargs)
+
+        app.recorder.select_events = counted
+        second = app.incidents.declare("second", "", "servers", 2, None, admin)
+        app.recorder.select_events = select_events
+
+        assert len(reads) == 1, reads
+        stored = app.repository.get(tenure_id)
+        assert stored.version == 3 and second.manager == admin.person_id  # created, started, continued
