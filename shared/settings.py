@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     # report or acknowledge link is made or opened. How long a link made now stays valid (ISO 8601).
     link_secrets: str = ""
     link_ttl: str = "P7D"
+    # Secrets at rest (shared/sealing.py, S11): comma-separated Fernet keys, the first seals and every one
+    # opens (list a new one first to rotate). The same on the incident service (it seals Apprise URLs and the
+    # process's webhook URLs, and shows them to admins) and the notifier (it delivers to them). Empty: such a
+    # secret cannot be stored (503), and sealed ones cannot be read.
+    secrets_keys: str = ""
     # The post-mortem service's own address, for a service that calls it on a person's behalf (the console,
     # with the person's session token); empty: this host's postmortem_port.
     postmortem_url: str = ""

@@ -32,7 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.support import sealing  # noqa: E402
 from tools.localstack import LocalNats, LocalPostgres  # noqa: E402
+
+# Every service the tests start, in this process or as a subprocess, seals secrets at rest with this key (S11).
+os.environ.setdefault("WARROOM_SECRETS_KEYS", sealing.KEY)
 
 
 class ExternalServer:

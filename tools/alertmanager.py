@@ -56,8 +56,10 @@ def config(
     group_by: tuple[str, ...] = ("group",),
     group_wait: str = "1s",
     group_interval: str = "1s",
+    repeat_interval: str = "1h",
 ) -> dict[str, Any]:
-    """Every alert to Warroom's webhook with the person's token, grouped by ``group_by``, resolved ones too."""
+    """Every alert to Warroom's webhook with the person's token, grouped by ``group_by``, resolved ones too;
+    a group's notification sent again every ``repeat_interval`` while nothing changes."""
     receiver = {
         "url": webhook_url,
         "send_resolved": True,
@@ -68,7 +70,7 @@ def config(
         "group_by": list(group_by),
         "group_wait": group_wait,
         "group_interval": group_interval,
-        "repeat_interval": "1h",
+        "repeat_interval": repeat_interval,
     }
     return {"route": route, "receivers": [{"name": "warroom", "webhook_configs": [receiver]}]}
 

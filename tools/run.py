@@ -1,6 +1,6 @@
 """`make run`: the four Warroom services on this machine, with their own PostgreSQL and NATS.
 
-Data lives in var/ (var/postgres, var/nats, var/admin_token, var/link_secret), so a
+Data lives in var/ (var/postgres, var/nats, var/admin_token, var/link_secret, var/secrets_key), so a
 second run finds the first run's incidents and the links it sent still open. Environment
 (all optional):
 
@@ -9,6 +9,8 @@ second run finds the first run's incidents and the links it sent still open. Env
   WARROOM_ADMIN_TOKEN        default: generated once, kept in var/admin_token
   WARROOM_LINK_SECRETS       signs links in notifications; default: generated once, kept
                              in var/link_secret, the same for every service
+  WARROOM_SECRETS_KEYS       seals secrets at rest (Apprise URLs, chat webhooks); default:
+                             a Fernet key generated once, kept in var/secrets_key
   WARROOM_WEBHOOK_ALLOWLIST  default: 127.0.0.0/8
   WARROOM_INCIDENT_PORT (8080), WARROOM_NOTIFIER_PORT (8081),
   WARROOM_TIMERS_PORT (8082), WARROOM_POSTMORTEM_PORT (8083)
@@ -32,12 +34,14 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from shared import sealing  # noqa: E402
 from tools.localstack import LocalNats, LocalPostgres, port_in_use  # noqa: E402
 
 # name -> (module, port variable, default port)
@@ -66,14 +70,16 @@ def _pump(name: str, stream) -> None:
             sys.stdout.buffer.flush()
 
 
-def kept_secret(var: Path, name: str, variable: str) -> str:
+def kept_secret(
+    var: Path, name: str, variable: str, generate: Callable[[], str] = lambda: secrets.token_urlsafe(32)
+) -> str:
     """The variable's value if set, else the secret kept in var/<name>, generated (mode 0600) at the first run."""
     if token := os.environ.get(variable):
         return token
     path = var / name
     if path.exists() and (token := path.read_text().strip()):
         return token
-    token = secrets.token_urlsafe(32)
+    token = generate()
     path.unlink(missing_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -167,6 +173,8 @@ def service_environment(var: Path) -> dict[str, str]:
     env["WARROOM_ADMIN_TOKEN"] = admin_token(var)
     # One secret for every service, kept, so links sent before a restart still open after it.
     env["WARROOM_LINK_SECRETS"] = kept_secret(var, "link_secret", "WARROOM_LINK_SECRETS")
+    # The key that seals secrets at rest (S11), kept: losing it loses every Apprise URL and chat webhook stored.
+    env["WARROOM_SECRETS_KEYS"] = kept_secret(var, "secrets_key", "WARROOM_SECRETS_KEYS", sealing.new_key)
     env.setdefault("WARROOM_WEBHOOK_ALLOWLIST", "127.0.0.0/8")
     return env
 

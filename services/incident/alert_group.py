@@ -44,3 +44,9 @@ class AlertGroup(CheapCopy, Aggregate):
 
     def knows(self, key: str) -> bool:
         return key in self.recorded
+
+    def fires(self) -> bool:
+        """Some alert recorded firing has not been recorded resolved (alerts.py ``key``: a resolution is its
+        firing key with "/resolved")."""
+        done = {key.removesuffix("/resolved") for key in self.recorded if key.endswith("/resolved")}
+        return any(key not in done for key in self.recorded if not key.endswith("/resolved"))

@@ -6,8 +6,11 @@ it declares an incident on the route's aspect and level, or (a route without a l
 (R12). An alert no route matches, or whose declaration would be refused (R10: nobody to page; R09: no such
 level any more), files a minor report on aspect ``unrouted`` with its labels — never a 409. Until that
 incident is closed, the group's later alerts are attached to it as events, and its resolved alerts are
-recorded there (the manager is told; resolving stays theirs, R15). Each alert is recorded once (its
-fingerprint and since when it fires): a repeated notification changes nothing. The group's record
+recorded there (the manager is told; resolving stays theirs, R15). Likewise one minor report per group
+while the group fires: its later firing alerts (a new alert in the group, one firing again) are added to
+that report (``warroom.report.alerts_added.v1``); once every alert recorded for the group has resolved, the
+next firing alert files a new report. Each alert is recorded once (its fingerprint and since when it
+fires): a repeated notification changes nothing. The group's record
 (alert_group.py) is saved in the commit of the incident's or the report's events.
 """
 
@@ -100,6 +103,9 @@ class AlertIntake:
         incident_id = self._open_incident(group)
         if group is not None and incident_id and self._attached(incident_id, firing, resolved, group, actor):
             return done
+        if group is not None and group.kind == "report" and firing and group.fires():
+            self._added_to_report(group, firing, resolved, actor)
+            return done
         if firing:
             return self._begin(notification.group_key, firing, resolved, group, actor, done)
         # Resolutions of a closed incident's or a report's alerts: nothing is left to tell, but they are known.
@@ -133,6 +139,13 @@ class AlertIntake:
         group.record(recorded=[key(alert) for alert in firing + resolved])
         self.store.record(incident, *tracked, group)
         return True
+
+    def _added_to_report(self, group: AlertGroup, firing: list[Alert], resolved: list[Alert], actor: Actor) -> None:
+        """The group still fires: its new alerts go on its report, not on a new one."""
+        report = self.store.load(org.MinorReport, UUID(group.target), "minor report")
+        report.add_alerts(alerts=firing, by=actor.person_id)
+        group.record(recorded=[key(alert) for alert in firing + resolved])
+        self.store.record(report, group)
 
     def _begin(
         self,

@@ -41,6 +41,8 @@ from services.incident.timekeeping import Timekeeping
 from shared import tracing
 from shared.clock import Clock
 from shared.idempotency import Answer
+from shared.sealing import Sealer
+from shared.settings import Settings
 
 # The class of aggregate ``load`` is asked for, and so returns.
 AggregateT = TypeVar("AggregateT", bound=Aggregate)
@@ -52,9 +54,11 @@ class IncidentApplication(Application):
     # A person's time records grow with every incident they join: snapshots keep loading them flat too.
     snapshotting_intervals = {Incident: 100, tenure.ManagerTenure: 100, tenure.WorkerLoad: 100}
 
-    def __init__(self, env=None, clock: Clock | None = None):
+    def __init__(self, env=None, clock: Clock | None = None, sealer: Sealer | None = None):
         super().__init__(env)
         self.clock = clock or Clock()
+        # Seals the secrets people and the process hold before they are stored, opens them for admins (S11).
+        self.sealer = sealer or Sealer(Settings().secrets_keys)
         # Called after every successful save, so the relay publishes at once instead of polling.
         self.on_saved: Callable[[], None] = lambda: None
         self.turns = turns.Turns()

@@ -34,6 +34,7 @@ from shared.clock import Clock
 from shared.contract import CONSUMERS
 from shared.problems import Problem
 from shared.runtime import Infrastructure, start_consumers
+from shared.sealing import Sealer, SecretsUnavailable
 from shared.settings import Settings
 
 SCHEMA = "incident"
@@ -73,7 +74,10 @@ async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, Incid
     common = [m for m in db.migration_files("shared") if "consuming" in m[0] or "http" in m[0]]
     await db.migrate(pool, SCHEMA, common + db.migration_files("services.incident"))
     async with db.migrations_locked(pool):  # the library creates its tables on construction
-        application = await asyncio.to_thread(IncidentApplication, event_store_env(settings.database_url), clock)
+        sealer = Sealer(settings.secrets_keys)
+        application = await asyncio.to_thread(
+            IncidentApplication, event_store_env(settings.database_url), clock, sealer
+        )
         await asyncio.to_thread(chain_backfill.backfill, application)  # once: histories stored before the chain
     recorder = application.recorder
     assert isinstance(recorder, LockedInsertRecorder)  # the APPLICATION_RECORDER_TOPIC of event_store_env
@@ -142,7 +146,13 @@ def refusals(app: FastAPI) -> None:
         )
         return await request.app.exception_handlers[Problem](request, problem)
 
+    async def unsealable(request: Request, exc: Exception) -> Response:
+        # A secret cannot be stored in plaintext (S11): without a key, nothing is stored at all.
+        problem = Problem(503, f"{exc}; nothing was changed (an operator must configure it)")
+        return await request.app.exception_handlers[Problem](request, problem)
+
     app.add_exception_handler(Refused, refused)
+    app.add_exception_handler(SecretsUnavailable, unsealable)
     for kind in (OperationalError, InterfaceError):  # Contended (a command losing races for too long) too
         app.add_exception_handler(kind, unavailable)
 

@@ -258,3 +258,9 @@ class MinorReport(CheapCopy, Aggregate):
         every report filed before alerts were)."""
         self.title, self.description, self.aspect, self.by = title, description, aspect, by
         self.alerts = alerts
+
+    @event("AlertsAdded")
+    def add_alerts(self, alerts: list[dict], by: str) -> None:
+        """Later firing alerts of the Alertmanager group it was filed for, while the group still fires: one
+        report per group (alerts.py)."""
+        self.alerts = [*(self.alerts or []), *alerts]

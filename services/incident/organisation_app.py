@@ -13,6 +13,7 @@ from services.incident import organisation as org
 from services.incident.errors import Conflict, Forbidden, Invalid, NotFound
 from services.incident.policy import Actor, allowed
 from services.incident.tokens import TokenKeeping
+from shared import sealing
 from shared.idempotency import Answer
 from shared.process import hours, secrets
 from shared.process.document import ProcessDocument, default_process
@@ -174,11 +175,24 @@ class People(TokenKeeping):
         self._actors[stored.token_hash] = (actor, time.monotonic() + lasting)
         return actor
 
+    def sealed_urls(self, urls: dict | None, stored: dict | None = None) -> dict | None:
+        """A person's Apprise URLs as stored: sealed (S11), keeping the sealed value ``stored`` holds for a
+        URL left as it was. Raises shared.sealing.SecretsUnavailable without a key."""
+        if not urls:
+            return urls
+        sealer = self.store.sealer
+        kept = {sealer.open(value): value for value in (stored or {}).values() if sealing.is_sealed(value)}
+        return {channel: kept.get(url) or sealer.seal(url) for channel, url in urls.items()}
+
+    def opened_urls(self, urls: dict | None) -> dict | None:
+        """A person's Apprise URLs in plaintext, for an admin or the person (legacy plaintext as it is)."""
+        return urls and {channel: self.store.sealer.open(url) for channel, url in urls.items()}
+
     def register_person(
         self, fields: dict, actor: Actor, answer: Callable[[org.Person], Answer] | None = None
     ) -> org.Person:
         require_admin(actor)
-        person = org.Person(id=uuid4(), **fields)
+        person = org.Person(id=uuid4(), **{**fields, "apprise_urls": self.sealed_urls(fields.get("apprise_urls"))})
         self._record(person, answer=answer and answer(person))
         return person
 
@@ -217,12 +231,25 @@ class Organisation:
         if document.catch_all_sme:
             self.people.require_people("catch_all_sme", document.catch_all_sme)
         process = self.store.load(org.Process, org.PROCESS_ID, "process")
+        current = self.opened(process.current)
         # A secret read back masked (GET to someone not an admin) keeps the value it stands for.
-        proposed = secrets.unmasked(document.document(), process.current)
-        if proposed != process.current:
-            process.publish(proposed, by=actor.person_id, cites_postmortem=cites_postmortem)
+        proposed = secrets.unmasked(document.document(), current)
+        if proposed != current:
+            process.publish(
+                self.sealed(proposed, process.current), by=actor.person_id, cites_postmortem=cites_postmortem
+            )
             self.store.record_or_conflict(process)
         return process.current_version, process.current
+
+    def opened(self, document: dict) -> dict:
+        """A process version with its secrets in plaintext (S11: for admins, and to compare and merge)."""
+        return secrets.passed(document, self.store.sealer.open)
+
+    def sealed(self, document: dict, stored: dict) -> dict:
+        """A process version in plaintext as it is stored: its secrets sealed, those of ``stored`` (the
+        current version) kept where unchanged. Raises shared.sealing.SecretsUnavailable without a key."""
+        sealer = self.store.sealer
+        return secrets.resealed(document, stored, sealer.open, sealer.seal)
 
     # --- the SME directory (R10) ---
 

@@ -50,7 +50,8 @@ class PeopleAdmin:
 
         def attempt() -> org.Person:
             person = self.people.person(person_id)
-            current = person.fields()
+            # Merged and compared in plaintext, stored sealed (S11).
+            current = {**person.fields(), "apprise_urls": self.people.opened_urls(person.apprise_urls)}
             merged = validate(_as_object(merge_patch(current, patch)))
             changed = sorted(name for name in org.FIELDS if merged[name] != current[name])
             if not allowed("edit_person", actor) and (
@@ -64,7 +65,11 @@ class PeopleAdmin:
             if person.id == org.ADMIN_ID and not merged["admin"]:
                 raise Conflict("the built-in admin (WARROOM_ADMIN_TOKEN) stays an admin")
             if changed:
-                person.update(**{name: merged[name] for name in org.FIELDS}, by=actor.person_id)
+                stored = {
+                    **merged,
+                    "apprise_urls": self.people.sealed_urls(merged["apprise_urls"], person.apprise_urls),
+                }
+                person.update(**{name: stored[name] for name in org.FIELDS}, by=actor.person_id)
                 self.people._record(person)  # also drops this replica's copy of their hours
             return person
 

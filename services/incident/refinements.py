@@ -55,7 +55,9 @@ class Refinements:
             process = self.store.load(org.Process, org.PROCESS_ID, "process")
             if process.has_applied(postmortem, action_item):
                 raise Conflict(f"{item} was already applied", rule="R17")
-            document = _refined(process.current, change)
+            organisation = self.store.organisation
+            # Merged and compared in plaintext, stored sealed (S11).
+            document = organisation.sealed(_refined(organisation.opened(process.current), change), process.current)
             if catch_all := document.get("catch_all_sme"):
                 self.people.require_people("catch_all_sme", catch_all)
             process.publish(document, by=actor.person_id, cites_postmortem=postmortem, cites_action_item=action_item)

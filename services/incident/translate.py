@@ -73,6 +73,7 @@ TYPES: dict[type, tuple[str, set[str]]] = {
     _made_by(org.Directory, "Opened"): ("warroom.directory.aspect_set.v1", set()),
     _made_by(org.Directory, "AspectSet"): ("warroom.directory.aspect_set.v1", set()),
     _made_by(org.MinorReport, "Filed"): ("warroom.report.filed.v1", set()),
+    _made_by(org.MinorReport, "AlertsAdded"): ("warroom.report.alerts_added.v1", set()),
     Incident.PageUnanswered: ("warroom.incident.page_unanswered.v1", set()),
     **{
         _made_by(Incident, stored): (f"warroom.incident.{published}.v1", _PRIVATE_FIELDS)
@@ -100,6 +101,7 @@ _ID_FIELD = {
     "warroom.token.revoked.v1": "id",
     "warroom.token.expiry_set.v1": "id",
     "warroom.report.filed.v1": "id",
+    "warroom.report.alerts_added.v1": "id",
 }
 
 

@@ -14,6 +14,7 @@ from services.notifier.settings import NotifierSettings, notifier_settings
 from services.notifier.worker import DeliveryWorker
 from shared import links, logs, outbox, runtime, trace_export, web
 from shared.clock import Clock
+from shared.sealing import Sealer
 from shared.settings import Settings
 
 # Advisory lock key of the notifier's outbox publisher: one replica publishes at a time.
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             concurrency=settings.notifier_concurrency,
             on_delivered=publisher.wake.set,
             phones=Phones(allowlist, settings.notifier_delivery_timeout),
+            sealer=Sealer(settings.secrets_keys),
         )
         app.state.infra, app.state.pool = infra, infra.pool
         app.state.signing_keys, app.state.secrets_generated = keys, generated

@@ -7,6 +7,7 @@ kernel's rule: ``shared.process.hours.reachable_at``.
 from datetime import timedelta
 
 from services.notifier.names import CHAT, EMAIL, ISSUE_TRACKER, SUBSCRIPTION
+from shared import sealing
 from shared.process.hours import ANY_HOUR
 
 # Which deliveries go first when several are due: pages and escalations, then the other notices
@@ -43,6 +44,8 @@ def circuit(channel: str, target: str | None) -> str | None:
         return None
     if channel == EMAIL:
         return MAIL_SERVER
+    if sealing.is_sealed(target):  # a secret (S11): its server is not known before it is opened, at sending
+        return f"sealed:{sealing.fingerprint(target)}"
     scheme, _, rest = target.partition("://")
     authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
     return f"{scheme.lower()}://{authority.lower()}"

@@ -32,6 +32,7 @@ from services.notifier.phones import Phones
 from shared import logs, outbox, tracing
 from shared.clock import Clock
 from shared.contract import validate
+from shared.sealing import Sealer, SecretsUnavailable
 from shared.waking import woken_or_timeout
 
 log = logs.get(__name__)
@@ -54,9 +55,13 @@ class DeliveryWorker:
         concurrency: int = 8,
         on_delivered: Callable[[], None] = lambda: None,
         phones: Phones | None = None,
+        sealer: Sealer | None = None,
     ):
         self.pool, self.webhooks, self.mailer, self.clock = pool, webhooks, mailer, clock
         self.phones = phones
+        # Opens a sealed target (an Apprise URL, a chat room, the issue tracker) just before it is sent to: it
+        # is stored sealed in deliveries, and its plaintext is never kept (S11).
+        self.sealer = sealer or Sealer()
         self.signing_keys, self.database_url = signing_keys, database_url
         self.poll_interval, self.concurrency = poll_interval, concurrency
         # Slots that endpoints which failed lately may take: the others are kept for healthy ones.
@@ -237,15 +242,22 @@ class DeliveryWorker:
         return outcome
 
     async def _send(self, conn: asyncpg.Connection, row: asyncpg.Record, at) -> AttemptOutcome:
+        try:
+            target: str = self.sealer.open(row["target"])
+        except SecretsUnavailable as exc:  # no key here, or not the one it was sealed with: an operator's fix
+            return AttemptOutcome(error=str(exc), permanent=True)
+        return await self._send_to(conn, row, target, at)
+
+    async def _send_to(self, conn: asyncpg.Connection, row: asyncpg.Record, target: str, at) -> AttemptOutcome:
         payload, channel = row["payload"], row["channel"]
         if channel == names.EMAIL:
             if self.mailer is None:
                 return AttemptOutcome(error="no SMTP server is configured (WARROOM_SMTP_HOST)")
-            return await self.mailer.send(payload, row["target"], row["id"])
+            return await self.mailer.send(payload, target, row["id"])
         if channel in (names.PHONE, names.SMS):
             if self.phones is None:
                 return AttemptOutcome(error="no phone gateway here (Apprise)", permanent=True)
-            return await self.phones.send(row["target"], payload)
+            return await self.phones.send(target, payload)
         keys, content_type = self.signing_keys, "application/json"
         if channel == names.SUBSCRIPTION:
             # Read now, not at queueing: a rotation applies to retries of earlier deliveries too.
@@ -262,7 +274,7 @@ class DeliveryWorker:
         }
         if (traceparent := tracing.current_header()) is not None:  # the attempt's hop (deliver_next)
             headers["traceparent"] = traceparent
-        return await self.webhooks.post(row["target"], body, headers, at)
+        return await self.webhooks.post(target, body, headers, at)
 
 
 async def _announce(conn: asyncpg.Connection, row: asyncpg.Record, at) -> None:

@@ -2,7 +2,8 @@
 or a change (an RFC 7386 merge patch) merged onto each incident's own version. Pure.
 
 Validated exactly as ``PUT /v1/process`` validates a document (``shared.process.document``), with the
-same warnings: a proposal that could not be published cannot be back-tested either.
+same warnings: a proposal that could not be published cannot be back-tested either. The versions'
+secrets (webhook URLs, sealed at rest) take no part: they stand masked, and no answer shows them.
 """
 
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationError
 
+from shared.process import secrets
 from shared.process.document import ProcessDocument, merge_patch
 from shared.text import Line
 
@@ -51,8 +53,11 @@ def proposed(
         return Proposal({version: whole for version in versions}, document.warnings_found())
     documents, warnings = {}, []
     for version, current in sorted(versions.items()):
+        # The version's secrets are stored sealed (S11) and this service holds no key: they stand as MASK, which
+        # a document validates as "the value already stored" (a back-test never reaches a webhook).
+        shown = secrets.passed(current, lambda _: secrets.MASK)
         try:
-            merged = ProcessDocument.model_validate(merge_patch(current, change or {}))
+            merged = ProcessDocument.model_validate(merge_patch(shown, change or {}))
         except ValidationError as error:
             raise Unfit(version, error) from None
         documents[version] = merged.document()

@@ -26,6 +26,7 @@ EVENT_TYPES: dict[str, type[Data]] = {
     "warroom.directory.aspect_set.v1": org.AspectSmesSet,
     "warroom.process.published.v1": org.ProcessPublished,
     "warroom.report.filed.v1": org.MinorReportFiled,
+    "warroom.report.alerts_added.v1": org.MinorReportAlertsAdded,
     "warroom.incident.declared.v1": inc.IncidentDeclared,
     "warroom.incident.acknowledged.v1": inc.PageAcknowledged,
     "warroom.incident.page_unanswered.v1": inc.PageUnanswered,

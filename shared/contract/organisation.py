@@ -3,6 +3,8 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
+from pydantic import Field
+
 from shared.contract.alerts import Alert
 from shared.contract.base import Data, Key, PersonId
 from shared.text import Aspect, Json, Line, Message, Name, Title
@@ -21,8 +23,15 @@ class WakingHours(Data):
     end: Annotated[str, Line(5)]
 
 
+# A secret at rest (S11, shared/sealing.py): "fernet:" and a Fernet token under WARROOM_SECRETS_KEYS (a
+# 2,000-character URL seals to under 3,000); a value without the prefix was stored before sealing existed.
+Sealed = Annotated[
+    str,
+    Line(4000),
+    Field(description='"fernet:" and a Fernet token (sealed under WARROOM_SECRETS_KEYS); else legacy plaintext'),
+]
 # A person's Apprise URLs (https://github.com/caronc/apprise) per channel: how a phone or SMS reaches them.
-AppriseUrls = dict[Literal["phone", "sms"], Annotated[str, Line(2000)]]
+AppriseUrls = dict[Literal["phone", "sms"], Sealed]
 
 
 class PersonRegistered(Data):
@@ -36,7 +45,8 @@ class PersonRegistered(Data):
     waking_hours: WakingHours | None = None
     webhook_url: Annotated[str, Line(2000)] | None = None
     admin: bool = False
-    # How the phone and sms channels reach them (secrets: the URLs carry the providers' keys); None: no way.
+    # How the phone and sms channels reach them (secrets: the URLs carry the providers' keys, so each is sealed,
+    # S11); None: no way.
     apprise_urls: AppriseUrls | None = None
 
 
@@ -99,7 +109,10 @@ class AspectSmesSet(Data):
 
 class ProcessPublished(Data):
     version: int
-    document: Json
+    document: Json = Field(
+        description="The process document; its secrets (issue_tracker_webhook, each level's chat_webhook_url) "
+        'sealed: "fernet:" and a Fernet token under WARROOM_SECRETS_KEYS (else legacy plaintext)'
+    )
     by: PersonId
     # The post-mortem whose refinement produced this version (R17), if any.
     cites_postmortem: Key | None = None
@@ -115,3 +128,12 @@ class MinorReportFiled(Data):
     by: PersonId
     # The Alertmanager alerts it was filed for (their route files reports, or none matched); None: a person's.
     alerts: list[Alert] | None = None
+
+
+class MinorReportAlertsAdded(Data):
+    """Later firing alerts of the Alertmanager group a minor report was filed for, added to it while the group
+    fires: one report per group until every alert of it has resolved."""
+
+    id: Key
+    alerts: list[Alert]
+    by: PersonId

@@ -4,12 +4,15 @@ The notifier (a process) pages the SME, tells the manager of later and resolved 
 that notifies anyone to level 1's chat room, and forwards the minor reports to the issue tracker (the chat
 room, the tracker and the SME's webhook: one local receiver)."""
 
+import asyncio
+
 import httpx
 import pytest
 
 from tests.support.alertmanager import Alertmanager, config, firing, post, required, resolved
 from tests.support.incident import ADMIN_TOKEN, PERSON, auth, eventually
 from tests.support.processes import incident_and_notifier
+from tests.support.streams import stream_events
 from tests.support.webhook import WebhookReceiver
 
 ROUTES = [
@@ -88,3 +91,50 @@ async def test_alertmanager_fires_attaches_resolves_and_files_reports_through_a_
             assert (await admin.get(f"/v1/incidents/{incident_id}")).json()["status"] == "open"  # never resolved
             every = (await admin.get("/v1/events")).json()["events"]
             assert len([e for e in every if e["type"] == "warroom.incident.declared.v1"]) == 1
+
+
+async def test_a_group_routed_to_a_report_files_one_report_while_it_fires_and_a_new_one_after_it_resolved(
+    services, nats_url, tmp_path
+):
+    hook = f"{services['incident'].url}/v1/integrations/alertmanager"
+    with WebhookReceiver() as receiver:
+        async with httpx.AsyncClient(base_url=services["incident"].url, headers=auth(ADMIN_TOKEN), timeout=10) as admin:
+            token = await _organisation(admin, receiver)
+            # Alertmanager sends the group's notification again every 2 s while nothing changes.
+            with Alertmanager(required(), tmp_path / "am", config(hook, token, repeat_interval="2s")) as am:
+
+                async def reports() -> list[tuple[str, str, list[str]]]:
+                    """(type, report id, alert names) of every report event published, in order."""
+                    events = await stream_events(nats_url, "WARROOM_INCIDENT")
+                    return [
+                        (e.type.split(".")[2], e.data["id"], [a["labels"]["alertname"] for a in e.data["alerts"]])
+                        for e in events
+                        if e.type.startswith("warroom.report.")
+                    ]
+
+                slow_page = firing("SlowPage", group="slow", team="payments")  # its route files a report
+                await post(admin, am, slow_page)
+                [(_, report, _)] = await eventually(reports, timeout=20)
+                slow_query = firing("SlowQuery", group="slow", team="payments")
+                await post(admin, am, slow_page, slow_query)  # a new alert in the same group
+                await eventually(lambda: _count(reports, 2), timeout=20)
+                await asyncio.sleep(5)  # the group's notification repeated meanwhile: nothing more
+                assert await reports() == [
+                    ("filed", report, ["SlowPage"]),
+                    ("alerts_added", report, ["SlowQuery"]),
+                ]
+                assert [b["title"] for b in receiver.bodies("/tracker")] == ["Alert: SlowPage: SlowPage fires"]
+
+                await post(admin, am, resolved(slow_page), resolved(slow_query))  # the whole group resolved
+                await asyncio.sleep(4)
+                assert len(await reports()) == 2  # resolutions file nothing
+                await post(admin, am, slow_page)  # it fires again: a new report
+                third = await eventually(lambda: _count(reports, 3), timeout=20)
+                assert third[2][0] == "filed" and third[2][1] != report and third[2][2] == ["SlowPage"]
+                tracked = await eventually(lambda: len(receiver.bodies("/tracker")) == 2, timeout=20)
+                assert tracked
+
+
+async def _count(reports, n: int):
+    found = await reports()
+    return found if len(found) >= n else None

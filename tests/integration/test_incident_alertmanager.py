@@ -170,3 +170,28 @@ async def test_r09_alert_routes_are_validated_when_the_process_is_put(database_u
         assert "alert_routes" not in before  # a version that never named routes reads as it was written
         again = await client.put("/v1/process", json=before)
         assert again.json()["version"] == before["version"]  # the same document publishes nothing
+
+
+async def test_r12_a_group_routed_to_a_report_files_one_report_while_it_fires_and_a_new_one_once_resolved(
+    database_url, nats_url
+):
+    async with incident_service(database_url, nats_url) as (client, app):
+        _, ira = await _setup(client)
+        page, query = alert("SlowPage", team="payments"), alert("SlowQuery", team="payments")
+        first = (await client.post(PATH, json=notification("Slow", page), headers=ira)).json()
+        report_id = first["report_id"]
+        repeated = (await client.post(PATH, json=notification("Slow", page), headers=ira)).json()  # repeat_interval
+        assert repeated == {**first, "recorded": 0, "repeated": 1}
+        joined = (await client.post(PATH, json=notification("Slow", page, query), headers=ira)).json()
+        assert joined == {"incident_id": None, "report_id": report_id, "recorded": 1, "repeated": 1}
+        report = _report(app, report_id)
+        assert [a["labels"]["alertname"] for a in report.alerts] == ["SlowPage", "SlowQuery"]
+
+        ended = [{**a, "status": "resolved"} for a in (page, query)]
+        calm = (await client.post(PATH, json=notification("Slow", *ended), headers=ira)).json()
+        assert calm == {"incident_id": None, "report_id": report_id, "recorded": 2, "repeated": 0}
+        again = {**page, "startsAt": "2026-03-02T11:00:00Z"}  # firing again, after the whole group resolved
+        refiled = (await client.post(PATH, json=notification("Slow", again), headers=ira)).json()
+        assert refiled["report_id"] not in (None, report_id) and refiled["recorded"] == 1
+        assert [a["labels"]["alertname"] for a in _report(app, report_id).alerts] == ["SlowPage", "SlowQuery"]
+        assert _report(app, refiled["report_id"]).alerts[0]["starts_at"].startswith("2026-03-02T11:00")

@@ -72,7 +72,8 @@ def scenario() -> World:
 
 
 def _alerts(world: World) -> None:
-    """Alertmanager's alerts: a group declares, attaches, resolves, and begins again once closed; one files a report."""
+    """Alertmanager's alerts: a group declares, attaches, resolves, and begins again once closed; one files a
+    report and adds its next alert to it."""
     world.process(alert_routes=[{"match": {"team": "web"}, "aspect": "servers", "severity": 1}])
 
     def alert(name: str, status: str = "firing", team: str = "web") -> dict:
@@ -83,6 +84,7 @@ def _alerts(world: World) -> None:
     incident_id = receive(Notification("{}:{group=web}", [alert("A")]), pat).incident_id
     receive(Notification("{}:{group=web}", [alert("A", "resolved"), alert("B")]), pat)
     receive(Notification("{}:{group=db}", [alert("C", team="db")]), pat)
+    receive(Notification("{}:{group=db}", [alert("C", team="db"), alert("E", team="db")]), pat)  # same report
     world.app.consequences.close_incident(str(incident_id), world.id("tess"))
     receive(Notification("{}:{group=web}", [alert("D")]), pat)
 

@@ -1,6 +1,7 @@
 """HTTP: people — registered (admin), listed and read (anyone signed in), edited (admin, or the person for
 their own contact details and hours), deactivated and activated (admin)."""
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
@@ -23,6 +24,7 @@ from services.incident.policy import Actor
 from services.incident.schemas import PersonIn
 from shared.openapi import problems, with_headers
 from shared.problems import Problem
+from shared.process.secrets import MASK
 from shared.text import Id, Line, Name
 
 router = APIRouter(prefix="/v1", tags=["people"])
@@ -39,10 +41,21 @@ MERGE_PATCH = {
 }
 
 
-def person_view(person: dict[str, Any], viewer: Actor) -> PersonView:
-    """``person`` (with ``id`` and ``active``) as ``viewer`` may see them (PRIVATE_FIELDS withheld)."""
-    sees_all = viewer.admin or viewer.person_id == person["id"]
-    return PersonView.model_validate({**person, **({} if sees_all else dict.fromkeys(PRIVATE_FIELDS))})
+def person_view(person: dict[str, Any], viewer: Actor, open_: Callable[[str], str]) -> PersonView:
+    """``person`` (with ``id`` and ``active``, as stored) as ``viewer`` may see them: PRIVATE_FIELDS withheld,
+    or else their Apprise URLs passed through ``open_`` (the sealer's, S11; MASK for an answer recorded)."""
+    if not (viewer.admin or viewer.person_id == person["id"]):
+        return PersonView.model_validate({**person, **dict.fromkeys(PRIVATE_FIELDS)})
+    urls = person.get("apprise_urls")
+    return PersonView.model_validate({**person, "apprise_urls": urls and {k: open_(v) for k, v in urls.items()}})
+
+
+def _at(person: org.Person) -> str:
+    return f"/v1/people/{person.id}"
+
+
+def _masked(_: str) -> str:
+    return MASK
 
 
 def _as_dict(person: org.Person) -> dict[str, Any]:
@@ -58,18 +71,20 @@ def _as_dict(person: org.Person) -> dict[str, Any]:
 )
 def register_person(body: PersonIn, app: App, actor: Caller, response: Response):
     """Admin: register a person, active from the start. They sign in with a token an admin issues them
-    (`POST /v1/tokens`), or by a link sent to their email from the console."""
+    (`POST /v1/tokens`), or by a link sent to their email from the console. A retry with the same
+    Idempotency-Key is answered with `apprise_urls` as `***`: no secret is kept in plaintext, not even for
+    replaying (S11). Without `WARROOM_SECRETS_KEYS` on the service, a person with Apprise URLs is refused
+    (503) and nothing is stored."""
     reply = Reply.to(201)  # keyed (F10): the answer is recorded in the events' commit
     person = app.people.register_person(
         body.model_dump(mode="json"),
         actor,
+        # Recorded for retries with the Apprise URLs as ***: no secret at rest in plaintext (S11).
         answer=reply
-        and (lambda person: reply(person_view(_as_dict(person), actor), {"Location": f"/v1/people/{person.id}"})),
+        and (lambda person: reply(person_view(_as_dict(person), actor, _masked), {"Location": _at(person)})),
     )
-    if reply:
-        return reply.response
-    response.headers["Location"] = f"/v1/people/{person.id}"
-    return person_view(_as_dict(person), actor)
+    response.headers["Location"] = _at(person)
+    return person_view(_as_dict(person), actor, app.sealer.open)
 
 
 @router.get("/people", response_model=PeoplePage, summary="List people")
@@ -91,7 +106,8 @@ async def list_people(
         raise Problem(
             422, str(exc), errors=[{"field": "cursor", "message": "not a cursor this service gave"}]
         ) from None
-    return PeoplePage(people=[person_view(person, actor) for person in people], next=following)
+    opened = request.app.state.application.sealer.open
+    return PeoplePage(people=[person_view(person, actor, opened) for person in people], next=following)
 
 
 @router.get(
@@ -103,7 +119,7 @@ async def list_people(
 def get_person(person_id: PersonId, app: App, actor: Caller):
     """Anyone signed in; `phone`, `webhook_url`, `admin` and `apprise_urls` are null unless you are an admin or
     the person."""
-    return person_view(_as_dict(app.people.person(person_id)), actor)
+    return person_view(_as_dict(app.people.person(person_id)), actor, app.sealer.open)
 
 
 @router.patch(
@@ -137,7 +153,7 @@ def update_person(person_id: PersonId, body: PersonPatch, app: App, actor: Calle
             raise RequestValidationError(errors, body=patch) from None
 
     person = app.people_admin.update(person_id, patch, actor, validate)
-    return person_view(_as_dict(person), actor)
+    return person_view(_as_dict(person), actor, app.sealer.open)
 
 
 @router.post(
@@ -159,11 +175,12 @@ def deactivate_person(person_id: PersonId, app: App, actor: Caller):
     """Admin: their tokens revoked (console sessions end at once), taken out of the SME directory and their
     groups, with a warning for each aspect left without an SME (R10); their history stays. Refused (409)
     while they manage an open incident, and for the process's catch-all SME (R10). Deactivating someone
-    deactivated already changes nothing."""
+    deactivated already changes nothing. The answer shows `apprise_urls` as `***` (it may be replayed to a
+    retry with an Idempotency-Key, and no secret is kept in plaintext, S11): read them with GET."""
     done: Deactivation = app.people_admin.deactivate(person_id, actor)
     return Deactivated.model_validate(
         {
-            **person_view(_as_dict(done.person), actor).model_dump(),
+            **person_view(_as_dict(done.person), actor, _masked).model_dump(),
             "revoked_tokens": done.revoked_tokens,
             "left_groups": done.left_groups,
             "left_aspects": done.left_aspects,
@@ -180,5 +197,5 @@ def deactivate_person(person_id: PersonId, app: App, actor: Caller):
 )
 def activate_person(person_id: PersonId, app: App, actor: Caller):
     """Admin: a deactivation undone. The tokens revoked then stay revoked (issue new ones); groups and
-    aspects are not given back."""
-    return person_view(_as_dict(app.people_admin.activate(person_id, actor)), actor)
+    aspects are not given back. The answer shows `apprise_urls` as `***`, as deactivating does."""
+    return person_view(_as_dict(app.people_admin.activate(person_id, actor)), actor, _masked)

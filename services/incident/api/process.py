@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.incident import action_items, examples
+from services.incident.application import IncidentApplication
 from services.incident.deps import App, Caller, Reply
 from services.incident.schemas import RefinementIn, example
 from shared.openapi import answered_as, problems
@@ -79,7 +80,12 @@ def get_process(
     level's `chat_webhook_url`) are secrets, shown only to admins — others read `***`, which a PUT takes as
     the value it stands for."""
     number, document = app.organisation.process(version)
-    return {"version": number, **(document if actor.admin else secrets.masked(document))}
+    return {"version": number, **_shown(app, document, actor.admin)}
+
+
+def _shown(app: IncidentApplication, document: dict, admin: bool) -> dict:
+    """A stored version as the caller reads it: its secrets opened for an admin, masked for anyone else (S11)."""
+    return app.organisation.opened(document) if admin else secrets.masked(document)
 
 
 @router.put(
@@ -98,7 +104,7 @@ def publish_process(body: ProcessIn, app: App, actor: Caller):
     Incidents open now keep their version; those declared afterwards follow this one. `warnings` says what
     may be wrong without refusing it: more than five levels (R09), no `catch_all_sme` (R10)."""
     number, document = app.organisation.put_process(body, actor)
-    return {"version": number, **document, "warnings": body.warnings_found()}
+    return {"version": number, **_shown(app, document, True), "warnings": body.warnings_found()}
 
 
 async def _recorded_item(request: Request, body: RefinementIn) -> dict:
@@ -150,11 +156,11 @@ async def apply_process_refinement(body: RefinementIn, request: Request, app: Ap
     await run_in_threadpool(app.refinements.may_refine, body.postmortem, actor)
     recorded = await _recorded_item(request, body)
 
-    def published(number: int, document: dict) -> dict:
-        warnings = ProcessDocument.model_validate(document).warnings_found()
+    def published(number: int, document: dict, admin: bool) -> dict:
+        warnings = ProcessDocument.model_validate(_shown(app, document, True)).warnings_found()
         return {
             "version": number,
-            **(document if actor.admin else secrets.masked(document)),  # an incident's manager may apply it
+            **_shown(app, document, admin),  # an incident's manager may apply it
             "warnings": warnings,
             "cites_postmortem": body.postmortem,
             "cites_action_item": body.action_item,
@@ -168,6 +174,7 @@ async def apply_process_refinement(body: RefinementIn, request: Request, app: Ap
         body.change,
         recorded,
         actor,
-        reply and (lambda n, d: reply(PublishedProcess(**published(n, d)))),
+        # Recorded for retries with the secrets masked, as anyone not an admin reads them (S11).
+        reply and (lambda n, d: reply(PublishedProcess(**published(n, d, False)))),
     )
-    return reply.response if reply else published(number, document)
+    return published(number, document, actor.admin)
