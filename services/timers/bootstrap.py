@@ -37,8 +37,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             on_fired=publisher.wake.set,
             caught_up=functools.partial(consumer_caught_up, infra.js, INCIDENT.name, CONSUMER),
         )
-        handle = functools.partial(handlers.handle, clock=clock, versions=handlers.RulesByVersion())
-        runtime.start_consumers(infra, SERVICE, {CONSUMER: handle})
+        runtime.start_consumers(infra, SERVICE, {CONSUMER: handlers.consumer_handler(clock)})
         infra.spawn(scheduler.run(), "timers-scheduler")
         infra.spawn(publisher.run(), "timers-outbox")
         try:

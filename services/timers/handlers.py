@@ -2,20 +2,24 @@
 
 Each incident event updates what the timers depend on (the incident's level, workers, people's
 stretches on incidents) and returns the domain's `Plan` for it, applied in the same transaction.
-The handlers work on a `Store`: live it is SQL in the event's transaction, in a rebuild memory.
+The handlers work on a `Store`: live it is SQL in the event's transaction (for a fetched batch, a
+`BatchStore` that writes the progress mark once and looks for overdue timers only where one can be),
+in a rebuild memory.
 """
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import asyncpg
 
 from services.timers import domain
 from services.timers.domain import Plan
-from services.timers.store import SqlStore, Store
-from shared import projection
+from services.timers.store import BatchStore, SqlStore, Store
+from shared import projection, tracing
 from shared.clock import Clock
+from shared.consumer import Batched
 from shared.contract import Envelope
 from shared.contract import incident as contract
 from shared.process.rules import Level, Rules
@@ -75,6 +79,27 @@ class Applying:
 async def handle(conn: asyncpg.Connection, event: Envelope, *, clock: Clock, versions: RulesByVersion) -> None:
     """The consumer's handler: one event, in the transaction that records it as processed."""
     await apply(SqlStore(conn), event, clock=clock, versions=versions)
+
+
+async def handle_many(
+    conn: asyncpg.Connection, events: list[Envelope], *, clock: Clock, versions: RulesByVersion
+) -> None:
+    """``handle`` for a batch's events, in the order given, through one ``BatchStore``; each as a hop of its
+    own trace, so a timer an event fires carries that event's trace, as when it is applied alone."""
+    store = BatchStore(conn)
+    await store.prefetch(event.subject for event in events if event.type.startswith("warroom.incident."))
+    for event in events:
+        with tracing.hop(event.traceparent, "apply", event_id=event.id):
+            await apply(store, event, clock=clock, versions=versions)
+    await store.flush()
+
+
+def consumer_handler(clock: Clock) -> Batched:
+    """The incident stream's handler, bound to the clock and a cache of process versions, with its batch form."""
+    versions = RulesByVersion()
+    return Batched(
+        partial(handle, clock=clock, versions=versions), partial(handle_many, clock=clock, versions=versions)
+    )
 
 
 async def apply(store: Store, event: Envelope, *, clock: Clock, versions: RulesByVersion) -> None:

@@ -240,6 +240,16 @@ async def mark_fired(conn: asyncpg.Connection, ids: list, fired_at: datetime) ->
     await conn.execute("UPDATE timers SET state = 'fired', fired_at = $2 WHERE id = ANY($1::uuid[])", ids, fired_at)
 
 
+async def earliest_pending(conn: asyncpg.Connection, incident_ids: list[str]) -> dict[str, datetime]:
+    """Each of these incidents' earliest pending timer's due time (an incident without one is left out)."""
+    rows = await conn.fetch(
+        "SELECT incident_id, min(due_at) AS due FROM timers WHERE state = 'pending' "
+        "AND incident_id = ANY($1::text[]) GROUP BY incident_id",
+        incident_ids,
+    )
+    return {row["incident_id"]: row["due"] for row in rows}
+
+
 async def next_due(conn: asyncpg.Connection) -> datetime | None:
     return await conn.fetchval("SELECT min(due_at) FROM timers WHERE state = 'pending'")
 

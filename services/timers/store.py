@@ -119,3 +119,46 @@ class SqlStore:
 
     async def applied(self, event_time):
         await readmodel.advance_applied_until(self.conn, CONSUMER, event_time)
+
+
+class BatchStore(SqlStore):
+    """``SqlStore`` for the events of one fetched batch, in its one transaction (``shared.consumer.Batched``):
+    the consumer's progress mark written once, at the end (``flush``), and no look for overdue timers
+    where none can be — each incident's earliest pending timer is read for the whole batch at once
+    (``prefetch``) and kept as a lower bound: a plan's new timers lower it, a cancellation or the
+    scheduler firing one only makes it lower than needed, and after timers fired it is read again."""
+
+    def __init__(self, conn: asyncpg.Connection):
+        super().__init__(conn)
+        self._applied_until: datetime | None = None
+        # incident → no pending timer of it is due before this (None: it has none); absent: not known.
+        self._earliest: dict[str, datetime | None] = {}
+
+    async def prefetch(self, incident_ids: Iterable[str]) -> None:
+        wanted = sorted(set(incident_ids) - self._earliest.keys())
+        if wanted:
+            self._earliest.update(dict.fromkeys(wanted))
+            self._earliest.update(await readmodel.earliest_pending(self.conn, wanted))
+
+    async def apply_plan(self, plan):
+        await super().apply_plan(plan)
+        for timer in plan.schedule:
+            if timer.incident_id in self._earliest:
+                earliest = self._earliest[timer.incident_id]
+                self._earliest[timer.incident_id] = timer.due_at if earliest is None else min(earliest, timer.due_at)
+
+    async def fire_overdue(self, incident_id, until, fired_at):
+        if incident_id in self._earliest and ((earliest := self._earliest[incident_id]) is None or until < earliest):
+            return
+        await super().fire_overdue(incident_id, until, fired_at)
+        self._earliest.pop(incident_id, None)  # fired ones are gone, cadences planned again: read it anew
+        await self.prefetch([incident_id])
+
+    async def applied(self, event_time):
+        if self._applied_until is None or event_time > self._applied_until:
+            self._applied_until = event_time
+
+    async def flush(self) -> None:
+        if self._applied_until is not None:
+            await super().applied(self._applied_until)
+            self._applied_until = None
