@@ -75,8 +75,6 @@ LEFT_AT_DEFAULTS = {
     "notifier_delivery_timeout",
     "notifier_concurrency",
     "incident_timeout",
-    # Off unless a collector is there: an operator adds WARROOM_OTLP_ENDPOINT beside the others (README).
-    "otlp_endpoint",
 }
 SMTP = {f"WARROOM_SMTP_{name}" for name in ("HOST", "PORT", "USERNAME", "PASSWORD", "STARTTLS", "FROM")}
 
