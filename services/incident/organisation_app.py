@@ -21,6 +21,9 @@ from shared.process.rules import Rules
 from shared.projection import token_hash
 
 AUTH_CACHE_SECONDS = 2.0
+# The authentication cache is swept of expired entries once it holds this many (then twice what is left):
+# every token ever used would otherwise stay in it, each long after its two seconds.
+AUTH_CACHE_SWEEP_AT = 1024
 # How long a person's hours are kept once read: an edit on another replica reaches this one within it.
 HOURS_CACHE_SECONDS = 5.0
 
@@ -42,6 +45,7 @@ class People(TokenKeeping):
         # token hash -> (actor, valid until): spares two reads per request. Another replica's
         # revocation takes effect here within AUTH_CACHE_SECONDS; this replica's at once.
         self._actors: dict[str, tuple[Actor, float]] = {}
+        self._sweep_at = AUTH_CACHE_SWEEP_AT
 
     def _record(self, *aggregates, answer: Answer | None = None) -> None:
         self.store.record(*aggregates, answer=answer)
@@ -173,7 +177,18 @@ class People(TokenKeeping):
         if stored.expires_at is not None:
             lasting = min(lasting, (stored.expires_at - self.store.clock.now()).total_seconds())
         self._actors[stored.token_hash] = (actor, time.monotonic() + lasting)
+        if len(self._actors) >= self._sweep_at:
+            self._sweep()
         return actor
+
+    def _sweep(self) -> None:
+        """Expired entries out of the authentication cache, in place: a revocation's ``pop`` on another thread
+        meanwhile is never undone (a copy swapped in could bring its entry back)."""
+        now = time.monotonic()
+        for key, (_, until) in list(self._actors.items()):
+            if until <= now:
+                self._actors.pop(key, None)
+        self._sweep_at = max(AUTH_CACHE_SWEEP_AT, 2 * len(self._actors))
 
     def sealed_urls(self, urls: dict | None, stored: dict | None = None) -> dict | None:
         """A person's Apprise URLs as stored: sealed (S11), keeping the sealed value ``stored`` holds for a

@@ -5,6 +5,7 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
+from services.incident import organisation_app
 from tests.support.incident import auth, eventually, incident_service, register
 from tests.support.timers import timers_service
 
@@ -123,3 +124,23 @@ async def test_tokens_expiry_is_brought_forward_by_the_person_and_extended_only_
 
 async def _answers(client, token: str, path: str, status: int) -> bool:
     return await _status(client, token, path) == status
+
+
+async def test_tokens_the_authentication_cache_forgets_expired_tokens_instead_of_keeping_every_token_ever_used(
+    database_url, nats_url, monkeypatch
+):
+    """Each token used stays in the replica's authentication cache for a couple of seconds; without a sweep every
+    token ever used would stay in it for good (memory growing with the tokens seen)."""
+    monkeypatch.setattr(organisation_app, "AUTH_CACHE_SECONDS", 0.05)
+    monkeypatch.setattr(organisation_app, "AUTH_CACHE_SWEEP_AT", 8)
+    async with incident_service(database_url, nats_url) as (client, app):
+        person, _ = await register(client, "Ada")
+        sizes = []
+        for _ in range(30):
+            _, token = await _issue(client, person)
+            assert await _status(client, token) == 200
+            sizes.append(len(app.state.application.people._actors))
+            await asyncio.sleep(0.06)  # past its time in the cache
+        assert max(sizes) <= 16, sizes  # swept at 8, or at twice what was still valid
+        _, token = await _issue(client, person)
+        assert await _status(client, token) == 200  # a sweep forgets, it refuses nobody
