@@ -5,9 +5,10 @@ in bulk while the service is stopped (``bench.p4_as_of.write_history``: the inci
 recorders). Then twice, each time from a fresh start and after a warm-up: severity changes on eight other
 incidents, paced at ``RATE`` a second (not bursts), each answer timed — first with the relay's checkpoint
 past the backlog (quiet), then with it before the backlog, so that the relay publishes 100,000 events (and
-the service's own incident-list consumer applies them) while the commands run. The catch-up phase is timed
-until the relay has published the backlog or ``SECONDS`` have passed. Goal: p99 while catching up ≤ 2× the
-quiet p99.
+the service's own incident-list consumer applies them) while the commands run. The relay runs in a process
+of its own beside the worker (services/incident/relay_process.py); its CPU is counted in the incident's.
+The catch-up phase is timed until the relay has published the backlog or ``SECONDS`` have passed. Goal:
+p99 while catching up ≤ 2× the quiet p99.
 """
 
 from __future__ import annotations

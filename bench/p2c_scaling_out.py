@@ -5,8 +5,9 @@ For each count: a fresh database, the incident service alone with that many work
 then P2's manager, people, 100 incidents, 32 clients and mix of commands (bench/p2_command_throughput.py)
 for ``SECONDS``. Each client drives its own incidents, so any 409 or 503 is contention between workers —
 the goal is none. Printed per count: commands/s and the ratio to the INSERT baseline, what was refused,
-the relay's lag (one relay is active across workers: the others' commands reach it by polling), how the
-clients' connections fell on the workers (tools/served_by.py), and the CPU of the workers and PostgreSQL.
+the relay's lag (one relay is active across workers, each worker's in a process of its own: every
+worker's saves reach it by PostgreSQL's NOTIFY), how the clients' connections fell on the workers
+(tools/served_by.py), and the CPU of the workers (their relays' processes included) and PostgreSQL.
 """
 
 from __future__ import annotations

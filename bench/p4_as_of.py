@@ -34,9 +34,9 @@ def write_history(database_url: str, incident_id: str) -> tuple[datetime, int]:
     """Append severity changes until the incident has EVENTS events; returns a moment halfway
     through and the last notification id."""
     from services.incident.application import IncidentApplication
-    from services.incident.bootstrap import event_store_env
     from services.incident.domain import Context, Incident
     from services.incident.policy import Actor
+    from services.incident.store_env import event_store_env
 
     app = IncidentApplication(event_store_env(database_url))
     try:

@@ -18,7 +18,6 @@ each about one thing:
 Synchronous (the eventsourcing library is): the API calls these from FastAPI's threadpool.
 """
 
-from collections.abc import Callable
 from typing import TypeVar
 from uuid import UUID
 
@@ -59,8 +58,6 @@ class IncidentApplication(Application):
         self.clock = clock or Clock()
         # Seals the secrets people and the process hold before they are stored, opens them for admins (S11).
         self.sealer = sealer or Sealer(Settings().secrets_keys)
-        # Called after every successful save, so the relay publishes at once instead of polling.
-        self.on_saved: Callable[[], None] = lambda: None
         self.turns = turns.Turns()
         self.people = People(self)
         self.organisation = Organisation(self, self.people)
@@ -89,15 +86,14 @@ class IncidentApplication(Application):
     # --- saving and loading, for every use case ---
 
     def record(self, *aggregates, answer: Answer | None = None) -> None:
-        """Save and wake the relay. ``answer``: a keyed request's reply, recorded with its key in the events'
-        commit (recorder.py). IntegrityError (a concurrent write) is the caller's to handle; ``Answered``
-        the middleware's."""
+        """Save (the relay is told by PostgreSQL: relay.py). ``answer``: a keyed request's reply, recorded with
+        its key in the events' commit (recorder.py). IntegrityError (a concurrent write) is the caller's to
+        handle; ``Answered`` the middleware's."""
         with tracing.step("save", aggregates=len(aggregates)):  # its events name this span
             if answer is None:
                 self.save(*aggregates)
             else:
                 self.save(*aggregates, answer=answer)
-        self.on_saved()
 
     def record_or_conflict(self, *aggregates) -> None:
         try:

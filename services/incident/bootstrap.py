@@ -2,7 +2,6 @@
 
 import asyncio
 from contextlib import asynccontextmanager
-from urllib.parse import unquote, urlsplit
 
 import anyio
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -27,7 +26,8 @@ from services.incident.application import IncidentApplication
 from services.incident.errors import NotFound, Refused
 from services.incident.live import LiveEvents
 from services.incident.recorder import LockedInsertRecorder
-from services.incident.relay import Relay
+from services.incident.relay_process import RelayProcess
+from services.incident.store_env import SCHEMA, event_store_env
 from services.incident.token_usage import TokenUsage
 from shared import db, logs, natsio, problems, runtime, trace_export, web
 from shared.clock import Clock
@@ -37,33 +37,7 @@ from shared.runtime import Infrastructure, start_consumers
 from shared.sealing import Sealer, SecretsUnavailable
 from shared.settings import Settings
 
-SCHEMA = "incident"
 log = logs.get(__name__)
-
-
-def event_store_env(database_url: str, schema: str = SCHEMA) -> dict[str, str]:
-    """eventsourcing's persistence settings from a PostgreSQL URL."""
-    url = urlsplit(database_url)
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
-        "POSTGRES_HOST": url.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(url.port or 5432),
-        "POSTGRES_USER": unquote(url.username or "postgres"),
-        # The library insists on a password even where the server trusts local connections.
-        "POSTGRES_PASSWORD": unquote(url.password or "unused"),
-        "POSTGRES_SCHEMA": schema,
-        "POSTGRES_CONNECT_TIMEOUT": "2",
-        "POSTGRES_POOL_SIZE": "8",
-        "POSTGRES_MAX_OVERFLOW": "8",
-        "POSTGRES_LOCK_TIMEOUT": "5",
-        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
-        # No pre-ping: it costs a round trip per checkout (a quarter of a command here); the library
-        # retries a statement on a broken connection, and the pool replaces it.
-        "POSTGRES_PRE_PING": "n",
-        "CREATE_TABLE": "y",
-        "APPLICATION_RECORDER_TOPIC": "services.incident.recorder:LockedInsertRecorder",
-    }
 
 
 async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, IncidentApplication]:
@@ -95,9 +69,6 @@ async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, Incid
     for declared in CONSUMERS[SCHEMA]:
         await natsio.ensure_consumer(js, declared, ack_wait=settings.ack_wait)
     infra = Infrastructure(settings, pool, nc, js)
-    relay = Relay(application, js, pool, settings.poll_interval, settings.relay_poll_interval)
-    application.on_saved = relay.notify
-    infra.spawn(relay.run(), "relay")
     runtime.keep_request_tables(infra)
     start_consumers(infra, SCHEMA, handlers.by_durable(application))
     return infra, application
@@ -164,10 +135,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         # Few threads: the event store is the bottleneck, and dozens of threads fighting for the
-        # GIL starve the event loop that runs the relay (measured: relay lag p99 from ~2 s to ~50 ms).
+        # GIL starve the event loop (measured when the relay ran on it: relay lag p99 from ~2 s to ~50 ms).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.command_threads
         exporting = trace_export.start(settings, SCHEMA)  # first: the start's own work is traced too
-        infra, application = await start(settings, clock or Clock())
+        # The relay, in a process of its own (relay_process.py), starts while this one does: it waits for
+        # the tables this start makes, retrying.
+        relay = asyncio.create_task(RelayProcess(settings).run(), name="relay")
+        try:
+            infra, application = await start(settings, clock or Clock())
+        except BaseException:
+            await runtime.stop_tasks([relay])
+            raise
         app.state.infra, app.state.pool, app.state.application = infra, infra.pool, application
         app.state.token_usage = TokenUsage(infra.pool)
         # The live event streams' one NATS subscription on this replica (services/incident/live.py).
@@ -178,6 +156,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             yield
         finally:
             await live.stop()
+            await runtime.stop_tasks([relay])
             await infra.close()
             await asyncio.to_thread(application.close)
             await trace_export.stop(exporting)

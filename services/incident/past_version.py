@@ -5,7 +5,7 @@ order they are stored). Asked of the store one step at a time that is a round tr
 incident of 100,000 events, each waiting its turn on a busy machine — so the whole search runs inside
 PostgreSQL, one statement: a recursive query whose every step reads one event by its primary key and its
 ``timestamp`` from the stored JSON. That JSON is the library's, uncompressed and unencrypted, as this
-service stores it (bootstrap.event_store_env); should an event not read so, the search runs again here,
+service stores it (store_env.event_store_env); should an event not read so, the search runs again here,
 one event at a time, through the application's mapper.
 """
 

@@ -1,38 +1,37 @@
 """The relay: every stored event, in store order, to JetStream; checkpoint only after the ack.
 
+It runs in a process of its own beside each worker of the incident service (relay_process.py), so a
+catch-up of many events is never in the requests' way: not on their event loop, not holding their
+interpreter's lock.
+
 Only one relay is active at a time across every worker and replica: the one holding a PostgreSQL advisory
 lock; the others try to take it every ``WARROOM_POLL_INTERVAL`` (a worker or replica that stops lets it go
-with its connection). The active relay is woken at once by every save, wherever it was made: in its own
-process by the application (``on_saved``), and from any other worker or replica (``WARROOM_WORKERS``) by
-PostgreSQL: the recorder's insert runs ``NOTIFY`` on its channel, delivered at the commit, and the relay
-``LISTEN``s on that channel on the very connection that holds its lock. Losing that connection (PostgreSQL
-restarted, the session killed) loses the lock and the notifications together, so the relay stops, takes
-the lock again on a new connection (it or another worker's relay), listens again and reads from its
-checkpoint: whatever was saved while nobody listened is read then. It also looks for stored events every
-``WARROOM_RELAY_POLL_INTERVAL`` (5 s), in case it was not told. (Polling alone, before, cost the saves of
-the other workers up to the poll interval: P2c's relay lag p99 was 0.5–0.8 s on 2–3 workers.)
+with its connection). The active relay is woken at once by every save, wherever it was made (any worker,
+``WARROOM_WORKERS``, or replica): the recorder's insert runs ``NOTIFY`` on its channel, delivered at the
+commit, and the relay ``LISTEN``s on that channel on the very connection that holds its lock. Losing that
+connection (PostgreSQL restarted, the session killed) loses the lock and the notifications together, so the
+relay stops, takes the lock again on a new connection (it or another worker's relay), listens again and
+reads from its checkpoint: whatever was saved while nobody listened is read then. It also looks for stored
+events every ``WARROOM_RELAY_POLL_INTERVAL`` (5 s), in case it was not told. (Polling alone, before, cost
+the saves of the other workers up to the poll interval: P2c's relay lag p99 was 0.5–0.8 s on 2–3 workers.)
 
 With NATS away, commands are still stored; the relay retries and catches up when NATS returns.
 A crash between publish and checkpoint re-publishes with the same event ids, which
 JetStream and the consumers drop as duplicates. Notification ids may have gaps (rolled-back
 inserts); the store's table lock makes ids commit in order, so none is skipped.
 
-The relay shares the event loop that answers requests, so a catch-up must not hold it: the events of a
-batch are made and sent a slice at a time, the loop's other work between slices, and the relay keeps to
-``CPU_SHARE`` of one core (its own CPU time, ``CpuBudget``), resting when over it. (A thread of its own was
-measured worse: its CPU in Python holds the interpreter's lock against the requests' threads.)
-
 Each event is published with the trace context it was stored in (``traceparent``, the CloudEvents
 distributed-tracing extension; traced_events.py), and its lag (stored to acknowledged by JetStream)
-is measured: ``warroom_relay_lag_seconds``. An incident event also carries its ``chainhash`` (the CloudEvents
-extension attribute of the same name, chained_events.py), and the last one published of each incident is
-recorded in the checkpoint's statement (published_heads.py), for the integrity check.
+is measured: ``warroom_relay_lag_seconds``, reported to the worker that serves ``/metrics``. An incident
+event also carries its ``chainhash`` (the CloudEvents extension attribute of the same name,
+chained_events.py), and the last one published of each incident is recorded in the checkpoint's statement
+(published_heads.py), for the integrity check.
 """
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import asyncpg
 from eventsourcing.persistence import Notification
@@ -48,9 +47,6 @@ log = logs.get(__name__)
 
 RELAY_LOCK = 7_431_100
 BATCH = 500
-# Events made and sent between two turns of the loop, which also answers requests: none waits for more.
-SLICE = 50
-CPU_SHARE = 0.5  # of one core, for the relay while it catches up
 PUBLISHED_WITHIN = 10.0  # seconds for JetStream to acknowledge a batch
 POSITION = Gauge("warroom_relay_position", "Last notification id published and checkpointed")
 LAG = Histogram(
@@ -70,31 +66,17 @@ def envelopes(app, notifications: list[Notification]) -> list[Envelope]:
     return out
 
 
-def observe_lag(published: list[Envelope]) -> None:
+def lags(published: list[Envelope]) -> list[float]:
+    """Each event's lag: from its storing (its time) to now, JetStream's acknowledgement."""
     now = time.time()
-    for envelope in published:
-        LAG.observe(max(0.0, now - envelope.time.timestamp()))
+    return [max(0.0, now - envelope.time.timestamp()) for envelope in published]
 
 
-class CpuBudget:
-    """The relay's own CPU time (the spans it reports, ``spending``) kept to ``share`` of one core: ``rest``
-    yields to the loop at least, and sleeps while the relay is over its share since it last rested."""
-
-    def __init__(self, share: float = CPU_SHARE):
-        self.share, self.used, self.since = share, 0.0, time.monotonic()
-
-    @contextmanager
-    def spending(self) -> Iterator[None]:
-        started = time.thread_time()
-        try:
-            yield
-        finally:
-            self.used += time.thread_time() - started
-
-    async def rest(self) -> None:
-        owed = self.used / self.share - (time.monotonic() - self.since)
-        await asyncio.sleep(max(0.0, owed))  # sleep(0): the requests waiting on the loop go first
-        self.used, self.since = 0.0, time.monotonic()
+def observe(position: int, lagged: list[float]) -> None:
+    """The relay's figures, in the metrics of the process that serves them."""
+    POSITION.set(position)
+    for lag in lagged:
+        LAG.observe(lag)
 
 
 def closed(conn: asyncpg.Connection) -> bool:
@@ -110,25 +92,25 @@ class LostConnection(ConnectionError):
 
 
 class Relay:
-    def __init__(self, app, js, pool: asyncpg.Pool, poll_interval: float = 0.5, relay_poll_interval: float = 5.0):
+    def __init__(
+        self,
+        app,
+        js,
+        pool: asyncpg.Pool,
+        poll_interval: float = 0.5,
+        relay_poll_interval: float = 5.0,
+        report: Callable[[int, list[float]], None] = observe,
+    ):
         # poll_interval: how often a relay on standby tries to take the lock; relay_poll_interval: how often the
-        # active relay looks for events it was not told of.
+        # active relay looks for events it was not told of; report: each batch's position and lags, once checkpointed.
         self.app, self.js, self.pool = app, js, pool
-        self.poll_interval, self.relay_poll_interval = poll_interval, relay_poll_interval
+        self.poll_interval, self.relay_poll_interval, self.report = poll_interval, relay_poll_interval, report
         self.channel: str = app.recorder.channel_name  # where the recorder's insert NOTIFYs
-        self.budget = CpuBudget()
         self.wake = asyncio.Event()
-        self.loop: asyncio.AbstractEventLoop | None = None
         self.failures = 0
         self.outage = logs.Throttled(log)
 
-    def notify(self) -> None:
-        """Thread-safe: called by the application after a save, from the request's worker thread."""
-        if self.loop is not None:
-            self.loop.call_soon_threadsafe(self.wake.set)
-
     async def run(self) -> None:
-        self.loop = asyncio.get_running_loop()
         while True:
             try:
                 async with self.pool.acquire() as conn:
@@ -146,8 +128,7 @@ class Relay:
                 self.outage.warning("relay_failed", error=repr(exc), failures=self.failures)
                 await asyncio.sleep(min(0.1 * self.failures, 2.0))
                 continue
-            # On standby: another worker or replica relays. Its own saves are no reason to try sooner.
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(self.poll_interval)  # on standby: another worker or replica relays
 
     @asynccontextmanager
     async def _listening(self, conn: asyncpg.Connection) -> AsyncIterator[None]:
@@ -180,23 +161,16 @@ class Relay:
                 continue
             # The checkpoint moves only once JetStream has acknowledged the whole batch.
             published = await self._publish(notifications)
-            observe_lag(published)
+            lagged = lags(published)
             position = notifications[-1].id
             await published_heads.checkpoint(conn, position, published)
-            POSITION.set(position)
+            self.report(position, lagged)
             self.failures = 0
 
     async def _publish(self, notifications: list[Notification]) -> list[Envelope]:
-        """Make and send the batch's events ``SLICE`` at a time, resting between slices as the budget asks
-        (the loop it runs on answers requests), the whole batch in flight; then wait for every acknowledgement."""
-        published: list[Envelope] = []
-        acks = []
-        for start in range(0, len(notifications), SLICE):
-            with self.budget.spending():
-                made = envelopes(self.app, notifications[start : start + SLICE])
-                acks += [await natsio.publish_async(self.js, envelope) for envelope in made]
-            published += made
-            await self.budget.rest()
+        """Send the batch's events, the whole batch in flight; then wait for every acknowledgement."""
+        published = envelopes(self.app, notifications)
+        acks = [await natsio.publish_async(self.js, envelope) for envelope in published]
         async with asyncio.timeout(PUBLISHED_WITHIN):
             await asyncio.gather(*acks)
         return published

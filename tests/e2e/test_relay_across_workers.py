@@ -2,10 +2,14 @@
 worker processes (WARROOM_WORKERS=2), one relay active between them, and nothing in it polling more often than
 every 30 s. An event saved through either worker reaches JetStream within a second, so it was the save's
 notification (PostgreSQL's LISTEN/NOTIFY) that woke the relay, not a poll; and after the relay's connection
-is killed it listens again on a new one, and what was saved meanwhile is published too."""
+is killed it listens again on a new one, and what was saved meanwhile is published too. The relay runs in a
+process of its own beside each worker; one that dies is started again."""
 
 import asyncio
+import os
+import signal
 import time
+from pathlib import Path
 
 import asyncpg
 import nats
@@ -16,10 +20,12 @@ from shared.contract import Envelope
 from tests.support.incident import ADMIN_TOKEN, PERSON, eventually
 from tests.support.processes import ServiceProcess
 from tests.support.workers import call, one_connection_per_worker
+from tools.served_by import worker_pids
 
 WORKERS = 2
 RELAY_POLL = 30.0  # seconds: an event published sooner was not found by the relay's polling
 WITHIN = 1.0  # seconds from the answer to the event on JetStream
+STARTING = 30.0  # seconds at most for a relay's process to start and take the lock (a busy machine is slow)
 
 
 @pytest.fixture
@@ -83,29 +89,32 @@ async def register(connection, name: str) -> tuple[str, float]:
     return person["id"], sent
 
 
-async def published_from_each_worker(connections, published: Published, round: str) -> list[float]:
-    """Three registrations through each worker in turn; how long each took to reach JetStream."""
+async def published_from_each_worker(incident: ServiceProcess, published: Published, round: str) -> list[float]:
+    """Three registrations through each worker in turn; how long each took to reach JetStream. The
+    connections are opened here: uvicorn closes one left idle for a few seconds."""
+    connections = list(one_connection_per_worker(incident, WORKERS).values())
     took = []
-    for n in range(3):
-        for w, connection in enumerate(connections):
-            person, sent = await register(connection, f"P{round}w{w}n{n}")
-            took.append(await published.within(person, sent, RELAY_POLL / 2))
+    try:
+        for n in range(3):
+            for w, connection in enumerate(connections):
+                person, sent = await register(connection, f"P{round}w{w}n{n}")
+                took.append(await published.within(person, sent, RELAY_POLL / 2))
+    finally:
+        for connection in connections:
+            connection.close()
     return took
 
 
 async def test_an_event_saved_through_either_worker_is_published_within_a_second_though_the_relay_polls_every_30_s(
     incident, database_url, nats_url
 ):
-    connections = list(one_connection_per_worker(incident, WORKERS).values())
-    await eventually(lambda: relay_backend(database_url))
+    await eventually(lambda: relay_backend(database_url), timeout=STARTING)
     published = Published()
     await published.start(nats_url)
     try:
-        took = await published_from_each_worker(connections, published, "a")
+        took = await published_from_each_worker(incident, published, "a")
     finally:
         await published.nc.close()
-        for connection in connections:
-            connection.close()
     # One of the two workers is not the relay's: its saves reached the relay only by notification.
     assert max(took) < WITHIN, [round(t, 3) for t in took]
 
@@ -113,11 +122,11 @@ async def test_an_event_saved_through_either_worker_is_published_within_a_second
 async def test_the_relay_listens_again_after_its_connection_is_killed_and_what_was_saved_meanwhile_is_published(
     incident, database_url, nats_url
 ):
-    connections = list(one_connection_per_worker(incident, WORKERS).values())
-    killed = await eventually(lambda: relay_backend(database_url))
+    killed = await eventually(lambda: relay_backend(database_url), timeout=STARTING)
     published = Published()
     await published.start(nats_url)
     try:
+        connections = list(one_connection_per_worker(incident, WORKERS).values())
         conn = await asyncpg.connect(database_url)
         try:
             assert await conn.fetchval("SELECT pg_terminate_backend($1)", killed)
@@ -125,14 +134,49 @@ async def test_the_relay_listens_again_after_its_connection_is_killed_and_what_w
             await conn.close()
         # Saved through each worker while the relay may be between connections: published once it is back.
         meanwhile = [await register(connection, f"Meanwhile{w}") for w, connection in enumerate(connections)]
+        for connection in connections:
+            connection.close()
         for person, sent in meanwhile:
             await published.within(person, sent, 10)
         # Held again, on another connection (this worker's relay or the other's), listening there.
-        again = await eventually(lambda: relay_backend(database_url))
-        assert again != killed
-        took = await published_from_each_worker(connections, published, "b")
+        await eventually(lambda: _held_again(database_url, killed), timeout=STARTING)
+        took = await published_from_each_worker(incident, published, "b")
     finally:
         await published.nc.close()
-        for connection in connections:
-            connection.close()
     assert max(took) < WITHIN, [round(t, 3) for t in took]
+
+
+def relay_processes(service: ServiceProcess) -> dict[int, int]:
+    """Each worker's relay process: its pid, and its worker's (from /proc)."""
+    assert service.process is not None
+    found = {}
+    for worker in worker_pids(service.process.pid):
+        for child in Path(f"/proc/{worker}/task/{worker}/children").read_text().split():
+            if b"services.incident.relay_process" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found[int(child)] = worker
+    return found
+
+
+async def test_each_worker_relays_from_a_process_of_its_own_started_again_when_it_dies(
+    incident, database_url, nats_url
+):
+    killed = await eventually(lambda: relay_backend(database_url), timeout=STARTING)
+    first = await eventually(lambda: len(found := relay_processes(incident)) == WORKERS and found, timeout=STARTING)
+    assert sorted(first.values()) == sorted(worker_pids(incident.process.pid))  # one beside each worker
+    published = Published()
+    await published.start(nats_url)
+    try:
+        for pid in first:
+            os.kill(pid, signal.SIGKILL)
+        # A new one each (the killed ones stay listed until their worker has reaped them).
+        await eventually(lambda: len(set(relay_processes(incident)) - set(first)) == WORKERS, timeout=STARTING)
+        # The lock is let go with the killed process's connection, and taken by a new one's.
+        await eventually(lambda: _held_again(database_url, killed), timeout=STARTING)
+        took = await published_from_each_worker(incident, published, "c")
+    finally:
+        await published.nc.close()
+    assert max(took) < WITHIN, [round(t, 3) for t in took]
+
+
+async def _held_again(database_url: str, before: int) -> bool:
+    return (await relay_backend(database_url)) not in (None, before)

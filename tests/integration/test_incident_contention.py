@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 from services.incident.application import IncidentApplication
-from services.incident.bootstrap import event_store_env
 from services.incident.errors import Conflict
 from services.incident.incidents import Stale
 from services.incident.policy import Actor
+from services.incident.store_env import event_store_env
 from tests.support.incident import ADMIN_TOKEN, PERSON, auth, event_store, incident_service, register
 from tests.support.processes import ServiceProcess
 

@@ -98,7 +98,7 @@ async def test_f2_commands_are_accepted_while_nats_is_down_and_every_consumer_ap
         rate_limit_burst=int(env["WARROOM_RATE_LIMIT_BURST"]),
     )
     async with running(DOWNSTREAM, env, tmp_path) as services, service as (client, _):
-        await eventually(lambda: _published_process(nats_url))
+        await eventually(lambda: _published_process(nats_url), timeout=30)  # the relay's process starting
         load = await Load.prepared(client)
         tasks = load.start()
         try:

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 from services.incident import tenure
 from services.incident.application import IncidentApplication
-from services.incident.bootstrap import event_store_env
 from services.incident.domain import Context
 from services.incident.policy import Actor
+from services.incident.store_env import event_store_env
 from tests.support.incident import event_store
 
 

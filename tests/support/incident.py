@@ -77,7 +77,7 @@ async def event_store(database_url: str):
     """The incident application on the test's PostgreSQL, without HTTP: (app, admin actor), with
     the admin as the only SME of "servers" (so the admin manages what it declares)."""
     from services.incident.application import IncidentApplication
-    from services.incident.bootstrap import SCHEMA, event_store_env
+    from services.incident.store_env import SCHEMA, event_store_env
     from shared import db
 
     pool = await db.create_pool(database_url, SCHEMA)

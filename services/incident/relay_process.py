@@ -1,0 +1,159 @@
+"""The relay in a process of its own, beside each worker of the incident service: out of the requests' way.
+
+On the worker's event loop, a relay catching up on 100,000 events took the CPU the requests needed (bench
+p1-relay on a busy machine: commands' p99 7–16× the quiet one, however the relay was sliced and budgeted);
+on a thread of its own it held the interpreter's lock against theirs. Its own process has its own interpreter
+and event loop, and runs on the other core when there is one (p1-relay: 1.6–2.2×, measured on a busy machine).
+It runs at the worker's priority: a lower one (nice 10) was measured no better for the commands and left the
+relay's lag behind P2c's load at 0.4–0.55 s on 2–3 workers against 0.1–0.16 s.
+
+Each worker starts one (``RelayProcess.run``, one of the worker's background tasks, started with the worker's
+own start: the relay retries until the tables are there); one relay is active across all of them (relay.py:
+an advisory lock, woken by PostgreSQL's notifications). The worker gives it its settings on its standard input
+and keeps that open: its end (the worker stopped, or killed) is the relay's signal to stop. The relay reports
+each checkpointed batch (its position and its events' lags) on a pipe of its own, and the worker puts them in
+its metrics (``warroom_relay_lag_seconds``, ``warroom_relay_position``), served at ``/metrics`` as before.
+Its spans (each publication) are exported as the incident service's (``WARROOM_OTLP_ENDPOINT``). A relay
+process that exits is started again.
+
+``python -m services.incident.relay_process FD``: the relay, its settings read from stdin, figures written to
+file descriptor FD as JSON lines.
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+
+from shared import logs
+from shared.settings import Settings
+
+log = logs.get(__name__)
+
+RESTART_AFTER = 1.0  # seconds before a relay process that exited is started again
+STOP_WITHIN = 5.0  # seconds for a stopping relay to finish its batch before it is killed
+
+
+class RelayProcess:
+    """The worker's side: starts the relay's process, reads its figures into the metrics, starts it again."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    async def run(self) -> None:
+        while True:
+            try:
+                code = await self._once()
+            except OSError as exc:  # not started (out of processes, of memory): again, as after an exit
+                log.error("relay_process_not_started", error=repr(exc))
+            else:
+                log.warning("relay_process_exited", code=code)
+            await asyncio.sleep(RESTART_AFTER)
+
+    async def _once(self) -> int:
+        from services.incident.relay import observe
+
+        loop = asyncio.get_running_loop()
+        readable, writable = os.pipe()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "services.incident.relay_process",
+                str(writable),
+                stdin=asyncio.subprocess.PIPE,
+                pass_fds=(writable,),
+            )
+        finally:
+            os.close(writable)
+        figures = asyncio.StreamReader()
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(figures), os.fdopen(readable, "rb")
+        )
+        try:
+            assert process.stdin is not None  # stdin=PIPE
+            process.stdin.write(self.settings.model_dump_json().encode() + b"\n")
+            await process.stdin.drain()
+            while line := await figures.readline():  # until the relay's process ends
+                batch = json.loads(line)
+                observe(batch["position"], batch["lags"])
+            return await process.wait()
+        except asyncio.CancelledError:
+            await _stop(process)
+            raise
+        finally:
+            transport.close()
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM, then SIGKILL if it is still there after ``STOP_WITHIN``; a second cancellation cuts the wait short."""
+    if process.returncode is not None:
+        return
+    process.terminate()
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        async with asyncio.timeout(STOP_WITHIN):
+            await process.wait()
+    if process.returncode is None:
+        process.kill()
+
+
+async def _serve(settings: Settings, figures) -> None:
+    """The relay's process: the event store (reading only), a small pool for its lock and checkpoint, NATS."""
+    from services.incident.application import IncidentApplication
+    from services.incident.relay import Relay
+    from services.incident.store_env import SCHEMA, event_store_env
+    from shared import db, natsio
+    from shared.sealing import Sealer
+
+    def report(position: int, lagged: list[float]) -> None:
+        figures.write(json.dumps({"position": position, "lags": [round(lag, 6) for lag in lagged]}) + "\n")
+        figures.flush()
+
+    # The worker makes the tables (the relay retries until they are there); one reading thread needs one connection.
+    store = {"CREATE_TABLE": "n", "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"}
+    env, sealer = {**event_store_env(settings.database_url), **store}, Sealer(settings.secrets_keys)  # the worker's
+    application = await asyncio.to_thread(IncidentApplication, env, None, sealer)
+    pool = await db.create_pool(settings.database_url, SCHEMA, max_size=2, timeouts=db.Timeouts.of(settings))
+    nc = await natsio.connect(settings.nats_url, "warroom-incident-relay")
+    relay = Relay(application, nc.jetstream(), pool, settings.poll_interval, settings.relay_poll_interval, report)
+    try:
+        await relay.run()
+    finally:
+        await nc.close()
+        await pool.close()
+        await asyncio.to_thread(application.close)
+
+
+async def _main(settings: Settings, figures) -> None:
+    from shared import trace_export
+
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    assert task is not None  # run by asyncio.run
+    for signum in (signal.SIGTERM, signal.SIGINT):  # stopped by the worker, or with it (Ctrl-C reaches both)
+        loop.add_signal_handler(signum, task.cancel)
+
+    def until_the_worker_is_gone() -> None:
+        sys.stdin.buffer.read()  # returns at the end of stdin: the worker closed it, or exited
+        loop.call_soon_threadsafe(task.cancel)
+
+    threading.Thread(target=until_the_worker_is_gone, daemon=True).start()
+    exporting = trace_export.start(settings, "incident")  # its publications are the incident service's spans
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await _serve(settings, figures)
+    finally:
+        await trace_export.stop(exporting)
+
+
+def main(argv: list[str]) -> None:
+    settings = Settings.model_validate_json(sys.stdin.buffer.readline())
+    logs.configure("incident", settings.log_level)
+    with os.fdopen(int(argv[1]), "w") as figures:
+        asyncio.run(_main(settings, figures))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
