@@ -24,7 +24,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from bench.cpu import cpu_seconds
-from shared import natsio
+from shared import nats_headers, natsio
 from shared.contract import Consumer
 from shared.pull import Pull
 
@@ -34,6 +34,7 @@ ACK_WAIT = 30.0
 async def fetch_ack_rate(nats_url: str, consumers: tuple[Consumer, ...], batch: int) -> tuple[int, float, float]:
     """Messages drained from the consumers' streams (all they hold), the seconds it took and the CPU
     seconds this process spent on it."""
+    nats_headers.install()  # headers parsed as the services' connections parse them
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
@@ -64,6 +65,7 @@ async def _drain(js: JetStreamContext, consumer: Consumer, count: int, batch: in
 async def fetch_rate(nats_url: str, streams: list[str], batch: int) -> tuple[int, float, float]:
     """Messages read from the streams, start to end, as a rebuild reads them (an ephemeral consumer, no
     acknowledgements, batches of ``batch``): how many, the seconds and the CPU seconds of this process."""
+    nats_headers.install()
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
