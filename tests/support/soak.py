@@ -112,3 +112,13 @@ def median_rss(samples: list[Sample], service: str) -> float:
     """The service's typical memory over some samples (0 when it was never up at a sample)."""
     values = [s.rss[service] for s in samples if service in s.rss]
     return statistics.median(values) if values else 0.0
+
+
+def rss_per_minute(samples: list[Sample], service: str) -> float:
+    """How fast the service's memory grew over some samples: the least-squares slope, KiB a minute (0 for
+    fewer than two samples). A leak keeps its slope to the end; a bound being filled, or the allocator
+    settling, flattens."""
+    points = [(s.at / 60, s.rss[service]) for s in samples if service in s.rss]
+    if len(points) < 2 or len({at for at, _ in points}) < 2:
+        return 0.0
+    return statistics.linear_regression(*zip(*points, strict=True)).slope
