@@ -38,6 +38,15 @@ async def lock_incident(conn: asyncpg.Connection, incident_id: str) -> asyncpg.R
     )
 
 
+async def lock_incidents(conn: asyncpg.Connection, incident_ids: list[str]) -> list[asyncpg.Record]:
+    """``lock_incident`` for many, locked in id order (as any other transaction locking several does)."""
+    return await conn.fetch(
+        "SELECT id, process_version, severity, manager, status, level_since, public_since "
+        "FROM incidents WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+        incident_ids,
+    )
+
+
 async def set_manager(conn: asyncpg.Connection, incident_id: str, manager: str) -> None:
     await conn.execute("UPDATE incidents SET manager = $2 WHERE id = $1", incident_id, manager)
 

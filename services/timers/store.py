@@ -123,22 +123,70 @@ class SqlStore:
 
 class BatchStore(SqlStore):
     """``SqlStore`` for the events of one fetched batch, in its one transaction (``shared.consumer.Batched``):
-    the consumer's progress mark written once, at the end (``flush``), and no look for overdue timers
-    where none can be — each incident's earliest pending timer is read for the whole batch at once
-    (``prefetch``) and kept as a lower bound: a plan's new timers lower it, a cancellation or the
-    scheduler firing one only makes it lower than needed, and after timers fired it is read again."""
+    the batch's incidents locked and read at once (``prefetch``) and kept up to date as they change (only
+    this consumer writes them, and it holds their locks), the consumer's progress mark written once, at the
+    end (``flush``), and no look for overdue timers where none can be — each incident's earliest pending
+    timer is read for the whole batch at once and kept as a lower bound: a plan's new timers lower it, a
+    cancellation or the scheduler firing one only makes it lower than needed, and after timers fired it is
+    read again."""
 
     def __init__(self, conn: asyncpg.Connection):
         super().__init__(conn)
         self._applied_until: datetime | None = None
         # incident → no pending timer of it is due before this (None: it has none); absent: not known.
         self._earliest: dict[str, datetime | None] = {}
+        # incident → its row as the transaction has it now (None: not there); absent: not read.
+        self._incidents: dict[str, dict[str, Any] | None] = {}
 
     async def prefetch(self, incident_ids: Iterable[str]) -> None:
-        wanted = sorted(set(incident_ids) - self._earliest.keys())
+        wanted = sorted(set(incident_ids) - self._incidents.keys())
         if wanted:
-            self._earliest.update(dict.fromkeys(wanted))
-            self._earliest.update(await readmodel.earliest_pending(self.conn, wanted))
+            self._incidents.update(dict.fromkeys(wanted))
+            self._incidents.update({row["id"]: dict(row) for row in await readmodel.lock_incidents(self.conn, wanted)})
+            await self._read_earliest(wanted)
+
+    async def _read_earliest(self, incident_ids: list[str]) -> None:
+        self._earliest.update(dict.fromkeys(incident_ids))
+        self._earliest.update(await readmodel.earliest_pending(self.conn, incident_ids))
+
+    async def add_incident(self, incident_id, process_version, severity, manager, at):
+        await super().add_incident(incident_id, process_version, severity, manager, at)
+        if incident_id in self._incidents and self._incidents[incident_id] is None:  # inserted (else kept)
+            self._incidents[incident_id] = {
+                "id": incident_id,
+                "process_version": process_version,
+                "severity": severity,
+                "manager": manager,
+                "status": "open",
+                "level_since": at,
+                "public_since": at,
+            }
+
+    async def lock_incident(self, incident_id):
+        if incident_id not in self._incidents:
+            return await super().lock_incident(incident_id)
+        incident = self._incidents[incident_id]
+        return None if incident is None else dict(incident)  # as it stood, like a fetched row
+
+    def _changed(self, incident_id: str, **values: Any) -> None:
+        if (incident := self._incidents.get(incident_id)) is not None:
+            incident.update(values)
+
+    async def set_manager(self, incident_id, manager):
+        await super().set_manager(incident_id, manager)
+        self._changed(incident_id, manager=manager)
+
+    async def set_status(self, incident_id, status):
+        await super().set_status(incident_id, status)
+        self._changed(incident_id, status=status)
+
+    async def set_level(self, incident_id, severity, at):
+        await super().set_level(incident_id, severity, at)
+        self._changed(incident_id, severity=severity, level_since=at)
+
+    async def set_public_since(self, incident_id, at):
+        await super().set_public_since(incident_id, at)
+        self._changed(incident_id, public_since=at)
 
     async def apply_plan(self, plan):
         await super().apply_plan(plan)
@@ -151,8 +199,7 @@ class BatchStore(SqlStore):
         if incident_id in self._earliest and ((earliest := self._earliest[incident_id]) is None or until < earliest):
             return
         await super().fire_overdue(incident_id, until, fired_at)
-        self._earliest.pop(incident_id, None)  # fired ones are gone, cadences planned again: read it anew
-        await self.prefetch([incident_id])
+        await self._read_earliest([incident_id])  # fired ones are gone, cadences planned again: read it anew
 
     async def applied(self, event_time):
         if self._applied_until is None or event_time > self._applied_until:
