@@ -110,7 +110,7 @@ async def run(servers: Servers, baseline: float) -> None:
             live = await catch_up(servers, database_url, "notifier", len(events), "notifier", allowed)
             read = await fetch_rate(servers.nats_url, [INCIDENT.name], BATCH)
             async with opened(servers, database_url, "notifier") as (pool, js):
-                applied, seconds, cpu, cpu_seconds = await timed(servers, rebuild, pool, js)
+                applied, seconds, cpu, cpu_seconds = await timed(servers, rebuild, pool, js, "notifier")
                 incidents = await pool.fetchval("SELECT count(*) FROM incidents WHERE status = 'closed'")
     finally:
         await receiver.close()

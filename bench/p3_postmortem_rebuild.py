@@ -23,7 +23,7 @@ from bench.database import fetchval
 from bench.history import publish
 from bench.jetstream_baseline import fetch_rate
 from bench.p3_postmortem_history import PostmortemHistory
-from bench.replay import opened, report
+from bench.replay import cpu_profile, opened, report
 from bench.stack import Servers
 from services.postmortem.rebuild import BATCH, rebuild
 from shared.contract import CONSUMERS
@@ -45,7 +45,8 @@ async def _rebuild(servers: Servers, database_url: str) -> tuple[int, float, flo
     """The events the rebuild applied, its seconds and the CPU seconds this process spent on it."""
     async with opened(servers, database_url, "postmortem") as (pool, js):
         cpu, started = cpu_seconds(os.getpid()), time.perf_counter()
-        applied = await rebuild(pool, js)
+        with cpu_profile("post-mortem"):
+            applied = await rebuild(pool, js)
         return applied, time.perf_counter() - started, cpu_seconds(os.getpid()) - cpu
 
 

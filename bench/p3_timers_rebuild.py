@@ -110,7 +110,7 @@ async def run(servers: Servers, baseline: float) -> None:
         read = await fetch_rate(servers.nats_url, [INCIDENT.name], BATCH)
         async with opened(servers, database_url, "timers") as (pool, js):
             fired = await pool.fetchval("SELECT count(*) FROM outbox")
-            applied, seconds, cpu, cpu_seconds = await timed(servers, rebuild, pool, js)
+            applied, seconds, cpu, cpu_seconds = await timed(servers, rebuild, pool, js, "timers")
             timers = await pool.fetchval("SELECT count(*) FROM timers")
             unchanged = await pool.fetchval("SELECT count(*) FROM outbox") == fired
     if applied != len(events) or not unchanged:

@@ -4,10 +4,13 @@ rebuild timed, beside raw JetStream reads of the same streams (``jetstream_basel
 
 from __future__ import annotations
 
+import cProfile
+import io
 import os
+import pstats
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import asyncpg
 from nats.js import JetStreamContext
@@ -33,15 +36,35 @@ async def opened(
         await pool.close()
 
 
+@contextmanager
+def cpu_profile(name: str) -> Iterator[None]:
+    """With WARROOM_BENCH_PROFILE set, the rebuild's CPU profile in this process (cProfile on CPU time, the
+    functions that spent most of it themselves), printed after it: what stands between it and its goal.
+    The profiler slows what it measures, so that run's rate is not a figure."""
+    if not os.environ.get("WARROOM_BENCH_PROFILE"):
+        yield
+        return
+    profile = cProfile.Profile(time.process_time)
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        text = io.StringIO()
+        pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(20)
+        print(f"P3 {name} rebuild, CPU profile (profiled: its rate is not a figure):\n{text.getvalue()}", flush=True)
+
+
 async def timed(
-    servers: Servers, rebuild: Rebuild, pool: asyncpg.Pool, js: JetStreamContext
+    servers: Servers, rebuild: Rebuild, pool: asyncpg.Pool, js: JetStreamContext, name: str
 ) -> tuple[int, float, str, float]:
     """One rebuild in this process: the events it applied, its seconds, where the CPU went meanwhile and the
     CPU seconds of this process."""
     meter = CpuMeter({"bench (rebuild)": os.getpid(), "postgres": servers.pg_pid, "nats": servers.nats_pid})
     meter.start()
     started = time.monotonic()
-    applied = await rebuild(pool, js)
+    with cpu_profile(name):
+        applied = await rebuild(pool, js)
     seconds = time.monotonic() - started
     meter.stop()
     return applied, seconds, meter.line(), meter.shares["bench (rebuild)"] * seconds
