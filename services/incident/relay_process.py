@@ -28,6 +28,7 @@ import signal
 import sys
 import threading
 
+from services.incident.relay import observe  # and so its metrics, registered in the worker that serves them
 from shared import logs
 from shared.settings import Settings
 
@@ -54,8 +55,6 @@ class RelayProcess:
             await asyncio.sleep(RESTART_AFTER)
 
     async def _once(self) -> int:
-        from services.incident.relay import observe
-
         loop = asyncio.get_running_loop()
         readable, writable = os.pipe()
         try:
