@@ -11,6 +11,7 @@ from pydantic.json_schema import JsonDict
 from services.postmortem import examples
 from services.postmortem.deadlines import Outcome
 from services.postmortem.domain import Role
+from shared.process import secrets
 from shared.text import Id, Json, Line, Text
 
 
@@ -74,6 +75,13 @@ class ActionItemIn(In):
             raise ValueError("a process refinement carries its change: a non-empty JSON merge patch")
         if self.kind != "process_refinement" and self.change is not None:
             raise ValueError("only a process refinement carries a change")
+        if self.change and secrets.named(self.change):
+            # The item and its change are kept and published as they are: a secret would be at rest in plaintext.
+            raise ValueError(
+                "a process refinement may not set a webhook URL (a level's chat_webhook_url, issue_tracker_webhook): "
+                "they are secrets and the change is kept as written (S11); write *** to keep the current one, "
+                "and an admin sets a new one with PUT /v1/process"
+            )
         return self
 
 

@@ -74,3 +74,15 @@ def resealed(
 
     passed(stored, keep)
     return passed(plain, lambda value: kept.get(value) or seal(value))
+
+
+def named(change: dict[str, Any]) -> list[str]:
+    """The secrets a document or a merge patch sets, other than MASK (which keeps the stored value)."""
+    found: list[str] = []
+
+    def note(value: str) -> str:
+        found.append(value)
+        return value
+
+    passed(change, note)
+    return [value for value in found if value != MASK]

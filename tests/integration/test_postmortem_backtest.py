@@ -202,3 +202,26 @@ async def test_r09_an_invalid_proposal_is_refused_as_put_process_refuses_it_and_
     assert whole.json()["summary"]["incidents_changed"] == 0  # the version it ran with, sent whole
     assert unauthenticated.status_code == 401
     assert version_after == version
+
+
+async def test_s11_a_refinement_setting_a_webhook_url_is_refused_and_nothing_is_recorded(database_url, nats_url):
+    clock = FakeClock(T0)
+    async with on_one_clock(database_url, nats_url, clock) as (incidents, postmortems):
+        org = await organisation(incidents)
+        incident_id = await handled(incidents, org, clock)
+        await projected(postmortems, incident_id, org.people["Sam"][1], has("resolved"))
+        base = f"/v1/postmortems/{incident_id}"
+        levels = (await incidents.get("/v1/process")).json()["levels"]
+        room = [{**levels[0], "chat_webhook_url": "https://hooks.slack.example.com/services/T/B/s11"}, *levels[1:]]
+        item = {"title": "A room for it", "owner": org.id("Sam"), "due": "2026-02-01", "kind": "process_refinement"}
+        for change in ({"levels": room}, {"issue_tracker_webhook": "https://tracker.example.com/h?key=s11"}):
+            refused = await postmortems.post(
+                f"{base}/action-items", json={**item, "change": change}, headers=org.as_("Sam")
+            )
+            assert refused.status_code == 422 and "S11" in refused.text, refused.text
+        assert (await postmortems.get(base, headers=org.as_("Pat"))).json()["action_items"] == []
+        kept = [{**levels[0], "chat_webhook_url": "***"}, *levels[1:]]  # keeping the current one is fine
+        accepted = await postmortems.post(
+            f"{base}/action-items", json={**item, "change": {"levels": kept}}, headers=org.as_("Sam")
+        )
+        assert accepted.status_code == 201, accepted.text

@@ -53,3 +53,10 @@ def test_s11_a_process_version_keeps_the_ciphertext_of_an_unchanged_secret_and_s
     legacy = secrets.resealed(plain, plain, sealer.open, sealer.seal)  # stored before sealing existed
     assert ROOM not in str(legacy) and secrets.passed(legacy, sealer.open) == plain
     assert secrets.masked(stored)["levels"][0]["chat_webhook_url"] == secrets.MASK
+
+
+def test_s11_the_secrets_a_change_sets_are_named_and_a_mask_sets_none():
+    change = {"levels": [{"level": 1, "chat_webhook_url": ROOM}, {"level": 2, "chat_webhook_url": "***"}]}
+    assert secrets.named(change) == [ROOM]
+    assert secrets.named({"issue_tracker_webhook": TRACKER, "levels": "not a list"}) == [TRACKER]
+    assert secrets.named({"issue_tracker_webhook": "***", "worker_fresh_for": "PT10H"}) == []
