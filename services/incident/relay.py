@@ -2,7 +2,8 @@
 
 It runs in a process of its own beside each worker of the incident service (relay_process.py), so a
 catch-up of many events is never in the requests' way: not on their event loop, not holding their
-interpreter's lock.
+interpreter's lock; and while it catches up it keeps to ``CPU_SHARE`` of one core (``CpuBudget``), leaving
+the rest of a 2-core machine to the requests, PostgreSQL and NATS.
 
 Only one relay is active at a time across every worker and replica: the one holding a PostgreSQL advisory
 lock; the others try to take it every ``WARROOM_POLL_INTERVAL`` (a worker or replica that stops lets it go
@@ -48,6 +49,9 @@ log = logs.get(__name__)
 RELAY_LOCK = 7_431_100
 BATCH = 500
 PUBLISHED_WITHIN = 10.0  # seconds for JetStream to acknowledge a batch
+# Of one core, for the relay's process while it catches up: at full speed it took a core of the two, and the
+# requests, PostgreSQL and NATS shared the other.
+CPU_SHARE = 0.5
 POSITION = Gauge("warroom_relay_position", "Last notification id published and checkpointed")
 LAG = Histogram(
     "warroom_relay_lag_seconds",
@@ -79,6 +83,20 @@ def observe(position: int, lagged: list[float]) -> None:
         LAG.observe(lag)
 
 
+class CpuBudget:
+    """The relay's process kept to ``share`` of one core, batch by batch: ``rest`` sleeps while the CPU it
+    used since it last rested is over its share of the time gone by (idle time counts, so a relay that
+    keeps up never rests)."""
+
+    def __init__(self, share: float = CPU_SHARE):
+        self.share, self.cpu, self.since = share, time.process_time(), time.monotonic()
+
+    async def rest(self) -> None:
+        owed = (time.process_time() - self.cpu) / self.share - (time.monotonic() - self.since)
+        await asyncio.sleep(max(0.0, owed))
+        self.cpu, self.since = time.process_time(), time.monotonic()
+
+
 def closed(conn: asyncpg.Connection) -> bool:
     """asyncpg hands a pooled connection that closed back to its pool at once; its proxy then refuses every call."""
     try:
@@ -107,6 +125,7 @@ class Relay:
         self.poll_interval, self.relay_poll_interval, self.report = poll_interval, relay_poll_interval, report
         self.channel: str = app.recorder.channel_name  # where the recorder's insert NOTIFYs
         self.wake = asyncio.Event()
+        self.budget = CpuBudget()
         self.failures = 0
         self.outage = logs.Throttled(log)
 
@@ -166,6 +185,7 @@ class Relay:
             await published_heads.checkpoint(conn, position, published)
             self.report(position, lagged)
             self.failures = 0
+            await self.budget.rest()
 
     async def _publish(self, notifications: list[Notification]) -> list[Envelope]:
         """Send the batch's events, the whole batch in flight; then wait for every acknowledgement."""

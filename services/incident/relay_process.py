@@ -5,7 +5,9 @@ p1-relay on a busy machine: commands' p99 7–16× the quiet one, however the re
 on a thread of its own it held the interpreter's lock against theirs. Its own process has its own interpreter
 and event loop, and runs on the other core when there is one (p1-relay: 1.6–2.2×, measured on a busy machine).
 It runs at the worker's priority: a lower one (nice 10) was measured no better for the commands and left the
-relay's lag behind P2c's load at 0.4–0.55 s on 2–3 workers against 0.1–0.16 s.
+relay's lag behind P2c's load at 0.4–0.55 s on 2–3 workers against 0.1–0.16 s. At full speed, though, a
+catch-up took a whole core (p1-relay 3.3–4.8× on a quieter machine, PostgreSQL and NATS busy with it too),
+so it keeps to half a core while catching up (relay.py ``CpuBudget``: 1.1–2.1×).
 
 Each worker starts one (``RelayProcess.run``, one of the worker's background tasks, started with the worker's
 own start: the relay retries until the tables are there); one relay is active across all of them (relay.py:
