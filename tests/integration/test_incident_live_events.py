@@ -263,4 +263,6 @@ async def test_an_open_stream_gets_what_was_recorded_while_nats_was_down_once_it
             finally:
                 nats_server.start()
             received = await events.until(lambda message: message.cloud_event()["subject"] == during, timeout=20)
-    assert [message.event for message in received] == ["warroom.incident.declared.v1"]
+    # The first declaration may come first: the relay (a process of its own) can publish it after the stream opened.
+    about = [message.event for message in received if message.cloud_event()["subject"] == during]
+    assert about == ["warroom.incident.declared.v1"]
