@@ -38,11 +38,22 @@ async def test_f4_two_notifier_processes_send_every_page_once(database_url, nats
                 replica.start()
             producer = Producer(partial(natsio.publish, nc.jetstream()))
             await producer.organisation(alice=f"{receiver.url}/alice")
+            admin = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+
+            async def organisation_applied() -> bool:
+                # The admin's token is the organisation stream's last event: once it signs in on both replicas,
+                # Alice is known. (Its events and the incidents' are separate streams: a page applied first
+                # would be skipped, Alice being unknown yet.)
+                async with httpx.AsyncClient(headers=admin, timeout=10) as client:
+                    answers = [await client.get(f"{r.url}/v1/deliveries") for r in replicas]
+                return all(answer.status_code == 200 for answer in answers)
+
+            await eventually(organisation_applied, timeout=30)
             for n in range(30):
                 await producer.declare(f"inc-{n}", "alice")
             await eventually(lambda: len(receiver.received) >= 30, timeout=30)
 
-            async with httpx.AsyncClient(headers={"authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10) as client:
+            async with httpx.AsyncClient(headers=admin, timeout=10) as client:
                 counts = [delivered_here((await client.get(f"{r.url}/metrics")).text) for r in replicas]
                 assert sum(counts) == 30, counts
 
