@@ -38,7 +38,7 @@ def fuzz_operations(
     schema, *, max_examples: int, headers: dict[str, str], aim: Callable[[object], None], modes=BOTH_MODES
 ) -> list[str]:
     """Every operation in each mode, ``aim(case)`` pointing half the cases at things that exist (in negative
-    mode the path only: aiming the body could make the invalid part valid); the failures found, one line
+    mode a valid path only: aiming what was made invalid could make it valid); the failures found, one line
     each (every operation runs even after one fails)."""
     failures = []
     for result in schema.get_all_operations():
@@ -51,13 +51,15 @@ def fuzz_operations(
     return failures
 
 
-def credentials(case, headers: dict[str, str]) -> dict[str, str]:
-    """The caller's headers, but for a negative case whose invalid part is the missing Authorization: sent
-    without it (a refusal is then what is expected), not mended by the caller's token."""
+def _negative_at(case, location: ParameterLocation) -> bool:
     meta = case.meta
-    if meta is None or not meta.generation.mode.is_negative or not meta.is_negative_at(ParameterLocation.HEADER):
-        return headers
-    if "authorization" in {name.lower() for name in (case.headers or {})}:
+    return meta is not None and meta.generation.mode.is_negative and meta.is_negative_at(location)
+
+
+def credentials(case, headers: dict[str, str]) -> dict[str, str]:
+    """The caller's headers, but for a negative case whose invalid part is in its headers (a missing or
+    malformed Authorization among them): sent with the case's own, never mended by the caller's token."""
+    if not _negative_at(case, ParameterLocation.HEADER):
         return headers
     return {name: value for name, value in headers.items() if name.lower() != "authorization"}
 
@@ -76,10 +78,12 @@ def _fuzz(operation, mode: GenerationMode, max_examples: int, headers: dict[str,
     )
     def run(case, aimed):
         if aimed:
-            body = case.body
+            body, path = case.body, case.path_parameters
             aim(case)
-            if negative:
+            if negative:  # the invalid part stays invalid
                 case.body = body
+                if _negative_at(case, ParameterLocation.PATH):
+                    case.path_parameters = path
         case.call_and_validate(headers=credentials(case, headers), checks=checks)
 
     run()
