@@ -25,6 +25,16 @@ log = logs.get(__name__)
 DUPLICATE_WINDOW = 24 * 3600.0
 
 
+def servers(url: str) -> list[str]:
+    """The servers of ``url``: one, or several separated by commas (a cluster's, any of which will do)."""
+    return [server.strip() for server in url.split(",") if server.strip()]
+
+
+def known_servers(nc: nats.NATS) -> str:
+    """Every server ``nc`` knows, given and discovered (a cluster tells its members), as ``connect`` takes them."""
+    return ",".join(dict.fromkeys(server.geturl() for server in nc.servers))
+
+
 async def connect(url: str, name: str) -> nats.NATS:
     nats_headers.install()  # the same headers for less CPU a message
     # Every failed reconnection (twice a second) reports here: one line per kind of error per interval.
@@ -34,7 +44,7 @@ async def connect(url: str, name: str) -> nats.NATS:
         outage.warning("nats_error", kind=type(exc).__name__, connection=name, error=str(exc))
 
     return await nats.connect(
-        url,
+        servers(url),
         name=name,
         allow_reconnect=True,
         max_reconnect_attempts=-1,  # keep trying for as long as the service runs

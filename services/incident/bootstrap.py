@@ -138,14 +138,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         # GIL starve the event loop (measured when the relay ran on it: relay lag p99 from ~2 s to ~50 ms).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.command_threads
         exporting = trace_export.start(settings, SCHEMA)  # first: the start's own work is traced too
-        # The relay, in a process of its own (relay_process.py), starts while this one does: it waits for
-        # the tables this start makes, retrying.
-        relay = asyncio.create_task(RelayProcess(settings).run(), name="relay")
-        try:
-            infra, application = await start(settings, clock or Clock())
-        except BaseException:
-            await runtime.stop_tasks([relay])
-            raise
+        infra, application = await start(settings, clock or Clock())
+        # The relay, in a process of its own (relay_process.py), once this start has made the tables and met
+        # NATS: it is given every server of the cluster the worker knows, not only the one configured.
+        relay_process = RelayProcess(settings, servers=lambda: natsio.known_servers(infra.nc))
+        relay = asyncio.create_task(relay_process.run(), name="relay")
         app.state.infra, app.state.pool, app.state.application = infra, infra.pool, application
         app.state.token_usage = TokenUsage(infra.pool)
         # The live event streams' one NATS subscription on this replica (services/incident/live.py).

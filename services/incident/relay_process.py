@@ -9,8 +9,9 @@ relay's lag behind P2c's load at 0.4–0.55 s on 2–3 workers against 0.1–0.1
 catch-up took a whole core (p1-relay 3.3–4.8× on a quieter machine, PostgreSQL and NATS busy with it too),
 so it keeps to half a core while catching up (relay.py ``CpuBudget``: 1.1–2.1×).
 
-Each worker starts one (``RelayProcess.run``, one of the worker's background tasks, started with the worker's
-own start: the relay retries until the tables are there); one relay is active across all of them (relay.py:
+Each worker starts one (``RelayProcess.run``, one of the worker's background tasks, started once the worker's
+own start has made the tables and met NATS, and given every NATS server the worker knows, so that it finds the
+cluster even when the one configured is down); one relay is active across all of them (relay.py:
 an advisory lock, woken by PostgreSQL's notifications). The worker gives it its settings on its standard input
 and keeps that open: its end (the worker stopped, or killed) is the relay's signal to stop. The relay reports
 each checkpointed batch (its position and its events' lags) on a pipe of its own, and the worker puts them in
@@ -29,6 +30,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 
 from services.incident.relay import observe  # and so its metrics, registered in the worker that serves them
 from shared import logs
@@ -43,8 +45,11 @@ STOP_WITHIN = 5.0  # seconds for a stopping relay to finish its batch before it 
 class RelayProcess:
     """The worker's side: starts the relay's process, reads its figures into the metrics, starts it again."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, servers: Callable[[], str] | None = None):
         self.settings = settings
+        # The NATS servers the worker knows now, discovered ones too: a relay (re)started while the server it
+        # was configured with is down still finds the rest of the cluster (F11).
+        self.servers = servers
 
     async def run(self) -> None:
         while True:
@@ -76,7 +81,10 @@ class RelayProcess:
         )
         try:
             assert process.stdin is not None  # stdin=PIPE
-            process.stdin.write(self.settings.model_dump_json().encode() + b"\n")
+            settings = self.settings
+            if self.servers is not None:
+                settings = settings.model_copy(update={"nats_url": self.servers()})
+            process.stdin.write(settings.model_dump_json().encode() + b"\n")
             await process.stdin.drain()
             while line := await figures.readline():  # until the relay's process ends
                 batch = json.loads(line)
