@@ -10,6 +10,7 @@ from datetime import datetime
 
 import asyncpg
 
+from services.timers import readmodel
 from services.timers.domain import Plan, Timer
 from services.timers.memory_rows import Row, Span, timers_csv
 from services.timers.scheduler import queue_fired
@@ -56,16 +57,7 @@ class MemoryStore:
 
     async def add_incident(self, incident_id, process_version, severity, manager, at):
         self.incidents.setdefault(
-            incident_id,
-            {
-                "id": incident_id,
-                "process_version": process_version,
-                "severity": severity,
-                "manager": manager,
-                "status": "open",
-                "level_since": at,
-                "public_since": at,
-            },
+            incident_id, readmodel.new_incident(incident_id, process_version, severity, manager, at)
         )
 
     async def lock_incident(self, incident_id):

@@ -14,6 +14,19 @@ TIMER_COLUMNS = "t.id, t.kind, t.incident_id, t.person, t.due_at, t.state, t.fir
 # --- incidents ---
 
 
+def new_incident(incident_id: str, process_version: int, severity: int, manager: str, at: datetime) -> dict:
+    """The row ``add_incident`` inserts, as the stores that keep rows in memory hold it (store.py, memory.py)."""
+    return {
+        "id": incident_id,
+        "process_version": process_version,
+        "severity": severity,
+        "manager": manager,
+        "status": "open",
+        "level_since": at,
+        "public_since": at,
+    }
+
+
 async def add_incident(
     conn: asyncpg.Connection, incident_id: str, process_version: int, severity: int, manager: str, at: datetime
 ) -> None:

@@ -152,15 +152,7 @@ class BatchStore(SqlStore):
     async def add_incident(self, incident_id, process_version, severity, manager, at):
         await super().add_incident(incident_id, process_version, severity, manager, at)
         if incident_id in self._incidents and self._incidents[incident_id] is None:  # inserted (else kept)
-            self._incidents[incident_id] = {
-                "id": incident_id,
-                "process_version": process_version,
-                "severity": severity,
-                "manager": manager,
-                "status": "open",
-                "level_since": at,
-                "public_since": at,
-            }
+            self._incidents[incident_id] = readmodel.new_incident(incident_id, process_version, severity, manager, at)
 
     async def lock_incident(self, incident_id):
         if incident_id not in self._incidents:
