@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import psycopg
@@ -22,31 +22,10 @@ from services.incident import integrity
 from services.incident.domain import Context
 from services.incident.policy import Actor
 from shared.idempotency import Answered, Claim
-from tests.support.incident import ADMIN_TOKEN, auth, eventually, incident_service, register
+from tests.support.incident import auth, event_store, eventually, incident_service, register
 from tests.support.streams import stream_events
 
 SAVES = 12
-
-
-@asynccontextmanager
-async def event_store(database_url: str):
-    """The incident application without HTTP, with the idempotency keys' table the keyed saves write to."""
-    from services.incident.application import IncidentApplication
-    from services.incident.bootstrap import SCHEMA, event_store_env
-    from shared import db
-
-    pool = await db.create_pool(database_url, SCHEMA)
-    common = [m for m in db.migration_files("shared") if "http" in m[0]]
-    await db.migrate(pool, SCHEMA, common + db.migration_files("services.incident"))
-    await pool.close()
-    app = IncidentApplication(event_store_env(database_url))
-    try:
-        app.people.ensure_admin(ADMIN_TOKEN)
-        admin = app.people.authenticate(ADMIN_TOKEN)
-        app.organisation.set_aspect("servers", [admin.person_id], admin)
-        yield app, admin
-    finally:
-        app.close()
 
 
 def _plain(database_url: str) -> str:

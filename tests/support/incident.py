@@ -75,13 +75,15 @@ async def eventually(check, timeout: float = 10.0, interval: float = 0.05):
 @asynccontextmanager
 async def event_store(database_url: str):
     """The incident application on the test's PostgreSQL, without HTTP: (app, admin actor), with
-    the admin as the only SME of "servers" (so the admin manages what it declares)."""
+    the admin as the only SME of "servers" (so the admin manages what it declares), and the
+    idempotency keys' table that keyed saves write to."""
     from services.incident.application import IncidentApplication
     from services.incident.store_env import SCHEMA, event_store_env
     from shared import db
 
     pool = await db.create_pool(database_url, SCHEMA)
-    await db.migrate(pool, SCHEMA, db.migration_files("services.incident"))
+    common = [m for m in db.migration_files("shared") if "http" in m[0]]
+    await db.migrate(pool, SCHEMA, common + db.migration_files("services.incident"))
     await pool.close()
     app = IncidentApplication(event_store_env(database_url))
     try:
