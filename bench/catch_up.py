@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from bench.cpu import CpuMeter
 from bench.database import fetchval, wait_for
 from bench.jetstream_baseline import fetch_ack_rate
+from bench.profile import Profile
 from bench.stack import ADMIN_TOKEN, BenchService, Servers
 from shared import consumer
 from shared.contract import CONSUMERS
@@ -29,6 +30,7 @@ class CatchUp:
     raw_messages: int
     raw_seconds: float
     raw_cpu: float
+    profile: tuple[str, ...] = ()
 
     @property
     def rate(self) -> float:
@@ -48,7 +50,7 @@ class CatchUp:
             f"µs of CPU a message) · ratio {live / raw:.2f} · baseline INSERT {baseline:.0f}/s · "
             f"ratio {live / baseline:.2f}\n"
             f"P3 {self.name} CPU during the live catch-up, % of one core: {self.cpu_line}"
-        )
+        ) + "".join("\n" + line for line in self.profile)
 
 
 async def catch_up(
@@ -68,6 +70,10 @@ async def catch_up(
     try:
         await running.start()
         meter = CpuMeter({name: running.pid, "postgres": servers.pg_pid, "nats": servers.nats_pid})
+        # Sampled while measured (py-spy does not stop the process; it runs on the other core): a catch-up
+        # happens once, and the goal is missed by far, so what stands in the way is printed with it.
+        profiler = Profile(f"P3 {name} live catch-up", running.pid, servers.server_url)
+        await profiler.start()
         meter.start()
         started = asyncio.get_running_loop().time()
         before = await fetchval(database_url, f"SELECT count(*) FROM {service}.processed_events")
@@ -75,9 +81,10 @@ async def catch_up(
             database_url, f"SELECT count(*) >= {events} FROM {service}.processed_events", TIMEOUT, interval=0.02
         )
         meter.stop()
+        profile = await profiler.stop()
         if done is None:
             raise RuntimeError(f"P3 {name}: not caught up within {TIMEOUT:.0f} s\n{running.log_tail()}")
     finally:
         await running.stop()
     seconds = done - started
-    return CatchUp(name, events - before, seconds, meter.shares[name] * seconds, meter.line(), *raw)
+    return CatchUp(name, events - before, seconds, meter.shares[name] * seconds, meter.line(), *raw, tuple(profile))

@@ -5,7 +5,8 @@ Every request but health, metrics and the schema is authenticated here, before a
 body (FastAPI parses a body before it runs a route's dependencies): a wrong or missing token is
 answered 401 without the body being read. Then:
 
-- a signed-in caller takes a token from the bucket of their bearer token (one statement);
+- a signed-in caller takes a token from the bucket of their bearer token, which the replica takes
+  from PostgreSQL a lease of a few at a time when the limit is generous (one statement per lease);
 - a failed or missing authentication takes one from the bucket of the client's address (an IPv6
   address counts by its /64, which one client usually holds whole), and is answered 429 once that
   is empty. Made-up tokens therefore add no row of their own: the table holds a row per real token
@@ -58,16 +59,31 @@ Authenticate = Callable[[Scope, str], Awaitable[object | None]]
 
 # The upsert's row lock serialises a caller's concurrent requests, and the clock is read once that
 # lock is held, so each request refills from where the previous one left. A new bucket starts full.
+# $4 tokens are wanted (a lease, below); as many whole ones as the bucket holds, up to that, are granted.
 TAKE = """
-INSERT INTO rate_limits AS bucket (caller, tokens, refilled_at, allowed)
-VALUES ($1, $3 - 1, clock_timestamp(), true)
+INSERT INTO rate_limits AS bucket (caller, tokens, refilled_at, allowed, granted)
+VALUES ($1, $3::float8 - $4::int, clock_timestamp(), true, $4::int)
 ON CONFLICT (caller) DO UPDATE
-SET (tokens, allowed, refilled_at) = (
-    SELECT CASE WHEN level >= 1 THEN level - 1 ELSE level END, level >= 1, at
-    FROM (SELECT least($3, bucket.tokens + $2 * extract(epoch FROM at - bucket.refilled_at)::float8) AS level, at
-          FROM clock_timestamp() AS at) AS refill)
-RETURNING allowed, tokens
+SET (tokens, allowed, refilled_at, granted) = (
+    SELECT level - granted, granted >= 1, at, granted
+    FROM (SELECT level, at, greatest(0, least(floor(level), $4::int))::int AS granted
+          FROM (SELECT least($3::float8,
+                             bucket.tokens + $2::float8 * extract(epoch FROM at - bucket.refilled_at)::float8) AS level,
+                       at
+                FROM clock_timestamp() AS at) AS refill) AS grant_)
+RETURNING allowed, tokens, granted
 """
+# A replica takes a caller's tokens a few at a time and spends them on that caller's next requests
+# within this long, so most requests cost no statement. What is left when it runs out is forgotten
+# (the bucket already paid for it), so a replica can run ahead of the limit by at most one lease.
+LEASE_SECONDS = 1.0
+MAX_LEASE = 10
+
+
+def lease_size(per_second: float, burst: float) -> int:
+    """Tokens taken at once from a caller's bucket: a few when the limit is generous (the default 50/s
+    with bursts of 200 takes 10), exactly one when it is tight, so a small limit is kept to the token."""
+    return max(1, min(MAX_LEASE, int(burst // 20), int(per_second // 5)))
 
 
 class Sessions(Protocol):
@@ -126,6 +142,8 @@ class RateLimitMiddleware:
         self.failures_per_second = float(settings.auth_failures_per_second)
         self.failure_burst = float(settings.auth_failure_burst)
         self.blocked: OrderedDict[bytes, float] = OrderedDict()  # address → monotonic time it may fail again
+        self.lease = lease_size(self.per_second, self.burst)
+        self.leases: OrderedDict[bytes, tuple[int, float]] = OrderedDict()  # bucket → (tokens left, until)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT:
@@ -151,7 +169,7 @@ class RateLimitMiddleware:
             detail = "a valid bearer token is required" if token is None else "unknown or revoked token"
             return await self._failed(scope, receive, send, detail)
         scope.setdefault("state", {})[STATE] = principal
-        taken = await self._take(scope, receive, send, bucket, self.per_second, self.burst)
+        taken = await self._draw(scope, receive, send, bucket)
         if taken is None:
             return
         allowed, wait = taken
@@ -168,7 +186,7 @@ class RateLimitMiddleware:
         taken = await self._take(scope, receive, send, b"link:" + address_of(scope), self.per_second, self.burst)
         if taken is None:
             return
-        allowed, wait = taken
+        allowed, wait, _ = taken
         if allowed:
             return await self.app(scope, receive, send)
         await throttled(scope, wait, f"rate limit: {self.per_second:g} signed-link requests per second per address")(
@@ -185,7 +203,7 @@ class RateLimitMiddleware:
         taken = await self._take(scope, receive, send, address, self.failures_per_second, self.failure_burst)
         if taken is None:
             return
-        allowed, wait = taken
+        allowed, wait, _ = taken
         if allowed:
             return await unauthorized(scope, detail)(scope, receive, send)
         self.blocked[address] = now + wait
@@ -202,21 +220,45 @@ class RateLimitMiddleware:
             f"{self.failure_burst:g})",
         )(scope, receive, send)
 
+    async def _draw(self, scope: Scope, receive: Receive, send: Send, bucket: bytes) -> tuple[bool, int] | None:
+        """A principal's request: a token of this replica's lease on its bucket, else a new lease."""
+        held = self.leases.pop(bucket, None)
+        if held is not None and held[1] > time.monotonic():
+            if held[0] > 1:
+                self.leases[bucket] = (held[0] - 1, held[1])
+            return True, 0
+        taken = await self._take(scope, receive, send, bucket, self.per_second, self.burst, self.lease)
+        if taken is None:
+            return None
+        allowed, wait, granted = taken
+        if granted > 1:
+            self.leases[bucket] = (granted - 1, time.monotonic() + LEASE_SECONDS)
+            while len(self.leases) > REMEMBERED:
+                self.leases.popitem(last=False)
+        return allowed, wait
+
     async def _take(
-        self, scope: Scope, receive: Receive, send: Send, bucket: bytes, per_second: float, burst: float
-    ) -> tuple[bool, int] | None:
-        """(allowed, seconds until the next token), or None when 503 was answered."""
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        bucket: bytes,
+        per_second: float,
+        burst: float,
+        wanted: int = 1,
+    ) -> tuple[bool, int, int] | None:
+        """(allowed, seconds until the next token, tokens granted), or None when 503 was answered."""
         pool: asyncpg.Pool = scope["app"].state.pool
         try:
             conn = await pool.acquire()
             try:
-                allowed, tokens = await conn.fetchrow(TAKE, bucket, per_second, burst)
+                allowed, tokens, granted = await conn.fetchrow(TAKE, bucket, per_second, burst, wanted)
             finally:
                 await release(pool, conn)
         except UNAVAILABLE:
             await unavailable(scope)(scope, receive, send)
             return None
-        return allowed, max(1, math.ceil((1 - tokens) / per_second))
+        return allowed, max(1, math.ceil((1 - tokens) / per_second)), granted
 
 
 async def forget_full_buckets(pool: asyncpg.Pool, limits: Settings, every: float = 600.0) -> None:

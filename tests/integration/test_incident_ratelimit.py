@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 import httpx
 
 from services.incident.bootstrap import create_app
-from shared.ratelimit import forget_full_buckets
+from shared.ratelimit import forget_full_buckets, lease_size
 from shared.settings import Settings
 from tests.support.incident import ADMIN_TOKEN, auth, eventually, register, settings
 
@@ -86,6 +86,27 @@ async def test_s7_replicas_draw_from_one_bucket_per_token(database_url, nats_url
         assert await _spend(second, 2) == [200] * 2
         assert (await first.get("/v1/process")).status_code == 429
         assert (await second.get("/v1/process")).status_code == 429
+
+
+async def test_s7_a_generous_limit_is_drawn_a_lease_at_a_time_so_most_requests_cost_no_statement(
+    database_url, nats_url
+):
+    async with limited_service(database_url, nats_url, per_second=50, burst=200) as (client, app):
+        _, token = await register(client, "Lena")
+        assert await _spend(client, 7, token) == [200] * 7
+        # One statement took ten tokens from the full bucket; the six requests after it spent the lease.
+        row = await app.state.pool.fetchrow(
+            "SELECT tokens, granted FROM rate_limits WHERE caller = sha256(convert_to($1, 'UTF8'))", token
+        )
+        assert (row["tokens"], row["granted"]) == (190, 10)
+
+
+def test_s7_a_lease_is_a_few_tokens_when_the_limit_is_generous_and_one_when_it_is_tight():
+    assert lease_size(50, 200) == 10
+    assert lease_size(1e6, 1_000_000) == 10
+    assert lease_size(5, 20) == 1
+    assert lease_size(100, 2) == 1
+    assert lease_size(0.1, 5) == 1
 
 
 async def test_s7_buckets_that_refilled_completely_are_forgotten(database_url, nats_url):
