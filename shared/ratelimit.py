@@ -144,6 +144,7 @@ class RateLimitMiddleware:
         self.blocked: OrderedDict[bytes, float] = OrderedDict()  # address → monotonic time it may fail again
         self.lease = lease_size(self.per_second, self.burst)
         self.leases: OrderedDict[bytes, tuple[int, float]] = OrderedDict()  # bucket → (tokens left, until)
+        self.taking: dict[bytes, int] = {}  # bucket → its takes in flight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT:
@@ -221,18 +222,29 @@ class RateLimitMiddleware:
         )(scope, receive, send)
 
     async def _draw(self, scope: Scope, receive: Receive, send: Send, bucket: bytes) -> tuple[bool, int] | None:
-        """A principal's request: a token of this replica's lease on its bucket, else a new lease."""
+        """A principal's request: a token of this replica's lease on its bucket, else a new lease. Only one
+        take per bucket asks for a lease at a time: requests arriving together (an Alertmanager sending
+        every group at once) take one token each meanwhile, or they would empty the bucket tenfold."""
         held = self.leases.pop(bucket, None)
         if held is not None and held[1] > time.monotonic():
             if held[0] > 1:
                 self.leases[bucket] = (held[0] - 1, held[1])
             return True, 0
-        taken = await self._take(scope, receive, send, bucket, self.per_second, self.burst, self.lease)
+        wanted = 1 if self.taking.get(bucket) else self.lease
+        self.taking[bucket] = self.taking.get(bucket, 0) + 1
+        try:
+            taken = await self._take(scope, receive, send, bucket, self.per_second, self.burst, wanted)
+        finally:
+            self.taking[bucket] -= 1
+            if not self.taking[bucket]:
+                del self.taking[bucket]
         if taken is None:
             return None
         allowed, wait, granted = taken
         if granted > 1:
-            self.leases[bucket] = (granted - 1, time.monotonic() + LEASE_SECONDS)
+            left, until = self.leases.pop(bucket, (0, 0.0))
+            now = time.monotonic()
+            self.leases[bucket] = (granted - 1 + (left if until > now else 0), now + LEASE_SECONDS)
             while len(self.leases) > REMEMBERED:
                 self.leases.popitem(last=False)
         return allowed, wait

@@ -101,6 +101,18 @@ async def test_s7_a_generous_limit_is_drawn_a_lease_at_a_time_so_most_requests_c
         assert (row["tokens"], row["granted"]) == (190, 10)
 
 
+async def test_s7_requests_arriving_together_take_one_lease_between_them_not_one_each(database_url, nats_url):
+    async with limited_service(database_url, nats_url, per_second=50, burst=200) as (client, app):
+        _, token = await register(client, "Amal")
+        # 60 at once (an Alertmanager posting every group): one of them asks for a lease, the others one token.
+        answers = await asyncio.gather(*(client.get("/v1/process", headers=auth(token)) for _ in range(60)))
+        assert [a.status_code for a in answers] == [200] * 60
+        tokens = await app.state.pool.fetchval(
+            "SELECT tokens FROM rate_limits WHERE caller = sha256(convert_to($1, 'UTF8'))", token
+        )
+        assert tokens >= 200 - 60 - 9  # at most one lease's unused tokens beyond what was used
+
+
 def test_s7_a_lease_is_a_few_tokens_when_the_limit_is_generous_and_one_when_it_is_tight():
     assert lease_size(50, 200) == 10
     assert lease_size(1e6, 1_000_000) == 10
