@@ -91,7 +91,7 @@ async def measure(servers: Servers, workers: int) -> Scaled:
             await drained(watch, tally)
         finally:
             await watch.close()
-    lags = [max(0.0, watch.first[key][0] - at) for key, at in tally.answered.items() if key in watch.first]
+    lags = [watch.first[key][0] - at for key, at in tally.answered.items() if key in watch.first]  # signed, as P2
     lag_p99 = percentile(lags, 99) if lags else None
     return Scaled(workers, tally.ok / elapsed, tally.failed, lag_p99, spread, meter.shares)
 
@@ -116,7 +116,7 @@ async def run(servers: Servers, baseline: float) -> None:
         + side_by_side([f"{result.rate / baseline:.2f}" for result in results])
         + ") · refused: "
         + side_by_side([str(sum(result.refused.values())) for result in results])
-        + " (goal: none) · relay lag p99: "
+        + " (goal: none) · relay lag p99 (event seen minus answer read): "
         + side_by_side([f"{ms(result.lag_p99)} ms" if result.lag_p99 is not None else "n/a" for result in results]),
         flush=True,
     )
