@@ -141,10 +141,12 @@ async def run(servers: Servers, baseline: float) -> None:
             until = tally.since + SECONDS
             mine = [incidents[n::CLIENTS] for n in range(CLIENTS)]
             meter_task = asyncio.create_task(_measure_after(meter, WARM_UP))
+            phases_task = asyncio.create_task(_phases_after(incident.url, WARM_UP))
             await asyncio.gather(
                 *(drive(incident.url, tokens[n], mine[n], people[n], until, tally) for n in range(CLIENTS))
             )
             elapsed = time.monotonic() - tally.since
+            phases = CommandPhases.between(await phases_task, await CommandPhases.read(incident.url))
             await meter_task
             meter.stop()
             await _drain(watch, tally)
@@ -182,8 +184,52 @@ async def run(servers: Servers, baseline: float) -> None:
     if errors:
         print("P2 errors by status: " + ", ".join(f"{k}×{v}" for k, v in tally.failed.most_common()), flush=True)
     print(f"P2 CPU during the load, % of one core: {meter.line()}", flush=True)
+    print(f"P2 where a command's time went in the service (means): {phases}", flush=True)
     for line in profile:
         print(line, flush=True)
+
+
+@dataclass(frozen=True)
+class CommandPhases:
+    """The incident service's own histograms (sum, count) of a command's phases, read from /metrics."""
+
+    sums: dict[str, tuple[float, float]]
+
+    NAMES = {
+        "http_server_request_duration_seconds": "the whole request",
+        "warroom_command_thread_wait_seconds": "waiting for a command thread",
+        "warroom_command_thread_seconds": "in the thread",
+        "warroom_event_store_save_seconds": "of which saving (group commit)",
+    }
+
+    @classmethod
+    async def read(cls, url: str) -> CommandPhases:
+        http = Connection(url)
+        try:
+            text = (await http.request("GET", "/metrics")).body.decode()
+        finally:
+            await http.close()
+        sums: dict[str, list[float]] = {name: [0.0, 0.0] for name in cls.NAMES}
+        for line in text.splitlines():
+            name, _, rest = line.partition("{") if "{" in line.split(" ")[0] else line.partition(" ")
+            for metric in cls.NAMES:
+                if name in (f"{metric}_sum", f"{metric}_count") and 'method="GET"' not in rest:
+                    sums[metric][name.endswith("_count")] += float(line.rsplit(" ", 1)[1])
+        return cls({name: (total, count) for name, (total, count) in sums.items()})
+
+    @classmethod
+    def between(cls, before: CommandPhases, after: CommandPhases) -> str:
+        parts = []
+        for name, label in cls.NAMES.items():
+            total = after.sums[name][0] - before.sums[name][0]
+            count = after.sums[name][1] - before.sums[name][1]
+            parts.append(f"{label} {ms(total / count)} ms" if count else f"{label} n/a")
+        return " · ".join(parts)
+
+
+async def _phases_after(url: str, delay: float) -> CommandPhases:
+    await asyncio.sleep(delay)
+    return await CommandPhases.read(url)
 
 
 async def _measure_after(meter: CpuMeter, delay: float) -> None:

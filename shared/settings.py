@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     # (uvicorn's workers: a supervisor that restarts one that dies). More cores for one replica's commands.
     workers: int = Field(default=1, ge=1, le=32)
     # Threads running synchronous request handlers (the incident service's event store calls).
-    command_threads: int = Field(default=8, ge=1, le=64)
+    command_threads: int = Field(default=16, ge=1, le=64)
     ack_wait: float = Field(default=30.0, gt=0)
     # S7: requests per second per token, sustained, and the bucket a caller may burst from.
     rate_limit_per_second: float = Field(default=50.0, gt=0)

@@ -134,8 +134,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        # Few threads: the event store is the bottleneck, and dozens of threads fighting for the
-        # GIL starve the event loop (measured when the relay ran on it: relay lag p99 from ~2 s to ~50 ms).
+        # Threads for the event store's work (api/threaded.py). 16: make bench's P2 waited ~110-150 ms for
+        # one of 8 and made 150-200 commands/s, 180-220/s with 16 (each command longer in its thread, but
+        # fewer waiting). Not dozens: they fight for the GIL (when the relay ran on this event loop, relay
+        # lag p99 went from ~50 ms to ~2 s with 40 of them).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.command_threads
         exporting = trace_export.start(settings, SCHEMA)  # first: the start's own work is traced too
         infra, application = await start(settings, clock or Clock())

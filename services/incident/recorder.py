@@ -61,6 +61,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
+from prometheus_client import Histogram
 from psycopg.sql import SQL, Identifier, Literal
 from psycopg.types.json import Jsonb
 
@@ -69,6 +70,11 @@ from shared.idempotency import KEPT_FOR, Answer, Answered
 
 # The most saves one transaction takes: a bound on the time the others of the group wait for their answer.
 GROUP_MOST = 64
+SAVE = Histogram(
+    "warroom_event_store_save_seconds",
+    "A save's time from its submission to its commit: waiting for the write before it, then its group's",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
 
 
 class LockedInsertRecorder(PostgresApplicationRecorder):
@@ -204,7 +210,8 @@ class LockedInsertRecorder(PostgresApplicationRecorder):
             )
             for e in stored_events
         ]
-        ids = self.group_commit.submit(Save(events, answer))
+        with SAVE.time():
+            ids = self.group_commit.submit(Save(events, answer))
         if answer is not None:
             answer.claim.answered = True
         return ids

@@ -178,3 +178,21 @@ def _lateness(kind: str) -> tuple[float, float]:
     labels = {"kind": kind}
     count = REGISTRY.get_sample_value("warroom_timer_lateness_seconds_count", labels) or 0.0
     return count, REGISTRY.get_sample_value("warroom_timer_lateness_seconds_sum", labels) or 0.0
+
+
+async def test_a_commands_time_is_measured_waiting_for_a_thread_in_it_and_saving(database_url, nats_url):
+    names = (
+        "warroom_command_thread_wait_seconds_count",
+        "warroom_command_thread_seconds_count",
+        "warroom_event_store_save_seconds_count",
+    )
+
+    def counts(text: str) -> list[float]:
+        return [sum(value for _, value in samples(text, name)) for name in names]
+
+    async with incident_service(database_url, nats_url) as (client, _):
+        before = counts((await client.get("/metrics")).text)
+        await register(client, "Ines")  # a person and a token: commands run in a thread, each saved
+        after = counts((await client.get("/metrics")).text)
+    waited, in_thread, saved = (a - b for a, b in zip(after, before, strict=True))
+    assert waited >= 2 and in_thread >= 2 and saved >= 2, (before, after)

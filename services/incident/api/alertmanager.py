@@ -4,12 +4,14 @@ from fastapi import APIRouter
 
 from services.incident.alert_schemas import AlertmanagerNotification, AlertsRecorded
 from services.incident.alerts import Notification
+from services.incident.api.threaded import in_thread
 from services.incident.deps import App, Caller
 
 router = APIRouter(prefix="/v1", tags=["integrations"])
 
 
 @router.post("/integrations/alertmanager", response_model=AlertsRecorded, summary="Receive Alertmanager's alerts")
+@in_thread
 def receive_alertmanager_alerts(body: AlertmanagerNotification, app: App, actor: Caller) -> AlertsRecorded:
     """Alertmanager's webhook (version 4), with any person's bearer token sent by its `http_config.authorization`:
     the integration acts as that person, who may declare and file reports as anyone signed in may.

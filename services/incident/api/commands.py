@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 
 from services.incident.api.answers import answer, keyed_answer
+from services.incident.api.threaded import in_thread
 from services.incident.deps import App, Caller, IfMatch, Reply
 from services.incident.incident_schemas import IncidentOut
 from services.incident.schemas import (
@@ -64,6 +65,7 @@ def _people(app, field: str, *people: str) -> None:
 
 
 @router.post("/acknowledge", summary="Acknowledge the page", **ANSWERED)
+@in_thread
 def acknowledge_page(incident_id: IncidentId, app: App, actor: Caller, response: Response, if_match: IfMatch):
     """The paged person acknowledges their page (R11): escalation stops. Acknowledging a page answered
     already changes nothing."""
@@ -71,6 +73,7 @@ def acknowledge_page(incident_id: IncidentId, app: App, actor: Caller, response:
 
 
 @router.post("/workers", summary="Add a worker", **ANSWERED)
+@in_thread
 def add_worker(
     incident_id: IncidentId, body: PersonRefIn, app: App, actor: Caller, response: Response, if_match: IfMatch
 ):
@@ -86,6 +89,7 @@ def add_worker(
 
 
 @router.delete("/workers/{person}", summary="Remove a worker", **ANSWERED)
+@in_thread
 def remove_worker(
     incident_id: IncidentId, person: Person, app: App, actor: Caller, response: Response, if_match: IfMatch
 ):
@@ -97,6 +101,7 @@ def _membership(role: str, path: str, title: str, why: str) -> None:
     added = f"The manager or an admin adds {title} to the incident: {why}"
 
     @router.post(f"/{path}", name=f"add_{role}", summary=f"Add {title}", description=added, **ANSWERED)
+    @in_thread
     def add(incident_id: IncidentId, body: PersonRefIn, app: App, actor: Caller, response: Response, if_match: IfMatch):
         _people(app, "person", body.person)
         return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.add_member(role, body.person, ctx))
@@ -106,6 +111,7 @@ def _membership(role: str, path: str, title: str, why: str) -> None:
     @router.delete(
         f"/{path}/{{person}}", name=f"remove_{role}", summary=f"Remove {title}", description=removed, **ANSWERED
     )
+    @in_thread
     def remove(incident_id: IncidentId, person: Person, app: App, actor: Caller, response: Response, if_match: IfMatch):
         return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.remove_member(role, person, ctx))
 
@@ -115,6 +121,7 @@ _membership("observer", "observers", "an observer", "kept informed, changing not
 
 
 @router.put("/pr-manager", summary="Assign the PR manager", **ANSWERED)
+@in_thread
 def assign_pr_manager(
     incident_id: IncidentId, body: PersonRefIn, app: App, actor: Caller, response: Response, if_match: IfMatch
 ):
@@ -125,6 +132,7 @@ def assign_pr_manager(
 
 
 @router.post("/handover", summary="Offer the manager's role", **ANSWERED)
+@in_thread
 def offer_handover(
     incident_id: IncidentId, body: HandoverIn, app: App, actor: Caller, response: Response, if_match: IfMatch
 ):
@@ -137,18 +145,21 @@ def offer_handover(
 
 
 @router.post("/handover/accept", summary="Accept the handover", **ANSWERED)
+@in_thread
 def accept_handover(incident_id: IncidentId, app: App, actor: Caller, response: Response, if_match: IfMatch):
     """The person offered the role takes it (R04): they manage from now on, and leave the workers."""
     return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.accept_handover(ctx))
 
 
 @router.post("/handover/decline", summary="Decline the handover", **ANSWERED)
+@in_thread
 def decline_handover(incident_id: IncidentId, app: App, actor: Caller, response: Response, if_match: IfMatch):
     """The person offered the role declines it (R04); the manager stays in charge and is told."""
     return _run(app, actor, response, incident_id, if_match, lambda i, ctx: i.decline_handover(ctx))
 
 
 @router.post("/handover/force", summary="Force a handover", **ANSWERED)
+@in_thread
 def force_handover(
     incident_id: IncidentId, body: ForceHandoverIn, app: App, actor: Caller, response: Response, if_match: IfMatch
 ):
@@ -158,6 +169,7 @@ def force_handover(
 
 
 @router.post("/severity-input", summary="Give severity input", **ANSWERED)
+@in_thread
 def give_severity_input(
     incident_id: IncidentId, body: SeverityInputIn, app: App, actor: Caller, response: Response, if_match: IfMatch
 ):
@@ -168,6 +180,7 @@ def give_severity_input(
 
 
 @router.post("/severity", summary="Change the severity", **ANSWERED)
+@in_thread
 def change_severity(
     incident_id: IncidentId, body: SeverityIn, app: App, actor: Caller, response: Response, if_match: IfMatch
 ):
@@ -184,6 +197,7 @@ def change_severity(
 
 
 @router.post("/status-requests", summary="Request a status update", **ANSWERED)
+@in_thread
 def request_status(
     incident_id: IncidentId,
     app: App,
@@ -197,6 +211,7 @@ def request_status(
 
 
 @router.post("/status-updates", summary="Post a status update", **ANSWERED)
+@in_thread
 def post_status_update(
     incident_id: IncidentId, body: StatusUpdateIn, app: App, actor: Caller, response: Response, if_match: IfMatch
 ):
@@ -208,6 +223,7 @@ def post_status_update(
 
 
 @router.post("/observer-briefings", summary="Brief the observers", **ANSWERED)
+@in_thread
 def brief_observers(
     incident_id: IncidentId, body: BriefingIn, app: App, actor: Caller, response: Response, if_match: IfMatch
 ):
@@ -216,6 +232,7 @@ def brief_observers(
 
 
 @router.post("/public-updates", summary="Post a public update", **ANSWERED)
+@in_thread
 def post_public_update(
     incident_id: IncidentId, body: PublicUpdateIn, app: App, actor: Caller, response: Response, if_match: IfMatch
 ):
@@ -224,6 +241,7 @@ def post_public_update(
 
 
 @router.post("/affected-info-requests", summary="Ask about affected users", **ANSWERED)
+@in_thread
 def request_affected_info(
     incident_id: IncidentId, body: QuestionIn, app: App, actor: Caller, response: Response, if_match: IfMatch
 ):
@@ -232,6 +250,7 @@ def request_affected_info(
 
 
 @router.post("/affected-info-reports", summary="Report on affected users", **ANSWERED)
+@in_thread
 def report_affected_info(
     incident_id: IncidentId, body: FindingsIn, app: App, actor: Caller, response: Response, if_match: IfMatch
 ):
@@ -240,6 +259,7 @@ def report_affected_info(
 
 
 @router.post("/checklist/{step}/done", summary="Complete a checklist step", **ANSWERED)
+@in_thread
 def complete_checklist_step(
     incident_id: IncidentId,
     step: Annotated[Id, Path(description="The step's id in the current level's checklist")],
@@ -254,6 +274,7 @@ def complete_checklist_step(
 
 
 @router.post("/resolve", summary="Resolve the incident", **ANSWERED)
+@in_thread
 def resolve_incident(
     incident_id: IncidentId, body: ResolveIn, app: App, actor: Caller, response: Response, if_match: IfMatch
 ):
@@ -265,6 +286,7 @@ def resolve_incident(
 
 
 @router.post("/reopen", summary="Reopen the incident", **ANSWERED)
+@in_thread
 def reopen_incident(
     incident_id: IncidentId, body: ReopenIn, app: App, actor: Caller, response: Response, if_match: IfMatch
 ):

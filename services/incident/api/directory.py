@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 
 from services.incident import readmodel
+from services.incident.api.threaded import in_thread
 from services.incident.deps import App, Caller
 from services.incident.schemas import AspectIn, AspectList, AspectOut, CoverageReport
 from shared.openapi import problems
@@ -18,6 +19,7 @@ AspectName = Annotated[Aspect, Path(description="The aspect's name (payments)")]
 
 
 @router.get("/directory/aspects", response_model=AspectList, summary="List the SME directory")
+@in_thread
 def list_aspects(app: App, actor: Caller):
     """Every aspect of the company's systems and its SMEs, in the order they are paged (R10). Anyone
     signed in may read it: someone declaring looks up the aspect, not a person (R02)."""
@@ -31,6 +33,7 @@ def list_aspects(app: App, actor: Caller):
     summary="Read an aspect's SMEs",
     responses=problems(404, said={404: "No such aspect in the directory (R10)"}),
 )
+@in_thread
 def get_aspect(aspect: AspectName, app: App, actor: Caller):
     """The aspect's SMEs, in the order they are paged (R10)."""
     aspects = app.organisation.directory()
@@ -47,6 +50,7 @@ def get_aspect(aspect: AspectName, app: App, actor: Caller):
         403, 409, said={403: "Admins only", 409: "An SME named is deactivated, or another change was recorded first"}
     ),
 )
+@in_thread
 def set_aspect(aspect: AspectName, body: AspectIn, app: App, actor: Caller):
     """Admin: the aspect's SMEs, in the order they are paged (R10), all registered and active; the aspect is
     created if new. An empty list leaves it without SMEs: its incidents page the catch-all."""

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from services.incident import readmodel
 from services.incident.api.answers import answer, keyed_answer
+from services.incident.api.threaded import in_thread
 from services.incident.deps import App, Caller, Reply
 from services.incident.incident_schemas import IncidentList, IncidentOut, IncidentSummary, incident_out
 from services.incident.schemas import DeclareIn
@@ -35,6 +36,7 @@ _VERSION = 'The incident\'s version, quoted ("1"): the If-Match of a command'
     )
     | with_headers(201, "Location", "ETag", said={"ETag": _VERSION}),
 )
+@in_thread
 def declare_incident(body: DeclareIn, app: App, actor: Caller, response: Response):
     """Anyone signed in may declare; the aspect's first SME (or the named manager) manages and is paged (R02).
     An aspect without SMEs, or unknown, pages the catch-all; `coverage` says so, with the nearest known
@@ -84,6 +86,7 @@ async def list_incidents(
     responses=problems(404, said={404: "No such incident, or none yet at `as_of`"})
     | with_headers(200, "ETag", said={"ETag": _VERSION}),
 )
+@in_thread
 def get_incident(
     incident_id: Annotated[Id, Path(description="The incident's id")],
     app: App,

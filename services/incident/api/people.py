@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from services.incident import organisation as org
 from services.incident import people_list
+from services.incident.api.threaded import in_thread
 from services.incident.deps import App, Caller, Reply
 from services.incident.people_admin import Deactivation
 from services.incident.people_schemas import (
@@ -69,6 +70,7 @@ def _as_dict(person: org.Person) -> dict[str, Any]:
     summary="Register a person",
     responses=problems(403, said={403: _ADMINS}) | with_headers(201, "Location"),
 )
+@in_thread
 def register_person(body: PersonIn, app: App, actor: Caller, response: Response):
     """Admin: register a person, active from the start. They sign in with a token an admin issues them
     (`POST /v1/tokens`), or by a link sent to their email from the console. A retry with the same
@@ -116,6 +118,7 @@ async def list_people(
     summary="Read a person",
     responses=problems(404, said={404: _NOBODY}),
 )
+@in_thread
 def get_person(person_id: PersonId, app: App, actor: Caller):
     """Anyone signed in; `phone`, `webhook_url`, `admin` and `apprise_urls` are null unless you are an admin or
     the person."""
@@ -138,6 +141,7 @@ def get_person(person_id: PersonId, app: App, actor: Caller):
         },
     ),
 )
+@in_thread
 def update_person(person_id: PersonId, body: PersonPatch, app: App, actor: Caller):
     """A JSON merge patch (`application/merge-patch+json` or `application/json`), checked whole as a
     registration is; an invalid one changes nothing. An admin may change anything; the person their own
@@ -171,6 +175,7 @@ def update_person(person_id: PersonId, body: PersonPatch, app: App, actor: Calle
         },
     ),
 )
+@in_thread
 def deactivate_person(person_id: PersonId, app: App, actor: Caller):
     """Admin: their tokens revoked (console sessions end at once), taken out of the SME directory and their
     groups, with a warning for each aspect left without an SME (R10); their history stays. Refused (409)
@@ -195,6 +200,7 @@ def deactivate_person(person_id: PersonId, app: App, actor: Caller):
     summary="Activate a person",
     responses=problems(403, 404, said={403: _ADMINS, 404: _NOBODY}),
 )
+@in_thread
 def activate_person(person_id: PersonId, app: App, actor: Caller):
     """Admin: a deactivation undone. The tokens revoked then stay revoked (issue new ones); groups and
     aspects are not given back. The answer shows `apprise_urls` as `***`, as deactivating does."""

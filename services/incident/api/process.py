@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.incident import action_items, examples
+from services.incident.api.threaded import in_thread
 from services.incident.application import IncidentApplication
 from services.incident.deps import App, Caller, Reply
 from services.incident.schemas import RefinementIn, example
@@ -70,6 +71,7 @@ class PublishedView(ProcessView):
     summary="Read the process",
     responses=answered_as(200, ProcessView) | problems(404, said={404: "No such version, or no process yet"}),
 )
+@in_thread
 def get_process(
     app: App,
     actor: Caller,
@@ -99,6 +101,7 @@ def _shown(app: IncidentApplication, document: dict, admin: bool) -> dict:
         said={403: "Admins only", 409: "The catch_all_sme is deactivated, or another version was published first"},
     ),
 )
+@in_thread
 def publish_process(body: ProcessIn, app: App, actor: Caller):
     """Admin: publish the whole document as a new version (the same document again publishes nothing).
     Incidents open now keep their version; those declared afterwards follow this one. `warnings` says what

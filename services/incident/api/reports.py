@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Response, status
 
+from services.incident.api.threaded import in_thread
 from services.incident.deps import App, Caller, Reply
 from services.incident.schemas import ReportFiled, ReportIn
 
@@ -11,6 +12,7 @@ router = APIRouter(prefix="/v1", tags=["reports"])
 @router.post(
     "/reports", status_code=status.HTTP_202_ACCEPTED, response_model=ReportFiled, summary="File a minor report"
 )
+@in_thread
 def file_minor_report(body: ReportIn, app: App, actor: Caller) -> Response | dict[str, str]:
     """R12: too small for the incident process — recorded, published, forwarded to the process's
     `issue_tracker_webhook` when one is set. Anyone signed in may file one."""

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.incident import examples
 from services.incident import organisation as org
+from services.incident.api.threaded import in_thread
 from services.incident.deps import App, Caller, Reply
 from services.incident.people_schemas import TokenExpiryIn, TokenPage, TokenView
 from services.incident.schemas import TokenIn, example
@@ -51,6 +52,7 @@ class IssuedToken(BaseModel):
     summary="Issue a token",
     responses=problems(403, 409, said={403: "Admins only", 409: "The person is deactivated"}),
 )
+@in_thread
 def issue_token(body: TokenIn, app: App, actor: Caller):
     """Admin: issue a token to a person, optionally labelled and expiring; the secret is in this answer only
     (S1). A retry with the same Idempotency-Key is answered 201 with the same token id, `token: null` and a
@@ -129,6 +131,7 @@ async def set_token_expiry(token_id: TokenId, body: TokenExpiryIn, request: Requ
         said={403: _THEIRS, 404: _NO_TOKEN, 409: "The built-in admin's token is a setting (WARROOM_ADMIN_TOKEN)"},
     ),
 )
+@in_thread
 def revoke_token(token_id: TokenId, app: App, actor: Caller):
     """An admin, or the token's own person (a lost token, from their list): the token and every console
     session opened with it stop working at once. The built-in admin's token is WARROOM_ADMIN_TOKEN."""
