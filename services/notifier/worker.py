@@ -33,7 +33,7 @@ from shared import logs, outbox, tracing
 from shared.clock import Clock
 from shared.contract import validate
 from shared.sealing import Sealer, SecretsUnavailable
-from shared.waking import woken_or_timeout
+from shared.waking import Baton
 
 log = logs.get(__name__)
 
@@ -68,7 +68,7 @@ class DeliveryWorker:
         self.suspect_slots = max(1, concurrency // 2)
         # Called after a delivery commits, e.g. to wake the outbox publisher.
         self.on_delivered = on_delivered
-        self.wake = asyncio.Event()
+        self.wake = Baton()
         self.in_flight: Tally[str] = Tally()
         self.suspects_in_flight = 0
         self._claiming = asyncio.Lock()
@@ -80,7 +80,6 @@ class DeliveryWorker:
 
     async def _slot(self) -> None:
         while True:
-            self.wake.clear()
             try:
                 if await self.deliver_next():
                     continue
@@ -89,7 +88,7 @@ class DeliveryWorker:
             except Exception as exc:  # noqa: BLE001 — PostgreSQL away: wait a poll interval, then try again
                 # Every slot fails alike during an outage: logged once in a while, not by each slot each poll.
                 self.outage.warning("delivery_round_failed", error=repr(exc))
-            await woken_or_timeout(self.wake, self.poll_interval)
+            await self.wake.wait(self.poll_interval)
 
     async def _probe(self) -> None:
         """Release a probe for each endpoint whose parking is over, and keep the metrics' view current."""
@@ -151,6 +150,7 @@ class DeliveryWorker:
                     return True
                 self.in_flight[circuit] += 1
                 self.suspects_in_flight += suspect
+            self.wake.set()  # there may be more: the next slot looks while this one sends
             IN_FLIGHT.inc()
             try:
                 with tracing.hop(row["traceparent"], "deliver", channel=row["channel"]):
