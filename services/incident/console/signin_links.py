@@ -49,7 +49,11 @@ async def count_failure(request: Request) -> bool:
     """Take one from the client address's failure bucket: False once it is empty (the caller answers 429)."""
     settings: Settings = request.app.state.sessions.settings
     row = await request.app.state.pool.fetchrow(
-        TAKE, address_of(request.scope), float(settings.auth_failures_per_second), float(settings.auth_failure_burst)
+        TAKE,
+        address_of(request.scope),
+        float(settings.auth_failures_per_second),
+        float(settings.auth_failure_burst),
+        1,  # a failure takes one token: no lease
     )
     return bool(row["allowed"])
 
