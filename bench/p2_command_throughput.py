@@ -15,6 +15,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from bench.admin import Admin, bearer
 from bench.arrivals import Arrivals
 from bench.cpu import CpuMeter
@@ -210,11 +212,11 @@ class CommandPhases:
         finally:
             await http.close()
         sums: dict[str, list[float]] = {name: [0.0, 0.0] for name in cls.NAMES}
-        for line in text.splitlines():
-            name, _, rest = line.partition("{") if "{" in line.split(" ")[0] else line.partition(" ")
-            for metric in cls.NAMES:
-                if name in (f"{metric}_sum", f"{metric}_count") and 'method="GET"' not in rest:
-                    sums[metric][name.endswith("_count")] += float(line.rsplit(" ", 1)[1])
+        for family in text_string_to_metric_families(text):
+            if family.name in sums:
+                for sample in family.samples:
+                    if sample.name.endswith(("_sum", "_count")) and sample.labels.get("method") != "GET":
+                        sums[family.name][sample.name.endswith("_count")] += sample.value
         return cls({name: (total, count) for name, (total, count) in sums.items()})
 
     @classmethod

@@ -48,4 +48,6 @@ class Baton:
         except TimeoutError:
             pass
         finally:
-            waiter.cancel()  # a no-op once woken; one given up is skipped by set
+            if not waiter.done():  # given up: out of the queue, or idle loops would fill it poll by poll
+                waiter.cancel()
+                self._waiting.remove(waiter)
