@@ -48,6 +48,6 @@ class Baton:
         except TimeoutError:
             pass
         finally:
-            if not waiter.done():  # given up: out of the queue, or idle loops would fill it poll by poll
-                waiter.cancel()
+            waiter.cancel()  # a no-op once woken
+            if waiter in self._waiting:  # given up (timed out): out of the queue, or idle loops fill it
                 self._waiting.remove(waiter)

@@ -3,6 +3,8 @@ Apprise's generic JSON target (json://host:port/path): a page at any hour goes t
 sms URLs too, under the same policy, retries and delivery log; a level's observer entry on sms reaches
 the person's sms URL; a page in waking hours does not ring a phone; a private server is refused (S4)."""
 
+from datetime import UTC, datetime
+
 from tests.support.incident import eventually
 from tests.support.notifier import Receiver, deliveries, level, notifier, process
 
@@ -55,7 +57,9 @@ async def test_r11_a_page_in_waking_hours_rings_no_phone(database_url, nats_url)
     async with Receiver() as hook, notifier(database_url, nats_url) as run:
         await run.organisation(process([level(1, immediacy="waking_hours")]))
         phone = {"phone": f"json://127.0.0.1:{hook.port}/phone"}
-        await run.producer.person("alice", hook.url("/alice"), apprise_urls=phone)  # UTC, no waking hours: any
+        # Default waking hours (07:00-22:00), in a zone where it is now about noon: the page goes now.
+        zone = _a_zone_where_it_is_midday()
+        await run.producer.person("alice", hook.url("/alice"), apprise_urls=phone, timezone=zone)
         await run.producer.declare("inc-1", "alice")
         await eventually(lambda: hook.to("/alice"), timeout=15)
         assert [d["channel"] for d in await deliveries(run.api, person="alice")()] == ["webhook"]
@@ -73,3 +77,9 @@ async def test_s4_a_phone_on_a_private_server_is_refused_and_logged(database_url
 
         [phone] = await eventually(refused)
         assert "10.1.2.3" in phone["last_error"] and phone["attempts"] == 0
+
+
+def _a_zone_where_it_is_midday() -> str:
+    """Etc/GMT-N is N hours ahead of UTC (the sign is POSIX's): the zone whose clock now reads 12 o'clock."""
+    ahead = (12 - datetime.now(UTC).hour + 11) % 24 - 11  # -11..12
+    return f"Etc/GMT{-ahead:+d}"
