@@ -63,7 +63,10 @@ class Pull:
         try:
             if not self._received:  # what a lingering request brought after its answer is the next batch
                 await self._nc.publish(self._next, json.dumps(request).encode(), reply=self._inbox)
-                await asyncio.wait_for(self._answered, timeout)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that coincides with
+                # the answer, and a consumer loop that ignores its cancellation hangs its service's shutdown.
+                async with asyncio.timeout(timeout):
+                    await self._answered
         except TimeoutError:
             pass  # what came so far (perhaps nothing) is the answer
         finally:
