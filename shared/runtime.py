@@ -48,8 +48,9 @@ class Infrastructure:
 
 
 async def stop_tasks(tasks: list[asyncio.Task[object]]) -> None:
-    """Cancel until done, not just once: on 3.11 asyncio.wait_for (inside nats-py's fetch, for one)
-    can swallow a cancellation that coincides with its awaitable completing, and the loop carries on."""
+    """Cancel until done, not just once: on 3.11 asyncio.wait_for (in nats-py, for one) can swallow a
+    cancellation that coincides with its awaitable completing, and the loop carries on. Our own loops
+    wait with asyncio.timeout instead; this guards against what libraries still do."""
     while pending := [task for task in tasks if not task.done()]:
         for task in pending:
             task.cancel()
