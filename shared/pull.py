@@ -4,8 +4,10 @@ nats-py's ``PullSubscription.fetch`` waits for every message in a task of its ow
 name and a ``wait_for``): more than twice the CPU of everything else a message costs on its way
 from the stream to an acknowledgement. Here a message costs one callback. The requests are
 ``fetch``'s: what is there now (``no_wait``), and only if that is nothing, a request that lingers
-until messages arrive — answered as soon as the first burst of them is in, not when the batch is
-full or the wait over, so an event reaching an idle consumer is applied at once.
+until messages arrive — answered in the loop's next turn after the first of them comes, with every
+message read from the socket together with it, not when the batch is full or the wait over, so an
+event reaching an idle consumer is applied at once. (nats-py hands a subscription's queued messages to
+its callback one after another without yielding, so a burst read at once is all in before that turn.)
 
 Used by the consumer loop (``shared/consumer.py``, durable consumers, messages acknowledged by the
 caller) and by rebuilds (``shared/rebuild.py``, ephemeral consumers that acknowledge nothing).
@@ -21,8 +23,6 @@ from nats.js.errors import APIError
 
 # The answer to a pull request ends with its last message or one of these (nothing more to give now).
 _ENDS = {StatusCode.NO_MESSAGES, StatusCode.REQUEST_TIMEOUT, StatusCode.CONFLICT}
-# How long a lingering request's answer waits, after its first message, for the rest of the burst.
-BURST = 0.002
 
 
 class Pull:
@@ -81,7 +81,7 @@ class Pull:
             if len(self._received) >= self._wanted:
                 self._answer(None)
             elif self._lingering and len(self._received) == 1 and self._answered is not None:
-                asyncio.get_running_loop().call_later(BURST, _settle, self._answered)
+                asyncio.get_running_loop().call_soon(_settle, self._answered)
         elif status in _ENDS:
             self._answer(None)
         elif status != StatusCode.CONTROL_MESSAGE:  # a heartbeat says nothing; anything else is an error
@@ -96,7 +96,7 @@ class Pull:
 
 
 def _settle(answered: "asyncio.Future[None]", error: Exception | None = None) -> None:
-    """Answer this request (not a later one: a burst's timer may go off after its request was answered)."""
+    """Answer this request (not a later one: the turn that settles a burst may come after its request was answered)."""
     if not answered.done():
         if error is None:
             answered.set_result(None)
