@@ -26,17 +26,24 @@ _ENDS = {StatusCode.NO_MESSAGES, StatusCode.REQUEST_TIMEOUT, StatusCode.CONFLICT
 
 
 class Pull:
-    """A consumer's messages, ``batch`` at a time, on an inbox of this connection (``async with``)."""
+    """A consumer's messages, ``batch`` at a time, on an inbox of this connection (``async with``).
+
+    At most one request is open at the server at a time. A lingering request answered by its first
+    burst stays open there until it has brought ``batch`` messages or expired, and the next fetch waits
+    on it instead of asking again: a new request each time left dozens open at once on an idle
+    consumer, and each one's expiry ended the current wait early, so every event cost about eight
+    pull requests (and their answers) in NATS and in the service."""
 
     def __init__(self, js: JetStreamContext, stream: str, consumer: str):
         # nats-py has no public accessors for a context's connection and API prefix.
         self._nc, self._next = js._nc, f"{js._prefix}.CONSUMER.MSG.NEXT.{stream}.{consumer}"
         self._inbox = self._nc.new_inbox()
-        # Kept across requests: a message answering a request given up on (or lingering on after its
-        # first burst) belongs to the next batch — dropped here, it would come again only after the
-        # acknowledgement wait, or never from a consumer that acknowledges nothing.
+        # Kept across fetches: a message of the open request that came after its answer belongs to
+        # the next batch — dropped here, it would come again only after the acknowledgement wait, or
+        # never from a consumer that acknowledges nothing.
         self._received: list[Msg] = []
         self._wanted = 0
+        self._open = 0  # messages the open request may still bring (0: none open)
         self._lingering = False
         self._answered: asyncio.Future[None] | None = None
 
@@ -49,42 +56,60 @@ class Pull:
 
     async def fetch(self, batch: int, timeout: float) -> list[Msg]:
         """Up to about ``batch`` messages: those available now, else those arriving within ``timeout``."""
-        messages = await self._ask({"batch": batch, "no_wait": True}, batch, timeout)
-        if not messages:
+        if not self._received and not self._open:
+            if messages := await self._ask({"batch": batch, "no_wait": True}, batch, timeout):
+                return messages
+            request = {"batch": batch, "expires": int(timeout * 1e9)}
+            await self._nc.publish(self._next, json.dumps(request).encode(), reply=self._inbox)
+            self._open = batch
+        if not self._received:
+            # The open request's first burst, its end (expired: nothing came), or, should its end be
+            # lost, our own deadline a second after the server's.
             self._lingering = True
             try:
-                messages = await self._ask({"batch": batch, "expires": int(timeout * 1e9)}, batch, timeout + 1)
+                await self._wait(batch, timeout + 1)
+            except TimeoutError:
+                self._open = 0
             finally:
                 self._lingering = False
+        messages, self._received = self._received, []
         return messages
 
     async def _ask(self, request: dict[str, object], batch: int, timeout: float) -> list[Msg]:
-        self._wanted, self._answered = batch, asyncio.get_running_loop().create_future()
+        """A request answered at once (``no_wait``): its messages, up to its end."""
+        self._open = batch
+        await self._nc.publish(self._next, json.dumps(request).encode(), reply=self._inbox)
         try:
-            if not self._received:  # what a lingering request brought after its answer is the next batch
-                await self._nc.publish(self._next, json.dumps(request).encode(), reply=self._inbox)
-                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that coincides with
-                # the answer, and a consumer loop that ignores its cancellation hangs its service's shutdown.
-                async with asyncio.timeout(timeout):
-                    await self._answered
+            await self._wait(batch, timeout)
         except TimeoutError:
-            pass  # what came so far (perhaps nothing) is the answer
-        finally:
-            self._answered = None
+            self._open = 0  # what came so far (perhaps nothing) is the answer
         messages, self._received = self._received, []
         return messages
+
+    async def _wait(self, batch: int, timeout: float) -> None:
+        self._wanted, self._answered = batch, asyncio.get_running_loop().create_future()
+        try:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that coincides with
+            # the answer, and a consumer loop that ignores its cancellation hangs its service's shutdown.
+            async with asyncio.timeout(timeout):
+                await self._answered
+        finally:
+            self._answered = None
 
     async def _receive(self, msg: Msg) -> None:
         status = JetStreamContext.is_status_msg(msg)
         if status is None:
             self._received.append(msg)
-            if len(self._received) >= self._wanted:
+            self._open = max(0, self._open - 1)
+            if len(self._received) >= self._wanted or not self._open:
                 self._answer(None)
             elif self._lingering and len(self._received) == 1 and self._answered is not None:
                 asyncio.get_running_loop().call_soon(_settle, self._answered)
         elif status in _ENDS:
+            self._open = 0
             self._answer(None)
         elif status != StatusCode.CONTROL_MESSAGE:  # a heartbeat says nothing; anything else is an error
+            self._open = 0
             try:
                 APIError.from_msg(msg)
             except APIError as error:
