@@ -7,15 +7,15 @@ worker posts status updates until the timeline holds 200 entries. Then:
   use, the last 200 events in words) timed at the client on loopback, after a warm-up; the same
   incident's JSON (``GET /v1/incidents/{id}``) is timed in the same run as the baseline of the ratio.
   Goal: p99 ≤ 50 ms.
-- event → screen: the page open in headless Chromium (Debian's ``chromium``, driven by Playwright), the
-  worker posts a status update over the API, and the page records (a MutationObserver) when its entry
-  appears in the timeline; the time from the command's sending to that moment, both on this machine's
-  clock. Goal: p99 ≤ 500 ms.
+- event → screen: the page open in headless Chromium (Debian's ``chromium``, installed when missing as the
+  tests do, driven by Playwright), the worker posts a status update over the API, and the page records (a
+  MutationObserver) when its entry appears in the timeline; the time from the command's sending to that
+  moment, both on this machine's clock. Goal: p99 ≤ 500 ms.
 """
 
 from __future__ import annotations
 
-import shutil
+import asyncio
 import sys
 import time
 from typing import Any
@@ -26,6 +26,7 @@ from bench.admin import Admin, bearer
 from bench.loadclient import Connection
 from bench.measure import ms, percentile
 from bench.stack import Servers
+from tools import debian
 
 ENTRIES = 200
 PAGE_SAMPLES = 100
@@ -99,13 +100,14 @@ async def _timed(http: Connection, path: str, samples: int) -> list[float]:
 
 async def _event_to_screen(url: str, incident: str, session: str, worker_token: str) -> list[float] | str:
     """Milliseconds from a command's sending to its entry on the open page; or why it was not measured."""
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
     try:
         from playwright.async_api import async_playwright
     except ImportError:
         return "playwright is not installed (pip install -e '.[test]')"
-    if binary is None:
-        return "no chromium on PATH (apt-get install chromium)"
+    try:  # installed first when missing, as the tests do (apt-get: a few minutes on a fresh machine)
+        binary = await asyncio.to_thread(debian.binary, "chromium", ("chromium", "chromium-browser"))
+    except RuntimeError as error:
+        return str(error)
     worker = Connection(url, bearer(worker_token))
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=binary, args=["--no-sandbox", "--disable-gpu"])

@@ -1,14 +1,12 @@
 """A real Prometheus Alertmanager (Debian's ``prometheus-alertmanager``) for the tests and the bench.
 
-``binary()`` finds it, or installs the package with apt-get when running as root (a fresh machine, CI) —
-once: the next call finds it. ``Alertmanager`` runs one on a free port, alone (``--cluster.listen-address=``,
-no peers), with a generated configuration whose one receiver is Warroom's webhook, authorised by a person's
-token through ``http_config.authorization`` — as an operator would configure it.
+``binary()`` finds it, or installs the package with apt-get when running as root (``tools/debian.py``).
+``Alertmanager`` runs one on a free port, alone (``--cluster.listen-address=``, no peers), with a generated
+configuration whose one receiver is Warroom's webhook, authorised by a person's token through
+``http_config.authorization`` — as an operator would configure it.
 """
 
 import json
-import os
-import shutil
 import subprocess
 import time
 import urllib.error
@@ -16,38 +14,16 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tools import debian
 from tools.localstack import free_port
 
 PACKAGE = "prometheus-alertmanager"
 BINARIES = ("prometheus-alertmanager", "alertmanager")
-INSTALL_TIMEOUT = 900
-
-
-def find() -> str | None:
-    return next((found for name in BINARIES if (found := shutil.which(name))), None)
-
-
-def install() -> None:
-    """apt-get the Debian package. Its daemon is not needed: without an init system, or where policy-rc.d
-    says no, the package does not start it (and one started would listen on other ports)."""
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", PACKAGE]):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
 
 
 def binary() -> str:
     """The binary, installed first if missing (root only); RuntimeError saying what to run otherwise."""
-    found = find()
-    if found is None:
-        if os.geteuid() != 0:
-            raise RuntimeError(f"Alertmanager is not installed and installing it needs root: apt-get install {PACKAGE}")
-        install()
-        found = find()
-        if found is None:
-            raise RuntimeError(f"apt-get installed {PACKAGE}, yet none of {', '.join(BINARIES)} is on PATH")
-    return found
+    return debian.binary(PACKAGE, BINARIES)
 
 
 def config(

@@ -35,7 +35,7 @@ async def test_p1_events_trickling_to_an_idle_consumer_cost_no_pull_request_each
 
             async def consume() -> None:
                 while len(received) < TRICKLE:
-                    for msg in await pull.fetch(250, timeout=5):
+                    for msg in await pull.fetch(250, timeout=30):  # no expiry while they trickle in
                         received.append(msg.data)
                         await msg.ack()
 

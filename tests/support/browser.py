@@ -1,13 +1,12 @@
 """Headless Chromium for tests that look at a rendered page (Debian's ``chromium`` package).
 
 `chromium` is a session fixture: it finds the browser, or installs it once per session with
-apt-get when running as root (a fresh machine, CI), and skips with the reason otherwise.
+apt-get when running as root (a fresh machine, CI; ``tools/debian.py``), and fails saying what to run
+otherwise.
 `Chromium.render` opens a local file without any network and answers the page's DOM as the
 browser built it, plus a screenshot.
 """
 
-import os
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -15,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tools import debian
+
 PACKAGE = "chromium"
-INSTALL_TIMEOUT = 900
+BINARIES = ("chromium", "chromium-browser")
 RENDER_TIMEOUT = 120
 # No first-run work, no background traffic, no GPU, no sandbox (containers run tests as root).
 FLAGS = (
@@ -33,19 +34,6 @@ FLAGS = (
 )
 # The same for a browser Playwright launches (it adds headless itself); scrollbars stay, as people see them.
 LAUNCH_ARGS = [flag for flag in FLAGS if flag not in ("--headless", "--hide-scrollbars")]
-
-
-def find() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def install() -> None:
-    """apt-get the Debian package (a few minutes on a fresh machine)."""
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", PACKAGE]):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
 
 
 @dataclass
@@ -77,15 +65,7 @@ class Chromium:
 
 @pytest.fixture(scope="session")
 def chromium() -> Chromium:
-    binary = find()
-    if binary is None:
-        if os.geteuid() != 0:
-            pytest.skip(
-                f"headless Chromium is not installed and installing it needs root: "
-                f"run `apt-get install -y {PACKAGE}` as root"
-            )
-        install()
-        binary = find()
-        if binary is None:
-            raise RuntimeError(f"apt-get installed {PACKAGE}, yet no chromium binary is on PATH")
-    return Chromium(binary)
+    try:
+        return Chromium(debian.binary(PACKAGE, BINARIES))
+    except RuntimeError as error:
+        pytest.fail(str(error))
