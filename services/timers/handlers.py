@@ -3,7 +3,7 @@
 Each incident event updates what the timers depend on (the incident's level, workers, people's
 stretches on incidents) and returns the domain's `Plan` for it, applied in the same transaction.
 The handlers work on a `Store`: live it is SQL in the event's transaction (for a fetched batch, a
-`BatchStore` that writes the progress mark once and looks for overdue timers only where one can be),
+`BatchStore` that keeps the batch's incidents and their timers in memory and writes them once),
 in a rebuild memory.
 """
 

@@ -12,7 +12,7 @@ import asyncpg
 
 from services.timers import readmodel
 from services.timers.domain import Plan, Timer
-from services.timers.memory_rows import Row, Span, timers_csv
+from services.timers.memory_rows import Row, Span, cancelled, timers_csv
 from services.timers.scheduler import queue_fired
 from shared import projection
 from shared.clock import Clock
@@ -148,16 +148,7 @@ class MemoryStore:
     async def apply_plan(self, plan: Plan) -> None:
         for cancel in plan.cancel:
             pending = self.pending[cancel.incident_id]
-            kinds, person, step, keep = cancel.kinds, cancel.person, cancel.step, cancel.keep
-            # Inline, not a function per row: this runs for every pending timer of every cancel.
-            for row in [
-                row
-                for row in pending.values()
-                if (kinds is None or row.timer.kind in kinds)
-                and person in (None, row.timer.person)
-                and step in (None, row.timer.detail.get("step"))
-                and row.timer.id not in keep
-            ]:
+            for row in cancelled(pending, cancel):
                 row.state = "cancelled"
                 del pending[row.timer.id]
         for timer in plan.schedule:

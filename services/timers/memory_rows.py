@@ -1,5 +1,6 @@
 """The rows a rebuild keeps in memory (a timer's, a stretch's), and the timers' rows as the CSV
-that `MemoryStore.write` copies into the timers table.
+that `MemoryStore.write` copies into the timers table; a batch's incidents' timers (store.BatchStore)
+are kept as the same rows.
 """
 
 import csv
@@ -9,7 +10,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.timers.domain import Timer
+from services.timers.domain import Cancel, Timer
 from shared.process.timing import Stretch
 
 CSV_CHUNK = 2000  # timers per chunk of the COPY
@@ -20,6 +21,20 @@ class Row:
     timer: Timer
     state: str = "pending"
     fired_at: datetime | None = None
+
+
+def cancelled(pending: Mapping[str, Row], cancel: Cancel) -> list[Row]:
+    """The pending rows ``cancel`` cancels (readmodel.apply_plan's statement, in memory)."""
+    kinds, person, step, keep = cancel.kinds, cancel.person, cancel.step, cancel.keep
+    # Inline, not a function per row: a rebuild runs this for every pending timer of every cancel.
+    return [
+        row
+        for row in pending.values()
+        if (kinds is None or row.timer.kind in kinds)
+        and person in (None, row.timer.person)
+        and step in (None, row.timer.detail.get("step"))
+        and row.timer.id not in keep
+    ]
 
 
 class Span:

@@ -6,6 +6,7 @@ from datetime import datetime
 import asyncpg
 
 from services.timers.domain import Plan, Timer
+from services.timers.memory_rows import Row
 from shared.process.timing import Stretch
 
 TIMER_COLUMNS = "t.id, t.kind, t.incident_id, t.person, t.due_at, t.state, t.fired_at, t.detail, t.every"
@@ -262,14 +263,31 @@ async def mark_fired(conn: asyncpg.Connection, ids: list, fired_at: datetime) ->
     await conn.execute("UPDATE timers SET state = 'fired', fired_at = $2 WHERE id = ANY($1::uuid[])", ids, fired_at)
 
 
-async def earliest_pending(conn: asyncpg.Connection, incident_ids: list[str]) -> dict[str, datetime]:
-    """Each of these incidents' earliest pending timer's due time (an incident without one is left out)."""
-    rows = await conn.fetch(
-        "SELECT incident_id, min(due_at) AS due FROM timers WHERE state = 'pending' "
-        "AND incident_id = ANY($1::text[]) GROUP BY incident_id",
-        incident_ids,
-    )
-    return {row["incident_id"]: row["due"] for row in rows}
+async def timers_of_incidents(conn: asyncpg.Connection, incident_ids: list[str]) -> list[asyncpg.Record]:
+    """Every timer of these incidents, whatever its state (the caller holds the incidents' locks)."""
+    return await conn.fetch(f"SELECT {TIMER_COLUMNS} FROM timers t WHERE t.incident_id = ANY($1::text[])", incident_ids)
+
+
+async def write_timers(conn: asyncpg.Connection, new: list[Row], changed: list[Row]) -> None:
+    """New timers as they stand (a timer already there keeps its row), and known ones' new states."""
+    if new:
+        await conn.executemany(
+            "INSERT INTO timers (id, kind, incident_id, person, due_at, detail, every, state, fired_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+            [
+                (t.id, t.kind, t.incident_id, t.person, t.due_at, dict(t.detail), t.every, row.state, row.fired_at)
+                for row in new
+                for t in (row.timer,)
+            ],
+        )
+    if changed:
+        await conn.execute(
+            "UPDATE timers t SET state = c.state, fired_at = c.fired_at "
+            "FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS c(id, state, fired_at) WHERE t.id = c.id",
+            [row.timer.id for row in changed],
+            [row.state for row in changed],
+            [row.fired_at for row in changed],
+        )
 
 
 async def next_due(conn: asyncpg.Connection) -> datetime | None:

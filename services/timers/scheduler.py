@@ -60,15 +60,20 @@ async def fire_due(
     # A cadence is due again: its next occurrence is planned in the transaction that fires this one.
     if following := [timer.following() for timer in timers if timer.every is not None]:
         await readmodel.schedule(conn, following)
+    # The batch's events queued together: two statements, not two per timer (P6 fires thousands a second).
+    await outbox.add_many(conn, fired_events(timers, fired_at))
+    return len(rows)
+
+
+def fired_events(timers: list[Timer], fired_at: datetime) -> list[outbox.Queued]:
+    """The fired timers' events, each a hop of its own, counted with their lateness."""
     fired = []
     for timer in timers:
         with tracing.within("timer", kind=timer.kind):
             fired.append(fired_event(timer, fired_at))
         LATENESS.labels(timer.kind).observe(max(0.0, (fired_at - timer.due_at).total_seconds()))
         FIRED.labels(timer.kind).inc()
-    # The batch's events queued together: two statements, not two per timer (P6 fires thousands a second).
-    await outbox.add_many(conn, fired)
-    return len(rows)
+    return fired
 
 
 async def queue_fired(conn: asyncpg.Connection, timer: Timer, fired_at: datetime) -> None:
