@@ -263,6 +263,58 @@ async def mark_fired(conn: asyncpg.Connection, ids: list, fired_at: datetime) ->
     await conn.execute("UPDATE timers SET state = 'fired', fired_at = $2 WHERE id = ANY($1::uuid[])", ids, fired_at)
 
 
+async def workers_of_incidents(conn: asyncpg.Connection, incident_ids: list[str]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT incident_id, person, status_since FROM workers WHERE incident_id = ANY($1::text[])", incident_ids
+    )
+
+
+async def steps_of_incidents(conn: asyncpg.Connection, incident_ids: list[str]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT incident_id, level, step FROM steps_done WHERE incident_id = ANY($1::text[])", incident_ids
+    )
+
+
+async def write_incidents(conn: asyncpg.Connection, incidents: list[dict]) -> None:
+    """These incidents' rows as they now stand."""
+    if incidents:
+        await conn.execute(
+            "UPDATE incidents i SET manager = c.manager, status = c.status, severity = c.severity, "
+            "level_since = c.level_since, public_since = c.public_since "
+            "FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::timestamptz[], $6::timestamptz[]) "
+            "AS c(id, manager, status, severity, level_since, public_since) WHERE i.id = c.id",
+            *(
+                [incident[column] for incident in incidents]
+                for column in ("id", "manager", "status", "severity", "level_since", "public_since")
+            ),
+        )
+
+
+async def write_workers(conn: asyncpg.Connection, workers: dict[str, dict[str, datetime]]) -> None:
+    """These incidents' workers as they now stand (each incident's whole set)."""
+    if workers:
+        await conn.execute("DELETE FROM workers WHERE incident_id = ANY($1::text[])", list(workers))
+        rows = [(incident, person, since) for incident, people in workers.items() for person, since in people.items()]
+        await conn.execute(
+            "INSERT INTO workers (incident_id, person, status_since) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])",
+            [row[0] for row in rows],
+            [row[1] for row in rows],
+            [row[2] for row in rows],
+        )
+
+
+async def write_steps(conn: asyncpg.Connection, steps: list[tuple[str, int, str]]) -> None:
+    if steps:
+        await conn.execute(
+            "INSERT INTO steps_done (incident_id, level, step) "
+            "SELECT * FROM unnest($1::text[], $2::integer[], $3::text[]) ON CONFLICT DO NOTHING",
+            [s[0] for s in steps],
+            [s[1] for s in steps],
+            [s[2] for s in steps],
+        )
+
+
 async def timers_of_incidents(conn: asyncpg.Connection, incident_ids: list[str]) -> list[asyncpg.Record]:
     """Every timer of these incidents, whatever its state (the caller holds the incidents' locks)."""
     return await conn.fetch(f"SELECT {TIMER_COLUMNS} FROM timers t WHERE t.incident_id = ANY($1::text[])", incident_ids)

@@ -126,12 +126,13 @@ class SqlStore:
 class BatchStore(SqlStore):
     """``SqlStore`` for the events of one fetched batch, in its one transaction (``shared.consumer.Batched``).
 
-    The batch's incidents are locked and read at once (``prefetch``), with every timer they have, and kept
-    here as they change: only this consumer writes them while it holds their locks (the scheduler skips an
-    incident another transaction holds). Their timers are planned, cancelled and fired here, as a rebuild's
-    ``MemoryStore`` does, and written once, at the end (``flush``), with the fired timers' events and the
-    consumer's progress mark: a live catch-up had cost six statements an event, five of them the timers'.
-    Timers of an incident outside the batch are written at once, as ``SqlStore`` does."""
+    The batch's incidents are locked and read at once (``prefetch``), with their workers, checklist steps
+    and every timer they have, and kept here as they change: only this consumer writes them while it holds
+    their locks (the scheduler skips an incident another transaction holds). Their timers are planned,
+    cancelled and fired here, as a rebuild's ``MemoryStore`` does, and all of it is written once, at the end
+    (``flush``), with the fired timers' events and the consumer's progress mark: a live catch-up had cost six
+    statements an event, five of them the timers'. What belongs to an incident outside the batch is written
+    at once, as ``SqlStore`` does; people's stretches too (they span incidents)."""
 
     def __init__(self, conn: asyncpg.Connection):
         super().__init__(conn)
@@ -144,6 +145,12 @@ class BatchStore(SqlStore):
         self._new: dict[str, Row] = {}  # timers to insert, as they stand at the end
         self._changed: dict[str, Row] = {}  # timers that were there, whose state changed
         self._fired: list[outbox.Queued] = []  # the fired timers' events, in firing order
+        self._dirty: set[str] = set()  # incidents whose row changed
+        # incident → its workers and when each last gave or was asked for a status; absent: not kept here.
+        self._workers: dict[str, dict[str, datetime]] = {}
+        self._workers_changed: set[str] = set()
+        self._steps: dict[str, set[tuple[int, str]]] = {}  # incident → (level, step) done; absent: not kept
+        self._new_steps: list[tuple[str, int, str]] = []
 
     async def prefetch(self, incident_ids: Iterable[str]) -> None:
         wanted = sorted(set(incident_ids) - self._incidents.keys())
@@ -152,6 +159,11 @@ class BatchStore(SqlStore):
             self._incidents.update({row["id"]: dict(row) for row in await readmodel.lock_incidents(self.conn, wanted)})
             for incident_id in wanted:
                 self._timers[incident_id], self._pending[incident_id] = {}, {}
+                self._workers[incident_id], self._steps[incident_id] = {}, set()
+            for row in await readmodel.workers_of_incidents(self.conn, wanted):
+                self._workers[row["incident_id"]][row["person"]] = row["status_since"]
+            for row in await readmodel.steps_of_incidents(self.conn, wanted):
+                self._steps[row["incident_id"]].add((row["level"], row["step"]))
             for row in await readmodel.timers_of_incidents(self.conn, wanted):
                 kept = Row(readmodel.timer(row), row["state"], row["fired_at"])
                 self._timers[kept.timer.incident_id][kept.timer.id] = kept
@@ -169,25 +181,74 @@ class BatchStore(SqlStore):
         incident = self._incidents[incident_id]
         return None if incident is None else dict(incident)  # as it stood, like a fetched row
 
-    def _changed_incident(self, incident_id: str, **values: Any) -> None:
-        if (incident := self._incidents.get(incident_id)) is not None:
-            incident.update(values)
+    def _kept(self, incident_id: str, **values: Any) -> bool:
+        """True when the incident is kept here: changed here, written at the end."""
+        if (incident := self._incidents.get(incident_id)) is None:
+            return False
+        incident.update(values)
+        self._dirty.add(incident_id)
+        return True
 
     async def set_manager(self, incident_id, manager):
-        await super().set_manager(incident_id, manager)
-        self._changed_incident(incident_id, manager=manager)
+        if not self._kept(incident_id, manager=manager):
+            await super().set_manager(incident_id, manager)
 
     async def set_status(self, incident_id, status):
-        await super().set_status(incident_id, status)
-        self._changed_incident(incident_id, status=status)
+        if not self._kept(incident_id, status=status):
+            await super().set_status(incident_id, status)
 
     async def set_level(self, incident_id, severity, at):
-        await super().set_level(incident_id, severity, at)
-        self._changed_incident(incident_id, severity=severity, level_since=at)
+        if not self._kept(incident_id, severity=severity, level_since=at):
+            await super().set_level(incident_id, severity, at)
 
     async def set_public_since(self, incident_id, at):
-        await super().set_public_since(incident_id, at)
-        self._changed_incident(incident_id, public_since=at)
+        if not self._kept(incident_id, public_since=at):
+            await super().set_public_since(incident_id, at)
+
+    # --- workers and the checklist ---
+
+    async def workers(self, incident_id):
+        if incident_id not in self._workers:
+            return await super().workers(incident_id)
+        return dict(sorted(self._workers[incident_id].items()))
+
+    async def add_worker(self, incident_id, person, at):
+        if incident_id not in self._workers:
+            return await super().add_worker(incident_id, person, at)
+        if person in self._workers[incident_id]:
+            return False
+        self._workers[incident_id][person] = at
+        self._workers_changed.add(incident_id)
+        return True
+
+    async def remove_worker(self, incident_id, person):
+        if incident_id not in self._workers:
+            return await super().remove_worker(incident_id, person)
+        if self._workers[incident_id].pop(person, None) is None:
+            return False
+        self._workers_changed.add(incident_id)
+        return True
+
+    async def set_status_since(self, incident_id, people, at):
+        if incident_id not in self._workers:
+            return await super().set_status_since(incident_id, people, at)
+        workers = self._workers[incident_id]
+        for person in people:
+            if person in workers:
+                workers[person] = at
+                self._workers_changed.add(incident_id)
+
+    async def step_done(self, incident_id, level, step):
+        if incident_id not in self._steps:
+            return await super().step_done(incident_id, level, step)
+        if (level, step) not in self._steps[incident_id]:
+            self._steps[incident_id].add((level, step))
+            self._new_steps.append((incident_id, level, step))
+
+    async def steps_done(self, incident_id):
+        if incident_id not in self._steps:
+            return await super().steps_done(incident_id)
+        return {step for _, step in self._steps[incident_id]}
 
     # --- timers ---
 
@@ -252,9 +313,14 @@ class BatchStore(SqlStore):
             self._applied_until = event_time
 
     async def flush(self) -> None:
+        incidents = [self._incidents[incident_id] for incident_id in sorted(self._dirty)]
+        await readmodel.write_incidents(self.conn, [incident for incident in incidents if incident is not None])
+        await readmodel.write_workers(self.conn, {i: self._workers[i] for i in sorted(self._workers_changed)})
+        await readmodel.write_steps(self.conn, self._new_steps)
         await readmodel.write_timers(self.conn, list(self._new.values()), list(self._changed.values()))
         await outbox.add_many(self.conn, self._fired)
-        self._new, self._changed, self._fired = {}, {}, []
+        self._new, self._changed, self._fired, self._new_steps = {}, {}, [], []
+        self._dirty, self._workers_changed = set(), set()
         if self._applied_until is not None:
             await super().applied(self._applied_until)
             self._applied_until = None
