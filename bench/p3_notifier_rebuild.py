@@ -110,14 +110,14 @@ async def run(servers: Servers, baseline: float) -> None:
             live = await catch_up(servers, database_url, "notifier", len(events), "notifier", allowed)
             read = await fetch_rate(servers.nats_url, [INCIDENT.name], BATCH)
             async with opened(servers, database_url, "notifier") as (pool, js):
-                applied, seconds, cpu, cpu_seconds = await timed(servers, rebuild, pool, js, "notifier")
+                applied, seconds, cpu, cpu_seconds, profile = await timed(servers, rebuild, pool, js, "notifier")
                 incidents = await pool.fetchval("SELECT count(*) FROM incidents WHERE status = 'closed'")
     finally:
         await receiver.close()
     if applied != len(events) or incidents != INCIDENTS:
         raise RuntimeError(f"P3 notifier: applied {applied} of {len(events)} events, {incidents} incidents")
     print(live.lines(baseline), flush=True)
-    report("notifier", applied, seconds, baseline, cpu, raw=read, cpu_seconds=cpu_seconds)
+    report("notifier", applied, seconds, baseline, cpu, raw=read, cpu_seconds=cpu_seconds, profile=profile)
 
 
 if __name__ == "__main__":  # `python -m bench.p3_notifier_rebuild` = `python -m bench p3-notifier`

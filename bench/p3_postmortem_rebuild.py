@@ -23,7 +23,7 @@ from bench.database import fetchval
 from bench.history import publish
 from bench.jetstream_baseline import fetch_rate
 from bench.p3_postmortem_history import PostmortemHistory
-from bench.replay import cpu_profile, opened, report
+from bench.replay import cpu_profile, opened, report, sampled
 from bench.stack import Servers
 from services.postmortem.rebuild import BATCH, rebuild
 from shared.contract import CONSUMERS
@@ -41,13 +41,15 @@ def history() -> PostmortemHistory:
     return built
 
 
-async def _rebuild(servers: Servers, database_url: str) -> tuple[int, float, float]:
-    """The events the rebuild applied, its seconds and the CPU seconds this process spent on it."""
+async def _rebuild(servers: Servers, database_url: str) -> tuple[int, float, float, list[str]]:
+    """The events the rebuild applied, its seconds, the CPU seconds this process spent on it and its profile."""
     async with opened(servers, database_url, "postmortem") as (pool, js):
-        cpu, started = cpu_seconds(os.getpid()), time.perf_counter()
-        with cpu_profile("post-mortem"):
-            applied = await rebuild(pool, js)
-        return applied, time.perf_counter() - started, cpu_seconds(os.getpid()) - cpu
+        async with sampled(servers, "post-mortem") as profile:
+            cpu, started = cpu_seconds(os.getpid()), time.perf_counter()
+            with cpu_profile("post-mortem"):
+                applied = await rebuild(pool, js)
+            took, cpu = time.perf_counter() - started, cpu_seconds(os.getpid()) - cpu
+        return applied, took, cpu, profile
 
 
 async def run(servers: Servers, baseline: float) -> None:
@@ -59,7 +61,7 @@ async def run(servers: Servers, baseline: float) -> None:
         live_rows = await fetchval(database_url, "SELECT count(*) FROM postmortem.timeline")
         streams = [consumer.stream.name for consumer in CONSUMERS["postmortem"]]
         read = await fetch_rate(servers.nats_url, streams, BATCH)
-        applied, seconds, cpu = await _rebuild(servers, database_url)
+        applied, seconds, cpu, profile = await _rebuild(servers, database_url)
         rows = await fetchval(database_url, "SELECT count(*) FROM postmortem.timeline")
     if (applied, rows) != (len(events), live_rows):
         raise RuntimeError(
@@ -68,7 +70,7 @@ async def run(servers: Servers, baseline: float) -> None:
         )
     print(live.lines(baseline), flush=True)
     detail = f"from three streams ({rows} timeline rows, same as live) "
-    report("post-mortem", applied, seconds, baseline, "", detail, raw=read, cpu_seconds=cpu)
+    report("post-mortem", applied, seconds, baseline, "", detail, raw=read, cpu_seconds=cpu, profile=profile)
 
 
 if __name__ == "__main__":  # `python -m bench.p3_postmortem_rebuild` = `python -m bench p3-postmortem`

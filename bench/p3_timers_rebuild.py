@@ -110,7 +110,7 @@ async def run(servers: Servers, baseline: float) -> None:
         read = await fetch_rate(servers.nats_url, [INCIDENT.name], BATCH)
         async with opened(servers, database_url, "timers") as (pool, js):
             fired = await pool.fetchval("SELECT count(*) FROM outbox")
-            applied, seconds, cpu, cpu_seconds = await timed(servers, rebuild, pool, js, "timers")
+            applied, seconds, cpu, cpu_seconds, profile = await timed(servers, rebuild, pool, js, "timers")
             timers = await pool.fetchval("SELECT count(*) FROM timers")
             newly = await pool.fetchval("SELECT count(*) FROM outbox") - fired
             # A timer's event queued twice would be a notice sent again: none may be.
@@ -127,7 +127,7 @@ async def run(servers: Servers, baseline: float) -> None:
         f"({timers} timers re-derived, {fired} of them fired live, {newly} left pending live fired now, "
         "none sent again) "
     )
-    report("timers", applied, seconds, baseline, cpu, detail, raw=read, cpu_seconds=cpu_seconds)
+    report("timers", applied, seconds, baseline, cpu, detail, raw=read, cpu_seconds=cpu_seconds, profile=profile)
 
 
 if __name__ == "__main__":  # `python -m bench.p3_timers_rebuild` = `python -m bench p3-timers`

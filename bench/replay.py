@@ -9,17 +9,19 @@ import io
 import os
 import pstats
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 
 import asyncpg
 from nats.js import JetStreamContext
 
 from bench.cpu import CpuMeter
+from bench.profile import Profile
 from bench.stack import Servers
 from shared import db, natsio
 
 Rebuild = Callable[[asyncpg.Pool, JetStreamContext], Awaitable[int]]
+GOAL = 25_000  # events/s
 
 
 @asynccontextmanager
@@ -55,19 +57,33 @@ def cpu_profile(name: str) -> Iterator[None]:
         print(f"P3 {name} rebuild, CPU profile (profiled: its rate is not a figure):\n{text.getvalue()}", flush=True)
 
 
+@asynccontextmanager
+async def sampled(servers: Servers, name: str) -> AsyncIterator[list[str]]:
+    """The rebuild in this process sampled by py-spy (without stopping it) and pg_stat_activity read beside
+    it (bench/profile.py); the lines to print, in the list yielded, once it is done."""
+    lines: list[str] = []
+    profiler = Profile(f"P3 {name} rebuild", os.getpid(), servers.server_url)
+    await profiler.start()
+    try:
+        yield lines
+    finally:
+        lines.extend(await profiler.stop())
+
+
 async def timed(
     servers: Servers, rebuild: Rebuild, pool: asyncpg.Pool, js: JetStreamContext, name: str
-) -> tuple[int, float, str, float]:
-    """One rebuild in this process: the events it applied, its seconds, where the CPU went meanwhile and the
-    CPU seconds of this process."""
+) -> tuple[int, float, str, float, list[str]]:
+    """One rebuild in this process: the events it applied, its seconds, where the CPU went meanwhile, the
+    CPU seconds of this process and its profile's lines."""
     meter = CpuMeter({"bench (rebuild)": os.getpid(), "postgres": servers.pg_pid, "nats": servers.nats_pid})
     meter.start()
     started = time.monotonic()
-    with cpu_profile(name):
-        applied = await rebuild(pool, js)
-    seconds = time.monotonic() - started
-    meter.stop()
-    return applied, seconds, meter.line(), meter.shares["bench (rebuild)"] * seconds
+    async with sampled(servers, name) as profile:
+        with cpu_profile(name):
+            applied = await rebuild(pool, js)
+        seconds = time.monotonic() - started
+        meter.stop()
+    return applied, seconds, meter.line(), meter.shares["bench (rebuild)"] * seconds, profile
 
 
 def report(
@@ -79,9 +95,11 @@ def report(
     detail: str = "",
     raw: tuple[int, float, float] | None = None,
     cpu_seconds: float | None = None,
+    profile: Sequence[str] = (),
 ) -> None:
     """The P3 figure: the rebuild's rate against its goal, raw JetStream reads of the same streams (``raw``:
-    messages, seconds, CPU seconds) and the INSERT baseline, then where the CPU went."""
+    messages, seconds, CPU seconds) and the INSERT baseline, then where the CPU went, and below the goal
+    what stands in its way (``profile``)."""
     rate = applied / seconds
     if cpu_seconds is not None:
         detail += f"({1e6 * cpu_seconds / applied:.0f} µs of CPU an event) "
@@ -94,8 +112,11 @@ def report(
         )
     print(
         f"P3 {name} rebuild: {rate:.0f} events/s over {applied} events in {seconds:.2f} s {detail}"
-        f"(goal ≥ 25,000/s){read} · baseline INSERT {baseline:.0f}/s · ratio {rate / baseline:.2f}",
+        f"(goal ≥ {GOAL:,}/s){read} · baseline INSERT {baseline:.0f}/s · ratio {rate / baseline:.2f}",
         flush=True,
     )
     if cpu:
         print(f"P3 {name} CPU during the rebuild, % of one core: {cpu}", flush=True)
+    if rate < GOAL:
+        for line in profile:
+            print(line, flush=True)
