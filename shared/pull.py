@@ -59,9 +59,7 @@ class Pull:
         if not self._received and not self._open:
             if messages := await self._ask({"batch": batch, "no_wait": True}, batch, timeout):
                 return messages
-            request = {"batch": batch, "expires": int(timeout * 1e9)}
-            await self._nc.publish(self._next, json.dumps(request).encode(), reply=self._inbox)
-            self._open = batch
+            await self._request({"batch": batch, "expires": int(timeout * 1e9)}, batch)
         if not self._received:
             # The open request's first burst, its end (expired: nothing came), or, should its end be
             # lost, our own deadline a second after the server's.
@@ -77,14 +75,17 @@ class Pull:
 
     async def _ask(self, request: dict[str, object], batch: int, timeout: float) -> list[Msg]:
         """A request answered at once (``no_wait``): its messages, up to its end."""
-        self._open = batch
-        await self._nc.publish(self._next, json.dumps(request).encode(), reply=self._inbox)
+        await self._request(request, batch)
         try:
             await self._wait(batch, timeout)
         except TimeoutError:
             self._open = 0  # what came so far (perhaps nothing) is the answer
         messages, self._received = self._received, []
         return messages
+
+    async def _request(self, request: dict[str, object], batch: int) -> None:
+        self._open = batch
+        await self._nc.publish(self._next, json.dumps(request).encode(), reply=self._inbox)
 
     async def _wait(self, batch: int, timeout: float) -> None:
         self._wanted, self._answered = batch, asyncio.get_running_loop().create_future()

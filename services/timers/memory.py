@@ -12,7 +12,7 @@ import asyncpg
 
 from services.timers import readmodel
 from services.timers.domain import Plan, Timer
-from services.timers.memory_rows import Row, Span, cancelled, timers_csv
+from services.timers.memory_rows import Row, Span, cadence_since, cancelled, timers_csv
 from services.timers.scheduler import queue_fired
 from shared import projection
 from shared.clock import Clock
@@ -134,16 +134,7 @@ class MemoryStore:
     # --- timers ---
 
     async def cadence_since(self, incident_id, kind):
-        timer = min(
-            (
-                row.timer
-                for row in self.pending[incident_id].values()
-                if row.timer.kind == kind and row.timer.every is not None
-            ),
-            key=lambda t: t.due_at,
-            default=None,
-        )
-        return None if timer is None or timer.every is None else timer.due_at - timer.every
+        return cadence_since(self.pending[incident_id], kind)
 
     async def apply_plan(self, plan: Plan) -> None:
         for cancel in plan.cancel:

@@ -37,6 +37,17 @@ def cancelled(pending: Mapping[str, Row], cancel: Cancel) -> list[Row]:
     ]
 
 
+def cadence_since(pending: Mapping[str, Row], kind: str) -> datetime | None:
+    """The last occurrence of the pending ``kind`` cadence: its next one less its interval (None: none pending;
+    readmodel.cadence_since, in memory)."""
+    timer = min(
+        (row.timer for row in pending.values() if row.timer.kind == kind and row.timer.every is not None),
+        key=lambda t: t.due_at,
+        default=None,
+    )
+    return None if timer is None or timer.every is None else timer.due_at - timer.every
+
+
 class Span:
     """A stretch as the store keeps it, with the domain's `Stretch` of it made once per change
     rather than on every look at the person's recent stretches."""

@@ -14,7 +14,7 @@ import asyncpg
 
 from services.timers import readmodel
 from services.timers.domain import Plan, Timer
-from services.timers.memory_rows import Row, cancelled
+from services.timers.memory_rows import Row, cadence_since, cancelled
 from services.timers.scheduler import CONSUMER, fire_due, fired_events
 from shared import outbox, projection
 from shared.process.hours import hours_of
@@ -255,16 +255,7 @@ class BatchStore(SqlStore):
     async def cadence_since(self, incident_id, kind):
         if incident_id not in self._pending:
             return await super().cadence_since(incident_id, kind)
-        timer = min(
-            (
-                row.timer
-                for row in self._pending[incident_id].values()
-                if row.timer.kind == kind and row.timer.every is not None
-            ),
-            key=lambda t: t.due_at,
-            default=None,
-        )
-        return None if timer is None or timer.every is None else timer.due_at - timer.every
+        return cadence_since(self._pending[incident_id], kind)
 
     async def apply_plan(self, plan):
         elsewhere = Plan(
