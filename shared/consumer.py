@@ -63,6 +63,11 @@ REDELIVERIES = Counter(
 outage = logs.Throttled(log)
 
 GAP_DELAY = 0.2
+# An event still waiting behind a gap after that is asked for less and less often, up to this (seconds): after a
+# crash, the messages a consumer had taken come again only after the acknowledgement wait, and until then every
+# event behind them is a gap — at a fixed delay, a thousand of them each applied and rolled back five times a
+# second, the service's CPU spent on nothing (bench p1-relay, a worker restarted during a catch-up).
+GAP_DELAY_MAX = 5.0
 # Messages fetched, and applied in one transaction, at a time: a catch-up commits once per this many events.
 BATCH = 250
 # How often a consumer looks for parked events an operator asked to replay (seconds).
@@ -76,6 +81,10 @@ HOPELESS = (ValidationError, UnicodeDecodeError, asyncpg.DataError)
 
 def backoff(attempt: int) -> float:
     return min(0.25 * 2.0 ** (attempt - 1), 10.0)
+
+
+def gap_delay(attempt: int) -> float:
+    return min(GAP_DELAY * 2.0 ** (attempt - 1), GAP_DELAY_MAX)
 
 
 async def apply(conn: asyncpg.Connection, consumer: Consumer, event: Envelope, handle: Handler) -> str:
@@ -129,7 +138,7 @@ async def handle_message(pool: asyncpg.Pool, consumer: Consumer, msg: Msg, handl
                 async with pool.acquire() as conn:
                     outcome = await apply(conn, consumer, event, handle)
     except _Gap:
-        await msg.nak(delay=GAP_DELAY)
+        await msg.nak(delay=gap_delay(attempt))
         return Outcome.GAP
     except UNAVAILABLE as exc:
         outage.warning(
@@ -232,10 +241,14 @@ async def run(
 ) -> None:
     """Consume until cancelled. The consumer must have been declared (natsio.ensure_consumer).
 
-    The next batch is fetched while this one is applied: NATS and PostgreSQL work at the same time."""
+    The next batch is fetched while this one is applied: NATS and PostgreSQL work at the same time. Cancelled
+    (the service stopping), it hands back every message it holds and has not acknowledged, so that the next
+    consumer has them at once: else they would come again only after the acknowledgement wait, and the
+    events behind them would wait as gaps until then."""
     next_replay_check = 0.0
     async with Pull(js, consumer.stream.name, consumer.durable) as pull:
         fetching: asyncio.Future[list[Msg]] | None = None
+        msgs: list[Msg] = []
         try:
             while True:
                 if (now := asyncio.get_running_loop().time()) >= next_replay_check:
@@ -254,6 +267,22 @@ async def run(
                     fetching = asyncio.ensure_future(pull.fetch(batch, timeout=idle_wait))
                     await handle_batch(pool, consumer, msgs, handle, max_deliver)
         finally:
+            held = [*msgs, *pull.take_received()]
             if fetching is not None:
                 fetching.cancel()
-                await asyncio.gather(fetching, return_exceptions=True)
+                [prefetched] = await asyncio.gather(fetching, return_exceptions=True)
+                if isinstance(prefetched, list):
+                    held += prefetched
+                held += pull.take_received()
+            await _hand_back(held)
+
+
+async def _hand_back(msgs: list[Msg]) -> None:
+    """Negative acknowledgements, without delay, for the messages of ``msgs`` not acknowledged yet."""
+    for msg in msgs:
+        if not msg._ackd:  # nats-py keeps no public record of it; ack, nak and term all set it
+            try:
+                await msg.nak()
+            except Exception as exc:  # noqa: BLE001 — NATS away: the acknowledgement wait brings them back
+                log.debug("hand_back_failed", error=repr(exc))
+                return

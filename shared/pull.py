@@ -73,6 +73,11 @@ class Pull:
         messages, self._received = self._received, []
         return messages
 
+    def take_received(self) -> list[Msg]:
+        """The messages received and not yet handed out by a fetch (one cancelled while they came)."""
+        messages, self._received = self._received, []
+        return messages
+
     async def _ask(self, request: dict[str, object], batch: int, timeout: float) -> list[Msg]:
         """A request answered at once (``no_wait``): its messages, up to its end."""
         await self._request(request, batch)

@@ -10,6 +10,7 @@ consumer's processed-events record are two different transactions.
 import asyncio
 
 from services.incident import action_items, people_list, readmodel
+from shared.consumer import Batched
 from shared.contract import Envelope
 
 
@@ -30,9 +31,18 @@ def by_durable(app) -> dict:
         elif event.type == action_items.ADDED:
             await action_items.record(conn, event)
 
+    # One consumer per stream and schema (they share the processed-events record): both lists here.
     async def on_own_stream(conn, event: Envelope) -> None:
-        # One consumer per stream and schema (they share the processed-events record): both lists here.
         await readmodel.apply(conn, event)
         await people_list.apply(conn, event)
 
-    return {"incident-timers": on_timer, "incident-postmortem": on_postmortem, "incident-list": on_own_stream}
+    async def on_own_stream_batch(conn, events: list[Envelope]) -> None:
+        await readmodel.apply_many(conn, events)
+        for event in events:  # people change rarely; most events of the stream are no person's and cost nothing
+            await people_list.apply(conn, event)
+
+    return {
+        "incident-timers": on_timer,
+        "incident-postmortem": on_postmortem,
+        "incident-list": Batched(on_own_stream, on_own_stream_batch),
+    }

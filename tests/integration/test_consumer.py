@@ -105,3 +105,55 @@ async def test_after_a_poison_event_is_parked_its_aggregates_later_events_still_
 async def _rows(pool, count):
     rows = await pool.fetch("SELECT * FROM applied ORDER BY subject, sequence")
     return rows if len(rows) >= count else None
+
+
+async def test_f4_a_consumer_stopped_mid_batch_hands_its_messages_back_for_the_next_at_once(database_url, nats_url):
+    """Stopped while applying a batch (the service restarted during a catch-up), the consumer nak's what it
+    holds: the next one applies it at once, not after the acknowledgement wait (here 60 s), with nothing
+    behind it waiting as a gap until then."""
+    pool = await db.create_pool(database_url, SCHEMA)
+    await db.migrate(pool, SCHEMA, db.migration_files("shared") + [TABLE])
+    nc = await natsio.connect(nats_url, "probe")
+    js = nc.jetstream()
+    await natsio.ensure_streams(js)
+    probe = Consumer(INCIDENT_STREAM, "probe-restarted", ordered=True)
+    await natsio.ensure_consumer(js, probe, ack_wait=60)
+    entered, never = asyncio.Event(), asyncio.Event()
+
+    async def stuck(conn, event):
+        entered.set()
+        await never.wait()
+
+    try:
+        for sequence in range(1, 6):
+            await _publish_raw(js, _event("inc-7", sequence), f"inc-7-{sequence}")
+        first = asyncio.create_task(consumer.run(js, pool, probe, stuck, max_deliver=3, batch=2, idle_wait=0.2))
+        await asyncio.wait_for(entered.wait(), 10)
+        first.cancel()
+        await asyncio.gather(first, return_exceptions=True)
+        assert await _rows(pool, 1) is None  # the stuck batch was rolled back
+
+        second = asyncio.create_task(consumer.run(js, pool, probe, _record, max_deliver=3, idle_wait=0.2))
+        try:
+            rows = await eventually(lambda: _rows(pool, 5), timeout=10)
+        finally:
+            second.cancel()
+            await asyncio.gather(second, return_exceptions=True)
+        assert [r["sequence"] for r in rows] == [1, 2, 3, 4, 5]
+    finally:
+        await nc.close()
+        await pool.close()
+
+
+async def test_f13_an_event_waiting_behind_a_gap_is_asked_for_less_and_less_often(harness):
+    """After a crash the missing events come back only after the acknowledgement wait: the events behind them
+    must not be fetched, applied and rolled back five times a second each until then."""
+    pool, js = harness
+    redelivered = consumer.REDELIVERIES.labels("probe")
+    before = redelivered._value.get()
+    await _publish_raw(js, _event("inc-8", 2), "inc-8-2")
+    await asyncio.sleep(3.5)  # waits of 0.2, 0.4, 0.8, 1.6 s: three redeliveries by now (seventeen at a fixed 0.2 s)
+    assert 2 <= redelivered._value.get() - before <= 4
+    await _publish_raw(js, _event("inc-8", 1), "inc-8-1")
+    rows = await eventually(lambda: _rows(pool, 2), timeout=15)
+    assert [r["sequence"] for r in rows] == [1, 2]
