@@ -94,13 +94,15 @@ def keep_request_tables(infra: Infrastructure) -> None:
     infra.spawn(ratelimit.forget_full_buckets(infra.pool, infra.settings), "rate-limit-cleanup")
 
 
-def start_consumers(infra: Infrastructure, service: str, handlers: Mapping[str, consumer.Handler]) -> None:
-    """Run a consumer loop for each of the service's durable consumers, with its handler."""
+def start_consumers(
+    infra: Infrastructure, service: str, handlers: Mapping[str, consumer.Handler], *, batch: int = consumer.BATCH
+) -> None:
+    """Run a consumer loop for each of the service's durable consumers, with its handler, ``batch`` messages
+    at a time."""
     for declared in CONSUMERS.get(service, ()):
+        handle, max_deliver = handlers[declared.durable], infra.settings.max_deliver
         infra.spawn(
-            consumer.run(
-                infra.js, infra.pool, declared, handlers[declared.durable], max_deliver=infra.settings.max_deliver
-            ),
+            consumer.run(infra.js, infra.pool, declared, handle, max_deliver=max_deliver, batch=batch),
             f"consume-{declared.durable}",
         )
 
