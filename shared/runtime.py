@@ -95,11 +95,18 @@ def keep_request_tables(infra: Infrastructure) -> None:
 
 
 def start_consumers(
-    infra: Infrastructure, service: str, handlers: Mapping[str, consumer.Handler], *, batch: int = consumer.BATCH
+    infra: Infrastructure,
+    service: str,
+    handlers: Mapping[str, consumer.Handler],
+    *,
+    batch: int = consumer.BATCH,
+    elsewhere: frozenset[str] = frozenset(),
 ) -> None:
     """Run a consumer loop for each of the service's durable consumers, with its handler, ``batch`` messages
-    at a time."""
+    at a time; not for those in ``elsewhere`` (run by another process of the service)."""
     for declared in CONSUMERS.get(service, ()):
+        if declared.durable in elsewhere:
+            continue
         handle, max_deliver = handlers[declared.durable], infra.settings.max_deliver
         infra.spawn(
             consumer.run(infra.js, infra.pool, declared, handle, max_deliver=max_deliver, batch=batch),

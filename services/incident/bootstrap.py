@@ -40,10 +40,10 @@ from shared.settings import Settings
 log = logs.get(__name__)
 
 # This service's consumers share the event loop with its requests, and a batch's Python work (its messages
-# read and dispatched by nats-py, recorded, acknowledged) comes in stretches that a request waits behind;
-# yielding inside the consumer's own loops was measured no help. At the downstream services' 250, a relay
-# catch-up (the service's own stream, to the incident list) put commands' p99 at 96–98 ms against 9–10 quiet;
-# at 50, 40–52 ms; at 16, 27 ms (bench p1-relay). Its consumers' traffic is light but for such catch-ups.
+# read and dispatched by nats-py, recorded, acknowledged) comes in stretches that a request waits behind. At the
+# downstream services' 250, the incident list's consumer, then in the worker, put commands' p99 during a relay
+# catch-up at 96–98 ms against 9–10 quiet; at 16, 27 ms (bench p1-relay). That consumer now runs in the relay's
+# process; those left here (timers' and post-mortems' consequences) are light, and keep to the small batch.
 CONSUMER_BATCH = 16
 
 
@@ -77,7 +77,10 @@ async def start(settings: Settings, clock: Clock) -> tuple[Infrastructure, Incid
         await natsio.ensure_consumer(js, declared, ack_wait=settings.ack_wait)
     infra = Infrastructure(settings, pool, nc, js)
     runtime.keep_request_tables(infra)
-    start_consumers(infra, SCHEMA, handlers.by_durable(application), batch=CONSUMER_BATCH)
+    # The lists' consumer runs in the relay's process (relay_process.py), out of the requests' way.
+    start_consumers(
+        infra, SCHEMA, handlers.by_durable(application), batch=CONSUMER_BATCH, elsewhere=frozenset({handlers.LISTS})
+    )
     return infra, application
 
 

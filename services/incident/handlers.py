@@ -15,7 +15,8 @@ from shared.contract import Envelope
 
 
 def by_durable(app) -> dict:
-    """Each durable consumer of the incident service (``CONSUMERS['incident']``) and its handler."""
+    """Each durable consumer of the incident service (``CONSUMERS['incident']``) that its workers run, and its
+    handler; the lists' (``LISTS``) runs in the relay's process."""
 
     async def on_timer(conn, event: Envelope) -> None:
         data, consequences = event.data, app.consequences
@@ -31,18 +32,25 @@ def by_durable(app) -> dict:
         elif event.type == action_items.ADDED:
             await action_items.record(conn, event)
 
-    # One consumer per stream and schema (they share the processed-events record): both lists here.
-    async def on_own_stream(conn, event: Envelope) -> None:
+    return {"incident-timers": on_timer, "incident-postmortem": on_postmortem}
+
+
+# The consumer of the service's own stream that keeps the incident and people lists. It runs in the relay's process
+# (relay_process.py), not the worker's: a catch-up of the stream (the relay publishing a backlog) made the worker's
+# commands wait behind its batches (bench p1-relay).
+LISTS = "incident-list"
+
+
+def lists() -> Batched:
+    """The lists' handler. One consumer per stream and schema (they share the processed-events record): both here."""
+
+    async def one(conn, event: Envelope) -> None:
         await readmodel.apply(conn, event)
         await people_list.apply(conn, event)
 
-    async def on_own_stream_batch(conn, events: list[Envelope]) -> None:
+    async def many(conn, events: list[Envelope]) -> None:
         await readmodel.apply_many(conn, events)
         for event in events:  # people change rarely; most events of the stream are no person's and cost nothing
             await people_list.apply(conn, event)
 
-    return {
-        "incident-timers": on_timer,
-        "incident-postmortem": on_postmortem,
-        "incident-list": Batched(on_own_stream, on_own_stream_batch),
-    }
+    return Batched(one, many)

@@ -32,6 +32,7 @@ import sys
 import threading
 from collections.abc import Callable
 
+from services.incident.forwarded_metrics import EVERY, Forwarded, taken
 from services.incident.relay import observe  # and so its metrics, registered in the worker that serves them
 from shared import logs
 from shared.settings import Settings
@@ -86,9 +87,13 @@ class RelayProcess:
                 settings = settings.model_copy(update={"nats_url": self.servers()})
             process.stdin.write(settings.model_dump_json().encode() + b"\n")
             await process.stdin.drain()
+            forwarded = Forwarded()
             while line := await figures.readline():  # until the relay's process ends
-                batch = json.loads(line)
-                observe(batch["position"], batch["lags"])
+                figure = json.loads(line)
+                if "metrics" in figure:
+                    forwarded.apply(figure["metrics"])
+                else:
+                    observe(figure["position"], figure["lags"])
             return await process.wait()
         except asyncio.CancelledError:
             await _stop(process)
@@ -110,28 +115,48 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
 
 
 async def _serve(settings: Settings, figures) -> None:
-    """The relay's process: the event store (reading only), a small pool for its lock and checkpoint, NATS."""
+    """The relay's process: the event store (reading only), a small pool for its lock and checkpoint, NATS; and
+    the consumer of the service's own stream that keeps its lists, with a pool of its own."""
+    from services.incident import handlers
     from services.incident.application import IncidentApplication
     from services.incident.relay import Relay
     from services.incident.store_env import SCHEMA, event_store_env
-    from shared import db, natsio
+    from shared import consumer, db, natsio
+    from shared.contract.streams import CONSUMERS
     from shared.sealing import Sealer
 
-    def report(position: int, lagged: list[float]) -> None:
-        figures.write(json.dumps({"position": position, "lags": [round(lag, 6) for lag in lagged]}) + "\n")
+    def send(figure: dict) -> None:
+        figures.write(json.dumps(figure) + "\n")
         figures.flush()
+
+    def report(position: int, lagged: list[float]) -> None:
+        send({"position": position, "lags": [round(lag, 6) for lag in lagged]})
+
+    async def report_consumer() -> None:
+        while True:
+            await asyncio.sleep(EVERY)
+            send({"metrics": taken()})
 
     # The worker makes the tables (the relay retries until they are there); one reading thread needs one connection.
     store = {"CREATE_TABLE": "n", "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"}
     env, sealer = {**event_store_env(settings.database_url), **store}, Sealer(settings.secrets_keys)  # the worker's
     application = await asyncio.to_thread(IncidentApplication, env, None, sealer)
-    pool = await db.create_pool(settings.database_url, SCHEMA, max_size=2, timeouts=db.Timeouts.of(settings))
+    timeouts = db.Timeouts.of(settings)
+    pool = await db.create_pool(settings.database_url, SCHEMA, max_size=2, timeouts=timeouts)
+    lists_pool = await db.create_pool(settings.database_url, SCHEMA, max_size=2, timeouts=timeouts)
     nc = await natsio.connect(settings.nats_url, "warroom-incident-relay")
-    relay = Relay(application, nc.jetstream(), pool, settings.poll_interval, settings.relay_poll_interval, report)
+    js = nc.jetstream()
+    relay = Relay(application, js, pool, settings.poll_interval, settings.relay_poll_interval, report)
+    [lists] = [declared for declared in CONSUMERS[SCHEMA] if declared.durable == handlers.LISTS]
+    keeping = consumer.run(js, lists_pool, lists, handlers.lists(), max_deliver=settings.max_deliver)
     try:
-        await relay.run()
+        async with asyncio.TaskGroup() as group:
+            group.create_task(relay.run())
+            group.create_task(keeping)
+            group.create_task(report_consumer())
     finally:
         await nc.close()
+        await lists_pool.close()
         await pool.close()
         await asyncio.to_thread(application.close)
 

@@ -84,7 +84,7 @@ class Counting:
 async def test_f4_a_batch_of_the_incident_stream_lists_what_its_events_one_at_a_time_list(pools):
     one, many = pools
     events = await _story()
-    handle = handlers.by_durable(None)["incident-list"]
+    handle = handlers.lists()
     async with one.acquire() as conn:
         for event in events:
             assert await consumer.apply(conn, CONSUMER, event, handle) == Outcome.APPLIED
