@@ -9,6 +9,12 @@ relay's lag behind P2c's load at 0.4–0.55 s on 2–3 workers against 0.1–0.1
 catch-up took a whole core (p1-relay 3.3–4.8× on a quieter machine, PostgreSQL and NATS busy with it too),
 so it keeps to half a core while catching up (relay.py ``CpuBudget``: 1.1–2.1×).
 
+The same process runs the consumer of the service's own stream that keeps the incident and people lists
+(``handlers.lists``): in the worker, it applied the relay's catch-up there, and the commands waited behind its
+batches (p1-relay: p99 96–98 ms at 250 a batch, 24–31 ms at 16, 20–23 ms here; quiet 8–10). Its figures
+reach the worker's ``/metrics`` with the relay's (forwarded_metrics.py). With ``WARROOM_WORKERS``, every
+worker's process runs it, sharing the durable consumer.
+
 Each worker starts one (``RelayProcess.run``, one of the worker's background tasks, started once the worker's
 own start has made the tables and met NATS, and given every NATS server the worker knows, so that it finds the
 cluster even when the one configured is down); one relay is active across all of them (relay.py:
