@@ -46,12 +46,11 @@ class Forwarded:
             metric = METRICS.get(name)
             if metric is None:
                 continue
-            child = metric.labels(**labels)
             if isinstance(metric, Gauge):
-                child.set(value)
+                metric.labels(**labels).set(value)
                 continue
             key = (name, tuple(sorted(labels.items())))
             grown = value - self.last.get(key, 0.0)
             self.last[key] = value
             if grown > 0:
-                child.inc(grown)
+                metric.labels(**labels).inc(grown)
