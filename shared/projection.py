@@ -105,6 +105,12 @@ async def person(conn: Queryable, person_id: str) -> dict[str, Any] | None:
     return None if row is None else row["data"]
 
 
+async def people(conn: Queryable, person_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """``person`` for many: each one projected, by id (those not projected are left out)."""
+    rows = await conn.fetch("SELECT id, data FROM people WHERE id = ANY($1::text[])", person_ids)
+    return {row["id"]: row["data"] for row in rows}
+
+
 async def process(conn: Queryable, version: int | None = None) -> dict[str, Any] | None:
     if version is None:
         row = await conn.fetchrow("SELECT document FROM process_versions ORDER BY version DESC LIMIT 1")

@@ -26,6 +26,7 @@ from shared.process.rules import Level, Rules
 
 MANAGER, WORKER = "manager", "worker"
 TENURE_LOOKBACK = timedelta(days=7)
+NAMED = ("manager", "person", "paged")  # the event data's fields naming whose hours or stretches are looked at
 DECLARED = "warroom.incident.declared.v1"
 REOPENED, CLOSED = "warroom.incident.reopened.v1", "warroom.incident.closed.v1"
 AFTER_RESOLUTION = frozenset({REOPENED, CLOSED})
@@ -87,7 +88,12 @@ async def handle_many(
     """``handle`` for a batch's events, in the order given, through one ``BatchStore``; each as a hop of its
     own trace, so a timer an event fires carries that event's trace, as when it is applied alone."""
     store = BatchStore(conn)
-    await store.prefetch(event.subject for event in events if event.type.startswith("warroom.incident."))
+    about = [event for event in events if event.type.startswith("warroom.incident.")]
+    # Whose hours and stretches the events will look at: those they name, and the incidents' managers and
+    # workers (reopening); as far back as the earliest event's tenure lookback.
+    named = {name for event in about for key in NAMED if isinstance(name := event.data.get(key), str)}
+    since = min((event.time for event in about), default=None)
+    await store.prefetch((event.subject for event in about), named, None if since is None else since - TENURE_LOOKBACK)
     for event in events:
         with tracing.hop(event.traceparent, "apply", event_id=event.id):
             await apply(store, event, clock=clock, versions=versions)

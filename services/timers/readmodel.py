@@ -6,7 +6,7 @@ from datetime import datetime
 import asyncpg
 
 from services.timers.domain import Plan, Timer
-from services.timers.memory_rows import Row
+from services.timers.memory_rows import Row, Span
 from shared.process.timing import Stretch
 
 TIMER_COLUMNS = "t.id, t.kind, t.incident_id, t.person, t.due_at, t.state, t.fired_at, t.detail, t.every"
@@ -179,6 +179,47 @@ async def stretches(conn: asyncpg.Connection, person: str, role: str, since: dat
     return [Stretch(row["started_at"], row["ended_at"]) for row in rows]
 
 
+async def lasting_stretches(conn: asyncpg.Connection, incident_ids: list[str]) -> list[asyncpg.Record]:
+    """Every stretch still lasting on these incidents, anyone's, in any role."""
+    return await conn.fetch(
+        "SELECT person, role, incident_id, started_at FROM stretches "
+        "WHERE incident_id = ANY($1::text[]) AND ended_at IS NULL",
+        incident_ids,
+    )
+
+
+async def stretches_of(conn: asyncpg.Connection, people: list[str], since: datetime) -> list[asyncpg.Record]:
+    """``stretches`` for many people at once, in both roles, with the incident of each."""
+    return await conn.fetch(
+        "SELECT person, role, incident_id, started_at, ended_at FROM stretches WHERE person = ANY($1::text[]) "
+        "AND (ended_at IS NULL OR ended_at > $2) ORDER BY started_at",
+        people,
+        since,
+    )
+
+
+async def write_stretches(conn: asyncpg.Connection, ended: list[Span], started: list[Span]) -> None:
+    """Lasting stretches that have ended (each person, role and incident has one lasting at most), then new
+    stretches, ended or not: ``end_stretch`` and ``start_stretch`` for many."""
+    if ended:
+        await conn.execute(
+            "UPDATE stretches s SET ended_at = c.ended_at "
+            "FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) "
+            "     AS c(person, role, incident_id, ended_at) "
+            "WHERE s.person = c.person AND s.role = c.role AND s.incident_id = c.incident_id AND s.ended_at IS NULL",
+            *([getattr(span, column) for span in ended] for column in ("person", "role", "incident_id", "end")),
+        )
+    if started:
+        await conn.execute(
+            "INSERT INTO stretches (person, role, incident_id, started_at, ended_at) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])",
+            *(
+                [getattr(span, column) for span in started]
+                for column in ("person", "role", "incident_id", "start", "end")
+            ),
+        )
+
+
 # --- timers ---
 
 # A planned timer is announced on this channel when its transaction commits (a trigger on
@@ -273,6 +314,21 @@ async def steps_of_incidents(conn: asyncpg.Connection, incident_ids: list[str]) 
     return await conn.fetch(
         "SELECT incident_id, level, step FROM steps_done WHERE incident_id = ANY($1::text[])", incident_ids
     )
+
+
+async def insert_incidents(conn: asyncpg.Connection, incidents: list[dict]) -> None:
+    """``add_incident`` for many rows as they now stand (``new_incident``'s, changed since)."""
+    if incidents:
+        await conn.execute(
+            "INSERT INTO incidents (id, process_version, severity, manager, status, level_since, public_since) "
+            "SELECT * FROM unnest($1::text[], $2::integer[], $3::integer[], $4::text[], $5::text[], "
+            "                     $6::timestamptz[], $7::timestamptz[]) "
+            "ON CONFLICT (id) DO NOTHING",
+            *(
+                [incident[column] for incident in incidents]
+                for column in ("id", "process_version", "severity", "manager", "status", "level_since", "public_since")
+            ),
+        )
 
 
 async def write_incidents(conn: asyncpg.Connection, incidents: list[dict]) -> None:

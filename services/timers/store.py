@@ -14,7 +14,7 @@ import asyncpg
 
 from services.timers import readmodel
 from services.timers.domain import Plan, Timer
-from services.timers.memory_rows import Row, cadence_since, cancelled
+from services.timers.memory_rows import Row, Span, cadence_since, cancelled
 from services.timers.scheduler import CONSUMER, fire_due, fired_events
 from shared import outbox, projection
 from shared.process.hours import hours_of
@@ -48,6 +48,9 @@ class Store(Protocol):
     async def apply_plan(self, plan: Plan) -> None: ...
     async def fire_overdue(self, incident_id: str, until: datetime, fired_at: datetime) -> None: ...
     async def applied(self, event_time: datetime) -> None: ...
+
+
+ROLES = ("manager", "worker")  # the roles a stretch is in (the stretches table's check)
 
 
 class SqlStore:
@@ -132,7 +135,14 @@ class BatchStore(SqlStore):
     cancelled and fired here, as a rebuild's ``MemoryStore`` does, and all of it is written once, at the end
     (``flush``), with the fired timers' events and the consumer's progress mark: a live catch-up had cost six
     statements an event, five of them the timers'. What belongs to an incident outside the batch is written
-    at once, as ``SqlStore`` does; people's stretches too (they span incidents)."""
+    at once, as ``SqlStore`` does.
+
+    People's stretches span incidents, yet only the transaction holding an incident's lock starts or ends a
+    stretch on it: the batch's incidents' lasting stretches are read with them and kept here as they start
+    and end, written at the end too. A look at someone's recent stretches is served from those of the people
+    the batch names, read at once (``prefetch``); other transactions' stretches, on other incidents, are read
+    as they stood then. A look reaching further back, or at someone not read, writes what changed so far and
+    reads that person's from the table. So are people's hours, until an event of the batch changes them."""
 
     def __init__(self, conn: asyncpg.Connection):
         super().__init__(conn)
@@ -151,15 +161,33 @@ class BatchStore(SqlStore):
         self._workers_changed: set[str] = set()
         self._steps: dict[str, set[tuple[int, str]]] = {}  # incident → (level, step) done; absent: not kept
         self._new_steps: list[tuple[str, int, str]] = []
+        self._inserted: set[str] = set()  # incidents declared in this batch, inserted at the end
+        # incident → its lasting stretches by (person, role); absent: not kept here (not locked by this batch).
+        self._lasting: dict[str, dict[tuple[str, str], Span]] = {}
+        # (person, role) → how far back their stretches were read, and those lasting or ended after that.
+        self._recent: dict[tuple[str, str], tuple[datetime, list[Span]]] = {}
+        self._started: dict[int, Span] = {}  # stretches to insert (by id(): a Span is not hashable by value)
+        self._ended: list[Span] = []  # stretches lasting in the table that have ended here
+        self._hours: dict[str, Mapping[str, Any] | None] = {}
 
-    async def prefetch(self, incident_ids: Iterable[str]) -> None:
+    async def prefetch(
+        self, incident_ids: Iterable[str], people: Iterable[str] = (), since: datetime | None = None
+    ) -> None:
+        """Lock and read the incidents with all that is theirs; read the hours of ``people``, and their
+        stretches lasting or ended after ``since``, with those of the incidents' managers and workers."""
         wanted = sorted(set(incident_ids) - self._incidents.keys())
+        named = set(people)
         if wanted:
             self._incidents.update(dict.fromkeys(wanted))
             self._incidents.update({row["id"]: dict(row) for row in await readmodel.lock_incidents(self.conn, wanted)})
             for incident_id in wanted:
                 self._timers[incident_id], self._pending[incident_id] = {}, {}
                 self._workers[incident_id], self._steps[incident_id] = {}, set()
+                self._lasting[incident_id] = {}
+            for row in await readmodel.lasting_stretches(self.conn, wanted):
+                span = Span(row["incident_id"], row["person"], row["role"], row["started_at"])
+                self._lasting[span.incident_id][(span.person, span.role)] = span
+            named.update(incident["manager"] for incident in self._incidents.values() if incident is not None)
             for row in await readmodel.workers_of_incidents(self.conn, wanted):
                 self._workers[row["incident_id"]][row["person"]] = row["status_since"]
             for row in await readmodel.steps_of_incidents(self.conn, wanted):
@@ -169,11 +197,19 @@ class BatchStore(SqlStore):
                 self._timers[kept.timer.incident_id][kept.timer.id] = kept
                 if kept.state == "pending":
                     self._pending[kept.timer.incident_id][kept.timer.id] = kept
+            named.update(person for incident_id in wanted for person in self._workers[incident_id])
+        if named:
+            found = await projection.people(self.conn, sorted(named))
+            self._hours.update({person: hours_of(found.get(person)) for person in named})
+            if since is not None:
+                await self._read_stretches(sorted(named), since)
 
     async def add_incident(self, incident_id, process_version, severity, manager, at):
-        await super().add_incident(incident_id, process_version, severity, manager, at)
-        if incident_id in self._incidents and self._incidents[incident_id] is None:  # inserted (else kept)
+        if incident_id not in self._incidents:
+            return await super().add_incident(incident_id, process_version, severity, manager, at)
+        if self._incidents[incident_id] is None:  # inserted at the end (one there is kept, as ON CONFLICT does)
             self._incidents[incident_id] = readmodel.new_incident(incident_id, process_version, severity, manager, at)
+            self._inserted.add(incident_id)
 
     async def lock_incident(self, incident_id):
         if incident_id not in self._incidents:
@@ -250,6 +286,79 @@ class BatchStore(SqlStore):
             return await super().steps_done(incident_id)
         return {step for _, step in self._steps[incident_id]}
 
+    # --- people: their stretches and hours ---
+
+    async def _read_stretches(self, people: list[str], since: datetime) -> None:
+        """These people's stretches as the table has them after ``since``, the batch's lasting ones as kept here."""
+        read: dict[tuple[str, str], list[Span]] = {(person, role): [] for person in people for role in ROLES}
+        for row in await readmodel.stretches_of(self.conn, people, since):
+            key, incident_id = (row["person"], row["role"]), row["incident_id"]
+            lasting = self._lasting.get(incident_id, {}).get(key) if row["ended_at"] is None else None
+            if lasting is None:
+                lasting = Span(incident_id, key[0], key[1], row["started_at"])
+                if row["ended_at"] is not None:
+                    lasting.close(row["ended_at"])
+            read[key].append(lasting)
+        self._recent.update({key: (since, spans) for key, spans in read.items()})
+
+    async def _write_stretches(self) -> None:
+        await readmodel.write_stretches(self.conn, self._ended, list(self._started.values()))
+        self._ended, self._started = [], {}
+
+    def _forget_stretches(self, person: str | None, role: str) -> None:
+        """Stretches were written outside what is kept here: the next look reads them again."""
+        for key in [key for key in self._recent if person in (None, key[0]) and key[1] == role]:
+            del self._recent[key]
+
+    async def start_stretch(self, person, role, incident_id, at):
+        if incident_id not in self._lasting:
+            self._forget_stretches(person, role)
+            return await super().start_stretch(person, role, incident_id, at)
+        if (person, role) in self._lasting[incident_id]:
+            return  # one lasting stretch per person, role and incident, as the table's unique index keeps
+        span = Span(incident_id, person, role, at)
+        self._lasting[incident_id][(person, role)] = self._started[id(span)] = span
+        if (kept := self._recent.get((person, role))) is not None:
+            kept[1].append(span)
+
+    def _close(self, span: Span, at: datetime) -> None:
+        span.close(at)
+        if id(span) not in self._started:
+            self._ended.append(span)
+
+    async def end_stretch(self, person, role, incident_id, at):
+        if incident_id not in self._lasting:
+            self._forget_stretches(person, role)
+            return await super().end_stretch(person, role, incident_id, at)
+        if (span := self._lasting[incident_id].pop((person, role), None)) is not None:
+            self._close(span, at)
+
+    async def end_stretches(self, incident_id, at):
+        if incident_id not in self._lasting:
+            for role in ROLES:
+                self._forget_stretches(None, role)
+            return await super().end_stretches(incident_id, at)
+        lasting, self._lasting[incident_id] = self._lasting[incident_id], {}
+        for span in lasting.values():
+            self._close(span, at)
+
+    async def stretches(self, person, role, since):
+        kept = self._recent.get((person, role))
+        if kept is None or since < kept[0]:
+            await self._write_stretches()  # the table then has what this batch changed
+            await self._read_stretches([person], since)
+            kept = self._recent[(person, role)]
+        spans = sorted((span for span in kept[1] if span.end is None or span.end > since), key=_start)
+        return [span.stretch for span in spans]
+
+    async def hours(self, person):
+        if person not in self._hours:
+            self._hours[person] = await super().hours(person)
+        return self._hours[person]
+
+    def person_changed(self, person):
+        self._hours.pop(person, None)
+
     # --- timers ---
 
     async def cadence_since(self, incident_id, kind):
@@ -304,14 +413,17 @@ class BatchStore(SqlStore):
             self._applied_until = event_time
 
     async def flush(self) -> None:
-        incidents = [self._incidents[incident_id] for incident_id in sorted(self._dirty)]
+        inserted = [self._incidents[incident_id] for incident_id in sorted(self._inserted)]
+        await readmodel.insert_incidents(self.conn, [incident for incident in inserted if incident is not None])
+        incidents = [self._incidents[incident_id] for incident_id in sorted(self._dirty - self._inserted)]
         await readmodel.write_incidents(self.conn, [incident for incident in incidents if incident is not None])
+        await self._write_stretches()
         await readmodel.write_workers(self.conn, {i: self._workers[i] for i in sorted(self._workers_changed)})
         await readmodel.write_steps(self.conn, self._new_steps)
         await readmodel.write_timers(self.conn, list(self._new.values()), list(self._changed.values()))
         await outbox.add_many(self.conn, self._fired)
         self._new, self._changed, self._fired, self._new_steps = {}, {}, [], []
-        self._dirty, self._workers_changed = set(), set()
+        self._dirty, self._workers_changed, self._inserted = set(), set(), set()
         if self._applied_until is not None:
             await super().applied(self._applied_until)
             self._applied_until = None
@@ -319,3 +431,7 @@ class BatchStore(SqlStore):
 
 def _due(row: Row) -> datetime:
     return row.timer.due_at
+
+
+def _start(span: Span) -> datetime:
+    return span.start

@@ -3,16 +3,18 @@ real PostgreSQL: what batches derive — incidents, workers, stretches, every ti
 the same events applied one at a time derive, a batch with redelivered events in it applies nothing twice,
 and a batch spanning two incidents out of order applies each in sequence order."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.timers import handlers
+from services.timers.store import BatchStore
 from shared import db
 from shared.clock import FakeClock
 from shared.consumer_batch import Outcome, apply_batch
 from shared.contract import Consumer, Envelope
 from shared.contract.streams import INCIDENT
+from shared.process.timing import Stretch
 from tests.support.timers import THREE_LEVELS, TimersHarness
 
 CONSUMER = Consumer(INCIDENT, "timers-incident", ordered=True)
@@ -143,3 +145,27 @@ def _by_incident(events: list[dict]) -> dict[str, list[dict]]:
     for event in events:
         fired.setdefault(event["data"]["incident_id"], []).append({k: v for k, v in event.items() if k != "position"})
     return fired
+
+
+async def test_r05_a_look_at_stretches_the_batch_did_not_read_ahead_sees_the_batchs_own_changes(pools):
+    """Someone's stretches not read with the batch are read from the table once the batch's changes so far
+    are written there; a stretch on an incident outside the batch is ended in the table at once, and the
+    next look reads it again."""
+    pool, t0, h = pools[0], datetime(2026, 1, 5, 9, tzinfo=UTC), timedelta(hours=1)
+    await pool.execute(
+        "INSERT INTO stretches (person, role, incident_id, started_at) VALUES ('sam', 'manager', 'inc-9', $1)", t0
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        store = BatchStore(conn)
+        await store.prefetch(["inc-1"])  # nobody's stretches read ahead
+        await store.add_incident("inc-1", 1, 2, "sam", t0 + h)
+        await store.start_stretch("sam", "manager", "inc-1", t0 + h)
+        assert await store.stretches("sam", "manager", t0 - h) == [Stretch(t0), Stretch(t0 + h)]
+        await store.end_stretch("sam", "manager", "inc-9", t0 + 2 * h)  # not the batch's incident
+        await store.end_stretch("sam", "manager", "inc-1", t0 + 3 * h)
+        assert await store.stretches("sam", "manager", t0 - h) == [Stretch(t0, t0 + 2 * h), Stretch(t0 + h, t0 + 3 * h)]
+        assert await store.stretches("sam", "manager", t0 + 2 * h) == [Stretch(t0 + h, t0 + 3 * h)]
+        await store.flush()
+    rows = await pool.fetch("SELECT incident_id, started_at, ended_at FROM stretches ORDER BY started_at")
+    assert [tuple(row) for row in rows] == [("inc-9", t0, t0 + 2 * h), ("inc-1", t0 + h, t0 + 3 * h)]
+    assert await pool.fetchval("SELECT manager FROM incidents WHERE id = 'inc-1'") == "sam"
