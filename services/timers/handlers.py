@@ -26,9 +26,9 @@ from shared.process.rules import Level, Rules
 
 MANAGER, WORKER = "manager", "worker"
 TENURE_LOOKBACK = timedelta(days=7)
-NAMED = ("manager", "person", "paged")  # the event data's fields naming whose hours or stretches are looked at
 DECLARED = "warroom.incident.declared.v1"
 REOPENED, CLOSED = "warroom.incident.reopened.v1", "warroom.incident.closed.v1"
+WORKER_ADDED = "warroom.incident.worker_added.v1"
 AFTER_RESOLUTION = frozenset({REOPENED, CLOSED})
 
 
@@ -89,11 +89,7 @@ async def handle_many(
     own trace, so a timer an event fires carries that event's trace, as when it is applied alone."""
     store = BatchStore(conn)
     about = [event for event in events if event.type.startswith("warroom.incident.")]
-    # Whose hours and stretches the events will look at: those they name, and the incidents' managers and
-    # workers (reopening); as far back as the earliest event's tenure lookback.
-    named = {name for event in about for key in NAMED if isinstance(name := event.data.get(key), str)}
-    since = min((event.time for event in about), default=None)
-    await store.prefetch((event.subject for event in about), named, None if since is None else since - TENURE_LOOKBACK)
+    await store.prefetch((event.subject for event in about), *_looked_at(about))
     for event in events:
         with tracing.hop(event.traceparent, "apply", event_id=event.id):
             await apply(store, event, clock=clock, versions=versions)
@@ -118,6 +114,25 @@ async def apply(store: Store, event: Envelope, *, clock: Clock, versions: RulesB
         elif event.type in APPLY:
             await _incident_event(store, event, clock, versions)
     await store.applied(event.time)
+
+
+def _looked_at(events: list[Envelope]) -> tuple[set[str], set[tuple[str, str, datetime]]]:
+    """Whose hours and whose stretches in which role these events will look at (a batch reads them at once):
+    the people paged or made manager, the managers and the workers added — each as far back as the earliest
+    event's look reaches. What else is looked at (a reopening's) is read when it is."""
+    hours: set[str] = set()
+    looks: set[tuple[str, str, datetime]] = set()
+    if not events:
+        return hours, looks
+    first = min(event.time for event in events)
+    for event in events:
+        data = event.data
+        hours.update(name for key in ("paged", "manager") if isinstance(name := data.get(key), str))
+        if isinstance(manager := data.get("manager"), str):
+            looks.add((manager, MANAGER, first - TENURE_LOOKBACK))
+        if event.type == WORKER_ADDED and isinstance(person := data.get("person"), str):
+            looks.add((person, WORKER, first - domain.DAY))
+    return hours, looks
 
 
 async def _declared(store: Store, event: Envelope, versions: RulesByVersion) -> None:
@@ -281,7 +296,7 @@ async def _reopened(c: Applying) -> Plan:
 APPLY: dict[str, Callable[[Applying], Awaitable[Plan]]] = {
     "warroom.incident.acknowledged.v1": _acknowledged,
     "warroom.incident.manager_changed.v1": _manager_changed,
-    "warroom.incident.worker_added.v1": _worker_added,
+    WORKER_ADDED: _worker_added,
     "warroom.incident.worker_removed.v1": _worker_removed,
     "warroom.incident.status_requested.v1": _status_requested,
     "warroom.incident.status_updated.v1": _status_updated,

@@ -67,6 +67,14 @@ class Span:
     def close(self, at: datetime) -> None:
         self.end, self.stretch = at, Stretch(self.start, at)
 
+    @classmethod
+    def of(cls, incident_id: str, person: str, role: str, start: datetime, end: datetime | None) -> "Span":
+        """A stretch read back, lasting or ended."""
+        span = cls.__new__(cls)
+        span.incident_id, span.person, span.role, span.start, span.end = incident_id, person, role, start, end
+        span.stretch = Stretch(start, end)
+        return span
+
 
 async def timers_csv(rows: Iterable[Row]) -> AsyncIterator[bytes]:
     """The timers' rows as CSV, a chunk at a time: PostgreSQL takes one in while the next is made."""

@@ -188,13 +188,14 @@ async def lasting_stretches(conn: asyncpg.Connection, incident_ids: list[str]) -
     )
 
 
-async def stretches_of(conn: asyncpg.Connection, people: list[str], since: datetime) -> list[asyncpg.Record]:
-    """``stretches`` for many people at once, in both roles, with the incident of each."""
+async def stretches_of(conn: asyncpg.Connection, looks: list[tuple[str, str, datetime]]) -> list[asyncpg.Record]:
+    """``stretches`` for many looks at once, each a (person, role, since), with the incident of each stretch."""
     return await conn.fetch(
-        "SELECT person, role, incident_id, started_at, ended_at FROM stretches WHERE person = ANY($1::text[]) "
-        "AND (ended_at IS NULL OR ended_at > $2) ORDER BY started_at",
-        people,
-        since,
+        "SELECT s.person, s.role, s.incident_id, s.started_at, s.ended_at "
+        "FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS b(person, role, since) "
+        "JOIN stretches s ON s.person = b.person AND s.role = b.role "
+        "WHERE s.ended_at IS NULL OR s.ended_at > b.since ORDER BY s.started_at",
+        *(list(column) for column in zip(*looks, strict=True)),
     )
 
 

@@ -171,12 +171,11 @@ class BatchStore(SqlStore):
         self._hours: dict[str, Mapping[str, Any] | None] = {}
 
     async def prefetch(
-        self, incident_ids: Iterable[str], people: Iterable[str] = (), since: datetime | None = None
+        self, incident_ids: Iterable[str], hours: Iterable[str] = (), looks: Iterable[tuple[str, str, datetime]] = ()
     ) -> None:
-        """Lock and read the incidents with all that is theirs; read the hours of ``people``, and their
-        stretches lasting or ended after ``since``, with those of the incidents' managers and workers."""
+        """Lock and read the incidents with all that is theirs; read the hours of these people, and the
+        stretches of each look, a (person, role, since): those lasting or ended after since."""
         wanted = sorted(set(incident_ids) - self._incidents.keys())
-        named = set(people)
         if wanted:
             self._incidents.update(dict.fromkeys(wanted))
             self._incidents.update({row["id"]: dict(row) for row in await readmodel.lock_incidents(self.conn, wanted)})
@@ -187,7 +186,6 @@ class BatchStore(SqlStore):
             for row in await readmodel.lasting_stretches(self.conn, wanted):
                 span = Span(row["incident_id"], row["person"], row["role"], row["started_at"])
                 self._lasting[span.incident_id][(span.person, span.role)] = span
-            named.update(incident["manager"] for incident in self._incidents.values() if incident is not None)
             for row in await readmodel.workers_of_incidents(self.conn, wanted):
                 self._workers[row["incident_id"]][row["person"]] = row["status_since"]
             for row in await readmodel.steps_of_incidents(self.conn, wanted):
@@ -197,12 +195,11 @@ class BatchStore(SqlStore):
                 self._timers[kept.timer.incident_id][kept.timer.id] = kept
                 if kept.state == "pending":
                     self._pending[kept.timer.incident_id][kept.timer.id] = kept
-            named.update(person for incident_id in wanted for person in self._workers[incident_id])
-        if named:
-            found = await projection.people(self.conn, sorted(named))
-            self._hours.update({person: hours_of(found.get(person)) for person in named})
-            if since is not None:
-                await self._read_stretches(sorted(named), since)
+        if people := sorted(set(hours) - self._hours.keys()):
+            found = await projection.people(self.conn, people)
+            self._hours.update({person: hours_of(found.get(person)) for person in people})
+        if looks := sorted(set(looks)):
+            await self._read_stretches(looks)
 
     async def add_incident(self, incident_id, process_version, severity, manager, at):
         if incident_id not in self._incidents:
@@ -288,18 +285,14 @@ class BatchStore(SqlStore):
 
     # --- people: their stretches and hours ---
 
-    async def _read_stretches(self, people: list[str], since: datetime) -> None:
-        """These people's stretches as the table has them after ``since``, the batch's lasting ones as kept here."""
-        read: dict[tuple[str, str], list[Span]] = {(person, role): [] for person in people for role in ROLES}
-        for row in await readmodel.stretches_of(self.conn, people, since):
-            key, incident_id = (row["person"], row["role"]), row["incident_id"]
-            lasting = self._lasting.get(incident_id, {}).get(key) if row["ended_at"] is None else None
-            if lasting is None:
-                lasting = Span(incident_id, key[0], key[1], row["started_at"])
-                if row["ended_at"] is not None:
-                    lasting.close(row["ended_at"])
-            read[key].append(lasting)
-        self._recent.update({key: (since, spans) for key, spans in read.items()})
+    async def _read_stretches(self, looks: list[tuple[str, str, datetime]]) -> None:
+        """The stretches of each look, a (person, role, since), as the table has them; the batch's lasting
+        ones as kept here."""
+        read: dict[tuple[str, str], list[Span]] = {(person, role): [] for person, role, _ in looks}
+        for person, role, incident_id, started_at, ended_at in await readmodel.stretches_of(self.conn, looks):
+            span = self._lasting.get(incident_id, {}).get((person, role)) if ended_at is None else None
+            read[(person, role)].append(span or Span.of(incident_id, person, role, started_at, ended_at))
+        self._recent.update({(person, role): (since, read[(person, role)]) for person, role, since in looks})
 
     async def _write_stretches(self) -> None:
         await readmodel.write_stretches(self.conn, self._ended, list(self._started.values()))
@@ -346,7 +339,7 @@ class BatchStore(SqlStore):
         kept = self._recent.get((person, role))
         if kept is None or since < kept[0]:
             await self._write_stretches()  # the table then has what this batch changed
-            await self._read_stretches([person], since)
+            await self._read_stretches([(person, role, since)])
             kept = self._recent[(person, role)]
         spans = sorted((span for span in kept[1] if span.end is None or span.end > since), key=_start)
         return [span.stretch for span in spans]
