@@ -8,7 +8,7 @@ and writes through ``work.BatchWork`` (read once for the batch, written at its e
 """
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -158,10 +158,11 @@ async def tell(
         await copies.post_to_room(work, event, incident, level, ctx.name, room_links, now)
     # The event that paged someone names the page their acknowledge link answers.
     page = event.sequence if event.type.startswith(recipients.INCIDENT) else None
+    dumped = event.model_dump(mode="json")  # the same in every recipient's payload
     for person_id, person, notice in audience:
         urls = options.links.for_notice(incident.id, person_id, notice.reason, page, now)
-        told = replace(ctx, link=urls.get("report", link), acknowledge=urls.get("acknowledge"))
-        payload = _payload(event, incident, level, person_id, notice, told, urls)
+        told = ctx.but(link=urls.get("report", link), acknowledge=urls.get("acknowledge"))
+        payload = _payload(event, dumped, incident, level, person_id, notice, told, urls)
         immediacy = notice.immediacy or level.immediacy
         not_before = reachable_at(person, immediacy, now)
         urgent = notice.reason in notice_links.PAGES and immediacy == ANY_HOUR  # R11: wake whoever it takes
@@ -186,6 +187,7 @@ async def tell(
 
 def _payload(
     event: Envelope,
+    dumped: dict[str, Any],
     incident: IncidentView,
     level: Level,
     person_id: str,
@@ -201,7 +203,7 @@ def _payload(
         "recipient": person_id,
         "reason": notice.reason,
         "message": message.text,
-        "event": event.model_dump(mode="json"),
+        "event": dumped,
         "title": incident.title,
         "severity": incident.severity,
         "level_name": level.name or None,

@@ -4,7 +4,7 @@ what is asked of them, and how the level says to communicate (R11).
 Pure: everything it names comes in as arguments.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from services.notifier import alert_words, progress_words, role_words
@@ -28,7 +28,7 @@ class Message:
 
 def compose(notice: Notice, incident: IncidentView, data: dict[str, Any], ctx: MessageContext) -> Message:
     subject = f'incident "{incident.title}" ({level_label(incident.severity, ctx.level)})'
-    what, ask = _WORDS.get(notice.reason, _news)(subject, incident, data, replace(ctx, role=notice.role))
+    what, ask = _WORDS.get(notice.reason, _news)(subject, incident, data, ctx.but(role=notice.role))
     return Message(what[0].upper() + what[1:], why(notice, incident, data, ctx), ask, ctx.level.communications)
 
 

@@ -5,6 +5,8 @@ Pure: no SQL, HTTP or NATS here.
 
 import uuid
 
+from shared.uuids import Namespace
+
 WEBHOOK, EMAIL, SUBSCRIPTION, ISSUE_TRACKER = "webhook", "email", "subscription", "issue_tracker"
 # A level's chat room (its chat_webhook_url): the recipient of every post there, on the channel "chat".
 CHAT, CHAT_ROOM = "chat", "chat_room"
@@ -16,10 +18,11 @@ PERSONAL = frozenset({WEBHOOK, EMAIL, PHONE, SMS})
 # Deliveries are named by what they deliver, so the same notice always has the same id: the
 # webhook-id a receiver de-duplicates on, whichever replica, restart or rebuild queues it.
 DELIVERY_NAMESPACE = uuid.UUID("2b0f7c1e-5d8a-4f3b-9e61-7a4c2d9e8f10")
+_DELIVERY_IDS = Namespace(DELIVERY_NAMESPACE)
 
 
 def delivery_id(event_id: str, recipient: str, channel: str) -> str:
-    return str(uuid.uuid5(DELIVERY_NAMESPACE, f"{event_id}:{recipient}:{channel}"))
+    return _DELIVERY_IDS(f"{event_id}:{recipient}:{channel}")
 
 
 def endpoint(channel: str, recipient: str, target: str | None) -> str | None:

@@ -5,7 +5,7 @@ Pure: everything it names comes in as arguments.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,15 @@ class MessageContext:
     summary: Summary | None = None  # what an observer summary covers (R07)
     acknowledge: str | None = None  # on a page: the recipient's signed link that acknowledges it (R11)
 
+    def but(self, **changes: Any) -> "MessageContext":
+        """A copy with these fields changed: ``dataclasses.replace``, which looks at every field again on each
+        call, made once per message per recipient (a catch-up queues tens of thousands)."""
+        if unknown := changes.keys() - _FIELDS:
+            raise TypeError(f"MessageContext has no field {', '.join(sorted(unknown))}")
+        copied = object.__new__(MessageContext)
+        copied.__dict__.update(self.__dict__, **changes)  # frozen: its __setattr__ refuses, as it should elsewhere
+        return copied
+
     def name(self, person: str | None) -> str:
         return self.names.get(person, person) if person else "nobody"
 
@@ -34,6 +43,8 @@ class MessageContext:
         said = spoken(getattr(self.rules, key))
         return words.format(said) if said else otherwise
 
+
+_FIELDS = frozenset(field.name for field in fields(MessageContext))
 
 # What a notice says happened, and what it asks of the person told.
 Said = tuple[str, str]

@@ -8,7 +8,6 @@ Timer ids derive from what caused a timer, so a redelivered or replayed event pl
 same rows again and a rebuild re-derives the same timers.
 """
 
-import hashlib
 import uuid
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 from shared.process import timing
 from shared.process.rules import Level, Rules
 from shared.process.timing import Stretch
+from shared.uuids import Namespace
 
 ACK_DUE = "ack_due"
 HANDOVER_WARNING = "handover_warning"
@@ -31,19 +31,12 @@ TENURE_KINDS = frozenset({HANDOVER_WARNING, SHIFT_LIMIT})
 DAY = timing.DAY
 
 TIMER_ID_NAMESPACE = uuid.UUID("0c4b8f3e-5a0d-4a51-b7f6-2f6e1d9a7c42")
-_NAMESPACE_BYTES = TIMER_ID_NAMESPACE.bytes  # a property that converts on every access
+_TIMER_IDS = Namespace(TIMER_ID_NAMESPACE)
 
 
 def timer_id(cause: str, kind: str, *about: object) -> str:
-    """The id of the ``kind`` timer that ``cause`` (an event id or a derived key) plans for ``about``:
-    a version-5 UUID, as ``uuid.uuid5`` makes it, without building a UUID object (a rebuild makes
-    tens of thousands)."""
-    name = ":".join([cause, kind, *map(str, about)]).encode()
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    hexed = digest.hex()
-    return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
+    """The id of the ``kind`` timer that ``cause`` (an event id or a derived key) plans for ``about``."""
+    return _TIMER_IDS(":".join([cause, kind, *map(str, about)]))
 
 
 @dataclass(frozen=True)
