@@ -7,7 +7,7 @@ and event loop, and runs on the other core when there is one (p1-relay: 1.6–2.
 It runs at the worker's priority: a lower one (nice 10) was measured no better for the commands and left the
 relay's lag behind P2c's load at 0.4–0.55 s on 2–3 workers against 0.1–0.16 s. At full speed, though, a
 catch-up took a whole core (p1-relay 3.3–4.8× on a quieter machine, PostgreSQL and NATS busy with it too),
-so it keeps to half a core while catching up (relay.py ``CpuBudget``: 1.1–2.1×).
+so it keeps to half a core while catching up (relay.py ``CpuBudget``: 1.1–2.1×), in small batches (``BATCH``).
 
 The same process runs the consumer of the service's own stream that keeps the incident and people lists
 (``handlers.lists``): in the worker, it applied the relay's catch-up there, and the commands waited behind its
