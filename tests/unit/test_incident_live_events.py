@@ -148,3 +148,22 @@ async def test_a_revocation_heard_makes_every_stream_check_its_reader_at_once_an
     assert await asyncio.wait_for(anext(stream_b), 1.0) == event_stream.KEEPALIVE  # checked, and goes on
     live.deliver(envelope(INCIDENT, 1))
     assert b"id: 1" in await asyncio.wait_for(anext(stream_b), 1.0)
+
+
+async def test_a_replica_with_no_stream_open_reads_nothing_of_what_passes_and_one_with_a_stream_gets_it(monkeypatch):
+    """The subscription sees every event the relay publishes (thousands a second while it catches up), on the
+    requests' event loop: with no stream open here, not one is parsed."""
+    from nats.aio.msg import Msg
+
+    from services.incident import live as live_module
+
+    parsed = []
+    original = Envelope.from_bytes
+    monkeypatch.setattr(live_module.Envelope, "from_bytes", lambda data: parsed.append(data) or original(data))
+    live = LiveEvents(capacity=10, per_holder=8, keepalive=0.05)
+    message = Msg(_client=None, subject="warroom.incident.status_requested.v1", data=envelope(INCIDENT, 1).to_bytes())
+    await live.receive(message)
+    assert parsed == []
+    feed = live.open("a", INCIDENT, signed_in)
+    await live.receive(message)
+    assert len(parsed) == 1 and (await feed.next()).sequence == 1
