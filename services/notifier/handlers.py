@@ -239,6 +239,8 @@ def _channels(person_id: str, person: dict | None, notice: Notice, options: Opti
     ``urgent`` (a page at any hour) goes to their phones too."""
     if person is None:
         return [(names.WEBHOOK, None, f"{person_id} is not a registered person")]
+    if person.get(readmodel.DEACTIVATED):  # still holding a role on an incident they worked on
+        return [(names.WEBHOOK, None, f"{person_id} is deactivated")]
     phones = person.get("apprise_urls") or {}
     if notice.channel in (names.PHONE, names.SMS) and phones.get(notice.channel):
         return [(notice.channel, phones[notice.channel], None)]

@@ -103,9 +103,13 @@ async def record_summary(
 # --- people ---
 
 
+# Set in a person as ``people`` reads them when they are deactivated: still named in messages, told nothing.
+DEACTIVATED = "deactivated"
+
+
 async def people(conn: asyncpg.Connection, ids: list[str]) -> dict[str, dict]:
-    rows = await conn.fetch("SELECT id, data FROM people WHERE id = ANY($1)", ids)
-    return {row["id"]: row["data"] for row in rows}
+    rows = await conn.fetch("SELECT id, data, active FROM people WHERE id = ANY($1)", ids)
+    return {row["id"]: row["data"] if row["active"] else {**row["data"], DEACTIVATED: True} for row in rows}
 
 
 async def group_members(conn: asyncpg.Connection, group: str) -> list[dict]:

@@ -252,6 +252,29 @@ async def test_a_person_without_a_webhook_gets_a_skipped_delivery_with_the_reaso
         )
 
 
+async def test_a_deactivated_person_still_on_an_incident_is_told_nothing_and_the_delivery_says_why(
+    database_url, nats_url
+):
+    async with Receiver() as hook, notifier(database_url, nats_url) as run:
+        await run.organisation(alice=hook.url("/alice"), bob=hook.url("/bob"), carol=hook.url("/carol"))
+        await run.producer.declare("inc-1", "alice")
+        for worker in ("bob", "carol"):
+            await run.producer.publish("warroom.incident.worker_added.v1", "inc-1", {"person": worker, "by": "alice"})
+        await eventually(one_in_state(run.api, "delivered", person="bob"))
+        await run.producer.publish("warroom.person.deactivated.v1", "bob", {"id": "bob", "by": "admin"})
+        asked = {"by": "alice", "workers": ["bob", "carol"]}
+        await run.producer.publish("warroom.incident.status_requested.v1", "inc-1", asked)
+
+        told_carol = await eventually(all_in_state(run.api, "delivered", 2, person="carol"))
+        assert told_carol[0]["event_type"] == "warroom.incident.status_requested.v1"  # newest first
+        latest, added = await deliveries(run.api, person="bob")()
+        assert added["event_type"] == "warroom.incident.worker_added.v1" and added["state"] == "delivered"
+        assert latest["event_type"] == "warroom.incident.status_requested.v1"
+        assert latest["state"] == "skipped" and latest["last_error"] == "bob is deactivated"
+        assert latest["attempts"] == 0
+        assert len(hook.to("/bob")) == 1  # the notice of being added, before the deactivation
+
+
 async def test_two_replicas_in_one_process_never_send_the_same_delivery(database_url, nats_url):
     # A second replica on the same database and NATS competes for every message and delivery.
     async with Receiver() as hook, notifier(database_url, nats_url) as run, notifier(database_url, nats_url):
