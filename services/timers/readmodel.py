@@ -372,9 +372,20 @@ async def write_steps(conn: asyncpg.Connection, steps: list[tuple[str, int, str]
         )
 
 
-async def timers_of_incidents(conn: asyncpg.Connection, incident_ids: list[str]) -> list[asyncpg.Record]:
-    """Every timer of these incidents, whatever its state (the caller holds the incidents' locks)."""
-    return await conn.fetch(f"SELECT {TIMER_COLUMNS} FROM timers t WHERE t.incident_id = ANY($1::text[])", incident_ids)
+async def pending_of_incidents(conn: asyncpg.Connection, incident_ids: list[str]) -> list[asyncpg.Record]:
+    """The pending timers of these incidents (the caller holds the incidents' locks)."""
+    return await conn.fetch(
+        f"SELECT {TIMER_COLUMNS} FROM timers t WHERE t.incident_id = ANY($1::text[]) AND t.state = 'pending'",
+        incident_ids,
+    )
+
+
+async def ended_of_incidents(conn: asyncpg.Connection, incident_ids: list[str]) -> list[asyncpg.Record]:
+    """The incident and id of each of these incidents' timers that fired or was cancelled: nothing else of one
+    is looked at again."""
+    return await conn.fetch(
+        "SELECT incident_id, id FROM timers WHERE incident_id = ANY($1::text[]) AND state <> 'pending'", incident_ids
+    )
 
 
 async def write_timers(conn: asyncpg.Connection, new: list[Row], changed: list[Row]) -> None:

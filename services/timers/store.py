@@ -130,12 +130,12 @@ class BatchStore(SqlStore):
     """``SqlStore`` for the events of one fetched batch, in its one transaction (``shared.consumer.Batched``).
 
     The batch's incidents are locked and read at once (``prefetch``), with their workers, checklist steps
-    and every timer they have, and kept here as they change: only this consumer writes them while it holds
-    their locks (the scheduler skips an incident another transaction holds). Their timers are planned,
-    cancelled and fired here, as a rebuild's ``MemoryStore`` does, and all of it is written once, at the end
-    (``flush``), with the fired timers' events and the consumer's progress mark: a live catch-up had cost six
-    statements an event, five of them the timers'. What belongs to an incident outside the batch is written
-    at once, as ``SqlStore`` does.
+    and pending timers (of the others, only their ids), and kept here as they change: only this consumer
+    writes them while it holds their locks (the scheduler skips an incident another transaction holds).
+    Their timers are planned, cancelled and fired here, as a rebuild's ``MemoryStore`` does, and all of it
+    is written once, at the end (``flush``), with the fired timers' events and the consumer's progress mark:
+    a live catch-up had cost six statements an event, five of them the timers'. What belongs to an incident
+    outside the batch is written at once, as ``SqlStore`` does.
 
     People's stretches span incidents, yet only the transaction holding an incident's lock starts or ends a
     stretch on it: the batch's incidents' lasting stretches are read with them and kept here as they start
@@ -149,8 +149,9 @@ class BatchStore(SqlStore):
         self._applied_until: datetime | None = None
         # incident → its row as the transaction has it now (None: not there); absent: not read.
         self._incidents: dict[str, dict[str, Any] | None] = {}
-        # incident → its timers by id, every state, and the pending ones among them; absent: not kept here.
-        self._timers: dict[str, dict[str, Row]] = {}
+        # incident → the ids of its timers, every state, and its pending ones; absent: not kept here. A timer that
+        # fired or was cancelled never changes again: only its id is read, so that planning it again adds nothing.
+        self._known: dict[str, set[str]] = {}
         self._pending: dict[str, dict[str, Row]] = {}
         self._new: dict[str, Row] = {}  # timers to insert, as they stand at the end
         self._changed: dict[str, Row] = {}  # timers that were there, whose state changed
@@ -180,7 +181,7 @@ class BatchStore(SqlStore):
             self._incidents.update(dict.fromkeys(wanted))
             self._incidents.update({row["id"]: dict(row) for row in await readmodel.lock_incidents(self.conn, wanted)})
             for incident_id in wanted:
-                self._timers[incident_id], self._pending[incident_id] = {}, {}
+                self._known[incident_id], self._pending[incident_id] = set(), {}
                 self._workers[incident_id], self._steps[incident_id] = {}, set()
                 self._lasting[incident_id] = {}
             for row in await readmodel.lasting_stretches(self.conn, wanted):
@@ -190,11 +191,12 @@ class BatchStore(SqlStore):
                 self._workers[row["incident_id"]][row["person"]] = row["status_since"]
             for row in await readmodel.steps_of_incidents(self.conn, wanted):
                 self._steps[row["incident_id"]].add((row["level"], row["step"]))
-            for row in await readmodel.timers_of_incidents(self.conn, wanted):
+            for row in await readmodel.pending_of_incidents(self.conn, wanted):
                 kept = Row(readmodel.timer(row), row["state"], row["fired_at"])
-                self._timers[kept.timer.incident_id][kept.timer.id] = kept
-                if kept.state == "pending":
-                    self._pending[kept.timer.incident_id][kept.timer.id] = kept
+                self._known[kept.timer.incident_id].add(kept.timer.id)
+                self._pending[kept.timer.incident_id][kept.timer.id] = kept
+            for row in await readmodel.ended_of_incidents(self.conn, wanted):
+                self._known[row["incident_id"]].add(str(row["id"]))
         if people := sorted(set(hours) - self._hours.keys()):
             found = await projection.people(self.conn, people)
             self._hours.update({person: hours_of(found.get(person)) for person in people})
@@ -391,9 +393,10 @@ class BatchStore(SqlStore):
 
     def _add(self, timer: Timer) -> None:
         """A timer planned again (a redelivered cause, a re-plan keeping it) keeps its row, whatever its state."""
-        timers = self._timers[timer.incident_id]
-        if timer.id not in timers:
-            timers[timer.id] = self._pending[timer.incident_id][timer.id] = self._new[timer.id] = Row(timer)
+        known = self._known[timer.incident_id]
+        if timer.id not in known:
+            known.add(timer.id)
+            self._pending[timer.incident_id][timer.id] = self._new[timer.id] = Row(timer)
 
     def _end(self, row: Row, state: str, fired_at: datetime | None = None) -> None:
         row.state, row.fired_at = state, fired_at
