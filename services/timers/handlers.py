@@ -15,8 +15,9 @@ from functools import partial
 import asyncpg
 
 from services.timers import domain
+from services.timers.batch_store import BatchStore
 from services.timers.domain import Plan
-from services.timers.store import BatchStore, SqlStore, Store
+from services.timers.store import SqlStore, Store
 from shared import projection, tracing
 from shared.clock import Clock
 from shared.consumer import Batched

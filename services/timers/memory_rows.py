@@ -1,5 +1,5 @@
 """The rows a rebuild keeps in memory (a timer's, a stretch's), and the timers' rows as the CSV
-that `MemoryStore.write` copies into the timers table; a batch's incidents' timers (store.BatchStore)
+that `MemoryStore.write` copies into the timers table; a batch's incidents' timers (batch_store.BatchStore)
 are kept as the same rows.
 """
 

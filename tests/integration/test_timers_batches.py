@@ -1,4 +1,4 @@
-"""The timers service's form for a batch of events (``handlers.handle_many`` through ``store.BatchStore``) on
+"""The timers service's form for a batch of events (``handlers.handle_many`` through ``batch_store.BatchStore``) on
 real PostgreSQL: what batches derive — incidents, workers, stretches, every timer and what fired — is what
 the same events applied one at a time derive, a batch with redelivered events in it applies nothing twice,
 and a batch spanning two incidents out of order applies each in sequence order."""
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.timers import handlers
-from services.timers.store import BatchStore
+from services.timers.batch_store import BatchStore
 from shared import db
 from shared.clock import FakeClock
 from shared.consumer_batch import Outcome, apply_batch
