@@ -280,7 +280,7 @@ async def run(
 async def _hand_back(msgs: list[Msg]) -> None:
     """Negative acknowledgements, without delay, for the messages of ``msgs`` not acknowledged yet."""
     for msg in msgs:
-        if not msg._ackd:  # nats-py keeps no public record of it; ack, nak and term all set it
+        if not msg.is_acked:  # acknowledged, negatively or not, or terminated
             try:
                 await msg.nak()
             except Exception as exc:  # noqa: BLE001 — NATS away: the acknowledgement wait brings them back
