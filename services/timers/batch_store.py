@@ -16,8 +16,6 @@ from services.timers.store import SqlStore
 from shared import outbox, projection
 from shared.process.hours import hours_of
 
-ROLES = ("manager", "worker")  # the roles a stretch is in (the stretches table's check)
-
 
 class BatchStore(SqlStore):
     """``SqlStore`` for the events of one fetched batch, in its one transaction (``shared.consumer.Batched``).
@@ -85,7 +83,7 @@ class BatchStore(SqlStore):
             for row in await readmodel.steps_of_incidents(self.conn, wanted):
                 self._steps[row["incident_id"]].add((row["level"], row["step"]))
             for row in await readmodel.pending_of_incidents(self.conn, wanted):
-                kept = Row(readmodel.timer(row), row["state"], row["fired_at"])
+                kept = Row(readmodel.timer(row))
                 self._known[kept.timer.incident_id].add(kept.timer.id)
                 self._pending[kept.timer.incident_id][kept.timer.id] = kept
             for row in await readmodel.ended_of_incidents(self.conn, wanted):
@@ -186,17 +184,16 @@ class BatchStore(SqlStore):
         read: dict[tuple[str, str], list[Span]] = {(person, role): [] for person, role, _ in looks}
         for person, role, incident_id, started_at, ended_at in await stretch_sql.stretches_of(self.conn, looks):
             span = self._lasting.get(incident_id, {}).get((person, role)) if ended_at is None else None
-            read[(person, role)].append(span or Span.of(incident_id, person, role, started_at, ended_at))
+            read[(person, role)].append(span or Span(incident_id, person, role, started_at, ended_at))
         self._recent.update({(person, role): (since, read[(person, role)]) for person, role, since in looks})
 
     async def _write_stretches(self) -> None:
         await stretch_sql.write_stretches(self.conn, self._ended, list(self._started.values()))
         self._ended, self._started = [], {}
 
-    def _forget_stretches(self, person: str | None, role: str) -> None:
-        """Stretches were written outside what is kept here: the next look reads them again."""
-        for key in [key for key in self._recent if person in (None, key[0]) and key[1] == role]:
-            del self._recent[key]
+    def _forget_stretches(self, person: str, role: str) -> None:
+        """Their stretches were written outside what is kept here: the next look reads them again."""
+        self._recent.pop((person, role), None)
 
     async def start_stretch(self, person, role, incident_id, at):
         if incident_id not in self._lasting:
@@ -223,8 +220,7 @@ class BatchStore(SqlStore):
 
     async def end_stretches(self, incident_id, at):
         if incident_id not in self._lasting:
-            for role in ROLES:
-                self._forget_stretches(None, role)
+            self._recent.clear()  # anyone's stretches may have ended: every look reads them again
             return await super().end_stretches(incident_id, at)
         lasting, self._lasting[incident_id] = self._lasting[incident_id], {}
         for span in lasting.values():

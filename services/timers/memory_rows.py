@@ -60,20 +60,12 @@ class Span:
     end: datetime | None  # None while it lasts
     stretch: Stretch
 
-    def __init__(self, incident_id: str, person: str, role: str, start: datetime):
-        self.incident_id, self.person, self.role, self.start, self.end = incident_id, person, role, start, None
-        self.stretch = Stretch(start)
+    def __init__(self, incident_id: str, person: str, role: str, start: datetime, end: datetime | None = None):
+        self.incident_id, self.person, self.role, self.start, self.end = incident_id, person, role, start, end
+        self.stretch = Stretch(start, end)
 
     def close(self, at: datetime) -> None:
         self.end, self.stretch = at, Stretch(self.start, at)
-
-    @classmethod
-    def of(cls, incident_id: str, person: str, role: str, start: datetime, end: datetime | None) -> "Span":
-        """A stretch read back, lasting or ended."""
-        span = cls.__new__(cls)
-        span.incident_id, span.person, span.role, span.start, span.end = incident_id, person, role, start, end
-        span.stretch = Stretch(start, end)
-        return span
 
 
 async def timers_csv(rows: Iterable[Row]) -> AsyncIterator[bytes]:
