@@ -32,7 +32,7 @@ def backtested(stack: Stack, token: str, *args: str):
         time.sleep(0.3)
 
 
-def test_s5_backtest_prints_what_a_stricter_acknowledgement_would_have_judged_differently(stack: Stack, tmp_path):
+def test_cli_backtest_prints_what_a_stricter_acknowledgement_would_have_judged_differently(stack: Stack, tmp_path):
     sam = stack.person("Sam")
     incident = stack.declare(sam, stack.aspect([sam]), "Checkout down", 1)
     change = strict_acknowledgement(stack, tmp_path)
@@ -55,7 +55,7 @@ def test_s5_backtest_prints_what_a_stricter_acknowledgement_would_have_judged_di
     assert judged["after"]["pages"][0]["escalated"] is True and judged["before"]["pages"][0]["escalated"] is False
 
 
-def test_s5_backtest_exits_1_for_a_refused_proposal_and_2_for_a_command_line_it_cannot_act_on(stack: Stack, tmp_path):
+def test_cli_backtest_exits_1_for_a_refused_proposal_and_2_for_a_command_line_it_cannot_act_on(stack: Stack, tmp_path):
     pat = stack.person("Pat")
     unfit = tmp_path / "unfit.json"
     unfit.write_text(json.dumps({"handover_warning_after": "PT9H"}))

@@ -35,7 +35,7 @@ def test_f10_a_post_retried_after_a_lost_answer_carries_the_same_idempotency_key
     assert keys[2] != keys[0]  # another logical call, another key
 
 
-def test_s5_a_refusal_is_raised_with_its_title_detail_rule_and_errors():
+def test_cli_a_refusal_is_raised_with_its_title_detail_rule_and_errors():
     body = {
         "type": "http://x/rules#r06",
         "title": "Unprocessable content",
@@ -58,7 +58,7 @@ def test_s5_a_refusal_is_raised_with_its_title_detail_rule_and_errors():
     assert str(problem) == "refused (R06): a status update needs all five parts"
 
 
-def test_s5_a_service_that_never_answers_is_unreachable_after_the_retries(monkeypatch):
+def test_cli_a_service_that_never_answers_is_unreachable_after_the_retries(monkeypatch):
     monkeypatch.setattr("client.http.time.sleep", lambda _: None)
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -69,7 +69,7 @@ def test_s5_a_service_that_never_answers_is_unreachable_after_the_retries(monkey
     assert "http://incident" in str(unreachable.value) and "refused" in str(unreachable.value)
 
 
-def test_s5_server_sent_events_are_parsed_with_ids_multiline_data_and_keepalives_skipped():
+def test_cli_server_sent_events_are_parsed_with_ids_multiline_data_and_keepalives_skipped():
     lines = [": keep-alive", "id: 1", 'data: {"a":', "data: 1}", "", ":", "retry: 500", "id: 2", "data: x", ""]
     parsed = list(messages(lines))
     assert [(m.id, m.data) for m in parsed] == [("1", '{"a":\n1}'), ("2", "x")]
@@ -80,7 +80,7 @@ def _sse(*events: dict) -> bytes:
     return b"".join(f"id: {e['sequence']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
 
 
-def test_s5_watch_resumes_after_a_dropped_connection_from_the_last_event_id():
+def test_cli_watch_resumes_after_a_dropped_connection_from_the_last_event_id():
     seen_ids: list[str | None] = []
     first = {"type": "warroom.incident.declared.v1", "sequence": 1, "data": {}}
     second = {"type": "warroom.incident.acknowledged.v1", "sequence": 2, "data": {}}

@@ -8,7 +8,7 @@ import httpx
 from tests.cli.conftest import Stack
 
 
-def test_s5_an_incident_is_declared_staffed_updated_and_resolved_from_the_command_line(stack: Stack):
+def test_cli_an_incident_is_declared_staffed_updated_and_resolved_from_the_command_line(stack: Stack):
     sam, wes = stack.person("Sam"), stack.person("Wes")
     aspect = stack.aspect([sam])
 
@@ -52,7 +52,7 @@ def test_s5_an_incident_is_declared_staffed_updated_and_resolved_from_the_comman
     assert "Sam resolved it: “disk resized”" in shown.stdout
 
 
-def test_s5_json_anywhere_on_the_line_prints_the_apis_json(stack: Stack):
+def test_cli_json_anywhere_on_the_line_prints_the_apis_json(stack: Stack):
     sam = stack.person("Sam")
     aspect = stack.aspect([sam])
     declared = stack.run("declare", "--aspect", aspect, "--severity", "3", "--title", "Slow", "--json", token=sam.token)
@@ -67,7 +67,7 @@ def test_s5_json_anywhere_on_the_line_prints_the_apis_json(stack: Stack):
     assert acknowledged["acknowledged"] is True and acknowledged["version"] == 2
 
 
-def test_s5_people_are_found_by_part_of_a_name_and_named_by_their_email(stack: Stack):
+def test_cli_people_are_found_by_part_of_a_name_and_named_by_their_email(stack: Stack):
     sam, wes = stack.person("Sam"), stack.person("Wesley")
     incident = stack.declare(sam, stack.aspect([sam]))
     for _ in range(50):  # the people list is a projection: a registration shows there a moment later
@@ -85,7 +85,7 @@ def test_s5_people_are_found_by_part_of_a_name_and_named_by_their_email(stack: S
     assert unknown.returncode == 2 and "nobody has the email nobody@example.com" in unknown.stderr
 
 
-def test_s5_report_open_asks_for_a_signed_link_and_opens_it_in_the_browser(stack: Stack, tmp_path):
+def test_cli_report_open_asks_for_a_signed_link_and_opens_it_in_the_browser(stack: Stack, tmp_path):
     sam = stack.person("Sam")
     incident = stack.declare(sam, stack.aspect([sam]), "Lost orders")
     opened = tmp_path / "opened"
@@ -104,7 +104,7 @@ def test_s5_report_open_asks_for_a_signed_link_and_opens_it_in_the_browser(stack
     assert page.status_code == 200 and "Lost orders" in page.text
 
 
-def test_s5_the_report_is_printed_from_the_postmortem_service(stack: Stack):
+def test_cli_the_report_is_printed_from_the_postmortem_service(stack: Stack):
     sam = stack.person("Sam")
     aspect = stack.aspect([sam])
     incident = stack.declare(sam, aspect, "Lost orders", 2)

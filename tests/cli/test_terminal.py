@@ -69,7 +69,7 @@ def test_r06_update_on_a_terminal_asks_for_the_missing_parts_and_refuses_a_blank
     assert json.loads(events.stdout)["version"] == 3
 
 
-def test_s5_watch_shows_an_event_as_it_happens_and_stops_on_ctrl_c(stack: Stack):
+def test_cli_watch_shows_an_event_as_it_happens_and_stops_on_ctrl_c(stack: Stack):
     incident, sam, _ = _declared_with_worker(stack)
     watcher = subprocess.Popen(
         [str(WARROOM), "watch", incident["id"]],
@@ -102,7 +102,7 @@ def test_s5_watch_shows_an_event_as_it_happens_and_stops_on_ctrl_c(stack: Stack)
     assert code == 0
 
 
-def test_s5_shell_completion_offers_the_commands_and_their_choices(stack: Stack):
+def test_cli_shell_completion_offers_the_commands_and_their_choices(stack: Stack):
     def complete(words: str) -> list[str]:
         env = {"_WARROOM_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1)}
         return stack.run(**env).stdout.split()
