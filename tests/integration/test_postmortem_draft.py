@@ -14,6 +14,7 @@ from services.postmortem.settings import PostmortemSettings
 from shared import natsio
 from shared.contract import CONSUMERS, Envelope, event_id
 from shared.projection import token_hash
+from tests.support.incident import AUTH_POLL
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 INCIDENT = "inc-42"
@@ -204,7 +205,7 @@ async def publish(js, events: list[Envelope]) -> None:
         await natsio.publish(js, event)
 
 
-async def eventually(probe, timeout: float = 10.0):
+async def eventually(probe, timeout: float = 10.0, interval: float = 0.05):
     """Poll ``probe`` until it returns something truthy, or fail at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
@@ -213,7 +214,7 @@ async def eventually(probe, timeout: float = 10.0):
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(interval)
 
 
 def postmortem_with(client: httpx.AsyncClient, types: set[str]):
@@ -336,7 +337,9 @@ async def all_consumed(js, stream_messages: int) -> bool:
 async def test_reading_needs_a_token_and_an_unknown_incident_is_a_404_problem(database_url, nats_url):
     async with running_service(database_url, nats_url) as (client, js):
         await publish(js, organisation())
-        unknown = await eventually(lambda: _status_other_than(client, "/v1/postmortems/no-such-incident", 401))
+        unknown = await eventually(
+            lambda: _status_other_than(client, "/v1/postmortems/no-such-incident", 401), interval=AUTH_POLL
+        )
         anonymous = await client.get(f"/v1/postmortems/{INCIDENT}")
 
     assert unknown.status_code == 404
