@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import asyncpg
 from asyncpg.pool import PoolAcquireContext
 
+from shared import jsontext
 from shared.settings import Settings
 
 if TYPE_CHECKING:  # only the incident service's event store has a psycopg pool to import
@@ -70,7 +71,7 @@ class Pool(asyncpg.Pool):  # type: ignore[misc]
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for kind in ("json", "jsonb"):
-        await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        await conn.set_type_codec(kind, encoder=jsontext.dumps, decoder=json.loads, schema="pg_catalog")
 
 
 async def create_pool(

@@ -5,14 +5,13 @@ replayed event send nothing twice (F4, F6). Each keeps the trace context it was 
 consumer's hop of the event's trace, ``shared.tracing``), for its webhook POSTs' ``traceparent``.
 """
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
 
 from services.notifier import isolation
-from shared import tracing
+from shared import jsontext, tracing
 
 # NOTIFY is delivered on commit only, so a listener woken by it always finds the new rows.
 QUEUED_CHANNEL = "warroom_notifier_queued"
@@ -103,7 +102,7 @@ async def queue_many(conn: asyncpg.Connection, queued: Sequence[dict]) -> set[st
             d["channel"],
             d["reason"],
             d["target"],
-            json.dumps(d["payload"]),
+            jsontext.dumps(d["payload"]),
             d["state"],
             d["last_error"],
             d["now"],

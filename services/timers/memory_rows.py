@@ -5,12 +5,12 @@ are kept as the same rows.
 
 import csv
 import io
-import json
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from services.timers.domain import Cancel, Timer
+from shared import jsontext
 from shared.process.timing import Stretch
 
 CSV_CHUNK = 2000  # timers per chunk of the COPY
@@ -107,7 +107,7 @@ class _JsonCache:
             key = (tuple(detail.items()), tuple(map(type, detail.values())))
             return self.encoded[key]
         except KeyError:
-            self.encoded[key] = encoded = json.dumps(dict(detail))
+            self.encoded[key] = encoded = jsontext.dumps(dict(detail))
             return encoded
         except TypeError:  # a value that cannot be a key (a list): encoded every time
-            return json.dumps(dict(detail))
+            return jsontext.dumps(dict(detail))
