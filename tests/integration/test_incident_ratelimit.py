@@ -187,7 +187,7 @@ async def test_s7_an_ipv6_client_is_counted_by_its_64_prefix(database_url, nats_
 async def test_s7_made_up_tokens_add_no_row_each_to_the_rate_limit_table(database_url, nats_url):
     async with limited_service(database_url, nats_url, per_second=50, burst=200) as (client, app):
         assert (await client.get("/v1/process")).status_code == 200  # the admin's own bucket
-        for n in range(25):  # within the address's default budget of 30
+        for n in range(25):  # within the address's budget
             assert (await client.get("/v1/process", headers=auth(f"made-up-{n}"))).status_code == 401
         # One row for the real token, one for the address the failures came from.
         assert await app.state.pool.fetchval("SELECT count(*) FROM rate_limits") == 2
