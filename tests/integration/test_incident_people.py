@@ -5,7 +5,7 @@ import asyncio
 
 import asyncpg
 
-from tests.support.incident import ADMIN_TOKEN, AUTH_POLL, auth, eventually, incident_service, register
+from tests.support.incident import ADMIN_TOKEN, auth, eventually, incident_service, register
 from tests.support.timers import timers_service
 
 MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
@@ -137,7 +137,7 @@ async def test_people_deactivation_revokes_tokens_and_ends_sessions(database_url
         people = app.state.application.people
         _, session = await asyncio.to_thread(people.open_session, ada, ada_id, 3600, "console")
         assert await asyncio.to_thread(people.session_actor, session) is not None
-        await eventually(lambda: _signed_in(t, ada), interval=AUTH_POLL)  # the timers service knows her token
+        await eventually(lambda: _signed_in(t, ada))  # the timers service knows her token
 
         response = await client.post(f"/v1/people/{ada_id}/deactivate")
         assert response.status_code == 200, response.text
@@ -151,8 +151,7 @@ async def test_people_deactivation_revokes_tokens_and_ends_sessions(database_url
         for token in (ada, session):
             assert (await client.get("/v1/people", headers=auth(token))).status_code == 401
         assert await asyncio.to_thread(people.session_actor, session) is None
-        # and on another service, once the events reached it
-        await eventually(lambda: _refused(t, ada), interval=AUTH_POLL)
+        await eventually(lambda: _refused(t, ada))  # and on another service, once the events reached it
         assert (await client.get("/v1/directory/aspects/network")).json()["smes"] == [sam_id]
         read = (await client.get(f"/v1/people/{ada_id}")).json()
         assert (read["active"], read["groups"], read["name"]) == (False, [], "Ada")

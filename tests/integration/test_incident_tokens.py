@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from services.incident import organisation_app
-from tests.support.incident import AUTH_POLL, auth, eventually, incident_service, register
+from tests.support.incident import auth, eventually, incident_service, register
 from tests.support.timers import timers_service
 
 
@@ -90,10 +90,10 @@ async def test_tokens_an_expired_token_is_refused_by_every_service(database_url,
         ada_id, _ = await register(client, "Ada")
         _, brief = await _issue(client, ada_id, expires_at=_in(5))
         timers_path = "/v1/timers?incident_id=none"
-        await _until_answered(t, brief, timers_path, 200)  # projected, and valid for now
+        await eventually(lambda: _answers(t, brief, timers_path, 200))  # projected, and valid for now
         assert await _status(client, brief) == 200
 
-        await _until_answered(client, brief, "/v1/people", 401)
+        await eventually(lambda: _answers(client, brief, "/v1/people", 401), timeout=6)
         assert await _status(t, brief, timers_path) == 401
 
 
@@ -116,17 +116,14 @@ async def test_tokens_expiry_is_brought_forward_by_the_person_and_extended_only_
 
         # Ending it now: every service refuses it within moments (the expiry travels as an event).
         timers_path = "/v1/timers?incident_id=none"
-        await _until_answered(t, token, timers_path, 200)
+        await eventually(lambda: _answers(t, token, timers_path, 200))
         assert (await client.patch(url, json={"expires_at": _in(1.5)}, headers=auth(ada))).status_code == 200
-        await _until_answered(t, token, timers_path, 401)
+        await eventually(lambda: _answers(t, token, timers_path, 401), timeout=6)
         assert await _status(client, token) == 401
 
 
-async def _until_answered(client, token: str, path: str, status: int) -> None:
-    async def answered() -> bool:
-        return await _status(client, token, path) == status
-
-    await eventually(answered, timeout=10, interval=AUTH_POLL)
+async def _answers(client, token: str, path: str, status: int) -> bool:
+    return await _status(client, token, path) == status
 
 
 async def test_tokens_the_authentication_cache_forgets_expired_tokens_instead_of_keeping_every_token_ever_used(

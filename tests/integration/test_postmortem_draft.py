@@ -14,7 +14,6 @@ from services.postmortem.settings import PostmortemSettings
 from shared import natsio
 from shared.contract import CONSUMERS, Envelope, event_id
 from shared.projection import token_hash
-from tests.support.incident import AUTH_POLL
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 INCIDENT = "inc-42"
@@ -205,7 +204,7 @@ async def publish(js, events: list[Envelope]) -> None:
         await natsio.publish(js, event)
 
 
-async def eventually(probe, timeout: float = 10.0, interval: float = 0.05):
+async def eventually(probe, timeout: float = 10.0):
     """Poll ``probe`` until it returns something truthy, or fail at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
@@ -214,7 +213,7 @@ async def eventually(probe, timeout: float = 10.0, interval: float = 0.05):
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(interval)
+        await asyncio.sleep(0.05)
 
 
 def postmortem_with(client: httpx.AsyncClient, types: set[str]):
@@ -337,9 +336,7 @@ async def all_consumed(js, stream_messages: int) -> bool:
 async def test_reading_needs_a_token_and_an_unknown_incident_is_a_404_problem(database_url, nats_url):
     async with running_service(database_url, nats_url) as (client, js):
         await publish(js, organisation())
-        unknown = await eventually(
-            lambda: _status_other_than(client, "/v1/postmortems/no-such-incident", 401), interval=AUTH_POLL
-        )
+        unknown = await eventually(lambda: _status_other_than(client, "/v1/postmortems/no-such-incident", 401))
         anonymous = await client.get(f"/v1/postmortems/{INCIDENT}")
 
     assert unknown.status_code == 404

@@ -54,12 +54,6 @@ async def register(client: httpx.AsyncClient, name: str, **fields) -> tuple[str,
     return person, response.json()["token"]
 
 
-# How often to poll a service with a token it may refuse (not projected yet, or expired): each refusal is a
-# failed authentication, and an address may fail only so often (S7: bursts of 30, then 1/s) before it is
-# answered 429 instead; at `eventually`'s 50 ms a slow machine spent the burst waiting (CI, once).
-AUTH_POLL = 0.25
-
-
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
